@@ -1,0 +1,179 @@
+// Package cli implements the subcommands of the goodoffices binary.
+//
+// Each subcommand lives in its own file and registers itself with register
+// in an init function; Main dispatches on the first argument and maps errors
+// to exit codes in one place.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Exit codes returned by Main.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the command failed
+	ExitUsage   = 2 // bad flags or arguments
+	ExitAlarm   = 3 // a verification failed: the venue may be cheating
+)
+
+// A command is one subcommand of goodoffices.
+type command struct {
+	name    string // e.g. "venue" or "delegation init"
+	summary string // one line for the command list
+	// run executes the command. args excludes the command's name.
+	run func(ctx context.Context, env *Env, args []string) error
+}
+
+// Env is what a command may touch of the process: its output streams and
+// its environment. Tests supply their own.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("cli: internal error: duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// UsageError reports bad flags or arguments; Main exits with ExitUsage.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// AlarmError reports a failed verification; Main exits with ExitAlarm.
+type AlarmError struct{ Err error }
+
+func (e *AlarmError) Error() string { return "ALARM: " + e.Err.Error() }
+func (e *AlarmError) Unwrap() error { return e.Err }
+
+// Main runs the goodoffices command line with args (without the program
+// name) and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	env := &Env{Stdout: stdout, Stderr: stderr, Getenv: osGetenv}
+	return run(ctx, env, args)
+}
+
+func run(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	// Commands have one or two words ("venue", "delegation init").
+	var c *command
+	var rest []string
+	if len(args) >= 2 {
+		if cc, ok := commands[args[0]+" "+args[1]]; ok {
+			c, rest = cc, args[2:]
+		}
+	}
+	if c == nil {
+		if cc, ok := commands[args[0]]; ok {
+			c, rest = cc, args[1:]
+		}
+	}
+	if c == nil {
+		if group := subcommands(args[0]); len(group) > 0 {
+			fmt.Fprintf(env.Stderr, "goodoffices %s: missing or unknown subcommand; one of:\n", args[0])
+			for _, g := range group {
+				fmt.Fprintf(env.Stderr, "  goodoffices %-22s %s\n", g.name, g.summary)
+			}
+			return ExitUsage
+		}
+		fmt.Fprintf(env.Stderr, "goodoffices: unknown command %q; run 'goodoffices help'\n", args[0])
+		return ExitUsage
+	}
+	err := c.run(ctx, env, rest)
+	var ue *UsageError
+	var ae *AlarmError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "goodoffices %s: %v\n", c.name, err)
+		return ExitUsage
+	case errors.As(err, &ae):
+		fmt.Fprintf(env.Stderr, "goodoffices %s: %v\n", c.name, err)
+		return ExitAlarm
+	default:
+		fmt.Fprintf(env.Stderr, "goodoffices %s: %v\n", c.name, err)
+		return ExitFailure
+	}
+}
+
+func subcommands(prefix string) []*command {
+	var out []*command
+	for name, c := range commands {
+		if strings.HasPrefix(name, prefix+" ") {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `goodoffices — a neutral venue for confidential negotiations.
+
+The host runs the venue; each delegate runs a desk. The venue relays and logs
+only ciphertext, and every party can check that it cannot read, alter, reorder,
+fork or join the talks.
+
+Usage: goodoffices <command> [flags]
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-24s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprint(w, "\nRun 'goodoffices <command> --help' for the flags of a command.\n")
+}
+
+// newFlagSet returns a FlagSet for command name whose usage text starts with
+// synopsis and what, then lists the flags.
+func newFlagSet(env *Env, name, synopsis, what string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: goodoffices %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(what))
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprint(env.Stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args with fs and turns a parse failure into a UsageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Msg: err.Error()}
+	}
+	return nil
+}
