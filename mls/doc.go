@@ -6,7 +6,7 @@
 //   - internal/codec: the TLS presentation language (§2.1)
 //   - internal/suite: cipher suites and labelled primitives (§5)
 //   - internal/treemath: array-based tree math (Appendix C)
-//   - internal/wire: every MLS struct with its TLS encoding (§6-§12)
+//   - internal/wire: every MLS struct with its TLS encoding (§5-§13)
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).

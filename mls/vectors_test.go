@@ -31,6 +31,7 @@ var vectorRunners = []struct {
 	{"deserialization.json", runDeserialization},
 	{"crypto-basics.json", runCryptoBasics},
 	{"tree-math.json", runTreeMath},
+	{"messages.json", runMessages},
 }
 
 // vectorCounts is the outcome of one vector file.
