@@ -7,6 +7,7 @@
 //   - internal/suite: cipher suites and labelled primitives (§5)
 //   - internal/treemath: array-based tree math (Appendix C)
 //   - internal/wire: every MLS struct with its TLS encoding (§5-§13)
+//   - internal/keyschedule: epoch secrets, PSKs, exporter, transcript hashes (§8)
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).

@@ -32,6 +32,9 @@ var vectorRunners = []struct {
 	{"crypto-basics.json", runCryptoBasics},
 	{"tree-math.json", runTreeMath},
 	{"messages.json", runMessages},
+	{"key-schedule.json", runKeySchedule},
+	{"psk_secret.json", runPSKSecret},
+	{"transcript-hashes.json", runTranscriptHashes},
 }
 
 // vectorCounts is the outcome of one vector file.
