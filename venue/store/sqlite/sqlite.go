@@ -1,0 +1,561 @@
+// Package sqlite is the embedded default store of the venue: one SQLite
+// database file, through modernc.org/sqlite (pure Go, no cgo).
+//
+// # Durability
+//
+// The database runs in WAL mode with synchronous=FULL: every commit syncs
+// the write-ahead log before it returns, so an append the venue acknowledges
+// survives a crash of the process and of the machine. (With WAL,
+// synchronous=NORMAL would survive a process crash but could lose the last
+// commits on power loss, which would break the promise "never acknowledge
+// before durable".) The cost of that sync is shared: the venue's sequencer
+// batches concurrent appends into one transaction (group commit).
+//
+// # Connections
+//
+// Writes go through one connection (SQLite has one writer at a time; a pool
+// would only contend on the lock); reads use a separate pool, which WAL lets
+// run concurrently with the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	_ "modernc.org/sqlite"
+
+	"github.com/good-offices/goodoffices/venue/store"
+)
+
+// Store is a store.Store in one SQLite file.
+type Store struct {
+	w, r *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (log TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (log, idx));
+CREATE TABLE IF NOT EXISTS hashes (log TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (log, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (log TEXT NOT NULL, size INTEGER NOT NULL, note BLOB NOT NULL, PRIMARY KEY (log, size));
+CREATE TABLE IF NOT EXISTS commits (log TEXT NOT NULL, epoch INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (log, epoch)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, kind TEXT NOT NULL, level TEXT NOT NULL, members TEXT NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, delegation TEXT NOT NULL, certificate BLOB NOT NULL, registered INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS devices_delegation ON devices (delegation);
+CREATE TABLE IF NOT EXISTS keypackages (id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, data BLOB NOT NULL, last_resort INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS keypackages_device ON keypackages (device, last_resort, id);
+CREATE TABLE IF NOT EXISTS mail (id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, data BLOB NOT NULL, created INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS mail_device ON mail (device, id);
+CREATE TABLE IF NOT EXISTS nonces (nonce BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
+`
+
+// Open opens (creating if needed) the database at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.ExecContext(ctx, schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("failed to create schema: %w", err)
+	}
+	var v string
+	if err := w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema'`).Scan(&v); err != nil || v != "1" {
+		w.Close()
+		return nil, fmt.Errorf("unsupported database schema version %q", v)
+	}
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout(10000)")
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &Store{w: w, r: r}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// insertRows inserts rows into table with a few multi-row INSERTs.
+func insertRows(ctx context.Context, tx *sql.Tx, prefix string, ncols int, rows [][]any) error {
+	const chunk = 200
+	for len(rows) > 0 {
+		n := min(len(rows), chunk)
+		var b strings.Builder
+		b.WriteString(prefix)
+		args := make([]any, 0, n*ncols)
+		ph := "(" + strings.TrimSuffix(strings.Repeat("?,", ncols), ",") + ")"
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(ph)
+			args = append(args, rows[i]...)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func isConstraint(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "constraint failed")
+}
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("failed to begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	for _, a := range batch {
+		var size int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(size), 0) FROM checkpoints WHERE log = ?`, a.Log).Scan(&size); err != nil {
+			return fmt.Errorf("failed to read log size: %w", err)
+		}
+		if size != a.OldSize {
+			return store.ErrConflict
+		}
+		newSize := a.OldSize + int64(len(a.Entries))
+		h0, h1 := tlog.StoredHashCount(a.OldSize), tlog.StoredHashCount(newSize)
+		if int64(len(a.Hashes)) != h1-h0 {
+			return fmt.Errorf("append to %s: %d hashes, want %d", a.Log, len(a.Hashes), h1-h0)
+		}
+		for _, c := range a.Commits {
+			if c.Index < a.OldSize || c.Index >= newSize || c.Epoch < 0 {
+				return fmt.Errorf("append to %s: commit index %d out of batch", a.Log, c.Index)
+			}
+		}
+		rows := make([][]any, len(a.Entries))
+		for i, e := range a.Entries {
+			rows[i] = []any{a.Log, a.OldSize + int64(i), e}
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO entries (log, idx, data) VALUES `, 3, rows); err != nil {
+			return fmt.Errorf("failed to insert entries: %w", err)
+		}
+		rows = make([][]any, len(a.Hashes))
+		for i := range a.Hashes {
+			rows[i] = []any{a.Log, h0 + int64(i), a.Hashes[i][:]}
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO hashes (log, idx, hash) VALUES `, 3, rows); err != nil {
+			return fmt.Errorf("failed to insert hashes: %w", err)
+		}
+		if len(a.Commits) > 0 {
+			rows = make([][]any, len(a.Commits))
+			for i, c := range a.Commits {
+				rows[i] = []any{a.Log, c.Epoch, c.Index}
+			}
+			if err := insertRows(ctx, tx, `INSERT INTO commits (log, epoch, idx) VALUES `, 3, rows); err != nil {
+				if isConstraint(err) {
+					return store.ErrEpochTaken
+				}
+				return fmt.Errorf("failed to insert commits: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (log, size, note) VALUES (?, ?, ?)`, a.Log, newSize, a.Note); err != nil {
+			if isConstraint(err) {
+				return store.ErrConflict
+			}
+			return fmt.Errorf("failed to insert checkpoint: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("failed to commit: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint implements store.Store.
+func (s *Store) Checkpoint(ctx context.Context, log string) (int64, []byte, error) {
+	var size int64
+	var note []byte
+	err := s.r.QueryRowContext(ctx, `SELECT size, note FROM checkpoints WHERE log = ? ORDER BY size DESC LIMIT 1`, log).Scan(&size, &note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, store.ErrNotFound
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("failed to read checkpoint: %w", err)
+	}
+	return size, note, nil
+}
+
+// CheckpointAt implements store.Store.
+func (s *Store) CheckpointAt(ctx context.Context, log string, size int64) ([]byte, error) {
+	var note []byte
+	err := s.r.QueryRowContext(ctx, `SELECT note FROM checkpoints WHERE log = ? AND size = ?`, log, size).Scan(&note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read checkpoint: %w", err)
+	}
+	return note, nil
+}
+
+// ReadHashes implements store.Store.
+func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	if len(indexes) == 0 {
+		return out, nil
+	}
+	// Most reads (tiles) ask for ranges of nearby indexes; read the span.
+	lo, hi := indexes[0], indexes[0]
+	for _, x := range indexes {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	if hi-lo > 4*int64(len(indexes))+64 {
+		// Sparse: one query per index.
+		for i, x := range indexes {
+			var h []byte
+			err := s.r.QueryRowContext(ctx, `SELECT hash FROM hashes WHERE log = ? AND idx = ?`, log, x).Scan(&h)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, store.ErrNotFound
+			}
+			if err != nil || len(h) != tlog.HashSize {
+				return nil, fmt.Errorf("failed to read hash: %v", err)
+			}
+			copy(out[i][:], h)
+		}
+		return out, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, hash FROM hashes WHERE log = ? AND idx >= ? AND idx <= ?`, log, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read hashes: %w", err)
+	}
+	defer rows.Close()
+	span := make(map[int64][]byte, hi-lo+1)
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return nil, fmt.Errorf("failed to read hashes: %w", err)
+		}
+		span[idx] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read hashes: %w", err)
+	}
+	for i, x := range indexes {
+		h, ok := span[x]
+		if !ok || len(h) != tlog.HashSize {
+			return nil, store.ErrNotFound
+		}
+		copy(out[i][:], h)
+	}
+	return out, nil
+}
+
+// ReadEntries implements store.Store.
+func (s *Store) ReadEntries(ctx context.Context, log string, start, end int64) ([][]byte, error) {
+	if start < 0 || end < start {
+		return nil, fmt.Errorf("invalid range [%d, %d)", start, end)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, data FROM entries WHERE log = ? AND idx >= ? AND idx < ? ORDER BY idx`, log, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read entries: %w", err)
+	}
+	defer rows.Close()
+	out := make([][]byte, 0, end-start)
+	for rows.Next() {
+		var idx int64
+		var data []byte
+		if err := rows.Scan(&idx, &data); err != nil {
+			return nil, fmt.Errorf("failed to read entries: %w", err)
+		}
+		if idx != start+int64(len(out)) {
+			return nil, store.ErrNotFound
+		}
+		out = append(out, data)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read entries: %w", err)
+	}
+	if int64(len(out)) != end-start {
+		return nil, store.ErrNotFound
+	}
+	return out, nil
+}
+
+// Commits implements store.Store.
+func (s *Store) Commits(ctx context.Context, log string) ([]store.EpochCommit, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT epoch, idx FROM commits WHERE log = ? ORDER BY epoch`, log)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read commits: %w", err)
+	}
+	defer rows.Close()
+	var out []store.EpochCommit
+	for rows.Next() {
+		var c store.EpochCommit
+		if err := rows.Scan(&c.Epoch, &c.Index); err != nil {
+			return nil, fmt.Errorf("failed to read commits: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CreateChannel implements store.Store.
+func (s *Store) CreateChannel(ctx context.Context, c store.Channel) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (id, kind, level, members, created) VALUES (?, ?, ?, ?, ?)`,
+		c.ID, c.Kind, c.Level, strings.Join(c.Members, ","), c.Created.UnixNano())
+	if isConstraint(err) {
+		return store.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("failed to create channel: %w", err)
+	}
+	return nil
+}
+
+// SetMembers implements store.Store.
+func (s *Store) SetMembers(ctx context.Context, id string, members []string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE channels SET members = ? WHERE id = ?`, strings.Join(members, ","), id)
+	if err != nil {
+		return fmt.Errorf("failed to update channel: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func scanChannel(sc interface{ Scan(...any) error }) (store.Channel, error) {
+	var c store.Channel
+	var members string
+	var created int64
+	if err := sc.Scan(&c.ID, &c.Kind, &c.Level, &members, &created); err != nil {
+		return c, err
+	}
+	if members != "" {
+		c.Members = strings.Split(members, ",")
+	}
+	c.Created = time.Unix(0, created).UTC()
+	return c, nil
+}
+
+// Channel implements store.Store.
+func (s *Store) Channel(ctx context.Context, id string) (store.Channel, error) {
+	c, err := scanChannel(s.r.QueryRowContext(ctx, `SELECT id, kind, level, members, created FROM channels WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, store.ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("failed to read channel: %w", err)
+	}
+	return c, nil
+}
+
+// Channels implements store.Store.
+func (s *Store) Channels(ctx context.Context) ([]store.Channel, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, level, members, created FROM channels ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read channels: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Channel
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read channels: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// PutDevice implements store.Store.
+func (s *Store) PutDevice(ctx context.Context, d store.Device) error {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO devices (id, delegation, certificate, registered) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET certificate = excluded.certificate, registered = excluded.registered
+		WHERE devices.delegation = excluded.delegation`,
+		d.ID, d.Delegation, d.Certificate, d.Registered.UnixNano())
+	if err != nil {
+		return fmt.Errorf("failed to store device: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrExists
+	}
+	return nil
+}
+
+func scanDevice(sc interface{ Scan(...any) error }) (store.Device, error) {
+	var d store.Device
+	var reg int64
+	err := sc.Scan(&d.ID, &d.Delegation, &d.Certificate, &reg)
+	d.Registered = time.Unix(0, reg).UTC()
+	return d, err
+}
+
+// Device implements store.Store.
+func (s *Store) Device(ctx context.Context, id string) (store.Device, error) {
+	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT id, delegation, certificate, registered FROM devices WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, store.ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("failed to read device: %w", err)
+	}
+	return d, nil
+}
+
+// Devices implements store.Store.
+func (s *Store) Devices(ctx context.Context, delegation string) ([]store.Device, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, delegation, certificate, registered FROM devices WHERE ? = '' OR delegation = ? ORDER BY delegation, id`, delegation, delegation)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read devices: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// AddKeyPackages implements store.Store.
+func (s *Store) AddKeyPackages(ctx context.Context, device string, oneTime [][]byte, lastResort []byte) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("failed to begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	rows := make([][]any, len(oneTime))
+	for i, kp := range oneTime {
+		rows[i] = []any{device, kp, 0}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
+		return fmt.Errorf("failed to store key packages: %w", err)
+	}
+	if lastResort != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM keypackages WHERE device = ? AND last_resort = 1`, device); err != nil {
+			return fmt.Errorf("failed to store key packages: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO keypackages (device, data, last_resort) VALUES (?, ?, 1)`, device, lastResort); err != nil {
+			return fmt.Errorf("failed to store key packages: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("failed to commit: %w", err)
+	}
+	return nil
+}
+
+// ClaimKeyPackage implements store.Store.
+func (s *Store) ClaimKeyPackage(ctx context.Context, device string) (data []byte, lastResort bool, err error) {
+	var id int64
+	var lr int
+	err = s.w.QueryRowContext(ctx, `DELETE FROM keypackages WHERE id = (SELECT id FROM keypackages WHERE device = ? AND last_resort = 0 ORDER BY id LIMIT 1) RETURNING data, last_resort`, device).Scan(&data, &lr)
+	if err == nil {
+		return data, false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, false, fmt.Errorf("failed to claim key package: %w", err)
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT id, data FROM keypackages WHERE device = ? AND last_resort = 1`, device).Scan(&id, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("failed to claim key package: %w", err)
+	}
+	return data, true, nil
+}
+
+// CountKeyPackages implements store.Store.
+func (s *Store) CountKeyPackages(ctx context.Context, device string) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM keypackages WHERE device = ? AND last_resort = 0`, device).Scan(&n); err != nil {
+		return 0, fmt.Errorf("failed to count key packages: %w", err)
+	}
+	return n, nil
+}
+
+// PutMail implements store.Store.
+func (s *Store) PutMail(ctx context.Context, device string, data []byte) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO mail (device, data, created) VALUES (?, ?, ?)`, device, data, time.Now().UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("failed to store mail: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// Mail implements store.Store.
+func (s *Store) Mail(ctx context.Context, device string, after int64, limit int) ([]store.Mail, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, data, created FROM mail WHERE device = ? AND id > ? ORDER BY id LIMIT ?`, device, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read mail: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Mail
+	for rows.Next() {
+		var m store.Mail
+		var created int64
+		if err := rows.Scan(&m.ID, &m.Data, &created); err != nil {
+			return nil, fmt.Errorf("failed to read mail: %w", err)
+		}
+		m.Created = time.Unix(0, created).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// DeleteMail implements store.Store.
+func (s *Store) DeleteMail(ctx context.Context, device string, through int64) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM mail WHERE device = ? AND id <= ?`, device, through); err != nil {
+		return fmt.Errorf("failed to delete mail: %w", err)
+	}
+	return nil
+}
+
+// UseNonce implements store.Store.
+func (s *Store) UseNonce(ctx context.Context, nonce []byte, expires time.Time) error {
+	now := time.Now().UnixNano()
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM nonces WHERE expires < ?`, now); err != nil {
+		return fmt.Errorf("failed to expire nonces: %w", err)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO nonces (nonce, expires) VALUES (?, ?)`, nonce, expires.UnixNano())
+	if isConstraint(err) {
+		return store.ErrReplay
+	}
+	if err != nil {
+		return fmt.Errorf("failed to record nonce: %w", err)
+	}
+	return nil
+}

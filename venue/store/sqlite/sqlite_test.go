@@ -1,0 +1,40 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/good-offices/goodoffices/venue/store"
+	"github.com/good-offices/goodoffices/venue/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "venue.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "venue.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutMail(t.Context(), "d", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ms, err := s.Mail(t.Context(), "d", 0, 10)
+	if err != nil || len(ms) != 1 || string(ms[0].Data) != "kept" {
+		t.Fatalf("after reopen: %+v %v", ms, err)
+	}
+}
