@@ -35,6 +35,7 @@ var vectorRunners = []struct {
 	{"key-schedule.json", runKeySchedule},
 	{"psk_secret.json", runPSKSecret},
 	{"transcript-hashes.json", runTranscriptHashes},
+	{"secret-tree.json", runSecretTree},
 }
 
 // vectorCounts is the outcome of one vector file.
