@@ -9,6 +9,7 @@
 //   - internal/wire: every MLS struct with its TLS encoding (§5-§13)
 //   - internal/keyschedule: epoch secrets, PSKs, exporter, transcript hashes (§8)
 //   - internal/secrettree: per-sender ratchets with key deletion (§9, §6.3.2)
+//   - internal/framing: PublicMessage and PrivateMessage protection (§6)
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).

@@ -36,6 +36,7 @@ var vectorRunners = []struct {
 	{"psk_secret.json", runPSKSecret},
 	{"transcript-hashes.json", runTranscriptHashes},
 	{"secret-tree.json", runSecretTree},
+	{"message-protection.json", runMessageProtection},
 }
 
 // vectorCounts is the outcome of one vector file.

@@ -41,7 +41,7 @@ func serializeKeyPair(k hpke.PrivateKey) (priv, pub []byte, err error) {
 // HPKEPublicKey returns the serialized public key of the serialized private
 // key priv. Use it to check that a private key matches a published one.
 func (s *Suite) HPKEPublicKey(priv []byte) ([]byte, error) {
-	k, err := s.kem.NewPrivateKey(priv)
+	k, err := s.kem.NewPrivateKey(padScalar(priv, s.hpkeScalarLen))
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse HPKE private key: %w", err)
 	}
@@ -99,7 +99,7 @@ func (s *Suite) DecryptWithLabel(priv []byte, label string, context, kemOutput, 
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.kem.NewPrivateKey(priv)
+	k, err := s.kem.NewPrivateKey(padScalar(priv, s.hpkeScalarLen))
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse HPKE private key: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Suite) ExportSender(pub, info []byte, exporterContext string, length in
 
 // ExportRecipient is the receiving side of [Suite.ExportSender].
 func (s *Suite) ExportRecipient(priv, kemOutput, info []byte, exporterContext string, length int) ([]byte, error) {
-	k, err := s.kem.NewPrivateKey(priv)
+	k, err := s.kem.NewPrivateKey(padScalar(priv, s.hpkeScalarLen))
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse HPKE private key: %w", err)
 	}

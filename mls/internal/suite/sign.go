@@ -30,7 +30,8 @@ type SigningKey struct {
 }
 
 // NewSigningKey parses a signature private key: an Ed25519 32-byte seed or
-// an ECDSA big-endian scalar, depending on the suite.
+// an ECDSA big-endian scalar, depending on the suite. A scalar shorter than
+// the curve's size (leading zero bytes stripped) is left-padded.
 func (s *Suite) NewSigningKey(priv []byte) (*SigningKey, error) {
 	switch s.sig {
 	case sigEd25519:
@@ -40,7 +41,7 @@ func (s *Suite) NewSigningKey(priv []byte) (*SigningKey, error) {
 		k := ed25519.NewKeyFromSeed(priv)
 		return &SigningKey{s: s, ed: k, pub: append([]byte{}, k.Public().(ed25519.PublicKey)...)}, nil
 	case sigECDSA:
-		k, err := ecdsa.ParseRawPrivateKey(s.curve, priv)
+		k, err := ecdsa.ParseRawPrivateKey(s.curve, padScalar(priv, (s.curve.Params().BitSize+7)/8))
 		if err != nil {
 			return nil, fmt.Errorf("failed to parse ECDSA private key: %w", err)
 		}

@@ -108,6 +108,21 @@ type Suite struct {
 	nk, nn   int
 	sig      sigScheme
 	curve    elliptic.Curve // for sigECDSA
+	// hpkeScalarLen is the private key size of a NIST-curve DHKEM (0 for
+	// X25519), used to restore leading zero bytes some encoders strip.
+	hpkeScalarLen int
+}
+
+// padScalar left-pads a big-endian scalar that lost leading zero bytes to n
+// bytes. Longer or already full-size inputs are returned unchanged (and
+// rejected later by the parser if wrong).
+func padScalar(b []byte, n int) []byte {
+	if n == 0 || len(b) >= n || len(b) == 0 {
+		return b
+	}
+	out := make([]byte, n)
+	copy(out[n-len(b):], b)
+	return out
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
@@ -127,7 +142,7 @@ var suites = map[ID]*Suite{
 	MLS_128_DHKEMP256_AES128GCM_SHA256_P256: {
 		id: 0x0002, name: "MLS_128_DHKEMP256_AES128GCM_SHA256_P256",
 		newHash: sha256.New, kem: hpke.DHKEM(ecdh.P256()), kdf: hpke.HKDFSHA256(),
-		hpkeAEAD: hpke.AES128GCM(), newAEAD: newGCM, nk: 16, nn: 12, sig: sigECDSA, curve: elliptic.P256(),
+		hpkeAEAD: hpke.AES128GCM(), newAEAD: newGCM, nk: 16, nn: 12, sig: sigECDSA, curve: elliptic.P256(), hpkeScalarLen: 32,
 	},
 	MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519: {
 		id: 0x0003, name: "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519",
@@ -137,12 +152,12 @@ var suites = map[ID]*Suite{
 	MLS_256_DHKEMP521_AES256GCM_SHA512_P521: {
 		id: 0x0005, name: "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
 		newHash: sha512.New, kem: hpke.DHKEM(ecdh.P521()), kdf: hpke.HKDFSHA512(),
-		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigECDSA, curve: elliptic.P521(),
+		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigECDSA, curve: elliptic.P521(), hpkeScalarLen: 66,
 	},
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384: {
 		id: 0x0007, name: "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
 		newHash: sha512.New384, kem: hpke.DHKEM(ecdh.P384()), kdf: hpke.HKDFSHA384(),
-		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigECDSA, curve: elliptic.P384(),
+		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigECDSA, curve: elliptic.P384(), hpkeScalarLen: 48,
 	},
 }
 
