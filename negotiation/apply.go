@@ -614,6 +614,7 @@ func (s *State) propose(e Event, who sender, p *proposePayload) (string, error) 
 	}
 	s.Proposals = append(s.Proposals, pr)
 	s.index().proposals[pr.ID] = pr
+	s.index().open[t.ID] = append(s.index().open[t.ID], pr)
 	if tabledAtOnce(a, pl) {
 		s.enact(e, t, pr, pl)
 		pr.Status = ProposalTabled
@@ -685,8 +686,8 @@ func (s *State) enact(e Event, t *Text, pr *Proposal, pl plan) {
 	}
 	// Concurrent proposals drafted against the old wording are stale:
 	// log order decides, nothing is merged.
-	for _, o := range s.Proposals {
-		if o == pr || o.Text != t.ID || o.Status != ProposalOpen {
+	for _, o := range s.openProposals(t.ID) {
+		if o == pr || o.Status != ProposalOpen {
 			continue
 		}
 		if (isParaOp(o.Amendment.Op) || o.Amendment.Op == OpMoveParagraph) && o.Amendment.Para == changed ||
@@ -695,6 +696,22 @@ func (s *State) enact(e Event, t *Text, pr *Proposal, pl plan) {
 			o.Reason = fmt.Sprintf("paragraph %s was changed by %s first", changed, pr.ID)
 		}
 	}
+}
+
+// openProposals returns the proposals on text that were open when last
+// looked at, dropping those that have closed since.
+func (s *State) openProposals(text string) []*Proposal {
+	x := s.index()
+	list := x.open[text]
+	kept := list[:0]
+	for _, p := range list {
+		if p.Status == ProposalOpen {
+			kept = append(kept, p)
+		}
+	}
+	clear(list[len(kept):])
+	x.open[text] = kept
+	return kept
 }
 
 func insertPara(list []*Paragraph, at int, p *Paragraph) []*Paragraph {
@@ -978,8 +995,8 @@ func (s *State) adopt(e Event, who sender, p *adoptPayload) (string, error) {
 		Seed: append([]byte(nil), p.Seed...), Digest: append([]byte(nil), p.Digest...), Signatures: []Signature{},
 	}
 	t.Status = TextAdopting
-	for _, o := range s.Proposals {
-		if o.Text == t.ID && o.Status == ProposalOpen {
+	for _, o := range s.openProposals(t.ID) {
+		if o.Status == ProposalOpen {
 			o.Status = ProposalStale
 			o.Reason = "the text was frozen for adoption"
 		}

@@ -20,10 +20,10 @@ func (s *State) refresh(t *Text) {
 	s.Package = combine(s.Texts)
 }
 
-// paraStatus computes a paragraph's status and the blocks standing in its way.
-func (s *State) paraStatus(t *Text, p *Paragraph) (ParaStatus, []Block) {
+// paraStatus computes a paragraph's status and appends the blocks standing
+// in its way to blocks.
+func (s *State) paraStatus(t *Text, p *Paragraph, blocks []Block) (ParaStatus, []Block) {
 	key := ParaKey{Text: t.ID, Para: p.ID, Number: p.Number}
-	var blocks []Block
 	objected, reserved, missing, adRef := false, false, false, false
 	j := 0
 	for _, party := range s.Config.Parties { // both sorted by party ID
@@ -70,10 +70,15 @@ func (s *State) paraStatus(t *Text, p *Paragraph) (ParaStatus, []Block) {
 }
 
 func (s *State) textPackage(t *Text) PackageView {
-	v := emptyPackage()
-	v.Paragraphs = len(t.Paragraphs)
+	v := PackageView{
+		Paragraphs:   len(t.Paragraphs),
+		Agreed:       make([]ParaKey, 0, len(t.Paragraphs)),
+		AdReferendum: []ParaKey{},
+		Blocks:       make([]Block, 0, len(t.Package.Blocks)+2),
+	}
 	for _, p := range t.Paragraphs {
-		st, blocks := s.paraStatus(t, p)
+		var st ParaStatus
+		st, v.Blocks = s.paraStatus(t, p, v.Blocks)
 		p.Status = st
 		key := ParaKey{Text: t.ID, Para: p.ID, Number: p.Number}
 		switch st {
@@ -82,7 +87,6 @@ func (s *State) textPackage(t *Text) PackageView {
 		case ParaAgreedAdReferendum:
 			v.AdReferendum = append(v.AdReferendum, key)
 		}
-		v.Blocks = append(v.Blocks, blocks...)
 	}
 	v.Status = status(v)
 	return v
@@ -103,6 +107,9 @@ func status(v PackageView) PackageStatus {
 // combine joins the packages of texts: a package is agreed only when every
 // paragraph of every text in it is.
 func combine(texts []*Text) PackageView {
+	if len(texts) == 1 {
+		return texts[0].Package // shares the slices; they are never modified in place
+	}
 	v := emptyPackage()
 	for _, t := range texts {
 		v.Paragraphs += t.Package.Paragraphs

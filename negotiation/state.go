@@ -484,6 +484,7 @@ type index struct {
 	proposals  map[string]*Proposal
 	statements map[string]*Statement
 	parties    map[string]*Party
+	open       map[string][]*Proposal // by text, a superset of the open proposals, in log order
 }
 
 func (s *State) index() *index {
@@ -492,7 +493,7 @@ func (s *State) index() *index {
 	}
 	x := &index{
 		texts: map[string]*Text{}, items: map[string]*Item{}, proposals: map[string]*Proposal{},
-		statements: map[string]*Statement{}, parties: map[string]*Party{},
+		statements: map[string]*Statement{}, parties: map[string]*Party{}, open: map[string][]*Proposal{},
 	}
 	for _, t := range s.Texts {
 		x.texts[t.ID] = t
@@ -502,6 +503,9 @@ func (s *State) index() *index {
 	}
 	for _, p := range s.Proposals {
 		x.proposals[p.ID] = p
+		if p.Status == ProposalOpen {
+			x.open[p.Text] = append(x.open[p.Text], p)
+		}
 	}
 	for _, st := range s.Statements {
 		x.statements[st.ID] = st
