@@ -10,6 +10,7 @@
 //   - internal/keyschedule: epoch secrets, PSKs, exporter, transcript hashes (§8)
 //   - internal/secrettree: per-sender ratchets with key deletion (§9, §6.3.2)
 //   - internal/framing: PublicMessage and PrivateMessage protection (§6)
+//   - internal/welcome: Welcome encryption and joining math (§12.4.3)
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).

@@ -37,6 +37,7 @@ var vectorRunners = []struct {
 	{"transcript-hashes.json", runTranscriptHashes},
 	{"secret-tree.json", runSecretTree},
 	{"message-protection.json", runMessageProtection},
+	{"welcome.json", runWelcome},
 }
 
 // vectorCounts is the outcome of one vector file.

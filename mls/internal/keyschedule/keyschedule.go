@@ -130,6 +130,21 @@ func Derive(s *suite.Suite, initSecret, commitSecret, pskSecret, groupContext []
 	return FromJoiner(s, j, pskSecret, groupContext)
 }
 
+// WelcomeSecret derives welcome_secret = DeriveSecret(Extract(joiner_secret,
+// psk_secret), "welcome") (§8): a new member needs it, before it knows the
+// GroupContext, to decrypt the GroupInfo of a Welcome.
+func WelcomeSecret(s *suite.Suite, joinerSecret, pskSecret []byte) ([]byte, error) {
+	member, err := s.Extract(joinerSecret, zeroIfNil(s, pskSecret))
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.DeriveSecret(member, "welcome")
+	if err != nil {
+		return nil, fmt.Errorf("failed to derive welcome_secret: %w", err)
+	}
+	return w, nil
+}
+
 // WelcomeKeyNonce derives the AEAD key and nonce that protect the GroupInfo
 // in a Welcome (§12.4.3.1).
 func WelcomeKeyNonce(s *suite.Suite, welcomeSecret []byte) (key, nonce []byte, err error) {
