@@ -173,4 +173,3 @@ func runTreeMath(t *testing.T, data []byte) vectorCounts {
 		return errors.Join(errs...)
 	})
 }
-
