@@ -52,6 +52,19 @@ func vectorDir() string {
 	return filepath.Join("testdata", "vectors")
 }
 
+// vectorSummary collects one line per vector file; TestMain prints it after
+// all tests ran, so `go test -run Vectors -v` ends with it.
+var vectorSummary []string
+
+// TestMain runs the tests and then prints the vector summary.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if len(vectorSummary) > 0 {
+		fmt.Println(strings.Join(vectorSummary, "\n"))
+	}
+	os.Exit(code)
+}
+
 func TestVectors(t *testing.T) {
 	dir := vectorDir()
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
@@ -92,7 +105,7 @@ func TestVectors(t *testing.T) {
 		})
 		summary = append(summary, fmt.Sprintf("%s: %d passed, %d failed, %d unsupported", name, c.passed, c.failed, c.unsupported))
 	}
-	fmt.Println(strings.Join(summary, "\n"))
+	vectorSummary = summary
 }
 
 // runCases decodes a JSON array of T and checks every case. suiteOf returns
