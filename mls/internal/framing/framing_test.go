@@ -20,7 +20,7 @@ type fixture struct {
 	sigKey SignatureKeyFunc
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	s, _ := suite.Lookup(1)
 	sk, _, err := s.GenerateSigningKey()
 	if err != nil {
@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) tree(t *testing.T) *secrettree.Tree {
+func (f *fixture) tree(t testing.TB) *secrettree.Tree {
 	tr, err := secrettree.New(f.s, f.secret, 4)
 	if err != nil {
 		t.Fatal(err)
