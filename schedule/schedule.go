@@ -539,6 +539,18 @@ func (s *Schedule) Check(m Meeting) []Conflict {
 	return cs
 }
 
+// CheckSpec validates spec and returns every rule it would break, without
+// changing anything. If spec.ID names an existing meeting, that meeting is
+// left out of the comparison, as an update would.
+func (s *Schedule) CheckSpec(spec MeetingSpec) ([]Conflict, error) {
+	m, err := s.build(spec)
+	if err != nil {
+		return nil, err
+	}
+	m.ID = spec.ID
+	return s.Check(m), nil
+}
+
 func (s *Schedule) hoursDays() string {
 	if len(s.hours.Days) == 0 {
 		return "every day"

@@ -1,0 +1,780 @@
+package scheduleapi
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/good-offices/goodoffices/schedule"
+)
+
+// Caller is who makes a request, as the venue authenticated it.
+type Caller struct {
+	// Host is true for the host admin.
+	Host bool
+	// For a delegate's device: its delegation, the delegate's name and role
+	// from the device certificate, and the certified device key.
+	Delegation string
+	Person     string
+	Role       string
+	Key        ed25519.PublicKey
+}
+
+// HeadRole is the certificate role of a head of delegation.
+const HeadRole = "head"
+
+// ErrUnauthenticated is what Authenticate returns for a request without
+// valid credentials.
+var ErrUnauthenticated = errors.New("authentication required")
+
+// Config configures a Service.
+type Config struct {
+	// Schedule configures the rules (zone, opening hours, host delegation).
+	Schedule schedule.Config
+	Store    Store
+	// Domain is the UID domain of calendar feeds: the venue's name.
+	Domain string
+	// Authenticate identifies the caller of a host or desk endpoint; the
+	// venue checks its admin credential or device token there. Feed URLs
+	// do not call it: their token is the credential.
+	Authenticate func(r *http.Request) (Caller, error)
+	// OnChange, if set, is called after every committed change of a
+	// meeting, so the venue can notify the desks of its delegations.
+	OnChange func(ctx context.Context, m schedule.Meeting)
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Service serves the schedule's HTTP API.
+type Service struct {
+	cfg Config
+	mu  sync.Mutex // serialises this node's changes; the store's CAS serialises nodes
+}
+
+// New returns a service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Authenticate == nil {
+		return nil, errors.New("failed to start schedule service: Store and Authenticate are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Schedule.Zone == nil {
+		loc, err := time.LoadLocation(schedule.DefaultZone)
+		if err != nil {
+			return nil, fmt.Errorf("failed to load time zone: %w", err)
+		}
+		cfg.Schedule.Zone = loc
+	}
+	if _, err := schedule.New(cfg.Schedule); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Register adds the service's routes to mux: everything under
+// /v1/schedule/ and /v1/calendar/. It is the one hook the venue calls.
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/schedule/rooms", s.auth(s.hostOnly(s.listRooms)))
+	mux.HandleFunc("POST /v1/schedule/rooms", s.auth(s.hostOnly(s.addRoom)))
+	mux.HandleFunc("PUT /v1/schedule/rooms/{name}", s.auth(s.hostOnly(s.updateRoom)))
+	mux.HandleFunc("DELETE /v1/schedule/rooms/{name}", s.auth(s.hostOnly(s.removeRoom)))
+	mux.HandleFunc("GET /v1/schedule/meetings", s.auth(s.listMeetings))
+	mux.HandleFunc("POST /v1/schedule/meetings", s.auth(s.hostOnly(s.propose)))
+	mux.HandleFunc("POST /v1/schedule/check", s.auth(s.hostOnly(s.check)))
+	mux.HandleFunc("GET /v1/schedule/meetings/{id}", s.auth(s.getMeeting))
+	mux.HandleFunc("PUT /v1/schedule/meetings/{id}", s.auth(s.hostOnly(s.update)))
+	mux.HandleFunc("POST /v1/schedule/meetings/{id}/move", s.auth(s.hostOnly(s.move)))
+	mux.HandleFunc("POST /v1/schedule/meetings/{id}/confirm", s.auth(s.hostOnly(s.confirm)))
+	mux.HandleFunc("POST /v1/schedule/meetings/{id}/cancel", s.auth(s.hostOnly(s.cancel)))
+	mux.HandleFunc("POST /v1/schedule/meetings/{id}/readiness", s.auth(s.readiness))
+	mux.HandleFunc("GET /v1/schedule/feeds", s.auth(s.listFeeds))
+	mux.HandleFunc("POST /v1/schedule/feeds", s.auth(s.createFeed))
+	mux.HandleFunc("DELETE /v1/schedule/feeds/{id}", s.auth(s.revokeFeed))
+	mux.HandleFunc("GET /v1/calendar/{file}", s.calendar)
+}
+
+// Handler returns a handler serving only the service's routes.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Register(mux)
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c Caller)
+
+func (s *Service) auth(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.cfg.Authenticate(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "authentication required", nil)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+func (s *Service) hostOnly(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, c Caller) {
+		if !c.Host {
+			writeError(w, http.StatusForbidden, "only the host may do this", nil)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+func actor(c Caller) string {
+	if c.Host {
+		return "host"
+	}
+	return c.Person + " (" + c.Delegation + ")"
+}
+
+// errStorage marks a store failure (503).
+type errStorage struct{ err error }
+
+func (e *errStorage) Error() string { return "schedule storage unavailable: " + e.err.Error() }
+func (e *errStorage) Unwrap() error { return e.err }
+
+func (s *Service) load(ctx context.Context) (*schedule.Schedule, int64, error) {
+	data, ver, err := s.cfg.Store.LoadSchedule(ctx)
+	if err != nil {
+		return nil, 0, &errStorage{err}
+	}
+	if data == nil {
+		sc, err := schedule.New(s.cfg.Schedule)
+		return sc, 0, err
+	}
+	var st schedule.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, 0, &errStorage{fmt.Errorf("failed to decode saved schedule: %w", err)}
+	}
+	sc, err := schedule.Restore(s.cfg.Schedule, st)
+	if err != nil {
+		return nil, 0, &errStorage{err}
+	}
+	return sc, ver, nil
+}
+
+// mutate applies fn to the current schedule and saves the result; if
+// another node saved first, it reloads and applies fn again. When fn fails
+// nothing is saved.
+func (s *Service) mutate(ctx context.Context, fn func(*schedule.Schedule) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range 16 {
+		sc, ver, err := s.load(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(sc); err != nil {
+			return err
+		}
+		data, err := json.Marshal(sc.State())
+		if err != nil {
+			return fmt.Errorf("failed to encode schedule: %w", err)
+		}
+		err = s.cfg.Store.SaveSchedule(ctx, data, ver)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return &errStorage{err}
+		}
+		return nil
+	}
+	return &errStorage{errors.New("too many concurrent changes")}
+}
+
+// mutateMeeting is mutate for an operation on one meeting; it reports the
+// change to OnChange.
+func (s *Service) mutateMeeting(ctx context.Context, fn func(*schedule.Schedule) (schedule.Meeting, error)) (schedule.Meeting, *schedule.Schedule, error) {
+	var m schedule.Meeting
+	var after *schedule.Schedule
+	err := s.mutate(ctx, func(sc *schedule.Schedule) error {
+		var err error
+		m, err = fn(sc)
+		after = sc
+		return err
+	})
+	if err != nil {
+		return schedule.Meeting{}, nil, err
+	}
+	if s.cfg.OnChange != nil {
+		s.cfg.OnChange(ctx, m.Clone())
+	}
+	return m, after, nil
+}
+
+// MeetingView is a meeting as the API returns it.
+type MeetingView struct {
+	schedule.Meeting
+	// MissingReadiness lists the parties whose heads have not signalled
+	// readiness (gated meetings; shown to the host only).
+	MissingReadiness []string `json:"missing_readiness,omitempty"`
+	// Times shows the meeting in the venue's zone and in ?zone=.
+	Times schedule.Times `json:"times"`
+}
+
+func (s *Service) view(sc *schedule.Schedule, m schedule.Meeting, c Caller, own *time.Location) MeetingView {
+	v := MeetingView{Meeting: m, Times: schedule.TimesFor(m, sc.Location(), own)}
+	if c.Host {
+		v.MissingReadiness, _ = sc.Missing(m.ID)
+	} else {
+		// A delegation sees its own readiness signal, not the other
+		// parties' (nor the host's overrides).
+		v.Readiness = slices.DeleteFunc(v.Readiness, func(r schedule.ReadinessRecord) bool { return r.Delegation != c.Delegation })
+		v.Overrides = nil
+	}
+	return v
+}
+
+func zoneParam(r *http.Request) (*time.Location, error) {
+	z := r.URL.Query().Get("zone")
+	if z == "" {
+		return nil, nil
+	}
+	return loadZone(z)
+}
+
+func loadZone(z string) (*time.Location, error) {
+	if len(z) > 64 || z == "Local" || strings.Contains(z, "..") {
+		return nil, fmt.Errorf("%w: unknown time zone %q", schedule.ErrInvalid, z)
+	}
+	loc, err := time.LoadLocation(z)
+	if err != nil {
+		return nil, fmt.Errorf("%w: unknown time zone %q", schedule.ErrInvalid, z)
+	}
+	return loc, nil
+}
+
+// Requests.
+
+// RoomRequest adds or replaces a room.
+type RoomRequest struct {
+	schedule.Room
+	Override []schedule.ConflictKind `json:"override,omitempty"`
+}
+
+// MeetingRequest proposes, updates or checks a meeting.
+type MeetingRequest struct {
+	schedule.MeetingSpec
+	Override []schedule.ConflictKind `json:"override,omitempty"`
+	Note     string                  `json:"note,omitempty"`
+}
+
+// MoveRequest moves a meeting; an empty room keeps the current one.
+type MoveRequest struct {
+	Room     string                  `json:"room,omitempty"`
+	Start    schedule.LocalTime      `json:"start"`
+	End      schedule.LocalTime      `json:"end"`
+	Override []schedule.ConflictKind `json:"override,omitempty"`
+	Note     string                  `json:"note,omitempty"`
+}
+
+// ActionRequest confirms or cancels a meeting.
+type ActionRequest struct {
+	Override []schedule.ConflictKind `json:"override,omitempty"`
+	Note     string                  `json:"note,omitempty"`
+}
+
+// ReadinessRequest carries a head's signed readiness statement.
+type ReadinessRequest struct {
+	Statement []byte `json:"statement"` // canonical bytes (base64 in JSON)
+	Signature []byte `json:"signature"` // Ed25519 (base64 in JSON)
+}
+
+// FeedRequest asks for a calendar feed URL.
+type FeedRequest struct {
+	Delegation string `json:"delegation"`
+	Person     string `json:"person,omitempty"`
+	Zone       string `json:"zone,omitempty"`
+}
+
+// FeedCreated is returned once, when a feed is created: the token is not
+// stored and cannot be shown again.
+type FeedCreated struct {
+	FeedRecord
+	Token string `json:"token"`
+	Path  string `json:"path"` // "/v1/calendar/<token>.ics"
+}
+
+const maxBody = 64 << 10
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "failed to decode request: "+err.Error(), nil)
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, http.StatusBadRequest, "failed to decode request: trailing data", nil)
+		return false
+	}
+	return true
+}
+
+// errorBody is the JSON of every error.
+type errorBody struct {
+	Error     string              `json:"error"`
+	Conflicts []schedule.Conflict `json:"conflicts,omitempty"`
+	Missing   []string            `json:"missing_readiness,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string, body *errorBody) {
+	if body == nil {
+		body = &errorBody{}
+	}
+	body.Error = msg
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Service) fail(w http.ResponseWriter, err error) {
+	var ce *schedule.ConflictError
+	var nr *schedule.NotReadyError
+	var se *errStorage
+	switch {
+	case errors.As(err, &ce):
+		writeError(w, http.StatusConflict, err.Error(), &errorBody{Conflicts: ce.Conflicts})
+	case errors.As(err, &nr):
+		writeError(w, http.StatusConflict, err.Error(), &errorBody{Missing: nr.Missing})
+	case errors.Is(err, schedule.ErrBadReadiness):
+		writeError(w, http.StatusBadRequest, schedule.ErrBadReadiness.Error(), nil)
+	case errors.Is(err, schedule.ErrInvalid), errors.Is(err, schedule.ErrBadLocalTime):
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+	case errors.Is(err, schedule.ErrUnknownRoom), errors.Is(err, schedule.ErrUnknownMeeting), errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error(), nil)
+	case errors.Is(err, schedule.ErrRoomExists), errors.Is(err, schedule.ErrMeetingExists),
+		errors.Is(err, schedule.ErrRoomInUse), errors.Is(err, schedule.ErrTransition):
+		writeError(w, http.StatusConflict, err.Error(), nil)
+	case errors.Is(err, schedule.ErrNotAttending):
+		writeError(w, http.StatusForbidden, err.Error(), nil)
+	case errors.As(err, &se), errors.Is(err, context.DeadlineExceeded):
+		s.cfg.Logger.Error("schedule storage", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "storage unavailable, retry", nil)
+	default:
+		s.cfg.Logger.Error("schedule", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error", nil)
+	}
+}
+
+func (s *Service) op(c Caller, override []schedule.ConflictKind, note string) schedule.Op {
+	return schedule.Op{Actor: actor(c), At: s.cfg.Now().UTC(), Override: override, Note: note}
+}
+
+// Rooms.
+
+func (s *Service) listRooms(w http.ResponseWriter, r *http.Request, c Caller) {
+	sc, _, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sc.Rooms())
+}
+
+func (s *Service) addRoom(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req RoomRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	var room schedule.Room
+	err := s.mutate(r.Context(), func(sc *schedule.Schedule) error {
+		if err := sc.AddRoom(req.Room); err != nil {
+			return err
+		}
+		room, _ = sc.Room(req.Name)
+		return nil
+	})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, room)
+}
+
+func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req RoomRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Name == "" {
+		req.Name = r.PathValue("name")
+	}
+	if req.Name != r.PathValue("name") {
+		writeError(w, http.StatusBadRequest, "room name in the body differs from the URL; rooms cannot be renamed", nil)
+		return
+	}
+	var room schedule.Room
+	err := s.mutate(r.Context(), func(sc *schedule.Schedule) error {
+		if err := sc.UpdateRoom(req.Room, req.Override); err != nil {
+			return err
+		}
+		room, _ = sc.Room(req.Name)
+		return nil
+	})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Service) removeRoom(w http.ResponseWriter, r *http.Request, c Caller) {
+	name := r.PathValue("name")
+	if err := s.mutate(r.Context(), func(sc *schedule.Schedule) error { return sc.RemoveRoom(name) }); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Meetings.
+
+func (s *Service) listMeetings(w http.ResponseWriter, r *http.Request, c Caller) {
+	own, err := zoneParam(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	sc, _, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	ms := sc.Meetings()
+	if !c.Host {
+		ms = sc.MeetingsFor(c.Delegation)
+	}
+	out := make([]MeetingView, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, s.view(sc, m, c, own))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) getMeeting(w http.ResponseWriter, r *http.Request, c Caller) {
+	own, err := zoneParam(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	sc, _, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	m, err := sc.Meeting(r.PathValue("id"))
+	if err != nil || !c.Host && !m.Attends(c.Delegation) {
+		// A delegation learns nothing of meetings it does not attend.
+		s.fail(w, fmt.Errorf("%w %q", schedule.ErrUnknownMeeting, r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(sc, m, c, own))
+}
+
+func (s *Service) respondMeeting(w http.ResponseWriter, r *http.Request, c Caller, status int,
+	fn func(*schedule.Schedule) (schedule.Meeting, error)) {
+	m, sc, err := s.mutateMeeting(r.Context(), fn)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.cfg.Logger.Info("schedule change", "meeting", m.ID, "action", m.History[len(m.History)-1].Action, "status", m.Status, "actor", actor(c))
+	writeJSON(w, status, s.view(sc, m, c, nil))
+}
+
+func (s *Service) propose(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req MeetingRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	s.respondMeeting(w, r, c, http.StatusCreated, func(sc *schedule.Schedule) (schedule.Meeting, error) {
+		return sc.Propose(req.MeetingSpec, s.op(c, req.Override, req.Note))
+	})
+}
+
+func (s *Service) check(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req MeetingRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	sc, _, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	cs, err := sc.CheckSpec(req.MeetingSpec)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if cs == nil {
+		cs = []schedule.Conflict{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conflicts": cs})
+}
+
+func (s *Service) update(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req MeetingRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	if req.ID != "" && req.ID != id {
+		writeError(w, http.StatusBadRequest, "meeting ID in the body differs from the URL", nil)
+		return
+	}
+	s.respondMeeting(w, r, c, http.StatusOK, func(sc *schedule.Schedule) (schedule.Meeting, error) {
+		return sc.Update(id, req.MeetingSpec, s.op(c, req.Override, req.Note))
+	})
+}
+
+func (s *Service) move(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req MoveRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	s.respondMeeting(w, r, c, http.StatusOK, func(sc *schedule.Schedule) (schedule.Meeting, error) {
+		return sc.Move(id, req.Room, req.Start, req.End, s.op(c, req.Override, req.Note))
+	})
+}
+
+func (s *Service) confirm(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req ActionRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	s.respondMeeting(w, r, c, http.StatusOK, func(sc *schedule.Schedule) (schedule.Meeting, error) {
+		return sc.Confirm(id, s.op(c, req.Override, req.Note))
+	})
+}
+
+func (s *Service) cancel(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req ActionRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	s.respondMeeting(w, r, c, http.StatusOK, func(sc *schedule.Schedule) (schedule.Meeting, error) {
+		return sc.Cancel(id, s.op(c, nil, req.Note))
+	})
+}
+
+// readiness takes a head's signed statement. Only a device whose
+// certificate names it head of the delegation the statement speaks for may
+// send it, and the signature must verify with that device's key.
+func (s *Service) readiness(w http.ResponseWriter, r *http.Request, c Caller) {
+	if c.Host {
+		writeError(w, http.StatusForbidden, "the host cannot signal readiness for a party", nil)
+		return
+	}
+	var req ReadinessRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	st, err := schedule.ParseReadiness(req.Statement)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if st.Meeting != r.PathValue("id") {
+		writeError(w, http.StatusBadRequest, "the statement names another meeting", nil)
+		return
+	}
+	if c.Role != HeadRole || st.Delegation != c.Delegation || len(c.Key) != ed25519.PublicKeySize {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("only the head of delegation of %s can signal its readiness", st.Delegation), nil)
+		return
+	}
+	s.respondMeeting(w, r, c, http.StatusOK, func(sc *schedule.Schedule) (schedule.Meeting, error) {
+		return sc.SignalReadiness(req.Statement, req.Signature, c.Key, s.op(c, nil, ""))
+	})
+}
+
+// Feeds.
+
+const feedPrefix = "/v1/calendar/"
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte("goodoffices calendar feed v1\n" + tok))
+	return h[:]
+}
+
+func (s *Service) createFeed(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req FeedRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if !c.Host {
+		// A delegate subscribes for itself only.
+		if req.Delegation == "" {
+			req.Delegation = c.Delegation
+		}
+		if req.Delegation != c.Delegation || req.Person != "" && req.Person != c.Person {
+			writeError(w, http.StatusForbidden, "a delegate can only create its own feed", nil)
+			return
+		}
+		req.Person = c.Person
+	}
+	if req.Delegation == "" {
+		writeError(w, http.StatusBadRequest, "delegation is required", nil)
+		return
+	}
+	if len(req.Delegation) > schedule.MaxNameLen || len(req.Person) > schedule.MaxNameLen ||
+		strings.ContainsFunc(req.Delegation+req.Person, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		writeError(w, http.StatusBadRequest, "invalid delegation or person name", nil)
+		return
+	}
+	if req.Zone != "" {
+		if _, err := loadZone(req.Zone); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
+	var raw [32]byte
+	rand.Read(raw[:])
+	tok := base64.RawURLEncoding.EncodeToString(raw[:])
+	var id [8]byte
+	rand.Read(id[:])
+	f := FeedRecord{ID: "f-" + hex.EncodeToString(id[:]), TokenHash: hashToken(tok), Delegation: req.Delegation,
+		Person: req.Person, Zone: req.Zone, Created: s.cfg.Now().UTC()}
+	if err := s.cfg.Store.PutFeed(r.Context(), f); err != nil {
+		s.fail(w, &errStorage{err})
+		return
+	}
+	s.cfg.Logger.Info("calendar feed created", "feed", f.ID, "delegation", f.Delegation, "actor", actor(c))
+	writeJSON(w, http.StatusCreated, FeedCreated{FeedRecord: f, Token: tok, Path: feedPrefix + tok + ".ics"})
+}
+
+func (s *Service) listFeeds(w http.ResponseWriter, r *http.Request, c Caller) {
+	fs, err := s.cfg.Store.Feeds(r.Context())
+	if err != nil {
+		s.fail(w, &errStorage{err})
+		return
+	}
+	out := []FeedRecord{}
+	for _, f := range fs {
+		if c.Host || f.Delegation == c.Delegation && f.Person == c.Person {
+			out = append(out, f)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) revokeFeed(w http.ResponseWriter, r *http.Request, c Caller) {
+	id := r.PathValue("id")
+	if !c.Host {
+		fs, err := s.cfg.Store.Feeds(r.Context())
+		if err != nil {
+			s.fail(w, &errStorage{err})
+			return
+		}
+		if !slices.ContainsFunc(fs, func(f FeedRecord) bool { return f.ID == id && f.Delegation == c.Delegation && f.Person == c.Person }) {
+			s.fail(w, fmt.Errorf("%w: feed %q", ErrNotFound, id))
+			return
+		}
+	}
+	if err := s.cfg.Store.RevokeFeed(r.Context(), id, s.cfg.Now().UTC()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			s.fail(w, fmt.Errorf("%w: feed %q", ErrNotFound, id))
+			return
+		}
+		s.fail(w, &errStorage{err})
+		return
+	}
+	s.cfg.Logger.Info("calendar feed revoked", "feed", id, "actor", actor(c))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// calendar serves a feed to a calendar program. The token in the URL is the
+// only credential; an unknown and a revoked token get the same 404.
+func (s *Service) calendar(w http.ResponseWriter, r *http.Request) {
+	tok, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	notFound := func() { writeError(w, http.StatusNotFound, "unknown or revoked calendar feed", nil) }
+	if !ok || len(tok) != 43 {
+		notFound()
+		return
+	}
+	want := hashToken(tok)
+	f, err := s.cfg.Store.FeedByToken(r.Context(), want)
+	if errors.Is(err, ErrNotFound) {
+		notFound()
+		return
+	}
+	if err != nil {
+		s.fail(w, &errStorage{err})
+		return
+	}
+	if subtle.ConstantTimeCompare(f.TokenHash, want) != 1 || !f.Revoked.IsZero() {
+		notFound()
+		return
+	}
+	sc, _, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	feed := schedule.Feed{Domain: s.cfg.Domain, Zone: sc.Location(), Meetings: sc.MeetingsFor(f.Delegation)}
+	feed.Name = "Good Offices: " + f.Delegation
+	if f.Person != "" {
+		feed.Name = "Good Offices: " + f.Person + " (" + f.Delegation + ")"
+	}
+	if f.Zone != "" {
+		if feed.Own, err = loadZone(f.Zone); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
+	body, err := schedule.RenderICS(feed)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "text/calendar; charset=utf-8")
+	h.Set("Content-Disposition", `inline; filename="goodoffices.ics"`)
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+}
