@@ -233,45 +233,58 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 		lo, hi = min(lo, x), max(hi, x)
 	}
 	if hi-lo > 4*int64(len(indexes))+64 {
-		// Sparse: one query per index.
-		for i, x := range indexes {
-			var h []byte
-			err := s.r.QueryRowContext(ctx, `SELECT hash FROM hashes WHERE log = ? AND idx = ?`, log, x).Scan(&h)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil, store.ErrNotFound
+		// Sparse (upper-level tiles): look the indexes up in chunks.
+		found := make(map[int64][]byte, len(indexes))
+		for start := 0; start < len(indexes); start += 256 {
+			chunk := indexes[start:min(start+256, len(indexes))]
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, log)
+			for _, x := range chunk {
+				args = append(args, x)
 			}
-			if err != nil || len(h) != tlog.HashSize {
-				return nil, fmt.Errorf("failed to read hash: %v", err)
+			q := `SELECT idx, hash FROM hashes WHERE log = ? AND idx IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
+			if err := scanHashes(ctx, s.r, found, q, args...); err != nil {
+				return nil, err
 			}
-			copy(out[i][:], h)
 		}
-		return out, nil
+		return pick(indexes, found, out)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, hash FROM hashes WHERE log = ? AND idx >= ? AND idx <= ?`, log, lo, hi)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read hashes: %w", err)
+	found := make(map[int64][]byte, hi-lo+1)
+	if err := scanHashes(ctx, s.r, found, `SELECT idx, hash FROM hashes WHERE log = ? AND idx >= ? AND idx <= ?`, log, lo, hi); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	span := make(map[int64][]byte, hi-lo+1)
-	for rows.Next() {
-		var idx int64
-		var h []byte
-		if err := rows.Scan(&idx, &h); err != nil {
-			return nil, fmt.Errorf("failed to read hashes: %w", err)
-		}
-		span[idx] = h
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read hashes: %w", err)
-	}
+	return pick(indexes, found, out)
+}
+
+func pick(indexes []int64, found map[int64][]byte, out []tlog.Hash) ([]tlog.Hash, error) {
 	for i, x := range indexes {
-		h, ok := span[x]
+		h, ok := found[x]
 		if !ok || len(h) != tlog.HashSize {
 			return nil, store.ErrNotFound
 		}
 		copy(out[i][:], h)
 	}
 	return out, nil
+}
+
+func scanHashes(ctx context.Context, db *sql.DB, found map[int64][]byte, q string, args ...any) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("failed to read hashes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return fmt.Errorf("failed to read hashes: %w", err)
+		}
+		found[idx] = h
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("failed to read hashes: %w", err)
+	}
+	return nil
 }
 
 // ReadEntries implements store.Store.

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/good-offices/goodoffices/venue"
+)
+
+func init() {
+	register(&command{name: "venue", summary: "run the host's venue server (logs, mailboxes, live delivery)", run: runVenue})
+}
+
+func runVenue(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "venue", "[flags]", `
+Runs the venue: the host's server that relays and logs the delegations'
+encrypted messages. Every channel is an append-only Merkle log with signed
+checkpoints, served read-only per C2SP tlog-tiles under /logs/<id>/, so every
+party can verify that the host did not alter, drop, reorder or fork anything.
+
+On first start it creates, in the data directory, the venue's signing key
+(venue.key), the host admin credential (admin.token, mode 0600) and the
+SQLite database (venue.db). It prints the venue's verifier key: give it to
+the delegations, who pin it in their desks.
+
+Stop it with Ctrl-C (SIGINT) or SIGTERM: it finishes the appends in flight
+and never loses an acknowledged entry.
+
+Examples:
+  goodoffices venue
+  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example`)
+	listen := fs.String("listen", venue.DefaultListen, "`address` to listen on")
+	data := fs.String("data", venue.DefaultDataDir, "data `directory` (keys, admin credential, database)")
+	name := fs.String("name", venue.DefaultName, "venue `name` for a new signing key (log origins are <name>/channels/<id>); ignored once the key exists")
+	maxEntry := fs.Int("max-entry", venue.DefaultMaxEntry, "largest log entry in `bytes` (at most 65535)")
+	maxMail := fs.Int("max-mail", venue.DefaultMaxMail, "largest Welcome message or key package upload in `bytes`")
+	rate := fs.Float64("rate", venue.DefaultRate, "appends per second per device (negative: unlimited)")
+	burst := fs.Int("burst", venue.DefaultBurst, "burst of appends per device")
+	maxStreams := fs.Int("max-streams", venue.DefaultMaxStreams, "concurrent event streams per device")
+	maxConns := fs.Int("max-conns", 4096, "concurrent TCP connections")
+	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
+	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + fmt.Sprint(fs.Args())}
+	}
+	if *maxEntry < 1 || *maxEntry > 65535 {
+		return &UsageError{Msg: "--max-entry must be between 1 and 65535"}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return &UsageError{Msg: "--log-level: " + err.Error()}
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	v, err := venue.New(ctx, venue.Config{
+		DataDir: *data, Name: *name, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
+		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		v.Close()
+		return fmt.Errorf("failed to listen: %w", err)
+	}
+	ln = venue.LimitListener(ln, *maxConns)
+	srv := &http.Server{Handler: v.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	created := ""
+	if v.AdminCreated {
+		created = " (created now; keep it secret)"
+	}
+	fmt.Fprintf(env.Stdout, "venue %s listening on http://%s\n", v.Name(), ln.Addr())
+	fmt.Fprintf(env.Stdout, "verifier key: %s\n", v.VerifierKey())
+	fmt.Fprintf(env.Stdout, "admin credential: %s%s\n", v.AdminFile(), created)
+	logger.Info("venue started", "name", v.Name(), "addr", ln.Addr().String(), "data", *data)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		v.Close()
+		return fmt.Errorf("server failed: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	v.BeginShutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	serr := srv.Shutdown(sctx)
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serr = errors.Join(serr, err)
+	}
+	if err := v.Close(); err != nil {
+		serr = errors.Join(serr, err)
+	}
+	if serr != nil {
+		return fmt.Errorf("failed to shut down cleanly: %w", serr)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,112 @@
+package venue
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/venue/store"
+)
+
+// cacheTTL bounds how stale the venue's caches of devices and channels may
+// be. A venue node sees its own changes at once; other nodes' after cacheTTL.
+const cacheTTL = 5 * time.Second
+
+type cachedDevice struct {
+	id, delegation string
+	person, role   string
+	key            []byte
+	notAfter       time.Time
+	loaded         time.Time
+}
+
+type cachedChannel struct {
+	c      store.Channel
+	loaded time.Time
+}
+
+var errDeviceInvalid = errors.New("device not registered or certificate invalid")
+
+// device returns a registered device whose certificate is valid now.
+func (v *Venue) device(ctx context.Context, id string) (cachedDevice, error) {
+	now := time.Now()
+	v.cacheMu.Lock()
+	d, ok := v.devices[id]
+	v.cacheMu.Unlock()
+	if !ok || now.Sub(d.loaded) > cacheTTL {
+		sd, err := v.store.Device(ctx, id)
+		if err != nil {
+			return cachedDevice{}, errDeviceInvalid
+		}
+		rec, ok, err := v.delegationRecord(ctx, sd.Delegation)
+		if err != nil || !ok {
+			return cachedDevice{}, errDeviceInvalid
+		}
+		cert, err := delegation.VerifyCertificate(sd.Certificate, rec.RootKey, now)
+		if err != nil {
+			return cachedDevice{}, errDeviceInvalid
+		}
+		d = cachedDevice{id: id, delegation: sd.Delegation, person: cert.Person, role: cert.Role, key: cert.Device, notAfter: cert.NotAfter, loaded: now}
+		v.cacheMu.Lock()
+		if len(v.devices) > 100000 {
+			clear(v.devices)
+		}
+		v.devices[id] = d
+		v.cacheMu.Unlock()
+	}
+	if !now.Before(d.notAfter) {
+		return cachedDevice{}, errDeviceInvalid
+	}
+	return d, nil
+}
+
+func (v *Venue) forgetDevice(id string) {
+	v.cacheMu.Lock()
+	delete(v.devices, id)
+	v.cacheMu.Unlock()
+}
+
+// channel returns a channel, cached.
+func (v *Venue) channel(ctx context.Context, id string) (store.Channel, error) {
+	now := time.Now()
+	v.cacheMu.Lock()
+	c, ok := v.channels[id]
+	v.cacheMu.Unlock()
+	if ok && now.Sub(c.loaded) <= cacheTTL {
+		return c.c, nil
+	}
+	sc, err := v.store.Channel(ctx, id)
+	if err != nil {
+		return store.Channel{}, err
+	}
+	v.cacheMu.Lock()
+	if len(v.channels) > 100000 {
+		clear(v.channels)
+	}
+	v.channels[id] = cachedChannel{c: sc, loaded: now}
+	v.cacheMu.Unlock()
+	return sc, nil
+}
+
+func (v *Venue) forgetChannel(id string) {
+	v.cacheMu.Lock()
+	delete(v.channels, id)
+	v.cacheMu.Unlock()
+}
+
+// channelsOf returns the channels a delegation is a member of.
+func (v *Venue) channelsOf(ctx context.Context, del string) ([]store.Channel, error) {
+	all, err := v.store.Channels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Channel
+	for _, c := range all {
+		if slices.Contains(c.Members, del) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,647 @@
+// Package client is the Go client of a Good Offices venue's HTTP API (see
+// package venue for the API itself). The host's admin commands, the desk
+// and the tests use it.
+//
+// A Client acts as the host admin ([WithAdmin]), as a device ([WithDevice]:
+// it authenticates with the device key by signed challenge and renews its
+// bearer token as needed), or anonymously for the public endpoints.
+//
+// Reading a log is verification, not trust: [Client.Fetch] returns the raw
+// bytes the venue serves under /logs/<id>/, and [Client.Log] wires them into
+// a tlog.Client that checks signatures, inclusion and consistency against a
+// venue key the caller pinned.
+//
+// Errors from the venue are *[Error] values with the HTTP status and the
+// venue's message; [Error.Retryable] tells 503 and 429 apart from final
+// refusals.
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/tlog"
+)
+
+// An Error is an error response of the venue.
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("venue: %s (HTTP %d)", e.Message, e.Status) }
+
+// Retryable reports whether the request may succeed if retried later.
+func (e *Error) Retryable() bool {
+	return e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests
+}
+
+// Client talks to one venue. It is safe for concurrent use.
+type Client struct {
+	base  string
+	hc    *http.Client
+	admin string
+	key   ed25519.PrivateKey
+
+	mu       sync.Mutex
+	token    string
+	tokenExp time.Time
+	name     string // venue name, for the auth message
+}
+
+// An Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (default: a client without a timeout,
+// since event streams are long-lived; bound calls with their context).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithAdmin makes the client act as the host admin with credential.
+func WithAdmin(credential string) Option {
+	return func(c *Client) { c.admin = strings.TrimSpace(credential) }
+}
+
+// WithDevice makes the client act as the device with key.
+func WithDevice(key ed25519.PrivateKey) Option { return func(c *Client) { c.key = key } }
+
+// New returns a client of the venue at baseURL (e.g. http://127.0.0.1:8470).
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid venue URL %q: want http(s)://host:port", baseURL)
+	}
+	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: &http.Client{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// DeviceID returns the ID of the client's device, or "".
+func (c *Client) DeviceID() string {
+	if c.key == nil {
+		return ""
+	}
+	return delegation.DeviceID(c.key.Public().(ed25519.PublicKey))
+}
+
+// request describes one API call.
+type request struct {
+	method, path string
+	query        url.Values
+	body         []byte
+	contentType  string
+	header       http.Header
+	auth         int // authNone, authAdmin, authDevice
+}
+
+const (
+	authNone = iota
+	authAdmin
+	authDevice
+)
+
+// do performs r and returns the response body for a 2xx status.
+func (c *Client) do(ctx context.Context, r request) ([]byte, http.Header, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := c.send(ctx, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("failed to read response: %w", err)
+		}
+		if resp.StatusCode/100 == 2 {
+			return data, resp.Header, nil
+		}
+		if resp.StatusCode == http.StatusUnauthorized && r.auth == authDevice && attempt == 0 {
+			c.mu.Lock()
+			c.token = "" // expired or revoked: authenticate again
+			c.mu.Unlock()
+			continue
+		}
+		return nil, nil, apiError(resp.StatusCode, data)
+	}
+}
+
+func apiError(status int, data []byte) error {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		e.Error = http.StatusText(status)
+	}
+	return &Error{Status: status, Message: e.Error}
+}
+
+func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	u := c.base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build request: %w", err)
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
+	}
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	switch r.auth {
+	case authAdmin:
+		if c.admin == "" {
+			return nil, errors.New("this needs the host admin credential")
+		}
+		req.Header.Set("Authorization", "Bearer "+c.admin)
+	case authDevice:
+		tok, err := c.deviceToken(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("failed to reach venue: %w", err)
+	}
+	return resp, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, r request, dst any) error {
+	data, _, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		return fmt.Errorf("failed to decode venue response: %w", err)
+	}
+	return nil
+}
+
+func jsonBody(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("client: internal error: " + err.Error())
+	}
+	return b
+}
+
+// AuthMessage returns the message a device signs to answer a venue's
+// challenge (it must match package venue's).
+func AuthMessage(venueName, challenge string) []byte {
+	return []byte("goodoffices device auth v1\n" + venueName + "\n" + challenge + "\n")
+}
+
+// deviceToken returns a valid bearer token, authenticating if needed.
+func (c *Client) deviceToken(ctx context.Context) (string, error) {
+	if c.key == nil {
+		return "", errors.New("this needs a device key")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && time.Until(c.tokenExp) > 30*time.Second {
+		return c.token, nil
+	}
+	if c.name == "" {
+		var info Info
+		if err := c.getJSON(ctx, request{method: "GET", path: "/v1/venue"}, &info); err != nil {
+			return "", err
+		}
+		c.name = info.Name
+	}
+	var ch struct {
+		Challenge string `json:"challenge"`
+	}
+	if err := c.getJSON(ctx, request{method: "POST", path: "/v1/auth/challenge"}, &ch); err != nil {
+		return "", err
+	}
+	req := struct {
+		Device    string `json:"device"`
+		Challenge string `json:"challenge"`
+		Signature []byte `json:"signature"`
+	}{delegation.DeviceID(c.key.Public().(ed25519.PublicKey)), ch.Challenge, ed25519.Sign(c.key, AuthMessage(c.name, ch.Challenge))}
+	var tok struct {
+		Token   string    `json:"token"`
+		Expires time.Time `json:"expires"`
+	}
+	if err := c.getJSON(ctx, request{method: "POST", path: "/v1/auth/token", body: jsonBody(req), contentType: "application/json"}, &tok); err != nil {
+		return "", fmt.Errorf("failed to authenticate device: %w", err)
+	}
+	c.token, c.tokenExp = tok.Token, tok.Expires
+	return c.token, nil
+}
+
+// Authenticate gets a fresh device token now (otherwise the client does it
+// on first use).
+func (c *Client) Authenticate(ctx context.Context) error {
+	c.mu.Lock()
+	c.token = ""
+	c.mu.Unlock()
+	_, err := c.deviceToken(ctx)
+	return err
+}
+
+// Info describes a venue.
+type Info struct {
+	Name           string `json:"name"`
+	VerifierKey    string `json:"verifier_key"`
+	RegisterOrigin string `json:"register_origin"`
+	ChannelOrigin  string `json:"channel_origin_prefix"`
+	MaxEntry       int    `json:"max_entry"`
+}
+
+// Info returns the venue's name and keys. A desk should pin the verifier key
+// out of band rather than trust this answer.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	var info Info
+	err := c.getJSON(ctx, request{method: "GET", path: "/v1/venue"}, &info)
+	return info, err
+}
+
+// A Delegation is an accredited delegation.
+type Delegation struct {
+	Name        string    `json:"name"`
+	RootKey     string    `json:"root_key"`
+	Fingerprint string    `json:"fingerprint"`
+	Accredited  time.Time `json:"accredited"`
+	Index       int64     `json:"register_index"`
+}
+
+// Delegations lists the accredited delegations (public; the register log
+// is the verifiable source).
+func (c *Client) Delegations(ctx context.Context) ([]Delegation, error) {
+	var out []Delegation
+	err := c.getJSON(ctx, request{method: "GET", path: "/v1/delegations"}, &out)
+	return out, err
+}
+
+// Accredit adds a delegation and its root key to the register (admin).
+func (c *Client) Accredit(ctx context.Context, name, rootKey string) (Delegation, error) {
+	var out Delegation
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/delegations", auth: authAdmin, contentType: "application/json",
+		body: jsonBody(map[string]string{"name": name, "root_key": rootKey})}, &out)
+	return out, err
+}
+
+// A Channel is a channel of the talks.
+type Channel struct {
+	ID      string    `json:"id"`
+	Kind    string    `json:"kind"`
+	Level   string    `json:"level"`
+	Members []string  `json:"members"`
+	Origin  string    `json:"origin"`
+	Created time.Time `json:"created"`
+}
+
+// ChannelSpec describes a channel to create.
+type ChannelSpec struct {
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`  // plenary, working-group, bilateral, delegation-internal, logistics
+	Level   string   `json:"level"` // expert, senior-officials, ministerial, leaders
+	Members []string `json:"members"`
+}
+
+// Channels lists all channels (admin) or the device's delegation's.
+func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
+	var out []Channel
+	err := c.getJSON(ctx, request{method: "GET", path: "/v1/channels", auth: c.who()}, &out)
+	return out, err
+}
+
+// who picks the credential for endpoints open to admin and devices.
+func (c *Client) who() int {
+	if c.admin != "" {
+		return authAdmin
+	}
+	return authDevice
+}
+
+// CreateChannel convenes a channel (admin).
+func (c *Client) CreateChannel(ctx context.Context, spec ChannelSpec) (Channel, error) {
+	var out Channel
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/channels", auth: authAdmin, contentType: "application/json", body: jsonBody(spec)}, &out)
+	return out, err
+}
+
+// SetMembers replaces a channel's member delegations (admin).
+func (c *Client) SetMembers(ctx context.Context, id string, members []string) (Channel, error) {
+	var out Channel
+	err := c.getJSON(ctx, request{method: "PUT", path: "/v1/channels/" + url.PathEscape(id) + "/members", auth: authAdmin,
+		contentType: "application/json", body: jsonBody(map[string][]string{"members": members})}, &out)
+	return out, err
+}
+
+// A Device is a registered device.
+type Device struct {
+	ID          string    `json:"id"`
+	Delegation  string    `json:"delegation"`
+	Person      string    `json:"person"`
+	Role        string    `json:"role"`
+	Level       string    `json:"level"`
+	NotAfter    time.Time `json:"not_after"`
+	Certificate string    `json:"certificate"`
+}
+
+// RegisterDevice registers the device a certificate names. It needs no
+// credential: the certificate must chain to an accredited root.
+func (c *Client) RegisterDevice(ctx context.Context, certificate []byte) (Device, error) {
+	var out Device
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/devices", body: certificate, contentType: "text/plain; charset=utf-8"}, &out)
+	return out, err
+}
+
+// Devices lists registered devices, of one delegation or all ("").
+func (c *Client) Devices(ctx context.Context, delegationName string) ([]Device, error) {
+	var q url.Values
+	if delegationName != "" {
+		q = url.Values{"delegation": {delegationName}}
+	}
+	var out []Device
+	err := c.getJSON(ctx, request{method: "GET", path: "/v1/devices", query: q, auth: c.who()}, &out)
+	return out, err
+}
+
+// Append adds entry (an MLS message) to a channel's log and returns its
+// index once the venue has made it durable.
+func (c *Client) Append(ctx context.Context, channel string, entry []byte) (int64, error) {
+	return c.append(ctx, channel, entry, nil)
+}
+
+// AppendCommit adds an MLS commit for epoch. If another commit for that
+// epoch is already logged, it fails with an *Error of status 409.
+func (c *Client) AppendCommit(ctx context.Context, channel string, entry []byte, epoch uint64) (int64, error) {
+	h := http.Header{}
+	h.Set("Goodoffices-Handshake", "commit")
+	h.Set("Goodoffices-Epoch", strconv.FormatUint(epoch, 10))
+	return c.append(ctx, channel, entry, h)
+}
+
+func (c *Client) append(ctx context.Context, channel string, entry []byte, h http.Header) (int64, error) {
+	var out struct {
+		Index int64 `json:"index"`
+	}
+	err := c.getJSON(ctx, request{method: "POST", path: "/logs/" + url.PathEscape(channel) + "/entries", body: entry,
+		contentType: "message/mls", header: h, auth: authDevice}, &out)
+	return out.Index, err
+}
+
+// Fetch returns what the venue serves at path under /logs/<log>/
+// ("checkpoint", "tile/0/000", "tile/entries/000.p/3"). Channel logs need a
+// member device; the register is public.
+func (c *Client) Fetch(ctx context.Context, log, path string) ([]byte, error) {
+	auth := authNone
+	if log != "register" {
+		auth = authDevice
+	}
+	data, _, err := c.do(ctx, request{method: "GET", path: "/logs/" + url.PathEscape(log) + "/" + path, auth: auth})
+	return data, err
+}
+
+// Log returns a verifying client of a log, fetching through this client.
+// origin is the log's checkpoint origin (see ChannelOrigin, RegisterOrigin)
+// and v the venue's pinned verifier.
+func (c *Client) Log(log, origin string, v note.Verifier) *tlog.Client {
+	return tlog.NewClient(origin, v, func(ctx context.Context, path string) ([]byte, error) {
+		return c.Fetch(ctx, log, path)
+	})
+}
+
+// ChannelOrigin returns the checkpoint origin of a channel's log.
+func ChannelOrigin(venueName, channel string) string { return venueName + "/channels/" + channel }
+
+// RegisterOrigin returns the checkpoint origin of the register.
+func RegisterOrigin(venueName string) string { return venueName + "/register" }
+
+// UploadKeyPackages adds one-time key packages to the device's stock and,
+// if lastResort is not nil, replaces its last-resort package. It returns the
+// number of one-time packages in stock.
+func (c *Client) UploadKeyPackages(ctx context.Context, oneTime [][]byte, lastResort []byte) (int, error) {
+	var out struct {
+		OneTime int `json:"one_time"`
+	}
+	body := struct {
+		OneTime    [][]byte `json:"one_time"`
+		LastResort []byte   `json:"last_resort,omitempty"`
+	}{oneTime, lastResort}
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/keypackages", auth: authDevice, contentType: "application/json", body: jsonBody(body)}, &out)
+	return out.OneTime, err
+}
+
+// KeyPackageStock returns how many one-time key packages the device has left.
+func (c *Client) KeyPackageStock(ctx context.Context) (int, error) {
+	var out struct {
+		OneTime int `json:"one_time"`
+	}
+	err := c.getJSON(ctx, request{method: "GET", path: "/v1/keypackages", auth: authDevice}, &out)
+	return out.OneTime, err
+}
+
+// ClaimKeyPackage takes one key package of device (to add it to a group).
+// lastResort reports that it is the device's last-resort package.
+func (c *Client) ClaimKeyPackage(ctx context.Context, device string) (kp []byte, lastResort bool, err error) {
+	data, h, err := c.do(ctx, request{method: "POST", path: "/v1/devices/" + url.PathEscape(device) + "/keypackage", auth: authDevice})
+	if err != nil {
+		return nil, false, err
+	}
+	return data, h.Get("Goodoffices-Last-Resort") == "true", nil
+}
+
+// SendMail puts msg (an MLS Welcome) in device's mailbox.
+func (c *Client) SendMail(ctx context.Context, device string, msg []byte) (int64, error) {
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/devices/" + url.PathEscape(device) + "/mail", auth: authDevice,
+		contentType: "message/mls", body: msg}, &out)
+	return out.ID, err
+}
+
+// Mail is one message of a device's mailbox.
+type Mail struct {
+	ID      int64     `json:"id"`
+	Data    []byte    `json:"data"`
+	Created time.Time `json:"created"`
+}
+
+// Mail returns up to 100 messages of the device's mailbox with ID > after.
+func (c *Client) Mail(ctx context.Context, after int64) ([]Mail, error) {
+	var out []Mail
+	err := c.getJSON(ctx, request{method: "GET", path: "/v1/mail", query: url.Values{"after": {strconv.FormatInt(after, 10)}}, auth: authDevice}, &out)
+	return out, err
+}
+
+// DeleteMail removes the device's messages with ID <= through.
+func (c *Client) DeleteMail(ctx context.Context, through int64) error {
+	_, _, err := c.do(ctx, request{method: "DELETE", path: "/v1/mail", query: url.Values{"through": {strconv.FormatInt(through, 10)}}, auth: authDevice})
+	return err
+}
+
+// An Event is one event of a device's stream.
+type Event struct {
+	Type   string // "ready", "entry" or "mail"
+	Cursor string // resume after this event with Subscribe(ctx, Cursor)
+	Log    string // entry: the channel
+	Index  int64  // entry: its index
+	Entry  []byte // entry: the entry
+	Mail   *Mail  // mail
+}
+
+// A Subscription is a device's live event stream. It reconnects by itself
+// after a network failure and resumes exactly after the last event it
+// returned.
+type Subscription struct {
+	c      *Client
+	cursor string
+	body   io.ReadCloser
+	r      *bufio.Reader
+}
+
+// Subscribe opens the device's event stream, resuming after cursor ("" for
+// new events only).
+func (c *Client) Subscribe(ctx context.Context, cursor string) (*Subscription, error) {
+	s := &Subscription{c: c, cursor: cursor}
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Subscription) connect(ctx context.Context) error {
+	h := http.Header{}
+	if s.cursor != "" {
+		h.Set("Last-Event-ID", s.cursor)
+	}
+	h.Set("Accept", "text/event-stream")
+	for attempt := 0; ; attempt++ {
+		resp, err := s.c.send(ctx, request{method: "GET", path: "/v1/events", header: h, auth: authDevice})
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusOK {
+			s.body, s.r = resp.Body, bufio.NewReaderSize(resp.Body, 64<<10)
+			return nil
+		}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			s.c.mu.Lock()
+			s.c.token = ""
+			s.c.mu.Unlock()
+			continue
+		}
+		return apiError(resp.StatusCode, data)
+	}
+}
+
+// Cursor returns the position after the last event returned.
+func (s *Subscription) Cursor() string { return s.cursor }
+
+// Close closes the stream.
+func (s *Subscription) Close() error {
+	if s.body != nil {
+		return s.body.Close()
+	}
+	return nil
+}
+
+// Next returns the next event, blocking until there is one. After a broken
+// connection it reconnects with backoff until ctx ends; refusals by the
+// venue (an *Error that is not Retryable) are returned.
+func (s *Subscription) Next(ctx context.Context) (Event, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		if s.body == nil {
+			if err := s.connect(ctx); err != nil {
+				var ae *Error
+				if errors.As(err, &ae) && !ae.Retryable() {
+					return Event{}, err
+				}
+				select {
+				case <-ctx.Done():
+					return Event{}, ctx.Err()
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, 5*time.Second)
+				continue
+			}
+		}
+		ev, err := s.read()
+		if err == nil {
+			s.cursor = ev.Cursor
+			return ev, nil
+		}
+		s.body.Close()
+		s.body = nil
+		if ctx.Err() != nil {
+			return Event{}, ctx.Err()
+		}
+	}
+}
+
+// read parses one SSE event (https://html.spec.whatwg.org/multipage/server-sent-events.html).
+func (s *Subscription) read() (Event, error) {
+	var ev Event
+	var data []byte
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			return Event{}, err
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case line == "":
+			if ev.Type == "" {
+				continue // keep-alive comment block
+			}
+			switch ev.Type {
+			case "entry":
+				var e struct {
+					Log   string `json:"log"`
+					Index int64  `json:"index"`
+					Entry []byte `json:"entry"`
+				}
+				if err := json.Unmarshal(data, &e); err != nil {
+					return Event{}, fmt.Errorf("malformed entry event: %w", err)
+				}
+				ev.Log, ev.Index, ev.Entry = e.Log, e.Index, e.Entry
+			case "mail":
+				var m Mail
+				if err := json.Unmarshal(data, &m); err != nil {
+					return Event{}, fmt.Errorf("malformed mail event: %w", err)
+				}
+				ev.Mail = &m
+			}
+			return ev, nil
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "id: "):
+			ev.Cursor = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.Type = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, line[6:]...)
+		}
+	}
+}

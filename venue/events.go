@@ -1,0 +1,328 @@
+package venue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A hub wakes the event streams of devices when logs they follow grow,
+// when their mailbox gets mail, or when channel membership changes. It
+// carries no data: each stream reads what is new from the store, so a slow
+// or reconnecting stream can never miss or duplicate anything.
+type hub struct {
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+}
+
+type subscriber struct {
+	device     string
+	delegation string
+	wake       chan struct{} // buffered 1: coalesces wake-ups
+	refresh    atomic.Bool   // channel membership may have changed
+	mu         sync.Mutex
+	logs       map[string]bool
+}
+
+func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
+
+func (h *hub) add(s *subscriber) {
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+}
+
+func (h *hub) remove(s *subscriber) {
+	h.mu.Lock()
+	delete(h.subs, s)
+	h.mu.Unlock()
+}
+
+func (h *hub) count(device string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for s := range h.subs {
+		if s.device == device {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *subscriber) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// logsChanged wakes the streams that follow any of logs.
+func (h *hub) logsChanged(logs []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.mu.Lock()
+		hit := false
+		for _, l := range logs {
+			if s.logs[l] {
+				hit = true
+				break
+			}
+		}
+		s.mu.Unlock()
+		if hit {
+			s.poke()
+		}
+	}
+}
+
+// mailArrived wakes the streams of device.
+func (h *hub) mailArrived(device string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.device == device {
+			s.poke()
+		}
+	}
+}
+
+// channelsChanged makes every stream re-read its channel list.
+func (h *hub) channelsChanged() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.refresh.Store(true)
+		s.poke()
+	}
+}
+
+// A cursor is a stream position: for each log, the index of the next entry
+// to deliver, and the ID of the last mail delivered. On the wire (the SSE
+// event ID, sent back as Last-Event-ID) it is
+//
+//	v1;<log>=<next index>;...;~mail=<last mail ID>
+//
+// with logs in sorted order.
+type cursor struct {
+	logs map[string]int64
+	mail int64
+}
+
+func (c cursor) String() string {
+	var b strings.Builder
+	b.WriteString("v1")
+	keys := make([]string, 0, len(c.logs))
+	for k := range c.logs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, ";%s=%d", k, c.logs[k])
+	}
+	fmt.Fprintf(&b, ";~mail=%d", c.mail)
+	return b.String()
+}
+
+// maxCursor bounds a cursor's length.
+const maxCursor = 16 << 10
+
+func parseCursor(s string) (cursor, error) {
+	c := cursor{logs: map[string]int64{}}
+	if len(s) > maxCursor {
+		return c, errors.New("cursor too long")
+	}
+	parts := strings.Split(s, ";")
+	if parts[0] != "v1" {
+		return c, errors.New("malformed cursor")
+	}
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(p, "=")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil || n < 0 {
+			return c, errors.New("malformed cursor")
+		}
+		if k == "~mail" {
+			c.mail = n
+			continue
+		}
+		if !validChannelID(k) && k != registerLog {
+			return c, errors.New("malformed cursor")
+		}
+		c.logs[k] = n
+	}
+	return c, nil
+}
+
+// An EntryEvent is the data of an SSE "entry" event.
+type EntryEvent struct {
+	Log   string `json:"log"`
+	Index int64  `json:"index"`
+	Entry []byte `json:"entry"` // base64 in JSON
+}
+
+// A MailEvent is the data of an SSE "mail" event.
+type MailEvent struct {
+	ID      int64     `json:"id"`
+	Data    []byte    `json:"data"`
+	Created time.Time `json:"created"`
+}
+
+// handleEvents streams new entries of every channel of the device's
+// delegation and the device's mail as server-sent events.
+func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	if v.hub.count(p.device) >= v.cfg.MaxStreams {
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many event streams for this device (limit %d)", v.cfg.MaxStreams))
+		return
+	}
+	ctx := r.Context()
+	cur := cursor{logs: map[string]int64{}}
+	fresh := true
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("cursor")
+	}
+	if last != "" {
+		c, err := parseCursor(last)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad Last-Event-ID: "+err.Error())
+			return
+		}
+		cur, fresh = c, false
+	}
+	sub := &subscriber{device: p.device, delegation: p.delegation, wake: make(chan struct{}, 1), logs: map[string]bool{}}
+	v.hub.add(sub)
+	defer v.hub.remove(sub)
+	if err := v.refreshSubscription(ctx, sub, &cur, fresh); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "failed to read channels")
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// The first event tells the client where it stands.
+	fmt.Fprintf(w, "id: %s\nevent: ready\ndata: {}\n\n", cur)
+	flusher.Flush()
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	for {
+		if sub.refresh.Swap(false) {
+			if err := v.refreshSubscription(ctx, sub, &cur, false); err != nil {
+				return
+			}
+		}
+		if err := v.deliver(ctx, w, sub, &cur); err != nil {
+			if ctx.Err() == nil {
+				v.log.Warn("event stream ended", "device", p.device, "err", err)
+			}
+			return
+		}
+		flusher.Flush()
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.shutdown:
+			return
+		case <-sub.wake:
+		case <-heartbeat.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+// refreshSubscription sets the logs sub follows to the channels of its
+// delegation. New logs start at the current size on a fresh stream and at
+// 0 otherwise (a channel the delegation joined: all of it is new to it).
+func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *cursor, fresh bool) error {
+	chans, err := v.channelsOf(ctx, sub.delegation)
+	if err != nil {
+		return err
+	}
+	logs := map[string]bool{}
+	for _, c := range chans {
+		logs[c.ID] = true
+		if _, ok := cur.logs[c.ID]; !ok {
+			start := int64(0)
+			if fresh {
+				if start, _, err = v.seq.size(ctx, c.ID); err != nil {
+					return err
+				}
+			}
+			cur.logs[c.ID] = start
+		}
+	}
+	for l := range cur.logs {
+		if !logs[l] {
+			delete(cur.logs, l) // no longer a member: stop delivering
+		}
+	}
+	sub.mu.Lock()
+	sub.logs = logs
+	sub.mu.Unlock()
+	return nil
+}
+
+// deliver writes everything new since cur and advances it. Each event
+// carries the cursor after it as its ID.
+func (v *Venue) deliver(ctx context.Context, w http.ResponseWriter, sub *subscriber, cur *cursor) error {
+	names := make([]string, 0, len(cur.logs))
+	for l := range cur.logs {
+		names = append(names, l)
+	}
+	slices.Sort(names)
+	for _, l := range names {
+		size, _, err := v.seq.size(ctx, l)
+		if err != nil {
+			return err
+		}
+		for cur.logs[l] < size {
+			start := cur.logs[l]
+			end := min(size, start+256)
+			entries, err := v.store.ReadEntries(ctx, l, start, end)
+			if err != nil {
+				return err
+			}
+			for i, e := range entries {
+				cur.logs[l] = start + int64(i) + 1
+				data, _ := json.Marshal(EntryEvent{Log: l, Index: start + int64(i), Entry: e})
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: entry\ndata: %s\n\n", cur, data); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for {
+		ms, err := v.store.Mail(ctx, sub.device, cur.mail, 64)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			cur.mail = m.ID
+			data, _ := json.Marshal(MailEvent{ID: m.ID, Data: m.Data, Created: m.Created})
+			if _, err := fmt.Fprintf(w, "id: %s\nevent: mail\ndata: %s\n\n", cur, data); err != nil {
+				return err
+			}
+		}
+		if len(ms) < 64 {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/good-offices/goodoffices/venue/store"
+	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
+	"github.com/good-offices/goodoffices/venue/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	base := pgtest.URL(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := Open(t.Context(), pgtest.Schema(t, base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	u := pgtest.Schema(t, pgtest.URL(t))
+	ctx := t.Context()
+	// Nodes starting together: every one applies or finds the schema.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(ctx, u)
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n, v int
+	if err := conn.QueryRow(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &v); err != nil {
+		t.Fatal(err)
+	}
+	if n != SchemaVersion || v != SchemaVersion {
+		t.Fatalf("schema_migrations has %d rows, max %d; want %d", n, v, SchemaVersion)
+	}
+	// A database from the future is refused.
+	if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(ctx, u); err == nil {
+		s.Close()
+		t.Fatal("Open accepted a newer schema")
+	}
+}
+
+// TestRacingNodes has several "nodes" (stores with their own pools, on one
+// database) append to the same logs, each sequencing from its own possibly
+// stale view as a venue node does: every append either lands exactly on top
+// of the previous one or fails with ErrConflict, and the result is one
+// unforked log with no gaps.
+func TestRacingNodes(t *testing.T) {
+	u := pgtest.Schema(t, pgtest.URL(t))
+	ctx := t.Context()
+	const nodes, perNode = 3, 40
+	var stores []*Store
+	for range nodes {
+		s, err := Open(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	logs := []string{"shared", "other"}
+	var wg sync.WaitGroup
+	errc := make(chan error, nodes)
+	for n, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := 0
+			for done < perNode {
+				// Load the current state, as a sequencer does after a conflict.
+				var batch []store.LogAppend
+				for _, l := range logs {
+					a, err := nextAppend(ctx, s, l, fmt.Appendf(nil, "node %d entry %d", n, done))
+					if err != nil {
+						errc <- err
+						return
+					}
+					batch = append(batch, a)
+				}
+				if n%2 == 1 {
+					batch[0], batch[1] = batch[1], batch[0] // other lock order: must not deadlock
+				}
+				err := s.Append(ctx, batch)
+				if errors.Is(err, store.ErrConflict) {
+					continue
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+				done++
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		size, _, err := stores[0].Checkpoint(ctx, l)
+		if err != nil || size != nodes*perNode {
+			t.Fatalf("log %s: size %d, %v; want %d", l, size, err, nodes*perNode)
+		}
+		es, err := stores[1].ReadEntries(ctx, l, 0, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		var all hashesMem
+		for i, e := range es {
+			if seen[string(e)] {
+				t.Fatalf("log %s: entry %q twice", l, e)
+			}
+			seen[string(e)] = true
+			hs, err := tlog.StoredHashes(int64(i), e, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, hs...)
+			// Every stored checkpoint commits to the tree of its size,
+			// computed from the entries: no fork.
+			note, err := stores[2].CheckpointAt(ctx, l, int64(i+1))
+			if err != nil {
+				t.Fatalf("log %s: checkpoint %d: %v", l, i+1, err)
+			}
+			th, _ := tlog.TreeHash(int64(i+1), all)
+			if string(note) != checkpointText(l, int64(i+1), th) {
+				t.Fatalf("log %s: checkpoint %d does not match the entries", l, i+1)
+			}
+		}
+		idx := make([]int64, len(all))
+		for i := range idx {
+			idx[i] = int64(i)
+		}
+		got, err := stores[0].ReadHashes(ctx, l, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != all[i] {
+				t.Fatalf("log %s: stored hash %d differs", l, i)
+			}
+		}
+	}
+}
+
+type hashesMem []tlog.Hash
+
+func (h hashesMem) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x >= int64(len(h)) {
+			return nil, fmt.Errorf("hash %d missing", x)
+		}
+		out[i] = h[x]
+	}
+	return out, nil
+}
+
+func checkpointText(log string, size int64, h tlog.Hash) string {
+	return fmt.Sprintf("%s\n%d\n%s\n", log, size, h)
+}
+
+// nextAppend builds the append of one entry on top of what the store holds.
+func nextAppend(ctx context.Context, s store.Store, log string, entry []byte) (store.LogAppend, error) {
+	size, _, err := s.Checkpoint(ctx, log)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.LogAppend{}, err
+	}
+	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return s.ReadHashes(ctx, log, idx) })
+	hs, err := tlog.StoredHashes(size, entry, r)
+	if err != nil {
+		return store.LogAppend{}, err
+	}
+	var all hashesOverlay
+	all.r, all.base, all.extra = r, tlog.StoredHashCount(size), hs
+	th, err := tlog.TreeHash(size+1, all)
+	if err != nil {
+		return store.LogAppend{}, err
+	}
+	return store.LogAppend{Log: log, OldSize: size, Entries: [][]byte{entry}, Hashes: hs, Note: []byte(checkpointText(log, size+1, th))}, nil
+}
+
+type hashesOverlay struct {
+	r     tlog.HashReader
+	base  int64
+	extra []tlog.Hash
+}
+
+func (o hashesOverlay) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x >= o.base {
+			out[i] = o.extra[x-o.base]
+			continue
+		}
+		h, err := o.r.ReadHashes([]int64{x})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h[0]
+	}
+	return out, nil
+}
+
+// TestMailOrderUnderConcurrency: concurrent PutMail to one mailbox from
+// several nodes; a reader polling with its cursor never skips an ID.
+func TestMailOrderUnderConcurrency(t *testing.T) {
+	u := pgtest.Schema(t, pgtest.URL(t))
+	ctx := t.Context()
+	a, err := Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const per = 50
+	var wg sync.WaitGroup
+	for _, s := range []*Store{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				if _, err := s.PutMail(ctx, "dev", fmt.Appendf(nil, "%d", i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var got []int64
+	after := int64(0)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(got) < 4*per && time.Now().Before(deadline) {
+		ms, err := b.Mail(ctx, "dev", after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			got = append(got, m.ID)
+			after = m.ID
+		}
+	}
+	wg.Wait()
+	if len(got) != 4*per {
+		t.Fatalf("reader saw %d of %d mails", len(got), 4*per)
+	}
+	for i, id := range got {
+		if id != int64(i+1) {
+			t.Fatalf("mail %d has ID %d: a gap or reordering", i, id)
+		}
+	}
+}

@@ -1,0 +1,343 @@
+// Package venue is the host's server: the MLS Delivery Service of Good
+// Offices and the verifiable append-only logs of every channel.
+//
+// The venue stores and relays ciphertext only. Everything a party must be
+// able to check is an append-only Merkle log served per C2SP tlog-tiles and
+// signed per C2SP tlog-checkpoint with the venue's Ed25519 key; see package
+// tlog for the formats and for a verifying client.
+//
+// # Logs
+//
+// The accreditation register is the log "register", origin
+// "<venue name>/register", readable by anyone. Its entries are accreditation
+// records ([RegisterRecord]):
+//
+//	goodoffices accreditation v1
+//	delegation <name>
+//	root <signed-note verifier key of the delegation's root>
+//	time <RFC 3339 UTC>
+//
+// The register is the only source of truth for accredited delegations: the
+// venue derives its list from the log, and the first record for a name wins.
+//
+// Each channel has a log named by its ID, origin
+// "<venue name>/channels/<id>", readable only by devices of its member
+// delegations. Entries are opaque (MLS messages, RFC 9420 §6), at most
+// 65535 bytes (the tlog-tiles entry bundle limit) and by default
+// [DefaultMaxEntry].
+//
+// # Appends and durability
+//
+// All appends of the venue go through one sequencer goroutine that takes
+// whatever is waiting (up to Config.MaxBatch entries), computes the new
+// stored hashes of each log (x/mod tlog.StoredHashes over an in-memory
+// Merkle frontier), signs one checkpoint per log, and writes the batch in
+// one store transaction (group commit). A writer gets its index only after
+// that transaction committed; with the SQLite store that means the
+// write-ahead log was synced. Tiles are computed on request from the stored
+// hashes, entry bundles from the stored entries.
+//
+// # One commit per epoch
+//
+// A POST of an entry may carry the headers "Goodoffices-Handshake: commit"
+// and "Goodoffices-Epoch: <decimal epoch>". The venue logs at most one
+// commit per (channel, epoch): the first wins, a later one gets 409 and is
+// not logged. The venue cannot read the epoch from the ciphertext; the
+// header is the desk's claim, and desks check it against the MLS message
+// they process (RFC 9420 §14: the Delivery Service orders handshake
+// messages).
+//
+// # Authentication
+//
+// The host admin presents "Authorization: Bearer <admin credential>", a
+// random secret the venue writes to <data>/admin.token (0600) on first start
+// and compares in constant time.
+//
+// A device registers with POST /v1/devices and its certificate (package
+// delegation); the venue accepts it only if it verifies against the root key
+// of an accredited delegation in the register. To authenticate, the device
+// fetches a challenge (POST /v1/auth/challenge, valid 60 s, MAC'd by the
+// venue, no state), signs [AuthMessage](venue name, challenge) with its key
+// and exchanges it at POST /v1/auth/token for a bearer token (default 15
+// min). Each challenge can be used once (the store records its nonce), so a
+// captured answer cannot be replayed; tokens are MAC'd with a key derived
+// from the venue key, so any node holding the key can check them. Every
+// request re-checks that the device's certificate is still valid.
+//
+// # HTTP API
+//
+// Errors are JSON {"error": "..."} with a 4xx status for bad requests and
+// 503 (with Retry-After) for storage failures; nothing is stored on error.
+//
+//	GET  /v1/venue                            public   venue name, verifier key, origins
+//	GET  /v1/delegations                      public   accredited delegations (from the register)
+//	POST /v1/delegations                      admin    {"name","root_key"} -> accreditation record index
+//	GET  /v1/channels                         admin: all; device: its delegation's
+//	POST /v1/channels                         admin    {"id","kind","level","members":[...]}
+//	PUT  /v1/channels/{id}/members            admin    {"members":[...]}
+//	POST /v1/devices                          public   body: certificate note -> {"id","delegation",...}
+//	GET  /v1/devices[?delegation=X]           admin or device
+//	POST /v1/auth/challenge                   public   -> {"challenge"}
+//	POST /v1/auth/token                       public   {"device","challenge","signature"} -> {"token","expires"}
+//	POST /v1/keypackages                      device   {"one_time":[b64...],"last_resort":b64} (own)
+//	GET  /v1/keypackages                      device   {"one_time": n} (own stock)
+//	POST /v1/devices/{id}/keypackage          device   claim one of {id}'s -> message/mls body
+//	POST /v1/devices/{id}/mail                device   body message/mls (a Welcome) -> {"id"}
+//	GET  /v1/mail?after=N                     device   own mailbox -> [{"id","data","created"}]
+//	DELETE /v1/mail?through=N                 device   delete own mail up to N
+//	GET  /v1/events                           device   SSE stream, resumable with Last-Event-ID
+//	POST /logs/{id}/entries                   member   body message/mls -> 201 {"index","size"}
+//	GET  /logs/{id}/checkpoint                member (register: public)   tlog-checkpoint
+//	GET  /logs/{id}/tile/{L}/{N}[.p/{W}]      member (register: public)   hash tile
+//	GET  /logs/{id}/tile/entries/{N}[.p/{W}]  member (register: public)   entry bundle
+//
+// The claim response carries "Goodoffices-Last-Resort: true" when the
+// package handed out is the device's last-resort package.
+//
+// # Live delivery
+//
+// GET /v1/events is one server-sent-event stream per device for all its
+// channels and its mailbox. Events "entry" ({"log","index","entry"}) and
+// "mail" ({"id","data","created"}) carry, as their SSE id, a cursor
+// "v1;<log>=<next index>;...;~mail=<last mail id>". Reconnecting with that
+// cursor as Last-Event-ID (or ?cursor=) resumes exactly after the last event
+// received: no gaps, no duplicates. A stream without a cursor starts at the
+// current end of each log and at the start of the mailbox; the first event
+// ("ready") gives the starting cursor. Entries of a channel the delegation
+// joins later are delivered from index 0.
+//
+// # Metadata the venue sees
+//
+// Which delegations are in which channel, device certificates (person, role,
+// level), sizes and times of entries and mail, key package counts. Never
+// plaintext or a delegate's private key.
+package venue
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/store"
+	"github.com/good-offices/goodoffices/venue/store/sqlite"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen     = "127.0.0.1:8470"
+	DefaultDataDir    = "goodoffices-data"
+	DefaultName       = "goodoffices.localhost"
+	DefaultMaxEntry   = tlog.MaxEntrySize
+	DefaultMaxMail    = 1 << 20
+	DefaultMaxBatch   = 1024
+	DefaultRate       = 1000 // appends per second per device
+	DefaultBurst      = 2000
+	DefaultMaxStreams = 4
+	DefaultTokenTTL   = 15 * time.Minute
+)
+
+// registerLog is the name of the accreditation register's log.
+const registerLog = "register"
+
+// Config configures a Venue. Zero fields take the defaults.
+type Config struct {
+	DataDir    string       // keys, credential and (without Store) the SQLite database
+	Name       string       // venue name, used only when the key is created
+	Store      store.Store  // nil: SQLite in DataDir
+	Logger     *slog.Logger // nil: slog.Default()
+	MaxEntry   int          // largest log entry, bytes (≤ 65535)
+	MaxMail    int          // largest mail (Welcome) or key package upload, bytes
+	MaxBatch   int          // most entries in one group commit
+	Rate       float64      // appends per second per device; < 0 disables
+	Burst      int          // burst of appends per device
+	MaxStreams int          // concurrent event streams per device
+	TokenTTL   time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxEntry <= 0 || c.MaxEntry > tlog.MaxEntrySize {
+		c.MaxEntry = DefaultMaxEntry
+	}
+	if c.MaxMail <= 0 {
+		c.MaxMail = DefaultMaxMail
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Burst <= 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = DefaultMaxStreams
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = DefaultTokenTTL
+	}
+}
+
+// A Venue is the server. Create it with New, serve Handler, stop with Close.
+type Venue struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	ownStore bool
+	key      *venueKey
+	admin    []byte
+	authKey  []byte
+	seq      *sequencer
+	hub      *hub
+	limiter  *limiter
+	metrics  metrics
+	shutdown chan struct{}
+	closing  sync.Once
+
+	KeyCreated   bool // the venue key was created by New
+	AdminCreated bool // the admin credential was created by New
+
+	regMu    sync.Mutex // serialises accreditations and register refreshes
+	register registerView
+
+	extra map[string]http.Handler // set by Mount
+
+	cacheMu  sync.Mutex
+	devices  map[string]cachedDevice
+	channels map[string]cachedChannel
+}
+
+// New opens (creating on first start) the venue in cfg.DataDir.
+func New(ctx context.Context, cfg Config) (*Venue, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create data directory: %w", err)
+	}
+	key, keyCreated, err := loadOrCreateKey(cfg.DataDir, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	admin, adminCreated, err := loadOrCreateAdmin(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	v := &Venue{
+		cfg: cfg, log: cfg.Logger, key: key, admin: admin, authKey: deriveAuthKey(key),
+		hub: newHub(), limiter: newLimiter(cfg.Rate, cfg.Burst), shutdown: make(chan struct{}),
+		KeyCreated: keyCreated, AdminCreated: adminCreated,
+		devices: map[string]cachedDevice{}, channels: map[string]cachedChannel{},
+	}
+	v.register.byName = map[string]RegisterRecord{}
+	v.store = cfg.Store
+	if v.store == nil {
+		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
+		if err != nil {
+			return nil, err
+		}
+		v.store, v.ownStore = s, true
+	}
+	v.seq = newSequencer(v, cfg.MaxBatch)
+	go v.seq.run()
+	return v, nil
+}
+
+// Mount adds a handler for pattern (http.ServeMux syntax) to the venue's
+// handler, e.g. the schedule API; it authenticates callers with Who. Call
+// it before Handler.
+func (v *Venue) Mount(pattern string, h http.Handler) {
+	if v.extra == nil {
+		v.extra = map[string]http.Handler{}
+	}
+	v.extra[pattern] = h
+}
+
+// Name returns the venue's name (the name of its signing key).
+func (v *Venue) Name() string { return v.key.name }
+
+// VerifierKey returns the venue's signed-note verifier key.
+func (v *Venue) VerifierKey() string { return v.key.vkey }
+
+// PublicKey returns the venue's Ed25519 public key.
+func (v *Venue) PublicKey() ed25519.PublicKey { return v.key.priv.Public().(ed25519.PublicKey) }
+
+// AdminFile returns the path of the admin credential.
+func (v *Venue) AdminFile() string { return filepath.Join(v.cfg.DataDir, AdminFile) }
+
+// origin returns the checkpoint origin of a log.
+func (v *Venue) origin(log string) string {
+	if log == registerLog {
+		return v.key.name + "/register"
+	}
+	return v.key.name + "/channels/" + log
+}
+
+// Origin returns the checkpoint origin of a channel's log, or of the
+// register for "register".
+func Origin(venueName, log string) string {
+	if log == registerLog {
+		return venueName + "/register"
+	}
+	return venueName + "/channels/" + log
+}
+
+// BeginShutdown ends event streams, so that an http.Server's Shutdown does
+// not wait for them. Call it before Shutdown, then Close.
+func (v *Venue) BeginShutdown() {
+	v.closing.Do(func() { close(v.shutdown) })
+}
+
+// Close finishes queued appends and closes the store. Call it after the
+// HTTP server has stopped handling requests.
+func (v *Venue) Close() error {
+	v.BeginShutdown()
+	v.seq.close()
+	if v.ownStore {
+		return v.store.Close()
+	}
+	return nil
+}
+
+// metrics are a few counters, reported by GET /v1/stats (admin).
+type metrics struct {
+	appends, batches atomic.Int64
+	batchNanos       atomic.Int64
+}
+
+func (m *metrics) batch(n int, d time.Duration) {
+	m.appends.Add(int64(n))
+	m.batches.Add(1)
+	m.batchNanos.Add(int64(d))
+}
+
+// errorStatus maps an internal error to an HTTP status and message.
+func errorStatus(err error) (int, string) {
+	var se *errStore
+	switch {
+	case errors.Is(err, errEpochTaken):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, errShuttingDown):
+		return http.StatusServiceUnavailable, err.Error()
+	case errors.As(err, &se), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "storage unavailable, retry"
+	default:
+		return http.StatusInternalServerError, "internal error"
+	}
+}
