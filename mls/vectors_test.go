@@ -38,6 +38,7 @@ var vectorRunners = []struct {
 	{"secret-tree.json", runSecretTree},
 	{"message-protection.json", runMessageProtection},
 	{"welcome.json", runWelcome},
+	{"tree-validation.json", runTreeValidation},
 }
 
 // vectorCounts is the outcome of one vector file.
