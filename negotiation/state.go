@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // An Event is one authenticated, decrypted entry of a channel's log, as the
@@ -45,10 +44,10 @@ type Party struct {
 // A Level is a level of the talks.
 type Level string
 
-// The usual levels, lowest first.
+// The usual levels, lowest first (spelled as in delegation certificates).
 const (
 	LevelExpert      Level = "expert"
-	LevelSenior      Level = "senior_officials"
+	LevelSenior      Level = "senior-officials"
 	LevelMinisterial Level = "ministerial"
 	LevelLeaders     Level = "leaders"
 )
@@ -426,7 +425,7 @@ func New(cfg Config) (*State, error) {
 	}
 	lseen := map[Level]bool{}
 	for _, l := range levels {
-		if err := checkID(strings.ReplaceAll(string(l), "_", "-"), 32); err != nil || lseen[l] {
+		if err := checkID(string(l), 32); err != nil || lseen[l] {
 			return nil, fmt.Errorf("failed to configure talks: bad or repeated level %q", l)
 		}
 		lseen[l] = true

@@ -6,17 +6,19 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/negotiation"
 )
 
@@ -228,12 +230,20 @@ func (b *Bundle) AddSignature(party string, sig []byte) error {
 	return nil
 }
 
-// Fingerprint is the fingerprint of an Ed25519 root public key that a
-// verifier pins: "SHA256:" and the unpadded standard base64 of the key's
-// SHA-256.
-func Fingerprint(pub []byte) string {
-	h := sha256.Sum256(pub)
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(h[:])
+// Fingerprint is the fingerprint of a party's Ed25519 root public key that
+// a verifier pins: the same as `goodoffices delegation show` prints and the
+// parties compare in person (delegation.Fingerprint of the signed-note
+// verifier key named after the party), e.g. "K7QF-2M4X-Y3ZA-PL6D-W2HN-Q5TR".
+// It returns "" for a malformed key.
+func Fingerprint(party string, pub []byte) string {
+	if len(pub) != ed25519.PublicKeySize {
+		return ""
+	}
+	vkey, err := note.NewEd25519VerifierKey(party, ed25519.PublicKey(pub))
+	if err != nil {
+		return ""
+	}
+	return delegation.Fingerprint(vkey)
 }
 
 // header holds the fields of leaf 0.
@@ -459,10 +469,13 @@ type Options struct {
 func checkPins(parties []Party, o Options) ([]Signer, error) {
 	var out []Signer
 	for _, p := range parties {
-		fp := Fingerprint(p.RootKey)
+		fp := Fingerprint(p.ID, p.RootKey)
+		if fp == "" {
+			return nil, fmt.Errorf("root key of %s is not usable", p.ID)
+		}
 		pin, ok := o.Pins[p.ID]
 		switch {
-		case ok && pin != fp:
+		case ok && strings.ToUpper(strings.TrimSpace(pin)) != fp:
 			return nil, fmt.Errorf("the root key of %s is not the pinned one: file has %s", p.ID, fp)
 		case !ok && !o.TrustEmbeddedKeys:
 			return nil, fmt.Errorf("no pinned fingerprint for %s (its key in the file is %s)", p.ID, fp)

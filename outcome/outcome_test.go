@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/negotiation"
 )
 
@@ -60,7 +61,7 @@ func draft() Draft {
 }
 
 func pins() Options {
-	return Options{Pins: Pins{"arden": Fingerprint(pub("arden")), "borealia": Fingerprint(pub("borealia"))}}
+	return Options{Pins: Pins{"arden": Fingerprint("arden", pub("arden")), "borealia": Fingerprint("borealia", pub("borealia"))}}
 }
 
 func signedBundle(t testing.TB) *Bundle {
@@ -94,6 +95,16 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+func TestFingerprintIsTheDelegations(t *testing.T) {
+	k, err := delegation.GenerateRoot("arden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Fingerprint("arden", k.Public()), delegation.Fingerprint(k.VerifierKey()); got != want || got == "" {
+		t.Fatalf("Fingerprint = %q, delegation says %q", got, want)
+	}
+}
+
 func TestJointStatementBundle(t *testing.T) {
 	b := signedBundle(t)
 	data := b.Marshal()
@@ -120,7 +131,7 @@ func TestJointStatementBundle(t *testing.T) {
 		t.Fatalf("trust embedded keys: %v", err)
 	}
 	wrong := pins()
-	wrong.Pins["arden"] = Fingerprint(pub("borealia"))
+	wrong.Pins["arden"] = Fingerprint("borealia", pub("borealia"))
 	if _, err := Verify(data, wrong); err == nil || !strings.Contains(err.Error(), "not the pinned one") {
 		t.Fatalf("wrong pin: %v", err)
 	}
