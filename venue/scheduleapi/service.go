@@ -89,27 +89,42 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Register adds the service's routes to mux: everything under
-// /v1/schedule/ and /v1/calendar/. It is the one hook the venue calls.
-func (s *Service) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/schedule/rooms", s.auth(s.hostOnly(s.listRooms)))
-	mux.HandleFunc("POST /v1/schedule/rooms", s.auth(s.hostOnly(s.addRoom)))
-	mux.HandleFunc("PUT /v1/schedule/rooms/{name}", s.auth(s.hostOnly(s.updateRoom)))
-	mux.HandleFunc("DELETE /v1/schedule/rooms/{name}", s.auth(s.hostOnly(s.removeRoom)))
-	mux.HandleFunc("GET /v1/schedule/meetings", s.auth(s.listMeetings))
-	mux.HandleFunc("POST /v1/schedule/meetings", s.auth(s.hostOnly(s.propose)))
-	mux.HandleFunc("POST /v1/schedule/check", s.auth(s.hostOnly(s.check)))
-	mux.HandleFunc("GET /v1/schedule/meetings/{id}", s.auth(s.getMeeting))
-	mux.HandleFunc("PUT /v1/schedule/meetings/{id}", s.auth(s.hostOnly(s.update)))
-	mux.HandleFunc("POST /v1/schedule/meetings/{id}/move", s.auth(s.hostOnly(s.move)))
-	mux.HandleFunc("POST /v1/schedule/meetings/{id}/confirm", s.auth(s.hostOnly(s.confirm)))
-	mux.HandleFunc("POST /v1/schedule/meetings/{id}/cancel", s.auth(s.hostOnly(s.cancel)))
-	mux.HandleFunc("POST /v1/schedule/meetings/{id}/readiness", s.auth(s.readiness))
-	mux.HandleFunc("GET /v1/schedule/feeds", s.auth(s.listFeeds))
-	mux.HandleFunc("POST /v1/schedule/feeds", s.auth(s.createFeed))
-	mux.HandleFunc("DELETE /v1/schedule/feeds/{id}", s.auth(s.revokeFeed))
-	mux.HandleFunc("GET /v1/calendar/{file}", s.calendar)
+// Routes lists the service's routes: http.ServeMux patterns and handlers,
+// everything under /v1/schedule/ and /v1/calendar/.
+func (s *Service) Routes() map[string]http.Handler {
+	f := func(h http.HandlerFunc) http.Handler { return h }
+	return map[string]http.Handler{
+		"GET /v1/schedule/rooms":                    f(s.auth(s.hostOnly(s.listRooms))),
+		"POST /v1/schedule/rooms":                   f(s.auth(s.hostOnly(s.addRoom))),
+		"PUT /v1/schedule/rooms/{name}":             f(s.auth(s.hostOnly(s.updateRoom))),
+		"DELETE /v1/schedule/rooms/{name}":          f(s.auth(s.hostOnly(s.removeRoom))),
+		"GET /v1/schedule/meetings":                 f(s.auth(s.listMeetings)),
+		"POST /v1/schedule/meetings":                f(s.auth(s.hostOnly(s.propose))),
+		"POST /v1/schedule/check":                   f(s.auth(s.hostOnly(s.check))),
+		"GET /v1/schedule/meetings/{id}":            f(s.auth(s.getMeeting)),
+		"PUT /v1/schedule/meetings/{id}":            f(s.auth(s.hostOnly(s.update))),
+		"POST /v1/schedule/meetings/{id}/move":      f(s.auth(s.hostOnly(s.move))),
+		"POST /v1/schedule/meetings/{id}/confirm":   f(s.auth(s.hostOnly(s.confirm))),
+		"POST /v1/schedule/meetings/{id}/cancel":    f(s.auth(s.hostOnly(s.cancel))),
+		"POST /v1/schedule/meetings/{id}/readiness": f(s.auth(s.readiness)),
+		"GET /v1/schedule/feeds":                    f(s.auth(s.listFeeds)),
+		"POST /v1/schedule/feeds":                   f(s.auth(s.createFeed)),
+		"DELETE /v1/schedule/feeds/{id}":            f(s.auth(s.revokeFeed)),
+		"GET /v1/calendar/{file}":                   http.HandlerFunc(s.calendar),
+	}
 }
+
+// MountOn registers every route with mount, e.g. the venue's Mount method:
+//
+//	svc.MountOn(v.Mount)
+func (s *Service) MountOn(mount func(pattern string, h http.Handler)) {
+	for p, h := range s.Routes() {
+		mount(p, h)
+	}
+}
+
+// Register adds the service's routes to mux.
+func (s *Service) Register(mux *http.ServeMux) { s.MountOn(mux.Handle) }
 
 // Handler returns a handler serving only the service's routes.
 func (s *Service) Handler() http.Handler {
