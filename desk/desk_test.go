@@ -1,0 +1,482 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/client"
+)
+
+func init() { scryptLogN = 10 } // cheap key derivation in tests
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testVenue is a real venue (SQLite in a temporary directory) behind a
+// proxy that tests can make hostile.
+type testVenue struct {
+	t     *testing.T
+	v     *venue.Venue
+	dir   string
+	srv   *httptest.Server // the real venue
+	proxy *httptest.Server // what desks talk to
+	admin *client.Client
+
+	mu     sync.Mutex
+	tamper func(path string, body []byte) []byte // rewrites responses, nil: none
+}
+
+func startVenue(t *testing.T) *testVenue {
+	t.Helper()
+	return startVenueIn(t, t.TempDir())
+}
+
+func startVenueIn(t *testing.T, dir string) *testVenue {
+	t.Helper()
+	v, err := venue.New(t.Context(), venue.Config{DataDir: dir, Name: "venue.test", Logger: quiet, Rate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv := &testVenue{t: t, v: v, dir: dir}
+	tv.srv = httptest.NewServer(v.Handler())
+	tv.proxy = httptest.NewServer(http.HandlerFunc(tv.serve))
+	t.Cleanup(func() {
+		tv.proxy.Close()
+		tv.srv.CloseClientConnections()
+		tv.srv.Close()
+		v.Close()
+	})
+	tok, err := os.ReadFile(v.AdminFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv.admin, err = client.New(tv.srv.URL, client.WithAdmin(strings.TrimSpace(string(tok))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tv
+}
+
+func (tv *testVenue) setTamper(f func(path string, body []byte) []byte) {
+	tv.mu.Lock()
+	tv.tamper = f
+	tv.mu.Unlock()
+}
+
+func (tv *testVenue) serve(w http.ResponseWriter, r *http.Request) {
+	tv.mu.Lock()
+	tamper := tv.tamper
+	target := tv.srv.URL
+	tv.mu.Unlock()
+	u, _ := url.Parse(target)
+	u.Path, u.RawQuery = r.URL.Path, r.URL.RawQuery
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, u.String(), r.Body)
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	if tamper == nil || resp.StatusCode != 200 || !strings.HasPrefix(r.URL.Path, "/logs/") {
+		w.WriteHeader(resp.StatusCode)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				w.Write(buf[:n])
+				if f, ok := w.(http.Flusher); ok {
+					f.Flush()
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	body = tamper(r.URL.Path, body)
+	w.Header().Del("Content-Length")
+	w.WriteHeader(resp.StatusCode)
+	w.Write(body)
+}
+
+// party is a delegation with its root key.
+type party struct {
+	name string
+	root *delegation.RootKey
+}
+
+func (tv *testVenue) accredit(name string) *party {
+	tv.t.Helper()
+	root, err := delegation.GenerateRoot(name)
+	if err != nil {
+		tv.t.Fatal(err)
+	}
+	if _, err := tv.admin.Accredit(tv.t.Context(), name, root.VerifierKey()); err != nil {
+		tv.t.Fatal(err)
+	}
+	return &party{name: name, root: root}
+}
+
+// newDesk initialises and enrols a desk for a delegate of p.
+func (tv *testVenue) newDesk(p *party, person string) *Desk {
+	t := tv.t
+	t.Helper()
+	ctx := t.Context()
+	home := t.TempDir()
+	d, err := Init(ctx, home, []byte("pass "+person), Profile{Delegation: p.name, Person: person, Role: "expert", Level: "expert"}, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	req, err := d.CertificateRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := delegation.ParseCertificate(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := p.root.Certify(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Enroll(ctx, tv.proxy.URL, tv.v.VerifierKey(), cert); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestStoreEncryptedAtRest(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := CreateStore(ctx, dir, []byte("correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("the Parties agree to a complete cessation of hostilities")
+	if err := s.Put(ctx, "hist/plenary/1", secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "hist/plenary/2", []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := CreateStore(ctx, dir, []byte("x")); !errors.Is(err, ErrStoreExists) {
+		t.Fatalf("CreateStore over an existing store: %v", err)
+	}
+	if _, err := OpenStore(ctx, dir, []byte("wrong")); !errors.Is(err, ErrPassphrase) {
+		t.Fatalf("wrong passphrase: got %v, want ErrPassphrase", err)
+	}
+	if _, err := OpenStore(ctx, t.TempDir(), []byte("x")); !errors.Is(err, ErrNoStore) {
+		t.Fatalf("empty dir: got %v, want ErrNoStore", err)
+	}
+	// No plaintext anywhere in the directory.
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			b, _ := os.ReadFile(p)
+			if bytes.Contains(b, []byte("cessation")) {
+				t.Errorf("plaintext found in %s", p)
+			}
+		}
+		return nil
+	})
+	s, err = OpenStore(ctx, dir, []byte("correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Get(ctx, "hist/plenary/1")
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	// A value moved to another key does not decrypt.
+	if _, err := s.db.ExecContext(ctx, `UPDATE kv SET value = (SELECT value FROM kv WHERE key = 'hist/plenary/1') WHERE key = 'hist/plenary/2'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "hist/plenary/2"); err == nil {
+		t.Fatal("a value swapped between keys decrypted")
+	}
+	// A rolled-back transaction changes nothing.
+	boom := errors.New("boom")
+	err = s.Update(ctx, func(tx *Tx) error {
+		if err := tx.Put(ctx, "hist/plenary/1", []byte("changed")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, "hist/plenary/1"); !bytes.Equal(got, secret) {
+		t.Fatal("failed transaction left a change")
+	}
+}
+
+func TestEnrollAndVerifyParty(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a := tv.newDesk(arden, "Tomas Reig")
+	ctx := t.Context()
+	ps, err := a.Parties(ctx)
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("parties = %v, %v", ps, err)
+	}
+	var bor Party
+	for _, p := range ps {
+		switch p.Name {
+		case "arden":
+			if p.Confirmed.IsZero() {
+				t.Error("own delegation not confirmed at enrolment")
+			}
+		case "borealia":
+			bor = p
+			if !p.Confirmed.IsZero() {
+				t.Error("other delegation confirmed without verify-party")
+			}
+		}
+	}
+	if bor.Fingerprint != delegation.Fingerprint(borealia.root.VerifierKey()) {
+		t.Fatalf("fingerprint %s, want the one of borealia's root", bor.Fingerprint)
+	}
+	if _, err := a.VerifyParty(ctx, "borealia", delegation.Fingerprint(arden.root.VerifierKey())); !errors.Is(err, ErrFingerprint) {
+		t.Fatalf("wrong fingerprint: %v", err)
+	}
+	if _, err := a.VerifyParty(ctx, "nobody", bor.Fingerprint); !errors.Is(err, ErrUnknownParty) {
+		t.Fatalf("unknown party: %v", err)
+	}
+	p, err := a.VerifyParty(ctx, "borealia", strings.ToLower(strings.ReplaceAll(bor.Fingerprint, "-", " ")))
+	if err != nil || p.Confirmed.IsZero() {
+		t.Fatalf("VerifyParty = %+v, %v", p, err)
+	}
+	// Reopen: everything survived, and a wrong passphrase does not open it.
+	home := a.Home()
+	a.Close()
+	if _, err := Open(ctx, home, []byte("nope"), Options{}); !errors.Is(err, ErrPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	a2, err := Open(ctx, home, []byte("pass Tomas Reig"), Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a2.Close()
+	if a2.Certificate() == nil || a2.Venue() == nil {
+		t.Fatal("enrolment lost on reopen")
+	}
+	// A certificate of another delegation's root is refused.
+	other, _ := Init(ctx, t.TempDir(), []byte("x"), Profile{Delegation: "arden", Person: "Eve", Role: "expert"}, Options{Logger: quiet})
+	defer other.Close()
+	req, _ := other.CertificateRequest()
+	c, _ := delegation.ParseCertificate(req)
+	c.Delegation = "borealia"
+	cert, _ := borealia.root.Certify(c)
+	if _, err := other.Enroll(ctx, tv.proxy.URL, tv.v.VerifierKey(), cert); err == nil {
+		t.Fatal("enrolled with another delegation's certificate")
+	}
+	// A venue key that does not match raises an alarm.
+	if _, err := other.Enroll(ctx, tv.proxy.URL, "venue.test+00000000+AeKmQt3dbMNu5ixC9RVSodnVFoMaz8lLVwkdQBGxgtQS", cert); err == nil {
+		t.Fatal("enrolled with the wrong venue key")
+	}
+}
+
+// appendRaw appends entries to a channel as d's device, bypassing MLS.
+func appendRaw(t *testing.T, tv *testVenue, d *Desk, ch string, entries ...string) {
+	t.Helper()
+	for _, e := range entries {
+		if _, err := d.api.appendEntry(t.Context(), ch, []byte(e), -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLogVerification(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	tv.accredit("borealia")
+	a := tv.newDesk(arden, "Tomas Reig")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	appendRaw(t, tv, a, "plenary", "e0", "e1", "e2")
+	res, err := a.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() != nil {
+		t.Fatalf("alarm on an honest venue: %v", res.Err())
+	}
+	st, _ := a.logState(ctx, a.store, "plenary")
+	if st.Size != 3 || st.Checkpoint == nil {
+		t.Fatalf("plenary state %+v", st)
+	}
+	appendRaw(t, tv, a, "plenary", "e3")
+	if _, err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.logState(ctx, a.store, "plenary")
+	if st.Size != 4 || st.Alarm != nil {
+		t.Fatalf("plenary state %+v", st)
+	}
+}
+
+// hostile runs one attack against a desk that has synced "plenary" with
+// some entries, and checks that the right alarm is raised, processing
+// halts and the evidence is kept.
+func hostile(t *testing.T, wantKind string, attack func(tv *testVenue, a *Desk, p *party)) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	a := tv.newDesk(arden, "Tomas Reig")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	appendRaw(t, tv, a, "plenary", "e0", "e1", "e2")
+	if res, err := a.Sync(ctx); err != nil || res.Err() != nil {
+		t.Fatalf("honest sync: %v %v", err, res.Err())
+	}
+	attack(tv, a, arden)
+	res, err := a.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alarm *Alarm
+	if len(res.Alarms) == 0 {
+		t.Fatalf("attack %s undetected (errors %v)", wantKind, res.Errors)
+	}
+	for _, a := range res.Alarms {
+		if a.Log == "plenary" {
+			alarm = a
+		}
+	}
+	if alarm == nil || alarm.Kind != wantKind {
+		t.Fatalf("alarms %+v, want %s on plenary", res.Alarms, wantKind)
+	}
+	if _, err := os.Stat(filepath.Join(alarm.Evidence, "alarm.json")); err != nil {
+		t.Fatalf("no evidence: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(alarm.Evidence, "accepted.checkpoint")); err != nil {
+		t.Fatalf("accepted checkpoint not kept as evidence: %v", err)
+	}
+	// Halted: a further sync, even with an honest venue, does not process.
+	tv.setTamper(nil)
+	err = a.SyncLog(ctx, "plenary")
+	if !errors.Is(err, ErrHalted) {
+		t.Fatalf("sync after alarm: %v, want ErrHalted", err)
+	}
+	s, _ := a.Status(ctx)
+	if len(s.Halted()) < 1 || len(s.Alarms) < 1 {
+		t.Fatalf("status does not show the alarm: %+v", s)
+	}
+	t.Logf("detected: %s", alarm)
+}
+
+func TestHostileAlteredCheckpoint(t *testing.T) {
+	hostile(t, AlarmBadSignature, func(tv *testVenue, a *Desk, _ *party) {
+		appendRaw(t, tv, a, "plenary", "e3")
+		tv.setTamper(func(p string, b []byte) []byte {
+			if strings.HasSuffix(p, "/checkpoint") {
+				b = bytes.Replace(b, []byte("\n4\n"), []byte("\n5\n"), 1)
+			}
+			return b
+		})
+	})
+}
+
+func TestHostileAlteredEntry(t *testing.T) {
+	hostile(t, AlarmInclusion, func(tv *testVenue, a *Desk, _ *party) {
+		appendRaw(t, tv, a, "plenary", "e3")
+		tv.setTamper(func(p string, b []byte) []byte {
+			if strings.Contains(p, "/tile/entries/") {
+				b = bytes.Replace(b, []byte("e3"), []byte("E3"), 1)
+			}
+			return b
+		})
+	})
+}
+
+func TestHostileRollback(t *testing.T) {
+	var old []byte
+	hostile(t, AlarmRollback, func(tv *testVenue, a *Desk, _ *party) {
+		// The venue's earliest signed checkpoint was of size 1; the desk
+		// accepted size 3. Replaying a real, validly signed older checkpoint:
+		st, _ := a.logState(t.Context(), a.store, "plenary")
+		old = st.Checkpoint
+		appendRaw(t, tv, a, "plenary", "e3")
+		a.SyncLog(t.Context(), "plenary")
+		tv.setTamper(func(p string, b []byte) []byte {
+			if strings.HasSuffix(p, "/checkpoint") {
+				return old
+			}
+			return b
+		})
+	})
+}
+
+func TestHostileFork(t *testing.T) {
+	hostile(t, AlarmInconsistent, func(tv *testVenue, a *Desk, arden *party) {
+		// A second venue with the same signing key and a different history
+		// of the same channel: the host shows this desk another world.
+		dir2 := t.TempDir()
+		key, _ := os.ReadFile(filepath.Join(tv.dir, venue.KeyFile))
+		os.WriteFile(filepath.Join(dir2, venue.KeyFile), key, 0o600)
+		admin, _ := os.ReadFile(filepath.Join(tv.dir, venue.AdminFile))
+		os.WriteFile(filepath.Join(dir2, venue.AdminFile), admin, 0o600)
+		tv2 := startVenueIn(t, dir2)
+		if _, err := tv2.admin.Accredit(t.Context(), "arden", arden.root.VerifierKey()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tv2.admin.RegisterDevice(t.Context(), a.Certificate()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tv2.admin.CreateChannel(t.Context(), client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
+			t.Fatal(err)
+		}
+		d2 := tv2.newDesk(arden, "Mallory")
+		appendRaw(t, tv2, d2, "plenary", "x0", "x1", "x2", "x3", "x4")
+		tv.mu.Lock()
+		tv.srv, tv2.srv = tv2.srv, tv.srv
+		tv.mu.Unlock()
+		t.Cleanup(func() {
+			tv.mu.Lock()
+			tv.srv, tv2.srv = tv2.srv, tv.srv
+			tv.mu.Unlock()
+		})
+	})
+}
+
+func TestTransientFailureIsNotAnAlarm(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	a := tv.newDesk(arden, "Tomas Reig")
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	tv.proxy.Close()
+	if _, err := a.Sync(ctx); err == nil {
+		t.Fatal("sync with the venue down succeeded")
+	}
+	s, _ := a.Status(ctx)
+	if len(s.Alarms) != 0 {
+		t.Fatalf("venue down raised an alarm: %+v", s.Alarms)
+	}
+}
