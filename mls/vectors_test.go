@@ -39,6 +39,8 @@ var vectorRunners = []struct {
 	{"message-protection.json", runMessageProtection},
 	{"welcome.json", runWelcome},
 	{"tree-validation.json", runTreeValidation},
+	{"tree-operations.json", runTreeOperations},
+	{"treekem.json", runTreeKEM},
 }
 
 // vectorCounts is the outcome of one vector file.

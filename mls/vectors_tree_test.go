@@ -76,3 +76,64 @@ func runTreeValidation(t *testing.T, data []byte) vectorCounts {
 		return eq("re-encoded tree", enc, c.Tree)
 	})
 }
+
+// tree-operations.json: Add, Update and Remove applied to a tree (§7.7,
+// §12.1).
+func runTreeOperations(t *testing.T, data []byte) vectorCounts {
+	type tc struct {
+		CipherSuite    uint16   `json:"cipher_suite"`
+		TreeBefore     hexBytes `json:"tree_before"`
+		Proposal       hexBytes `json:"proposal"`
+		ProposalSender uint32   `json:"proposal_sender"`
+		TreeHashBefore hexBytes `json:"tree_hash_before"`
+		TreeAfter      hexBytes `json:"tree_after"`
+		TreeHashAfter  hexBytes `json:"tree_hash_after"`
+	}
+	return runCases(t, data, func(c *tc) uint16 { return c.CipherSuite }, func(t *testing.T, c *tc) error {
+		s, err := suite.Lookup(c.CipherSuite)
+		if err != nil {
+			return err
+		}
+		tr, err := tree.Decode(s, c.TreeBefore)
+		if err != nil {
+			return err
+		}
+		if err := eq("tree hash before", tr.TreeHash(), c.TreeHashBefore); err != nil {
+			return err
+		}
+		var p wire.Proposal
+		if err := wire.Unmarshal(c.Proposal, &p); err != nil {
+			return err
+		}
+		switch p.Type {
+		case wire.ProposalTypeAdd:
+			_, err = tr.AddLeaf(&p.Add.KeyPackage.LeafNode)
+		case wire.ProposalTypeUpdate:
+			err = tr.UpdateLeaf(tree.LeafIndex(c.ProposalSender), &p.Update.LeafNode)
+		case wire.ProposalTypeRemove:
+			err = tr.RemoveLeaf(tree.LeafIndex(p.Remove.Removed))
+		default:
+			return fmt.Errorf("unexpected proposal type %d", p.Type)
+		}
+		if err != nil {
+			return err
+		}
+		enc, err := tr.Encode()
+		if err != nil {
+			return err
+		}
+		if err := eq("tree after", enc, c.TreeAfter); err != nil {
+			return err
+		}
+		if err := eq("tree hash after", tr.TreeHash(), c.TreeHashAfter); err != nil {
+			return err
+		}
+		// A tree decoded from scratch has the same hash (the caches were
+		// invalidated correctly).
+		fresh, err := tree.Decode(s, c.TreeAfter)
+		if err != nil {
+			return err
+		}
+		return eq("tree hash of the decoded tree after", fresh.TreeHash(), c.TreeHashAfter)
+	})
+}
