@@ -260,3 +260,32 @@ func FuzzPrivateMessageContent(f *testing.F) {
 		}
 	})
 }
+
+func FuzzFramedContent(f *testing.F) {
+	var seeds [][]byte
+	for _, field := range []string{"public_message_application", "public_message_proposal", "public_message_commit"} {
+		seeds = append(seeds, seedMessages(f, field, 5, func(m *MLSMessage) codec.Marshaler { return &m.PublicMessage.Content })...)
+	}
+	fuzzDecoder[FramedContent](f, seeds)
+}
+
+func FuzzCredential(f *testing.F) {
+	fuzzDecoder[Credential](f, seedMessages(f, "mls_key_package", nSeeds, func(m *MLSMessage) codec.Marshaler { return &m.KeyPackage.LeafNode.Credential }))
+}
+
+func FuzzNode(f *testing.F) {
+	var seeds [][]byte
+	for _, b := range seedField(f, "ratchet_tree", 3) {
+		var rt RatchetTree
+		if err := Unmarshal(b, &rt); err != nil {
+			f.Fatal(err)
+		}
+		for _, n := range rt {
+			if n != nil {
+				enc, _ := Marshal(n)
+				seeds = append(seeds, enc)
+			}
+		}
+	}
+	fuzzDecoder[Node](f, seeds)
+}
