@@ -456,7 +456,11 @@ func (s *State) plan(t *Text, a Amendment, party string) (plan, error) {
 // edit applies a paragraph-level amendment to segs.
 func edit(segs *[]Segment, a Amendment, party string) error {
 	parsed := func() ([]Segment, error) {
-		n, err := ParseNotation(a.Notation)
+		parse := ParseNotation
+		if (a.Op == OpInsert || a.Op == OpReplace) && len(a.Path) > 0 {
+			parse = ParseFragment // a piece of the paragraph, spaces and all
+		}
+		n, err := parse(a.Notation)
 		if err != nil {
 			return nil, err
 		}

@@ -45,6 +45,7 @@ func (t *Text) Diff(from, to int) ([]ParaDiff, error) {
 	for i, r := range a {
 		old[r.ID] = i
 	}
+	stay := inOrder(a, b)
 	var out []ParaDiff
 	seen := map[string]bool{}
 	for j, r := range b {
@@ -60,7 +61,7 @@ func (t *Text) Diff(from, to int) ([]ParaDiff, error) {
 			ow, _ := t.WordingAt(r.ID, a[i].Version)
 			d.Change = "changed"
 			d.Ops = DiffWords(ow, nw)
-		} else if i != j {
+		} else if !stay[r.ID] {
 			d.Change = "moved"
 		}
 		out = append(out, d)
@@ -72,6 +73,58 @@ func (t *Text) Diff(from, to int) ([]ParaDiff, error) {
 		}
 	}
 	return out, nil
+}
+
+// inOrder returns the paragraphs present in both a and b that keep their
+// relative order (a longest common subsequence); the others have moved.
+func inOrder(a, b []ParaRef) map[string]bool {
+	inB := map[string]bool{}
+	for _, r := range b {
+		inB[r.ID] = true
+	}
+	var x, y []string
+	for _, r := range a {
+		if inB[r.ID] {
+			x = append(x, r.ID)
+		}
+	}
+	inX := map[string]bool{}
+	for _, id := range x {
+		inX[id] = true
+	}
+	for _, r := range b {
+		if inX[r.ID] {
+			y = append(y, r.ID)
+		}
+	}
+	w := len(y) + 1
+	lcs := make([]int32, (len(x)+1)*w)
+	for i := len(x) - 1; i >= 0; i-- {
+		for j := len(y) - 1; j >= 0; j-- {
+			switch {
+			case x[i] == y[j]:
+				lcs[i*w+j] = lcs[(i+1)*w+j+1] + 1
+			case lcs[(i+1)*w+j] >= lcs[i*w+j+1]:
+				lcs[i*w+j] = lcs[(i+1)*w+j]
+			default:
+				lcs[i*w+j] = lcs[i*w+j+1]
+			}
+		}
+	}
+	stay := map[string]bool{}
+	for i, j := 0, 0; i < len(x) && j < len(y); {
+		switch {
+		case x[i] == y[j]:
+			stay[x[i]] = true
+			i++
+			j++
+		case lcs[(i+1)*w+j] >= lcs[i*w+j+1]:
+			i++
+		default:
+			j++
+		}
+	}
+	return stay
 }
 
 // tokenize splits s into words and runs of spaces, keeping brackets as

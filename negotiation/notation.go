@@ -57,7 +57,14 @@ func (s Segment) IsGroup() bool { return len(s.Options) > 0 }
 //
 // RenderNotation is the inverse: for every string s that ParseNotation
 // accepts, RenderNotation(ParseNotation(s)) == s.
-func ParseNotation(s string) ([]Segment, error) {
+func ParseNotation(s string) ([]Segment, error) { return parseNotation(s, false) }
+
+// ParseFragment parses a piece of a paragraph, such as the words an
+// amendment inserts: like ParseNotation, but it may start or end with a
+// space.
+func ParseFragment(s string) ([]Segment, error) { return parseNotation(s, true) }
+
+func parseNotation(s string, fragment bool) ([]Segment, error) {
 	if len(s) > MaxParagraphBytes {
 		return nil, fmt.Errorf("failed to parse paragraph: longer than %d bytes", MaxParagraphBytes)
 	}
@@ -67,7 +74,7 @@ func ParseNotation(s string) ([]Segment, error) {
 	if s == "" {
 		return nil, errors.New("failed to parse paragraph: empty")
 	}
-	if isSpace(s[0]) || isSpace(s[len(s)-1]) {
+	if !fragment && (isSpace(s[0]) || isSpace(s[len(s)-1])) {
 		return nil, errors.New("failed to parse paragraph: leading or trailing space")
 	}
 	p := &notationParser{s: s}

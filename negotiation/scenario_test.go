@@ -308,10 +308,31 @@ func TestScenario(t *testing.T) {
 	for _, x := range d {
 		changes[x.Para] = x.Change
 	}
-	if changes["p1"] != "unchanged" || changes["p2"] != "changed" || changes["p3"] != "moved" || changes["p4"] != "added" {
+	if changes["p1"] != "unchanged" || changes["p2"] != "changed" || changes["p3"] != "unchanged" || changes["p4"] != "added" {
 		t.Fatalf("diff 1..%d: %v", js.Version, changes)
 	}
 	if got := FormatDiff(d[1].Ops); !strings.Contains(got, "{-[complete]{arden} [partial]{borealia}-}") && !strings.Contains(got, "{-[-}complete") {
 		t.Fatalf("diff of p2: %s", got)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	s, _ := playScenario(t)
+	md, err := s.Markdown("joint-statement")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Joint Statement", "3. The Parties agree to withdraw heavy weapons 20 km", "Republic of Borealia: agree (confirmed by the capital)"} {
+		if !strings.Contains(md, want) {
+			t.Fatalf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	s2, _ := New(scenarioConfig())
+	l := &log{t: t, channel: "wg1"}
+	play(t, s2, l, "dana-seitkali", NewAddItem("ceasefire", "Ceasefire", ""))
+	play(t, s2, l, "tomas-reig", NewTableText(jointStatement))
+	md, _ = s2.Markdown("joint-statement")
+	if !strings.Contains(md, "**\\[**complete**\\]**<sub>arden</sub> **\\[**partial**\\]**<sub>borealia</sub>") || !strings.Contains(md, "paragraph 2: Republic of Borealia (no position)") {
+		t.Fatalf("bracketed Markdown:\n%s", md)
 	}
 }
