@@ -1,0 +1,554 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/desk"
+)
+
+func init() {
+	register(&command{name: "desk init", summary: "create a delegate's desk: device key and certificate request", run: runDeskInit})
+	register(&command{name: "desk enroll", summary: "pin the venue, check the device certificate and register the device", run: runDeskEnroll})
+	register(&command{name: "desk parties", summary: "list accredited delegations and their root-key fingerprints", run: runDeskParties})
+	register(&command{name: "desk verify-party", summary: "compare a delegation's fingerprint out of band and record it", run: runDeskVerifyParty})
+	register(&command{name: "desk sync", summary: "fetch, verify and process every log once", run: runDeskSync})
+	register(&command{name: "desk status", summary: "per log: verified checkpoint, pending entries, alarms", run: runDeskStatus})
+	register(&command{name: "desk channels", summary: "list the channels of this delegation", run: runDeskChannels})
+	register(&command{name: "desk clear-alarm", summary: "resume a log halted by an alarm (after dealing with it)", run: runDeskClearAlarm})
+	register(&command{name: "desk run", summary: "stay in sync: live delivery, verification, processing", run: runDeskRun})
+}
+
+// Environment variables of the desk commands.
+const (
+	deskHomeEnv       = "GOODOFFICES_DESK_HOME"
+	deskPassphraseEnv = "GOODOFFICES_DESK_PASSPHRASE"
+	deskDefaultHome   = "goodoffices-desk"
+)
+
+// deskFlags are the flags every desk command shares.
+type deskFlags struct {
+	home, passFile *string
+	json           *bool
+}
+
+func addDeskFlags(fs *flag.FlagSet, withJSON bool) deskFlags {
+	f := deskFlags{
+		home:     fs.String("home", "", "desk home `directory` (default $"+deskHomeEnv+" or ./"+deskDefaultHome+")"),
+		passFile: fs.String("passphrase-file", "", "read the desk passphrase from `file` (default $"+deskPassphraseEnv+")"),
+	}
+	if withJSON {
+		f.json = fs.Bool("json", false, "print JSON for scripts")
+	}
+	return f
+}
+
+const deskPassphraseHelp = `
+The desk keeps its keys, group states and decrypted history in its home
+directory, encrypted under a key derived (scrypt) from a passphrase. The
+passphrase comes from --passphrase-file or, for unattended use, from
+$GOODOFFICES_DESK_PASSPHRASE.`
+
+func (f deskFlags) homeDir(env *Env) string {
+	if *f.home != "" {
+		return *f.home
+	}
+	if h := env.Getenv(deskHomeEnv); h != "" {
+		return h
+	}
+	return deskDefaultHome
+}
+
+func (f deskFlags) passphrase(env *Env) ([]byte, error) {
+	if *f.passFile != "" {
+		b, err := os.ReadFile(*f.passFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read passphrase file: %w", err)
+		}
+		p := strings.TrimRight(string(b), "\r\n")
+		if p == "" {
+			return nil, &UsageError{Msg: "the passphrase file is empty"}
+		}
+		return []byte(p), nil
+	}
+	if p := env.Getenv(deskPassphraseEnv); p != "" {
+		return []byte(p), nil
+	}
+	return nil, &UsageError{Msg: "no passphrase: set $" + deskPassphraseEnv + " or use --passphrase-file"}
+}
+
+func deskLogger(env *Env) *slog.Logger {
+	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
+	pass, err := f.passphrase(env)
+	if err != nil {
+		return nil, err
+	}
+	d, err := desk.Open(ctx, f.homeDir(env), pass, desk.Options{Logger: deskLogger(env)})
+	if err != nil {
+		return nil, fmt.Errorf("failed to open the desk in %s: %w", f.homeDir(env), err)
+	}
+	return d, nil
+}
+
+func deskJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// alarmErr turns a desk alarm into the CLI's AlarmError.
+func alarmErr(err error) error {
+	var a *desk.Alarm
+	if errors.As(err, &a) {
+		return &AlarmError{Err: err}
+	}
+	return err
+}
+
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	return nil
+}
+
+// parseOneArg parses flags given before or after one positional argument
+// and returns that argument ("" if none).
+func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
+	}
+	if fs.NArg() == 0 {
+		return "", nil
+	}
+	arg := fs.Arg(0)
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	return arg, nil
+}
+
+func runDeskInit(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk init", "--delegation NAME --person NAME --role ROLE [--level LEVEL] [--home DIR]", `
+Creates a delegate's desk: a fresh Ed25519 device key and the delegate's
+profile, in a new home directory encrypted with the desk passphrase. It prints
+the device ID and the exact 'goodoffices delegation certify' command that the
+head of delegation runs with the root key to certify this device; then run
+'goodoffices desk enroll' with the certificate.
+`+deskPassphraseHelp+`
+
+Example:
+  export GOODOFFICES_DESK_PASSPHRASE='…'
+  goodoffices desk init --home tomas --delegation arden --person "Tomas Reig" --role expert`)
+	f := addDeskFlags(fs, true)
+	del := fs.String("delegation", "", "the delegation (party) this delegate belongs to, e.g. arden")
+	person := fs.String("person", "", "the delegate's `name` as colleagues know it")
+	role := fs.String("role", "", "`role`: head, expert, adviser, interpreter, logistics, ...")
+	level := fs.String("level", "expert", "`level`: "+strings.Join(delegation.Levels, ", "))
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *del == "" || *person == "" || *role == "" {
+		fs.Usage()
+		return &UsageError{Msg: "--delegation, --person and --role are required"}
+	}
+	pass, err := f.passphrase(env)
+	if err != nil {
+		return err
+	}
+	home := f.homeDir(env)
+	d, err := desk.Init(ctx, home, pass, desk.Profile{Delegation: *del, Person: *person, Role: *role, Level: *level}, desk.Options{Logger: deskLogger(env)})
+	if err != nil {
+		if errors.Is(err, desk.ErrStoreExists) {
+			return &UsageError{Msg: err.Error() + ": " + home}
+		}
+		return err
+	}
+	defer d.Close()
+	req, err := d.CertificateRequest()
+	if err != nil {
+		return err
+	}
+	cmd := fmt.Sprintf("goodoffices delegation certify --key %s.root --device %s --person %q --role %s --level %s --out %s.cert",
+		*del, d.DeviceID(), *person, *role, *level, filepath.Base(home))
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]string{"home": home, "device": d.DeviceID(), "certify": cmd, "request": string(req)})
+	}
+	fmt.Fprintf(env.Stdout, "desk created in %s\ndevice: %s\n\nAsk the head of delegation to certify this device with the root key:\n\n  %s\n\nthen enroll it:\n\n  goodoffices desk enroll --home %s --venue URL --venue-key KEY --cert %s.cert\n",
+		home, d.DeviceID(), cmd, home, filepath.Base(home))
+	return nil
+}
+
+func runDeskEnroll(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk enroll", "--venue URL --cert FILE [--venue-key KEY] [--home DIR]", `
+Pins the venue, verifies its accreditation register, checks that the device
+certificate is for this device and chains to this delegation's accredited
+root, and registers the device with the venue.
+
+--venue-key is the venue's verifier key, as the host published it: give it
+whenever you can. Without it the desk trusts the key the venue presents now
+(trust on first use) and prints it: compare it with the host out of band.
+`+deskPassphraseHelp+`
+
+Example:
+  goodoffices desk enroll --home tomas --venue http://127.0.0.1:8470 \
+      --venue-key 'goodoffices.localhost+1a2b3c4d+AR…' --cert tomas.cert`)
+	f := addDeskFlags(fs, true)
+	venueURL := fs.String("venue", "", "venue `URL`, e.g. http://127.0.0.1:8470 (or $GOODOFFICES_VENUE)")
+	venueKey := fs.String("venue-key", "", "the venue's verifier `key`, from the host")
+	certFile := fs.String("cert", "", "device certificate `file` from 'goodoffices delegation certify'")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *venueURL == "" {
+		*venueURL = env.Getenv("GOODOFFICES_VENUE")
+	}
+	if *venueURL == "" || *certFile == "" {
+		fs.Usage()
+		return &UsageError{Msg: "--venue and --cert are required"}
+	}
+	cert, err := os.ReadFile(*certFile)
+	if err != nil {
+		return fmt.Errorf("failed to read the certificate: %w", err)
+	}
+	if len(cert) > delegation.MaxCertificateSize {
+		return &UsageError{Msg: "the certificate file is too large"}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	vi, err := d.Enroll(ctx, *venueURL, *venueKey, cert)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, vi)
+	}
+	fmt.Fprintf(env.Stdout, "enrolled with venue %s at %s\nvenue key: %s\n", vi.Name, vi.URL, vi.VerifierKey)
+	if *venueKey == "" {
+		fmt.Fprintf(env.Stdout, "WARNING: the venue key was not given and is trusted on first use: compare it with the host out of band.\n")
+	}
+	fmt.Fprintf(env.Stdout, "\nNext: compare the other delegations' fingerprints out of band: goodoffices desk parties --home %s\n", d.Home())
+	return nil
+}
+
+func runDeskParties(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk parties", "[--home DIR] [--json]", `
+Lists the delegations accredited in the venue's register as this desk has
+verified it, with the fingerprint of each root key and whether you have
+confirmed it out of band (see 'goodoffices desk verify-party'). Run
+'goodoffices desk sync' first to see newly accredited delegations.`)
+	f := addDeskFlags(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ps, err := d.Parties(ctx)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, ps)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DELEGATION\tFINGERPRINT\tCONFIRMED")
+	for _, p := range ps {
+		c := "NO — compare out of band, then: goodoffices desk verify-party " + p.Name
+		if !p.Confirmed.IsZero() {
+			c = p.Confirmed.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.Fingerprint, c)
+	}
+	return tw.Flush()
+}
+
+func runDeskVerifyParty(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk verify-party", "NAME [--fingerprint FP] [--home DIR]", `
+Shows the short fingerprint of a delegation's root key as the venue's
+verified register holds it. Compare it out of band with that delegation
+(in person, on a call you trust): they read theirs with 'goodoffices
+delegation show'. When it matches, record it with --fingerprint, typing what
+they read to you. Until then this desk accepts no device of that delegation
+into any channel.
+
+Example:
+  goodoffices desk verify-party borealia
+  goodoffices desk verify-party borealia --fingerprint K7QF-2M4X-Y3ZA-PL6D-W2HN-Q5TR`)
+	f := addDeskFlags(fs, true)
+	fp := fs.String("fingerprint", "", "the fingerprint the delegation read to you; records the confirmation if it matches")
+	name, err := parseOneArg(fs, args)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		fs.Usage()
+		return &UsageError{Msg: "the delegation NAME is required"}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *fp == "" {
+		ps, err := d.Parties(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.Name == name {
+				if *f.json {
+					return deskJSON(env.Stdout, p)
+				}
+				fmt.Fprintf(env.Stdout, "delegation %s\nfingerprint %s\n", p.Name, p.Fingerprint)
+				if p.Confirmed.IsZero() {
+					fmt.Fprintf(env.Stdout, "not confirmed: compare it out of band, then run\n  goodoffices desk verify-party %s --fingerprint <what they read>\n", p.Name)
+				} else {
+					fmt.Fprintf(env.Stdout, "confirmed %s\n", p.Confirmed.Format(time.RFC3339))
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %s", desk.ErrUnknownParty, name)
+	}
+	p, err := d.VerifyParty(ctx, name, *fp)
+	if errors.Is(err, desk.ErrFingerprint) {
+		return &AlarmError{Err: fmt.Errorf("delegation %s: %w. Do NOT proceed: the register shows %s", name, err, p.Fingerprint)}
+	}
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, p)
+	}
+	fmt.Fprintf(env.Stdout, "confirmed delegation %s (%s)\n", p.Name, p.Fingerprint)
+	return nil
+}
+
+func runDeskSync(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk sync", "[--home DIR] [--json]", `
+Fetches the venue's register and every channel log of this delegation,
+verifies each checkpoint (venue signature, consistency with the last one
+accepted) and the inclusion of each entry, and processes the new entries in
+log order. A log that fails verification is halted, its evidence kept under
+<home>/evidence/, and the command exits with status 3. A venue that cannot
+be reached is not an alarm: run sync again later.`)
+	f := addDeskFlags(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	res, err := d.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		errs := map[string]string{}
+		for l, e := range res.Errors {
+			errs[l] = e.Error()
+		}
+		deskJSON(env.Stdout, map[string]any{"errors": errs, "alarms": res.Alarms})
+	} else {
+		logs, _ := d.Logs(ctx)
+		for _, l := range logs {
+			line := fmt.Sprintf("%-24s size %d, processed %d", l.Log, l.Size, l.Next)
+			if e := res.Errors[l.Log]; e != nil {
+				line += ": " + e.Error()
+			}
+			fmt.Fprintln(env.Stdout, line)
+		}
+	}
+	if len(res.Alarms) > 0 {
+		return &AlarmError{Err: res.Alarms[0]}
+	}
+	return nil
+}
+
+func runDeskStatus(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk status", "[--home DIR] [--json]", `
+Shows, from the desk's own store and without contacting the venue: the
+device and venue, each log's last verified checkpoint, entries verified but
+not yet processed (pending), and every alarm with where its evidence is. Exits
+with status 3 while any log is halted by an alarm.`)
+	f := addDeskFlags(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	s, err := d.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		deskJSON(env.Stdout, s)
+	} else {
+		fmt.Fprintf(env.Stdout, "device %s (%s, %s of %s)\n", s.Device, s.Profile.Person, s.Profile.Role, s.Profile.Delegation)
+		if s.Venue != nil {
+			fmt.Fprintf(env.Stdout, "venue  %s at %s\n", s.Venue.Name, s.Venue.URL)
+		} else {
+			fmt.Fprintln(env.Stdout, "venue  (not enrolled)")
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nLOG\tVERIFIED SIZE\tPROCESSED\tPENDING\tVERIFIED AT\tSTATE")
+		for _, l := range s.Logs {
+			state := "ok"
+			switch {
+			case l.Alarm != nil:
+				state = "ALARM " + l.Alarm.Kind + ": halted"
+			case l.Blocked != "":
+				state = "waiting: " + l.Blocked
+			}
+			at := "-"
+			if !l.Verified.IsZero() {
+				at = l.Verified.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", l.Log, l.Size, l.Next, l.Pending(), at, state)
+		}
+		tw.Flush()
+		for _, a := range s.Alarms {
+			fmt.Fprintf(env.Stdout, "\nALARM %s on %s at %s: %s\n  evidence: %s\n", a.Kind, a.Log, a.Time.Format(time.RFC3339), a.Detail, a.Evidence)
+		}
+	}
+	if h := s.Halted(); len(h) > 0 {
+		return &AlarmError{Err: h[0]}
+	}
+	return nil
+}
+
+func runDeskChannels(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk channels", "[--home DIR] [--json]", `
+Lists the channels of this delegation as of the last sync: kind, level,
+member delegations (metadata the venue knows) and the desk's verified state
+of each channel's log.`)
+	f := addDeskFlags(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	cs, err := d.Channels(ctx)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, cs)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANNEL\tKIND\tLEVEL\tMEMBERS\tVERIFIED SIZE\tPENDING")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", c.ID, c.Kind, c.Level, strings.Join(c.Members, ","), c.State.Size, c.State.Pending())
+	}
+	return tw.Flush()
+}
+
+func runDeskClearAlarm(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk clear-alarm", "LOG [--home DIR]", `
+Resumes processing of a log halted by an alarm. Do this only after the
+evidence has been saved and the alarm dealt with: the desk keeps the
+checkpoint it last accepted, so a venue that keeps serving the same bad data
+raises the alarm again at the next sync.`)
+	f := addDeskFlags(fs, false)
+	log, err := parseOneArg(fs, args)
+	if err != nil {
+		return err
+	}
+	if log == "" {
+		fs.Usage()
+		return &UsageError{Msg: "the LOG (channel ID or 'register') is required"}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.ClearAlarm(ctx, log)
+}
+
+func runDeskRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk run", "[--home DIR] [--interval D]", `
+Keeps the desk in sync until interrupted (Ctrl-C): listens to the venue's
+live event stream, and for every new entry verifies the log (checkpoint
+signature, consistency, inclusion) before processing it; resyncs everything
+every --interval and after a reconnect. Prints one line per log that moved,
+and every alarm.`)
+	f := addDeskFlags(fs, false)
+	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintf(env.Stdout, "desk %s running; Ctrl-C to stop\n", d.DeviceID())
+	err = d.Run(ctx, *interval, func(logs []string) {
+		all, _ := d.Logs(ctx)
+		for _, l := range all {
+			for _, m := range logs {
+				if l.Log == m {
+					s := fmt.Sprintf("%s size %d processed %d", l.Log, l.Size, l.Next)
+					if l.Alarm != nil {
+						s = "ALARM " + l.Alarm.Error()
+					}
+					fmt.Fprintln(env.Stdout, s)
+				}
+			}
+		}
+	})
+	return err
+}
