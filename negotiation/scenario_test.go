@@ -4,9 +4,73 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/json"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/scenario.*.json")
+
+// jsonEvent is the form of an Event in testdata/scenario.events.json.
+type jsonEvent struct {
+	LogIndex   uint64          `json:"log_index"`
+	Channel    string          `json:"channel"`
+	Delegation string          `json:"delegation"`
+	Device     string          `json:"device"`
+	Person     string          `json:"person"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// golden checks the scenario's events and final state against the example
+// files in testdata, which the desk and the web UI can use as samples: the
+// state must be byte-identical to the one every desk computed before.
+func golden(t *testing.T, events []Event, s *State) {
+	t.Helper()
+	var js []jsonEvent
+	for _, e := range events {
+		js = append(js, jsonEvent{e.LogIndex, e.Channel, e.Delegation, e.Device, e.Person, e.Payload})
+	}
+	ev, err := json.MarshalIndent(js, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st bytes.Buffer
+	json.Indent(&st, s.Canonical(), "", "  ")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile("testdata/scenario.events.json", append(ev, '\n'), 0o644)
+		os.WriteFile("testdata/scenario.state.json", append(st.Bytes(), '\n'), 0o644)
+	}
+	data, err := os.ReadFile("testdata/scenario.events.json")
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	var back []jsonEvent
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	var replay []Event
+	for _, e := range back {
+		var p bytes.Buffer
+		if err := json.Compact(&p, e.Payload); err != nil {
+			t.Fatal(err)
+		}
+		replay = append(replay, Event{e.LogIndex, e.Channel, e.Delegation, e.Device, e.Person, p.Bytes()})
+	}
+	r, _ := Replay(scenarioConfig(), replay)
+	want, err := os.ReadFile("testdata/scenario.state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	json.Indent(&got, r.Canonical(), "", "  ")
+	got.WriteByte('\n')
+	if !bytes.Equal(got.Bytes(), want) || !bytes.Equal(r.Canonical(), s.Canonical()) {
+		t.Fatal("the scenario's state differs from testdata/scenario.state.json; run go test -update if that is intended")
+	}
+}
 
 // The scenario of ../shared/scenario.md: Caspia hosts talks between Arden
 // and Borealia.
@@ -277,6 +341,8 @@ func TestScenario(t *testing.T) {
 	if js.Status != TextAdopted || len(js.Adoption.Signatures) != 2 {
 		t.Fatalf("status %s with %d signatures", js.Status, len(js.Adoption.Signatures))
 	}
+
+	golden(t, l.events, s)
 
 	// The whole log replays to the same bytes, with the parties listed in
 	// another order, in one go or from a snapshot.

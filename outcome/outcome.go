@@ -185,6 +185,36 @@ func FromState(s *negotiation.State, textID string) (*Bundle, error) {
 	return b, nil
 }
 
+// PrepareAdoption is what a desk does to adopt the current version of text
+// textID in s in the authentic languages langs: it draws a fresh seed, builds
+// the commitments and returns the adoption payload to send into the channel
+// and the unsigned bundle, whose digest each party's root key then signs.
+// The engine checks the payload's languages against the agreed text when it
+// applies the event.
+func PrepareAdoption(s *negotiation.State, textID string, langs []negotiation.Language) ([]byte, *Bundle, error) {
+	t := s.Text(textID)
+	if t == nil {
+		return nil, nil, fmt.Errorf("failed to prepare adoption: no text %q", textID)
+	}
+	seed, err := NewSeed()
+	if err != nil {
+		return nil, nil, err
+	}
+	d := Draft{Talks: s.Config.Talks, Text: t.ID, Version: t.Version, Languages: langs, Seed: seed}
+	for _, p := range s.Config.Parties {
+		d.Parties = append(d.Parties, Party{ID: p.ID, Name: p.Name, RootKey: p.RootKey})
+	}
+	b, err := New(d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to prepare adoption: %w", err)
+	}
+	digest, err := b.DigestBytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return negotiation.NewAdoption(t.ID, t.Version, langs, seed, digest), b, nil
+}
+
 // DigestBytes returns the digest to sign.
 func (b *Bundle) DigestBytes() ([]byte, error) {
 	d, err := hex.DecodeString(b.Digest)

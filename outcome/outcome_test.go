@@ -297,20 +297,12 @@ func TestFromState(t *testing.T) {
 		apply("arden", negotiation.NewPosition(txt.ID, p.ID, p.Version, negotiation.Agree, ""))
 		apply("borealia", negotiation.NewPosition(txt.ID, p.ID, p.Version, negotiation.Agree, ""))
 	}
-	seed, err := NewSeed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := Draft{Talks: cfg.Talks, Text: txt.ID, Version: txt.Version, Languages: jointStatement, Seed: seed}
-	for _, p := range cfg.Parties {
-		d.Parties = append(d.Parties, Party{ID: p.ID, Name: p.Name, RootKey: p.RootKey})
-	}
-	unsigned, err := New(d)
+	payload, unsigned, err := PrepareAdoption(s, txt.ID, jointStatement)
 	if err != nil {
 		t.Fatal(err)
 	}
 	digest, _ := unsigned.DigestBytes()
-	apply("borealia", negotiation.NewAdoption(txt.ID, txt.Version, jointStatement, seed, digest))
+	apply("borealia", payload)
 	apply("arden", negotiation.NewSignature(txt.ID, digest, Sign(testKey("arden"), digest)))
 	apply("borealia", negotiation.NewSignature(txt.ID, digest, Sign(testKey("borealia"), digest)))
 	if txt.Status != negotiation.TextAdopted {
