@@ -13,7 +13,7 @@ const (
 	MaxParagraphBytes = 16 << 10 // bytes of notation in one paragraph
 	MaxBracketDepth   = 8        // nesting of brackets
 	MaxAlternatives   = 16       // options in one bracketed group
-	MaxPartyIDLen     = 32       // bytes in a party identifier
+	MaxPartyIDLen     = 64       // bytes in a party identifier (a delegation name)
 )
 
 // A Segment is one piece of a paragraph: either plain text (Options is
@@ -46,7 +46,7 @@ func (s Segment) IsGroup() bool { return len(s.Options) > 0 }
 //	segments  = 1*( plain / group )
 //	group     = option *( " " option )       ; exactly one space between alternatives
 //	option    = "[" segments "]" [ "{" party "}" ]
-//	party     = 1*32( %x61-7A / DIGIT / "-" ) ; lower-case identifier
+//	party     = ( %x61-7A / DIGIT ) *63( %x61-7A / DIGIT / "-" / "." ) ; a delegation name
 //	plain     = 1*( char / "\[" / "\]" / "\{" / "\}" / "\\" )
 //
 // where char is any Unicode character except the five escaped ones and the
@@ -193,8 +193,8 @@ func (p *notationParser) group(depth int) (Segment, error) {
 	}
 }
 
-// checkID accepts lower-case identifiers: letters a-z, digits and '-', not
-// starting or ending with '-'.
+// checkID accepts identifiers as delegation names are spelled (see
+// package delegation): a-z, 0-9, '-' and '.', starting with a letter or digit.
 func checkID(id string, max int) error {
 	if id == "" {
 		return errors.New("empty identifier")
@@ -204,12 +204,9 @@ func checkID(id string, max int) error {
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("identifier %q: only a-z, 0-9 and '-' allowed", id)
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '.') && i > 0) {
+			return fmt.Errorf("identifier %q: only a-z, 0-9, '-' and '.' allowed, starting with a letter or digit", id)
 		}
-	}
-	if id[0] == '-' || id[len(id)-1] == '-' {
-		return fmt.Errorf("identifier %q starts or ends with '-'", id)
 	}
 	return nil
 }

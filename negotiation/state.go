@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // An Event is one authenticated, decrypted entry of a channel's log, as the
@@ -463,7 +464,12 @@ func Decode(b []byte) (*State, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("failed to decode state: %w", err)
 	}
-	if _, err := New(s.Config); err != nil {
+	fresh, err := New(s.Config)
+	if err != nil {
+		return nil, fmt.Errorf("failed to decode state: %w", err)
+	}
+	s.Config = fresh.Config
+	if err := s.check(); err != nil {
 		return nil, fmt.Errorf("failed to decode state: %w", err)
 	}
 	for _, t := range s.Texts {
@@ -474,6 +480,59 @@ func Decode(b []byte) (*State, error) {
 		}
 	}
 	return &s, nil
+}
+
+// check makes sure a decoded state holds together well enough for Apply:
+// no missing entries, and every reference resolves.
+func (s *State) check() error {
+	texts := map[string]*Text{}
+	for _, t := range s.Texts {
+		if t == nil || texts[t.ID] != nil {
+			return errors.New("missing or repeated text")
+		}
+		texts[t.ID] = t
+		if len(t.Versions) != t.Version {
+			return errors.New("text versions do not add up")
+		}
+		for _, list := range [][]*Paragraph{t.Paragraphs, t.Removed} {
+			for _, p := range list {
+				if p == nil || len(p.Wordings) != p.Version {
+					return errors.New("missing paragraph or wording")
+				}
+			}
+		}
+		if t.Status != TextNegotiating && t.Adoption == nil {
+			return errors.New("adopted text without adoption")
+		}
+	}
+	items := map[string]bool{}
+	for _, it := range s.Agenda {
+		if it == nil || items[it.ID] {
+			return errors.New("missing or repeated agenda item")
+		}
+		items[it.ID] = true
+	}
+	for i, p := range s.Proposals {
+		if p == nil || p.ID != "A"+strconv.Itoa(i+1) || texts[p.Text] == nil {
+			return errors.New("missing proposal or unknown text")
+		}
+	}
+	for i, st := range s.Statements {
+		if st == nil || st.ID != "S"+strconv.Itoa(i+1) {
+			return errors.New("missing statement")
+		}
+	}
+	for _, r := range s.Readiness {
+		if r == nil {
+			return errors.New("missing readiness")
+		}
+	}
+	for i := 1; i < len(s.Cursors); i++ {
+		if s.Cursors[i-1].Channel >= s.Cursors[i].Channel {
+			return errors.New("cursors out of order")
+		}
+	}
+	return nil
 }
 
 // index holds lookup tables over the state.
