@@ -251,8 +251,9 @@ func ProtectPrivate(s *suite.Suite, ac *wire.AuthenticatedContent, tree *secrett
 
 // UnprotectPrivate decrypts and verifies a received PrivateMessage (§6.3)
 // and returns its AuthenticatedContent. The key of the message's generation
-// is deleted from the tree; a replay fails with an error wrapping
-// secrettree.ErrGenerationUsed.
+// is deleted from the tree once it has decrypted the content (§9.2); a
+// replay fails with an error wrapping secrettree.ErrGenerationUsed. A
+// ciphertext that does not decrypt leaves the key in place.
 func UnprotectPrivate(s *suite.Suite, ctx *wire.GroupContext, m *wire.PrivateMessage, tree *secrettree.Tree, senderDataSecret []byte, sigKey SignatureKeyFunc) (*wire.AuthenticatedContent, error) {
 	if err := checkGroup(ctx, m.GroupID, m.Epoch); err != nil {
 		return nil, err
@@ -276,16 +277,19 @@ func UnprotectPrivate(s *suite.Suite, ctx *wire.GroupContext, m *wire.PrivateMes
 	if sd.LeafIndex >= tree.NumLeaves() {
 		return nil, fmt.Errorf("framing: sender leaf %d outside a tree of %d leaves", sd.LeafIndex, tree.NumLeaves())
 	}
-	kn, err := tree.Get(treemath.LeafIndex(sd.LeafIndex), ratchetFor(m.ContentType), sd.Generation)
-	if err != nil {
-		return nil, fmt.Errorf("failed to get the sender's key: %w", err)
-	}
 	aad, err := m.PrivateContentAAD()
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode PrivateContentAAD: %w", err)
 	}
+	leaf, typ := treemath.LeafIndex(sd.LeafIndex), ratchetFor(m.ContentType)
+	kn, err := tree.Get(leaf, typ, sd.Generation)
+	if err != nil {
+		return nil, fmt.Errorf("failed to get the sender's key: %w", err)
+	}
 	plaintext, err := s.Open(kn.Key, applyReuseGuard(kn.Nonce, sd.ReuseGuard), aad, m.Ciphertext)
 	if err != nil {
+		// The key did not decrypt anything: keep it for the genuine message.
+		tree.Restore(leaf, typ, kn)
 		return nil, ErrDecrypt
 	}
 	pc, err := wire.UnmarshalPrivateMessageContent(plaintext, m.ContentType)

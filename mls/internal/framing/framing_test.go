@@ -74,6 +74,15 @@ func TestPrivateTamperAndReplay(t *testing.T) {
 		}
 	}
 	recv := f.tree(t)
+	// A forged ciphertext for the same generation does not burn the key.
+	// (The last byte lies outside the sender-data sample, so the sender data
+	// still decrypts and the content key is fetched.)
+	last := len(m.Ciphertext) - 1
+	m.Ciphertext[last] ^= 1
+	if _, err := UnprotectPrivate(f.s, f.ctx, m, recv, f.sdSec, f.sigKey); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("forged ciphertext: got %v, want ErrDecrypt", err)
+	}
+	m.Ciphertext[last] ^= 1
 	got, err := UnprotectPrivate(f.s, f.ctx, m, recv, f.sdSec, f.sigKey)
 	if err != nil || string(got.Content.ApplicationData) != "hello" {
 		t.Fatalf("unprotect: %v", err)

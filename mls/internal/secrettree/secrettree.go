@@ -276,6 +276,22 @@ func (t *Tree) Get(l treemath.LeafIndex, typ RatchetType, generation uint32) (Ke
 	return t.step(r)
 }
 
+// Restore puts back a key that [Tree.Get] returned but that failed to
+// decrypt the message it was fetched for, so that a forged message cannot
+// burn the generation of a genuine one. Only a generation already passed by
+// the ratchet and not currently held can be restored.
+func (t *Tree) Restore(l treemath.LeafIndex, typ RatchetType, kn KeyNonce) {
+	r, ok := t.ratchets[ratchetID{l, typ}]
+	if !ok || kn.Generation >= r.next {
+		return
+	}
+	if _, held := r.skipped[kn.Generation]; held {
+		return
+	}
+	r.skipped[kn.Generation] = kn
+	t.trimSkipped(r)
+}
+
 func (t *Tree) trimSkipped(r *ratchet) {
 	if len(r.skipped) <= t.MaxSkipped {
 		return

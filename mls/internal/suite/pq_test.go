@@ -14,7 +14,7 @@ import (
 // code point is registered for it yet, so it is not in the suite table.
 func TestHybridKEMReady(t *testing.T) {
 	s := &Suite{id: 0xF000, name: "test-only MLKEM768X25519", newHash: sha256.New, kem: hpke.MLKEM768X25519(),
-		kdf: hpke.HKDFSHA256(), hpkeAEAD: hpke.ChaCha20Poly1305(), newAEAD: chacha20poly1305.New, nk: 32, nn: 12, sig: sigEd25519}
+		kdf: hpke.HKDFSHA256(), hpkeAEAD: hpke.ChaCha20Poly1305(), newAEAD: chacha20poly1305.New, nk: 32, nn: 12, sig: sigEd25519, nh: 32}
 	priv, pub, err := s.DeriveKeyPair(bytes.Repeat([]byte{1}, 32))
 	if err != nil {
 		t.Fatal(err)

@@ -111,6 +111,7 @@ type Suite struct {
 	// hpkeScalarLen is the private key size of a NIST-curve DHKEM (0 for
 	// X25519), used to restore leading zero bytes some encoders strip.
 	hpkeScalarLen int
+	nh            int
 }
 
 // padScalar left-pads a big-endian scalar that lost leading zero bytes to n
@@ -161,6 +162,12 @@ var suites = map[ID]*Suite{
 	},
 }
 
+func init() {
+	for _, s := range suites {
+		s.nh = s.newHash().Size()
+	}
+}
+
 // Lookup returns the suite with code point id, or an error wrapping
 // [ErrUnsupported].
 func Lookup(id uint16) (*Suite, error) {
@@ -181,7 +188,7 @@ func (s *Suite) ID() ID { return s.id }
 func (s *Suite) String() string { return s.name }
 
 // Nh is the output size of the suite's hash (and KDF.Nh).
-func (s *Suite) Nh() int { return s.newHash().Size() }
+func (s *Suite) Nh() int { return s.nh }
 
 // Nk is the AEAD key size.
 func (s *Suite) Nk() int { return s.nk }
