@@ -1,0 +1,243 @@
+// Package bench measures the venue's durable append throughput and latency
+// over HTTP, and the same workload against NATS JetStream as a baseline.
+//
+// # Workload
+//
+// W writers (1, 16 and 128 by default) each hold their own device (a device
+// key certified by a delegation root, registered and authenticated like a
+// desk) and append fixed-size random entries, one at a time, waiting for
+// each acknowledgement, to many channels in turn (writer i starts at channel
+// i and moves to the next channel after each append). An append counts when
+// the venue answered 201 with its index, which it does only after the
+// entry's group-commit transaction is durable. Latency is measured per
+// append at the client, from the request to the answer.
+//
+// The baseline runs the same writers against a JetStream stream with file
+// storage on a nats-server started for the run with sync_interval: always,
+// so that JetStream too syncs every write to disk before it acknowledges
+// it; each writer publishes synchronously (waits for the PubAck) to the
+// subject of its current channel.
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/venue/client"
+)
+
+// A Result is the outcome of one run with a given number of writers.
+type Result struct {
+	Writers  int
+	Appends  int64         // acknowledged appends in the measured window
+	Errors   int64         // failed appends (all kinds)
+	Elapsed  time.Duration // the measured window
+	P50, P99 time.Duration
+	Max      time.Duration
+}
+
+// PerSecond returns the acknowledged appends per second.
+func (r Result) PerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Appends) / r.Elapsed.Seconds()
+}
+
+// A Writer appends one entry and returns when it is acknowledged.
+type Writer interface {
+	Append(ctx context.Context, channel int, entry []byte) error
+}
+
+// Load drives writers, each in its own goroutine, for warmup and then for
+// duration, over channels channels, and measures the second part.
+func Load(ctx context.Context, writers []Writer, channels, entrySize int, warmup, duration time.Duration) Result {
+	var (
+		measuring atomic.Bool
+		stop      atomic.Bool
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		lat       []time.Duration
+		appends   int64
+		errs      int64
+	)
+	for i, w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			entry := make([]byte, entrySize)
+			var mine []time.Duration
+			var n, ne int64
+			ch := i % channels
+			for !stop.Load() && ctx.Err() == nil {
+				rand.Read(entry)
+				t0 := time.Now()
+				err := w.Append(ctx, ch, entry)
+				d := time.Since(t0)
+				ch = (ch + 1) % channels
+				if !measuring.Load() {
+					continue
+				}
+				if err != nil {
+					ne++
+					// Do not spin on a failing target.
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				n++
+				mine = append(mine, d)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			appends += n
+			errs += ne
+			mu.Unlock()
+		}()
+	}
+	sleep(ctx, warmup)
+	measuring.Store(true)
+	start := time.Now()
+	sleep(ctx, duration)
+	measuring.Store(false)
+	elapsed := time.Since(start)
+	stop.Store(true)
+	wg.Wait()
+	// Appends that were in flight when measuring stopped and finished
+	// later are not counted, nor their latencies: a fair cut at both ends.
+	slices.Sort(lat)
+	r := Result{Writers: len(writers), Appends: appends, Errors: errs, Elapsed: elapsed}
+	if len(lat) > 0 {
+		r.P50 = lat[len(lat)*50/100]
+		r.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
+		r.Max = lat[len(lat)-1]
+	}
+	return r
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// PrintHeader writes the column heads of PrintResult.
+func PrintHeader(w io.Writer) {
+	fmt.Fprintf(w, "%8s %10s %12s %9s %9s %9s %7s\n", "writers", "appends", "appends/s", "p50", "p99", "max", "errors")
+}
+
+// PrintResult writes one line of results.
+func PrintResult(w io.Writer, r Result) {
+	fmt.Fprintf(w, "%8d %10d %12.0f %9s %9s %9s %7d\n", r.Writers, r.Appends, r.PerSecond(),
+		ms(r.P50), ms(r.P99), ms(r.Max), r.Errors)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// A VenueTarget is a venue prepared for the workload: one delegation, its
+// channels, and authenticated devices.
+type VenueTarget struct {
+	URLs     []string // the venue nodes; writers are spread over them
+	Channels []string
+	hc       *http.Client
+	rootKey  *delegation.RootKey
+	name     string
+}
+
+// NewHTTPClient returns an HTTP client for many concurrent writers to a few
+// hosts: one kept-alive connection per writer.
+func NewHTTPClient() *http.Client {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
+}
+
+// PrepareVenue accredits a fresh delegation at the venue (with the admin
+// credential) and creates nChannels channels for it.
+func PrepareVenue(ctx context.Context, urls []string, admin string, nChannels int) (*VenueTarget, error) {
+	if len(urls) == 0 {
+		return nil, errors.New("no venue URL")
+	}
+	hc := NewHTTPClient()
+	var rb [4]byte
+	rand.Read(rb[:])
+	name := "bench-" + hex.EncodeToString(rb[:])
+	root, err := delegation.GenerateRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := client.New(urls[0], client.WithAdmin(admin), client.WithHTTPClient(hc))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ac.Accredit(ctx, name, root.VerifierKey()); err != nil {
+		return nil, fmt.Errorf("failed to accredit the bench delegation: %w", err)
+	}
+	t := &VenueTarget{URLs: urls, hc: hc, rootKey: root, name: name}
+	for i := range nChannels {
+		id := fmt.Sprintf("%s-%d", name, i)
+		if _, err := ac.CreateChannel(ctx, client.ChannelSpec{ID: id, Kind: "working-group", Level: "expert", Members: []string{name}}); err != nil {
+			return nil, fmt.Errorf("failed to create channel: %w", err)
+		}
+		t.Channels = append(t.Channels, id)
+	}
+	return t, nil
+}
+
+// Writers returns n writers, each a registered and authenticated device,
+// spread round-robin over the venue's nodes.
+func (t *VenueTarget) Writers(ctx context.Context, n int) ([]Writer, error) {
+	out := make([]Writer, n)
+	for i := range n {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		cert, err := t.rootKey.Certify(&delegation.Certificate{
+			Delegation: t.name, Person: fmt.Sprintf("writer-%d", i), Role: "expert", Level: "expert",
+			Device: pub, NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(2 * time.Hour).Truncate(time.Second),
+		})
+		if err != nil {
+			return nil, err
+		}
+		c, err := client.New(t.URLs[i%len(t.URLs)], client.WithDevice(priv), client.WithHTTPClient(t.hc))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.RegisterDevice(ctx, cert); err != nil {
+			return nil, fmt.Errorf("failed to register device: %w", err)
+		}
+		if err := c.Authenticate(ctx); err != nil {
+			return nil, fmt.Errorf("failed to authenticate device: %w", err)
+		}
+		out[i] = &venueWriter{c: c, channels: t.Channels}
+	}
+	return out, nil
+}
+
+type venueWriter struct {
+	c        *client.Client
+	channels []string
+}
+
+func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
+	_, err := w.c.Append(ctx, w.channels[ch], entry)
+	return err
+}

@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// A VenueProcess is a `goodoffices venue` process started on a loopback
+// port.
+type VenueProcess struct {
+	URL     string
+	DataDir string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	mu      sync.Mutex
+	log     strings.Builder
+}
+
+// StartVenue starts `binary venue --listen 127.0.0.1:0 --data dataDir
+// args...` and waits until it prints the address it listens on.
+func StartVenue(ctx context.Context, binary, dataDir string, args ...string) (*VenueProcess, error) {
+	p := &VenueProcess{DataDir: dataDir, done: make(chan struct{})}
+	all := append([]string{"venue", "--listen", "127.0.0.1:0", "--data", dataDir}, args...)
+	p.cmd = exec.Command(binary, all...)
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start venue: %w", err)
+	}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			p.addLog(line)
+			if _, after, ok := strings.Cut(line, " listening on "); ok && strings.HasPrefix(line, "venue ") {
+				select {
+				case urlc <- strings.TrimSpace(after):
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.addLog(sc.Text())
+		}
+	}()
+	go func() { p.cmd.Wait(); close(p.done) }()
+	select {
+	case u := <-urlc:
+		p.URL = u
+		return p, nil
+	case <-p.done:
+		return nil, fmt.Errorf("venue exited at start: %s", p.Log())
+	case <-time.After(30 * time.Second):
+		p.Kill()
+		return nil, errors.New("venue did not start within 30s: " + p.Log())
+	case <-ctx.Done():
+		p.Kill()
+		return nil, ctx.Err()
+	}
+}
+
+func (p *VenueProcess) addLog(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.log.Len() < 1<<20 {
+		p.log.WriteString(line + "\n")
+	}
+}
+
+// Log returns what the process printed so far.
+func (p *VenueProcess) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// Done is closed when the process has exited.
+func (p *VenueProcess) Done() <-chan struct{} { return p.done }
+
+// Stop sends SIGTERM and waits for a graceful exit (SIGKILL after 30s).
+func (p *VenueProcess) Stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.Kill()
+	}
+}
+
+// Kill kills the process at once (SIGKILL) and waits for it.
+func (p *VenueProcess) Kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// AdminCredential reads the admin credential the venue wrote.
+func (p *VenueProcess) AdminCredential() (string, error) {
+	b, err := os.ReadFile(filepath.Join(p.DataDir, "admin.token"))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ShareKeys copies the venue key and admin credential of from into the data
+// directory to, so that a second node signs and authenticates as the same
+// venue.
+func ShareKeys(from, to string) error {
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, f := range []string{"venue.key", "admin.token"} {
+		if err := copyFile(filepath.Join(from, f), filepath.Join(to, f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,393 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/good-offices/goodoffices/bench"
+	"github.com/good-offices/goodoffices/venue"
+)
+
+func init() {
+	register(&command{name: "bench venue", summary: "measure durable appends/s and latency of the venue, against NATS JetStream", run: runBenchVenue})
+}
+
+func runBenchVenue(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "bench venue", "[flags]", `
+Measures how many log appends per second the venue makes durable, and their
+latency, with 1, 16 and 128 concurrent writers spread over many channels,
+driving the real server over HTTP on loopback with the venue's Go client.
+Each writer is a registered, authenticated device that appends one entry at
+a time and waits for the venue's acknowledgement (given only once the entry
+is committed to disk).
+
+By default it starts a venue of its own (this binary, 'goodoffices venue',
+with a fresh SQLite database in a temporary directory, rate limit off). With
+--db it starts the venue on PostgreSQL instead (in a fresh schema, dropped
+afterwards), with --nodes N as N venue nodes on that database, writers
+spread over them. With --url it measures a venue that is already running
+(give its admin credential with --admin-file).
+
+Then it runs the same workload against NATS JetStream (file storage, every
+write synced to disk before it is acknowledged: sync_interval: always) on a
+nats-server it starts and stops itself, and prints the venue's throughput
+as a ratio of JetStream's. sync_interval needs nats-server v2.10 or later;
+if the one found is older, install one with
+  go install github.com/nats-io/nats-server/v2@v2.15.2
+and pass --nats-server ~/go/bin/nats-server.
+
+Examples:
+  goodoffices bench venue
+  goodoffices bench venue --duration 20s --writers 128
+  goodoffices bench venue --db postgres://postgres@127.0.0.1:5432/test --nodes 3
+  goodoffices bench venue --url http://127.0.0.1:8470 --admin-file goodoffices-data/admin.token --no-jetstream`)
+	writersFlag := fs.String("writers", "1,16,128", "comma-separated `counts` of concurrent writers, one run each")
+	channels := fs.Int("channels", 256, "`number` of channels the writers spread over")
+	size := fs.Int("size", 256, "entry size in `bytes`")
+	duration := fs.Duration("duration", 10*time.Second, "measured `time` per run")
+	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured `time` before each run")
+	target := fs.String("url", "", "measure the venue running at this `URL` (comma-separated for several nodes) instead of starting one")
+	adminFile := fs.String("admin-file", "", "with --url: `file` holding the venue's admin credential")
+	db := fs.String("db", "", "start the venue on this PostgreSQL `URL` (postgres://...) instead of SQLite")
+	nodes := fs.Int("nodes", 1, "with --db: `number` of venue nodes to start on the one database")
+	natsURL := fs.String("nats", "", "with --nodes > 1: NATS `URL` the venue nodes use for fan-out")
+	natsServer := fs.String("nats-server", "", "nats-server `binary` for the JetStream baseline (default: PATH, ~/go/bin, /usr/sbin)")
+	noJS := fs.Bool("no-jetstream", false, "skip the JetStream baseline")
+	noVenue := fs.Bool("no-venue", false, "run only the JetStream baseline")
+	binary := fs.String("binary", "", "goodoffices `binary` to start as the venue (default: this one)")
+	inProcess := fs.Bool("in-process", false, "run the venue inside this process (still over HTTP on loopback); needed for --cpuprofile")
+	cpuProfile := fs.String("cpuprofile", "", "with --in-process: write a CPU profile of the venue runs to `file`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	var counts []int
+	for _, s := range strings.Split(*writersFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 4096 {
+			return &UsageError{Msg: "--writers: want comma-separated counts between 1 and 4096"}
+		}
+		counts = append(counts, n)
+	}
+	switch {
+	case *channels < 1:
+		return &UsageError{Msg: "--channels must be at least 1"}
+	case *size < 1 || *size > 65535:
+		return &UsageError{Msg: "--size must be between 1 and 65535"}
+	case *duration <= 0 || *warmup < 0:
+		return &UsageError{Msg: "--duration must be positive"}
+	case *target != "" && (*db != "" || *inProcess):
+		return &UsageError{Msg: "--url measures a running venue: do not combine it with --db or --in-process"}
+	case *target != "" && *adminFile == "":
+		return &UsageError{Msg: "--url needs --admin-file"}
+	case *nodes < 1 || (*nodes > 1 && *db == ""):
+		return &UsageError{Msg: "--nodes > 1 needs --db (nodes share one PostgreSQL database)"}
+	case *cpuProfile != "" && !*inProcess:
+		return &UsageError{Msg: "--cpuprofile needs --in-process"}
+	case *inProcess && *nodes > 1:
+		return &UsageError{Msg: "--in-process runs one node"}
+	}
+	out := env.Stdout
+	fmt.Fprintf(out, "goodoffices bench venue: %s/%s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(out, "workload: writers %s, %d channels, %d-byte entries, %s warm-up + %s measured per run\n", *writersFlag, *channels, *size, *warmup, *duration)
+	if l := loadAverage(); l != "" {
+		fmt.Fprintf(out, "load average before: %s\n", l)
+	}
+
+	tmp, err := os.MkdirTemp("", "goodoffices-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	var venueRes []bench.Result
+	if !*noVenue {
+		urls, admin, desc, stop, err := benchVenueTarget(ctx, env, tmp, *target, *adminFile, *db, *nodes, *natsURL, *binary, *inProcess)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nvenue: %s\n", desc)
+		var prof *os.File
+		if *cpuProfile != "" {
+			if prof, err = os.Create(*cpuProfile); err != nil {
+				stop()
+				return err
+			}
+			pprof.StartCPUProfile(prof)
+		}
+		venueRes, err = benchVenue(ctx, out, urls, admin, counts, *channels, *size, *warmup, *duration)
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof.Close()
+		}
+		stop()
+		if err != nil {
+			return err
+		}
+	}
+	var jsRes []bench.Result
+	if !*noJS {
+		bin, err := bench.FindNATSServer(*natsServer)
+		if err != nil {
+			return err
+		}
+		jsDir := filepath.Join(tmp, "nats")
+		os.MkdirAll(jsDir, 0o700)
+		srv, err := bench.StartJetStream(ctx, bin, jsDir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\njetstream: %s (%s), file storage, sync_interval: always, %s\n", srv.Version, bin, srv.URL)
+		jsRes, err = benchJetStream(ctx, out, srv.URL, counts, *channels, *size, *warmup, *duration)
+		srv.Stop()
+		if err != nil {
+			return err
+		}
+	}
+	if len(venueRes) > 0 && len(jsRes) > 0 {
+		fmt.Fprintf(out, "\nventure/jetstream throughput ratio:\n")
+		for i := range venueRes {
+			r := 0.0
+			if jsRes[i].PerSecond() > 0 {
+				r = venueRes[i].PerSecond() / jsRes[i].PerSecond()
+			}
+			fmt.Fprintf(out, "%8d writers: %.2f\n", venueRes[i].Writers, r)
+		}
+	}
+	if len(venueRes) > 0 {
+		last := venueRes[len(venueRes)-1]
+		fmt.Fprintf(out, "\ntargets at %d writers: >= 10000 appends/s: %s (%.0f); p99 < 25ms: %s (%s)", last.Writers,
+			yes(last.PerSecond() >= 10000), last.PerSecond(), yes(last.P99 < 25*time.Millisecond), last.P99.Round(10*time.Microsecond))
+		if len(jsRes) > 0 {
+			r := last.PerSecond() / max(jsRes[len(jsRes)-1].PerSecond(), 1e-9)
+			fmt.Fprintf(out, "; ratio >= 1.0: %s (%.2f)", yes(r >= 1), r)
+		}
+		fmt.Fprintln(out)
+	}
+	if l := loadAverage(); l != "" {
+		fmt.Fprintf(out, "load average after: %s\n", l)
+	}
+	return nil
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// benchVenueTarget starts (or finds) the venue to measure.
+func benchVenueTarget(ctx context.Context, env *Env, tmp, target, adminFile, db string, nodes int, natsURL, binary string, inProcess bool) (urls []string, admin, desc string, stop func(), err error) {
+	if target != "" {
+		b, err := os.ReadFile(adminFile)
+		if err != nil {
+			return nil, "", "", nil, fmt.Errorf("failed to read admin credential: %w", err)
+		}
+		return strings.Split(target, ","), strings.TrimSpace(string(b)), "running at " + target, func() {}, nil
+	}
+	var cleanups []func()
+	stop = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	storeDesc := "SQLite (WAL, synchronous=FULL)"
+	if db != "" {
+		u, drop, err := benchSchema(ctx, db)
+		if err != nil {
+			return nil, "", "", nil, err
+		}
+		cleanups = append(cleanups, drop)
+		db = u
+		storeDesc = "PostgreSQL " + redactURL(db)
+	}
+	if inProcess {
+		st, err := openScaleOutStore(ctx, db)
+		if err != nil {
+			stop()
+			return nil, "", "", nil, err
+		}
+		v, err := venue.New(ctx, venue.Config{DataDir: filepath.Join(tmp, "venue"), Store: st, Rate: -1,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			if st != nil {
+				st.Close()
+			}
+			stop()
+			return nil, "", "", nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			v.Close()
+			stop()
+			return nil, "", "", nil, err
+		}
+		srv := &http.Server{Handler: v.Handler()}
+		go srv.Serve(ln)
+		cleanups = append(cleanups, func() {
+			v.BeginShutdown()
+			srv.Shutdown(context.Background())
+			v.Close()
+			if st != nil {
+				st.Close()
+			}
+		})
+		b, _ := os.ReadFile(v.AdminFile())
+		return []string{"http://" + ln.Addr().String()}, strings.TrimSpace(string(b)),
+			"in-process, " + storeDesc + ", http://" + ln.Addr().String(), stop, nil
+	}
+	if binary == "" {
+		if binary, err = os.Executable(); err != nil {
+			return nil, "", "", nil, err
+		}
+	}
+	args := []string{"--rate", "-1", "--log-level", "warn", "--max-conns", "8192"}
+	if db != "" {
+		args = append(args, "--db", db)
+	}
+	if natsURL != "" {
+		args = append(args, "--nats", natsURL)
+	}
+	var procs []*bench.VenueProcess
+	for i := range nodes {
+		dir := filepath.Join(tmp, fmt.Sprintf("node%d", i))
+		if i > 0 {
+			if err := bench.ShareKeys(procs[0].DataDir, dir); err != nil {
+				stop()
+				return nil, "", "", nil, err
+			}
+		}
+		p, err := bench.StartVenue(ctx, binary, dir, args...)
+		if err != nil {
+			stop()
+			return nil, "", "", nil, err
+		}
+		procs = append(procs, p)
+		cleanups = append(cleanups, p.Stop)
+		urls = append(urls, p.URL)
+	}
+	admin, err = procs[0].AdminCredential()
+	if err != nil {
+		stop()
+		return nil, "", "", nil, err
+	}
+	desc = fmt.Sprintf("%d node(s) of %s, %s, %s", nodes, binary, storeDesc, strings.Join(urls, " "))
+	return urls, admin, desc, stop, nil
+}
+
+// benchSchema creates a fresh schema in the database at db and returns a
+// URL that uses it and a function that drops it.
+func benchSchema(ctx context.Context, db string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return "", nil, fmt.Errorf("failed to connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	var rb [4]byte
+	rand.Read(rb[:])
+	schema := "bench_" + hex.EncodeToString(rb[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("failed to create schema: %w", err)
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop := func() {
+		c, err := pgx.Connect(context.Background(), db)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	}
+	return u.String(), drop, nil
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(database)"
+	}
+	return u.Redacted()
+}
+
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin string, counts []int, channels, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
+	if err != nil {
+		return nil, err
+	}
+	bench.PrintHeader(out)
+	var res []bench.Result
+	for _, n := range counts {
+		ws, err := t.Writers(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		bench.PrintResult(out, r)
+		res = append(res, r)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return res, nil
+}
+
+func benchJetStream(ctx context.Context, out io.Writer, natsURL string, counts []int, channels, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+	bench.PrintHeader(out)
+	var res []bench.Result
+	for _, n := range counts {
+		t, err := bench.PrepareJetStream(ctx, natsURL, channels)
+		if err != nil {
+			return nil, err
+		}
+		ws, err := t.Writers(ctx, n)
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		t.Close()
+		bench.PrintResult(out, r)
+		res = append(res, r)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return res, nil
+}
