@@ -67,6 +67,14 @@ Examples:
 	if err != nil {
 		return err
 	}
+	// The host's schedule (rooms, meetings, calendar feeds): schedule.db and
+	// the optional schedule.json in the data directory; see venue/schedule.go.
+	schedStore, err := v.MountSchedule(ctx, logger)
+	if err != nil {
+		v.Close()
+		return err
+	}
+	defer schedStore.Close()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		v.Close()
