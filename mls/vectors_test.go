@@ -38,6 +38,7 @@ var vectorRunners = []struct {
 	{"secret-tree.json", runSecretTree},
 	{"message-protection.json", runMessageProtection},
 	{"welcome.json", runWelcome},
+	{"passive-client*.json", runPassiveClient},
 	{"tree-validation.json", runTreeValidation},
 	{"tree-operations.json", runTreeOperations},
 	{"treekem.json", runTreeKEM},

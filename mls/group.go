@@ -1,0 +1,299 @@
+package mls
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/good-offices/goodoffices/mls/internal/keyschedule"
+	"github.com/good-offices/goodoffices/mls/internal/secrettree"
+	"github.com/good-offices/goodoffices/mls/internal/suite"
+	"github.com/good-offices/goodoffices/mls/internal/tree"
+	"github.com/good-offices/goodoffices/mls/internal/wire"
+)
+
+// Config is the application's policy for a group. It is not part of the
+// serialized state: pass it again to UnmarshalGroup.
+type Config struct {
+	// ValidateCredential checks every credential the group accepts. When nil,
+	// basic credentials are accepted and all others rejected.
+	ValidateCredential CredentialValidator
+	// ExternalPSKs returns the external PSK with the given ID, or false when
+	// it is unknown (§8.4). May be nil.
+	ExternalPSKs func(id []byte) ([]byte, bool)
+	// PaddingBlock pads the plaintext of every PrivateMessage to a multiple
+	// of this many bytes (§6.3.1); 0 means DefaultPaddingBlock, 1 no padding.
+	PaddingBlock int
+	// PublicHandshake sends proposals and commits as PublicMessage instead
+	// of PrivateMessage. External commits are always PublicMessage.
+	PublicHandshake bool
+	// Now returns the current time, for key package lifetimes; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// DefaultPaddingBlock is the padding granularity of PrivateMessage
+// plaintexts when Config.PaddingBlock is 0.
+const DefaultPaddingBlock = 32
+
+// maxResumptionPSKs bounds how many past epochs' resumption PSKs a group
+// keeps.
+const maxResumptionPSKs = 64
+
+func (c *Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Config) validateCredential(cred *wire.Credential, sigKey []byte) error {
+	if c.ValidateCredential == nil {
+		if cred.Type != wire.CredentialTypeBasic {
+			return fmt.Errorf("%w: credential type %d and no validator configured", ErrCredentialRejected, cred.Type)
+		}
+		return nil
+	}
+	if err := c.ValidateCredential(credentialFromWire(cred), clone(sigKey)); err != nil {
+		return fmt.Errorf("%w: %w", ErrCredentialRejected, err)
+	}
+	return nil
+}
+
+// Member is a member of a group: its leaf index and credential.
+type Member struct {
+	Index        uint32
+	Credential   Credential
+	SignatureKey []byte
+}
+
+// cachedProposal is a proposal received (or sent) in the current epoch, to
+// be committed by reference.
+type cachedProposal struct {
+	ref    []byte
+	p      *wire.Proposal
+	sender wire.Sender
+	// own proposals keep the private key of an Update's new leaf.
+	updatePriv []byte
+}
+
+// resumptionPSK is the resumption_psk of one past epoch (§8.6).
+type resumptionPSK struct {
+	epoch uint64
+	psk   []byte
+}
+
+// pendingCommit is a commit this member created and has not yet merged.
+type pendingCommit struct {
+	message []byte // the MLSMessage sent
+	next    *Group
+	info    *CommitInfo
+}
+
+// Group is one client's state of an MLS group (§8, §12). It is not safe
+// for concurrent use. Every method that changes the state either succeeds
+// or leaves the group as it was.
+type Group struct {
+	cfg Config
+	s   *suite.Suite
+	id  *Identity
+
+	ctx  wire.GroupContext
+	tree *tree.Tree
+	own  uint32 // our leaf index
+	priv *tree.PrivateState
+
+	// Epoch secrets (§8 Table 4) that outlive the key schedule.
+	initSecret, senderDataSecret, exporterSecret, externalSecret []byte
+	confirmationKey, membershipKey, resumption, epochAuthenticator []byte
+	interim                                                         []byte
+	secrets                                                         *secrettree.Tree
+
+	proposals   []cachedProposal
+	pastPSKs    []resumptionPSK
+	pending     *pendingCommit
+	removed     bool
+	reinit      *wire.ReInit
+	confirmationTag []byte // of the commit that started the epoch
+
+	// Set only on the state a commit creates, for its Welcome.
+	joinerSecret, welcomeSecret []byte
+}
+
+func randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("failed to read randomness: %w", err)
+	}
+	return b, nil
+}
+
+// Create creates a new group with id as its only member (§11). A nil
+// groupID gives a random 16-byte ID.
+func Create(id *Identity, groupID []byte, cfg *Config, extensions ...Extension) (*Group, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	var err error
+	if groupID == nil {
+		if groupID, err = randomBytes(16); err != nil {
+			return nil, err
+		}
+	}
+	s := id.s
+	encPriv, encPub, err := s.GenerateKeyPair()
+	if err != nil {
+		return nil, fmt.Errorf("failed to generate encryption key: %w", err)
+	}
+	leaf := &wire.LeafNode{
+		EncryptionKey: encPub,
+		SignatureKey:  id.key.Public(),
+		Credential:    id.credential.toWire(),
+		Capabilities:  defaultCapabilities(id.cs, false),
+		Source:        wire.LeafNodeSourceKeyPackage,
+		Lifetime:      &wire.Lifetime{NotBefore: 0, NotAfter: ^uint64(0)},
+		Extensions:    wire.Extensions{},
+	}
+	if err := leaf.Sign(id.key, nil, 0); err != nil {
+		return nil, err
+	}
+	if err := cfg.validateCredential(&leaf.Credential, leaf.SignatureKey); err != nil {
+		return nil, err
+	}
+	t := tree.New(s, leaf)
+	th := t.TreeHash()
+	g := &Group{
+		cfg: *cfg, s: s, id: id, tree: t, own: 0,
+		ctx: wire.GroupContext{
+			Version: wire.MLS10, CipherSuite: wire.CipherSuite(id.cs), GroupID: clone(groupID), Epoch: 0,
+			TreeHash: th, ConfirmedTranscriptHash: []byte{}, Extensions: extensionsToWire(extensions),
+		},
+	}
+	if err := g.checkGroupContextExtensions(g.ctx.Extensions, t); err != nil {
+		return nil, err
+	}
+	if g.priv, err = tree.NewPrivateState(t, 0, encPriv); err != nil {
+		return nil, err
+	}
+	// §11: epoch 0 starts from a random init_secret, zero commit and PSK
+	// secrets, and an empty interim transcript hash.
+	initSecret, err := randomBytes(s.Nh())
+	if err != nil {
+		return nil, err
+	}
+	gc, err := wire.Marshal(&g.ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := keyschedule.Derive(s, initSecret, nil, nil, gc)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.enterEpoch(ep); err != nil {
+		return nil, err
+	}
+	tag := keyschedule.ConfirmationTag(s, ep.ConfirmationKey, g.ctx.ConfirmedTranscriptHash)
+	g.confirmationTag = tag
+	if g.interim, err = keyschedule.InterimTranscriptHash(s, g.ctx.ConfirmedTranscriptHash, tag); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// enterEpoch installs an epoch's secrets and a fresh secret tree.
+func (g *Group) enterEpoch(ep *keyschedule.Epoch) error {
+	st, err := secrettree.New(g.s, ep.EncryptionSecret, g.tree.NumLeaves())
+	if err != nil {
+		return fmt.Errorf("failed to build the secret tree: %w", err)
+	}
+	g.secrets = st
+	g.initSecret = ep.InitSecret
+	g.senderDataSecret = ep.SenderDataSecret
+	g.exporterSecret = ep.ExporterSecret
+	g.externalSecret = ep.ExternalSecret
+	g.confirmationKey = ep.ConfirmationKey
+	g.membershipKey = ep.MembershipKey
+	g.resumption = ep.ResumptionPSK
+	g.epochAuthenticator = ep.EpochAuthenticator
+	g.proposals = nil
+	g.pending = nil
+	g.pastPSKs = append(g.pastPSKs, resumptionPSK{epoch: g.ctx.Epoch, psk: ep.ResumptionPSK})
+	if len(g.pastPSKs) > maxResumptionPSKs {
+		g.pastPSKs = append([]resumptionPSK{}, g.pastPSKs[len(g.pastPSKs)-maxResumptionPSKs:]...)
+	}
+	return nil
+}
+
+// GroupID returns the group's ID.
+func (g *Group) GroupID() []byte { return clone(g.ctx.GroupID) }
+
+// Epoch returns the current epoch.
+func (g *Group) Epoch() uint64 { return g.ctx.Epoch }
+
+// CipherSuite returns the group's suite.
+func (g *Group) CipherSuite() CipherSuite { return CipherSuite(g.ctx.CipherSuite) }
+
+// OwnIndex returns this client's leaf index.
+func (g *Group) OwnIndex() uint32 { return g.own }
+
+// Active reports whether this client is still a member: false after a
+// commit removed it or a ReInit closed the group.
+func (g *Group) Active() bool { return !g.removed && g.reinit == nil }
+
+// Extensions returns the group context extensions.
+func (g *Group) Extensions() []Extension { return extensionsFromWire(g.ctx.Extensions) }
+
+// EpochAuthenticator returns the epoch authenticator (§8.7): members who
+// compare it out of band detect a split view of the group.
+func (g *Group) EpochAuthenticator() []byte { return clone(g.epochAuthenticator) }
+
+// Export returns MLS-Exporter(label, context, length) (§8.5), a secret
+// shared by the members of the current epoch.
+func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
+	if length < 0 || length > 255*g.s.Nh() {
+		return nil, fmt.Errorf("mls: exporter length %d out of range", length)
+	}
+	return keyschedule.Export(g.s, g.exporterSecret, label, context, length)
+}
+
+// Members returns the current members in leaf order.
+func (g *Group) Members() []Member {
+	var out []Member
+	g.tree.Members(func(i tree.LeafIndex, l *wire.LeafNode) bool {
+		out = append(out, Member{Index: uint32(i), Credential: credentialFromWire(&l.Credential), SignatureKey: clone(l.SignatureKey)})
+		return true
+	})
+	return out
+}
+
+// Member returns the member at leaf index i.
+func (g *Group) Member(i uint32) (Member, bool) {
+	l := g.tree.Leaf(tree.LeafIndex(i))
+	if l == nil {
+		return Member{}, false
+	}
+	return Member{Index: i, Credential: credentialFromWire(&l.Credential), SignatureKey: clone(l.SignatureKey)}, true
+}
+
+// ReInitInfo returns the parameters of the ReInit that closed the group,
+// or false when the group was not reinitialised.
+func (g *Group) ReInitInfo() (groupID []byte, cs CipherSuite, extensions []Extension, ok bool) {
+	if g.reinit == nil {
+		return nil, 0, nil, false
+	}
+	return clone(g.reinit.GroupID), CipherSuite(g.reinit.CipherSuite), extensionsFromWire(g.reinit.Extensions), true
+}
+
+// usable reports whether the group may send or receive.
+func (g *Group) usable() error {
+	if g.removed {
+		return ErrNotMember
+	}
+	if g.reinit != nil {
+		return ErrReInit
+	}
+	return nil
+}
+
+var errInternal = errors.New("mls: internal error")

@@ -1,0 +1,65 @@
+package mls
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/good-offices/goodoffices/mls/internal/tree"
+	"github.com/good-offices/goodoffices/mls/internal/wire"
+)
+
+// pathSecretFunc returns the path secret a new member at leaf l receives in
+// its Welcome, or nil.
+type pathSecretFunc func(l tree.LeafIndex) []byte
+
+// generatePath creates this member's UpdatePath on the provisional tree t
+// (§7.4-§7.6, §12.4.1) and merges it; added are the leaves the commit adds.
+func (g *Group) generatePath(t *tree.Tree, from tree.LeafIndex, added []tree.LeafIndex, ctx *wire.GroupContext) (*wire.UpdatePath, []byte, *tree.PrivateState, pathSecretFunc, error) {
+	_, template, err := g.leafTemplate()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	gen, err := t.GeneratePath(from, template, g.id.key, &tree.PathParams{Context: ctx, Exclude: added})
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("failed to generate the update path: %w", err)
+	}
+	secrets := func(l tree.LeafIndex) []byte {
+		s, ok := gen.PathSecretFor(l)
+		if !ok {
+			return nil
+		}
+		return s
+	}
+	return gen.Path, gen.CommitSecret, gen.Private, secrets, nil
+}
+
+// leafTemplate returns the template of this member's next leaf node.
+func (g *Group) leafTemplate() ([]byte, *wire.LeafNode, error) {
+	leaf := &wire.LeafNode{
+		SignatureKey: g.id.key.Public(),
+		Credential:   g.id.credential.toWire(),
+		Capabilities: defaultCapabilities(g.id.cs, false),
+		Source:       wire.LeafNodeSourceCommit,
+		Extensions:   wire.Extensions{},
+	}
+	if old := g.tree.Leaf(tree.LeafIndex(g.own)); old != nil {
+		leaf.Capabilities = old.Capabilities
+		leaf.Extensions = old.Extensions
+	}
+	return nil, leaf, nil
+}
+
+// applyPath merges a received UpdatePath of the member at sender into the
+// provisional tree t and decrypts this member's path secret (§12.4.2). It
+// returns the commit secret and the new private state.
+func (g *Group) applyPath(t *tree.Tree, priv *tree.PrivateState, sender tree.LeafIndex, path *wire.UpdatePath, added []tree.LeafIndex, ctx *wire.GroupContext) ([]byte, *tree.PrivateState, error) {
+	res, err := t.ApplyPath(sender, path, priv, &tree.PathParams{Context: ctx, Exclude: added})
+	if err != nil {
+		switch {
+		case errors.Is(err, tree.ErrParentHash), errors.Is(err, tree.ErrInvalidPath), errors.Is(err, tree.ErrPathKeyMismatch), errors.Is(err, tree.ErrNoPrivateKey):
+			return nil, nil, fmt.Errorf("%w: update path: %w", ErrInvalidCommit, err)
+		}
+		return nil, nil, classify(fmt.Errorf("failed to apply the update path: %w", err))
+	}
+	return res.CommitSecret, res.Private, nil
+}

@@ -1,0 +1,246 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/good-offices/goodoffices/mls/internal/codec"
+	"github.com/good-offices/goodoffices/mls/internal/secrettree"
+	"github.com/good-offices/goodoffices/mls/internal/tree"
+	"github.com/good-offices/goodoffices/mls/internal/wire"
+)
+
+// stateVersion is the version of the serialized group state.
+const stateVersion = 1
+
+// The serialized state is TLS-encoded (not an RFC 9420 structure):
+//
+//	struct {
+//	    uint8 version;
+//	    opaque identity<V>;            // Identity.MarshalBinary
+//	    GroupContext context;
+//	    opaque ratchet_tree<V>;
+//	    uint32 own_leaf;
+//	    opaque tree_private<V>;
+//	    opaque init_secret<V>; ... (the epoch secrets, see marshalState)
+//	    opaque secret_tree<V>;
+//	    CachedProposal proposals<V>;
+//	    struct { uint64 epoch; opaque psk<V>; } resumption_psks<V>;
+//	    uint8 removed;
+//	    optional<ReInit> reinit;
+//	    optional<struct { opaque message<V>; opaque next_state<V>; }> pending;
+//	} GroupState;
+
+// MarshalBinary serializes the group's whole state, private keys and
+// secrets included: the caller must encrypt it before storing it. The
+// Config is not included; pass it again to UnmarshalGroup.
+func (g *Group) MarshalBinary() ([]byte, error) {
+	var w codec.Writer
+	if err := g.marshalState(&w, true); err != nil {
+		return nil, err
+	}
+	return w.Bytes()
+}
+
+func (g *Group) marshalState(w *codec.Writer, withPending bool) error {
+	idb, err := g.id.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	rt, err := g.tree.Encode()
+	if err != nil {
+		return err
+	}
+	priv, err := g.priv.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	st, err := g.secrets.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	w.Uint8(stateVersion)
+	w.Opaque(idb)
+	g.ctx.MarshalTLS(w)
+	w.Opaque(rt)
+	w.Uint32(g.own)
+	w.Opaque(priv)
+	for _, s := range g.secretFields() {
+		w.Opaque(*s)
+	}
+	w.Opaque(st)
+	w.Vector(func(w *codec.Writer) {
+		for _, cp := range g.proposals {
+			w.Opaque(cp.ref)
+			cp.p.MarshalTLS(w)
+			cp.sender.MarshalTLS(w)
+			w.Optional(cp.updatePriv != nil, func(w *codec.Writer) { w.Opaque(cp.updatePriv) })
+		}
+	})
+	w.Vector(func(w *codec.Writer) {
+		for _, r := range g.pastPSKs {
+			w.Uint64(r.epoch)
+			w.Opaque(r.psk)
+		}
+	})
+	if g.removed {
+		w.Uint8(1)
+	} else {
+		w.Uint8(0)
+	}
+	w.Optional(g.reinit != nil, func(w *codec.Writer) { g.reinit.MarshalTLS(w) })
+	pending := withPending && g.pending != nil
+	var next []byte
+	if pending {
+		var nw codec.Writer
+		if err := g.pending.next.marshalState(&nw, false); err != nil {
+			return err
+		}
+		if next, err = nw.Bytes(); err != nil {
+			return err
+		}
+	}
+	w.Optional(pending, func(w *codec.Writer) {
+		w.Opaque(g.pending.message)
+		w.Opaque(next)
+	})
+	return w.Err()
+}
+
+// secretFields lists the epoch secrets in their serialization order.
+func (g *Group) secretFields() []*[]byte {
+	return []*[]byte{
+		&g.initSecret, &g.senderDataSecret, &g.exporterSecret, &g.externalSecret,
+		&g.confirmationKey, &g.membershipKey, &g.resumption, &g.epochAuthenticator,
+		&g.interim, &g.confirmationTag,
+	}
+}
+
+// UnmarshalGroup restores a group serialized by Group.MarshalBinary. The
+// state is decoded strictly and checked for consistency (tree hash, private
+// keys against the tree, secret sizes); a corrupted state is rejected.
+func UnmarshalGroup(data []byte, cfg *Config) (*Group, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	r := codec.NewReader(data)
+	g, err := unmarshalState(r, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Finish(); err != nil {
+		return nil, fmt.Errorf("%w: group state: %w", ErrMalformed, err)
+	}
+	return g, nil
+}
+
+func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, error) {
+	bad := func(what string, err error) error {
+		if err == nil {
+			err = fmt.Errorf("inconsistent")
+		}
+		return fmt.Errorf("%w: group state: %s: %w", ErrMalformed, what, err)
+	}
+	if v := r.Uint8(); r.Err() == nil && v != stateVersion {
+		return nil, bad("version", fmt.Errorf("unknown version %d", v))
+	}
+	idb := r.Opaque()
+	g := &Group{cfg: *cfg}
+	g.ctx.UnmarshalTLS(r)
+	rt := r.Opaque()
+	g.own = r.Uint32()
+	priv := r.Opaque()
+	for _, s := range g.secretFields() {
+		*s = r.Opaque()
+	}
+	st := r.Opaque()
+	r.Vector(func(r *codec.Reader) {
+		var cp cachedProposal
+		cp.ref = r.Opaque()
+		cp.p = new(wire.Proposal)
+		cp.p.UnmarshalTLS(r)
+		cp.sender.UnmarshalTLS(r)
+		if r.Optional() {
+			cp.updatePriv = r.Opaque()
+		}
+		g.proposals = append(g.proposals, cp)
+	})
+	r.Vector(func(r *codec.Reader) {
+		g.pastPSKs = append(g.pastPSKs, resumptionPSK{epoch: r.Uint64(), psk: r.Opaque()})
+	})
+	switch r.Uint8() {
+	case 0:
+	case 1:
+		g.removed = true
+	default:
+		r.Fail(fmt.Errorf("bad removed flag"))
+	}
+	if r.Optional() {
+		g.reinit = new(wire.ReInit)
+		g.reinit.UnmarshalTLS(r)
+	}
+	var pendingMsg []byte
+	var next *Group
+	if r.Optional() {
+		if !withPending {
+			r.Fail(fmt.Errorf("nested pending commit"))
+		}
+		pendingMsg = r.Opaque()
+		nr := codec.NewReader(r.Opaque())
+		if r.Err() == nil {
+			var err error
+			if next, err = unmarshalState(nr, cfg, false); err != nil {
+				return nil, err
+			}
+			if err := nr.Finish(); err != nil {
+				return nil, bad("pending commit", err)
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, bad("encoding", err)
+	}
+	id, err := UnmarshalIdentity(idb)
+	if err != nil {
+		return nil, err
+	}
+	g.id, g.s = id, id.s
+	if CipherSuite(g.ctx.CipherSuite) != id.cs {
+		return nil, bad("cipher suite", nil)
+	}
+	if g.tree, err = tree.Decode(g.s, rt); err != nil {
+		return nil, bad("ratchet tree", err)
+	}
+	if !bytes.Equal(g.tree.TreeHash(), g.ctx.TreeHash) {
+		return nil, bad("tree hash", nil)
+	}
+	if g.priv, err = tree.UnmarshalPrivateState(priv); err != nil {
+		return nil, bad("private keys", err)
+	}
+	if !g.removed {
+		if uint32(g.priv.Leaf()) != g.own {
+			return nil, bad("own leaf", nil)
+		}
+		if err := g.priv.Check(g.tree); err != nil {
+			return nil, bad("private keys", err)
+		}
+		if !bytes.Equal(g.tree.Leaf(tree.LeafIndex(g.own)).SignatureKey, id.key.Public()) {
+			return nil, bad("own leaf", nil)
+		}
+	}
+	for i, s := range g.secretFields() {
+		if len(*s) != g.s.Nh() && i < 9 {
+			return nil, bad("epoch secrets", nil)
+		}
+	}
+	if g.secrets, err = secrettree.Unmarshal(st); err != nil {
+		return nil, bad("secret tree", err)
+	}
+	if g.secrets.NumLeaves() != g.tree.NumLeaves() {
+		return nil, bad("secret tree", nil)
+	}
+	if next != nil {
+		g.pending = &pendingCommit{message: pendingMsg, next: next, info: &CommitInfo{NewEpoch: next.ctx.Epoch}}
+	}
+	return g, nil
+}

@@ -1,0 +1,232 @@
+package mls
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/good-offices/goodoffices/mls/internal/suite"
+	"github.com/good-offices/goodoffices/mls/internal/tree"
+	"github.com/good-offices/goodoffices/mls/internal/wire"
+)
+
+// isDefaultExtension reports whether t is one of the extension types of RFC
+// 9420 §17.3, which every implementation supports and capabilities need not
+// list.
+func isDefaultExtension(t wire.ExtensionType) bool { return t >= 1 && t <= 5 }
+
+func isDefaultProposal(t wire.ProposalType) bool { return t >= 1 && t <= 7 }
+
+func isDefaultCredential(t wire.CredentialType) bool { return t == 1 || t == 2 }
+
+func containsT[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// supportsExtensions reports whether capabilities caps support the given
+// group context extensions and their required_capabilities (§11.1, §12.1.7).
+func supportsExtensions(caps *wire.Capabilities, exts wire.Extensions) error {
+	for _, e := range exts {
+		if !isDefaultExtension(e.Type) && !containsT(caps.Extensions, e.Type) {
+			return fmt.Errorf("extension type 0x%04x not supported", uint16(e.Type))
+		}
+	}
+	data, ok := exts.Find(wire.ExtensionRequiredCapabilities)
+	if !ok {
+		return nil
+	}
+	var rc wire.RequiredCapabilities
+	if err := wire.Unmarshal(data, &rc); err != nil {
+		return err
+	}
+	for _, t := range rc.ExtensionTypes {
+		if !isDefaultExtension(t) && !containsT(caps.Extensions, t) {
+			return fmt.Errorf("required extension type 0x%04x not supported", uint16(t))
+		}
+	}
+	for _, t := range rc.ProposalTypes {
+		if !isDefaultProposal(t) && !containsT(caps.Proposals, t) {
+			return fmt.Errorf("required proposal type 0x%04x not supported", uint16(t))
+		}
+	}
+	for _, t := range rc.CredentialTypes {
+		if !containsT(caps.Credentials, t) {
+			return fmt.Errorf("required credential type 0x%04x not supported", uint16(t))
+		}
+	}
+	return nil
+}
+
+// checkGroupContextExtensions checks that every member of t supports exts.
+func (g *Group) checkGroupContextExtensions(exts wire.Extensions, t *tree.Tree) error {
+	var err error
+	t.Members(func(l tree.LeafIndex, leaf *wire.LeafNode) bool {
+		if e := supportsExtensions(&leaf.Capabilities, exts); e != nil {
+			err = fmt.Errorf("%w: member %d: %w", ErrInvalidProposal, l, e)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if data, ok := exts.Find(wire.ExtensionExternalSenders); ok {
+		var es wire.ExternalSenders
+		if e := wire.Unmarshal(data, &es); e != nil {
+			return fmt.Errorf("%w: external_senders: %w", ErrInvalidProposal, e)
+		}
+	}
+	if data, ok := exts.Find(wire.ExtensionRequiredCapabilities); ok {
+		var rc wire.RequiredCapabilities
+		if e := wire.Unmarshal(data, &rc); e != nil {
+			return fmt.Errorf("%w: required_capabilities: %w", ErrInvalidProposal, e)
+		}
+	}
+	return nil
+}
+
+// validateLeaf applies §7.3 to a leaf node entering tree t at index l
+// (tree.ValidateLeafNode), plus the group-level checks: the node supports
+// mls10, the group's suite and the group context extensions exts. A key
+// package's lifetime is checked when checkLifetime is set.
+func (g *Group) validateLeaf(t *tree.Tree, leaf *wire.LeafNode, src wire.LeafNodeSource, l uint32, exts wire.Extensions, checkLifetime, replacing bool) error {
+	caps := &leaf.Capabilities
+	if !containsT(caps.Versions, wire.MLS10) {
+		return fmt.Errorf("%w: leaf does not support mls10", ErrInvalidTree)
+	}
+	if !containsT(caps.CipherSuites, g.ctx.CipherSuite) {
+		return fmt.Errorf("%w: leaf does not support the group's cipher suite", ErrInvalidTree)
+	}
+	if err := supportsExtensions(caps, exts); err != nil {
+		return fmt.Errorf("%w: leaf: %w", ErrInvalidTree, err)
+	}
+	if err := g.s.ValidateSignaturePublicKey(leaf.SignatureKey); err != nil {
+		return fmt.Errorf("%w: leaf signature key: %w", ErrInvalidTree, err)
+	}
+	v := &tree.LeafValidation{
+		Source:     src,
+		Index:      tree.LeafIndex(l),
+		Replacing:  replacing,
+		Credential: g.cfg.treeCredentialValidator(),
+	}
+	if src != wire.LeafNodeSourceKeyPackage {
+		v.GroupID = g.ctx.GroupID
+	}
+	if checkLifetime {
+		v.Now = g.cfg.now()
+	}
+	if err := t.ValidateLeafNode(leaf, v); err != nil {
+		return classifyTree(err)
+	}
+	return nil
+}
+
+// validateSingleProposal applies the checks of §12.1 to one proposal and
+// the sender rules of §12.1.8 and §6, against tree t as it stands when the
+// proposal is applied (the current tree for a proposal received on its
+// own). inCommit defers the check that every member supports new group
+// context extensions to the end of the commit, when the final membership
+// is known.
+func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *tree.Tree, inCommit bool) error {
+	switch sender.Type {
+	case wire.SenderTypeMember:
+		if g.tree.Leaf(tree.LeafIndex(sender.Index)) == nil {
+			return fmt.Errorf("%w: proposal from blank leaf %d", ErrUnknownSender, sender.Index)
+		}
+		if p.Type == wire.ProposalTypeExternalInit {
+			return fmt.Errorf("%w: ExternalInit from a member", ErrInvalidProposal)
+		}
+	case wire.SenderTypeExternal:
+		switch p.Type {
+		case wire.ProposalTypeAdd, wire.ProposalTypeRemove, wire.ProposalTypePreSharedKey, wire.ProposalTypeReInit, wire.ProposalTypeGroupContextExtensions:
+		default:
+			return fmt.Errorf("%w: an external sender cannot propose %s", ErrInvalidProposal, ProposalType(p.Type))
+		}
+	case wire.SenderTypeNewMemberProposal:
+		if p.Type != wire.ProposalTypeAdd {
+			return fmt.Errorf("%w: a new member can only propose its own Add", ErrInvalidProposal)
+		}
+	case wire.SenderTypeNewMemberCommit:
+		// Proposals of an external commit are checked by the commit rules.
+	default:
+		return fmt.Errorf("%w: sender type %d", ErrUnknownSender, sender.Type)
+	}
+	switch p.Type {
+	case wire.ProposalTypeAdd:
+		kp := &KeyPackage{s: g.s, kp: p.Add.KeyPackage}
+		if kp.kp.CipherSuite != g.ctx.CipherSuite {
+			return fmt.Errorf("%w: key package of suite %d in a group of suite %d", ErrInvalidKeyPackage, kp.kp.CipherSuite, g.ctx.CipherSuite)
+		}
+		if err := kp.verify(); err != nil {
+			return err
+		}
+		if err := g.validateLeaf(t, &kp.kp.LeafNode, wire.LeafNodeSourceKeyPackage, 0, g.ctx.Extensions, true, false); err != nil {
+			return err
+		}
+	case wire.ProposalTypeUpdate:
+		if sender.Type != wire.SenderTypeMember {
+			return fmt.Errorf("%w: Update from a non-member", ErrInvalidProposal)
+		}
+		old := t.Leaf(tree.LeafIndex(sender.Index))
+		if old == nil {
+			return fmt.Errorf("%w: Update of blank leaf %d", ErrInvalidProposal, sender.Index)
+		}
+		if err := g.validateLeaf(t, &p.Update.LeafNode, wire.LeafNodeSourceUpdate, sender.Index, g.ctx.Extensions, false, true); err != nil {
+			return err
+		}
+	case wire.ProposalTypeRemove:
+		if t.Leaf(tree.LeafIndex(p.Remove.Removed)) == nil {
+			return fmt.Errorf("%w: Remove of blank or absent leaf %d", ErrInvalidProposal, p.Remove.Removed)
+		}
+	case wire.ProposalTypePreSharedKey:
+		id := &p.PreSharedKey.PSK
+		if len(id.PSKNonce) != g.s.Nh() {
+			return fmt.Errorf("%w: PSK nonce of %d bytes, want %d", ErrInvalidProposal, len(id.PSKNonce), g.s.Nh())
+		}
+		if id.Type == wire.PSKTypeResumption && id.Usage != wire.ResumptionPSKUsageApplication {
+			return fmt.Errorf("%w: resumption PSK with usage %d in a PreSharedKey proposal", ErrInvalidProposal, id.Usage)
+		}
+	case wire.ProposalTypeReInit:
+		if p.ReInit.Version < g.ctx.Version {
+			return fmt.Errorf("%w: ReInit to an older protocol version", ErrInvalidProposal)
+		}
+	case wire.ProposalTypeExternalInit:
+		if len(p.ExternalInit.KEMOutput) == 0 {
+			return fmt.Errorf("%w: empty ExternalInit", ErrInvalidProposal)
+		}
+	case wire.ProposalTypeGroupContextExtensions:
+		if !inCommit {
+			if err := g.checkGroupContextExtensions(p.GroupContextExtensions.Extensions, t); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("%w: proposal type %d", ErrInvalidProposal, p.Type)
+	}
+	return nil
+}
+
+// treeCredentialValidator adapts the application's validator for package
+// tree.
+func (c *Config) treeCredentialValidator() tree.CredentialValidator {
+	return func(cred *wire.Credential, sigKey []byte) error { return c.validateCredential(cred, sigKey) }
+}
+
+// classifyTree maps package tree's errors to the public ones.
+func classifyTree(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrCredentialRejected):
+		return err
+	case errors.Is(err, suite.ErrInvalidSignature):
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
+	case errors.Is(err, tree.ErrInvalidLeafNode) && errors.Is(err, suite.ErrInvalidSignature):
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidTree, err)
+}
