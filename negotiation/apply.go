@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // MaxChannelBytes bounds a channel name in an Event.
@@ -206,35 +207,25 @@ func (s *State) hasLevel(l Level) bool {
 	return false
 }
 
-// checkLang accepts a BCP 47-like language tag: 2-3 lower-case letters,
-// then optional subtags of 1-8 letters or digits separated by '-'.
+// checkLang accepts a simple BCP 47 language tag: a primary subtag of 2
+// or 3 lower-case letters, then subtags of 1 to 8 letters or digits, each
+// after a '-' ("en", "fr", "ru", "sr-Latn", "pt-BR").
 func checkLang(l string) error {
-	if len(l) < 2 || len(l) > 35 {
+	if len(l) > 35 {
 		return fmt.Errorf("bad language tag %q", l)
 	}
-	n := 0
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-			n++
-		case (c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') && i > 3:
-			n++
-		case c == '-' && i >= 2 && n > 0:
-			if i < 4 && (n < 2 || n > 3) {
-				return fmt.Errorf("bad language tag %q", l)
+	for i, sub := range strings.Split(l, "-") {
+		ok := len(sub) >= 1 && len(sub) <= 8
+		for j := 0; j < len(sub); j++ {
+			c := sub[j]
+			lower := c >= 'a' && c <= 'z'
+			if i == 0 && !lower || i > 0 && !(lower || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				ok = false
 			}
-			n = 0
-			continue
-		default:
+		}
+		if !ok || i == 0 && (len(sub) < 2 || len(sub) > 3) {
 			return fmt.Errorf("bad language tag %q", l)
 		}
-		if n > 8 || (i < 3 && !(c >= 'a' && c <= 'z')) {
-			return fmt.Errorf("bad language tag %q", l)
-		}
-	}
-	if n == 0 {
-		return fmt.Errorf("bad language tag %q", l)
 	}
 	return nil
 }

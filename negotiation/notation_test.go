@@ -92,3 +92,16 @@ func FuzzNotation(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckLang(t *testing.T) {
+	for _, ok := range []string{"en", "fr", "ru", "sr-Latn", "pt-BR", "zh-Hant-TW", "kk"} {
+		if err := checkLang(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "e", "EN", "engl", "en-", "-en", "en--x", "en_GB", "en-toolongsubtag", "fr-ç"} {
+		if checkLang(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
