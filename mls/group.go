@@ -105,16 +105,16 @@ type Group struct {
 	priv *tree.PrivateState
 
 	// Epoch secrets (§8 Table 4) that outlive the key schedule.
-	initSecret, senderDataSecret, exporterSecret, externalSecret []byte
+	initSecret, senderDataSecret, exporterSecret, externalSecret   []byte
 	confirmationKey, membershipKey, resumption, epochAuthenticator []byte
-	interim                                                         []byte
-	secrets                                                         *secrettree.Tree
+	interim                                                        []byte
+	secrets                                                        *secrettree.Tree
 
-	proposals   []cachedProposal
-	pastPSKs    []resumptionPSK
-	pending     *pendingCommit
-	removed     bool
-	reinit      *wire.ReInit
+	proposals       []cachedProposal
+	pastPSKs        []resumptionPSK
+	pending         *pendingCommit
+	removed         bool
+	reinit          *wire.ReInit
 	confirmationTag []byte // of the commit that started the epoch
 
 	// Set only on the state a commit creates, for its Welcome.

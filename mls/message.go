@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/good-offices/goodoffices/mls/internal/framing"
+	"github.com/good-offices/goodoffices/mls/internal/secrettree"
 	"github.com/good-offices/goodoffices/mls/internal/tree"
 	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
@@ -227,11 +228,12 @@ func (g *Group) Process(msg []byte) (rcv *Received, err error) {
 		return &Received{Kind: KindCommit, Sender: g.senderInfo(wire.Sender{Type: wire.SenderTypeMember, Index: g.own}), Epoch: g.ctx.Epoch - 1, Commit: info}, nil
 	}
 	var ac *wire.AuthenticatedContent
+	secrets := g.secrets // replaced by the updated copy only on success
 	switch {
 	case m.PublicMessage != nil:
 		ac, err = framing.UnprotectPublic(g.s, &g.ctx, m.PublicMessage, g.membershipKey, g.signatureKeyOf)
 	case m.PrivateMessage != nil:
-		ac, err = g.unprotectPrivate(m.PrivateMessage)
+		ac, secrets, err = g.unprotectPrivate(m.PrivateMessage)
 	default:
 		return nil, fmt.Errorf("%w: wire format %d is not a group message", ErrMalformed, m.WireFormat)
 	}
@@ -247,12 +249,14 @@ func (g *Group) Process(msg []byte) (rcv *Received, err error) {
 	switch ac.Content.ContentType {
 	case wire.ContentTypeApplication:
 		rcv.Kind, rcv.Data = KindApplication, ac.Content.ApplicationData
+		g.secrets = secrets
 	case wire.ContentTypeProposal:
 		p, err := g.receiveProposal(ac)
 		if err != nil {
 			return nil, err
 		}
 		rcv.Kind, rcv.Proposal = KindProposal, &p
+		g.secrets = secrets
 	case wire.ContentTypeCommit:
 		if ac.Content.Sender.Type == wire.SenderTypeMember && ac.Content.Sender.Index == g.own {
 			return nil, fmt.Errorf("%w: a commit from this member's own leaf that is not its pending commit", ErrInvalidCommit)
@@ -271,26 +275,25 @@ func (g *Group) Process(msg []byte) (rcv *Received, err error) {
 
 // unprotectPrivate decrypts a PrivateMessage. The secret tree is changed
 // (the generation's key is deleted) only when the whole message verifies.
-func (g *Group) unprotectPrivate(pm *wire.PrivateMessage) (*wire.AuthenticatedContent, error) {
+func (g *Group) unprotectPrivate(pm *wire.PrivateMessage) (*wire.AuthenticatedContent, *secrettree.Tree, error) {
 	if string(pm.GroupID) != string(g.ctx.GroupID) {
-		return nil, ErrWrongGroup
+		return nil, nil, ErrWrongGroup
 	}
 	if pm.Epoch != g.ctx.Epoch {
-		return nil, fmt.Errorf("%w: got %d, current %d", ErrWrongEpoch, pm.Epoch, g.ctx.Epoch)
+		return nil, nil, fmt.Errorf("%w: got %d, current %d", ErrWrongEpoch, pm.Epoch, g.ctx.Epoch)
 	}
 	st, err := g.secretsCopy()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ac, err := framing.UnprotectPrivate(g.s, &g.ctx, pm, st, g.senderDataSecret, g.signatureKeyOf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ac.Content.Sender.Index == g.own {
-		return nil, fmt.Errorf("%w: a PrivateMessage from this member's own leaf", ErrUnknownSender)
+		return nil, nil, fmt.Errorf("%w: a PrivateMessage from this member's own leaf", ErrUnknownSender)
 	}
-	g.secrets = st
-	return ac, nil
+	return ac, st, nil
 }
 
 // signatureKeyOf returns the signature key of a sender (§6.1).

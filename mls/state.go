@@ -103,6 +103,7 @@ func (g *Group) marshalState(w *codec.Writer, withPending bool) error {
 	w.Optional(pending, func(w *codec.Writer) {
 		w.Opaque(g.pending.message)
 		w.Opaque(next)
+		marshalCommitInfo(w, g.pending.info)
 	})
 	return w.Err()
 }
@@ -181,6 +182,7 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 	}
 	var pendingMsg []byte
 	var next *Group
+	var pendingInfo *CommitInfo
 	if r.Optional() {
 		if !withPending {
 			r.Fail(fmt.Errorf("nested pending commit"))
@@ -196,6 +198,7 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 				return nil, bad("pending commit", err)
 			}
 		}
+		pendingInfo = unmarshalCommitInfo(r)
 	}
 	if err := r.Err(); err != nil {
 		return nil, bad("encoding", err)
@@ -240,7 +243,74 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 		return nil, bad("secret tree", nil)
 	}
 	if next != nil {
-		g.pending = &pendingCommit{message: pendingMsg, next: next, info: &CommitInfo{NewEpoch: next.ctx.Epoch}}
+		for i := range pendingInfo.Proposals {
+			pendingInfo.Proposals[i] = proposalFromWire(g, pendingInfo.Proposals[i].w)
+		}
+		g.pending = &pendingCommit{message: pendingMsg, next: next, info: pendingInfo}
 	}
 	return g, nil
+}
+
+func marshalMembers(w *codec.Writer, ms []Member) {
+	w.Vector(func(w *codec.Writer) {
+		for _, m := range ms {
+			w.Uint32(m.Index)
+			c := m.Credential.toWire()
+			c.MarshalTLS(w)
+			w.Opaque(m.SignatureKey)
+		}
+	})
+}
+
+func unmarshalMembers(r *codec.Reader) []Member {
+	var ms []Member
+	r.Vector(func(r *codec.Reader) {
+		var m Member
+		m.Index = r.Uint32()
+		var c wire.Credential
+		c.UnmarshalTLS(r)
+		m.Credential = credentialFromWire(&c)
+		m.SignatureKey = r.Opaque()
+		ms = append(ms, m)
+	})
+	return ms
+}
+
+// marshalCommitInfo stores the description of a pending commit.
+func marshalCommitInfo(w *codec.Writer, info *CommitInfo) {
+	w.Uint64(info.NewEpoch)
+	w.Vector(func(w *codec.Writer) {
+		for _, p := range info.Proposals {
+			p.w.MarshalTLS(w)
+		}
+	})
+	marshalMembers(w, info.Added)
+	marshalMembers(w, info.Updated)
+	marshalMembers(w, info.Removed)
+	var flags uint8
+	if info.External {
+		flags |= 1
+	}
+	if info.ReInit {
+		flags |= 2
+	}
+	w.Uint8(flags)
+}
+
+func unmarshalCommitInfo(r *codec.Reader) *CommitInfo {
+	info := &CommitInfo{NewEpoch: r.Uint64()}
+	r.Vector(func(r *codec.Reader) {
+		p := new(wire.Proposal)
+		p.UnmarshalTLS(r)
+		info.Proposals = append(info.Proposals, Proposal{w: p})
+	})
+	info.Added = unmarshalMembers(r)
+	info.Updated = unmarshalMembers(r)
+	info.Removed = unmarshalMembers(r)
+	flags := r.Uint8()
+	if flags > 3 {
+		r.Fail(fmt.Errorf("bad commit flags"))
+	}
+	info.External, info.ReInit = flags&1 != 0, flags&2 != 0
+	return info
 }
