@@ -1,0 +1,95 @@
+package venue
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"testing"
+	"time"
+)
+
+func FuzzParseCursor(f *testing.F) {
+	f.Add("v1;plenary=5;wg-1=0;~mail=3")
+	f.Add("v1;~mail=0")
+	f.Add("v1;register=2;~mail=9")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseCursor(s)
+		if err != nil {
+			return
+		}
+		again, err := parseCursor(c.String())
+		if err != nil || again.String() != c.String() {
+			t.Fatalf("cursor %q does not round-trip: %q", s, c.String())
+		}
+	})
+}
+
+func FuzzParseRegisterRecord(f *testing.F) {
+	r := RegisterRecord{Delegation: "arden", RootKey: "arden+b0daa6c8+AQZEyrm9MnN56hVsVcW2IiXS4twuPz8ZYOh1cEJYQlKa", Time: time.Unix(1790000000, 0)}
+	f.Add(r.Marshal())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRegisterRecord(data)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(r.Marshal(), data) {
+			t.Fatalf("non-canonical record accepted")
+		}
+	})
+}
+
+func FuzzCheckCredentials(f *testing.F) {
+	k := &venueKey{priv: ed25519.NewKeyFromSeed(make([]byte, 32)), name: "v"}
+	v := &Venue{key: k, authKey: deriveAuthKey(k)}
+	now := time.Unix(1790000000, 0)
+	pub := k.priv.Public().(ed25519.PublicKey)
+	f.Add([]byte{0}, 3)
+	f.Add([]byte{1, 2, 3}, 40)
+	f.Fuzz(func(t *testing.T, mask []byte, at int) {
+		// Alter a freshly issued token and challenge at offset at with mask.
+		tok := v.newToken(pub, now.Add(time.Hour))
+		ch := v.newChallenge(now)
+		for _, orig := range []string{tok, ch} {
+			b := []byte(orig)
+			for i, m := range mask {
+				if j := at + i; j >= 0 && j < len(b) {
+					b[j] ^= m
+				}
+			}
+			s := string(b)
+			if s == orig {
+				continue
+			}
+			if _, err := v.checkToken(s, now); err == nil {
+				t.Fatalf("altered token %q accepted", s)
+			}
+			if _, _, err := v.checkChallenge(s, now); err == nil {
+				t.Fatalf("altered challenge %q accepted", s)
+			}
+		}
+	})
+}
+
+func TestCredentials(t *testing.T) {
+	k := &venueKey{priv: ed25519.NewKeyFromSeed(make([]byte, 32)), name: "v"}
+	v := &Venue{key: k, authKey: deriveAuthKey(k)}
+	now := time.Now()
+	pub := k.priv.Public().(ed25519.PublicKey)
+	tok := v.newToken(pub, now.Add(time.Minute))
+	if got, err := v.checkToken(tok, now); err != nil || !bytes.Equal(got, pub) {
+		t.Fatal(err)
+	}
+	if _, err := v.checkToken(tok, now.Add(2*time.Minute)); err == nil {
+		t.Fatal("expired token accepted")
+	}
+	ch := v.newChallenge(now)
+	if _, _, err := v.checkChallenge(ch, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.checkChallenge(ch, now.Add(challengeTTL+time.Second)); err == nil {
+		t.Fatal("expired challenge accepted")
+	}
+	other := &Venue{key: k, authKey: make([]byte, 32)}
+	if _, err := other.checkToken(tok, now); err == nil {
+		t.Fatal("token accepted under another key")
+	}
+}
