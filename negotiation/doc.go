@@ -18,6 +18,29 @@
 // out of log order or one the rules do not allow is kept there with its
 // payload and reason and changes nothing else.
 //
+// Payloads, all with "v":1 and "type", and who may send them:
+//
+//	type          fields                                              sender
+//	add_item      item, title, parent                                 party or host
+//	item_status   item, status (open, deferred, closed)               party or host
+//	table_text    text, title, item, level, language, paragraphs      party
+//	propose       text, amendment {op, para, base, path, notation,    party
+//	              option, after}
+//	respond       proposal, response (accept, accept_ad_referendum,   another party
+//	              decline), note
+//	withdraw      proposal                                            the proposing party
+//	position      text, para, version, stance (agree,                 party
+//	              agree_ad_referendum, reserve, object), note
+//	ready         scope (text, item), id, level, note                 head of a party
+//	statement     body, reply_to, about_text, about_para              party or host
+//	adopt         text, version, languages [{lang, title,             party
+//	              paragraphs}], seed, digest (base64)
+//	sign          text, digest, signature (base64)                    party
+//
+// Unknown fields make a payload malformed. IDs the engine assigns are
+// deterministic: proposals "A1", "A2", ...; statements "S1", ...;
+// paragraphs "p1", "p2", ... per text, stable across moves.
+//
 // # Who may do what
 //
 // The parties are fixed by [Config]; the host is not a party. The engine
@@ -28,7 +51,8 @@
 //     the party it acts for, so no delegate can act for another party;
 //   - only the proposing party withdraws a proposal, and it cannot answer it;
 //   - only the head of delegation signals readiness, when Config names one;
-//   - the host may add agenda items and make statements, nothing else;
+//   - the host may add agenda items, set their status and make statements,
+//     nothing else;
 //   - a signature must verify under the party's root key, when Config has it.
 //
 // # Texts

@@ -395,7 +395,11 @@ func (b *Bundle) checkShape() error {
 	if err := checkHeader(b.header()); err != nil {
 		return err
 	}
+	n := len(b.Languages[0].Paragraphs)
 	for _, l := range b.Languages {
+		if len(l.Paragraphs) != n {
+			return fmt.Errorf("%s has %d paragraphs, %s has %d", l.Lang, len(l.Paragraphs), b.Languages[0].Lang, n)
+		}
 		if err := checkParagraph(l.Title, "title"); err != nil {
 			return fmt.Errorf("%s: %w", l.Lang, err)
 		}

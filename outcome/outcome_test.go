@@ -158,6 +158,15 @@ func TestBundleRefuses(t *testing.T) {
 		"a dropped language": func(b *Bundle) {
 			b.Languages = b.Languages[:2]
 		},
+		"a language with a paragraph less, re-signed": func(b *Bundle) {
+			b.Languages[2].Paragraphs = b.Languages[2].Paragraphs[:3]
+			d, _, _ := b.tree()
+			b.Digest = string(hexEncode(d[:]))
+			b.Signatures = nil
+			for _, p := range []string{"arden", "borealia"} {
+				b.Signatures = append(b.Signatures, Signature{Party: p, Signature: Sign(testKey(p), d[:])})
+			}
+		},
 		"paragraphs swapped": func(b *Bundle) {
 			b.Languages[0].Paragraphs[0], b.Languages[0].Paragraphs[1] = b.Languages[0].Paragraphs[1], b.Languages[0].Paragraphs[0]
 		},
