@@ -1,12 +1,44 @@
 package desk
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/mls"
+	"github.com/good-offices/goodoffices/venue/client"
 )
 
-const keyKPCount = "mls/kp-count"
+// Store keys of the MLS layer.
+const (
+	keyKPCount = "mls/kp-count"      // one-time key packages in stock on the venue, as last seen
+	prefKP     = "mls/kp/"           // private parts of our key packages, by hex KeyPackageRef
+	prefGroup  = "mls/group/"        // serialized group state per channel
+	prefJoin   = "mls/join/"         // epoch at which we joined a channel's group
+	prefSent   = "mls/sent/"         // our own application messages, by channel and entry hash
+	prefOutbox = "mls/outbox/"       // Welcomes to deliver after our commit was accepted
+	keyMailCur = "mls/mail-cursor"   // last mailbox ID handled
+	keyIdent   = "mls/identity-cert" // the certificate the MLS identity carries
+)
+
+// Key package stock on the venue (RFC 9420 §10, §16.8).
+const (
+	kpLowWater       = 5
+	kpBatch          = 10
+	maxCommitRetries = 8
+)
+
+const cipherSuite = mls.X25519_AES128GCM_SHA256_Ed25519
 
 func jsonMarshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
@@ -23,15 +55,374 @@ func jsonUnmarshal(b []byte, v any) error {
 	return nil
 }
 
-// processChannel handles one verified entry of a channel's log: an MLS
-// message (RFC 9420 §6) processed against the channel's group state in log
-// order.
-func (d *Desk) processChannel(ctx context.Context, tx *Tx, index int64, entry []byte) error {
-	return ErrMLSUnavailable
+// groupID is the MLS group ID of a channel at a venue: it binds the group to
+// the venue and the channel, so a Welcome names the channel it is for.
+func groupID(venueName, channel string) []byte {
+	return []byte("goodoffices channel v1\n" + venueName + "\n" + channel)
 }
 
-// afterSyncLocked does the MLS housekeeping after a sync: key package stock
-// and the Welcome mailbox.
-func (d *Desk) afterSyncLocked(ctx context.Context) error {
-	return nil
+func (d *Desk) channelOfGroup(gid []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(gid, []byte("goodoffices channel v1\n"+d.venue.Name+"\n"))
+	if !ok || !delegation.ValidName(string(rest)) {
+		return "", false
+	}
+	return string(rest), true
+}
+
+// identity is the desk's MLS signing identity: the device key, with a basic
+// credential whose identity is the device certificate (RFC 9420 §5.3).
+func (d *Desk) identity() (*mls.Identity, error) {
+	if d.cert == nil {
+		return nil, ErrNotEnrolled
+	}
+	return mls.NewIdentityFromKey(cipherSuite, mls.BasicCredential(d.cert), d.key.Seed())
+}
+
+// A MemberInfo is who a leaf of a channel's group is, from its certificate
+// (which the group's credential check verified when the leaf was accepted).
+type MemberInfo struct {
+	Leaf       uint32 `json:"leaf"`
+	Delegation string `json:"delegation"`
+	Person     string `json:"person"`
+	Role       string `json:"role"`
+	Level      string `json:"level"`
+	Device     string `json:"device"`
+}
+
+// validator returns the credential check of a channel's group (RFC 9420
+// §5.3.1): a basic credential holding a device certificate that verifies
+// under the root key of a delegation that is in the verified register, that
+// this delegate confirmed out of band, and that is a member of the channel;
+// and the leaf's signature key must be the certified device key.
+func (d *Desk) validator(parties map[string]Party, members []string) mls.CredentialValidator {
+	return func(c mls.Credential, sigKey []byte) error {
+		_, err := d.verifyCredential(parties, members, c, sigKey)
+		return err
+	}
+}
+
+// errRejectedMember marks a credential refused by the desk's policy.
+var errRejectedMember = errors.New("member not certified by a confirmed delegation of this channel")
+
+func (d *Desk) verifyCredential(parties map[string]Party, members []string, c mls.Credential, sigKey []byte) (*delegation.Certificate, error) {
+	if c.Type != mls.CredentialBasic {
+		return nil, fmt.Errorf("%w: not a basic credential", errRejectedMember)
+	}
+	peek, err := delegation.PeekCertificate(c.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("%w: no device certificate", errRejectedMember)
+	}
+	p, ok := parties[peek.Delegation]
+	if !ok {
+		return nil, fmt.Errorf("%w: delegation %q is not accredited", errRejectedMember, peek.Delegation)
+	}
+	if p.Confirmed.IsZero() {
+		return nil, fmt.Errorf("%w: delegation %q: %w", errRejectedMember, p.Name, ErrNotConfirmed)
+	}
+	if members != nil && !slices.Contains(members, p.Name) {
+		return nil, fmt.Errorf("%w: delegation %q is not a member of the channel", errRejectedMember, p.Name)
+	}
+	cert, err := delegation.VerifyCertificate(c.Identity, p.RootKey, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate of %q does not verify under its root", errRejectedMember, p.Name)
+	}
+	if !bytes.Equal(cert.Device, sigKey) {
+		return nil, fmt.Errorf("%w: signature key is not the certified device key", errRejectedMember)
+	}
+	return cert, nil
+}
+
+func memberOf(m mls.Member) MemberInfo {
+	mi := MemberInfo{Leaf: m.Index}
+	if c, err := delegation.PeekCertificate(m.Credential.Identity); err == nil {
+		mi.Delegation, mi.Person, mi.Role, mi.Level, mi.Device = c.Delegation, c.Person, c.Role, c.Level, c.DeviceID()
+	}
+	return mi
+}
+
+type getter interface {
+	Get(context.Context, string) ([]byte, error)
+	List(context.Context, string, int) ([]KV, error)
+}
+
+func (d *Desk) partiesIn(ctx context.Context, q getter) (map[string]Party, error) {
+	kvs, err := q.List(ctx, prefParty, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Party{}
+	for _, kv := range kvs {
+		var p Party
+		if err := json.Unmarshal(kv.Value, &p); err != nil {
+			return nil, fmt.Errorf("failed to load party: %w", err)
+		}
+		out[p.Name] = p
+	}
+	return out, nil
+}
+
+func (d *Desk) channelMeta(ctx context.Context, q getter, ch string) (client.Channel, error) {
+	b, err := q.Get(ctx, prefChan+ch)
+	if err != nil {
+		return client.Channel{}, fmt.Errorf("unknown channel %s: %w", ch, err)
+	}
+	var c client.Channel
+	return c, jsonUnmarshal(b, &c)
+}
+
+func (d *Desk) groupConfig(ctx context.Context, q getter, ch string) (*mls.Config, error) {
+	parties, err := d.partiesIn(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := d.channelMeta(ctx, q, ch)
+	if err != nil {
+		return nil, err
+	}
+	return &mls.Config{ValidateCredential: d.validator(parties, meta.Members), PublicHandshake: true}, nil
+}
+
+// loadGroup returns the channel's group, or nil if this desk has none.
+func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, error) {
+	b, err := q.Get(ctx, prefGroup+ch)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := d.groupConfig(ctx, q, ch)
+	if err != nil {
+		return nil, err
+	}
+	g, err := mls.UnmarshalGroup(b, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load the group state of %s: %w", ch, err)
+	}
+	return g, nil
+}
+
+func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
+	b, err := g.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("failed to save the group state of %s: %w", ch, err)
+	}
+	return tx.Put(ctx, prefGroup+ch, b)
+}
+
+// peekEpoch reads the group ID and epoch from the clear header of an
+// MLSMessage carrying a PublicMessage or PrivateMessage (RFC 9420 §6:
+// version, wire_format, group_id<V>, epoch), to place a message before it is
+// processed. Nothing it returns is authenticated.
+func peekEpoch(msg []byte) (gid []byte, epoch uint64, ok bool) {
+	if len(msg) < 4 || binary.BigEndian.Uint16(msg) != 1 {
+		return nil, 0, false
+	}
+	wf := binary.BigEndian.Uint16(msg[2:])
+	if wf != 1 && wf != 2 { // mls_public_message, mls_private_message
+		return nil, 0, false
+	}
+	b := msg[4:]
+	n, l, ok := readVarint(b)
+	if !ok || uint64(len(b)-l) < n+8 || n > 255 {
+		return nil, 0, false
+	}
+	gid = b[l : l+int(n)]
+	return gid, binary.BigEndian.Uint64(b[l+int(n):]), true
+}
+
+// readVarint reads an RFC 9420 §2.1.2 variable-length integer.
+func readVarint(b []byte) (uint64, int, bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	l := 1 << (b[0] >> 6)
+	if l == 8 || len(b) < l {
+		return 0, 0, false
+	}
+	v := uint64(b[0] & 0x3f)
+	for i := 1; i < l; i++ {
+		v = v<<8 | uint64(b[i])
+	}
+	if l > 1 && v < 1<<(8*(l/2)-2) { // minimal encoding
+		return 0, 0, false
+	}
+	return v, l, true
+}
+
+// A Message is one processed entry of a channel's log, as the desk keeps it.
+type Message struct {
+	Channel  string     `json:"channel"`
+	Index    int64      `json:"index"`
+	Epoch    uint64     `json:"epoch"`
+	Kind     string     `json:"kind"` // application, commit, proposal, skipped, rejected
+	Sender   MemberInfo `json:"sender,omitzero"`
+	Data     []byte     `json:"data,omitempty"` // plaintext of an application message
+	Note     string     `json:"note,omitempty"` // what a commit did, why an entry was skipped
+	Own      bool       `json:"own,omitempty"`  // sent by this desk
+	Received time.Time  `json:"received"`
+}
+
+func histKey(ch string, idx int64) string { return fmt.Sprintf("%s%s/%016d", prefHist, ch, idx) }
+
+func putMessage(ctx context.Context, tx *Tx, m Message) error {
+	m.Received = time.Now().UTC()
+	b, err := jsonMarshal(m)
+	if err != nil {
+		return err
+	}
+	return tx.Put(ctx, histKey(m.Channel, m.Index), b)
+}
+
+// sentRecord is an application message of ours, kept until we see it in the
+// log (MLS does not let a sender decrypt its own PrivateMessage).
+type sentRecord struct {
+	Epoch uint64 `json:"epoch"`
+	Data  []byte `json:"data"`
+}
+
+func sentKey(ch string, entry []byte) string {
+	h := sha256.Sum256(entry)
+	return prefSent + ch + "/" + hex.EncodeToString(h[:])
+}
+
+var errWaitingWelcome = errors.New("waiting for a Welcome into this channel's group")
+
+// channelProcessor returns the processor of one channel's log.
+func (d *Desk) channelProcessor(ch string) processFunc {
+	return func(ctx context.Context, tx *Tx, index int64, entry []byte) error {
+		return d.processChannelEntry(ctx, tx, ch, index, entry)
+	}
+}
+
+// processChannelEntry handles one verified entry of a channel's log: an MLS
+// message (RFC 9420 §6) processed against the channel's group in log order.
+func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index int64, entry []byte) error {
+	g, err := d.loadGroup(ctx, tx, ch)
+	if err != nil {
+		return err
+	}
+	gid, epoch, ok := peekEpoch(entry)
+	want := groupID(d.venue.Name, ch)
+	if !ok || !bytes.Equal(gid, want) {
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Kind: "rejected", Note: "not an MLS message of this channel's group"})
+	}
+	if g == nil {
+		// Not (yet) a member: wait for a Welcome, which tells from which
+		// epoch on this desk can read.
+		return errWaitingWelcome
+	}
+	if sb, err := tx.Get(ctx, sentKey(ch, entry)); err == nil {
+		var s sentRecord
+		if err := jsonUnmarshal(sb, &s); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, sentKey(ch, entry)); err != nil {
+			return err
+		}
+		m := Message{Channel: ch, Index: index, Epoch: s.Epoch, Kind: "application", Data: s.Data, Own: true,
+			Sender: memberOf(mls.Member{Index: g.OwnIndex(), Credential: mls.BasicCredential(d.cert)})}
+		if s.Epoch != g.Epoch() {
+			m.Note = "sent in an epoch that had ended: other members cannot read it"
+		}
+		return putMessage(ctx, tx, m)
+	}
+	joined := uint64(0)
+	if jb, err := tx.Get(ctx, prefJoin+ch); err == nil {
+		fmt.Sscan(string(jb), &joined)
+	}
+	if epoch < joined {
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent before this desk joined"})
+	}
+	if !g.Active() {
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "this desk is no longer a member"})
+	}
+	rcv, err := g.Process(entry)
+	if errors.Is(err, mls.ErrPendingCommit) {
+		// Another member's commit won the epoch over our pending one.
+		g.DiscardCommit()
+		rcv, err = g.Process(entry)
+	}
+	switch {
+	case errors.Is(err, mls.ErrCredentialRejected):
+		return &Alarm{Kind: AlarmMember, Detail: fmt.Sprintf("entry %d brings in a member this desk does not accept: %v", index, err)}
+	case errors.Is(err, mls.ErrWrongEpoch) && epoch < g.Epoch():
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent in an epoch that had already ended"})
+	case err != nil:
+		d.log.Warn("rejected a channel entry", "channel", ch, "index", index, "err", err)
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "rejected", Note: err.Error()})
+	}
+	m := Message{Channel: ch, Index: index, Epoch: rcv.Epoch}
+	if rcv.Sender.Type == mls.SenderMember {
+		m.Sender = memberOf(mls.Member{Index: rcv.Sender.Index, Credential: rcv.Sender.Credential})
+		m.Own = bytes.Equal(rcv.Sender.SignatureKey, d.key.Public().(ed25519.PublicKey))
+	}
+	switch rcv.Kind {
+	case mls.KindApplication:
+		m.Kind, m.Data = "application", rcv.Data
+	case mls.KindProposal:
+		m.Kind, m.Note = "proposal", describeProposal(rcv.Proposal)
+		if rcv.Proposal != nil && rcv.Proposal.Type == mls.ProposalRemove {
+			old, _ := tx.Get(ctx, prefProposal+ch)
+			if err := tx.Put(ctx, prefProposal+ch, fmt.Appendf(old, " %d", rcv.Proposal.Removed)); err != nil {
+				return err
+			}
+		}
+	case mls.KindCommit:
+		m.Kind, m.Note = "commit", describeCommit(rcv.Commit)
+		if err := tx.Delete(ctx, prefProposal+ch); err != nil {
+			return err
+		}
+		if rcv.Commit != nil {
+			for _, r := range rcv.Commit.Removed {
+				if err := tx.Put(ctx, prefRemoved+ch+"/"+delegation.DeviceID(ed25519.PublicKey(r.SignatureKey)), []byte("1")); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := saveGroup(ctx, tx, ch, g); err != nil {
+		return err
+	}
+	return putMessage(ctx, tx, m)
+}
+
+func describeProposal(p *mls.Proposal) string {
+	if p == nil {
+		return ""
+	}
+	switch p.Type {
+	case mls.ProposalAdd:
+		if p.KeyPackage != nil {
+			return "proposes to add " + describeCred(p.KeyPackage.Credential())
+		}
+	case mls.ProposalRemove:
+		return fmt.Sprintf("proposes to remove leaf %d", p.Removed)
+	}
+	return "proposal: " + p.Type.String()
+}
+
+func describeCred(c mls.Credential) string {
+	mi := memberOf(mls.Member{Credential: c})
+	if mi.Device == "" {
+		return "an unidentified device"
+	}
+	return fmt.Sprintf("%s (%s, %s)", mi.Person, mi.Delegation, mi.Device)
+}
+
+func describeCommit(c *mls.CommitInfo) string {
+	if c == nil {
+		return ""
+	}
+	var parts []string
+	for _, m := range c.Added {
+		parts = append(parts, "added "+describeCred(m.Credential))
+	}
+	for _, m := range c.Removed {
+		parts = append(parts, "removed "+describeCred(m.Credential))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "rotated keys")
+	}
+	return fmt.Sprintf("epoch %d: %s", c.NewEpoch, strings.Join(parts, "; "))
 }

@@ -480,3 +480,132 @@ func TestTransientFailureIsNotAnAlarm(t *testing.T) {
 		t.Fatalf("venue down raised an alarm: %+v", s.Alarms)
 	}
 }
+
+// confirmAll has d confirm every party in its register.
+func confirmAll(t *testing.T, d *Desk) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := d.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := d.Parties(ctx)
+	for _, p := range ps {
+		if _, err := d.VerifyParty(ctx, p.Name, p.Fingerprint); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func syncAll(t *testing.T, ds ...*Desk) {
+	t.Helper()
+	for range 2 {
+		for _, d := range ds {
+			res, err := d.Sync(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Err() != nil {
+				t.Fatalf("alarm: %v", res.Err())
+			}
+		}
+	}
+}
+
+func texts(t *testing.T, d *Desk, ch string) []string {
+	t.Helper()
+	ms, err := d.Read(t.Context(), ch, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		if m.Kind == "application" {
+			out = append(out, m.Sender.Person+": "+string(m.Data))
+		}
+	}
+	return out
+}
+
+func TestChannelEndToEnd(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	a2 := tv.newDesk(arden, "Nora Vass")
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	ctx := t.Context()
+	for _, spec := range []client.ChannelSpec{
+		{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}},
+		{ID: "arden-internal", Kind: "delegation-internal", Level: "expert", Members: []string{"arden"}},
+	} {
+		if _, err := tv.admin.CreateChannel(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []*Desk{a1, a2, b1} {
+		confirmAll(t, d)
+	}
+	if _, err := a1.Send(ctx, "plenary", []byte("Good morning from Arden")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Send(ctx, "arden-internal", []byte("Hold firm on paragraph 3")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, a2, b1)
+	if _, err := b1.Send(ctx, "plenary", []byte("Borealia agrees ad referendum")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, a2, b1)
+	want := "Tomas Reig: Good morning from Arden,Iryna Holt: Borealia agrees ad referendum"
+	for _, d := range []*Desk{a1, a2, b1} {
+		if got := strings.Join(texts(t, d, "plenary"), ","); got != want {
+			t.Errorf("%s reads plenary %q, want %q", d.Profile().Person, got, want)
+		}
+	}
+	if got := strings.Join(texts(t, a2, "arden-internal"), ","); got != "Tomas Reig: Hold firm on paragraph 3" {
+		t.Errorf("a2 reads arden-internal %q", got)
+	}
+	if _, err := b1.Read(ctx, "arden-internal", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(t, b1, "arden-internal"); len(got) != 0 {
+		t.Errorf("borealia reads arden's internal channel: %q", got)
+	}
+	t.Logf("b1 plenary: %q", texts(t, b1, "plenary"))
+	// Remove a2 from the plenary: it cannot read what follows.
+	if err := a1.Remove(ctx, "plenary", a2.DeviceID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b1.Send(ctx, "plenary", []byte("after the removal")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, a2, b1)
+	if got := texts(t, a2, "plenary"); len(got) != 2 {
+		t.Errorf("removed desk reads %q", got)
+	}
+	if got := texts(t, a1, "plenary"); len(got) != 3 {
+		t.Errorf("a1 reads %q", got)
+	}
+	// Rotate keys, and everyone still talks.
+	if err := b1.Rotate(ctx, "plenary"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Send(ctx, "plenary", []byte("after rotation")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	if got := texts(t, b1, "plenary"); len(got) != 4 {
+		t.Errorf("b1 reads %q", got)
+	}
+	// No plaintext at the venue.
+	filepath.Walk(tv.dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			b, _ := os.ReadFile(p)
+			for _, s := range []string{"Good morning", "paragraph 3", "ad referendum", "after the removal", "after rotation"} {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("plaintext %q in the venue's %s", s, p)
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -365,7 +365,7 @@ func (d *Desk) processor(log string) processFunc {
 	if log == RegisterLog {
 		return d.processRegister
 	}
-	return d.processChannel
+	return d.channelProcessor(log)
 }
 
 // processRegister records an accreditation. The first record for a name

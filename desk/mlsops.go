@@ -1,0 +1,682 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/mls"
+)
+
+// More store keys of the MLS layer.
+const (
+	keyLastResort = "mls/last-resort" // the ref of our last-resort key package on the venue
+	prefRemoved   = "mls/removed/"    // devices removed from a channel: not re-invited automatically
+	prefWelcome   = "mls/welcome/"    // Welcomes waiting for a confirmation of a party
+	prefProposal  = "mls/proposals/"  // a channel has proposals waiting for a commit
+)
+
+// ErrNoGroup means this desk is not (yet) a member of the channel's group.
+var ErrNoGroup = errors.New("this desk is not a member of the channel's group yet: a member adds it, or 'goodoffices desk open' starts the group of a new channel")
+
+// afterSyncLocked does the MLS housekeeping after a sync: the key package
+// stock on the venue, the Welcome mailbox, proposals waiting for a commit
+// and devices waiting to be added. d.mu must be held.
+func (d *Desk) afterSyncLocked(ctx context.Context) error {
+	var errs []error
+	if err := d.replenishKeyPackages(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("key packages: %w", err))
+	}
+	joined, err := d.processMail(ctx)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("mailbox: %w", err))
+	}
+	for _, ch := range joined {
+		if err := d.syncLogLocked(ctx, ch); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ch, err))
+		}
+	}
+	chans, err := d.Channels(ctx)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, c := range chans {
+		if c.State.Alarm != nil || c.State.Pending() > 0 {
+			continue
+		}
+		if err := d.maintainGroup(ctx, c.ID); err != nil && !errors.Is(err, ErrNoGroup) {
+			errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// replenishKeyPackages keeps at least kpLowWater one-time key packages and
+// one last-resort package (RFC 9420 §16.8) on the venue. The private parts
+// are stored before the upload.
+func (d *Desk) replenishKeyPackages(ctx context.Context) error {
+	n, err := d.api.countKeyPackages(ctx)
+	if err != nil {
+		return err
+	}
+	_, lrErr := d.store.Get(ctx, keyLastResort)
+	needLR := errors.Is(lrErr, ErrNotFound)
+	if n >= kpLowWater && !needLR {
+		return d.store.Put(ctx, keyKPCount, []byte(strconv.Itoa(n)))
+	}
+	id, err := d.identity()
+	if err != nil {
+		return err
+	}
+	var oneTime [][]byte
+	var lastResort []byte
+	privs := map[string][]byte{}
+	mk := func(lr bool) ([]byte, error) {
+		kp, priv, err := mls.NewKeyPackage(id, &mls.KeyPackageOptions{LastResort: lr})
+		if err != nil {
+			return nil, fmt.Errorf("failed to create key package: %w", err)
+		}
+		ref, err := kp.Ref()
+		if err != nil {
+			return nil, err
+		}
+		privs[hex.EncodeToString(ref)] = priv
+		return kp.Bytes(), nil
+	}
+	for i := n; i < kpBatch; i++ {
+		b, err := mk(false)
+		if err != nil {
+			return err
+		}
+		oneTime = append(oneTime, b)
+	}
+	var lrRef string
+	if needLR {
+		if lastResort, err = mk(true); err != nil {
+			return err
+		}
+		kp, _ := mls.ParseKeyPackage(lastResort)
+		ref, _ := kp.Ref()
+		lrRef = hex.EncodeToString(ref)
+	}
+	if err := d.store.Update(ctx, func(tx *Tx) error {
+		for ref, priv := range privs {
+			if err := tx.Put(ctx, prefKP+ref, priv); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	total, err := d.api.uploadKeyPackages(ctx, oneTime, lastResort)
+	if err != nil {
+		return err
+	}
+	return d.store.Update(ctx, func(tx *Tx) error {
+		if lrRef != "" {
+			if err := tx.Put(ctx, keyLastResort, []byte(lrRef)); err != nil {
+				return err
+			}
+		}
+		return tx.Put(ctx, keyKPCount, []byte(strconv.Itoa(total)))
+	})
+}
+
+// processMail joins the groups of the Welcomes in the device's mailbox
+// (RFC 9420 §12.4.3.1). A Welcome is accepted only for a channel of this
+// delegation that this desk is not yet in, and only if every member of the
+// group passes the credential check; one that names a device no confirmed
+// party certified raises an alarm. It returns the channels joined.
+func (d *Desk) processMail(ctx context.Context) ([]string, error) {
+	var joined []string
+	// Welcomes kept until a party is confirmed.
+	waiting, err := d.store.List(ctx, prefWelcome, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range waiting {
+		ch, err := d.tryWelcome(ctx, kv.Value)
+		if errors.Is(err, ErrNotConfirmed) {
+			continue
+		}
+		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, kv.Key) })
+		if ch != "" {
+			joined = append(joined, ch)
+		}
+	}
+	var cur int64
+	if b, err := d.store.Get(ctx, keyMailCur); err == nil {
+		cur, _ = strconv.ParseInt(string(b), 10, 64)
+	}
+	mail, err := d.api.mail(ctx, cur)
+	if err != nil {
+		return joined, err
+	}
+	for _, m := range mail {
+		ch, err := d.tryWelcome(ctx, m.Data)
+		switch {
+		case errors.Is(err, ErrNotConfirmed):
+			d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
+			if err := d.store.Put(ctx, fmt.Sprintf("%s%016d", prefWelcome, m.ID), m.Data); err != nil {
+				return joined, err
+			}
+		case err != nil:
+			d.log.Warn("ignored a message in the mailbox", "mail", m.ID, "err", err)
+		case ch != "":
+			joined = append(joined, ch)
+		}
+		if err := d.store.Put(ctx, keyMailCur, []byte(strconv.FormatInt(m.ID, 10))); err != nil {
+			return joined, err
+		}
+	}
+	if len(mail) > 0 {
+		if err := d.api.deleteMail(ctx, mail[len(mail)-1].ID); err != nil {
+			d.log.Warn("failed to delete handled mail", "err", err)
+		}
+	}
+	return joined, nil
+}
+
+// tryWelcome joins the group of a Welcome with one of our key packages.
+func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
+	id, err := d.identity()
+	if err != nil {
+		return "", err
+	}
+	kps, err := d.store.List(ctx, prefKP, 0)
+	if err != nil {
+		return "", err
+	}
+	parties, err := d.partiesIn(ctx, d.store)
+	if err != nil {
+		return "", err
+	}
+	var rejected error
+	cfg := &mls.Config{PublicHandshake: true, ValidateCredential: func(c mls.Credential, sigKey []byte) error {
+		_, err := d.verifyCredential(parties, nil, c, sigKey)
+		if err != nil && rejected == nil {
+			rejected = err
+		}
+		return err
+	}}
+	lr, _ := d.store.Get(ctx, keyLastResort)
+	for _, kv := range kps {
+		rejected = nil
+		g, err := mls.Join(id, kv.Value, welcome, cfg, nil)
+		if errors.Is(err, mls.ErrNotForUs) {
+			continue
+		}
+		if errors.Is(err, mls.ErrCredentialRejected) {
+			if errors.Is(rejected, ErrNotConfirmed) {
+				return "", rejected
+			}
+			a := d.raise(ctx, &Alarm{Log: "mailbox", Kind: AlarmMember,
+				Detail: fmt.Sprintf("a Welcome into a group with a member this desk does not accept: %v", rejected)}, nil, nil,
+				map[string][]byte{"welcome": welcome})
+			return "", a
+		}
+		if err != nil {
+			return "", fmt.Errorf("failed to join from a Welcome: %w", err)
+		}
+		ch, ok := d.channelOfGroup(g.GroupID())
+		if !ok {
+			return "", errors.New("a Welcome for a group that is not a channel of this venue")
+		}
+		meta, err := d.channelMeta(ctx, d.store, ch)
+		if err != nil {
+			return "", fmt.Errorf("a Welcome for channel %s, which this delegation is not in", ch)
+		}
+		for _, m := range g.Members() {
+			mi := memberOf(m)
+			if !containsStr(meta.Members, mi.Delegation) {
+				a := d.raise(ctx, &Alarm{Log: ch, Kind: AlarmMember,
+					Detail: fmt.Sprintf("a Welcome into %s whose group holds a device of %q, not a member delegation", ch, mi.Delegation)}, nil, nil,
+					map[string][]byte{"welcome": welcome})
+				return "", a
+			}
+		}
+		if old, err := d.loadGroup(ctx, d.store, ch); err == nil && old != nil && old.Active() {
+			return "", fmt.Errorf("a Welcome into %s, whose group this desk is already in", ch)
+		}
+		err = d.store.Update(ctx, func(tx *Tx) error {
+			if err := saveGroup(ctx, tx, ch, g); err != nil {
+				return err
+			}
+			if err := tx.Put(ctx, prefJoin+ch, []byte(strconv.FormatUint(g.Epoch(), 10))); err != nil {
+				return err
+			}
+			if string(lr) != strings.TrimPrefix(kv.Key, prefKP) {
+				return tx.Delete(ctx, kv.Key) // one-time key package used
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+		d.log.Info("joined channel", "channel", ch, "epoch", g.Epoch())
+		return ch, nil
+	}
+	return "", errors.New("a Welcome for none of this desk's key packages")
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// A welcomeOut is a Welcome to deliver once our commit is accepted.
+type welcomeOut struct {
+	Welcome []byte   `json:"welcome"`
+	Devices []string `json:"devices"`
+}
+
+// commitLocked makes a commit in a channel under the venue's one commit per
+// epoch rule: it syncs the log, builds the commit on the current epoch,
+// keeps the pending state, and appends it announced for that epoch. If
+// another commit won the epoch (409) it discards its own, re-bases on the
+// log and tries again. create makes the group when the channel has none.
+func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build func(g *mls.Group) (*mls.CommitOptions, []string, error)) error {
+	for attempt := 0; attempt < maxCommitRetries; attempt++ {
+		err := d.syncLogLocked(ctx, ch)
+		if err != nil && !(create && errors.Is(err, errWaitingWelcome)) {
+			return err
+		}
+		g, err := d.loadGroup(ctx, d.store, ch)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			st, err := d.logState(ctx, d.store, ch)
+			if err != nil {
+				return err
+			}
+			if !create || st.Size > 0 {
+				return ErrNoGroup
+			}
+			id, err := d.identity()
+			if err != nil {
+				return err
+			}
+			cfg, err := d.groupConfig(ctx, d.store, ch)
+			if err != nil {
+				return err
+			}
+			if g, err = mls.Create(id, groupID(d.venue.Name, ch), cfg); err != nil {
+				return fmt.Errorf("failed to create the group: %w", err)
+			}
+		}
+		if !g.Active() {
+			return fmt.Errorf("this desk is no longer a member of %s", ch)
+		}
+		opts, to, err := build(g)
+		if err != nil {
+			return err
+		}
+		bundle, err := g.Commit(opts)
+		if err != nil {
+			return fmt.Errorf("failed to make the commit: %w", err)
+		}
+		epoch := g.Epoch()
+		if err := d.store.Update(ctx, func(tx *Tx) error { return saveGroup(ctx, tx, ch, g) }); err != nil {
+			return err
+		}
+		_, err = d.api.appendEntry(ctx, ch, bundle.Commit, int64(epoch))
+		if err != nil {
+			g.DiscardCommit()
+			d.store.Update(ctx, func(tx *Tx) error {
+				if epoch == 0 && create {
+					if st, _ := d.logState(ctx, tx, ch); st.Next == 0 {
+						return tx.Delete(ctx, prefGroup+ch) // our group never started
+					}
+				}
+				return saveGroup(ctx, tx, ch, g)
+			})
+			if errors.Is(err, ErrEpochTaken) {
+				d.log.Info("another commit won the epoch; re-basing", "channel", ch, "epoch", epoch)
+				continue
+			}
+			return fmt.Errorf("failed to append the commit: %w", err)
+		}
+		if err := d.syncLogLocked(ctx, ch); err != nil {
+			return err
+		}
+		if bundle.Welcome != nil {
+			for _, dev := range to {
+				if err := d.api.sendMail(ctx, dev, bundle.Welcome); err != nil {
+					d.log.Warn("failed to deliver a Welcome", "device", dev, "err", err)
+				}
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("failed to commit in %s: the epoch kept being taken", ch)
+}
+
+// candidates returns the key packages of the devices of the channel's
+// member delegations that are not in the group, pass the credential check
+// and were not removed on purpose. It claims one key package per device.
+func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only string) ([]*mls.KeyPackage, []string, error) {
+	meta, err := d.channelMeta(ctx, d.store, ch)
+	if err != nil {
+		return nil, nil, err
+	}
+	parties, err := d.partiesIn(ctx, d.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := map[string]bool{d.DeviceID(): true}
+	if g != nil {
+		for _, m := range g.Members() {
+			in[delegation.DeviceID(ed25519.PublicKey(m.SignatureKey))] = true
+		}
+	}
+	var kps []*mls.KeyPackage
+	var devs []string
+	for _, del := range meta.Members {
+		if p, ok := parties[del]; !ok || p.Confirmed.IsZero() {
+			continue
+		}
+		devices, err := d.api.devices(ctx, del)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, dev := range devices {
+			if in[dev.ID] || (only != "" && dev.ID != only) {
+				continue
+			}
+			if only == "" {
+				if _, err := d.store.Get(ctx, prefRemoved+ch+"/"+dev.ID); err == nil {
+					continue
+				}
+			}
+			raw, _, err := d.api.claimKeyPackage(ctx, dev.ID)
+			if err != nil {
+				d.log.Warn("no key package for device", "device", dev.ID, "err", err)
+				continue
+			}
+			kp, err := mls.ParseKeyPackage(raw)
+			if err != nil {
+				d.log.Warn("invalid key package from the venue", "device", dev.ID, "err", err)
+				continue
+			}
+			pub, _ := delegation.ParseDeviceID(dev.ID)
+			if !bytes.Equal(kp.SignatureKey(), pub) {
+				d.log.Warn("key package not of the device it was claimed for", "device", dev.ID)
+				continue
+			}
+			if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
+				d.log.Warn("key package credential refused", "device", dev.ID, "err", err)
+				continue
+			}
+			kps = append(kps, kp)
+			devs = append(devs, dev.ID)
+		}
+	}
+	if only != "" && len(kps) == 0 {
+		return nil, nil, fmt.Errorf("device %s cannot be added (not registered for a confirmed member delegation, already in, or no key package)", only)
+	}
+	return kps, devs, nil
+}
+
+func addOptions(kps []*mls.KeyPackage) *mls.CommitOptions {
+	opts := &mls.CommitOptions{}
+	for _, kp := range kps {
+		opts.Proposals = append(opts.Proposals, mls.AddProposal(kp))
+	}
+	return opts
+}
+
+// Open starts the MLS group of a channel whose log is still empty, with
+// every device of its member delegations that this delegate accepts.
+func (d *Desk) Open(ctx context.Context, ch string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.openLocked(ctx, ch)
+}
+
+func (d *Desk) openLocked(ctx context.Context, ch string) error {
+	if _, err := d.channelMeta(ctx, d.store, ch); err != nil {
+		if _, err := d.syncLocked(ctx); err != nil {
+			return err
+		}
+	}
+	return d.commitLocked(ctx, ch, true, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		kps, devs, err := d.candidates(ctx, ch, g, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		return addOptions(kps), devs, nil
+	})
+}
+
+// Invite adds a device (or, with device "", every missing device of the
+// channel's member delegations) to a channel's group.
+func (d *Desk) Invite(ctx context.Context, ch, device string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if device != "" {
+		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, prefRemoved+ch+"/"+device) })
+	}
+	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		kps, devs, err := d.candidates(ctx, ch, g, device)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(kps) == 0 {
+			return nil, nil, errors.New("no device to add")
+		}
+		return addOptions(kps), devs, nil
+	})
+}
+
+// Remove removes a device from a channel's group. It is not re-added
+// automatically.
+func (d *Desk) Remove(ctx context.Context, ch, device string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.store.Put(ctx, prefRemoved+ch+"/"+device, []byte("1")); err != nil {
+		return err
+	}
+	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		for _, m := range g.Members() {
+			if delegation.DeviceID(ed25519.PublicKey(m.SignatureKey)) == device {
+				if m.Index == g.OwnIndex() {
+					return nil, nil, errors.New("a desk cannot remove itself: use 'desk leave'")
+				}
+				return &mls.CommitOptions{Proposals: []mls.Proposal{mls.RemoveProposal(m.Index)}}, nil, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("device %s is not a member of %s", device, ch)
+	})
+}
+
+// Rotate refreshes this desk's keys in a channel with a full commit
+// (RFC 9420 §12.4, an UpdatePath), for post-compromise security.
+func (d *Desk) Rotate(ctx context.Context, ch string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		return &mls.CommitOptions{ForcePath: true}, nil, nil
+	})
+}
+
+// Leave asks to be removed from a channel: it sends a Remove proposal for
+// this desk's own leaf, which another member commits (RFC 9420 §12.1.3).
+func (d *Desk) Leave(ctx context.Context, ch string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.syncLogLocked(ctx, ch); err != nil {
+		return err
+	}
+	g, err := d.loadGroup(ctx, d.store, ch)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return ErrNoGroup
+	}
+	msg, err := g.Propose(mls.RemoveProposal(g.OwnIndex()), nil)
+	if err != nil {
+		return fmt.Errorf("failed to propose leaving: %w", err)
+	}
+	if err := d.store.Update(ctx, func(tx *Tx) error { return saveGroup(ctx, tx, ch, g) }); err != nil {
+		return err
+	}
+	if _, err := d.api.appendEntry(ctx, ch, msg, -1); err != nil {
+		return err
+	}
+	return d.syncLogLocked(ctx, ch)
+}
+
+// maintainGroup commits proposals waiting in a channel (a member's request
+// to leave) and adds devices that should be in the group, when this desk
+// has the lowest leaf index among the members, so that one desk does it.
+func (d *Desk) maintainGroup(ctx context.Context, ch string) error {
+	g, err := d.loadGroup(ctx, d.store, ch)
+	if err != nil {
+		return err
+	}
+	if g == nil || !g.Active() {
+		return ErrNoGroup
+	}
+	_, perr := d.store.Get(ctx, prefProposal+ch)
+	hasProposals := perr == nil
+	leaving := map[uint32]bool{}
+	if hasProposals {
+		b, _ := d.store.Get(ctx, prefProposal+ch)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.ParseUint(f, 10, 32); err == nil {
+				leaving[uint32(n)] = true
+			}
+		}
+	}
+	for _, m := range g.Members() {
+		if m.Index < g.OwnIndex() && !leaving[m.Index] {
+			return nil // another desk does it
+		}
+	}
+	if leaving[g.OwnIndex()] {
+		return nil
+	}
+	if hasProposals {
+		return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+			return &mls.CommitOptions{}, nil, nil
+		})
+	}
+	kps, devs, err := d.candidates(ctx, ch, g, "")
+	if err != nil || len(kps) == 0 {
+		return err
+	}
+	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		return addOptions(kps), devs, nil
+	})
+}
+
+// Send encrypts data as an MLS application message (a PrivateMessage,
+// RFC 9420 §6.3) in a channel and appends it to the channel's log. The
+// channel's group is started if the channel's log is empty. It returns the
+// entry's index.
+func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.channelMeta(ctx, d.store, ch); err != nil {
+		if _, err := d.syncLocked(ctx); err != nil {
+			return 0, err
+		}
+	}
+	err := d.syncLogLocked(ctx, ch)
+	if errors.Is(err, errWaitingWelcome) {
+		return 0, ErrNoGroup
+	}
+	if err != nil {
+		return 0, err
+	}
+	g, err := d.loadGroup(ctx, d.store, ch)
+	if err != nil {
+		return 0, err
+	}
+	if g == nil {
+		if err := d.openLocked(ctx, ch); err != nil {
+			return 0, err
+		}
+		if g, err = d.loadGroup(ctx, d.store, ch); err != nil || g == nil {
+			return 0, errOr(err, ErrNoGroup)
+		}
+	}
+	if !g.Active() {
+		return 0, fmt.Errorf("this desk is no longer a member of %s", ch)
+	}
+	ct, err := g.Encrypt(data, nil)
+	if err != nil {
+		return 0, fmt.Errorf("failed to encrypt: %w", err)
+	}
+	sb, _ := jsonMarshal(sentRecord{Epoch: g.Epoch(), Data: data})
+	if err := d.store.Update(ctx, func(tx *Tx) error {
+		if err := saveGroup(ctx, tx, ch, g); err != nil {
+			return err
+		}
+		return tx.Put(ctx, sentKey(ch, ct), sb)
+	}); err != nil {
+		return 0, err
+	}
+	idx, err := d.api.appendEntry(ctx, ch, ct, -1)
+	if err != nil {
+		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, sentKey(ch, ct)) })
+		return 0, fmt.Errorf("failed to send: %w", err)
+	}
+	if err := d.syncLogLocked(ctx, ch); err != nil {
+		return idx, err
+	}
+	return idx, nil
+}
+
+// Read returns the processed entries of a channel with index >= from, at
+// most limit (0: all), in log order.
+func (d *Desk) Read(ctx context.Context, ch string, from int64, limit int) ([]Message, error) {
+	kvs, err := d.store.List(ctx, prefHist+ch+"/", 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, kv := range kvs {
+		var m Message
+		if err := jsonUnmarshal(kv.Value, &m); err != nil {
+			return nil, err
+		}
+		if m.Index < from {
+			continue
+		}
+		out = append(out, m)
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Members returns the members of a channel's group as this desk sees it.
+func (d *Desk) Members(ctx context.Context, ch string) ([]MemberInfo, uint64, error) {
+	g, err := d.loadGroup(ctx, d.store, ch)
+	if err != nil {
+		return nil, 0, err
+	}
+	if g == nil {
+		return nil, 0, ErrNoGroup
+	}
+	var out []MemberInfo
+	for _, m := range g.Members() {
+		out = append(out, memberOf(m))
+	}
+	return out, g.Epoch(), nil
+}
