@@ -402,3 +402,14 @@ func TestMarkdown(t *testing.T) {
 		t.Fatalf("bracketed Markdown:\n%s", md)
 	}
 }
+
+// Exported for the external test package, which may import package
+// outcome (that imports this one).
+var (
+	PlayScenario = func(t testing.TB) (*State, func(person string, payload []byte) Record) {
+		s, l := playScenario(t)
+		return s, func(p string, b []byte) Record { return s.Apply(l.add(p, b)) }
+	}
+	ScenarioLanguages = scenarioLanguages
+	TestRootKey       = testKey
+)
