@@ -609,3 +609,83 @@ func TestChannelEndToEnd(t *testing.T) {
 		return nil
 	})
 }
+
+// TestInjectedMemberRejected: a commit that adds a device whose certificate
+// does not chain to an accredited root confirmed by the delegate (here one
+// from a root the host made up, and one from a delegation the host accredited
+// but nobody confirmed) is rejected by every other desk, with an alarm.
+func TestInjectedMemberRejected(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		accredited bool
+	}{{"unaccredited-root", false}, {"unconfirmed-delegation", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tv := startVenue(t)
+			arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+			a1 := tv.newDesk(arden, "Tomas Reig")
+			b1 := tv.newDesk(borealia, "Iryna Holt")
+			ctx := t.Context()
+			if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+				t.Fatal(err)
+			}
+			confirmAll(t, a1)
+			confirmAll(t, b1)
+			if _, err := a1.Send(ctx, "plenary", []byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			syncAll(t, a1, b1)
+
+			// The rogue device's certificate.
+			var rogueRoot *delegation.RootKey
+			if tc.accredited {
+				rogueRoot = tv.accredit("caspia-shadow").root
+			} else {
+				rogueRoot, _ = delegation.GenerateRoot("arden") // same name, not the accredited key
+			}
+			_, rogueKey, _ := ed25519GenerateKey()
+			now := time.Now()
+			cert, err := rogueRoot.Certify(&delegation.Certificate{Delegation: rogueRoot.Name, Person: "Mole", Role: "expert", Level: "expert",
+				Device: rogueKey.Public().(ed25519PublicKey), NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := mlsNewIdentity(cert, rogueKey.Seed())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kp, _, err := mlsNewKeyPackage(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// a1's device, compromised or buggy, commits the Add with a
+			// validator that accepts anything.
+			if _, err := a1.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			commit, epoch := rogueAdd(t, a1, "plenary", kp)
+			if _, err := a1.api.appendEntry(ctx, "plenary", commit, int64(epoch)); err != nil {
+				t.Fatal(err)
+			}
+			res, err := b1.Sync(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var alarm *Alarm
+			for _, a := range res.Alarms {
+				if a.Log == "plenary" {
+					alarm = a
+				}
+			}
+			if alarm == nil || alarm.Kind != AlarmMember {
+				t.Fatalf("injected member not rejected: alarms %v errors %v", res.Alarms, res.Errors)
+			}
+			t.Logf("rejected: %v", alarm)
+			ms, _, _ := b1.Members(ctx, "plenary")
+			for _, m := range ms {
+				if m.Person == "Mole" {
+					t.Fatal("the injected member is in b1's group")
+				}
+			}
+		})
+	}
+}
