@@ -1,0 +1,463 @@
+package venue_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/client"
+)
+
+// buildBinary builds the real goodoffices binary into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "goodoffices")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/good-offices/goodoffices/cmd/goodoffices").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// venueProc is a running `goodoffices venue`.
+type venueProc struct {
+	cmd    *exec.Cmd
+	url    string
+	vkey   string
+	stderr *strings.Builder
+	done   chan error
+}
+
+func startVenueProc(t *testing.T, bin, data string) *venueProc {
+	t.Helper()
+	cmd := exec.Command(bin, "venue", "--listen", "127.0.0.1:0", "--data", data, "--name", "venue.e2e", "--rate", "-1", "--log-level", "warn")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &venueProc{cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
+	cmd.Stderr = &lockedWriter{b: p.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for sc.Scan() {
+		line := sc.Text()
+		if _, addr, ok := strings.Cut(line, " listening on "); ok {
+			p.url = addr
+		}
+		if k, ok := strings.CutPrefix(line, "verifier key: "); ok {
+			p.vkey = k
+		}
+		if strings.HasPrefix(line, "admin credential: ") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if p.url == "" || p.vkey == "" {
+		t.Fatalf("venue did not start: %s", p.stderr.String())
+	}
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *venueProc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("venue exited with %v: %s", err, p.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("venue did not stop on SIGTERM")
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// runCLI runs the binary and returns its standard output.
+func runCLI(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("goodoffices %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+func field(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %q in output:\n%s", prefix, out)
+	return ""
+}
+
+type acked struct {
+	log   string
+	index int64
+	entry string
+}
+
+// TestEndToEnd runs the real binary: two delegations accredited and their
+// devices certified with the CLI, channels convened with the CLI, concurrent
+// appends from four devices, and then every log verified only from what its
+// tlog-tiles endpoints serve.
+func TestEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "venue-data")
+	p := startVenueProc(t, bin, data)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	adminFile := filepath.Join(data, venue.AdminFile)
+	hostFlags := []string{"--venue", p.url, "--admin-file", adminFile}
+
+	// Delegations: arden's root encrypted with a passphrase, borealia's not.
+	roots := map[string]string{}
+	envs := map[string][]string{"arden": {"GOODOFFICES_PASSPHRASE=arden secret"}, "borealia": {"GOODOFFICES_PASSPHRASE="}}
+	for _, d := range []string{"arden", "borealia"} {
+		out := runCLI(t, bin, envs[d], "delegation", "init", "--name", d, "--key", filepath.Join(dir, d+".root"))
+		roots[d] = field(t, out, "verifier key: ")
+		out = runCLI(t, bin, nil, append([]string{"host", "accredit"}, append(hostFlags, d, roots[d])...)...)
+		if fp := field(t, out, "fingerprint: "); fp != delegation.Fingerprint(roots[d]) {
+			t.Fatalf("fingerprint %s, want %s", fp, delegation.Fingerprint(roots[d]))
+		}
+	}
+	// Two devices per delegation, certified by the CLI, registered by the client.
+	devices := map[string][]*client.Client{}
+	for _, d := range []string{"arden", "borealia"} {
+		for i := range 2 {
+			pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+			cert := filepath.Join(dir, fmt.Sprintf("%s-%d.cert", d, i))
+			runCLI(t, bin, envs[d], "delegation", "certify", "--key", filepath.Join(dir, d+".root"), "--device", delegation.DeviceID(pub),
+				"--person", fmt.Sprintf("Delegate %d", i), "--role", "expert", "--level", "expert", "--out", cert)
+			certBytes, err := os.ReadFile(cert)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := client.New(p.url, client.WithDevice(priv))
+			if _, err := c.RegisterDevice(ctx, certBytes); err != nil {
+				t.Fatal(err)
+			}
+			devices[d] = append(devices[d], c)
+		}
+	}
+	channels := map[string][]string{
+		"plenary":           {"arden", "borealia"},
+		"wg-ceasefire":      {"arden", "borealia"},
+		"arden-internal":    {"arden"},
+		"borealia-internal": {"borealia"},
+	}
+	kinds := map[string]string{"plenary": "plenary", "wg-ceasefire": "working-group", "arden-internal": "delegation-internal", "borealia-internal": "delegation-internal"}
+	for id, members := range channels {
+		runCLI(t, bin, nil, append([]string{"host", "channel", "create"}, append(hostFlags, "--id", id, "--kind", kinds[id], "--level", "expert", "--members", strings.Join(members, ","))...)...)
+	}
+	if out := runCLI(t, bin, nil, append([]string{"host", "channel", "list"}, hostFlags...)...); !strings.Contains(out, "wg-ceasefire") {
+		t.Fatalf("channel list:\n%s", out)
+	}
+
+	vfy, err := note.NewVerifier(p.vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := map[string]*client.Client{} // a member device per channel, for reading
+	for id, members := range channels {
+		reader[id] = devices[members[0]][0]
+	}
+
+	// Watch checkpoints while appending: each must be consistent with the previous.
+	var cpMu sync.Mutex
+	seenCPs := map[string][]tlog.Checkpoint{}
+	stopWatch := make(chan struct{})
+	var watchWG sync.WaitGroup
+	watchWG.Add(1)
+	go func() {
+		defer watchWG.Done()
+		for {
+			for id := range channels {
+				cp, _, err := reader[id].Log(id, client.ChannelOrigin("venue.e2e", id), vfy).Checkpoint(ctx)
+				if err != nil {
+					t.Errorf("watch %s: %v", id, err)
+					return
+				}
+				cpMu.Lock()
+				seenCPs[id] = append(seenCPs[id], cp)
+				cpMu.Unlock()
+			}
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+
+	// Concurrent appends: every device, 4 writers each, to its delegation's channels.
+	var mu sync.Mutex
+	var acks []acked
+	var wg sync.WaitGroup
+	for d, cs := range devices {
+		for di, c := range cs {
+			for w := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 30 {
+						var mine []string
+						for id, members := range channels {
+							if members[0] == d || (len(members) > 1 && members[1] == d) {
+								mine = append(mine, id)
+							}
+						}
+						id := mine[i%len(mine)]
+						e := fmt.Sprintf("%s/%d/%d/%d -> %s", d, di, w, i, id)
+						idx, err := c.Append(ctx, id, []byte(e))
+						if err != nil {
+							t.Errorf("append: %v", err)
+							return
+						}
+						mu.Lock()
+						acks = append(acks, acked{id, idx, e})
+						mu.Unlock()
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	close(stopWatch)
+	watchWG.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Verify each channel only from its tlog-tiles endpoints.
+	byLog := map[string]map[int64]string{}
+	for _, a := range acks {
+		if byLog[a.log] == nil {
+			byLog[a.log] = map[int64]string{}
+		}
+		if _, dup := byLog[a.log][a.index]; dup {
+			t.Fatalf("%s index %d acknowledged twice", a.log, a.index)
+		}
+		byLog[a.log][a.index] = a.entry
+	}
+	for id := range channels {
+		lc := reader[id].Log(id, client.ChannelOrigin("venue.e2e", id), vfy)
+		cp, _, err := lc.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.Size != int64(len(byLog[id])) {
+			t.Fatalf("%s: size %d, acknowledged %d", id, cp.Size, len(byLog[id]))
+		}
+		entries, err := lc.Entries(ctx, cp, 0, cp.Size)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		for i, e := range entries {
+			if string(e) != byLog[id][int64(i)] {
+				t.Fatalf("%s entry %d = %q, acknowledged %q", id, i, e, byLog[id][int64(i)])
+			}
+			if err := lc.VerifyInclusion(ctx, cp, int64(i), e); err != nil {
+				t.Fatalf("%s inclusion of %d: %v", id, i, err)
+			}
+		}
+		prev := tlog.Checkpoint{Size: 0, Hash: tlog.EmptyHash}
+		cps := append(seenCPs[id], cp)
+		for _, c := range cps {
+			if err := lc.VerifyConsistency(ctx, prev, c); err != nil {
+				t.Fatalf("%s: checkpoint %d not consistent with %d: %v", id, c.Size, prev.Size, err)
+			}
+			prev = c
+		}
+		t.Logf("%s: %d entries, %d checkpoints checked for consistency", id, cp.Size, len(cps))
+	}
+	// The other party's devices cannot read an internal channel.
+	var ae *client.Error
+	if _, err := devices["borealia"][0].Fetch(ctx, "arden-internal", "checkpoint"); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("borealia read arden-internal: %v", err)
+	}
+	// The register, by anyone.
+	anon, _ := client.New(p.url)
+	reg := anon.Log("register", client.RegisterOrigin("venue.e2e"), vfy)
+	rcp, _, err := reg.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := reg.Entries(ctx, rcp, 0, rcp.Size)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("register: %d records, %v", len(recs), err)
+	}
+	for _, e := range recs {
+		r, err := venue.ParseRegisterRecord(e)
+		if err != nil || r.RootKey != roots[r.Delegation] {
+			t.Fatalf("register record %+v %v", r, err)
+		}
+	}
+	p.stop(t)
+}
+
+// TestKillDurability kills the venue with SIGKILL during concurrent appends
+// and checks, after a restart, that every acknowledged entry is there at its
+// index, the log verifies, and the new checkpoint is consistent with the last
+// one served before the kill.
+func TestKillDurability(t *testing.T) {
+	bin := buildBinary(t)
+	data := filepath.Join(t.TempDir(), "venue-data")
+	p := startVenueProc(t, bin, data)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cred, _ := os.ReadFile(filepath.Join(data, venue.AdminFile))
+	admin, _ := client.New(p.url, client.WithAdmin(string(cred)))
+	root, _ := delegation.GenerateRoot("arden")
+	if _, err := admin.Accredit(ctx, "arden", root.VerifierKey()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"plenary", "wg"} {
+		if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: id, Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	cert := certFor(t, root, pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	dev, _ := client.New(p.url, client.WithDevice(priv))
+	if _, err := dev.RegisterDevice(ctx, cert); err != nil {
+		t.Fatal(err)
+	}
+	vfy, _ := note.NewVerifier(p.vkey)
+
+	var mu sync.Mutex
+	var acks []acked
+	lastServed := map[string]tlog.Checkpoint{}
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := []string{"plenary", "wg"}[(w+i)%2]
+				e := fmt.Sprintf("w%d-%d", w, i)
+				idx, err := dev.Append(ctx, id, []byte(e))
+				if err != nil {
+					return // the venue died
+				}
+				mu.Lock()
+				acks = append(acks, acked{id, idx, e})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			for _, id := range []string{"plenary", "wg"} {
+				cp, _, err := dev.Log(id, client.ChannelOrigin("venue.e2e", id), vfy).Checkpoint(ctx)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				lastServed[id] = cp
+				mu.Unlock()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	p.cmd.Process.Kill() // SIGKILL: no chance to flush anything
+	<-p.done
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acks) < 100 {
+		t.Fatalf("only %d appends acknowledged before the kill", len(acks))
+	}
+
+	p2 := startVenueProc(t, bin, data)
+	if p2.vkey != p.vkey {
+		t.Fatal("venue key changed across restart")
+	}
+	dev2, _ := client.New(p2.url, client.WithDevice(priv))
+	// Appends work after the restart.
+	if _, err := dev2.Append(ctx, "plenary", []byte("after restart")); err != nil {
+		t.Fatal(err)
+	}
+	byLog := map[string]map[int64]string{}
+	for _, a := range acks {
+		if byLog[a.log] == nil {
+			byLog[a.log] = map[int64]string{}
+		}
+		byLog[a.log][a.index] = a.entry
+	}
+	for _, id := range []string{"plenary", "wg"} {
+		lc := dev2.Log(id, client.ChannelOrigin("venue.e2e", id), vfy)
+		cp, _, err := lc.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lc.VerifyConsistency(ctx, lastServed[id], cp); err != nil {
+			t.Fatalf("%s: checkpoint after restart (%d) not consistent with the last served before the kill (%d): %v", id, cp.Size, lastServed[id].Size, err)
+		}
+		entries, err := lc.Entries(ctx, cp, 0, cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for idx, e := range byLog[id] {
+			if idx >= cp.Size || string(entries[idx]) != e {
+				t.Fatalf("%s: acknowledged entry %d (%q) lost after kill -9", id, idx, e)
+			}
+		}
+		t.Logf("%s: %d acknowledged, %d in the log after restart", id, len(byLog[id]), cp.Size)
+	}
+	p2.stop(t)
+}
