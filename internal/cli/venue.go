@@ -46,6 +46,7 @@ Examples:
 	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
 	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	scale := addScaleOutFlags(fs) // --db, --nats, --poll: see scaleout.go
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -60,9 +61,15 @@ Examples:
 		return &UsageError{Msg: "--log-level: " + err.Error()}
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	node, err := scale.open(ctx, logger, *data)
+	if err != nil {
+		return err
+	}
+	defer node.close()
 	v, err := venue.New(ctx, venue.Config{
 		DataDir: *data, Name: *name, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
 		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
+		Store: node.Store,
 	})
 	if err != nil {
 		return err
@@ -75,13 +82,18 @@ Examples:
 		return err
 	}
 	defer schedStore.Close()
+	handler, err := node.start(ctx, v) // /healthz, /readyz, /metrics, fan-out between nodes
+	if err != nil {
+		v.Close()
+		return err
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		v.Close()
 		return fmt.Errorf("failed to listen: %w", err)
 	}
 	ln = venue.LimitListener(ln, *maxConns)
-	srv := &http.Server{Handler: v.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	created := ""
 	if v.AdminCreated {
 		created = " (created now; keep it secret)"

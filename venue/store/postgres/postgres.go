@@ -698,3 +698,51 @@ func (s *Store) UseNonce(ctx context.Context, nonce []byte, expires time.Time) e
 	}
 	return nil
 }
+
+// Heads returns the size of every log, the last mail ID of every mailbox
+// and the members of every channel (comma-separated): what a venue node
+// without NATS polls to notice other nodes' changes.
+func (s *Store) Heads(ctx context.Context) (logs, mail map[string]int64, channels map[string]string, err error) {
+	logs, mail, channels = map[string]int64{}, map[string]int64{}, map[string]string{}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT log, size FROM logs`)
+	b.Queue(`SELECT device, last_id FROM mailboxes`)
+	b.Queue(`SELECT id, array_to_string(members, ',') FROM channels`)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	for _, m := range []map[string]int64{logs, mail} {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("failed to read heads: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return nil, nil, nil, fmt.Errorf("failed to read heads: %w", err)
+			}
+			m[k] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, nil, fmt.Errorf("failed to read heads: %w", err)
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("failed to read heads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, m string
+		if err := rows.Scan(&id, &m); err != nil {
+			return nil, nil, nil, fmt.Errorf("failed to read heads: %w", err)
+		}
+		channels[id] = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("failed to read heads: %w", err)
+	}
+	return logs, mail, channels, nil
+}
