@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/good-offices/goodoffices/schedule"
@@ -30,16 +31,20 @@ const (
 // ScheduleConfig is the optional <data>/schedule.json:
 //
 //	{"zone": "Asia/Almaty", "open": "08:00", "close": "20:00",
-//	 "days": ["Mon","Tue","Wed","Thu","Fri"], "host": "caspia"}
+//	 "days": ["Mon","Tue","Wed","Thu","Fri"], "host": "caspia",
+//	 "db": "postgres://goodoffices@db.internal/goodoffices"}
 //
 // Every field may be left out: the zone defaults to Asia/Almaty, the hours
-// to 08:00–20:00 every day.
+// to 08:00–20:00 every day, and the schedule lives in <data>/schedule.db.
+// Venue nodes that share one PostgreSQL database ("db") share one schedule;
+// every change is a compare-and-swap, so they cannot double-book.
 type ScheduleConfig struct {
 	Zone  string   `json:"zone,omitempty"`
 	Open  string   `json:"open,omitempty"`
 	Close string   `json:"close,omitempty"`
 	Days  []string `json:"days,omitempty"`
 	Host  string   `json:"host,omitempty"`
+	DB    string   `json:"db,omitempty"`
 }
 
 var weekdays = map[string]time.Weekday{"Sun": time.Sunday, "Mon": time.Monday, "Tue": time.Tuesday,
@@ -86,24 +91,36 @@ func (c ScheduleConfig) Schedule() (schedule.Config, error) {
 // LoadScheduleConfig reads <dir>/schedule.json; a missing file gives the
 // defaults.
 func LoadScheduleConfig(dir string) (schedule.Config, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ScheduleConfigFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return ScheduleConfig{}.Schedule()
-	}
+	c, err := readScheduleConfig(dir)
 	if err != nil {
-		return schedule.Config{}, fmt.Errorf("failed to read %s: %w", ScheduleConfigFile, err)
-	}
-	var c ScheduleConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return schedule.Config{}, fmt.Errorf("failed to parse %s: %w", ScheduleConfigFile, err)
+		return schedule.Config{}, err
 	}
 	return c.Schedule()
 }
 
+func readScheduleConfig(dir string) (ScheduleConfig, error) {
+	var c ScheduleConfig
+	data, err := os.ReadFile(filepath.Join(dir, ScheduleConfigFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("failed to read %s: %w", ScheduleConfigFile, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("failed to parse %s: %w", ScheduleConfigFile, err)
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return c, fmt.Errorf("failed to parse %s: db must be a postgres:// URL", ScheduleConfigFile)
+	}
+	return c, nil
+}
+
 // MountSchedule opens the schedule's database in the data directory
-// (schedule.db, tables of its own), reads schedule.json, and mounts the
+// (schedule.db, tables of its own, or the PostgreSQL database named in
+// schedule.json), reads schedule.json, and mounts the
 // schedule API on the venue: host endpoints under /v1/schedule/ (admin
 // credential), the readiness endpoint for heads' desks (device token; the
 // venue's certificate check gives the head's role and key), and the calendar
@@ -112,11 +129,20 @@ func LoadScheduleConfig(dir string) (schedule.Config, error) {
 // (Mount, Who, Name, AdminFile).
 func (v *Venue) MountSchedule(ctx context.Context, logger *slog.Logger) (io.Closer, error) {
 	dir := filepath.Dir(v.AdminFile())
-	cfg, err := LoadScheduleConfig(dir)
+	sc, err := readScheduleConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	st, err := scheduleapi.OpenSQLite(ctx, filepath.Join(dir, ScheduleDBFile))
+	cfg, err := sc.Schedule()
+	if err != nil {
+		return nil, err
+	}
+	var st *scheduleapi.SQLStore
+	if sc.DB != "" {
+		st, err = scheduleapi.OpenPostgres(ctx, sc.DB)
+	} else {
+		st, err = scheduleapi.OpenSQLite(ctx, filepath.Join(dir, ScheduleDBFile))
+	}
 	if err != nil {
 		return nil, err
 	}

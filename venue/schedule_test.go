@@ -24,6 +24,7 @@ import (
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
+	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
 )
 
 // schedVenue is a real venue (SQLite store, admin credential, device
@@ -286,7 +287,7 @@ func TestScheduleOnVenue(t *testing.T) {
 }
 
 func TestScheduleConfigFile(t *testing.T) {
-	for _, bad := range []string{`{"zone":"Mars/Olympus"}`, `{"open":"25:00"}`, `{"days":["Funday"]}`, `{"zone":"Asia/Almaty","x":1}`, `{"open":"20:00","close":"08:00"}`} {
+	for _, bad := range []string{`{"zone":"Mars/Olympus"}`, `{"open":"25:00"}`, `{"days":["Funday"]}`, `{"zone":"Asia/Almaty","x":1}`, `{"open":"20:00","close":"08:00"}`, `{"db":"mysql://x"}`} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, venue.ScheduleConfigFile), []byte(bad), 0o600)
 		if _, err := venue.LoadScheduleConfig(dir); err == nil {
@@ -303,4 +304,22 @@ func TestScheduleConfigFile(t *testing.T) {
 	if err != nil || c.Zone.String() != "Asia/Almaty" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
+}
+
+// Two venue nodes with schedule.json naming one PostgreSQL database share
+// one schedule.
+func TestScheduleSharedPostgres(t *testing.T) {
+	url := pgtest.Schema(t, pgtest.URL(t))
+	cfg := `{"zone":"Asia/Almaty","db":"` + url + `"}`
+	a := startSchedVenue(t, cfg)
+	b := startSchedVenue(t, cfg)
+	ctx := t.Context()
+	if _, err := a.host.AddRoom(ctx, schedule.Room{Name: "Room A", Capacity: 20}); err != nil {
+		t.Fatal(err)
+	}
+	rooms, err := b.host.Rooms(ctx)
+	if err != nil || len(rooms) != 1 || rooms[0].Name != "Room A" {
+		t.Fatalf("node b sees %+v, %v", rooms, err)
+	}
+	wantStatus(t, func() error { _, err := b.host.AddRoom(ctx, schedule.Room{Name: "Room A", Capacity: 5}); return err }(), 409)
 }

@@ -55,7 +55,8 @@
 // The schedule is one versioned JSON document; every change is a
 // compare-and-swap on the version, so two nodes can never both book a room:
 // the loser reloads and the rules run again. [SQLStore] keeps it in tables
-// of its own (schedule_state, schedule_feeds).
+// of its own (schedule_state, schedule_feeds), in a SQLite file
+// ([OpenSQLite]) or, for many nodes, in PostgreSQL ([OpenPostgres]).
 //
 // # Metadata
 //

@@ -18,6 +18,7 @@ import (
 	ical "github.com/emersion/go-ical"
 
 	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
 )
 
 const adminToken = "goadmin-test-credential"
@@ -85,6 +86,11 @@ func startVenue(t *testing.T, path string, zone string) *testVenue {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return startVenueOn(t, st, zone)
+}
+
+func startVenueOn(t *testing.T, st *SQLStore, zone string) *testVenue {
+	t.Helper()
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)
@@ -563,8 +569,53 @@ func fetchStatus(t *testing.T, url, etag string) (int, []byte) {
 // by the rules after reloading.
 func TestTwoNodesCannotDoubleBook(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	a := startVenue(t, path, "Asia/Almaty")
-	b := startVenue(t, path, "Asia/Almaty")
+	open := func() *SQLStore {
+		st, err := OpenSQLite(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	twoNodes(t, open)
+}
+
+// The same on PostgreSQL, as many venue nodes behind a load balancer use it.
+func TestTwoNodesCannotDoubleBookPostgres(t *testing.T) {
+	url := pgtest.Schema(t, pgtest.URL(t))
+	open := func() *SQLStore {
+		st, err := OpenPostgres(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	twoNodes(t, open)
+	// Feeds on PostgreSQL: create, find by token hash, revoke.
+	st := open()
+	f := FeedRecord{ID: "f-1", TokenHash: hashToken("tok"), Delegation: "arden", Created: time.Unix(1700000000, 0).UTC()}
+	if err := st.PutFeed(t.Context(), f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.FeedByToken(t.Context(), hashToken("tok"))
+	if err != nil || got.ID != "f-1" || !got.Created.Equal(f.Created) {
+		t.Fatalf("feed %+v %v", got, err)
+	}
+	if err := st.RevokeFeed(t.Context(), "f-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeFeed(t.Context(), "f-2", time.Now()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoking an unknown feed: %v", err)
+	}
+	if got, _ := st.FeedByToken(t.Context(), hashToken("tok")); got.Revoked.IsZero() {
+		t.Fatal("not revoked")
+	}
+}
+
+func twoNodes(t *testing.T, open func() *SQLStore) {
+	a := startVenueOn(t, open(), "Asia/Almaty")
+	b := startVenueOn(t, open(), "Asia/Almaty")
 	ctx := t.Context()
 	caspiaRooms(t, a.host)
 	var wg sync.WaitGroup
@@ -598,7 +649,7 @@ func TestTwoNodesCannotDoubleBook(t *testing.T) {
 		t.Fatalf("%d nodes booked Room A at the same time", ok)
 	}
 	// And the state survives a restart.
-	c := startVenue(t, path, "Asia/Almaty")
+	c := startVenueOn(t, open(), "Asia/Almaty")
 	if ms, err := c.host.Meetings(ctx, ""); err != nil || len(ms) != 1 {
 		t.Fatalf("after restart: %d meetings, %v", len(ms), err)
 	}

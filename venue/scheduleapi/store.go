@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 )
 
 // Errors of a Store; callers test with errors.Is.
@@ -56,27 +58,53 @@ type Store interface {
 }
 
 // SQLStore keeps the schedule in two tables of its own (schedule_state,
-// schedule_feeds) in a SQLite database.
+// schedule_feeds) in a SQLite or PostgreSQL database.
 type SQLStore struct {
-	db  *sql.DB
-	own bool
+	db       *sql.DB
+	own      bool
+	postgres bool
 }
 
-const sqlSchema = `
+// schemaFor returns the tables in the dialect's types.
+func schemaFor(postgres bool) []string {
+	blob, integer := "BLOB", "INTEGER"
+	if postgres {
+		blob, integer = "BYTEA", "BIGINT"
+	}
+	return []string{`
 CREATE TABLE IF NOT EXISTS schedule_state (
-	id      INTEGER PRIMARY KEY CHECK (id = 1),
-	version INTEGER NOT NULL,
-	data    BLOB NOT NULL
-);
+	id      ` + integer + ` PRIMARY KEY CHECK (id = 1),
+	version ` + integer + ` NOT NULL,
+	data    ` + blob + ` NOT NULL
+)`, `
 CREATE TABLE IF NOT EXISTS schedule_feeds (
 	id         TEXT PRIMARY KEY,
-	token_hash BLOB NOT NULL UNIQUE,
+	token_hash ` + blob + ` NOT NULL UNIQUE,
 	delegation TEXT NOT NULL,
 	person     TEXT NOT NULL,
 	zone       TEXT NOT NULL,
-	created    INTEGER NOT NULL,
-	revoked    INTEGER NOT NULL DEFAULT 0
-);`
+	created    ` + integer + ` NOT NULL,
+	revoked    ` + integer + ` NOT NULL DEFAULT 0
+)`}
+}
+
+// q rewrites the ? placeholders of query for PostgreSQL ($1, $2, …).
+func (s *SQLStore) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // OpenSQLite opens (creating) a SQLite database file for the schedule,
 // in WAL mode with synchronous=FULL like the venue's own store.
@@ -91,7 +119,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 		return nil, fmt.Errorf("failed to open schedule database: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	s, err := NewSQLStore(ctx, db)
+	s, err := newSQLStore(ctx, db, false)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -100,14 +128,39 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 	return s, nil
 }
 
-// NewSQLStore creates the schedule's tables in db (SQLite) if they do not
-// exist. The venue may pass its own database handle: the tables are
-// separate from its store's.
-func NewSQLStore(ctx context.Context, db *sql.DB) (*SQLStore, error) {
-	if _, err := db.ExecContext(ctx, sqlSchema); err != nil {
-		return nil, fmt.Errorf("failed to create schedule tables: %w", err)
+// OpenPostgres connects to the PostgreSQL database at url
+// ("postgres://…"), creating the schedule's tables, so that many venue
+// nodes share one schedule.
+func OpenPostgres(ctx context.Context, url string) (*SQLStore, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open schedule database: %w", err)
 	}
-	return &SQLStore{db: db}, nil
+	db.SetMaxOpenConns(8)
+	s, err := newSQLStore(ctx, db, true)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// NewSQLStore creates the schedule's tables in db if they do not exist;
+// postgres selects PostgreSQL (driver "pgx") rather than SQLite. The venue
+// may pass its own database handle: the tables are separate from its
+// store's.
+func NewSQLStore(ctx context.Context, db *sql.DB, postgres bool) (*SQLStore, error) {
+	return newSQLStore(ctx, db, postgres)
+}
+
+func newSQLStore(ctx context.Context, db *sql.DB, postgres bool) (*SQLStore, error) {
+	for _, stmt := range schemaFor(postgres) {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("failed to create schedule tables: %w", err)
+		}
+	}
+	return &SQLStore{db: db, postgres: postgres}, nil
 }
 
 // Close closes the database if OpenSQLite opened it.
@@ -122,7 +175,7 @@ func (s *SQLStore) Close() error {
 func (s *SQLStore) LoadSchedule(ctx context.Context) ([]byte, int64, error) {
 	var data []byte
 	var v int64
-	err := s.db.QueryRowContext(ctx, `SELECT data, version FROM schedule_state WHERE id = 1`).Scan(&data, &v)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT data, version FROM schedule_state WHERE id = 1`)).Scan(&data, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, nil
 	}
@@ -137,9 +190,9 @@ func (s *SQLStore) SaveSchedule(ctx context.Context, data []byte, old int64) err
 	var res sql.Result
 	var err error
 	if old == 0 {
-		res, err = s.db.ExecContext(ctx, `INSERT INTO schedule_state (id, version, data) VALUES (1, 1, ?) ON CONFLICT (id) DO NOTHING`, data)
+		res, err = s.db.ExecContext(ctx, s.q(`INSERT INTO schedule_state (id, version, data) VALUES (1, 1, ?) ON CONFLICT (id) DO NOTHING`), data)
 	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE schedule_state SET version = version + 1, data = ? WHERE id = 1 AND version = ?`, data, old)
+		res, err = s.db.ExecContext(ctx, s.q(`UPDATE schedule_state SET version = version + 1, data = ? WHERE id = 1 AND version = ?`), data, old)
 	}
 	if err != nil {
 		return fmt.Errorf("failed to save schedule: %w", err)
@@ -154,7 +207,7 @@ func (s *SQLStore) SaveSchedule(ctx context.Context, data []byte, old int64) err
 
 // PutFeed implements Store.
 func (s *SQLStore) PutFeed(ctx context.Context, f FeedRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO schedule_feeds (id, token_hash, delegation, person, zone, created) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO schedule_feeds (id, token_hash, delegation, person, zone, created) VALUES (?, ?, ?, ?, ?, ?)`),
 		f.ID, f.TokenHash, f.Delegation, f.Person, f.Zone, f.Created.UnixNano())
 	if err != nil {
 		return fmt.Errorf("failed to store feed: %w", err)
@@ -177,7 +230,7 @@ func scanFeed(row interface{ Scan(...any) error }) (FeedRecord, error) {
 
 // FeedByToken implements Store.
 func (s *SQLStore) FeedByToken(ctx context.Context, hash []byte) (FeedRecord, error) {
-	f, err := scanFeed(s.db.QueryRowContext(ctx, `SELECT id, token_hash, delegation, person, zone, created, revoked FROM schedule_feeds WHERE token_hash = ?`, hash))
+	f, err := scanFeed(s.db.QueryRowContext(ctx, s.q(`SELECT id, token_hash, delegation, person, zone, created, revoked FROM schedule_feeds WHERE token_hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return FeedRecord{}, ErrNotFound
 	}
@@ -207,13 +260,13 @@ func (s *SQLStore) Feeds(ctx context.Context) ([]FeedRecord, error) {
 
 // RevokeFeed implements Store.
 func (s *SQLStore) RevokeFeed(ctx context.Context, id string, t time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE schedule_feeds SET revoked = ? WHERE id = ? AND revoked = 0`, t.UnixNano(), id)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE schedule_feeds SET revoked = ? WHERE id = ? AND revoked = 0`), t.UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("failed to revoke feed: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var one int
-		if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM schedule_feeds WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		if err := s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM schedule_feeds WHERE id = ?`), id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 	}
