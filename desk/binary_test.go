@@ -1,0 +1,376 @@
+package desk_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end test of the desk with the real goodoffices binary: a
+// venue, two delegations with two devices each, a plenary and each party's
+// internal channel.
+
+type cluster struct {
+	t        *testing.T
+	bin, dir string
+	venueURL string
+	venueKey string
+	env      []string
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "goodoffices")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/good-offices/goodoffices/cmd/goodoffices")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// run runs the binary and returns its stdout; it fails the test if the exit
+// status is not want.
+func (c *cluster) run(want int, args ...string) string {
+	c.t.Helper()
+	cmd := exec.CommandContext(c.t.Context(), c.bin, args...)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), c.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("%v: %v", args, err)
+	}
+	if code != want {
+		c.t.Fatalf("goodoffices %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+func startCluster(t *testing.T) *cluster {
+	c := &cluster{t: t, bin: buildBinary(t), dir: t.TempDir()}
+	c.env = []string{"GOODOFFICES_PASSPHRASE=root secret", "GOODOFFICES_DESK_PASSPHRASE=desk secret"}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, c.bin, "venue", "--listen", "127.0.0.1:0", "--data", "vdata", "--rate", "-1")
+	cmd.Dir = c.dir
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	addr := regexp.MustCompile(`listening on (http://\S+)`)
+	vkey := regexp.MustCompile(`verifier key: (\S+)`)
+	deadline := time.After(20 * time.Second)
+	lines := make(chan string)
+	go func() {
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for c.venueURL == "" || c.venueKey == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("venue exited: %s", stderr.String())
+			}
+			if m := addr.FindStringSubmatch(l); m != nil {
+				c.venueURL = m[1]
+			}
+			if m := vkey.FindStringSubmatch(l); m != nil {
+				c.venueKey = m[1]
+			}
+		case <-deadline:
+			t.Fatal("venue did not start")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	c.env = append(c.env, "GOODOFFICES_VENUE="+c.venueURL)
+	return c
+}
+
+func (c *cluster) field(out, name string) string {
+	c.t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		c.t.Fatalf("no %q in %q", name, out)
+	}
+	return m[1]
+}
+
+// newDesk creates, certifies and enrolls a desk.
+func (c *cluster) newDesk(home, del, person, role string) string {
+	c.t.Helper()
+	c.run(0, "desk", "init", "--home", home, "--delegation", del, "--person", person, "--role", role)
+	st := c.run(0, "desk", "status", "--home", home, "--json")
+	var s struct{ Device string }
+	json.Unmarshal([]byte(st), &s)
+	c.run(0, "delegation", "certify", "--key", del+".root", "--device", s.Device, "--person", person, "--role", role, "--level", "expert", "--out", home+".cert")
+	c.run(0, "desk", "enroll", "--home", home, "--venue", c.venueURL, "--venue-key", c.venueKey, "--cert", home+".cert")
+	return s.Device
+}
+
+type readOut struct {
+	Messages []struct {
+		Index  int64  `json:"index"`
+		Kind   string `json:"kind"`
+		Text   string `json:"text"`
+		Sender struct {
+			Person     string `json:"person"`
+			Delegation string `json:"delegation"`
+		} `json:"sender"`
+	} `json:"messages"`
+}
+
+func (c *cluster) texts(home, ch string) []string {
+	c.t.Helper()
+	var r readOut
+	if err := json.Unmarshal([]byte(c.run(0, "desk", "read", ch, "--home", home, "--json")), &r); err != nil {
+		c.t.Fatal(err)
+	}
+	var out []string
+	for _, m := range r.Messages {
+		if m.Kind == "application" {
+			out = append(out, m.Sender.Person+": "+m.Text)
+		}
+	}
+	return out
+}
+
+func (c *cluster) syncAll(homes ...string) {
+	c.t.Helper()
+	for range 2 {
+		for _, h := range homes {
+			c.run(0, "desk", "sync", "--home", h)
+		}
+	}
+}
+
+func TestBinaryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	c := startCluster(t)
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	fps := map[string]string{}
+	for _, del := range []string{"arden", "borealia"} {
+		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
+		fps[del] = c.field(out, "fingerprint")
+		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
+	}
+	for _, ch := range [][]string{
+		{"plenary", "plenary", "arden,borealia"},
+		{"bilateral", "bilateral", "arden,borealia"},
+		{"arden-internal", "delegation-internal", "arden"},
+		{"borealia-internal", "delegation-internal", "borealia"},
+	} {
+		c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", ch[0], "--kind", ch[1], "--level", "expert", "--members", ch[2])...)
+	}
+	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
+	c.newDesk("nora", "arden", "Nora Vass", "expert")
+	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
+	maks := c.newDesk("maks", "borealia", "Maks Dorn", "expert")
+	all := []string{"tomas", "nora", "iryna", "maks"}
+	// Out of band: each delegate compares the other party's fingerprint.
+	for _, h := range all {
+		other := "borealia"
+		if h == "iryna" || h == "maks" {
+			other = "arden"
+		}
+		// A wrong fingerprint is refused loudly.
+		c.run(3, "desk", "verify-party", other, "--home", h, "--fingerprint", "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA")
+		c.run(0, "desk", "verify-party", other, "--home", h, "--fingerprint", fps[other])
+	}
+	c.syncAll(all...) // stocks key packages on the venue
+
+	secrets := []string{
+		"Arden opens the plenary",
+		"Borealia answers in the plenary",
+		"bilateral: the prisoners list",
+		"arden-internal: hold firm on paragraph 3",
+		"borealia-internal: accept 20 km",
+		"after Maks left the plenary",
+	}
+	c.run(0, "desk", "send", "plenary", "--home", "tomas", secrets[0])
+	c.run(0, "desk", "send", "arden-internal", "--home", "nora", secrets[3])
+	c.run(0, "desk", "send", "borealia-internal", "--home", "iryna", secrets[4])
+	c.run(0, "desk", "send", "bilateral", "--home", "maks", secrets[2])
+	c.syncAll(all...)
+	c.run(0, "desk", "send", "plenary", "--home", "iryna", secrets[1])
+	c.syncAll(all...)
+
+	want := map[string]map[string]string{
+		"plenary":           {"tomas": "Tomas Reig: " + secrets[0] + "|Iryna Holt: " + secrets[1]},
+		"bilateral":         {"tomas": "Maks Dorn: " + secrets[2]},
+		"arden-internal":    {"tomas": "Nora Vass: " + secrets[3]},
+		"borealia-internal": {"maks": "Iryna Holt: " + secrets[4]},
+	}
+	for ch, w := range want {
+		var exp string
+		for _, v := range w {
+			exp = v
+		}
+		for _, h := range all {
+			got := strings.Join(c.texts(h, ch), "|")
+			readable := true
+			if ch == "arden-internal" && (h == "iryna" || h == "maks") || ch == "borealia-internal" && (h == "tomas" || h == "nora") {
+				readable = false
+			}
+			if readable && got != exp {
+				t.Errorf("%s reads %s: %q, want %q", h, ch, got, exp)
+			}
+			if !readable && got != "" {
+				t.Errorf("%s reads the other party's internal channel %s: %q", h, ch, got)
+			}
+		}
+	}
+	// The other party's internal channel is not even listed for them: the
+	// venue refuses to serve it.
+	if out := c.run(0, "desk", "channels", "--home", "iryna"); strings.Contains(out, "arden-internal") {
+		t.Errorf("borealia's desk lists arden-internal:\n%s", out)
+	}
+
+	// Iryna removes Maks's device from the plenary; what follows he cannot read.
+	c.run(0, "desk", "remove", "plenary", "--home", "iryna", "--device", maks)
+	c.run(0, "desk", "send", "plenary", "--home", "tomas", secrets[5])
+	c.syncAll(all...)
+	if got := c.texts("maks", "plenary"); len(got) != 2 {
+		t.Errorf("removed device reads %q", got)
+	}
+	if got := c.texts("nora", "plenary"); len(got) != 3 || !strings.Contains(got[2], secrets[5]) {
+		t.Errorf("nora reads %q", got)
+	}
+	members := c.run(0, "desk", "members", "plenary", "--home", "tomas")
+	if strings.Contains(members, "Maks Dorn") || !strings.Contains(members, "Iryna Holt") {
+		t.Errorf("members after removal:\n%s", members)
+	}
+
+	// The negotiation engine over the channel: the same state on both sides.
+	c.run(0, "desk", "table", "plenary", "--home", "iryna", "--text", "joint-statement", "--title", "Joint Statement",
+		"--para", "The Parties reaffirm their commitment to a negotiated settlement.",
+		"--para", "The Parties agree to a [complete] [partial] cessation of hostilities.")
+	c.syncAll("tomas", "iryna")
+	c.run(0, "desk", "position", "plenary", "--home", "tomas", "--text", "joint-statement", "--para", "p1", "--version", "1", "--stance", "agree")
+	c.syncAll("tomas", "iryna")
+	ta := c.run(0, "desk", "talks", "plenary", "--home", "tomas", "--json")
+	tb := c.run(0, "desk", "talks", "plenary", "--home", "iryna", "--json")
+	if ta != tb {
+		t.Errorf("the two parties compute different states of the talks")
+	}
+	md := c.run(0, "desk", "talks", "plenary", "--home", "iryna", "--text", "joint-statement")
+	if !strings.Contains(md, "cessation") {
+		t.Errorf("talks markdown:\n%s", md)
+	}
+
+	// Live delivery: a desk running receives, verifies and decrypts a
+	// message without a manual sync.
+	ctx, cancel := context.WithCancel(t.Context())
+	run := exec.CommandContext(ctx, c.bin, "desk", "run", "--home", "nora", "--interval", "1h")
+	run.Dir, run.Env = c.dir, append(os.Environ(), c.env...)
+	run.Cancel = func() error { return run.Process.Signal(syscall.SIGINT) }
+	var runOut syncBuffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); run.Wait() }()
+	waitFor(t, func() bool { return strings.Contains(runOut.String(), "running") }, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	c.run(0, "desk", "send", "plenary", "--home", "tomas", "live delivery")
+	waitFor(t, func() bool {
+		got := c.texts("nora", "plenary")
+		return len(got) > 0 && strings.HasSuffix(got[len(got)-1], "live delivery")
+	}, 10*time.Second)
+
+	// Status is clean everywhere.
+	for _, h := range all {
+		c.run(0, "desk", "status", "--home", h)
+	}
+
+	// No plaintext at the venue: scan its whole data directory.
+	secrets = append(secrets, "live delivery", "cessation of hostilities", "negotiated settlement")
+	filepath.WalkDir(filepath.Join(c.dir, "vdata"), func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("plaintext %q found in the venue's %s", s, p)
+			}
+		}
+		return nil
+	})
+	// Nor in the desks' homes: everything is encrypted at rest.
+	for _, h := range all {
+		filepath.WalkDir(filepath.Join(c.dir, h), func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return nil
+			}
+			b, _ := os.ReadFile(p)
+			for _, s := range secrets {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("plaintext %q found in desk file %s", s, p)
+				}
+			}
+			return nil
+		})
+	}
+	// A wrong passphrase opens nothing.
+	c.env = append(c.env, "GOODOFFICES_DESK_PASSPHRASE=wrong")
+	c.run(1, "desk", "status", "--home", "tomas")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, cond func() bool, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

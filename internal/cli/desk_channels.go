@@ -1,0 +1,473 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/negotiation"
+)
+
+func init() {
+	register(&command{name: "desk open", summary: "start the encrypted group of a new channel", run: runDeskOpen})
+	register(&command{name: "desk send", summary: "send a message (a statement) in a channel", run: runDeskSend})
+	register(&command{name: "desk read", summary: "read a channel's verified, decrypted history", run: runDeskRead})
+	register(&command{name: "desk members", summary: "list the devices in a channel's group", run: runDeskMembers})
+	register(&command{name: "desk invite", summary: "add devices of the channel's delegations to its group", run: runDeskInvite})
+	register(&command{name: "desk remove", summary: "remove a device from a channel's group", run: runDeskRemove})
+	register(&command{name: "desk leave", summary: "ask to leave a channel's group", run: runDeskLeave})
+	register(&command{name: "desk rotate", summary: "refresh this device's keys in a channel", run: runDeskRotate})
+	register(&command{name: "desk talks", summary: "the state of the negotiation in a channel", run: runDeskTalks})
+	register(&command{name: "desk table", summary: "table a negotiating text in a channel", run: runDeskTable})
+	register(&command{name: "desk propose", summary: "propose an amendment to a paragraph", run: runDeskPropose})
+	register(&command{name: "desk respond", summary: "accept or refuse a proposal", run: runDeskRespond})
+	register(&command{name: "desk position", summary: "take your delegation's position on a paragraph", run: runDeskPosition})
+	register(&command{name: "desk event", summary: "send any negotiation event (JSON payload)", run: runDeskEvent})
+}
+
+// channelCmd parses a command of the form "desk X CHANNEL [flags]" and
+// opens the desk.
+func channelCmd(ctx context.Context, env *Env, fs *flag.FlagSet, f deskFlags, args []string) (*desk.Desk, string, error) {
+	ch, err := parseOneArg(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if ch == "" {
+		fs.Usage()
+		return nil, "", &UsageError{Msg: "the CHANNEL is required"}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, ch, nil
+}
+
+func runDeskOpen(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk open", "CHANNEL [--home DIR]", `
+Starts the MLS group of a channel the host has convened and whose log is
+still empty: this desk creates the group and adds every registered device of
+the channel's member delegations that you have confirmed (desk verify-party),
+then sends each a Welcome through the venue. 'desk send' does this by itself
+on a new channel. Devices of delegations confirmed later are added by the
+next sync of a member desk.`)
+	f := addDeskFlags(fs, false)
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Open(ctx, ch); err != nil {
+		return alarmErr(err)
+	}
+	ms, epoch, _ := d.Members(ctx, ch)
+	fmt.Fprintf(env.Stdout, "channel %s open at epoch %d with %d devices\n", ch, epoch, len(ms))
+	return nil
+}
+
+func runDeskSend(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk send", "CHANNEL [--reply-to S] [--about TEXT/PARA] MESSAGE...", `
+Sends a message to a channel: encrypted for the channel's members with MLS
+(a PrivateMessage, RFC 9420 §6.3), signed by this device, appended to the
+channel's log. The venue sees its size and time, never its content. With
+MESSAGE "-" the message is read from standard input.
+
+Example:
+  goodoffices desk send plenary "Arden proposes to start with item 1."`)
+	f := addDeskFlags(fs, true)
+	replyTo := fs.String("reply-to", "", "`ID` of the statement this replies to (e.g. S3)")
+	about := fs.String("about", "", "the `TEXT/PARA` this is about, e.g. joint-statement/p2")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		fs.Usage()
+		return &UsageError{Msg: "CHANNEL and MESSAGE are required"}
+	}
+	ch := fs.Arg(0)
+	rest := fs.Args()[1:]
+	// flags may follow the channel
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	body := strings.Join(fs.Args(), " ")
+	if body == "-" {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, negotiation.MaxPayloadBytes))
+		if err != nil {
+			return fmt.Errorf("failed to read the message: %w", err)
+		}
+		body = string(b)
+	}
+	if strings.TrimSpace(body) == "" {
+		return &UsageError{Msg: "empty message"}
+	}
+	aboutText, aboutPara, _ := strings.Cut(*about, "/")
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	idx, err := d.Say(ctx, ch, body, *replyTo, aboutText, aboutPara)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"channel": ch, "index": idx})
+	}
+	fmt.Fprintf(env.Stdout, "sent to %s (entry %d)\n", ch, idx)
+	return nil
+}
+
+func runDeskRead(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--sync] [--json]", `
+Prints a channel's history as this desk has verified and decrypted it, in log
+order: messages with their sender (from the sender's certified device), and
+membership changes. Entries not yet processed are counted at the end; run
+with --sync (or 'desk sync') to fetch new ones first. Reads only the desk's
+own encrypted store otherwise.`)
+	f := addDeskFlags(fs, true)
+	from := fs.Int64("from", 0, "first log `index` to show")
+	doSync := fs.Bool("sync", false, "sync the channel first")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *doSync {
+		if _, err := d.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	ms, err := d.Read(ctx, ch, *from, 0)
+	if err != nil {
+		return err
+	}
+	var st desk.LogState
+	for _, l := range must(d.Logs(ctx)) {
+		if l.Log == ch {
+			st = l
+		}
+	}
+	if *f.json {
+		type jm struct {
+			desk.Message
+			Text string `json:"text"`
+		}
+		out := struct {
+			Messages []jm          `json:"messages"`
+			State    desk.LogState `json:"state"`
+		}{State: st}
+		for _, m := range ms {
+			out.Messages = append(out.Messages, jm{m, m.Summary()})
+		}
+		return deskJSON(env.Stdout, out)
+	}
+	for _, m := range ms {
+		who := m.Sender.Person
+		if m.Sender.Delegation != "" {
+			who += " (" + m.Sender.Delegation + ")"
+		}
+		if who == "" {
+			who = "-"
+		}
+		fmt.Fprintf(env.Stdout, "%5d  %s  %s: %s\n", m.Index, m.Received.Local().Format("2006-01-02 15:04"), who, m.Summary())
+	}
+	if st.Pending() > 0 {
+		fmt.Fprintf(env.Stdout, "(%d verified entries not yet processed", st.Pending())
+		if st.Blocked != "" {
+			fmt.Fprintf(env.Stdout, ": %s", st.Blocked)
+		}
+		fmt.Fprintln(env.Stdout, ")")
+	}
+	if st.Alarm != nil {
+		return &AlarmError{Err: st.Alarm}
+	}
+	return nil
+}
+
+func must[T any](v T, _ error) T { return v }
+
+func runDeskMembers(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk members", "CHANNEL [--json]", `
+Lists the devices in a channel's MLS group as this desk sees it: delegation,
+person, role and device ID from each member's verified certificate.`)
+	f := addDeskFlags(fs, true)
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ms, epoch, err := d.Members(ctx, ch)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"epoch": epoch, "members": ms})
+	}
+	fmt.Fprintf(env.Stdout, "channel %s, epoch %d\n", ch, epoch)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEAF\tDELEGATION\tPERSON\tROLE\tDEVICE")
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.Leaf, m.Delegation, m.Person, m.Role, m.Device)
+	}
+	return tw.Flush()
+}
+
+func runDeskInvite(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk invite", "CHANNEL [--device ID]", `
+Adds to a channel's group one device (--device) or every registered device
+of the channel's member delegations that is missing and that you accept
+(its delegation confirmed with desk verify-party). Member desks also do this
+by themselves when they sync.`)
+	f := addDeskFlags(fs, false)
+	dev := fs.String("device", "", "the device `ID` to add (default: every missing device)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return alarmErr(d.Invite(ctx, ch, *dev))
+}
+
+func runDeskRemove(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk remove", "CHANNEL --device ID", `
+Removes a device from a channel's group with an MLS commit: from the next
+epoch on it cannot read the channel. It is not re-added automatically; 'desk
+invite --device' brings it back.`)
+	f := addDeskFlags(fs, false)
+	dev := fs.String("device", "", "the device `ID` to remove (see desk members)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *dev == "" {
+		return &UsageError{Msg: "--device is required"}
+	}
+	return alarmErr(d.Remove(ctx, ch, *dev))
+}
+
+func runDeskLeave(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk leave", "CHANNEL", `
+Asks to leave a channel's group: sends an MLS Remove proposal for this
+device, which the next member desk to sync commits.`)
+	f := addDeskFlags(fs, false)
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return alarmErr(d.Leave(ctx, ch))
+}
+
+func runDeskRotate(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk rotate", "CHANNEL", `
+Refreshes this device's keys in a channel with a full MLS commit (an
+UpdatePath), so that a past compromise of this device stops mattering for
+what follows.`)
+	f := addDeskFlags(fs, false)
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return alarmErr(d.Rotate(ctx, ch))
+}
+
+func runDeskTalks(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk talks", "CHANNEL [--text ID] [--host NAME] [--json]", `
+Replays the channel's decrypted history through the negotiation engine and
+prints the state of the talks: the texts with their brackets, proposals and
+each party's positions (--text ID as Markdown), or everything as JSON. Every
+party's desk computes the same state from the same log.`)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "print this text `ID` as Markdown")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	st, err := d.Talks(ctx, ch, *host)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, st)
+	}
+	if *text != "" {
+		md, err := st.Markdown(*text)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(env.Stdout, md)
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "talks in %s: %d texts, %d proposals, %d statements; package %s\n",
+		ch, len(st.Texts), len(st.Proposals), len(st.Statements), st.Package.Status)
+	for _, t := range st.Texts {
+		fmt.Fprintf(env.Stdout, "  text %s %q v%d (%s) — goodoffices desk talks %s --text %s\n", t.ID, t.Title, t.Version, t.Status, ch, t.ID)
+	}
+	for _, p := range st.Proposals {
+		fmt.Fprintf(env.Stdout, "  proposal %s by %s on %s: %s\n", p.ID, p.By, p.Text, p.Status)
+	}
+	return nil
+}
+
+// sendEvent sends a negotiation payload and prints where it went.
+func sendEvent(ctx context.Context, env *Env, d *desk.Desk, ch string, payload []byte, asJSON bool) error {
+	idx, err := d.Send(ctx, ch, payload)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if asJSON {
+		return deskJSON(env.Stdout, map[string]any{"channel": ch, "index": idx})
+	}
+	fmt.Fprintf(env.Stdout, "sent to %s (entry %d)\n", ch, idx)
+	return nil
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, "|") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func runDeskTable(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk table", "CHANNEL --text ID --title T --para P [--para P ...]", `
+Tables a negotiating text: numbered paragraphs in bracket notation, where
+"[complete] [partial]" are alternatives attributed to your delegation.
+
+Example:
+  goodoffices desk table wg1 --text joint-statement --title "Joint Statement" \
+    --para "The Parties reaffirm their commitment to a negotiated settlement." \
+    --para "The Parties agree to a [complete] [partial] cessation of hostilities."`)
+	f := addDeskFlags(fs, true)
+	id := fs.String("text", "", "text `ID`, e.g. joint-statement")
+	title := fs.String("title", "", "the text's `title`")
+	item := fs.String("item", "", "agenda `item` the text belongs to")
+	level := fs.String("level", "expert", "`level` of the text")
+	lang := fs.String("language", "en", "`language` of the negotiation")
+	var paras multiFlag
+	fs.Var(&paras, "para", "a `paragraph` in bracket notation (repeat, in order)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *id == "" || *title == "" || len(paras) == 0 {
+		return &UsageError{Msg: "--text, --title and at least one --para are required"}
+	}
+	p := negotiation.NewTableText(negotiation.TableText{ID: *id, Title: *title, Item: *item, Level: negotiation.Level(*level), Language: *lang, Paragraphs: paras})
+	return sendEvent(ctx, env, d, ch, p, *f.json)
+}
+
+func runDeskPropose(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk propose", "CHANNEL --text ID --para P --base V --op OP [--notation N] [--path 0,1]", `
+Proposes an amendment to a paragraph of a text, drafted against version
+--base of the paragraph (see desk talks --text). Ops: replace, insert,
+delete, add_alternative, remove_brackets, add_paragraph, move_paragraph,
+delete_paragraph.
+
+Example (replace "[complete] [partial]", segment 1 of paragraph p2, by "complete"):
+  goodoffices desk propose wg1 --text joint-statement --para p2 --base 1 --op replace --path 1 --notation complete`)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	para := fs.String("para", "", "paragraph `ID`")
+	base := fs.Int("base", 0, "paragraph `version` the amendment is drafted against")
+	op := fs.String("op", "", "the amendment `op`")
+	notation := fs.String("notation", "", "new wording in bracket `notation`")
+	path := fs.String("path", "", "segment `path`, comma-separated indexes (empty: whole paragraph)")
+	option := fs.Int("option", 0, "for remove_brackets: the `option` to keep")
+	after := fs.String("after", "", "for add/move_paragraph: the paragraph `ID` to go after")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" || *op == "" {
+		return &UsageError{Msg: "--text and --op are required"}
+	}
+	var pth []int
+	if *path != "" {
+		for _, s := range strings.Split(*path, ",") {
+			var n int
+			if _, err := fmt.Sscan(s, &n); err != nil {
+				return &UsageError{Msg: "--path: comma-separated integers"}
+			}
+			pth = append(pth, n)
+		}
+	}
+	p := negotiation.NewProposal(*text, negotiation.Amendment{Op: negotiation.Op(*op), Para: *para, Base: *base, Path: pth, Notation: *notation, Option: *option, After: *after})
+	return sendEvent(ctx, env, d, ch, p, *f.json)
+}
+
+func runDeskRespond(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk respond", "CHANNEL --proposal ID --response R [--note N]", `
+Answers a proposal for your delegation: accept, accept_ad_referendum or
+refuse (see desk talks for proposal IDs).`)
+	f := addDeskFlags(fs, true)
+	prop := fs.String("proposal", "", "proposal `ID`, e.g. A1")
+	resp := fs.String("response", "", "`response`: accept, accept_ad_referendum, refuse")
+	note := fs.String("note", "", "a `note` with the answer")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *prop == "" || *resp == "" {
+		return &UsageError{Msg: "--proposal and --response are required"}
+	}
+	return sendEvent(ctx, env, d, ch, negotiation.NewResponse(*prop, negotiation.Response(*resp), *note), *f.json)
+}
+
+func runDeskPosition(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk position", "CHANNEL --text ID --para P --version V --stance S [--note N]", `
+Takes your delegation's position on a version of a paragraph: agree,
+agree_ad_referendum (subject to your capital), reserve (needs more time) or
+object.`)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	para := fs.String("para", "", "paragraph `ID`")
+	version := fs.Int("version", 0, "paragraph `version`")
+	stance := fs.String("stance", "", "`stance`: agree, agree_ad_referendum, reserve, object")
+	note := fs.String("note", "", "a `note`")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" || *para == "" || *stance == "" {
+		return &UsageError{Msg: "--text, --para and --stance are required"}
+	}
+	return sendEvent(ctx, env, d, ch, negotiation.NewPosition(*text, *para, *version, negotiation.Stance(*stance), *note), *f.json)
+}
+
+func runDeskEvent(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk event", "CHANNEL --payload JSON|-", `
+Sends any negotiation event: a JSON payload {"v":1,"type":...} as package
+negotiation defines it (add_item, readiness, adopt, sign, ...). With
+--payload - it is read from standard input.`)
+	f := addDeskFlags(fs, true)
+	payload := fs.String("payload", "", "the JSON `payload`, or - for standard input")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	b := []byte(*payload)
+	if *payload == "-" {
+		if b, err = io.ReadAll(io.LimitReader(os.Stdin, negotiation.MaxPayloadBytes+1)); err != nil {
+			return err
+		}
+	}
+	if len(b) == 0 || len(b) > negotiation.MaxPayloadBytes || !json.Valid(b) {
+		return &UsageError{Msg: "--payload must be a JSON object of at most 256 KiB"}
+	}
+	return sendEvent(ctx, env, d, ch, b, *f.json)
+}
