@@ -11,12 +11,12 @@ import (
 // holds only its own serialized state, and everything they exchange is
 // bytes, as it would be over the network.
 type client struct {
-	t     *testing.T
-	name  string
-	id    []byte // Identity.MarshalBinary
-	state []byte // Group.MarshalBinary
+	t      *testing.T
+	name   string
+	id     []byte // Identity.MarshalBinary
+	state  []byte // Group.MarshalBinary
 	kpPriv []byte
-	cfg   *Config
+	cfg    *Config
 }
 
 func newClient(t *testing.T, name string, cfg *Config) *client {
