@@ -3,12 +3,14 @@ package scheduleapi
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/good-offices/goodoffices/schedule"
 )
@@ -185,4 +187,15 @@ func (c *Client) Feeds(ctx context.Context) ([]FeedRecord, error) {
 // RevokeFeed revokes a feed: its URL stops working at once.
 func (c *Client) RevokeFeed(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/schedule/feeds/"+esc(id), nil, nil)
+}
+
+// SignalReady is what a head's desk calls: it signs a readiness statement
+// for meeting m with the head's device key (the key the venue knows from the
+// head's certificate) and sends it. now is the signing time.
+func (c *Client) SignalReady(ctx context.Context, key ed25519.PrivateKey, m schedule.Meeting, delegation string, now time.Time) (MeetingView, error) {
+	st, sig, err := schedule.SignReadiness(key, schedule.Readiness{Talks: m.Talks, Meeting: m.ID, Level: m.Level, Delegation: delegation, Time: now})
+	if err != nil {
+		return MeetingView{}, err
+	}
+	return c.SignalReadiness(ctx, m.ID, st, sig)
 }

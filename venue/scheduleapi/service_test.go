@@ -391,8 +391,7 @@ func TestReadinessGateAPI(t *testing.T) {
 		t.Fatalf("host's view: missing %v", hv.MissingReadiness)
 	}
 	apiErr(t, func() error { _, err := v.host.Confirm(ctx, m.ID, ActionRequest{}); return err }(), 409)
-	ost, osig := signReadiness(t, oleh, m, at)
-	if _, err := v.as(oleh).SignalReadiness(ctx, m.ID, ost, osig); err != nil {
+	if _, err := v.as(oleh).SignalReady(ctx, oleh.priv, m.Meeting, "Borealia", at); err != nil {
 		t.Fatal(err)
 	}
 	c, err := v.host.Confirm(ctx, m.ID, ActionRequest{Note: "both heads ready"})
