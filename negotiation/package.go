@@ -69,23 +69,37 @@ func (s *State) paraStatus(t *Text, p *Paragraph, blocks []Block) (ParaStatus, [
 	return ParaAgreed, blocks
 }
 
+// statusKey identifies what a paragraph's status depends on: its wording
+// (version), its positions (history length) and its number.
+type statusKey struct{ version, history, number int }
+
+// textPackage recomputes the statuses of the paragraphs of t whose wording,
+// positions or number changed, and assembles the package of t. It reuses
+// the slices of the previous package: State is not safe for reading while
+// Apply runs.
 func (s *State) textPackage(t *Text) PackageView {
 	v := PackageView{
 		Paragraphs:   len(t.Paragraphs),
-		Agreed:       make([]ParaKey, 0, len(t.Paragraphs)),
-		AdReferendum: []ParaKey{},
-		Blocks:       make([]Block, 0, len(t.Package.Blocks)+2),
+		Agreed:       t.Package.Agreed[:0],
+		AdReferendum: t.Package.AdReferendum[:0],
+		Blocks:       t.Package.Blocks[:0],
+	}
+	if v.Agreed == nil {
+		v.Agreed, v.AdReferendum, v.Blocks = []ParaKey{}, []ParaKey{}, []Block{}
 	}
 	for _, p := range t.Paragraphs {
-		var st ParaStatus
-		st, v.Blocks = s.paraStatus(t, p, v.Blocks)
-		p.Status = st
-		key := ParaKey{Text: t.ID, Para: p.ID, Number: p.Number}
-		switch st {
+		key := statusKey{p.Version, len(p.History), p.Number}
+		if p.statusFor != key || p.blocks == nil {
+			p.Status, p.blocks = s.paraStatus(t, p, []Block{})
+			p.statusFor = key
+		}
+		v.Blocks = append(v.Blocks, p.blocks...)
+		pk := ParaKey{Text: t.ID, Para: p.ID, Number: p.Number}
+		switch p.Status {
 		case ParaAgreed:
-			v.Agreed = append(v.Agreed, key)
+			v.Agreed = append(v.Agreed, pk)
 		case ParaAgreedAdReferendum:
-			v.AdReferendum = append(v.AdReferendum, key)
+			v.AdReferendum = append(v.AdReferendum, pk)
 		}
 	}
 	v.Status = status(v)
@@ -108,7 +122,7 @@ func status(v PackageView) PackageStatus {
 // paragraph of every text in it is.
 func combine(texts []*Text) PackageView {
 	if len(texts) == 1 {
-		return texts[0].Package // shares the slices; they are never modified in place
+		return texts[0].Package // shares the slices, rebuilt with the text's
 	}
 	v := emptyPackage()
 	for _, t := range texts {

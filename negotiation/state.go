@@ -184,6 +184,9 @@ type Paragraph struct {
 	History   []PositionChange `json:"position_history"`
 	Wordings  []Wording        `json:"wordings"` // Wordings[v-1] is version v
 	Deleted   bool             `json:"deleted,omitempty"`
+
+	statusFor statusKey // what Status and blocks were computed for
+	blocks    []Block
 }
 
 // A Wording is one version of a paragraph's text.
