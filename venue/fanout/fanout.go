@@ -91,6 +91,19 @@ func ParseNotice(b []byte) (*Notice, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("malformed notice: trailing data")
 	}
+	// Canonical form: empty lists are absent.
+	if len(n.Logs) == 0 {
+		n.Logs = nil
+	}
+	if len(n.Mail) == 0 {
+		n.Mail = nil
+	}
+	if len(n.Devices) == 0 {
+		n.Devices = nil
+	}
+	if len(n.Channels) == 0 {
+		n.Channels = nil
+	}
 	if n.V != 1 {
 		return nil, fmt.Errorf("unsupported notice version %d", n.V)
 	}

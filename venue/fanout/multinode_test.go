@@ -1,0 +1,390 @@
+package fanout_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/good-offices/goodoffices/bench"
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/client"
+	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
+)
+
+// buildBinary builds the goodoffices binary once for the package's tests.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "goodoffices-fanout-test-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "goodoffices")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/good-offices/goodoffices/cmd/goodoffices").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// natsServer is a core NATS server of the test's own, which it can stop
+// and start again on the same port.
+type natsServer struct {
+	t    *testing.T
+	bin  string
+	conf string
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startNATS(t *testing.T) *natsServer {
+	t.Helper()
+	bin, err := bench.FindNATSServer("")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("nats-server needed in CI: %v", err)
+		}
+		t.Skip(err)
+	}
+	port, err := bench.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &natsServer{t: t, bin: bin, conf: filepath.Join(t.TempDir(), "nats.conf"), url: fmt.Sprintf("nats://127.0.0.1:%d", port)}
+	if err := os.WriteFile(s.conf, fmt.Appendf(nil, "listen: 127.0.0.1:%d\n", port), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *natsServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "-c", s.conf)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	s.done = done
+	go func() { s.cmd.Wait(); close(done) }()
+	for range 100 {
+		if conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "nats://")); err == nil {
+			conn.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatal("nats-server did not start")
+}
+
+func (s *natsServer) stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+	s.cmd = nil
+}
+
+// node starts a venue node on db with NATS at natsURL, sharing the keys of
+// first (when not nil).
+func node(t *testing.T, db, natsURL string, first *bench.VenueProcess, extra ...string) *bench.VenueProcess {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if first != nil {
+		if err := bench.ShareKeys(first.DataDir, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append([]string{"--db", db, "--rate", "-1", "--log-level", "warn"}, extra...)
+	if natsURL != "" {
+		args = append(args, "--nats", natsURL)
+	}
+	p, err := bench.StartVenue(t.Context(), bin, dir, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("venue node %s log:\n%s", p.URL, p.Log())
+		}
+	})
+	return p
+}
+
+// world is a venue with one delegation, one channel and devices.
+type world struct {
+	root    *delegation.RootKey
+	name    string
+	channel string
+	info    client.Info
+}
+
+func setup(t *testing.T, url, admin string) *world {
+	t.Helper()
+	ctx := t.Context()
+	w := &world{name: "arden", channel: "plenary"}
+	var err error
+	if w.root, err = delegation.GenerateRoot(w.name); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := client.New(url, client.WithAdmin(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.Accredit(ctx, w.name, w.root.VerifierKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.CreateChannel(ctx, client.ChannelSpec{ID: w.channel, Kind: "plenary", Level: "expert", Members: []string{w.name}}); err != nil {
+		t.Fatal(err)
+	}
+	if w.info, err = ac.Info(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// device registers a new device of the delegation through url.
+func (w *world) device(t *testing.T, url, person string) *client.Client {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Now()
+	cert, err := w.root.Certify(&delegation.Certificate{Delegation: w.name, Person: person, Role: "expert", Level: "expert",
+		Device: pub, NotBefore: now.Add(-time.Minute).Truncate(time.Second), NotAfter: now.Add(time.Hour).Truncate(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(url, client.WithDevice(priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := c.RegisterDevice(t.Context(), cert)
+		if err == nil {
+			break
+		}
+		// The other node may not know of the accreditation yet.
+		var ae *client.Error
+		if !errors.As(err, &ae) || t.Context().Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := c.Authenticate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// appendRetrying appends, retrying while the venue says it may.
+func appendRetrying(ctx context.Context, c *client.Client, channel string, entry []byte) (int64, error) {
+	for {
+		i, err := c.Append(ctx, channel, entry)
+		var ae *client.Error
+		if err != nil && errors.As(err, &ae) && ae.Retryable() && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		return i, err
+	}
+}
+
+// collect reads entry events of channel from sub until it has n of them
+// or the deadline passes.
+func collect(t *testing.T, sub *client.Subscription, channel string, n int, within time.Duration) []client.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), within)
+	defer cancel()
+	var out []client.Event
+	for len(out) < n {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %d of %d events: %v", len(out), n, err)
+		}
+		if ev.Type == "entry" && ev.Log == channel {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestTwoNodes runs two real venue processes on one PostgreSQL database with
+// NATS between them: concurrent appends to one channel from both nodes make
+// one log, without fork or gap, that verifies from either node; a desk
+// subscribed to node 2 sees node 1's appends at once; and after NATS was
+// down for a while, subscribers catch up without gaps.
+func TestTwoNodes(t *testing.T) {
+	db := pgtest.Schema(t, pgtest.URL(t))
+	ns := startNATS(t)
+	// Long poll interval: NATS (or its reconnect catch-up) must do the work.
+	n1 := node(t, db, ns.url, nil, "--poll", "1m")
+	n2 := node(t, db, ns.url, n1, "--poll", "1m")
+	admin, err := n1.AdminCredential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := setup(t, n1.URL, admin)
+	ctx := t.Context()
+
+	reader := w.device(t, n2.URL, "reader")
+	sub, err := reader.Subscribe(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if ev, err := sub.Next(ctx); err != nil || ev.Type != "ready" {
+		t.Fatalf("first event %+v, %v", ev, err)
+	}
+
+	// Concurrent appends to the same channel through both nodes.
+	const perWriter = 25
+	var writers []*client.Client
+	for i := range 4 {
+		url := n1.URL
+		if i%2 == 1 {
+			url = n2.URL
+		}
+		writers = append(writers, w.device(t, url, fmt.Sprintf("writer%d", i)))
+	}
+	var mu sync.Mutex
+	acked := map[int64][]byte{}
+	var wg sync.WaitGroup
+	for i, c := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range perWriter {
+				e := fmt.Appendf(nil, "writer %d entry %d", i, j)
+				idx, err := appendRetrying(ctx, c, w.channel, e)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if prev, dup := acked[idx]; dup {
+					t.Errorf("index %d acknowledged twice: %q and %q", idx, prev, e)
+				}
+				acked[idx] = e
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	total := int64(len(writers) * perWriter)
+	for i := range total {
+		if acked[i] == nil {
+			t.Fatalf("no entry acknowledged at index %d: a gap", i)
+		}
+	}
+	// The subscriber on node 2 got every entry, in order, once.
+	evs := collect(t, sub, w.channel, int(total), 20*time.Second)
+	for i, ev := range evs {
+		if ev.Index != int64(i) || !bytes.Equal(ev.Entry, acked[int64(i)]) {
+			t.Fatalf("event %d: index %d %q, want %q", i, ev.Index, ev.Entry, acked[int64(i)])
+		}
+	}
+	// The log verifies from both nodes, and their checkpoints are consistent.
+	verifier, err := note.NewVerifier(w.info.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := client.ChannelOrigin(w.info.Name, w.channel)
+	verifyLog(t, writers[0].Log(w.channel, origin, verifier), acked, total)
+	verifyLog(t, writers[1].Log(w.channel, origin, verifier), acked, total)
+
+	// At once: an append on node 1 reaches the subscriber on node 2 long
+	// before the stream's heartbeat or a poll would.
+	start := time.Now()
+	idx, err := appendRetrying(ctx, writers[0], w.channel, []byte("at once"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := collect(t, sub, w.channel, 1, 5*time.Second)[0]
+	if ev.Index != idx || string(ev.Entry) != "at once" {
+		t.Fatalf("got %+v, want index %d", ev, idx)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("node 2 saw node 1's append after %s", d)
+	}
+	acked[idx] = []byte("at once")
+	total++
+
+	// NATS down for a while: appends on node 1 go on; when NATS is back,
+	// the subscriber on node 2 catches up without gaps or duplicates.
+	ns.stop()
+	const whileDown = 20
+	for j := range whileDown {
+		e := fmt.Appendf(nil, "while NATS was down %d", j)
+		idx, err := appendRetrying(ctx, writers[0], w.channel, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[idx] = e
+	}
+	time.Sleep(time.Second)
+	ns.start()
+	evs = collect(t, sub, w.channel, whileDown, 12*time.Second)
+	for i, ev := range evs {
+		want := total + int64(i)
+		if ev.Index != want || !bytes.Equal(ev.Entry, acked[want]) {
+			t.Fatalf("after NATS came back, event %d: index %d, want %d", i, ev.Index, want)
+		}
+	}
+	total += whileDown
+	verifyLog(t, writers[3].Log(w.channel, origin, verifier), acked, total)
+}
+
+// verifyLog checks, only from what a node serves, that the log holds
+// exactly the acknowledged entries, each included in the signed checkpoint.
+func verifyLog(t *testing.T, lc *tlog.Client, acked map[int64][]byte, total int64) {
+	t.Helper()
+	ctx := t.Context()
+	// A node learns of the other node's last appends through a notice that
+	// may still be on its way: allow it a moment.
+	var cp tlog.Checkpoint
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		var err error
+		cp, _, err = lc.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.Size == total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if cp.Size != total {
+		t.Fatalf("checkpoint size %d, want %d", cp.Size, total)
+	}
+	es, err := lc.Entries(ctx, cp, 0, total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range es {
+		if !bytes.Equal(e, acked[int64(i)]) {
+			t.Fatalf("entry %d = %q, acknowledged %q", i, e, acked[int64(i)])
+		}
+	}
+}
