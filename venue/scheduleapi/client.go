@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,4 +199,18 @@ func (c *Client) SignalReady(ctx context.Context, key ed25519.PrivateKey, m sche
 		return MeetingView{}, err
 	}
 	return c.SignalReadiness(ctx, m.ID, st, sig)
+}
+
+// WaitChanges waits up to wait (at most MaxWait) until the meetings the
+// caller sees differ from etag ("" for the first call), and returns them.
+// A desk loops on it to be told of every change to its meetings.
+func (c *Client) WaitChanges(ctx context.Context, etag string, wait time.Duration, zone string) (Changes, error) {
+	var out Changes
+	q := url.Values{}
+	q.Set("etag", etag)
+	q.Set("wait", strconv.Itoa(int(wait/time.Second)))
+	if zone != "" {
+		q.Set("zone", zone)
+	}
+	return out, c.do(ctx, http.MethodGet, "/v1/schedule/changes?"+q.Encode(), nil, &out)
 }

@@ -19,6 +19,7 @@
 //	GET    /v1/schedule/meetings[?zone=Z]         host: all; desk: its delegation's
 //	POST   /v1/schedule/meetings                  host   MeetingRequest -> 201 meeting
 //	POST   /v1/schedule/check                     host   MeetingRequest -> {"conflicts":[..]} (dry run)
+//	GET    /v1/schedule/changes?etag=E[&wait=S]   host or desk: long poll, answers when its meetings change
 //	GET    /v1/schedule/meetings/{id}[?zone=Z]    host, or a desk of an attending delegation
 //	PUT    /v1/schedule/meetings/{id}             host   MeetingRequest
 //	POST   /v1/schedule/meetings/{id}/move        host   {"room","start","end","override","note"}
@@ -32,6 +33,15 @@
 //
 // Times in requests are venue wall-clock times "YYYY-MM-DDTHH:MM"; a time
 // that does not exist or repeats in the venue's zone is refused.
+//
+// # Notifications
+//
+// A desk learns of every change to its delegation's meetings by long
+// polling GET /v1/schedule/changes with the ETag of the list it has: the
+// answer comes as soon as the list differs (a change through this node wakes
+// it at once; changes through other nodes are seen within PollInterval), or
+// after at most [MaxWait] with "changed": false. A desk is told nothing when
+// only other delegations' meetings change.
 //
 // # Readiness
 //

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,12 +58,41 @@ type Config struct {
 	OnChange func(ctx context.Context, m schedule.Meeting)
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// PollInterval is how often a waiting GET /v1/schedule/changes
+	// re-reads the store, to see changes made through other venue nodes;
+	// zero means one second. Changes through this node wake it at once.
+	PollInterval time.Duration
 }
 
 // Service serves the schedule's HTTP API.
 type Service struct {
-	cfg Config
-	mu  sync.Mutex // serialises this node's changes; the store's CAS serialises nodes
+	cfg    Config
+	mu     sync.Mutex // serialises this node's changes; the store's CAS serialises nodes
+	notify notifier
+}
+
+// notifier wakes every waiter when the schedule changed on this node.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *notifier) broadcast() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
 }
 
 // New returns a service.
@@ -75,6 +105,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
 	}
 	if cfg.Schedule.Zone == nil {
 		loc, err := time.LoadLocation(schedule.DefaultZone)
@@ -99,6 +132,7 @@ func (s *Service) Routes() map[string]http.Handler {
 		"PUT /v1/schedule/rooms/{name}":             f(s.auth(s.hostOnly(s.updateRoom))),
 		"DELETE /v1/schedule/rooms/{name}":          f(s.auth(s.hostOnly(s.removeRoom))),
 		"GET /v1/schedule/meetings":                 f(s.auth(s.listMeetings)),
+		"GET /v1/schedule/changes":                  f(s.auth(s.changes)),
 		"POST /v1/schedule/meetings":                f(s.auth(s.hostOnly(s.propose))),
 		"POST /v1/schedule/check":                   f(s.auth(s.hostOnly(s.check))),
 		"GET /v1/schedule/meetings/{id}":            f(s.auth(s.getMeeting)),
@@ -214,6 +248,7 @@ func (s *Service) mutate(ctx context.Context, fn func(*schedule.Schedule) error)
 		if err != nil {
 			return &errStorage{err}
 		}
+		s.notify.broadcast()
 		return nil
 	}
 	return &errStorage{errors.New("too many concurrent changes")}
@@ -496,6 +531,94 @@ func (s *Service) listMeetings(w http.ResponseWriter, r *http.Request, c Caller)
 		out = append(out, s.view(sc, m, c, own))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// Changes is the answer of GET /v1/schedule/changes.
+type Changes struct {
+	// Changed reports whether the caller's meetings differ from the ETag
+	// it sent; Meetings is then the whole current list.
+	Changed  bool          `json:"changed"`
+	ETag     string        `json:"etag"`
+	Meetings []MeetingView `json:"meetings,omitempty"`
+}
+
+// MaxWait bounds how long GET /v1/schedule/changes waits, so that a
+// server's graceful shutdown never waits longer.
+const MaxWait = 25 * time.Second
+
+// changes is a long poll: it answers as soon as the meetings the caller
+// sees (the host: all; a desk: its delegation's) differ from ?etag=, or
+// after ?wait= seconds (at most MaxWait) with changed false. A desk learns
+// only of changes to its own meetings, not when others' change.
+func (s *Service) changes(w http.ResponseWriter, r *http.Request, c Caller) {
+	own, err := zoneParam(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	q := r.URL.Query()
+	etag := q.Get("etag")
+	wait := MaxWait
+	if ws := q.Get("wait"); ws != "" {
+		n, err := strconv.Atoi(ws)
+		if err != nil || n < 0 || strconv.Itoa(n) != ws {
+			writeError(w, http.StatusBadRequest, "wait must be whole seconds", nil)
+			return
+		}
+		wait = min(time.Duration(n)*time.Second, MaxWait)
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	poll := time.NewTicker(s.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		woken := s.notify.wait()
+		views, tag, err := s.viewsFor(r.Context(), c, own)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		if tag != etag {
+			writeJSON(w, http.StatusOK, Changes{Changed: true, ETag: tag, Meetings: views})
+			return
+		}
+		select {
+		case <-woken:
+		case <-poll.C:
+		case <-deadline.C:
+			writeJSON(w, http.StatusOK, Changes{ETag: tag})
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// viewsFor returns what c sees of the schedule and a digest of it (times in
+// other zones left out, so the digest does not depend on ?zone=).
+func (s *Service) viewsFor(ctx context.Context, c Caller, own *time.Location) ([]MeetingView, string, error) {
+	sc, _, err := s.load(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	ms := sc.Meetings()
+	if !c.Host {
+		ms = sc.MeetingsFor(c.Delegation)
+	}
+	views := make([]MeetingView, 0, len(ms))
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, m := range ms {
+		v := s.view(sc, m, c, own)
+		views = append(views, v)
+		if err := enc.Encode(struct {
+			schedule.Meeting
+			Missing []string
+		}{v.Meeting, v.MissingReadiness}); err != nil {
+			return nil, "", fmt.Errorf("failed to digest schedule: %w", err)
+		}
+	}
+	return views, hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
 func (s *Service) getMeeting(w http.ResponseWriter, r *http.Request, c Caller) {

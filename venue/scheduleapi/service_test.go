@@ -101,6 +101,7 @@ func startVenueOn(t *testing.T, st *SQLStore, zone string) *testVenue {
 		Store:        st,
 		Domain:       "venue.caspia.example",
 		Authenticate: authenticate,
+		PollInterval: 50 * time.Millisecond,
 		Now: func() time.Time {
 			v.mu.Lock()
 			defer v.mu.Unlock()
@@ -651,5 +652,88 @@ func twoNodes(t *testing.T, open func() *SQLStore) {
 	c := startVenueOn(t, open(), "Asia/Almaty")
 	if ms, err := c.host.Meetings(ctx, ""); err != nil || len(ms) != 1 {
 		t.Fatalf("after restart: %d meetings, %v", len(ms), err)
+	}
+}
+
+// A desk long-polls for changes to its delegation's meetings: it is woken
+// by a change through its own node and, within the poll interval, through
+// another node; it is not told when only other delegations' meetings change.
+func TestChangesAPI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a := startVenue(t, path, "Asia/Almaty")
+	b := startVenue(t, path, "Asia/Almaty")
+	ctx := t.Context()
+	caspiaRooms(t, a.host)
+	desk := b.as(iryna) // Borealia, on node b
+
+	first, err := desk.WaitChanges(ctx, "", 0, "")
+	if err != nil || !first.Changed || len(first.Meetings) != 0 || first.ETag == "" {
+		t.Fatalf("first poll: %+v %v", first, err)
+	}
+	// Nothing changes: the poll ends after its wait, unchanged.
+	start := time.Now()
+	same, err := desk.WaitChanges(ctx, first.ETag, time.Second, "")
+	if err != nil || same.Changed || same.ETag != first.ETag || time.Since(start) < 900*time.Millisecond {
+		t.Fatalf("idle poll: %+v %v after %v", same, err, time.Since(start))
+	}
+	// A meeting of others only (Arden and Gamma): Borealia is not told.
+	other := expertRound(t)
+	other.Delegations = []string{"Arden", "Gamma"}
+	if _, err := a.host.Propose(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := desk.WaitChanges(ctx, first.ETag, time.Second, ""); err != nil || got.Changed {
+		t.Fatalf("told of another delegation's meeting: %+v %v", got, err)
+	}
+	// A meeting Borealia attends, proposed through node a while the desk
+	// waits on node b.
+	type result struct {
+		c   Changes
+		err error
+		at  time.Time
+	}
+	res := make(chan result, 1)
+	go func() {
+		c, err := desk.WaitChanges(ctx, first.ETag, 20*time.Second, "Europe/Kyiv")
+		res <- result{c, err, time.Now()}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	mine := expertRound(t)
+	mine.Room, mine.Delegations = "Room B", []string{"Borealia"}
+	proposed := time.Now()
+	m, err := a.host.Propose(ctx, mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-res
+	if r.err != nil || !r.c.Changed || len(r.c.Meetings) != 1 || r.c.Meetings[0].ID != m.ID || r.c.Meetings[0].Times.OwnZone != "Europe/Kyiv" {
+		t.Fatalf("woken with %+v %v", r.c, r.err)
+	}
+	if d := r.at.Sub(proposed); d > 5*time.Second {
+		t.Errorf("notified after %v", d)
+	}
+	// Through its own node it is woken at once, e.g. by a cancellation.
+	go func() {
+		c, err := desk.WaitChanges(ctx, r.c.ETag, 20*time.Second, "")
+		res <- result{c, err, time.Now()}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := b.host.Cancel(ctx, m.ID, ActionRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	r = <-res
+	if r.err != nil || !r.c.Changed || r.c.Meetings[0].Status != schedule.StatusCancelled {
+		t.Fatalf("after cancel: %+v %v", r.c, r.err)
+	}
+	// Bad wait.
+	req, _ := http.NewRequest("GET", b.srv.URL+"/v1/schedule/changes?wait=soon", nil)
+	req.Header.Set("Authorization", "Bearer "+iryna.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("wait=soon: HTTP %d", resp.StatusCode)
 	}
 }
