@@ -136,7 +136,8 @@ func BenchmarkReplay(b *testing.B) {
 	}
 }
 
-// BenchmarkApplyOne measures one more event on top of a long negotiation.
+// BenchmarkApplyOne measures one more event on top of a long negotiation: a
+// position, which recomputes the package views.
 func BenchmarkApplyOne(b *testing.B) {
 	events := longNegotiation(b, 100000)
 	s, _ := Replay(scenarioConfig(), events)
@@ -148,9 +149,14 @@ func BenchmarkApplyOne(b *testing.B) {
 		if i%1000 == 0 {
 			s, _ = Decode(snap)
 		}
+		p := s.Text("long").Paragraphs[2]
+		stance := []Stance{Reserve, Object}[i%2]
 		b.StartTimer()
-		s.Apply(Event{LogIndex: last + 1 + uint64(i), Channel: "wg1", Delegation: "arden", Person: "tomas-reig",
-			Payload: NewStatement("One more remark on paragraph 3.", "", "long", "p3")})
+		r := s.Apply(Event{LogIndex: last + 1 + uint64(i), Channel: "wg1", Delegation: "arden", Person: "tomas-reig",
+			Payload: NewPosition("long", p.ID, p.Version, stance, "one more position")})
+		if r.Result != ResultApplied {
+			b.Fatal(r.Reason)
+		}
 	}
 }
 
