@@ -335,6 +335,9 @@ func (t *Tree) SetNode(x NodeIndex, node *wire.Node) error {
 		if (x.IsLeaf() && !okLeaf) || (!x.IsLeaf() && !okParent) {
 			return fmt.Errorf("%w: node type does not match position %d", ErrMalformedTree, x)
 		}
+		if err := checkEncodes(node); err != nil {
+			return err
+		}
 	}
 	t.set(x, node)
 	return nil
@@ -354,11 +357,32 @@ func (t *Tree) blankPath(l LeafIndex) {
 	}
 }
 
+// checkEncodes rejects a node that has no valid encoding (for example a
+// key_package leaf without a lifetime), which could not be hashed.
+func checkEncodes(node *wire.Node) error {
+	if _, err := wire.Marshal(node); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformedTree, err)
+	}
+	return nil
+}
+
+func leafNode(leaf *wire.LeafNode) (*wire.Node, error) {
+	if leaf == nil {
+		return nil, fmt.Errorf("%w: missing leaf node", ErrMalformedTree)
+	}
+	n := &wire.Node{Type: wire.NodeTypeLeaf, Leaf: leaf}
+	return n, checkEncodes(n)
+}
+
 // AddLeaf inserts leaf at the leftmost blank leaf, extending the tree to the
 // right when there is none, and adds its index to the unmerged_leaves of
 // every non-blank parent on its direct path, keeping each list sorted
 // (§7.7, §12.1.1). It returns the new leaf's index.
 func (t *Tree) AddLeaf(leaf *wire.LeafNode) (LeafIndex, error) {
+	node, err := leafNode(leaf)
+	if err != nil {
+		return 0, err
+	}
 	n := t.NumLeaves()
 	l := LeafIndex(n)
 	for i := uint32(0); i < n; i++ {
@@ -382,7 +406,7 @@ func (t *Tree) AddLeaf(leaf *wire.LeafNode) (LeafIndex, error) {
 		pn.UnmergedLeaves = insertSorted(pn.UnmergedLeaves, uint32(l))
 		t.set(p, &wire.Node{Type: wire.NodeTypeParent, Parent: &pn})
 	}
-	t.set(l.Node(), &wire.Node{Type: wire.NodeTypeLeaf, Leaf: leaf})
+	t.set(l.Node(), node)
 	return l, nil
 }
 
@@ -411,8 +435,12 @@ func (t *Tree) UpdateLeaf(l LeafIndex, leaf *wire.LeafNode) error {
 	if t.Leaf(l) == nil {
 		return t.leafErr(l)
 	}
+	node, err := leafNode(leaf)
+	if err != nil {
+		return err
+	}
 	t.blankPath(l)
-	t.set(l.Node(), &wire.Node{Type: wire.NodeTypeLeaf, Leaf: leaf})
+	t.set(l.Node(), node)
 	return nil
 }
 

@@ -300,6 +300,9 @@ func (t *Tree) ApplyPath(sender LeafIndex, path *wire.UpdatePath, priv *PrivateS
 	if path.LeafNode.Source != wire.LeafNodeSourceCommit {
 		return nil, fmt.Errorf("%w: leaf node source is not commit", ErrInvalidPath)
 	}
+	if _, err := leafNode(&path.LeafNode); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPath, err)
+	}
 	// Find the receiver's ciphertext before the tree changes.
 	at, slot := -1, -1
 	var key []byte
