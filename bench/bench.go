@@ -200,9 +200,21 @@ func PrepareVenue(ctx context.Context, urls []string, admin string, nChannels in
 	return t, nil
 }
 
-// Writers returns n writers, each a registered and authenticated device,
-// spread round-robin over the venue's nodes.
-func (t *VenueTarget) Writers(ctx context.Context, n int) ([]Writer, error) {
+// Routing of appends to venue nodes.
+const (
+	// RouteDevice sends all of a writer's appends to one node (writer i to
+	// node i mod N), as a load balancer that spreads connections does: every
+	// node appends to every channel.
+	RouteDevice = "device"
+	// RouteChannel sends the appends to a channel to one node (channel c to
+	// node c mod N), as a load balancer that hashes the log ID in the path
+	// /logs/{id}/entries does: one node sequences a channel at a time.
+	RouteChannel = "channel"
+)
+
+// Writers returns n writers, each a registered device authenticated with
+// every node, routing appends to the nodes as route says.
+func (t *VenueTarget) Writers(ctx context.Context, n int, route string) ([]Writer, error) {
 	out := make([]Writer, n)
 	for i := range n {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -217,27 +229,56 @@ func (t *VenueTarget) Writers(ctx context.Context, n int) ([]Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := client.New(t.URLs[i%len(t.URLs)], client.WithDevice(priv), client.WithHTTPClient(t.hc))
-		if err != nil {
-			return nil, err
+		vw := &venueWriter{channels: t.Channels}
+		if route == RouteDevice {
+			vw.home = i % len(t.URLs)
+		} else {
+			vw.home = -1
 		}
-		if _, err := c.RegisterDevice(ctx, cert); err != nil {
-			return nil, fmt.Errorf("failed to register device: %w", err)
+		for j, u := range t.URLs {
+			c, err := client.New(u, client.WithDevice(priv), client.WithHTTPClient(t.hc))
+			if err != nil {
+				return nil, err
+			}
+			if j == 0 {
+				if _, err := c.RegisterDevice(ctx, cert); err != nil {
+					return nil, fmt.Errorf("failed to register device: %w", err)
+				}
+			}
+			if err := authenticate(ctx, c); err != nil {
+				return nil, fmt.Errorf("failed to authenticate device: %w", err)
+			}
+			vw.nodes = append(vw.nodes, c)
 		}
-		if err := c.Authenticate(ctx); err != nil {
-			return nil, fmt.Errorf("failed to authenticate device: %w", err)
-		}
-		out[i] = &venueWriter{c: c, channels: t.Channels}
+		out[i] = vw
 	}
 	return out, nil
 }
 
+// authenticate retries for a few seconds: another node may not have seen
+// the device's registration yet.
+func authenticate(ctx context.Context, c *client.Client) error {
+	var err error
+	for range 50 {
+		if err = c.Authenticate(ctx); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
 type venueWriter struct {
-	c        *client.Client
+	nodes    []*client.Client
+	home     int // the node of every append, or -1: the channel's node
 	channels []string
 }
 
 func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
-	_, err := w.c.Append(ctx, w.channels[ch], entry)
+	n := w.home
+	if n < 0 {
+		n = ch % len(w.nodes)
+	}
+	_, err := w.nodes[n].Append(ctx, w.channels[ch], entry)
 	return err
 }

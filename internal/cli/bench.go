@@ -66,6 +66,7 @@ Examples:
 	adminFile := fs.String("admin-file", "", "with --url: `file` holding the venue's admin credential")
 	db := fs.String("db", "", "start the venue on this PostgreSQL `URL` (postgres://...) instead of SQLite")
 	nodes := fs.Int("nodes", 1, "with --db: `number` of venue nodes to start on the one database")
+	route := fs.String("route", bench.RouteChannel, "with several nodes, send a writer's appends to the node of the `channel` (as a load balancer hashing /logs/{id}/ would) or of the device")
 	natsURL := fs.String("nats", "", "with --nodes > 1: NATS `URL` the venue nodes use for fan-out")
 	natsServer := fs.String("nats-server", "", "nats-server `binary` for the JetStream baseline (default: PATH, ~/go/bin, /usr/sbin)")
 	noJS := fs.Bool("no-jetstream", false, "skip the JetStream baseline")
@@ -100,6 +101,8 @@ Examples:
 		return &UsageError{Msg: "--url needs --admin-file"}
 	case *nodes < 1 || (*nodes > 1 && *db == ""):
 		return &UsageError{Msg: "--nodes > 1 needs --db (nodes share one PostgreSQL database)"}
+	case *route != bench.RouteChannel && *route != bench.RouteDevice:
+		return &UsageError{Msg: "--route: want channel or device"}
 	case *cpuProfile != "" && !*inProcess:
 		return &UsageError{Msg: "--cpuprofile needs --in-process"}
 	case *inProcess && *nodes > 1:
@@ -133,7 +136,10 @@ Examples:
 			}
 			pprof.StartCPUProfile(prof)
 		}
-		venueRes, err = benchVenue(ctx, out, urls, admin, counts, *channels, *size, *warmup, *duration)
+		if len(urls) > 1 {
+			fmt.Fprintf(out, "appends routed to nodes by %s\n", *route)
+		}
+		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *channels, *size, *warmup, *duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -346,7 +352,7 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func benchVenue(ctx context.Context, out io.Writer, urls []string, admin string, counts []int, channels, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, channels, size int, warmup, duration time.Duration) ([]bench.Result, error) {
 	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
 	if err != nil {
 		return nil, err
@@ -354,7 +360,7 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin string,
 	bench.PrintHeader(out)
 	var res []bench.Result
 	for _, n := range counts {
-		ws, err := t.Writers(ctx, n)
+		ws, err := t.Writers(ctx, n, route)
 		if err != nil {
 			return nil, err
 		}
