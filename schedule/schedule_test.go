@@ -503,3 +503,28 @@ func headKey(name string) ed25519.PrivateKey {
 	copy(seed, name)
 	return ed25519.NewKeyFromSeed(seed)
 }
+
+func TestCheckSpec(t *testing.T) {
+	s := caspia(t)
+	m, err := s.Propose(expertRound(t), op(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := expertRound(t)
+	sp.Delegations = []string{"Gamma"}
+	cs, err := s.CheckSpec(sp)
+	if err != nil || len(cs) != 1 || cs[0].Kind != ConflictRoomBooked || cs[0].With != m.ID {
+		t.Fatalf("dry run: %+v %v", cs, err)
+	}
+	// Checking the meeting's own spec (an update) leaves it out.
+	if cs, err := s.CheckSpec(SpecOf(m, s.Location())); err != nil || len(cs) != 0 {
+		t.Fatalf("own spec: %+v %v", cs, err)
+	}
+	sp.End = sp.Start
+	if _, err := s.CheckSpec(sp); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad spec: %v", err)
+	}
+	if len(s.Meetings()) != 1 {
+		t.Fatal("a dry run changed the schedule")
+	}
+}
