@@ -246,6 +246,7 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 		devices: map[string]cachedDevice{}, channels: map[string]cachedChannel{},
 	}
 	v.register.byName = map[string]RegisterRecord{}
+	v.mountCosignatures() // cosignatures of checkpoints (cosign.go)
 	v.store = cfg.Store
 	if v.store == nil {
 		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
