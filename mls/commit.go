@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/good-offices/goodoffices/mls/internal/codec"
 	"github.com/good-offices/goodoffices/mls/internal/keyschedule"
 	"github.com/good-offices/goodoffices/mls/internal/secrettree"
 	"github.com/good-offices/goodoffices/mls/internal/tree"
@@ -277,8 +278,13 @@ type applied struct {
 func (g *Group) applyProposals(list []proposalEntry) (*applied, error) {
 	a := &applied{tree: g.tree.Clone(), exts: g.ctx.Extensions}
 	t := a.tree
+	// Adds and Updates are validated below against the tree as it stands
+	// when they are applied; the rest against the current tree.
 	for _, e := range list {
-		if err := g.validateSingleProposal(e.p, e.sender, g.tree, true); err != nil && e.p.Type != wire.ProposalTypeAdd && e.p.Type != wire.ProposalTypeUpdate {
+		if e.p.Type == wire.ProposalTypeAdd || e.p.Type == wire.ProposalTypeUpdate {
+			continue
+		}
+		if err := g.validateSingleProposal(e.p, e.sender, g.tree, true); err != nil {
 			return nil, err
 		}
 	}
@@ -607,9 +613,6 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitBundle, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := g.validateSingleProposal(wp, committer, g.tree, true); err != nil && wp.Type != wire.ProposalTypeAdd {
-			return nil, err
-		}
 		por = append(por, wire.ProposalOrRef{Type: wire.ProposalOrRefProposal, Proposal: wp})
 		list = append(list, proposalEntry{p: wp, sender: committer})
 	}
@@ -693,27 +696,41 @@ func (g *Group) HasPendingCommit() bool { return g.pending != nil }
 
 // groupInfo returns the signed GroupInfo of the current epoch (§12.4.3).
 func (g *Group) groupInfo(withTree bool) (*wire.GroupInfo, error) {
-	_, extPub, err := keyschedule.ExternalKeyPair(g.s, g.externalSecret)
+	gi, tbs, err := g.unsignedGroupInfo(withTree)
 	if err != nil {
 		return nil, err
 	}
+	if gi.Signature, err = g.id.key.SignWithLabel(wire.LabelGroupInfoTBS, tbs); err != nil {
+		return nil, fmt.Errorf("failed to sign group info: %w", err)
+	}
+	return gi, nil
+}
+
+// unsignedGroupInfo returns the GroupInfo of the current epoch without its
+// signature, and its GroupInfoTBS encoding.
+func (g *Group) unsignedGroupInfo(withTree bool) (*wire.GroupInfo, []byte, error) {
+	_, extPub, err := keyschedule.ExternalKeyPair(g.s, g.externalSecret)
+	if err != nil {
+		return nil, nil, err
+	}
 	ep, err := wire.Marshal(&wire.ExternalPub{ExternalPub: extPub})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	exts := wire.Extensions{{Type: wire.ExtensionExternalPub, Data: ep}}
 	if withTree {
 		rt, err := g.tree.Encode()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		exts = append(exts, wire.Extension{Type: wire.ExtensionRatchetTree, Data: rt})
 	}
 	gi := &wire.GroupInfo{GroupContext: g.ctx, Extensions: exts, ConfirmationTag: g.confirmationTag, Signer: g.own}
-	if err := gi.Sign(g.id.key); err != nil {
-		return nil, err
+	tbs, err := gi.GroupInfoTBS()
+	if err != nil {
+		return nil, nil, err
 	}
-	return gi, nil
+	return gi, tbs, nil
 }
 
 // GroupInfo returns a signed GroupInfo of the current epoch (§12.4.3) with
@@ -737,11 +754,27 @@ func (g *Group) RatchetTree() ([]byte, error) { return g.tree.Encode() }
 // makeWelcome builds the Welcome for the members a commit added (§12.4.3);
 // g is the new epoch's state.
 func (g *Group) makeWelcome(a *applied, pathSecrets pathSecretFunc, withTree bool) ([]byte, error) {
-	gi, err := g.groupInfo(withTree)
+	// GroupInfo is GroupInfoTBS followed by the signature, so the
+	// (possibly large, with the tree) encoding is made once.
+	_, tbs, err := g.unsignedGroupInfo(withTree)
 	if err != nil {
 		return nil, err
 	}
-	egi, err := welcome.EncryptGroupInfo(g.s, g.welcomeSecret, gi)
+	sig, err := g.id.key.SignWithLabel(wire.LabelGroupInfoTBS, tbs)
+	if err != nil {
+		return nil, fmt.Errorf("failed to sign group info: %w", err)
+	}
+	sw := codec.NewWriter(tbs)
+	sw.Opaque(sig)
+	pt, err := sw.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	key, nonce, err := keyschedule.WelcomeKeyNonce(g.s, g.welcomeSecret)
+	if err != nil {
+		return nil, err
+	}
+	egi, err := g.s.Seal(key, nonce, nil, pt)
 	if err != nil {
 		return nil, err
 	}

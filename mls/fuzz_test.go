@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/cryptotest"
 )
 
 // The fuzz targets process arbitrary bytes on live groups and check that
@@ -37,6 +38,7 @@ func TestGenerateFuzzFixture(t *testing.T) {
 	if os.Getenv("MLS_REGENERATE_FUZZ_FIXTURE") == "" {
 		t.Skip("set MLS_REGENERATE_FUZZ_FIXTURE=1 to regenerate " + fuzzFixture)
 	}
+	cryptotest.SetGlobalRandom(t, 1)
 	alice, bob, carol := newClient(t, "alice", nil), newClient(t, "bob", nil), newClient(t, "carol", nil)
 	alice.create()
 	var adds []Proposal

@@ -1,0 +1,309 @@
+package mls
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/good-offices/goodoffices/mls/internal/tree"
+)
+
+// Benchmarks of the public API. Run them with
+//
+//	go test ./mls/ -run '^$' -bench . -benchtime 20x
+//
+// Groups for the add benchmarks are built once per size and reused, as
+// serialized states: every iteration restores a fresh copy outside the
+// timer, then times Commit (the committer: commit, Welcome and GroupInfo)
+// or Process (another member handling that commit).
+
+func BenchmarkNewKeyPackage(b *testing.B) {
+	id, err := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("bench")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := NewKeyPackage(id, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreateGroup(b *testing.B) {
+	id, err := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("bench")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Create(id, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchGroup is a group of n members: the committer's state (leaf 0), the
+// state of a member far from it (the last leaf) and fresh key packages.
+type benchGroup struct {
+	committer, member []byte
+}
+
+type member struct {
+	id      *Identity
+	encPriv []byte
+}
+
+// asMember returns the state of the member m at leaf l, derived from
+// another member's state g of the same epoch: the group secrets are shared
+// by all members; the leaf and its private key are m's. It is a shortcut
+// for building large benchmark groups without n full joins; the states it
+// makes only ever commit (or process commits whose path secrets they can
+// decrypt with their leaf key).
+func asMember(b *testing.B, g *Group, m member, l uint32) *Group {
+	c := *g
+	c.id, c.own, c.pending, c.proposals = m.id, l, nil, nil
+	priv, err := tree.NewPrivateState(g.tree, tree.LeafIndex(l), m.encPriv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.priv = priv
+	st, err := g.secretsCopy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.secrets = st
+	return &c
+}
+
+func process(b *testing.B, g *Group, msg []byte) {
+	b.Helper()
+	if _, err := g.Process(msg); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// populateOrder returns the leaves 1..n-1 in bit-reversed order, so that
+// the first commits fill the top of the tree and later commits encrypt to
+// few nodes (filling in leaf order would cost O(n^2) encryptions).
+func populateOrder(n int) []int {
+	bits := 0
+	for 1<<bits < n {
+		bits++
+	}
+	var out []int
+	for r := 0; r < 1<<bits; r++ {
+		i := 0
+		for b := 0; b < bits; b++ {
+			if r&(1<<b) != 0 {
+				i |= 1 << (bits - 1 - b)
+			}
+		}
+		if i > 0 && i < n {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// buildGroup bulk-adds n-1 members to a new group in one commit (no path).
+// With populate, every member then commits once with a path (see
+// populateOrder), and the committer and the far member process every commit, so
+// that the tree has no blank parent and no unmerged leaf.
+func buildGroup(b *testing.B, n int, populate bool) *benchGroup {
+	cfg := &Config{PublicHandshake: false}
+	members := make([]member, n)
+	kps := make([]Proposal, 0, n-1)
+	for i := range members {
+		id, err := NewIdentity(DefaultCipherSuite, BasicCredential(fmt.Appendf(nil, "member-%d", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		members[i].id = id
+		if i == 0 {
+			continue
+		}
+		kp, priv, err := NewKeyPackage(id, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		kpp, err := parseKeyPackagePrivate(priv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		members[i].encPriv = kpp.encPriv
+		kps = append(kps, AddProposal(kp))
+	}
+	alice, err := Create(members[0].id, nil, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := alice.Commit(&CommitOptions{Proposals: kps, OmitRatchetTree: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := alice.MergeCommit(); err != nil {
+		b.Fatal(err)
+	}
+	_ = bundle
+	last := uint32(n - 1)
+	far := asMember(b, alice, members[last], last)
+	if populate {
+		for _, i := range populateOrder(n) {
+			var c *Group
+			if uint32(i) == last {
+				c = far
+			} else {
+				c = asMember(b, alice, members[i], uint32(i))
+			}
+			cb, err := c.Commit(&CommitOptions{ForcePath: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			process(b, alice, cb.Commit)
+			if uint32(i) == last {
+				if err := far.MergeCommit(); err != nil {
+					b.Fatal(err)
+				}
+			} else {
+				process(b, far, cb.Commit)
+			}
+		}
+		// Finally the committer refreshes its own path too.
+		cb, err := alice.Commit(&CommitOptions{ForcePath: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := alice.MergeCommit(); err != nil {
+			b.Fatal(err)
+		}
+		process(b, far, cb.Commit)
+	}
+	bg := &benchGroup{}
+	if bg.committer, err = alice.MarshalBinary(); err != nil {
+		b.Fatal(err)
+	}
+	if bg.member, err = far.MarshalBinary(); err != nil {
+		b.Fatal(err)
+	}
+	return bg
+}
+
+var (
+	benchGroupsMu sync.Mutex
+	benchGroups   = map[string]*benchGroup{}
+)
+
+func cachedGroup(b *testing.B, n int, populate bool) *benchGroup {
+	key := fmt.Sprint(n, populate)
+	benchGroupsMu.Lock()
+	defer benchGroupsMu.Unlock()
+	if g, ok := benchGroups[key]; ok {
+		return g
+	}
+	g := buildGroup(b, n, populate)
+	benchGroups[key] = g
+	return g
+}
+
+func BenchmarkAddMember(b *testing.B) {
+	newcomer, err := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("newcomer")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	kp, _, err := NewKeyPackage(newcomer, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		populate bool
+	}{{"populated", true}, {"bulk", false}} {
+		for _, n := range []int{10, 100, 1000} {
+			for _, path := range []bool{true, false} {
+				name := fmt.Sprintf("%s/n=%d/path=%v", tc.name, n, path)
+				opts := &CommitOptions{Proposals: []Proposal{AddProposal(kp)}, ForcePath: path}
+				b.Run(name+"/commit", func(b *testing.B) {
+					bg := cachedGroup(b, n, tc.populate)
+					for b.Loop() {
+						b.StopTimer()
+						g, err := UnmarshalGroup(bg.committer, nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+						cb, err := g.Commit(opts)
+						if err != nil || cb.Welcome == nil {
+							b.Fatal(err)
+						}
+						if err := g.MergeCommit(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+				b.Run(name+"/process", func(b *testing.B) {
+					bg := cachedGroup(b, n, tc.populate)
+					g, err := UnmarshalGroup(bg.committer, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					cb, err := g.Commit(opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for b.Loop() {
+						b.StopTimer()
+						m, err := UnmarshalGroup(bg.member, nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+						process(b, m, cb.Commit)
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkEncryptDecrypt1KiB encrypts a 1 KiB application message as one
+// member and decrypts it as another (one signature and one verification).
+func BenchmarkEncryptDecrypt1KiB(b *testing.B) {
+	alice, bob := pair(b)
+	msg := make([]byte, 1024)
+	b.SetBytes(1024)
+	for b.Loop() {
+		ct, err := alice.Encrypt(msg, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := bob.Process(ct)
+		if err != nil || len(r.Data) != 1024 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// pair returns a two-member group as both members' states.
+func pair(b *testing.B) (*Group, *Group) {
+	aid, _ := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("alice")))
+	bid, _ := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("bob")))
+	alice, err := Create(aid, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kp, priv, err := NewKeyPackage(bid, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cb, err := alice.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := alice.MergeCommit(); err != nil {
+		b.Fatal(err)
+	}
+	bob, err := Join(bid, priv, cb.Welcome, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return alice, bob
+}
