@@ -20,7 +20,7 @@ func BenchmarkTreeHash(b *testing.B) {
 		b.Run(fmt.Sprintf("full/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				t := g.t.Clone()
-				clear(t.hashes)
+				clear(t.cache)
 				t.TreeHash()
 			}
 		})

@@ -69,9 +69,10 @@ type (
 )
 
 // MaxLeaves bounds the leaves of a tree this package builds or accepts.
-// 2^24 members is far beyond any group MLS is used for, and keeps a hostile
-// ratchet_tree from making the receiver allocate without bound.
-const MaxLeaves = 1 << 24
+// About a million members is far beyond any group MLS is used for, and keeps
+// a hostile ratchet_tree (mostly blank nodes, one byte each) from making the
+// receiver allocate more than about 150 MB.
+const MaxLeaves = 1 << 20
 
 // Errors of tree operations. Errors wrap these sentinels; verification
 // failures carry no further detail.
@@ -96,16 +97,18 @@ var (
 // create one with New, FromRatchetTree or Decode.
 type Tree struct {
 	s      *suite.Suite
-	nodes  []*wire.Node
-	hashes [][]byte      // cached tree hash per node; nil when not computed
-	res    []resolutionC // cached resolution per node
+	nodes []*wire.Node
+	cache []nodeCache // per node, same length as nodes
 }
 
-// resolutionC is a cached resolution; ok is false when not computed.
-type resolutionC struct {
-	ok    bool
-	nodes []NodeIndex
+// nodeCache holds the cached tree hash and resolution of a node; nil means
+// not computed (an empty resolution is the non-nil emptyResolution).
+type nodeCache struct {
+	hash []byte
+	res  []NodeIndex
 }
+
+var emptyResolution = []NodeIndex{}
 
 // New returns a one-member tree holding leaf, as the creator of a group
 // builds it (§11).
@@ -195,8 +198,7 @@ func (t *Tree) Suite() *suite.Suite { return t.s }
 func (t *Tree) Clone() *Tree {
 	c := &Tree{s: t.s}
 	c.nodes = append([]*wire.Node(nil), t.nodes...)
-	c.hashes = append([][]byte(nil), t.hashes...)
-	c.res = append([]resolutionC(nil), t.res...)
+	c.cache = append([]nodeCache(nil), t.cache...)
 	return c
 }
 
@@ -298,23 +300,21 @@ func (t *Tree) resize(leaves uint32) {
 	if w <= len(t.nodes) {
 		clear(t.nodes[w:])
 		t.nodes = t.nodes[:w]
-		t.hashes = t.hashes[:w]
-		t.res = t.res[:w]
+		clear(t.cache[w:])
+		t.cache = t.cache[:w]
 		// The new root's cached values do not depend on the removed nodes
 		// (subtrees of a full tree keep their shape), so nothing else changes.
 		return
 	}
 	t.nodes = append(t.nodes, make([]*wire.Node, w-len(t.nodes))...)
-	t.hashes = append(t.hashes, make([][]byte, w-len(t.hashes))...)
-	t.res = append(t.res, make([]resolutionC, w-len(t.res))...)
+	t.cache = append(t.cache, make([]nodeCache, w-len(t.cache))...)
 }
 
 // invalidate drops the cached values of x and its ancestors.
 func (t *Tree) invalidate(x NodeIndex) {
 	n := t.NumLeaves()
 	for {
-		t.hashes[x] = nil
-		t.res[x] = resolutionC{}
+		t.cache[x] = nodeCache{}
 		p, ok := treemath.Parent(x, n)
 		if !ok {
 			return
@@ -500,9 +500,13 @@ func (t *Tree) hashNode(x NodeIndex, node *wire.Node, left, right []byte) []byte
 	return t.s.Hash(b)
 }
 
-// NodeHash returns the tree hash of the subtree rooted at x (§7.8).
+// NodeHash returns the tree hash of the subtree rooted at x (§7.8), or nil
+// when x is outside the tree. The slice must not be modified.
 func (t *Tree) NodeHash(x NodeIndex) []byte {
-	if h := t.hashes[x]; h != nil {
+	if uint64(x) >= uint64(len(t.nodes)) {
+		return nil
+	}
+	if h := t.cache[x].hash; h != nil {
 		return h
 	}
 	var h []byte
@@ -513,7 +517,7 @@ func (t *Tree) NodeHash(x NodeIndex) []byte {
 		r, _ := treemath.Right(x)
 		h = t.hashNode(x, t.nodes[x], t.NodeHash(l), t.NodeHash(r))
 	}
-	t.hashes[x] = h
+	t.cache[x].hash = h
 	return h
 }
 
@@ -525,10 +529,13 @@ func (t *Tree) TreeHash() []byte { return t.NodeHash(t.Root()) }
 // when it is a blank parent, and nothing for a blank leaf. The slice is
 // shared with the cache and must not be modified.
 func (t *Tree) Resolution(x NodeIndex) []NodeIndex {
-	if c := t.res[x]; c.ok {
-		return c.nodes
+	if uint64(x) >= uint64(len(t.nodes)) {
+		return nil
 	}
-	var r []NodeIndex
+	if r := t.cache[x].res; r != nil {
+		return r
+	}
+	r := emptyResolution
 	node := t.nodes[x]
 	switch {
 	case node != nil && x.IsLeaf():
@@ -543,10 +550,17 @@ func (t *Tree) Resolution(x NodeIndex) []NodeIndex {
 		l, _ := treemath.Left(x)
 		rt, _ := treemath.Right(x)
 		rl, rr := t.Resolution(l), t.Resolution(rt)
-		r = make([]NodeIndex, 0, len(rl)+len(rr))
-		r = append(append(r, rl...), rr...)
+		switch {
+		case len(rl) == 0:
+			r = rr // cached slices are never modified, so they can be shared
+		case len(rr) == 0:
+			r = rl
+		default:
+			r = make([]NodeIndex, 0, len(rl)+len(rr))
+			r = append(append(r, rl...), rr...)
+		}
 	}
-	t.res[x] = resolutionC{ok: true, nodes: r}
+	t.cache[x].res = r
 	return r
 }
 

@@ -502,3 +502,39 @@ func TestPrivateStateEncoding(t *testing.T) {
 		t.Fatalf("%d keys survive removal", len(r.keys))
 	}
 }
+
+// TestManyRecipients exercises the parallel encryption of a path to many
+// recipients (a commit right after a bulk add), with and without excluded
+// new members.
+func TestManyRecipients(t *testing.T) {
+	s := mustSuite(t, 1)
+	g := newGroup(t, s, 70, false, 0, 1, 40, 69)
+	pre := g.t.Clone()
+	m := newMember(t, s, "new")
+	added, err := pre.AddLeaf(m.leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := &PathParams{Context: testContext(s, 2), Exclude: []LeafIndex{added}}
+	post := pre.Clone()
+	gen, err := post.GeneratePath(40, pre.Leaf(40), g.members[40].sk, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, pn := range gen.Path.Nodes {
+		n += len(pn.EncryptedPathSecret)
+	}
+	if n < parallelThreshold {
+		t.Fatalf("only %d ciphertexts, the test needs at least %d", n, parallelThreshold)
+	}
+	for _, l := range []LeafIndex{0, 1, 69} {
+		a, err := pre.Clone().ApplyPath(40, gen.Path, g.privs[l], params)
+		if err != nil {
+			t.Fatalf("member %d: %v", l, err)
+		}
+		if !bytes.Equal(a.CommitSecret, gen.CommitSecret) {
+			t.Fatalf("member %d: different commit secret", l)
+		}
+	}
+}
