@@ -765,6 +765,12 @@ func (s *Service) readiness(w http.ResponseWriter, r *http.Request, c Caller) {
 
 const feedPrefix = "/v1/calendar/"
 
+// Limits on active calendar feeds.
+const (
+	MaxFeedsPerDelegate = 10
+	MaxFeedsPerHost     = 10000
+)
+
 func hashToken(tok string) []byte {
 	h := sha256.Sum256([]byte("goodoffices calendar feed v1\n" + tok))
 	return h[:]
@@ -800,6 +806,26 @@ func (s *Service) createFeed(w http.ResponseWriter, r *http.Request, c Caller) {
 			s.fail(w, err)
 			return
 		}
+	}
+	// Bound the feeds a delegate can pile up; the host revokes and
+	// re-creates as needed.
+	existing, err := s.cfg.Store.Feeds(r.Context())
+	if err != nil {
+		s.fail(w, &errStorage{err})
+		return
+	}
+	active, limit := 0, MaxFeedsPerHost
+	if !c.Host {
+		limit = MaxFeedsPerDelegate
+	}
+	for _, f := range existing {
+		if f.Revoked.IsZero() && (c.Host || f.Delegation == c.Delegation && f.Person == c.Person) {
+			active++
+		}
+	}
+	if active >= limit {
+		writeError(w, http.StatusConflict, fmt.Sprintf("%d active feeds already: revoke one first", active), nil)
+		return
 	}
 	var raw [32]byte
 	rand.Read(raw[:])

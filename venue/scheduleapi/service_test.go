@@ -102,6 +102,7 @@ func startVenueOn(t *testing.T, st *SQLStore, zone string) *testVenue {
 		Domain:       "venue.caspia.example",
 		Authenticate: authenticate,
 		PollInterval: 50 * time.Millisecond,
+		Logger:       discardLogger(),
 		Now: func() time.Time {
 			v.mu.Lock()
 			defer v.mu.Unlock()
@@ -479,6 +480,13 @@ func TestFeedsAPI(t *testing.T) {
 		t.Fatalf("personal feed %+v %v", pf, err)
 	}
 	apiErr(t, func() error { _, err := v.as(tomas).CreateFeed(ctx, FeedRequest{Delegation: "Borealia"}); return err }(), 403)
+	// A delegate cannot pile up feeds without end.
+	for range MaxFeedsPerDelegate {
+		if _, err := v.as(iryna).CreateFeed(ctx, FeedRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apiErr(t, func() error { _, err := v.as(iryna).CreateFeed(ctx, FeedRequest{}); return err }(), 409)
 	apiErr(t, func() error {
 		_, err := v.host.CreateFeed(ctx, FeedRequest{Delegation: "Arden", Zone: "Nowhere/Land"})
 		return err
