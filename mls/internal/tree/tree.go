@@ -96,7 +96,7 @@ var (
 // Tree is a ratchet tree of one cipher suite. The zero value is not usable;
 // create one with New, FromRatchetTree or Decode.
 type Tree struct {
-	s      *suite.Suite
+	s     *suite.Suite
 	nodes []*wire.Node
 	cache []nodeCache // per node, same length as nodes
 }
