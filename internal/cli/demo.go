@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/good-offices/goodoffices/web/demo"
+)
+
+func init() {
+	register(&command{name: "demo", summary: "start a venue and three desks playing the Caspia scenario, with their web UIs", run: runDemo})
+}
+
+func runDemo(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "demo", "[flags]", `
+Starts, in this one process, everything you need to see Good Offices at work:
+
+  - a venue (the host's server, SQLite, with its schedule),
+  - the desks of the host (Caspia) and of both parties (Arden, Borealia):
+    an expert and the head of each delegation,
+  - a web interface for each desk and one for the host,
+
+then plays the talks of the Caspia scenario up to a point with something to
+see: the Joint Statement in working group 1 with bracketed text and
+alternatives, each party's positions, an amendment accepted ad referendum,
+messages with replies, and a leaders' summit waiting for readiness.
+
+Everything is real: each desk encrypts with MLS, the venue logs ciphertext
+in signed Merkle logs, and every desk verifies them before it shows anything.
+
+It prints the URLs to open (each with a one-time sign-in token) and keeps
+running until Ctrl-C. Take a position on a paragraph as Arden and watch it
+appear on Borealia's desk.
+
+Examples:
+  goodoffices demo
+  goodoffices demo --dir ./goodoffices-demo`)
+	dir := fs.String("dir", "", "data `directory` (must be empty; default: a temporary directory removed at exit)")
+	verbose := fs.Bool("v", false, "log what the venue and desks do")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + fmt.Sprint(fs.Args())}
+	}
+	data := *dir
+	if data == "" {
+		tmp, err := os.MkdirTemp("", "goodoffices-demo-")
+		if err != nil {
+			return fmt.Errorf("failed to create a temporary directory: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		data = tmp
+	} else {
+		if ents, err := os.ReadDir(data); err == nil && len(ents) > 0 {
+			return &UsageError{Msg: "--dir " + data + " is not empty: the demo starts from scratch (remove it or pick another)"}
+		}
+		abs, err := filepath.Abs(data)
+		if err == nil {
+			data = abs
+		}
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
+	}
+	fmt.Fprintln(env.Stdout, "Good Offices demo — talks between Arden and Borealia at the Caspia venue")
+	d, err := demo.Start(ctx, demo.Config{Dir: data, Logger: logger, Progress: func(s string) {
+		fmt.Fprintln(env.Stdout, "  · "+s)
+	}})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintf(env.Stdout, "\nVenue API: %s (data in %s)\n", d.VenueURL, data)
+	fmt.Fprintf(env.Stdout, "\nOpen in your browser (each link signs you in once):\n\n")
+	fmt.Fprintf(env.Stdout, "  Host (Caspia), venue UI:   %s\n", d.VenueUI.LoginURL())
+	for _, dl := range d.Delegates {
+		fmt.Fprintf(env.Stdout, "  %-26s %s\n", fmt.Sprintf("%s (%s):", dl.Person, demo.Names[dl.Delegation]), dl.UI.LoginURL())
+	}
+	fmt.Fprintf(env.Stdout, "\nTry: open Tomas Reig (Arden) and Iryna Holt (Borealia) side by side, take a\nposition on paragraph 3 as Arden, and watch Borealia's desk update.\nPress Ctrl-C to stop.\n")
+	if err := d.Serve(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "\nstopped")
+	return nil
+}

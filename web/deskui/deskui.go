@@ -1,0 +1,423 @@
+// Package deskui is the delegate's web interface, served by the desk on
+// loopback.
+//
+// It reads everything from the desk (package desk): the channels and their
+// verified logs, the decrypted and authenticated messages, the alarms, the
+// parties and their fingerprints. It replays the application messages that
+// carry negotiation events through the pure engine (package negotiation) to
+// show the negotiating texts, proposals, positions and the package; every
+// action the delegate takes in the browser becomes one event payload that the
+// desk encrypts and appends to the channel's log (Desk.Send), so the browser
+// is only another way to do what `goodoffices desk` does.
+//
+// Security: see package web. The server listens on a loopback address only,
+// checks the Host header against that address, refuses cross-origin
+// state changes, and opens a session only with a one-time login token.
+package deskui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/venue/scheduleapi"
+	"github.com/good-offices/goodoffices/web"
+)
+
+// Options configure a Server.
+type Options struct {
+	Desk *desk.Desk
+	// Talks is the name of the talks, for display.
+	Talks string
+	// Host is the delegation ID of the host (not a party to the texts).
+	Host string
+	// Names gives display names of delegations, e.g. "arden" -> "Federation
+	// of Arden". Missing names show the ID.
+	Names map[string]string
+	// Heads maps a delegation to the person of its head; when set, only the
+	// head signals readiness (negotiation.Party.Head).
+	Heads map[string]string
+	// Zone is the delegate's IANA time zone; VenueZone the venue's.
+	Zone, VenueZone string
+	// Meetings, if set, lists the meetings of the delegate's delegation.
+	Meetings func(ctx context.Context) ([]scheduleapi.MeetingView, error)
+	Logger   *slog.Logger
+}
+
+// A Server is the desk's web interface.
+type Server struct {
+	o        Options
+	d        *desk.Desk
+	log      *slog.Logger
+	pages    map[string]*template.Template
+	sessions web.Sessions
+	guard    web.Guard
+	base     string
+	ln       net.Listener
+
+	mu       sync.Mutex
+	lastRead map[string]int64 // channel -> highest index the delegate has seen
+	subs     map[chan struct{}]bool
+	colours  map[string]string
+}
+
+// New returns a server for the desk in o.
+func New(o Options) (*Server, error) {
+	if o.Desk == nil {
+		return nil, errors.New("deskui: no desk")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}}
+	pages, err := web.Pages(s.funcs(), "desk")
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse templates: %w", err)
+	}
+	s.pages = pages
+	return s, nil
+}
+
+// Listen binds the server to addr, which must be a loopback address
+// ("127.0.0.1:0" picks a free port), and allows exactly the Host headers of
+// that address.
+func (s *Server) Listen(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("failed to parse address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("the desk UI listens on loopback only, not %q", host)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen: %w", err)
+	}
+	s.ln = ln
+	s.guard.Hosts = web.LoopbackHosts(ln.Addr().String())
+	s.base = "http://" + ln.Addr().String()
+	return nil
+}
+
+// SetHosts sets the accepted Host headers (tests that serve Handler on their
+// own listener).
+func (s *Server) SetHosts(hosts ...string) { s.guard.Hosts = hosts }
+
+// URL returns the server's base URL after Listen.
+func (s *Server) URL() string { return s.base }
+
+// NewLoginToken returns a fresh one-time login token.
+func (s *Server) NewLoginToken() string { return s.sessions.NewToken() }
+
+// LoginURL returns a URL that opens a session once.
+func (s *Server) LoginURL() string {
+	return s.base + "/login?token=" + url.QueryEscape(s.sessions.NewToken())
+}
+
+// Serve serves on the listener from Listen until ctx ends.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		return errors.New("deskui: Serve before Listen")
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		s.closeSubs()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Notify tells the open pages that logs moved (Desk.Run's onSync).
+func (s *Server) Notify(logs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.subs {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Server) closeSubs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.subs {
+		close(c)
+		delete(s.subs, c)
+	}
+}
+
+// Handler returns the UI's handler, behind the guard.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", web.Static())
+	mux.HandleFunc("GET /login", s.login)
+	mux.HandleFunc("POST /logout", s.auth(s.logout))
+	mux.HandleFunc("GET /{$}", s.auth(s.overview))
+	mux.HandleFunc("GET /events", s.auth(s.events))
+	mux.HandleFunc("GET /channels/{id}", s.auth(s.channel))
+	mux.HandleFunc("POST /channels/{id}/messages", s.auth(s.postMessage))
+	mux.HandleFunc("GET /texts/{id}", s.auth(s.text))
+	mux.HandleFunc("POST /texts/{id}/position", s.auth(s.postPosition))
+	mux.HandleFunc("POST /texts/{id}/propose", s.auth(s.postProposal))
+	mux.HandleFunc("POST /texts/{id}/ready", s.auth(s.postReady))
+	mux.HandleFunc("POST /proposals/{id}/respond", s.auth(s.postResponse))
+	mux.HandleFunc("GET /texts/{id}/package", s.auth(s.packageView))
+	mux.HandleFunc("GET /texts/{id}/diff", s.auth(s.diff))
+	mux.HandleFunc("GET /texts/{id}/outcome.json", s.auth(s.outcomeBundle))
+	mux.HandleFunc("GET /trust", s.auth(s.trust))
+	mux.HandleFunc("POST /trust/confirm", s.auth(s.postConfirm))
+	mux.HandleFunc("POST /trust/clear", s.auth(s.postClear))
+	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
+	return s.guard.Wrap(mux)
+}
+
+// auth lets through requests with a live session.
+func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.sessions.Valid(r) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintln(w, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk ui' for a new one).")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.sessions.Redeem(r.URL.Query().Get("token"))
+	if !ok {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintln(w, "This login link is invalid or was used already. Ask the desk for a new one.")
+		return
+	}
+	s.sessions.SetCookie(w, id)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	s.sessions.Close(r)
+	http.SetCookie(w, &http.Cookie{Name: web.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "Signed out.")
+}
+
+// events is the SSE stream that tells pages to refresh.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	c := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.subs[c] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.subs[c] {
+			delete(s.subs, c)
+		}
+		s.mu.Unlock()
+	}()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprint(w, "retry: 2000\n\n")
+	fl.Flush()
+	tick := time.NewTicker(25 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case _, ok := <-c:
+			if !ok {
+				return
+			}
+			fmt.Fprint(w, "event: sync\ndata: {}\n\n")
+			fl.Flush()
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
+		}
+	}
+}
+
+// ---- the model: the desk's data, replayed through the engine ----
+
+// model is what one page render needs from the desk.
+type model struct {
+	Status   *desk.Status
+	Channels []desk.ChannelInfo
+	Messages map[string][]desk.Message
+	State    *negotiation.State
+	Parties  []negotiation.Party
+}
+
+// isEvent reports whether an application message carries a negotiation
+// payload ({"v":..,"type":..}) rather than free text.
+func isEvent(b []byte) bool {
+	t := strings.TrimSpace(string(b))
+	return strings.HasPrefix(t, "{") && strings.Contains(t, `"type"`) && strings.Contains(t, `"v"`)
+}
+
+func rootKeyOf(vkey string) []byte {
+	i := strings.LastIndexByte(vkey, '+')
+	if i < 0 {
+		return nil
+	}
+	b, err := decodeB64(vkey[i+1:])
+	if err != nil || len(b) != 33 || b[0] != 1 {
+		return nil
+	}
+	return b[1:]
+}
+
+func (s *Server) load(ctx context.Context) (*model, error) {
+	st, err := s.d.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the desk's status: %w", err)
+	}
+	chans, err := s.d.Channels(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list channels: %w", err)
+	}
+	sort.Slice(chans, func(i, j int) bool { return chans[i].ID < chans[j].ID })
+	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}}
+	cfg := negotiation.Config{Talks: s.o.Talks, Host: s.o.Host}
+	for _, p := range st.Parties {
+		if p.Name == s.o.Host {
+			continue
+		}
+		cfg.Parties = append(cfg.Parties, negotiation.Party{ID: p.Name, Name: s.name(p.Name), Head: s.o.Heads[p.Name], RootKey: rootKeyOf(p.RootKey)})
+	}
+	s.assignColours(st.Parties)
+	var events []negotiation.Event
+	for _, c := range chans {
+		msgs, err := s.d.Read(ctx, c.ID, 0, 0)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read channel %s: %w", c.ID, err)
+		}
+		m.Messages[c.ID] = msgs
+		for _, msg := range msgs {
+			if msg.Kind == "application" && isEvent(msg.Data) {
+				events = append(events, negotiation.Event{
+					LogIndex: uint64(msg.Index), Channel: c.ID,
+					Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
+					Payload: msg.Data,
+				})
+			}
+		}
+	}
+	if len(cfg.Parties) > 0 {
+		state, err := negotiation.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
+		}
+		state.ApplyAll(events)
+		m.State = state
+		m.Parties = state.Config.Parties
+	}
+	return m, nil
+}
+
+func (s *Server) name(id string) string {
+	if n, ok := s.o.Names[id]; ok && n != "" {
+		return n
+	}
+	return id
+}
+
+func (s *Server) assignColours(ps []desk.Party) {
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if p.Name != s.o.Host {
+			names = append(names, p.Name)
+		}
+	}
+	sort.Strings(names)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, n := range names {
+		s.colours[n] = "party-" + strconv.Itoa(i%4)
+	}
+	if s.o.Host != "" {
+		s.colours[s.o.Host] = "party-host"
+	}
+}
+
+func (s *Server) colour(party string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.colours[party]
+}
+
+// ---- sending events ----
+
+// send encrypts payload into channel ch, then syncs the channel so that
+// the page the delegate is redirected to shows it.
+func (s *Server) send(ctx context.Context, ch string, payload []byte) error {
+	if _, err := s.d.Send(ctx, ch, payload); err != nil {
+		return err
+	}
+	if err := s.d.SyncLog(ctx, ch); err != nil {
+		s.log.Warn("failed to sync after send", "channel", ch, "err", err)
+	}
+	s.Notify([]string{ch})
+	return nil
+}
+
+// textChannel returns the channel in which text id was tabled.
+func textChannel(t *negotiation.Text) string {
+	if len(t.Versions) > 0 {
+		return t.Versions[0].Channel
+	}
+	return ""
+}
+
+// ---- flash messages through the redirect ----
+
+func redirect(w http.ResponseWriter, r *http.Request, to, flash string, isErr bool) {
+	u, _ := url.Parse(to)
+	q := u.Query()
+	if flash != "" {
+		q.Set("flash", flash)
+		if isErr {
+			q.Set("err", "1")
+		}
+	}
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// ---- helpers ----
+
+func fingerprintOf(vkey string) string {
+	if vkey == "" {
+		return ""
+	}
+	return delegation.Fingerprint(vkey)
+}

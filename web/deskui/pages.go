@@ -1,0 +1,942 @@
+package deskui
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/outcome"
+	"github.com/good-offices/goodoffices/schedule"
+)
+
+func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+type navItem struct {
+	Href, Label string
+	Badge       string
+	Alarm       bool
+	Current     bool
+}
+
+// page is what the layout renders.
+type page struct {
+	App, Title, Who, Footer string
+	Live                    string
+	Nav                     []navItem
+	Alarms                  string
+	Flash                   string
+	FlashErr                bool
+	Me                      string // own delegation
+	IsParty                 bool
+	M                       *model
+	Data                    any
+}
+
+var stanceLabels = map[negotiation.Stance]string{
+	negotiation.Agree: "agree", negotiation.AgreeAdReferendum: "agree ad referendum",
+	negotiation.Reserve: "reserve", negotiation.Object: "object",
+}
+
+var statusLabels = map[string]string{
+	"agreed": "agreed", "agreed_ad_referendum": "agreed ad ref.", "reserved": "reserved",
+	"objected": "objected", "bracketed": "bracketed", "open": "open", "empty": "empty",
+	"negotiating": "negotiating", "adopting": "adopting", "adopted": "adopted",
+}
+
+func (s *Server) funcs() template.FuncMap {
+	return template.FuncMap{
+		"partyClass": s.colour,
+		"partyName":  s.name,
+		"stance":     func(st negotiation.Stance) string { return stanceLabels[st] },
+		"statusLabel": func(v any) string {
+			k := fmt.Sprint(v)
+			if l, ok := statusLabels[k]; ok {
+				return l
+			}
+			return k
+		},
+		"add": func(a, b int) int { return a + b },
+		"pct": func(a, b int) int {
+			if b == 0 {
+				return 0
+			}
+			return a * 100 / b
+		},
+		"hhmm": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.Local().Format("2 Jan 15:04:05")
+		},
+		"hex":   func(b []byte) string { return hex.EncodeToString(b) },
+		"join":  strings.Join,
+		"upper": strings.ToUpper,
+	}
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, m *model, data any) {
+	t, ok := s.pages[name]
+	if !ok {
+		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	p := page{
+		App: "Good Offices desk", Title: title, Live: "/events", M: m, Data: data,
+		Flash: r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != "",
+	}
+	prof := s.d.Profile()
+	p.Me = prof.Delegation
+	p.IsParty = prof.Delegation != s.o.Host
+	p.Who = fmt.Sprintf("%s · %s, %s (%s level)", s.name(prof.Delegation), prof.Person, prof.Role, prof.Level)
+	if v := s.d.Venue(); v != nil {
+		p.Footer = "Venue " + v.Name + " · " + s.o.Talks
+	}
+	unread, alarms := 0, 0
+	if m != nil {
+		for _, c := range m.Channels {
+			unread += s.unread(m, c.ID)
+		}
+		var halted []string
+		for _, a := range m.Status.Halted() {
+			halted = append(halted, a.Log+" ("+a.Kind+")")
+		}
+		alarms = len(halted)
+		if alarms > 0 {
+			p.Alarms = "processing halted on " + strings.Join(halted, ", ")
+		}
+	}
+	nav := []navItem{
+		{Href: "/", Label: "Overview"},
+		{Href: "/channels", Label: "Channels"},
+		{Href: "/trust", Label: "Trust"},
+		{Href: "/schedule", Label: "Schedule"},
+	}
+	if unread > 0 {
+		nav[1].Badge = strconv.Itoa(unread)
+	}
+	if alarms > 0 {
+		nav[2].Badge, nav[2].Alarm = strconv.Itoa(alarms), true
+	}
+	nav[1].Href = "/"
+	nav = append(nav[:1], nav[2:]...) // channels live on the overview
+	if m != nil && m.State != nil {
+		for _, t := range m.State.Texts {
+			nav = append(nav, navItem{Href: "/texts/" + t.ID, Label: t.Title})
+		}
+	}
+	for i := range nav {
+		nav[i].Current = nav[i].Href == r.URL.Path || (nav[i].Href != "/" && strings.HasPrefix(r.URL.Path, nav[i].Href+"/"))
+	}
+	if unread > 0 {
+		nav[0].Badge = strconv.Itoa(unread)
+	}
+	p.Nav = nav
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
+		s.log.Error("failed to render page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	s.log.Error("desk UI request failed", "err", err)
+	http.Error(w, "The desk could not do this: "+err.Error(), http.StatusInternalServerError)
+}
+
+func (s *Server) unread(m *model, ch string) int {
+	s.mu.Lock()
+	last, seen := s.lastRead[ch]
+	s.mu.Unlock()
+	if !seen {
+		last = -1
+	}
+	n := 0
+	for _, msg := range m.Messages[ch] {
+		if msg.Kind == "application" && !msg.Own && msg.Index > last {
+			n++
+		}
+	}
+	return n
+}
+
+// ---- overview ----
+
+type chanRow struct {
+	desk.ChannelInfo
+	Unread  int
+	Members []string
+}
+
+type levelGroup struct {
+	Level    string
+	Channels []chanRow
+}
+
+type overviewData struct {
+	Talks  string
+	Levels []levelGroup
+	Texts  []*negotiation.Text
+	Ready  []*negotiation.Readiness
+	Items  []*negotiation.Item
+}
+
+var levelOrder = map[string]int{"expert": 0, "senior-officials": 1, "ministerial": 2, "leaders": 3}
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	m, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	d := overviewData{Talks: s.o.Talks}
+	groups := map[string][]chanRow{}
+	for _, c := range m.Channels {
+		row := chanRow{ChannelInfo: c, Unread: s.unread(m, c.ID)}
+		for _, mem := range c.Members {
+			row.Members = append(row.Members, s.name(mem))
+		}
+		groups[c.Level] = append(groups[c.Level], row)
+	}
+	for l, cs := range groups {
+		d.Levels = append(d.Levels, levelGroup{Level: l, Channels: cs})
+	}
+	sort.Slice(d.Levels, func(i, j int) bool { return levelOrder[d.Levels[i].Level] < levelOrder[d.Levels[j].Level] })
+	if m.State != nil {
+		d.Texts, d.Ready, d.Items = m.State.Texts, m.State.Readiness, m.State.Agenda
+	}
+	s.render(w, r, "overview", "Overview", m, d)
+}
+
+// ---- channels and messages ----
+
+type msgView struct {
+	Index     int64
+	Kind      string // text, statement, event, system
+	Sender    desk.MemberInfo
+	Own       bool
+	Body      string
+	ID        string // statement ID
+	ReplyTo   string
+	ReplyBody string
+	About     string
+	Received  time.Time
+}
+
+type channelData struct {
+	Channel    desk.ChannelInfo
+	Messages   []msgView
+	Statements []*negotiation.Statement
+}
+
+func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
+	m, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	var ch *desk.ChannelInfo
+	for i := range m.Channels {
+		if m.Channels[i].ID == id {
+			ch = &m.Channels[i]
+		}
+	}
+	if ch == nil {
+		http.NotFound(w, r)
+		return
+	}
+	d := channelData{Channel: *ch}
+	recs := map[uint64]negotiation.Record{}
+	stmts := map[string]*negotiation.Statement{}
+	if m.State != nil {
+		for _, rec := range m.State.Log {
+			if rec.Channel == id {
+				recs[rec.LogIndex] = rec
+			}
+		}
+		for _, st := range m.State.Statements {
+			stmts[st.ID] = st
+			if st.Channel == id {
+				d.Statements = append(d.Statements, st)
+			}
+		}
+	}
+	var maxIdx int64 = -1
+	for _, msg := range m.Messages[id] {
+		if msg.Index > maxIdx {
+			maxIdx = msg.Index
+		}
+		v := msgView{Index: msg.Index, Sender: msg.Sender, Own: msg.Own, Received: msg.Received}
+		switch {
+		case msg.Kind != "application":
+			v.Kind, v.Body = "system", msg.Kind+": "+msg.Note
+		case !isEvent(msg.Data):
+			v.Kind, v.Body = "text", string(msg.Data)
+		default:
+			rec, ok := recs[uint64(msg.Index)]
+			if ok && rec.Type == negotiation.TypeStatement && rec.Result == negotiation.ResultApplied {
+				st := stmts[rec.Ref]
+				if st != nil {
+					v.Kind, v.ID, v.Body, v.ReplyTo = "statement", st.ID, st.Body, st.ReplyTo
+					if p := stmts[st.ReplyTo]; p != nil {
+						v.ReplyBody = p.Body
+					}
+					if st.AboutText != "" {
+						v.About = st.AboutText
+						if t := m.State.Text(st.AboutText); t != nil {
+							if p := t.Paragraph(st.AboutPara); p != nil {
+								v.About = fmt.Sprintf("%s ¶%d", t.Title, p.Number)
+							}
+						}
+					}
+					break
+				}
+			}
+			v.Kind = "event"
+			v.Body = describe(rec, ok)
+		}
+		d.Messages = append(d.Messages, v)
+	}
+	s.mu.Lock()
+	if maxIdx > s.lastRead[id] || !hasKey(s.lastRead, id) {
+		s.lastRead[id] = maxIdx
+	}
+	s.mu.Unlock()
+	s.render(w, r, "channel", "Channel "+id, m, d)
+}
+
+func hasKey(m map[string]int64, k string) bool { _, ok := m[k]; return ok }
+
+var typeVerbs = map[string]string{
+	negotiation.TypeAddItem: "added agenda item", negotiation.TypeItemStatus: "set the status of",
+	negotiation.TypeTableText: "tabled text", negotiation.TypePropose: "proposed amendment",
+	negotiation.TypeRespond: "answered proposal", negotiation.TypeWithdraw: "withdrew",
+	negotiation.TypePosition: "took a position", negotiation.TypeReady: "signalled readiness",
+	negotiation.TypeAdopt: "adopted", negotiation.TypeSign: "signed",
+}
+
+func describe(rec negotiation.Record, ok bool) string {
+	if !ok {
+		return "negotiation event (not processed)"
+	}
+	v := typeVerbs[rec.Type]
+	if v == "" {
+		v = rec.Type
+	}
+	if rec.Ref != "" {
+		v += " " + rec.Ref
+	}
+	if rec.Result != negotiation.ResultApplied {
+		v += " — " + string(rec.Result)
+		if rec.Reason != "" {
+			v += ": " + rec.Reason
+		}
+	}
+	return v
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	back := "/channels/" + id
+	body := strings.TrimSpace(r.FormValue("body"))
+	if body == "" {
+		redirect(w, r, back, "Write a message first.", true)
+		return
+	}
+	if len(body) > negotiation.MaxBodyBytes {
+		redirect(w, r, back, "The message is too long.", true)
+		return
+	}
+	payload := negotiation.NewStatement(body, r.FormValue("reply_to"), r.FormValue("about_text"), r.FormValue("about_para"))
+	if err := s.send(r.Context(), id, payload); err != nil {
+		redirect(w, r, back, "Not sent: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, back, "Sent, encrypted for the channel's members.", false)
+}
+
+// ---- the negotiating text ----
+
+type partyPos struct {
+	Party    negotiation.Party
+	Position *negotiation.Position
+}
+
+type paraView struct {
+	*negotiation.Paragraph
+	Positions []partyPos
+	Proposals []*negotiation.Proposal
+	Mine      *negotiation.Position
+	Blocks    []negotiation.Block
+}
+
+type textData struct {
+	Text      *negotiation.Text
+	Paras     []paraView
+	Parties   []negotiation.Party
+	Channel   string
+	Other     []*negotiation.Proposal // open proposals not on one paragraph
+	Stances   []negotiation.Stance
+	Responded map[string]bool // proposals this party has answered
+}
+
+func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
+	m, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return nil, nil, false
+	}
+	if m.State == nil {
+		http.NotFound(w, r)
+		return nil, nil, false
+	}
+	t := m.State.Text(r.PathValue("id"))
+	if t == nil {
+		http.NotFound(w, r)
+		return nil, nil, false
+	}
+	return m, t, true
+}
+
+func (s *Server) text(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	me := s.d.Profile().Delegation
+	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{},
+		Stances: []negotiation.Stance{negotiation.Agree, negotiation.AgreeAdReferendum, negotiation.Reserve, negotiation.Object}}
+	for _, p := range t.Paragraphs {
+		pv := paraView{Paragraph: p}
+		for _, party := range m.Parties {
+			pp := partyPos{Party: party}
+			for i := range p.Positions {
+				if p.Positions[i].Party == party.ID {
+					pp.Position = &p.Positions[i]
+					if party.ID == me {
+						pv.Mine = pp.Position
+					}
+				}
+			}
+			pv.Positions = append(pv.Positions, pp)
+		}
+		for _, b := range t.Package.Blocks {
+			if b.Para == p.ID {
+				pv.Blocks = append(pv.Blocks, b)
+			}
+		}
+		d.Paras = append(d.Paras, pv)
+	}
+	for _, pr := range m.State.Proposals {
+		if pr.Text != t.ID || pr.Status != negotiation.ProposalOpen {
+			continue
+		}
+		for _, rep := range pr.Responses {
+			if rep.Party == me {
+				d.Responded[pr.ID] = true
+			}
+		}
+		placed := false
+		for i := range d.Paras {
+			if d.Paras[i].ID == pr.Amendment.Para {
+				d.Paras[i].Proposals = append(d.Paras[i].Proposals, pr)
+				placed = true
+			}
+		}
+		if !placed {
+			d.Other = append(d.Other, pr)
+		}
+	}
+	s.render(w, r, "text", t.Title, m, d)
+}
+
+func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	_ = m
+	back := "/texts/" + t.ID
+	p := t.Paragraph(r.FormValue("para"))
+	if p == nil {
+		redirect(w, r, back, "No such paragraph.", true)
+		return
+	}
+	st := negotiation.Stance(r.FormValue("stance"))
+	if _, ok := stanceLabels[st]; !ok {
+		redirect(w, r, back, "Choose a position.", true)
+		return
+	}
+	v, err := strconv.Atoi(r.FormValue("version"))
+	if err != nil || v != p.Version {
+		redirect(w, r, back, fmt.Sprintf("Paragraph %d has changed since you loaded the page; read it again.", p.Number), true)
+		return
+	}
+	payload := negotiation.NewPosition(t.ID, p.ID, v, st, strings.TrimSpace(r.FormValue("note")))
+	if err := s.sendChecked(r, textChannel(t), payload); err != nil {
+		redirect(w, r, back, "Position not taken: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, back+"#"+p.ID, fmt.Sprintf("Your position on paragraph %d: %s.", p.Number, stanceLabels[st]), false)
+}
+
+// sendChecked sends payload and reports the engine's verdict on it, so the
+// delegate learns at once if the rules refused it.
+func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
+	if ch == "" {
+		return errors.New("the text's channel is unknown")
+	}
+	idx, err := s.d.Send(r.Context(), ch, payload)
+	if err != nil {
+		return err
+	}
+	if err := s.d.SyncLog(r.Context(), ch); err != nil {
+		s.log.Warn("failed to sync after send", "channel", ch, "err", err)
+	}
+	s.Notify([]string{ch})
+	m, err := s.load(r.Context())
+	if err != nil || m.State == nil {
+		return nil
+	}
+	for _, rec := range m.State.Log {
+		if rec.Channel == ch && rec.LogIndex == uint64(idx) && rec.Result != negotiation.ResultApplied {
+			return fmt.Errorf("sent, but the rules of the talks refuse it (%s)", rec.Reason)
+		}
+	}
+	return nil
+}
+
+func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
+	_, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	back := "/texts/" + t.ID
+	p := t.Paragraph(r.FormValue("para"))
+	if p == nil {
+		redirect(w, r, back, "No such paragraph.", true)
+		return
+	}
+	notation := strings.TrimSpace(r.FormValue("notation"))
+	if _, err := negotiation.ParseNotation(notation); err != nil {
+		redirect(w, r, back+"#"+p.ID, "The wording is not valid bracket notation: "+err.Error(), true)
+		return
+	}
+	if notation == p.Text {
+		redirect(w, r, back+"#"+p.ID, "The wording is unchanged.", true)
+		return
+	}
+	base, _ := strconv.Atoi(r.FormValue("base"))
+	payload := negotiation.NewProposal(t.ID, negotiation.Amendment{Op: negotiation.OpReplace, Para: p.ID, Base: base, Notation: notation})
+	if err := s.sendChecked(r, textChannel(t), payload); err != nil {
+		redirect(w, r, back+"#"+p.ID, "Proposal not tabled: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, back+"#"+p.ID, fmt.Sprintf("Amendment to paragraph %d proposed.", p.Number), false)
+}
+
+func (s *Server) postResponse(w http.ResponseWriter, r *http.Request) {
+	m, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if m.State == nil {
+		http.NotFound(w, r)
+		return
+	}
+	pr := m.State.Proposal(r.PathValue("id"))
+	if pr == nil {
+		http.NotFound(w, r)
+		return
+	}
+	back := "/texts/" + pr.Text
+	resp := negotiation.Response(r.FormValue("response"))
+	switch resp {
+	case negotiation.Accept, negotiation.AcceptAdReferendum, negotiation.Decline:
+	default:
+		redirect(w, r, back, "Choose an answer.", true)
+		return
+	}
+	if err := s.sendChecked(r, pr.Channel, negotiation.NewResponse(pr.ID, resp, strings.TrimSpace(r.FormValue("note")))); err != nil {
+		redirect(w, r, back, "Answer not sent: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, back+"#"+pr.Amendment.Para, "Answer to "+pr.ID+" sent.", false)
+}
+
+func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
+	_, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	back := "/texts/" + t.ID + "/package"
+	lvl := negotiation.Level(r.FormValue("level"))
+	known := false
+	for _, l := range negotiation.DefaultLevels {
+		known = known || l == lvl
+	}
+	if !known {
+		redirect(w, r, back, "Choose a level.", true)
+		return
+	}
+	scope, id := negotiation.ScopeText, t.ID
+	if t.Item != "" {
+		scope, id = negotiation.ScopeItem, t.Item
+	}
+	if err := s.sendChecked(r, textChannel(t), negotiation.NewReadiness(scope, id, lvl, strings.TrimSpace(r.FormValue("note")))); err != nil {
+		redirect(w, r, back, "Readiness not signalled: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, back, "Readiness for the "+string(lvl)+" level signalled.", false)
+}
+
+// ---- package dashboard ----
+
+type cellView struct {
+	Party    negotiation.Party
+	Position *negotiation.Position
+	Block    string
+}
+
+type rowView struct {
+	Para  *negotiation.Paragraph
+	Cells []cellView
+}
+
+type blockGroup struct {
+	Party  negotiation.Party
+	Blocks []negotiation.Block
+}
+
+type levelReady struct {
+	Level   negotiation.Level
+	Signals map[string]*negotiation.ReadySignal
+	Ready   bool
+}
+
+type packageData struct {
+	Text       *negotiation.Text
+	Parties    []negotiation.Party
+	Rows       []rowView
+	AgreedN    int
+	ByParty    []blockGroup
+	Unassigned []negotiation.Block
+	Levels     []levelReady
+	Item       *negotiation.Item
+	Whole      negotiation.PackageView
+}
+
+func (s *Server) packageView(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	d := packageData{Text: t, Parties: m.Parties, Whole: m.State.Package}
+	d.AgreedN = len(t.Package.Agreed) + len(t.Package.AdReferendum)
+	for _, p := range t.Paragraphs {
+		row := rowView{Para: p}
+		for _, party := range m.Parties {
+			c := cellView{Party: party}
+			for i := range p.Positions {
+				if p.Positions[i].Party == party.ID {
+					c.Position = &p.Positions[i]
+				}
+			}
+			for _, b := range t.Package.Blocks {
+				if b.Para == p.ID && b.Party == party.ID {
+					c.Block = b.Reason
+				}
+			}
+			row.Cells = append(row.Cells, c)
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	for _, party := range m.Parties {
+		if bs := t.Package.Blocking(party.ID); len(bs) > 0 {
+			d.ByParty = append(d.ByParty, blockGroup{Party: party, Blocks: bs})
+		}
+	}
+	for _, b := range t.Package.Blocks {
+		if b.Party == "" {
+			d.Unassigned = append(d.Unassigned, b)
+		}
+	}
+	for _, it := range m.State.Agenda {
+		if it.ID == t.Item {
+			d.Item = it
+		}
+	}
+	for _, lvl := range negotiation.DefaultLevels {
+		lr := levelReady{Level: lvl, Signals: map[string]*negotiation.ReadySignal{}}
+		for _, rd := range m.State.Readiness {
+			if rd.Level != lvl || !((rd.Scope == negotiation.ScopeText && rd.ID == t.ID) || (rd.Scope == negotiation.ScopeItem && rd.ID == t.Item)) {
+				continue
+			}
+			for i := range rd.Signals {
+				lr.Signals[rd.Signals[i].Party] = &rd.Signals[i]
+			}
+			lr.Ready = lr.Ready || rd.Ready
+		}
+		d.Levels = append(d.Levels, lr)
+	}
+	s.render(w, r, "package", t.Title+" — package", m, d)
+}
+
+// ---- diff and outcome ----
+
+type diffData struct {
+	Text     *negotiation.Text
+	From, To int
+	Versions []int
+	Diff     []negotiation.ParaDiff
+	Err      string
+}
+
+func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	d := diffData{Text: t, From: 1, To: t.Version}
+	if v, err := strconv.Atoi(r.URL.Query().Get("from")); err == nil {
+		d.From = v
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("to")); err == nil {
+		d.To = v
+	}
+	for v := 1; v <= t.Version; v++ {
+		d.Versions = append(d.Versions, v)
+	}
+	diff, err := t.Diff(d.From, d.To)
+	if err != nil {
+		d.Err = err.Error()
+	}
+	d.Diff = diff
+	s.render(w, r, "diff", t.Title+" — changes", m, d)
+}
+
+func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	if t.Status != negotiation.TextAdopted {
+		http.Error(w, "the text is not adopted and signed by every party yet", http.StatusConflict)
+		return
+	}
+	b, err := outcome.FromState(m.State, t.ID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	data := b.Marshal()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+t.ID+`.outcome.json"`)
+	w.Write(data)
+}
+
+// ---- trust panel ----
+
+type evidenceFile struct {
+	Name, Content string
+}
+
+type alarmView struct {
+	desk.Alarm
+	Files  []evidenceFile
+	Active bool
+}
+
+type trustChan struct {
+	desk.ChannelInfo
+	Members []desk.MemberInfo
+	Epoch   uint64
+	MemErr  string
+}
+
+type partyView struct {
+	desk.Party
+	Class string
+	Own   bool
+}
+
+type trustData struct {
+	Venue       *desk.VenueInfo
+	VenueFP     string
+	Register    desk.LogState
+	Parties     []partyView
+	Channels    []trustChan
+	Alarms      []alarmView
+	Device      string
+	Unconfirmed int
+}
+
+func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	m, err := s.load(ctx)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	d := trustData{Venue: s.d.Venue(), Device: s.d.DeviceID()}
+	if d.Venue != nil {
+		d.VenueFP = fingerprintOf(d.Venue.VerifierKey)
+	}
+	for _, l := range m.Status.Logs {
+		if l.Log == desk.RegisterLog {
+			d.Register = l
+		}
+	}
+	me := s.d.Profile().Delegation
+	for _, p := range m.Status.Parties {
+		d.Parties = append(d.Parties, partyView{Party: p, Class: s.colour(p.Name), Own: p.Name == me})
+		if p.Confirmed.IsZero() {
+			d.Unconfirmed++
+		}
+	}
+	for _, c := range m.Channels {
+		tc := trustChan{ChannelInfo: c}
+		mem, epoch, err := s.d.Members(ctx, c.ID)
+		if err != nil {
+			tc.MemErr = err.Error()
+		}
+		tc.Members, tc.Epoch = mem, epoch
+		d.Channels = append(d.Channels, tc)
+	}
+	halted := map[string]bool{}
+	for _, a := range m.Status.Halted() {
+		halted[a.Log+"/"+a.Time.String()] = true
+	}
+	for i := len(m.Status.Alarms) - 1; i >= 0; i-- {
+		a := m.Status.Alarms[i]
+		av := alarmView{Alarm: a, Active: halted[a.Log+"/"+a.Time.String()]}
+		av.Files = readEvidence(a.Evidence)
+		d.Alarms = append(d.Alarms, av)
+	}
+	s.render(w, r, "trust", "Trust", m, d)
+}
+
+// readEvidence reads the first bytes of each evidence file, for display.
+func readEvidence(dir string) []evidenceFile {
+	if dir == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []evidenceFile
+	for _, e := range ents {
+		if e.IsDir() || len(out) >= 8 {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		buf := make([]byte, 2048)
+		n, _ := f.Read(buf)
+		f.Close()
+		c := string(buf[:n])
+		if !isPrintable(c) {
+			c = fmt.Sprintf("(%d bytes of binary data; first bytes %x)", n, buf[:min(n, 32)])
+		}
+		out = append(out, evidenceFile{Name: e.Name(), Content: c})
+	}
+	return out
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if r == 0xFFFD || (r < 32 && r != '\n' && r != '\r' && r != '\t') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) postConfirm(w http.ResponseWriter, r *http.Request) {
+	name := r.FormValue("party")
+	fp := r.FormValue("fingerprint")
+	if strings.TrimSpace(fp) == "" {
+		redirect(w, r, "/trust", "Type the fingerprint as the other delegation read it out to you.", true)
+		return
+	}
+	p, err := s.d.VerifyParty(r.Context(), name, fp)
+	if err != nil {
+		if errors.Is(err, desk.ErrFingerprint) {
+			redirect(w, r, "/trust#party-"+name, "The fingerprint does NOT match the root key of "+s.name(name)+" in the venue's register. Do not proceed: check with the delegation in person.", true)
+			return
+		}
+		redirect(w, r, "/trust", "Not confirmed: "+err.Error(), true)
+		return
+	}
+	s.Notify(nil)
+	redirect(w, r, "/trust", "Confirmed: "+s.name(p.Name)+"'s root key matches what they read out.", false)
+}
+
+func (s *Server) postClear(w http.ResponseWriter, r *http.Request) {
+	if err := s.d.ClearAlarm(r.Context(), r.FormValue("log")); err != nil {
+		redirect(w, r, "/trust", "Not cleared: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, "/trust", "Processing of "+r.FormValue("log")+" resumed; the alarm stays on record.", false)
+}
+
+// ---- schedule ----
+
+type meetingView struct {
+	schedule.Meeting
+	Times   schedule.Times
+	Missing []string
+}
+
+type scheduleData struct {
+	Meetings  []meetingView
+	Zone      string
+	VenueZone string
+	Err       string
+	None      bool
+}
+
+func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
+	m, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	d := scheduleData{Zone: s.o.Zone, VenueZone: s.o.VenueZone}
+	if d.VenueZone == "" {
+		d.VenueZone = schedule.DefaultZone
+	}
+	if d.Zone == "" {
+		d.Zone = d.VenueZone
+	}
+	vloc, err1 := time.LoadLocation(d.VenueZone)
+	oloc, err2 := time.LoadLocation(d.Zone)
+	if err := errors.Join(err1, err2); err != nil {
+		d.Err = err.Error()
+	} else if s.o.Meetings == nil {
+		d.None = true
+	} else if ms, err := s.o.Meetings(r.Context()); err != nil {
+		d.Err = err.Error()
+	} else {
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Start.Before(ms[j].Start) })
+		for _, mv := range ms {
+			d.Meetings = append(d.Meetings, meetingView{Meeting: mv.Meeting, Times: schedule.TimesFor(mv.Meeting, vloc, oloc), Missing: mv.MissingReadiness})
+		}
+	}
+	s.render(w, r, "schedule", "Schedule", m, d)
+}

@@ -1,0 +1,410 @@
+// Package venueui is the host's web interface to its venue: accreditation,
+// talks and channels, rooms and the schedule as a week calendar, and the
+// readiness of each party for high-level meetings.
+//
+// It shows metadata only, because that is all the venue has: which
+// delegations are accredited and with which root keys, which devices they
+// registered, which channels exist and who is in them, and the schedule.
+// It talks to the venue through its HTTP API with the host's admin
+// credential (package venue/client and venue/scheduleapi), so it runs next to
+// the venue or on the host's own laptop.
+//
+// It listens on loopback and is guarded like the desk's UI (package web):
+// Host allowlist, cross-origin refusal, CSP. The host signs in by pasting the
+// admin credential (compared in constant time) or with a one-time link.
+package venueui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/client"
+	"github.com/good-offices/goodoffices/venue/scheduleapi"
+	"github.com/good-offices/goodoffices/web"
+)
+
+// Options configure a Server.
+type Options struct {
+	VenueURL string
+	Admin    string // the host admin credential
+	Talks    string
+	Names    map[string]string // display names of delegations
+	Zone     string            // the venue's zone; schedule.DefaultZone if empty
+	Logger   *slog.Logger
+}
+
+// A Server is the host's web interface.
+type Server struct {
+	o        Options
+	api      *client.Client
+	sched    *scheduleapi.Client
+	pages    map[string]*template.Template
+	sessions web.Sessions
+	guard    web.Guard
+	ln       net.Listener
+	base     string
+	loc      *time.Location
+	log      *slog.Logger
+}
+
+// New returns a server.
+func New(o Options) (*Server, error) {
+	if o.Admin == "" || o.VenueURL == "" {
+		return nil, errors.New("venueui: the venue's URL and admin credential are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Zone == "" {
+		o.Zone = schedule.DefaultZone
+	}
+	loc, err := time.LoadLocation(o.Zone)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load zone %q: %w", o.Zone, err)
+	}
+	api, err := client.New(o.VenueURL, client.WithAdmin(o.Admin))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, api: api, sched: &scheduleapi.Client{BaseURL: o.VenueURL, Token: o.Admin}, loc: loc, log: o.Logger}
+	s.pages, err = web.Pages(template.FuncMap{
+		"name": s.name,
+		"join": strings.Join,
+		"fp":   delegation.Fingerprint,
+		"day":  func(t time.Time) string { return t.In(loc).Format("2 Jan 2006 15:04") },
+	}, "venue")
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse templates: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Server) name(id string) string {
+	if n := s.o.Names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// Listen binds to a loopback addr.
+func (s *Server) Listen(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("the venue UI listens on loopback only, not %q", host)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen: %w", err)
+	}
+	s.ln, s.base = ln, "http://"+ln.Addr().String()
+	s.guard.Hosts = web.LoopbackHosts(ln.Addr().String())
+	return nil
+}
+
+// SetHosts sets the accepted Host headers.
+func (s *Server) SetHosts(hosts ...string) { s.guard.Hosts = hosts }
+
+// URL returns the base URL after Listen.
+func (s *Server) URL() string { return s.base }
+
+// LoginURL returns a one-time sign-in link.
+func (s *Server) LoginURL() string { return s.base + "/login?token=" + url.QueryEscape(s.sessions.NewToken()) }
+
+// NewLoginToken returns a one-time sign-in token.
+func (s *Server) NewLoginToken() string { return s.sessions.NewToken() }
+
+// Serve serves until ctx ends.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		return errors.New("venueui: Serve before Listen")
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Handler returns the UI's handler behind the guard.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", web.Static())
+	mux.HandleFunc("GET /login", s.login)
+	mux.HandleFunc("POST /login", s.loginForm)
+	mux.HandleFunc("GET /{$}", s.auth(s.overview))
+	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
+	return s.guard.Wrap(mux)
+}
+
+func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.sessions.Valid(r) {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		h(w, r)
+	}
+}
+
+type page struct {
+	App, Title, Who, Footer string
+	Live                    string
+	Nav                     []navItem
+	Alarms                  string
+	Flash                   string
+	FlashErr                bool
+	Data                    any
+}
+
+type navItem struct {
+	Href, Label, Badge string
+	Alarm, Current     bool
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	p := page{App: "Good Offices venue", Title: title, Who: "host · " + s.o.Talks, Data: data,
+		Footer: "The venue sees metadata only: who, when, where, how much. Never what is said.",
+		Flash:  r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != ""}
+	if name != "login" {
+		p.Nav = []navItem{{Href: "/", Label: "Accreditation & channels"}, {Href: "/schedule", Label: "Rooms & schedule"}}
+		for i := range p.Nav {
+			p.Nav[i].Current = p.Nav[i].Href == r.URL.Path
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
+		s.log.Error("failed to render page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		id, ok := s.sessions.Redeem(tok)
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			s.render(w, r, "login", "Sign in", "This sign-in link is invalid or was used already.")
+			return
+		}
+		s.sessions.SetCookie(w, id)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, "login", "Sign in", "")
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	if !web.Equal(strings.TrimSpace(r.FormValue("credential")), s.o.Admin) {
+		w.WriteHeader(http.StatusUnauthorized)
+		s.render(w, r, "login", "Sign in", "That is not the venue's admin credential.")
+		return
+	}
+	s.sessions.SetCookie(w, s.sessions.Open())
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// ---- overview: accreditation and channels ----
+
+type delegView struct {
+	client.Delegation
+	Display string
+	Devices []client.Device
+}
+
+type overviewData struct {
+	Delegations []delegView
+	Channels    []client.Channel
+	Info        client.Info
+	Err         string
+}
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var d overviewData
+	var errs []error
+	info, err := s.api.Info(ctx)
+	errs = append(errs, err)
+	d.Info = info
+	dels, err := s.api.Delegations(ctx)
+	errs = append(errs, err)
+	devs, err := s.api.Devices(ctx, "")
+	errs = append(errs, err)
+	for _, dl := range dels {
+		v := delegView{Delegation: dl, Display: s.name(dl.Name)}
+		for _, dv := range devs {
+			if dv.Delegation == dl.Name {
+				v.Devices = append(v.Devices, dv)
+			}
+		}
+		d.Delegations = append(d.Delegations, v)
+	}
+	d.Channels, err = s.api.Channels(ctx)
+	errs = append(errs, err)
+	sort.Slice(d.Channels, func(i, j int) bool { return d.Channels[i].ID < d.Channels[j].ID })
+	if err := errors.Join(errs...); err != nil {
+		d.Err = err.Error()
+	}
+	s.render(w, r, "overview", "Accreditation & channels", d)
+}
+
+// ---- schedule: rooms, week calendar, readiness ----
+
+type calCell struct {
+	Skip     bool // covered by a meeting above
+	Rows     int
+	Meetings []scheduleapi.MeetingView
+}
+
+type calRow struct {
+	Label string
+	Hour  bool
+	Cells []*calCell
+}
+
+type calDay struct {
+	Label string
+	Today bool
+}
+
+type scheduleData struct {
+	Rooms     []schedule.Room
+	Meetings  []scheduleapi.MeetingView
+	Gated     []gatedView
+	Days      []calDay
+	Rows      []calRow
+	Zone      string
+	Week      string
+	Prev      string
+	Next      string
+	Err       string
+	Delegates []string
+}
+
+type gatedView struct {
+	scheduleapi.MeetingView
+	Parties []partyReady
+}
+
+type partyReady struct {
+	Party string
+	Ready bool
+}
+
+const (
+	calStart = 8  // first hour shown
+	calEnd   = 20 // last hour shown (exclusive)
+	slotMin  = 30 // minutes per row
+)
+
+func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	d := scheduleData{Zone: s.o.Zone}
+	var errs []error
+	var err error
+	d.Rooms, err = s.sched.Rooms(ctx)
+	errs = append(errs, err)
+	d.Meetings, err = s.sched.Meetings(ctx, "")
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		d.Err = err.Error()
+	}
+	sort.Slice(d.Meetings, func(i, j int) bool { return d.Meetings[i].Start.Before(d.Meetings[j].Start) })
+	now := time.Now().In(s.loc)
+	// The week shown: ?week=YYYY-MM-DD (any day of it), else the week of
+	// the next meeting, else this week.
+	ref := now
+	if wk := r.URL.Query().Get("week"); wk != "" {
+		if t, err := time.ParseInLocation("2006-01-02", wk, s.loc); err == nil {
+			ref = t
+		}
+	} else {
+		for _, m := range d.Meetings {
+			if m.End.After(now) && m.Status.Active() {
+				ref = m.Start.In(s.loc)
+				break
+			}
+		}
+	}
+	monday := time.Date(ref.Year(), ref.Month(), ref.Day()-((int(ref.Weekday())+6)%7), 0, 0, 0, 0, s.loc)
+	d.Week = monday.Format("2 January 2006")
+	d.Prev = monday.AddDate(0, 0, -7).Format("2006-01-02")
+	d.Next = monday.AddDate(0, 0, 7).Format("2006-01-02")
+	nrows := (calEnd - calStart) * 60 / slotMin
+	for i := range 7 {
+		day := monday.AddDate(0, 0, i)
+		d.Days = append(d.Days, calDay{Label: day.Format("Mon 2 Jan"), Today: day.Year() == now.Year() && day.YearDay() == now.YearDay()})
+	}
+	grid := make([][]*calCell, nrows)
+	for i := range grid {
+		grid[i] = make([]*calCell, 7)
+		for j := range grid[i] {
+			grid[i][j] = &calCell{}
+		}
+		t := calStart*60 + i*slotMin
+		d.Rows = append(d.Rows, calRow{Label: fmt.Sprintf("%02d:%02d", t/60, t%60), Hour: t%60 == 0})
+	}
+	for _, m := range d.Meetings {
+		st := m.Start.In(s.loc)
+		dayIdx := int(time.Date(st.Year(), st.Month(), st.Day(), 0, 0, 0, 0, s.loc).Sub(monday).Hours()+0.5) / 24
+		if dayIdx < 0 || dayIdx > 6 {
+			continue
+		}
+		startMin := st.Hour()*60 + st.Minute() - calStart*60
+		endMin := startMin + int(m.End.Sub(m.Start).Minutes())
+		row := max(0, min(nrows-1, startMin/slotMin))
+		rows := max(1, min(nrows-row, (endMin-row*slotMin+slotMin-1)/slotMin))
+		// Find the cell that covers row (an overlapping meeting joins it).
+		top := row
+		for top > 0 && grid[top][dayIdx].Skip {
+			top--
+		}
+		c := grid[top][dayIdx]
+		if len(c.Meetings) == 0 {
+			c.Rows = rows
+		} else if top+c.Rows < row+rows {
+			c.Rows = row + rows - top
+		}
+		c.Meetings = append(c.Meetings, m)
+		for i := top + 1; i < top+c.Rows && i < nrows; i++ {
+			grid[i][dayIdx].Skip = true
+		}
+	}
+	for i := range d.Rows {
+		d.Rows[i].Cells = grid[i]
+	}
+	for _, m := range d.Meetings {
+		if !m.Level.Gated() || !m.Status.Active() {
+			continue
+		}
+		g := gatedView{MeetingView: m}
+		missing := map[string]bool{}
+		for _, p := range m.MissingReadiness {
+			missing[p] = true
+		}
+		for _, p := range m.Delegations {
+			g.Parties = append(g.Parties, partyReady{Party: p, Ready: !missing[p]})
+		}
+		d.Gated = append(d.Gated, g)
+	}
+	s.render(w, r, "schedule", "Rooms & schedule", d)
+}
