@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 )
@@ -337,6 +340,21 @@ func TestLogVerification(t *testing.T) {
 	st, _ = a.logState(ctx, a.store, "plenary")
 	if st.Size != 4 || st.Alarm != nil {
 		t.Fatalf("plenary state %+v", st)
+	}
+	// The verified checkpoint is cosigned by the desk (c2sp.org/tlog-cosignature).
+	cs, err := a.Cosigned(ctx, "plenary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, _ := a.CosignerKey()
+	cv, err := tlog.NewCosignatureVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vv, _ := note.NewVerifier(tv.v.VerifierKey())
+	n, err := note.Open(cs, note.VerifierList(vv, cv))
+	if err != nil || len(n.Sigs) != 2 || !strings.Contains(n.Text, "\n4\n") {
+		t.Fatalf("cosigned checkpoint: %v, %+v", err, n)
 	}
 }
 

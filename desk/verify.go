@@ -287,7 +287,14 @@ func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
 			}
 			cur.Checkpoint, cur.Size, cur.Verified = msg, cp.Size, time.Now().UTC()
 			st = cur
-			return putLogState(ctx, tx, cur)
+			if err := putLogState(ctx, tx, cur); err != nil {
+				return err
+			}
+			cs, err := d.cosign(msg)
+			if err != nil {
+				return err
+			}
+			return tx.Put(ctx, prefCosig+log, cs)
 		})
 		if err != nil {
 			return err

@@ -1,0 +1,84 @@
+// Package desk is the delegate's client of Good Offices: the only place
+// where plaintext and private keys exist. It holds a device key certified by
+// the delegation's root, keeps every channel as an MLS group (RFC 9420),
+// verifies every log the venue serves before it processes anything, and
+// hands the decrypted, authenticated history to the negotiation engine.
+//
+// The venue is not trusted for anything but availability: a desk that is
+// served something that does not verify stops processing that log, raises
+// an Alarm and keeps the evidence.
+//
+// # Home directory
+//
+// A desk lives in a home directory holding one SQLite database (StoreFile)
+// whose values are each sealed with XChaCha20-Poly1305 under a key derived
+// from the desk passphrase with scrypt (RFC 7914; N=2^15, r=8, p=1, 16-byte
+// salt). The associated data of a value is its key, so values cannot be
+// swapped between keys. A wrong passphrase yields ErrPassphrase before
+// anything is read. Every change is one SQLite transaction (WAL,
+// synchronous=FULL): processing an entry, advancing the log's cursor,
+// saving the group state and recording the decrypted message commit together,
+// so a desk killed at any point restarts with no entry processed twice or
+// skipped. Keys (channel IDs, log indexes) are in clear: metadata the venue
+// knows anyway. Evidence of alarms is written, outside the database, under
+// <home>/evidence/ with atomic writes; it holds only what the venue served
+// (checkpoints, tiles, ciphertext).
+//
+// # Enrolment
+//
+// Init creates the device key; CertificateRequest is the certificate body
+// that the head of delegation signs ('goodoffices delegation certify');
+// Enroll pins the venue's signing key, verifies the accreditation register
+// and checks that the certificate chains to this delegation's accredited
+// root before registering the device. Parties lists the register as
+// verified, with each root key's Fingerprint; VerifyParty records that the
+// delegate compared a fingerprint out of band. A device of a delegation that
+// is not confirmed this way is accepted into no channel.
+//
+// # Verification of every log (c2sp.org/tlog-checkpoint, tlog-tiles)
+//
+// For the register and every channel, Sync fetches the checkpoint through
+// the tlog-tiles endpoints and checks, with package tlog: the venue's
+// signature on the pinned key and the origin of the log; that it is not
+// smaller than the last checkpoint accepted (AlarmRollback), not a
+// different tree of the same size (AlarmFork), and consistent with it
+// (RFC 6962 §2.1.2, AlarmInconsistent); then that every new entry is the
+// one the checkpoint commits to (RFC 6962 §2.1.1, AlarmInclusion) before
+// processing it, strictly in log order. An alarm halts the log
+// (ErrHalted) until ClearAlarm; failures to reach the venue are not alarms.
+// Each accepted checkpoint is cosigned with the device key
+// (c2sp.org/tlog-cosignature, Cosigned).
+//
+// # Channels (RFC 9420)
+//
+// A channel's MLS group has the group ID "goodoffices channel
+// v1\n<venue>\n<channel>". The credential of every leaf is a basic
+// credential whose identity is the device certificate, and whose signature
+// key must be the certified device key (§5.3). The credential check
+// (§5.3.1, run by package mls for every leaf it accepts: joining, Add,
+// Update, commit paths) accepts a device only if its certificate verifies
+// under the root of a delegation that is in the verified register, that the
+// delegate confirmed, and that is a member of the channel; a commit or a
+// Welcome that brings in anyone else raises AlarmMember.
+//
+// The desk keeps one-time key packages and one last-resort package on the
+// venue (§10, §16.8) and joins groups from Welcomes in its mailbox (§12.4.3.1).
+// Handshake messages are PublicMessages so that the venue can enforce one
+// commit per epoch: a commit is appended announced for its epoch; on 409
+// the desk discards it, re-bases on the log and commits again (§14).
+// Application messages are PrivateMessages (§6.3). Open starts a channel's
+// group, Invite/Remove/Leave/Rotate change it, Send and Read carry the
+// conversation, and member desks add missing devices of confirmed member
+// delegations on their own (the desk with the lowest leaf index does it).
+//
+// # Negotiation
+//
+// Events turns a channel's application messages into negotiation.Event
+// values whose sender comes from the verified certificate; Talks replays
+// them through the engine, so every party computes the same state.
+//
+// # Live delivery
+//
+// Run listens to the venue's event stream and syncs the logs it names: the
+// event's content is not used, the log is verified as always.
+package desk
