@@ -24,6 +24,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,4 +282,56 @@ func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
 	}
 	_, err := w.nodes[n].Append(ctx, w.channels[ch], entry)
 	return err
+}
+
+// Stats are the venue's group-commit counters (GET /v1/stats), summed over
+// its nodes.
+type Stats struct {
+	Appends, Batches int64
+	BatchTime        time.Duration
+}
+
+// Stats reads the counters of every node; it returns zero Stats if a node
+// does not answer.
+func (t *VenueTarget) Stats(ctx context.Context, admin string) Stats {
+	var s Stats
+	for _, u := range t.URLs {
+		req, err := http.NewRequestWithContext(ctx, "GET", u+"/v1/stats", nil)
+		if err != nil {
+			return Stats{}
+		}
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := t.hc.Do(req)
+		if err != nil {
+			return Stats{}
+		}
+		var v struct {
+			Appends    int64   `json:"appends"`
+			Batches    int64   `json:"batches"`
+			AvgBatchMS float64 `json:"avg_batch_ms"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return Stats{}
+		}
+		s.Appends += v.Appends
+		s.Batches += v.Batches
+		s.BatchTime += time.Duration(v.AvgBatchMS * float64(v.Batches) * float64(time.Millisecond))
+	}
+	return s
+}
+
+// Sub returns s - o.
+func (s Stats) Sub(o Stats) Stats {
+	return Stats{Appends: s.Appends - o.Appends, Batches: s.Batches - o.Batches, BatchTime: s.BatchTime - o.BatchTime}
+}
+
+// String describes the group commits.
+func (s Stats) String() string {
+	if s.Batches <= 0 {
+		return "no group-commit statistics"
+	}
+	return fmt.Sprintf("%d group commits, %.1f entries and %.2fms each on average", s.Batches,
+		float64(s.Appends)/float64(s.Batches), float64(s.BatchTime)/float64(s.Batches)/float64(time.Millisecond))
 }

@@ -144,6 +144,11 @@ Examples:
 			pprof.StopCPUProfile()
 			prof.Close()
 		}
+		if err != nil {
+			if l := venueLogs(); l != "" {
+				fmt.Fprintf(env.Stderr, "venue log:\n%s", l)
+			}
+		}
 		stop()
 		if err != nil {
 			return err
@@ -192,6 +197,17 @@ Examples:
 		fmt.Fprintf(out, "load average after: %s\n", l)
 	}
 	return nil
+}
+
+// venueProcs are the venue nodes the bench started, for their logs.
+var venueProcs []*bench.VenueProcess
+
+func venueLogs() string {
+	var b strings.Builder
+	for _, p := range venueProcs {
+		b.WriteString(p.Log())
+	}
+	return b.String()
 }
 
 func yes(b bool) string {
@@ -278,7 +294,7 @@ func benchVenueTarget(ctx context.Context, env *Env, tmp, target, adminFile, db 
 			return nil, "", "", nil, err
 		}
 	}
-	args := []string{"--rate", "-1", "--log-level", "warn", "--max-conns", "8192"}
+	args := []string{"--rate", "-1", "--log-level", benchVenueLogLevel, "--max-conns", "8192"}
 	if db != "" {
 		args = append(args, "--db", db)
 	}
@@ -302,6 +318,7 @@ func benchVenueTarget(ctx context.Context, env *Env, tmp, target, adminFile, db 
 		procs = append(procs, p)
 		cleanups = append(cleanups, p.Stop)
 		urls = append(urls, p.URL)
+		venueProcs = append(venueProcs, p)
 	}
 	admin, err = procs[0].AdminCredential()
 	if err != nil {
@@ -364,8 +381,11 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		if err != nil {
 			return nil, err
 		}
+		before := t.Stats(ctx, admin)
 		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		after := t.Stats(ctx, admin)
 		bench.PrintResult(out, r)
+		fmt.Fprintf(out, "%8s (%s, warm-up included)\n", "", after.Sub(before))
 		res = append(res, r)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -396,4 +416,13 @@ func benchJetStream(ctx context.Context, out io.Writer, natsURL string, counts [
 		}
 	}
 	return res, nil
+}
+
+// benchVenueLogLevel is the log level of the venue nodes the bench starts.
+var benchVenueLogLevel = "warn"
+
+func init() {
+	if l := osGetenv("GOODOFFICES_BENCH_LOG"); l != "" {
+		benchVenueLogLevel = l
+	}
 }
