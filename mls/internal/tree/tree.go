@@ -111,7 +111,9 @@ type nodeCache struct {
 var emptyResolution = []NodeIndex{}
 
 // New returns a one-member tree holding leaf, as the creator of a group
-// builds it (§11).
+// builds it (§11). The leaf must be encodable (a key_package leaf has a
+// lifetime, the credential type is known), as every leaf this library builds
+// or decodes is; AddLeaf and UpdateLeaf check that, New does not.
 func New(s *suite.Suite, leaf *wire.LeafNode) *Tree {
 	t := &Tree{s: s}
 	t.resize(1)
