@@ -343,7 +343,7 @@ func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
 			_ = i
 		}
 	}
-	return nil
+	return d.afterCheckpointLocked(ctx, log, cp, msg, client, rec.Fetch) // confirmation (cosign_confirm.go)
 }
 
 func (d *Desk) setBlocked(ctx context.Context, log string, cause error) {

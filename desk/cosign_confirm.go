@@ -1,0 +1,555 @@
+package desk
+
+// Confirmation: what makes a fork visible.
+//
+// After the desk has verified a log's checkpoint (the venue's signature,
+// consistency with the checkpoint it accepted before, inclusion of every
+// entry it processed), it hands its cosignature of the checkpoint (cosign.go:
+// c2sp.org/tlog-cosignature with the certified device key, cosigner name
+// venue.CosignerName) to the venue. It then fetches the cosigned
+// checkpoints the venue holds and checks each one itself:
+//
+//   - the venue's signature, and each cosignature against the device
+//     certificate served with it, which must chain to a delegation root that
+//     this delegate confirmed out of band (the venue cannot make up a
+//     cosigner);
+//   - consistency with the desk's own accepted checkpoint, in whichever
+//     direction the sizes go. Two venue-signed checkpoints that are not
+//     consistent are a fork: the desk raises AlarmFork, halts the log and
+//     exports a proof (package proof) that anyone can verify offline with
+//     'goodoffices verify'.
+//
+// An entry is confirmed when every member delegation of the channel (for
+// the register: every accredited delegation) has cosigned a checkpoint that
+// covers it and is consistent with this desk's view; until then it is
+// pending. A pending entry older than the withholding bound raises
+// AlarmWithholding (the venue hides it from someone, or hides their
+// cosignature from us), and a log that other parties have cosigned beyond
+// what the venue serves this desk, for longer than the bound, raises
+// AlarmFreeze. These two alarms do not halt the log: nothing wrong was
+// accepted, something is missing.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	xtlog "golang.org/x/mod/sumdb/tlog"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/proof"
+	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/client"
+)
+
+// Alarm kinds of neutrality checks.
+const (
+	AlarmWithholding = "withholding" // an entry stayed pending longer than the bound
+	AlarmFreeze      = "freeze"      // others cosigned a larger log than the venue serves this desk
+	AlarmReplay      = "replay"      // an MLS message whose key generation was already used (a replay)
+)
+
+// DefaultWithholdingBound is how long an entry may stay pending before
+// AlarmWithholding, unless configured otherwise.
+const DefaultWithholdingBound = 10 * time.Minute
+
+// ProofFile is the name of the misbehaviour proof in an alarm's evidence.
+const ProofFile = "misbehaviour.proof"
+
+const (
+	keyNeutrality = "neutrality/config"
+	prefConfirm   = "confirm/"
+)
+
+// NeutralityConfig tunes the neutrality checks. It is kept in the desk's
+// store.
+type NeutralityConfig struct {
+	// WithholdingBound is how long an entry may stay pending (and a log
+	// stay behind what others cosigned) before an alarm; 0 means
+	// DefaultWithholdingBound, a negative value disables both alarms.
+	WithholdingBound time.Duration `json:"withholding_bound"`
+}
+
+func (c NeutralityConfig) bound() time.Duration {
+	if c.WithholdingBound == 0 {
+		return DefaultWithholdingBound
+	}
+	return c.WithholdingBound
+}
+
+// Neutrality returns the desk's neutrality configuration.
+func (d *Desk) Neutrality(ctx context.Context) (NeutralityConfig, error) {
+	var c NeutralityConfig
+	b, err := d.store.Get(ctx, keyNeutrality)
+	if errors.Is(err, ErrNotFound) {
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	return c, json.Unmarshal(b, &c)
+}
+
+// SetNeutrality stores the desk's neutrality configuration.
+func (d *Desk) SetNeutrality(ctx context.Context, c NeutralityConfig) error {
+	b, _ := json.Marshal(c)
+	return d.store.Put(ctx, keyNeutrality, b)
+}
+
+// Confirmation is the desk's view of who has cosigned a log.
+type Confirmation struct {
+	Log string `json:"log"`
+	// Size is the size of the checkpoint this desk accepted.
+	Size int64 `json:"size"`
+	// Confirmed: entries with index < Confirmed are confirmed by every
+	// member delegation; the others are pending.
+	Confirmed int64 `json:"confirmed"`
+	// Cosigned holds, per member delegation, how many of this desk's
+	// entries it has cosigned (through a consistent checkpoint).
+	Cosigned map[string]int64 `json:"cosigned"`
+	// Missing lists the member delegations that have not cosigned Size.
+	Missing []string `json:"missing,omitempty"`
+	// OwnCosigned is the largest size this device cosigned and handed over.
+	OwnCosigned int64 `json:"own_cosigned"`
+	// OldestPending is when the oldest pending entry was first accepted.
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+	// Ahead is the largest size other parties cosigned beyond Size, and
+	// AheadSince when this desk first saw it (a freeze, if it lasts).
+	Ahead      int64     `json:"ahead,omitempty"`
+	AheadSince time.Time `json:"ahead_since,omitzero"`
+	Checked    time.Time `json:"checked,omitzero"`
+
+	Marks        []sizeMark `json:"marks,omitempty"`
+	WarnedWithho int64      `json:"warned_withholding,omitempty"` // 1 + index already warned about
+	WarnedFreeze int64      `json:"warned_freeze,omitempty"`      // Ahead already warned about
+}
+
+// sizeMark records when the desk first accepted a checkpoint of Size.
+type sizeMark struct {
+	Size int64     `json:"size"`
+	Time time.Time `json:"time"`
+}
+
+// Pending is the number of accepted entries not yet confirmed.
+func (c Confirmation) Pending() int64 { return c.Size - c.Confirmed }
+
+// IsConfirmed reports whether the entry at index is confirmed.
+func (c Confirmation) IsConfirmed(index int64) bool { return index < c.Confirmed }
+
+// Confirmation returns the confirmation state of a log from the store.
+func (d *Desk) Confirmation(ctx context.Context, log string) (Confirmation, error) {
+	return d.confirmation(ctx, log)
+}
+
+func (d *Desk) confirmation(ctx context.Context, log string) (Confirmation, error) {
+	c := Confirmation{Log: log, Cosigned: map[string]int64{}}
+	b, err := d.store.Get(ctx, prefConfirm+log)
+	if errors.Is(err, ErrNotFound) {
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("failed to load confirmation of %s: %w", log, err)
+	}
+	if c.Cosigned == nil {
+		c.Cosigned = map[string]int64{}
+	}
+	return c, nil
+}
+
+// Confirmations returns the confirmation state of every log the desk has
+// checked, register first.
+func (d *Desk) Confirmations(ctx context.Context) ([]Confirmation, error) {
+	kvs, err := d.store.List(ctx, prefConfirm, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Confirmation
+	for _, kv := range kvs {
+		var c Confirmation
+		if err := json.Unmarshal(kv.Value, &c); err != nil {
+			return nil, fmt.Errorf("failed to load confirmation: %w", err)
+		}
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out, func(a, b Confirmation) int {
+		switch {
+		case a.Log == b.Log:
+			return 0
+		case a.Log == RegisterLog:
+			return -1
+		case b.Log == RegisterLog:
+			return 1
+		}
+		return strings.Compare(a.Log, b.Log)
+	})
+	return out, nil
+}
+
+// members returns the delegations whose cosignatures confirm entries of log.
+func (d *Desk) members(ctx context.Context, log string) ([]string, error) {
+	if log == RegisterLog {
+		ps, err := d.Parties(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name)
+		}
+		return out, nil
+	}
+	c, err := d.channelMeta(ctx, d.store, log)
+	if err != nil {
+		return nil, err
+	}
+	return c.Members, nil
+}
+
+// cosigned is a verified cosigned checkpoint.
+type cosigned struct {
+	cp      tlog.Checkpoint
+	note    []byte
+	signers map[string]bool // delegations with a valid cosignature on it
+	names   []string        // cosigner names
+}
+
+// verifyCosignatures checks what the venue served: certificates against
+// confirmed roots, the venue's signature, each cosignature.
+func (d *Desk) verifyCosignatures(ctx context.Context, log string, vv note.Verifier, cs *client.Cosignatures) []cosigned {
+	now := time.Now()
+	type key struct {
+		delegation string
+		v          *tlog.CosignatureVerifier
+	}
+	keys := map[string]key{}
+	for _, c := range cs.Cosigners {
+		del, id, ok := venue.ParseCosignerName(c.Name)
+		if !ok {
+			continue
+		}
+		cert, err := d.checkDevice(ctx, []byte(c.Certificate), now)
+		if err != nil || cert.Delegation != del || delegation.DeviceID(cert.Device) != id {
+			d.log.Warn("ignoring a cosigner whose certificate does not verify", "log", log, "cosigner", c.Name, "err", err)
+			continue
+		}
+		vk, err := tlog.CosignatureVerifierKey(c.Name, cert.Device)
+		if err != nil {
+			continue
+		}
+		v, err := tlog.NewCosignatureVerifier(vk)
+		if err != nil {
+			continue
+		}
+		keys[c.Name] = key{del, v}
+	}
+	var out []cosigned
+	for _, msg := range cs.Checkpoints {
+		cp, n, err := tlog.OpenCheckpoint([]byte(msg), d.origin(log), vv)
+		if err != nil {
+			d.log.Warn("ignoring a cosigned checkpoint that does not verify", "log", log, "err", err)
+			continue
+		}
+		c := cosigned{cp: cp, signers: map[string]bool{}}
+		var lines []string
+		for _, s := range n.UnverifiedSigs {
+			k, ok := keys[s.Name]
+			if !ok || k.v.KeyHash() != s.Hash {
+				continue
+			}
+			raw, err := base64.StdEncoding.DecodeString(s.Base64)
+			if err != nil || len(raw) < 4 || binary.BigEndian.Uint32(raw) != s.Hash || !k.v.Verify([]byte(n.Text), raw[4:]) {
+				d.log.Warn("ignoring a cosignature that does not verify", "log", log, "cosigner", s.Name)
+				continue
+			}
+			c.signers[k.delegation] = true
+			c.names = append(c.names, s.Name)
+			lines = append(lines, "— "+s.Name+" "+s.Base64+"\n")
+		}
+		if len(c.signers) == 0 {
+			continue
+		}
+		// Keep the note with the venue's line and the verified cosignatures only.
+		c.note = append(bodyAndVenueLine([]byte(msg), d.venue.Name), strings.Join(lines, "")...)
+		out = append(out, c)
+	}
+	return out
+}
+
+// bodyAndVenueLine returns a note's text, the blank line and the venue's
+// signature lines.
+func bodyAndVenueLine(msg []byte, venueName string) []byte {
+	s := string(msg)
+	i := strings.Index(s, "\n\n")
+	if i < 0 {
+		return msg
+	}
+	out := s[:i+2]
+	for _, l := range strings.SplitAfter(s[i+2:], "\n") {
+		if strings.HasPrefix(l, "— "+venueName+" ") {
+			out += l
+		}
+	}
+	return []byte(out)
+}
+
+// afterCheckpointLocked runs after syncLogLocked has verified and processed
+// the log up to cp (served as msg): it cosigns cp, fetches the others'
+// cosignatures, checks them against this desk's view, and updates the
+// log's confirmation state. It returns a halting *Alarm for a fork, a
+// non-halting *Alarm for withholding or a freeze the first time it is seen,
+// and nil when the venue cannot be reached (confirmation waits).
+func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Checkpoint, msg []byte, c *tlog.Client, fetch tlog.FetchFunc) error {
+	cl := d.api.cl()
+	conf, err := d.confirmation(ctx, log)
+	if err != nil {
+		return err
+	}
+	cfg, _ := d.Neutrality(ctx)
+	now := time.Now().UTC()
+	conf.Size, conf.Checked = cp.Size, now
+	if n := len(conf.Marks); n == 0 || conf.Marks[n-1].Size < cp.Size {
+		conf.Marks = append(conf.Marks, sizeMark{cp.Size, now})
+	}
+	own := d.profile.Delegation
+	if cp.Size > 0 && conf.OwnCosigned < cp.Size {
+		// The checkpoint was cosigned when it was accepted (cosign.go);
+		// hand the cosignature over.
+		signed, err := d.Cosigned(ctx, log)
+		if err != nil {
+			return fmt.Errorf("failed to load our cosignature of %s: %w", log, err)
+		}
+		err = cl.AddCosignature(ctx, log, signed)
+		var ce *client.Error
+		switch {
+		case err == nil:
+			conf.OwnCosigned = cp.Size
+		case errors.As(err, &ce) && ce.Status == http.StatusConflict:
+			// The venue disowns the checkpoint it served us: it keeps
+			// another history for others. The cosignatures below show it.
+			d.log.Error("the venue refuses our cosignature of a checkpoint it served", "log", log, "size", cp.Size, "err", err)
+		default:
+			d.log.Warn("failed to hand over cosignature; will retry", "log", log, "err", err)
+		}
+	}
+	cs, err := cl.Cosignatures(ctx, log)
+	if err != nil {
+		d.log.Warn("failed to fetch cosignatures; confirmation waits", "log", log, "err", err)
+		return d.putConfirmation(ctx, conf)
+	}
+	vv, err := note.NewVerifier(d.venue.VerifierKey)
+	if err != nil {
+		return err
+	}
+	cover := map[string]int64{}
+	if conf.OwnCosigned > 0 {
+		cover[own] = min(conf.OwnCosigned, cp.Size)
+	}
+	servedOwn := false
+	ahead := int64(0)
+	for _, o := range d.verifyCosignatures(ctx, log, vv, cs) {
+		if slices.Contains(o.names, d.CosignerName()) && o.cp.Size >= conf.OwnCosigned {
+			servedOwn = true
+		}
+		ok, alarm := d.checkCosigned(ctx, log, cp, msg, o, c, fetch)
+		if alarm != nil {
+			return alarm
+		}
+		if !ok {
+			if o.cp.Size > cp.Size {
+				ahead = max(ahead, o.cp.Size)
+			}
+			continue
+		}
+		for del := range o.signers {
+			cover[del] = max(cover[del], min(o.cp.Size, cp.Size))
+		}
+		if o.cp.Size > cp.Size && !(len(o.signers) == 1 && o.signers[own]) {
+			ahead = max(ahead, o.cp.Size)
+		}
+	}
+	if !servedOwn && conf.OwnCosigned > 0 && conf.OwnCosigned == cp.Size {
+		conf.OwnCosigned = 0 // not served back: hand it over again next time
+	}
+	members, err := d.members(ctx, log)
+	if err != nil {
+		return err
+	}
+	conf.Cosigned, conf.Missing = map[string]int64{}, nil
+	confirmed := cp.Size
+	for _, m := range members {
+		conf.Cosigned[m] = cover[m]
+		confirmed = min(confirmed, cover[m])
+		if cover[m] < cp.Size {
+			conf.Missing = append(conf.Missing, m)
+		}
+	}
+	if len(members) == 0 {
+		confirmed = 0
+	}
+	conf.Confirmed = confirmed
+	// Drop marks of confirmed sizes, keeping the one that covers the oldest
+	// pending entry.
+	for len(conf.Marks) > 1 && conf.Marks[0].Size <= confirmed {
+		conf.Marks = conf.Marks[1:]
+	}
+	conf.OldestPending = time.Time{}
+	if confirmed < cp.Size {
+		for _, m := range conf.Marks {
+			if m.Size > confirmed {
+				conf.OldestPending = m.Time
+				break
+			}
+		}
+	}
+	if ahead > cp.Size {
+		if conf.Ahead < ahead || conf.AheadSince.IsZero() {
+			if conf.AheadSince.IsZero() {
+				conf.AheadSince = now
+			}
+			conf.Ahead = ahead
+		}
+	} else {
+		conf.Ahead, conf.AheadSince = 0, time.Time{}
+	}
+	var alarm *Alarm
+	if bound := cfg.bound(); bound > 0 {
+		switch {
+		case conf.Ahead > cp.Size && now.Sub(conf.AheadSince) > bound && conf.WarnedFreeze != conf.Ahead:
+			conf.WarnedFreeze = conf.Ahead
+			alarm = &Alarm{Log: log, Kind: AlarmFreeze, Index: cp.Size,
+				Detail: fmt.Sprintf("other parties cosigned this log at size %d since %s, but the venue still serves this desk size %d", conf.Ahead, conf.AheadSince.Format(time.RFC3339), cp.Size)}
+		case confirmed < cp.Size && !conf.OldestPending.IsZero() && now.Sub(conf.OldestPending) > bound && conf.WarnedWithho != confirmed+1:
+			conf.WarnedWithho = confirmed + 1
+			alarm = &Alarm{Log: log, Kind: AlarmWithholding, Index: confirmed,
+				Detail: fmt.Sprintf("entry %d has been pending since %s (bound %s): not cosigned by %s; the venue may be withholding it from them, or their cosignatures from this desk",
+					confirmed, conf.OldestPending.Format(time.RFC3339), bound, strings.Join(conf.Missing, ", "))}
+		}
+	}
+	if err := d.putConfirmation(ctx, conf); err != nil {
+		return err
+	}
+	if alarm != nil {
+		return d.warn(ctx, alarm, map[string][]byte{"checkpoint": msg})
+	}
+	return nil
+}
+
+func (d *Desk) putConfirmation(ctx context.Context, c Confirmation) error {
+	b, _ := json.Marshal(c)
+	return d.store.Put(ctx, prefConfirm+c.Log, b)
+}
+
+// checkCosigned checks another party's cosigned checkpoint o against this
+// desk's accepted cp. It reports whether o is consistent with cp (so its
+// cosigners vouch for cp's entries up to o's size), or returns a halting
+// fork alarm with a proof. ok is false without alarm when the consistency
+// cannot be checked now (the venue cannot or will not serve the tiles of o).
+func (d *Desk) checkCosigned(ctx context.Context, log string, cp tlog.Checkpoint, msg []byte, o cosigned, c *tlog.Client, fetch tlog.FetchFunc) (bool, *Alarm) {
+	var err error
+	var p *proof.Proof
+	switch {
+	case o.cp.Size == cp.Size:
+		if o.cp.Hash == cp.Hash {
+			return true, nil
+		}
+		p, err = proof.NewSplitView(d.venue.VerifierKey, msg, o.note)
+	case o.cp.Size < cp.Size:
+		err = c.VerifyConsistency(ctx, o.cp, cp)
+		if err == nil {
+			return true, nil
+		}
+		if isTransient(err) {
+			return false, nil
+		}
+		p, err = proof.NewInconsistent(d.venue.VerifierKey, o.note, msg, tileHashReader(ctx, cp, fetch))
+	default:
+		err = c.VerifyConsistency(ctx, cp, o.cp)
+		if err == nil {
+			return true, nil
+		}
+		if isTransient(err) {
+			return false, nil
+		}
+		p, err = proof.NewInconsistent(d.venue.VerifierKey, msg, o.note, tileHashReader(ctx, o.cp, fetch))
+		if err != nil {
+			// The venue does not prove a checkpoint it signed: it may be
+			// keeping this desk on another branch. Freeze detection covers it.
+			return false, nil
+		}
+	}
+	detail := fmt.Sprintf("%s cosigned a checkpoint of size %d that is not consistent with the one of size %d this desk accepted: the venue shows different histories",
+		strings.Join(o.names, ", "), o.cp.Size, cp.Size)
+	extra := map[string][]byte{"cosigned.checkpoint": o.note}
+	if err == nil {
+		extra[ProofFile] = p.Marshal()
+		detail += "; proof of misbehaviour exported as " + ProofFile
+	} else {
+		detail += "; the venue's tiles did not allow a proof: " + err.Error()
+	}
+	a := &Alarm{Log: log, Kind: AlarmFork, Detail: detail}
+	return false, d.raise(ctx, a, msg, nil, extra)
+}
+
+// warn records a non-halting alarm with its evidence.
+func (d *Desk) warn(ctx context.Context, a *Alarm, files map[string][]byte) *Alarm {
+	a.Time = time.Now().UTC()
+	dir := evidenceDir(d.home, a)
+	if err := writeEvidence(dir, a, files); err != nil {
+		d.log.Error("failed to write alarm evidence", "log", a.Log, "err", err)
+	} else {
+		a.Evidence = dir
+	}
+	d.log.Error("ALARM", "log", a.Log, "kind", a.Kind, "detail", a.Detail, "evidence", a.Evidence)
+	ab, _ := json.Marshal(a)
+	if err := d.store.Put(ctx, prefAlarm+a.Time.Format("20060102T150405.000000000Z")+"/"+a.Log, ab); err != nil {
+		d.log.Error("failed to record alarm", "log", a.Log, "err", err)
+	}
+	return a
+}
+
+func evidenceDir(home string, a *Alarm) string {
+	return home + "/evidence/" + fmt.Sprintf("%s-%s-%s", a.Log, a.Time.Format("20060102T150405.000000000Z"), a.Kind)
+}
+
+// tileHashReader reads the stored hashes of cp's tree from the tiles served
+// through fetch, each tile authenticated against cp's root (x/mod
+// TileHashReader).
+func tileHashReader(ctx context.Context, cp tlog.Checkpoint, fetch tlog.FetchFunc) xtlog.HashReader {
+	return xtlog.TileHashReader(cp.Tree(), &fetchTiles{ctx: ctx, fetch: fetch})
+}
+
+type fetchTiles struct {
+	ctx   context.Context
+	fetch tlog.FetchFunc
+}
+
+func (f *fetchTiles) Height() int { return tlog.TileHeight }
+
+func (f *fetchTiles) ReadTiles(tiles []xtlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		b, err := f.fetch(f.ctx, tlog.TilePath(t))
+		if err != nil {
+			return nil, err
+		}
+		if len(b) != t.W*xtlog.HashSize {
+			return nil, errors.New("tile of the wrong size")
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func (f *fetchTiles) SaveTiles([]xtlog.Tile, [][]byte) {}
