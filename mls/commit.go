@@ -583,28 +583,7 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitBundle, error) {
 	committer := wire.Sender{Type: wire.SenderTypeMember, Index: g.own}
 	var por []wire.ProposalOrRef
 	var list []proposalEntry
-	touched := make(map[uint32]bool)
-	// Removes win over Updates for the same leaf (§12.2).
-	for _, cp := range g.proposals {
-		if cp.p.Type == wire.ProposalTypeRemove {
-			touched[cp.p.Remove.Removed] = true
-		}
-	}
-	for _, cp := range g.proposals {
-		switch cp.p.Type {
-		case wire.ProposalTypeUpdate:
-			if cp.sender.Index == g.own || touched[cp.sender.Index] {
-				continue
-			}
-			touched[cp.sender.Index] = true
-		case wire.ProposalTypeRemove:
-			if cp.p.Remove.Removed == g.own {
-				continue
-			}
-		}
-		if cp.sender.Type == wire.SenderTypeMember && g.tree.Leaf(tree.LeafIndex(cp.sender.Index)) == nil {
-			continue
-		}
+	for _, cp := range g.selectProposals(len(opts.Proposals) > 0) {
 		por = append(por, wire.ProposalOrRef{Type: wire.ProposalOrRefReference, Reference: cp.ref})
 		list = append(list, proposalEntry{p: cp.p, sender: cp.sender, ref: cp.ref})
 	}
@@ -675,6 +654,79 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitBundle, error) {
 	}
 	g.pending = &pendingCommit{message: msg, next: next, info: info}
 	return bundle, nil
+}
+
+// selectProposals picks the cached proposals a commit by this member
+// covers, dropping those that would make the list invalid (§12.2): the
+// committer's own Updates and removal, duplicates, an Update of a removed
+// member (Removes win), all but the most recent Update of a leaf and the
+// last GroupContextExtensions, Adds of a client already present, and a
+// ReInit when there is anything else to commit.
+func (g *Group) selectProposals(byValue bool) []cachedProposal {
+	removed := make(map[uint32]bool)
+	lastUpdate := make(map[uint32]int)
+	lastGCE := -1
+	for i, cp := range g.proposals {
+		switch cp.p.Type {
+		case wire.ProposalTypeRemove:
+			removed[cp.p.Remove.Removed] = true
+		case wire.ProposalTypeUpdate:
+			lastUpdate[cp.sender.Index] = i
+		case wire.ProposalTypeGroupContextExtensions:
+			lastGCE = i
+		}
+	}
+	var out []cachedProposal
+	seenRemove := make(map[uint32]bool)
+	addKeys := make(map[string]bool)
+	psks := make(map[string]bool)
+	var reinit *cachedProposal
+	for i, cp := range g.proposals {
+		if cp.sender.Type == wire.SenderTypeMember && g.tree.Leaf(tree.LeafIndex(cp.sender.Index)) == nil {
+			continue
+		}
+		switch cp.p.Type {
+		case wire.ProposalTypeRemove:
+			r := cp.p.Remove.Removed
+			if r == g.own || seenRemove[r] {
+				continue
+			}
+			seenRemove[r] = true
+		case wire.ProposalTypeUpdate:
+			if cp.sender.Index == g.own || removed[cp.sender.Index] || lastUpdate[cp.sender.Index] != i {
+				continue
+			}
+		case wire.ProposalTypeGroupContextExtensions:
+			if i != lastGCE {
+				continue
+			}
+		case wire.ProposalTypeAdd:
+			key := string(cp.p.Add.KeyPackage.LeafNode.SignatureKey)
+			if addKeys[key] {
+				continue
+			}
+			if l, ok := g.tree.FindLeaf(func(n *wire.LeafNode) bool { return string(n.SignatureKey) == key }); ok && !removed[uint32(l)] {
+				continue
+			}
+			addKeys[key] = true
+		case wire.ProposalTypePreSharedKey:
+			id, err := wire.Marshal(&cp.p.PreSharedKey.PSK)
+			if err != nil || psks[string(id)] {
+				continue
+			}
+			psks[string(id)] = true
+		case wire.ProposalTypeReInit:
+			if reinit == nil {
+				reinit = &g.proposals[i]
+			}
+			continue
+		}
+		out = append(out, cp)
+	}
+	if reinit != nil && len(out) == 0 && !byValue {
+		out = append(out, *reinit)
+	}
+	return out
 }
 
 // MergeCommit moves the group to the epoch of its pending commit, once the

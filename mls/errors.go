@@ -65,6 +65,10 @@ var (
 	ErrUnsupportedSuite = errors.New("mls: unsupported cipher suite")
 	// ErrMalformed: bytes do not decode as the expected MLS structure.
 	ErrMalformed = errors.New("mls: malformed message")
+	// ErrOwnMessage: the message was sent by this client (a delivery
+	// service echo of its own application message or proposal); there is
+	// nothing to do. Its own pending commit is merged instead.
+	ErrOwnMessage = errors.New("mls: message sent by this client")
 	// ErrReInit: the group was closed by a ReInit commit; it accepts no more
 	// messages.
 	ErrReInit = errors.New("mls: group was reinitialised")

@@ -111,6 +111,7 @@ type Group struct {
 	secrets                                                        *secrettree.Tree
 
 	proposals       []cachedProposal
+	sent            [][]byte // digests of this member's messages in this epoch
 	pastPSKs        []resumptionPSK
 	pending         *pendingCommit
 	removed         bool
@@ -217,6 +218,7 @@ func (g *Group) enterEpoch(ep *keyschedule.Epoch) error {
 	g.resumption = ep.ResumptionPSK
 	g.epochAuthenticator = ep.EpochAuthenticator
 	g.proposals = nil
+	g.sent = nil
 	g.pending = nil
 	g.pastPSKs = append(g.pastPSKs, resumptionPSK{epoch: g.ctx.Epoch, psk: ep.ResumptionPSK})
 	if len(g.pastPSKs) > maxResumptionPSKs {
@@ -283,6 +285,31 @@ func (g *Group) ReInitInfo() (groupID []byte, cs CipherSuite, extensions []Exten
 		return nil, 0, nil, false
 	}
 	return clone(g.reinit.GroupID), CipherSuite(g.reinit.CipherSuite), extensionsFromWire(g.reinit.Extensions), true
+}
+
+// maxSent bounds the digests of own messages remembered per epoch.
+const maxSent = 4096
+
+// rememberSent records the digest of a message this member sends, so that
+// its echo is recognised.
+func (g *Group) rememberSent(msg []byte) {
+	g.sent = append(g.sent, g.s.Hash(msg))
+	if len(g.sent) > maxSent {
+		g.sent = g.sent[len(g.sent)-maxSent:]
+	}
+}
+
+func (g *Group) isSent(msg []byte) bool {
+	if len(g.sent) == 0 {
+		return false
+	}
+	h := g.s.Hash(msg)
+	for _, d := range g.sent {
+		if string(d) == string(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // usable reports whether the group may send or receive.

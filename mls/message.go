@@ -90,7 +90,12 @@ func (g *Group) Encrypt(plaintext, aad []byte) ([]byte, error) {
 		Sender:            wire.Sender{Type: wire.SenderTypeMember, Index: g.own},
 		AuthenticatedData: nonNil(aad), ContentType: wire.ContentTypeApplication, ApplicationData: nonNil(plaintext),
 	}
-	return g.protect(content, wire.WireFormatPrivateMessage, nil)
+	msg, err := g.protect(content, wire.WireFormatPrivateMessage, nil)
+	if err != nil {
+		return nil, err
+	}
+	g.rememberSent(msg)
+	return msg, nil
 }
 
 func nonNil(b []byte) []byte {
@@ -196,6 +201,7 @@ func (g *Group) Propose(p Proposal, aad []byte) ([]byte, error) {
 		return nil, err
 	}
 	g.proposals = append(g.proposals, cachedProposal{ref: ref, p: wp, sender: sender, updatePriv: updatePriv})
+	g.rememberSent(msg)
 	return msg, nil
 }
 
@@ -226,6 +232,9 @@ func (g *Group) Process(msg []byte) (rcv *Received, err error) {
 		info := g.pending.info
 		*g = *g.pending.next
 		return &Received{Kind: KindCommit, Sender: g.senderInfo(wire.Sender{Type: wire.SenderTypeMember, Index: g.own}), Epoch: g.ctx.Epoch - 1, Commit: info}, nil
+	}
+	if g.isSent(msg) {
+		return nil, ErrOwnMessage
 	}
 	var ac *wire.AuthenticatedContent
 	secrets := g.secrets // replaced by the updated copy only on success

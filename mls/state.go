@@ -25,6 +25,7 @@ const stateVersion = 1
 //	    opaque init_secret<V>; ... (the epoch secrets, see marshalState)
 //	    opaque secret_tree<V>;
 //	    CachedProposal proposals<V>;
+//	    opaque sent_digests<V><V>;
 //	    struct { uint64 epoch; opaque psk<V>; } resumption_psks<V>;
 //	    uint8 removed;
 //	    optional<ReInit> reinit;
@@ -75,6 +76,11 @@ func (g *Group) marshalState(w *codec.Writer, withPending bool) error {
 			cp.p.MarshalTLS(w)
 			cp.sender.MarshalTLS(w)
 			w.Optional(cp.updatePriv != nil, func(w *codec.Writer) { w.Opaque(cp.updatePriv) })
+		}
+	})
+	w.Vector(func(w *codec.Writer) {
+		for _, d := range g.sent {
+			w.Opaque(d)
 		}
 	})
 	w.Vector(func(w *codec.Writer) {
@@ -165,6 +171,13 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 			cp.updatePriv = r.Opaque()
 		}
 		g.proposals = append(g.proposals, cp)
+	})
+	r.Vector(func(r *codec.Reader) {
+		d := r.Opaque()
+		if len(g.sent) >= maxSent {
+			r.Fail(fmt.Errorf("too many sent digests"))
+		}
+		g.sent = append(g.sent, d)
 	})
 	r.Vector(func(r *codec.Reader) {
 		g.pastPSKs = append(g.pastPSKs, resumptionPSK{epoch: r.Uint64(), psk: r.Opaque()})

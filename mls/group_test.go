@@ -1,0 +1,148 @@
+package mls
+
+import (
+	"errors"
+	"testing"
+)
+
+// threeMembers returns alice, bob and carol in one group.
+func threeMembers(t *testing.T) (alice, bob, carol *client) {
+	t.Helper()
+	alice, bob, carol = newClient(t, "alice", nil), newClient(t, "bob", nil), newClient(t, "carol", nil)
+	alice.create()
+	var adds []Proposal
+	for _, c := range []*client{bob, carol} {
+		kp, err := ParseKeyPackage(c.keyPackage())
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, AddProposal(kp))
+	}
+	b := alice.commit(&CommitOptions{Proposals: adds})
+	alice.mustProcess(b.Commit)
+	bob.join(b.Welcome)
+	carol.join(b.Welcome)
+	return alice, bob, carol
+}
+
+func TestConflictingProposals(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	var carolIdx uint32
+	carol.get(func(g *Group) { carolIdx = g.OwnIndex() })
+	p1 := alice.propose(RemoveProposal(carolIdx))
+	p2 := bob.propose(RemoveProposal(carolIdx))
+	p3 := carol.propose(UpdateProposal())
+	for _, c := range []*client{alice, bob, carol} {
+		for _, p := range [][]byte{p1, p2, p3} {
+			if _, err := c.process(p); err != nil && !errors.Is(err, ErrOwnMessage) {
+				// Own proposals come back as echoes; others must pass.
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+	}
+	b := bob.commit(nil)
+	r := alice.mustProcess(b.Commit)
+	if len(r.Commit.Proposals) != 1 || r.Commit.Proposals[0].Type != ProposalRemove || len(r.Commit.Removed) != 1 {
+		t.Fatalf("commit covered %+v, want a single Remove", r.Commit.Proposals)
+	}
+	bob.mustProcess(b.Commit)
+	if r := carol.mustProcess(b.Commit); !r.Commit.SelfRemoved {
+		t.Fatal("carol was not told she was removed")
+	}
+	agree(t, alice, bob)
+	exchange(t, alice, bob)
+}
+
+func TestUnknownProposalReference(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	p := alice.propose(UpdateProposal())
+	bob.mustProcess(p)
+	b := bob.commit(nil)
+	if _, err := carol.process(b.Commit); !errors.Is(err, ErrUnknownProposal) {
+		t.Fatalf("got %v, want ErrUnknownProposal", err)
+	}
+	// Once carol has the proposal, the same commit applies.
+	carol.mustProcess(p)
+	carol.mustProcess(b.Commit)
+	alice.mustProcess(b.Commit)
+	bob.mustProcess(b.Commit)
+	agree(t, alice, bob, carol)
+}
+
+func TestReInit(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	p := alice.propose(ReInitProposal([]byte("talks/plenary-2"), DefaultCipherSuite, nil))
+	bob.mustProcess(p)
+	carol.mustProcess(p)
+	b := bob.commit(nil)
+	for _, c := range []*client{alice, bob, carol} {
+		r := c.mustProcess(b.Commit)
+		if !r.Commit.ReInit {
+			t.Fatalf("%s: ReInit not reported", c.name)
+		}
+		c.get(func(g *Group) {
+			id, cs, _, ok := g.ReInitInfo()
+			if !ok || string(id) != "talks/plenary-2" || cs != DefaultCipherSuite || g.Active() {
+				t.Fatalf("%s: group after ReInit: %q %v %v", c.name, id, cs, g.Active())
+			}
+			if _, err := g.Encrypt([]byte("x"), nil); !errors.Is(err, ErrReInit) {
+				t.Fatalf("%s: encrypt after ReInit: %v", c.name, err)
+			}
+		})
+	}
+}
+
+func TestRejects(t *testing.T) {
+	alice, bob, _ := threeMembers(t)
+	other := newClient(t, "other", nil)
+	g, err := Create(other.identity(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.state, _ = g.MarshalBinary()
+	// A message of another group.
+	m := other.encrypt("elsewhere")
+	if _, err := bob.process(m); !errors.Is(err, ErrWrongGroup) {
+		t.Fatalf("message of another group: got %v", err)
+	}
+	// Garbage and truncations never panic and say what failed.
+	m = alice.encrypt("hello")
+	for i := 0; i < len(m); i += 5 {
+		if _, err := bob.process(m[:i]); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("truncated at %d: got %v", i, err)
+		}
+	}
+	// A key package is not a group message.
+	kp := newClient(t, "x", nil).keyPackage()
+	if _, err := bob.process(kp); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("key package as message: got %v", err)
+	}
+	bob.mustProcess(m)
+	// A commit that removes its own committer cannot be made.
+	alice.get(func(g *Group) {
+		if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{RemoveProposal(g.OwnIndex())}}); !errors.Is(err, ErrInvalidCommit) {
+			t.Fatalf("self-removal: got %v", err)
+		}
+		if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{RemoveProposal(77)}}); !errors.Is(err, ErrInvalidProposal) {
+			t.Fatalf("removal of a blank leaf: got %v", err)
+		}
+	})
+	// Credentials the application rejects keep a member out.
+	c := newClient(t, "mallory", nil)
+	var kp2 *KeyPackage
+	kp2, err = ParseKeyPackage(c.keyPackage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.cfg = &Config{ValidateCredential: func(cr Credential, _ []byte) error {
+		if string(cr.Identity) == "mallory" {
+			return errors.New("not accredited")
+		}
+		return nil
+	}}
+	alice.get(func(g *Group) {
+		if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp2)}}); !errors.Is(err, ErrCredentialRejected) {
+			t.Fatalf("rejected credential: got %v", err)
+		}
+	})
+}
