@@ -156,6 +156,7 @@ func (d *Desk) raise(ctx context.Context, a *Alarm, accepted []byte, rec *record
 	for k, v := range extra {
 		files[k] = v
 	}
+	d.addProof(a, files) // misbehaviour proof, when the evidence allows one (proof.go)
 	if err := writeEvidence(dir, a, files); err != nil {
 		d.log.Error("failed to write alarm evidence", "log", a.Log, "err", err)
 	} else {
