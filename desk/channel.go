@@ -348,6 +348,8 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		return &Alarm{Kind: AlarmMember, Detail: fmt.Sprintf("entry %d brings in a member this desk does not accept: %v", index, err)}
 	case errors.Is(err, mls.ErrWrongEpoch) && epoch < g.Epoch():
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent in an epoch that had already ended"})
+	case errors.Is(err, mls.ErrGenerationReused): // a replayed message (cosign_confirm.go)
+		return &Alarm{Kind: AlarmReplay, Detail: fmt.Sprintf("entry %d replays a message whose key generation was already used (RFC 9420 §9.2)", index)}
 	case err != nil:
 		d.log.Warn("rejected a channel entry", "channel", ch, "index", index, "err", err)
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "rejected", Note: err.Error()})
