@@ -174,7 +174,7 @@ Examples:
 		}
 	}
 	if len(venueRes) > 0 && len(jsRes) > 0 {
-		fmt.Fprintf(out, "\nventure/jetstream throughput ratio:\n")
+		fmt.Fprintf(out, "\nvenue/jetstream throughput ratio:\n")
 		for i := range venueRes {
 			r := 0.0
 			if jsRes[i].PerSecond() > 0 {
