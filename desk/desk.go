@@ -301,6 +301,10 @@ func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byt
 		return nil, err
 	}
 	d.cert = cert
+	// Stock key packages at once, so that members can add this device.
+	if err := d.replenishKeyPackages(ctx); err != nil {
+		d.log.Warn("failed to upload key packages; the next sync retries", "err", err)
+	}
 	return vi, nil
 }
 

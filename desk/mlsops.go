@@ -607,19 +607,44 @@ func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) 
 		return 0, err
 	}
 	if g == nil {
-		if err := d.openLocked(ctx, ch); err != nil {
+		err := d.openLocked(ctx, ch)
+		if errors.Is(err, ErrNoGroup) {
+			// Another desk started the group first: its Welcome may be in
+			// the mailbox already.
+			if _, err := d.syncLocked(ctx); err != nil {
+				return 0, err
+			}
+		} else if err != nil {
 			return 0, err
 		}
 		if g, err = d.loadGroup(ctx, d.store, ch); err != nil || g == nil {
 			return 0, errOr(err, ErrNoGroup)
 		}
 	}
+	for attempt := 0; ; attempt++ {
+		idx, late, err := d.sendOnce(ctx, ch, g, data)
+		if err != nil || !late || attempt == 2 {
+			return idx, err
+		}
+		// A commit was logged before our message: the others cannot read it
+		// in the epoch it was sent in. Send it again in the new epoch.
+		d.log.Info("message landed after an epoch change; sending it again", "channel", ch, "index", idx)
+		if g, err = d.loadGroup(ctx, d.store, ch); err != nil || g == nil {
+			return idx, errOr(err, ErrNoGroup)
+		}
+	}
+}
+
+// sendOnce encrypts and appends one message, then processes the log up to
+// it. late reports that the message landed after a commit that ended the
+// epoch it was encrypted in.
+func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byte) (idx int64, late bool, err error) {
 	if !g.Active() {
-		return 0, fmt.Errorf("this desk is no longer a member of %s", ch)
+		return 0, false, fmt.Errorf("this desk is no longer a member of %s", ch)
 	}
 	ct, err := g.Encrypt(data, nil)
 	if err != nil {
-		return 0, fmt.Errorf("failed to encrypt: %w", err)
+		return 0, false, fmt.Errorf("failed to encrypt: %w", err)
 	}
 	sb, _ := jsonMarshal(sentRecord{Epoch: g.Epoch(), Data: data})
 	if err := d.store.Update(ctx, func(tx *Tx) error {
@@ -628,17 +653,23 @@ func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) 
 		}
 		return tx.Put(ctx, sentKey(ch, ct), sb)
 	}); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	idx, err := d.api.appendEntry(ctx, ch, ct, -1)
+	idx, err = d.api.appendEntry(ctx, ch, ct, -1)
 	if err != nil {
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, sentKey(ch, ct)) })
-		return 0, fmt.Errorf("failed to send: %w", err)
+		return 0, false, fmt.Errorf("failed to send: %w", err)
 	}
 	if err := d.syncLogLocked(ctx, ch); err != nil {
-		return idx, err
+		return idx, false, err
 	}
-	return idx, nil
+	if b, err := d.store.Get(ctx, histKey(ch, idx)); err == nil {
+		var m Message
+		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" {
+			return idx, true, nil
+		}
+	}
+	return idx, false, nil
 }
 
 // Read returns the processed entries of a channel with index >= from, at
