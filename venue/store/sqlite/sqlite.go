@@ -36,6 +36,10 @@ import (
 // Store is a store.Store in one SQLite file.
 type Store struct {
 	w, r *sql.DB
+	// ins holds prepared multi-row INSERTs on the writer connection, by
+	// table and power-of-two row count, so that group commits do not
+	// re-parse SQL.
+	ins map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -90,31 +94,73 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r, ins: map[string]*sql.Stmt{}}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	for _, st := range s.ins {
+		st.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// insertRows inserts rows into table with a few multi-row INSERTs.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix string, ncols int, rows [][]any) error {
-	const chunk = 200
-	for len(rows) > 0 {
-		n := min(len(rows), chunk)
-		var b strings.Builder
-		b.WriteString(prefix)
-		args := make([]any, 0, n*ncols)
-		ph := "(" + strings.TrimSuffix(strings.Repeat("?,", ncols), ",") + ")"
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				b.WriteByte(',')
+// insertPrefixes are the multi-row INSERTs prepared at Open.
+var insertPrefixes = []string{
+	`INSERT INTO entries (log, idx, data) VALUES `,
+	`INSERT INTO hashes (log, idx, hash) VALUES `,
+	`INSERT INTO commits (log, epoch, idx) VALUES `,
+	`INSERT INTO checkpoints (log, size, note) VALUES `,
+	`INSERT INTO keypackages (device, data, last_resort) VALUES `,
+}
+
+// chunkSizes are the row counts of the prepared INSERTs, largest first.
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
+// prepare prepares the INSERTs on the writer connection. It must run
+// before any transaction: the writer pool has one connection, and a
+// statement prepared on the pool while a transaction holds it would wait
+// forever.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, prefix := range insertPrefixes {
+		for _, n := range chunkSizes {
+			ph := "(?,?,?)"
+			q := prefix + strings.TrimSuffix(strings.Repeat(ph+",", n), ",")
+			st, err := s.w.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("failed to prepare statement: %w", err)
 			}
-			b.WriteString(ph)
-			args = append(args, rows[i]...)
+			s.ins[fmt.Sprintf("%s/%d", prefix, n)] = st
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+	}
+	return nil
+}
+
+// insert inserts rows (of three columns) with the prepared statements of
+// 256, 64, 16, 4 and 1 rows.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, prefix string, ncols int, rows [][]any) error {
+	for len(rows) > 0 {
+		n := 1
+		for _, c := range chunkSizes {
+			if len(rows) >= c {
+				n = c
+				break
+			}
+		}
+		st := s.ins[fmt.Sprintf("%s/%d", prefix, n)]
+		if st == nil || ncols != 3 {
+			return fmt.Errorf("sqlite: internal error: no prepared statement for %q", prefix)
+		}
+		args := make([]any, 0, n*ncols)
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -126,8 +172,20 @@ func isConstraint(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "constraint failed")
 }
 
-// Append implements store.Store.
+// Append implements store.Store. The whole batch, whatever the number of
+// logs in it, takes a handful of statements: one to read the logs' sizes,
+// then chunked multi-row inserts of entries, hashes, commits and checkpoints.
 func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error) {
+	if len(batch) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, a := range batch {
+		if seen[a.Log] {
+			return fmt.Errorf("append: log %s twice in one batch", a.Log)
+		}
+		seen[a.Log] = true
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to begin transaction: %w", err)
@@ -137,14 +195,36 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 			tx.Rollback()
 		}
 	}()
+	// Compare-and-swap on every log's size.
+	args := make([]any, 0, len(batch))
 	for _, a := range batch {
-		var size int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(size), 0) FROM checkpoints WHERE log = ?`, a.Log).Scan(&size); err != nil {
-			return fmt.Errorf("failed to read log size: %w", err)
+		args = append(args, a.Log)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT log, MAX(size) FROM checkpoints WHERE log IN (`+strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")+`) GROUP BY log`, args...)
+	if err != nil {
+		return fmt.Errorf("failed to read log sizes: %w", err)
+	}
+	sizes := map[string]int64{}
+	for rows.Next() {
+		var l string
+		var n int64
+		if err := rows.Scan(&l, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("failed to read log sizes: %w", err)
 		}
-		if size != a.OldSize {
+		sizes[l] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("failed to read log sizes: %w", err)
+	}
+	for _, a := range batch {
+		if sizes[a.Log] != a.OldSize {
 			return store.ErrConflict
 		}
+	}
+	var entries, hashes, commits, checkpoints [][]any
+	for _, a := range batch {
 		newSize := a.OldSize + int64(len(a.Entries))
 		h0, h1 := tlog.StoredHashCount(a.OldSize), tlog.StoredHashCount(newSize)
 		if int64(len(a.Hashes)) != h1-h0 {
@@ -154,39 +234,36 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 			if c.Index < a.OldSize || c.Index >= newSize || c.Epoch < 0 {
 				return fmt.Errorf("append to %s: commit index %d out of batch", a.Log, c.Index)
 			}
+			commits = append(commits, []any{a.Log, c.Epoch, c.Index})
 		}
-		rows := make([][]any, len(a.Entries))
 		for i, e := range a.Entries {
-			rows[i] = []any{a.Log, a.OldSize + int64(i), e}
+			entries = append(entries, []any{a.Log, a.OldSize + int64(i), e})
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO entries (log, idx, data) VALUES `, 3, rows); err != nil {
-			return fmt.Errorf("failed to insert entries: %w", err)
-		}
-		rows = make([][]any, len(a.Hashes))
 		for i := range a.Hashes {
-			rows[i] = []any{a.Log, h0 + int64(i), a.Hashes[i][:]}
+			hashes = append(hashes, []any{a.Log, h0 + int64(i), a.Hashes[i][:]})
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO hashes (log, idx, hash) VALUES `, 3, rows); err != nil {
-			return fmt.Errorf("failed to insert hashes: %w", err)
+		checkpoints = append(checkpoints, []any{a.Log, newSize, a.Note})
+	}
+	if err := s.insert(ctx, tx, `INSERT INTO entries (log, idx, data) VALUES `, 3, entries); err != nil {
+		if isConstraint(err) {
+			return store.ErrConflict
 		}
-		if len(a.Commits) > 0 {
-			rows = make([][]any, len(a.Commits))
-			for i, c := range a.Commits {
-				rows[i] = []any{a.Log, c.Epoch, c.Index}
-			}
-			if err := insertRows(ctx, tx, `INSERT INTO commits (log, epoch, idx) VALUES `, 3, rows); err != nil {
-				if isConstraint(err) {
-					return store.ErrEpochTaken
-				}
-				return fmt.Errorf("failed to insert commits: %w", err)
-			}
+		return fmt.Errorf("failed to insert entries: %w", err)
+	}
+	if err := s.insert(ctx, tx, `INSERT INTO hashes (log, idx, hash) VALUES `, 3, hashes); err != nil {
+		return fmt.Errorf("failed to insert hashes: %w", err)
+	}
+	if err := s.insert(ctx, tx, `INSERT INTO commits (log, epoch, idx) VALUES `, 3, commits); err != nil {
+		if isConstraint(err) {
+			return store.ErrEpochTaken
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (log, size, note) VALUES (?, ?, ?)`, a.Log, newSize, a.Note); err != nil {
-			if isConstraint(err) {
-				return store.ErrConflict
-			}
-			return fmt.Errorf("failed to insert checkpoint: %w", err)
+		return fmt.Errorf("failed to insert commits: %w", err)
+	}
+	if err := s.insert(ctx, tx, `INSERT INTO checkpoints (log, size, note) VALUES `, 3, checkpoints); err != nil {
+		if isConstraint(err) {
+			return store.ErrConflict
 		}
+		return fmt.Errorf("failed to insert checkpoints: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("failed to commit: %w", err)
@@ -473,7 +550,7 @@ func (s *Store) AddKeyPackages(ctx context.Context, device string, oneTime [][]b
 	for i, kp := range oneTime {
 		rows[i] = []any{device, kp, 0}
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
+	if err := s.insert(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
 		return fmt.Errorf("failed to store key packages: %w", err)
 	}
 	if lastResort != nil {
