@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
@@ -301,21 +303,50 @@ func (s *sequencer) tryCommit(ctx context.Context, batch []*appendReq) error {
 		p.app.Entries = append(p.app.Entries, r.entry)
 		p.reqs = append(p.reqs, r)
 	}
-	apps := make([]store.LogAppend, 0, len(order))
+	// Tree hashes and checkpoint signatures, one per log: spread over the
+	// CPUs when the batch touches many logs.
+	var todo []*pendingLog
+	var names []string
 	for _, name := range order {
-		p := logs[name]
-		if len(p.reqs) == 0 {
-			continue
+		if p := logs[name]; len(p.reqs) > 0 {
+			todo = append(todo, p)
+			names = append(names, name)
 		}
+	}
+	errs := make([]error, len(todo))
+	sign := func(i int) {
+		p := todo[i]
 		newSize := p.st.size + int64(len(p.reqs))
 		th, err := xtlog.TreeHash(newSize, p)
 		if err != nil {
-			return err
+			errs[i] = err
+			return
 		}
-		cp := tlog.Checkpoint{Origin: s.v.origin(name), Size: newSize, Hash: th}
-		p.app.Note, err = tlog.SignCheckpoint(cp, s.v.key.signer)
-		if err != nil {
-			return err
+		cp := tlog.Checkpoint{Origin: s.v.origin(names[i]), Size: newSize, Hash: th}
+		p.app.Note, errs[i] = tlog.SignCheckpoint(cp, s.v.key.signer)
+	}
+	if workers := min(runtime.GOMAXPROCS(0), len(todo)/8); workers > 1 {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
+					sign(i)
+				}
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i := range todo {
+			sign(i)
+		}
+	}
+	apps := make([]store.LogAppend, 0, len(todo))
+	for i, p := range todo {
+		if errs[i] != nil {
+			return errs[i]
 		}
 		apps = append(apps, p.app)
 	}

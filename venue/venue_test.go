@@ -667,3 +667,49 @@ func TestEventsResume(t *testing.T) {
 		check(ev)
 	}
 }
+
+// TestManyChannels appends concurrently to many channels, so that group
+// commits span many logs (and sign their checkpoints in parallel), then
+// verifies every log.
+func TestManyChannels(t *testing.T) {
+	tv := newTestVenue(t)
+	tv.accredit(t, "arden")
+	const n = 48
+	for i := range n {
+		tv.channel(t, fmt.Sprintf("ch%d", i), "working-group", "arden")
+	}
+	a := tv.device(t, "arden")
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 10 {
+				idx, err := a.Append(ctx, fmt.Sprintf("ch%d", i), fmt.Appendf(nil, "%d/%d", i, j))
+				if err != nil || idx != int64(j) {
+					errc <- fmt.Errorf("ch%d entry %d: index %d, %v", i, j, idx, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	for i := range n {
+		id := fmt.Sprintf("ch%d", i)
+		lc := a.Log(id, client.ChannelOrigin("venue.test", id), tv.vfy)
+		cp, _, err := lc.Checkpoint(ctx)
+		if err != nil || cp.Size != 10 {
+			t.Fatalf("%s: size %d, %v", id, cp.Size, err)
+		}
+		es, err := lc.Entries(ctx, cp, 0, 10)
+		if err != nil || string(es[9]) != fmt.Sprintf("%d/9", i) {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+}
