@@ -126,23 +126,41 @@ func noArgs(fs *flag.FlagSet) error {
 	return nil
 }
 
-// parseOneArg parses flags given before or after one positional argument
+// deskParseArgs parses flags given anywhere among the positional
+// arguments and returns the positional arguments in order. After "--"
+// everything is positional.
+func deskParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag.Parse consumed a "--" if it stopped there.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// deskParseOneArg parses flags given before or after one positional argument
 // and returns that argument ("" if none).
-func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {
-	if err := parseFlags(fs, args); err != nil {
+func deskParseOneArg(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := deskParseArgs(fs, args)
+	if err != nil {
 		return "", err
 	}
-	if fs.NArg() == 0 {
+	switch len(pos) {
+	case 0:
 		return "", nil
+	case 1:
+		return pos[0], nil
 	}
-	arg := fs.Arg(0)
-	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
-		return "", err
-	}
-	if fs.NArg() > 0 {
-		return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
-	}
-	return arg, nil
+	return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(pos[1:], " ")}
 }
 
 func runDeskInit(ctx context.Context, env *Env, args []string) error {
@@ -308,7 +326,7 @@ Example:
   goodoffices desk verify-party borealia --fingerprint K7QF-2M4X-Y3ZA-PL6D-W2HN-Q5TR`)
 	f := addDeskFlags(fs, true)
 	fp := fs.String("fingerprint", "", "the fingerprint the delegation read to you; records the confirmation if it matches")
-	name, err := parseOneArg(fs, args)
+	name, err := deskParseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -499,7 +517,7 @@ evidence has been saved and the alarm dealt with: the desk keeps the
 checkpoint it last accepted, so a venue that keeps serving the same bad data
 raises the alarm again at the next sync.`)
 	f := addDeskFlags(fs, false)
-	log, err := parseOneArg(fs, args)
+	log, err := deskParseOneArg(fs, args)
 	if err != nil {
 		return err
 	}

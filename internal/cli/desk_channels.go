@@ -34,7 +34,7 @@ func init() {
 // channelCmd parses a command of the form "desk X CHANNEL [flags]" and
 // opens the desk.
 func channelCmd(ctx context.Context, env *Env, fs *flag.FlagSet, f deskFlags, args []string) (*desk.Desk, string, error) {
-	ch, err := parseOneArg(fs, args)
+	ch, err := deskParseOneArg(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
@@ -76,27 +76,24 @@ func runDeskSend(ctx context.Context, env *Env, args []string) error {
 Sends a message to a channel: encrypted for the channel's members with MLS
 (a PrivateMessage, RFC 9420 §6.3), signed by this device, appended to the
 channel's log. The venue sees its size and time, never its content. With
-MESSAGE "-" the message is read from standard input.
+MESSAGE "-" the message is read from standard input; after "--" words
+starting with "-" are part of the message.
 
 Example:
   goodoffices desk send plenary "Arden proposes to start with item 1."`)
 	f := addDeskFlags(fs, true)
 	replyTo := fs.String("reply-to", "", "`ID` of the statement this replies to (e.g. S3)")
 	about := fs.String("about", "", "the `TEXT/PARA` this is about, e.g. joint-statement/p2")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := deskParseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() < 2 {
+	if len(pos) < 2 {
 		fs.Usage()
 		return &UsageError{Msg: "CHANNEL and MESSAGE are required"}
 	}
-	ch := fs.Arg(0)
-	rest := fs.Args()[1:]
-	// flags may follow the channel
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	body := strings.Join(fs.Args(), " ")
+	ch := pos[0]
+	body := strings.Join(pos[1:], " ")
 	if body == "-" {
 		b, err := io.ReadAll(io.LimitReader(os.Stdin, negotiation.MaxPayloadBytes))
 		if err != nil {
