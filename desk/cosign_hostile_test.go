@@ -151,12 +151,25 @@ func (ar *arena) honest(entries ...string) {
 func expect(t *testing.T, d *Desk, log, kind string) *Alarm {
 	t.Helper()
 	var seen []string
+	start := time.Now().UTC()
 	for i := range maxSyncs {
 		res, err := d.Sync(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range res.Alarms {
+		// Alarms of the sync, and those recorded on the way (the mailbox's
+		// are raised during MLS housekeeping).
+		all := res.Alarms
+		recorded, err := d.Alarms(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range recorded {
+			if !a.Time.Before(start) {
+				all = append(all, &a)
+			}
+		}
+		for _, a := range all {
 			if a.Log == log && a.Kind == kind {
 				t.Logf("detected by %s after %d sync(s): %s alarm: %s", d.Profile().Delegation, i+1, a.Kind, a.Detail)
 				return a
