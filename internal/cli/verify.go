@@ -39,6 +39,10 @@ languages, signed by every party's root key) or a briefing (some paragraphs of
 such an outcome, disclosed with proof and nothing else), and says in words what
 it proves: which text, which languages or paragraphs, signed by whom.
 
+It also checks a proof of misbehaviour (misbehaviour.proof, exported by a desk
+with a fork alarm): two checkpoints signed by the venue that no honest
+append-only log can have produced. Pin the venue's key with --venue-key.
+
 Pin each party's root key with the fingerprint you compared in person (the one
 'goodoffices delegation show' prints): a file signed by any other key fails.
 Without pins the command refuses, unless --trust-embedded-keys says to accept
@@ -54,14 +58,12 @@ Example:
 	fs.Var(pins, "pin", "pin a party's root key: `PARTY=FINGERPRINT` (repeat for every party)")
 	trust := fs.Bool("trust-embedded-keys", false, "accept the root keys in the file without pins (proves consistency only)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	venueKey := fs.String("venue-key", "", "for a misbehaviour proof: pin the venue's verifier `KEY` (as printed by 'goodoffices venue')")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return &UsageError{Msg: "want exactly one FILE (an outcome bundle or a briefing); see --help"}
-	}
-	if len(pins) == 0 && !*trust {
-		return &UsageError{Msg: "no --pin given: pin every party's root key fingerprint, or pass --trust-embedded-keys"}
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
@@ -71,6 +73,12 @@ Example:
 	data, err := io.ReadAll(io.LimitReader(f, outcome.MaxFileBytes+1))
 	if err != nil {
 		return fmt.Errorf("failed to read: %w", err)
+	}
+	if isProofFile(data) {
+		return verifyProof(env, fs.Arg(0), data, *venueKey, *asJSON) // verify_proof.go
+	}
+	if len(pins) == 0 && !*trust {
+		return &UsageError{Msg: "no --pin given: pin every party's root key fingerprint, or pass --trust-embedded-keys"}
 	}
 	r, err := outcome.Verify(data, outcome.Options{Pins: outcome.Pins(pins), TrustEmbeddedKeys: *trust})
 	if err != nil {
