@@ -288,3 +288,95 @@ func TestMailOrderUnderConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// TestBackendsKilled terminates the store's database connections while
+// appends run, as a PostgreSQL restart does from the venue's side: every
+// append that returned nil is stored, failures are reported as errors, and
+// the store works again afterwards without being reopened.
+func TestBackendsKilled(t *testing.T) {
+	base := pgtest.URL(t)
+	u := pgtest.Schema(t, base) + "&application_name=gotest_killed"
+	ctx := t.Context()
+	s, err := Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+
+	var mu sync.Mutex
+	acked := map[string][]string{}
+	var failures int
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			log := fmt.Sprintf("log%d", w)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				e := fmt.Sprintf("w%d-%d", w, i)
+				a, err := nextAppend(ctx, s, log, []byte(e))
+				if err == nil {
+					err = s.Append(ctx, []store.LogAppend{a})
+				}
+				mu.Lock()
+				if err == nil {
+					acked[log] = append(acked[log], e)
+				} else {
+					failures++
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	for range 3 {
+		time.Sleep(300 * time.Millisecond)
+		if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gotest_killed'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d failed appends while connections were killed", failures)
+	if failures == 0 {
+		t.Fatal("no append failed: the connections were not killed mid-append")
+	}
+	for log, es := range acked {
+		size, _, err := s.Checkpoint(ctx, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ReadEntries(ctx, log, 0, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every acknowledged entry is there, in order; an append whose
+		// commit succeeded but whose answer was lost may be there too.
+		j := 0
+		for _, g := range got {
+			if j < len(es) && string(g) == es[j] {
+				j++
+			}
+		}
+		if j != len(es) {
+			t.Fatalf("%s: acknowledged entry %q missing", log, es[j])
+		}
+	}
+	if len(acked) != 4 {
+		t.Fatalf("only %d logs got appends", len(acked))
+	}
+}
