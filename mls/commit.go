@@ -275,7 +275,7 @@ type applied struct {
 
 // applyProposals applies the proposals in the order of §12.3 to a copy of
 // the tree, validating each against the tree as it stands at that point.
-func (g *Group) applyProposals(list []proposalEntry) (*applied, error) {
+func (g *Group) applyProposals(list []proposalEntry, sending bool) (*applied, error) {
 	a := &applied{tree: g.tree.Clone(), exts: g.ctx.Extensions}
 	t := a.tree
 	// Adds and Updates are validated below against the tree as it stands
@@ -284,7 +284,7 @@ func (g *Group) applyProposals(list []proposalEntry) (*applied, error) {
 		if e.p.Type == wire.ProposalTypeAdd || e.p.Type == wire.ProposalTypeUpdate {
 			continue
 		}
-		if err := g.validateSingleProposal(e.p, e.sender, g.tree, true); err != nil {
+		if err := g.validateSingleProposal(e.p, e.sender, g.tree, true, sending); err != nil {
 			return nil, err
 		}
 	}
@@ -297,7 +297,7 @@ func (g *Group) applyProposals(list []proposalEntry) (*applied, error) {
 		if e.p.Type != wire.ProposalTypeUpdate {
 			continue
 		}
-		if err := g.validateSingleProposal(e.p, e.sender, t, true); err != nil {
+		if err := g.validateSingleProposal(e.p, e.sender, t, true, sending); err != nil {
 			return nil, err
 		}
 		leaf := e.p.Update.LeafNode
@@ -335,7 +335,7 @@ func (g *Group) applyProposals(list []proposalEntry) (*applied, error) {
 		if e.p.Type != wire.ProposalTypeAdd {
 			continue
 		}
-		if err := g.validateSingleProposal(e.p, e.sender, t, true); err != nil {
+		if err := g.validateSingleProposal(e.p, e.sender, t, true, sending); err != nil {
 			return nil, err
 		}
 		kp := &e.p.Add.KeyPackage
@@ -455,7 +455,7 @@ func (g *Group) processCommit(ac *wire.AuthenticatedContent) (*Group, *CommitInf
 	if pathRequired && c.Path == nil {
 		return nil, nil, fmt.Errorf("%w: the proposals require a path", ErrInvalidCommit)
 	}
-	a, err := g.applyProposals(list)
+	a, err := g.applyProposals(list, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -497,6 +497,15 @@ func (g *Group) processCommit(ac *wire.AuthenticatedContent) (*Group, *CommitInf
 	if c.Path != nil {
 		if !external {
 			if err := g.validateLeaf(t, &c.Path.LeafNode, wire.LeafNodeSourceCommit, uint32(senderLeaf), a.exts, false, true); err != nil {
+				return nil, nil, err
+			}
+			if err := g.checkSameClient(g.tree.Leaf(senderLeaf), &c.Path.LeafNode); err != nil {
+				return nil, nil, err
+			}
+		} else if len(a.removed) == 1 {
+			// A resync: the joiner replaces its own old leaf (§12.4.3.2).
+			old := g.tree.Leaf(tree.LeafIndex(a.removed[0].Index))
+			if err := g.checkSameClient(old, &c.Path.LeafNode); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -599,7 +608,7 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitBundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := g.applyProposals(list)
+	a, err := g.applyProposals(list, true)
 	if err != nil {
 		return nil, err
 	}

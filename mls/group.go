@@ -19,6 +19,10 @@ type Config struct {
 	// ValidateCredential checks every credential the group accepts. When nil,
 	// basic credentials are accepted and all others rejected.
 	ValidateCredential CredentialValidator
+	// ValidateCredentialChange decides whether a member may replace its
+	// credential old with new (in an Update, a commit, or an external
+	// rejoin). When nil, the credential must stay the same.
+	ValidateCredentialChange func(old, new Credential) error
 	// ExternalPSKs returns the external PSK with the given ID, or false when
 	// it is unknown (§8.4). May be nil.
 	ExternalPSKs func(id []byte) ([]byte, bool)

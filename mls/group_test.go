@@ -146,3 +146,26 @@ func TestRejects(t *testing.T) {
 		}
 	})
 }
+
+// A member cannot take another identity by committing a new leaf.
+func TestIdentityChangeRejected(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	var commit []byte
+	bob.get(func(g *Group) {
+		forged, err := NewIdentityFromKey(DefaultCipherSuite, BasicCredential([]byte("alice")), g.id.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.id = forged
+		b, err := g.Commit(&CommitOptions{ForcePath: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit = b.Commit
+	})
+	for _, c := range []*client{alice, carol} {
+		if _, err := c.process(commit); !errors.Is(err, ErrCredentialRejected) {
+			t.Fatalf("%s: identity change: got %v, want ErrCredentialRejected", c.name, err)
+		}
+	}
+}

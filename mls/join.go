@@ -217,7 +217,7 @@ func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions
 	if _, err := checkProposalList(list, committer); err != nil {
 		return nil, nil, err
 	}
-	a, err := g.applyProposals(list)
+	a, err := g.applyProposals(list, true)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -180,7 +180,7 @@ func (g *Group) Propose(p Proposal, aad []byte) ([]byte, error) {
 		return nil, err
 	}
 	sender := wire.Sender{Type: wire.SenderTypeMember, Index: g.own}
-	if err := g.validateSingleProposal(wp, sender, g.tree, false); err != nil {
+	if err := g.validateSingleProposal(wp, sender, g.tree, false, true); err != nil {
 		return nil, err
 	}
 	content := &wire.FramedContent{
@@ -367,7 +367,7 @@ func (g *Group) senderInfo(s wire.Sender) Sender {
 // receiveProposal validates and caches a received proposal (§12.1, §12.4.2).
 func (g *Group) receiveProposal(ac *wire.AuthenticatedContent) (Proposal, error) {
 	p := ac.Content.Proposal
-	if err := g.validateSingleProposal(p, ac.Content.Sender, g.tree, false); err != nil {
+	if err := g.validateSingleProposal(p, ac.Content.Sender, g.tree, false, false); err != nil {
 		return Proposal{}, err
 	}
 	ref, err := wire.ProposalRef(g.s, ac)

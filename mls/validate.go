@@ -130,8 +130,10 @@ func (g *Group) validateLeaf(t *tree.Tree, leaf *wire.LeafNode, src wire.LeafNod
 // proposal is applied (the current tree for a proposal received on its
 // own). inCommit defers the check that every member supports new group
 // context extensions to the end of the commit, when the final membership
-// is known.
-func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *tree.Tree, inCommit bool) error {
+// is known. sending is set when this member makes the proposal or commit:
+// only then is a key package's lifetime checked (§7.3), so that members
+// with skewed clocks do not disagree on a commit.
+func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *tree.Tree, inCommit, sending bool) error {
 	switch sender.Type {
 	case wire.SenderTypeMember:
 		if g.tree.Leaf(tree.LeafIndex(sender.Index)) == nil {
@@ -164,7 +166,7 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 		if err := kp.verify(); err != nil {
 			return err
 		}
-		if err := g.validateLeaf(t, &kp.kp.LeafNode, wire.LeafNodeSourceKeyPackage, 0, g.ctx.Extensions, true, false); err != nil {
+		if err := g.validateLeaf(t, &kp.kp.LeafNode, wire.LeafNodeSourceKeyPackage, 0, g.ctx.Extensions, sending, false); err != nil {
 			return err
 		}
 	case wire.ProposalTypeUpdate:
@@ -176,6 +178,9 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 			return fmt.Errorf("%w: Update of blank leaf %d", ErrInvalidProposal, sender.Index)
 		}
 		if err := g.validateLeaf(t, &p.Update.LeafNode, wire.LeafNodeSourceUpdate, sender.Index, g.ctx.Extensions, false, true); err != nil {
+			return err
+		}
+		if err := g.checkSameClient(old, &p.Update.LeafNode); err != nil {
 			return err
 		}
 	case wire.ProposalTypeRemove:
@@ -229,4 +234,29 @@ func classifyTree(err error) error {
 		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidTree, err)
+}
+
+// checkSameClient checks that a leaf replacing old (an Update, a commit's
+// path, an external resync) belongs to the same client (§5.3.3, §12.1.2):
+// Config.ValidateCredentialChange decides when set; otherwise the
+// credential must stay byte-for-byte the same.
+func (g *Group) checkSameClient(old, leaf *wire.LeafNode) error {
+	if old == nil {
+		return fmt.Errorf("%w: no leaf to replace", ErrInvalidTree)
+	}
+	if g.cfg.ValidateCredentialChange != nil {
+		if err := g.cfg.ValidateCredentialChange(credentialFromWire(&old.Credential), credentialFromWire(&leaf.Credential)); err != nil {
+			return fmt.Errorf("%w: credential change: %w", ErrCredentialRejected, err)
+		}
+		return nil
+	}
+	o, n := &old.Credential, &leaf.Credential
+	same := o.Type == n.Type && string(o.Identity) == string(n.Identity) && len(o.Certificates) == len(n.Certificates)
+	for i := 0; same && i < len(o.Certificates); i++ {
+		same = string(o.Certificates[i]) == string(n.Certificates[i])
+	}
+	if !same {
+		return fmt.Errorf("%w: a member may not change its identity", ErrCredentialRejected)
+	}
+	return nil
 }
