@@ -46,8 +46,7 @@ var _ store.Store = (*Store)(nil)
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (log TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (log, idx));
-CREATE TABLE IF NOT EXISTS hashes (log TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (log, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (log TEXT NOT NULL, idx INTEGER NOT NULL, hashes BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (log, idx));
 CREATE TABLE IF NOT EXISTS checkpoints (log TEXT NOT NULL, size INTEGER NOT NULL, note BLOB NOT NULL, PRIMARY KEY (log, size));
 CREATE TABLE IF NOT EXISTS commits (log TEXT NOT NULL, epoch INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (log, epoch)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, kind TEXT NOT NULL, level TEXT NOT NULL, members TEXT NOT NULL, created INTEGER NOT NULL);
@@ -58,7 +57,7 @@ CREATE INDEX IF NOT EXISTS keypackages_device ON keypackages (device, last_resor
 CREATE TABLE IF NOT EXISTS mail (id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, data BLOB NOT NULL, created INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS mail_device ON mail (device, id);
 CREATE TABLE IF NOT EXISTS nonces (nonce BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '2');
 `
 
 // Open opens (creating if needed) the database at path.
@@ -80,7 +79,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("failed to create schema: %w", err)
 	}
 	var v string
-	if err := w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema'`).Scan(&v); err != nil || v != "1" {
+	if err := w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema'`).Scan(&v); err != nil || v != "2" {
 		w.Close()
 		return nil, fmt.Errorf("unsupported database schema version %q", v)
 	}
@@ -110,13 +109,13 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// insertPrefixes are the multi-row INSERTs prepared at Open.
-var insertPrefixes = []string{
-	`INSERT INTO entries (log, idx, data) VALUES `,
-	`INSERT INTO hashes (log, idx, hash) VALUES `,
-	`INSERT INTO commits (log, epoch, idx) VALUES `,
-	`INSERT INTO checkpoints (log, size, note) VALUES `,
-	`INSERT INTO keypackages (device, data, last_resort) VALUES `,
+// insertPrefixes are the multi-row INSERTs prepared at Open, with their
+// number of columns.
+var insertPrefixes = map[string]int{
+	`INSERT INTO entries (log, idx, hashes, data) VALUES `:        4,
+	`INSERT INTO commits (log, epoch, idx) VALUES `:               3,
+	`INSERT INTO checkpoints (log, size, note) VALUES `:           3,
+	`INSERT INTO keypackages (device, data, last_resort) VALUES `: 3,
 }
 
 // chunkSizes are the row counts of the prepared INSERTs, largest first.
@@ -127,9 +126,9 @@ var chunkSizes = []int{256, 64, 16, 4, 1}
 // statement prepared on the pool while a transaction holds it would wait
 // forever.
 func (s *Store) prepare(ctx context.Context) error {
-	for _, prefix := range insertPrefixes {
+	for prefix, ncols := range insertPrefixes {
 		for _, n := range chunkSizes {
-			ph := "(?,?,?)"
+			ph := "(" + strings.TrimSuffix(strings.Repeat("?,", ncols), ",") + ")"
 			q := prefix + strings.TrimSuffix(strings.Repeat(ph+",", n), ",")
 			st, err := s.w.PrepareContext(ctx, q)
 			if err != nil {
@@ -141,7 +140,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// insert inserts rows (of three columns) with the prepared statements of
+// insert inserts rows (of ncols columns) with the prepared statements of
 // 256, 64, 16, 4 and 1 rows.
 func (s *Store) insert(ctx context.Context, tx *sql.Tx, prefix string, ncols int, rows [][]any) error {
 	for len(rows) > 0 {
@@ -153,7 +152,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, prefix string, ncols int
 			}
 		}
 		st := s.ins[fmt.Sprintf("%s/%d", prefix, n)]
-		if st == nil || ncols != 3 {
+		if st == nil || ncols != insertPrefixes[prefix] {
 			return fmt.Errorf("sqlite: internal error: no prepared statement for %q", prefix)
 		}
 		args := make([]any, 0, n*ncols)
@@ -223,7 +222,7 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 			return store.ErrConflict
 		}
 	}
-	var entries, hashes, commits, checkpoints [][]any
+	var entries, commits, checkpoints [][]any
 	for _, a := range batch {
 		newSize := a.OldSize + int64(len(a.Entries))
 		h0, h1 := tlog.StoredHashCount(a.OldSize), tlog.StoredHashCount(newSize)
@@ -236,22 +235,26 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 			}
 			commits = append(commits, []any{a.Log, c.Epoch, c.Index})
 		}
+		// Each entry's row carries the stored hashes that its append
+		// created (tlog.StoredHashes: one to 64, two on average).
+		next := 0
 		for i, e := range a.Entries {
-			entries = append(entries, []any{a.Log, a.OldSize + int64(i), e})
-		}
-		for i := range a.Hashes {
-			hashes = append(hashes, []any{a.Log, h0 + int64(i), a.Hashes[i][:]})
+			n := a.OldSize + int64(i)
+			k := int(tlog.StoredHashCount(n+1) - tlog.StoredHashCount(n))
+			hs := make([]byte, 0, k*tlog.HashSize)
+			for _, h := range a.Hashes[next : next+k] {
+				hs = append(hs, h[:]...)
+			}
+			next += k
+			entries = append(entries, []any{a.Log, n, hs, e})
 		}
 		checkpoints = append(checkpoints, []any{a.Log, newSize, a.Note})
 	}
-	if err := s.insert(ctx, tx, `INSERT INTO entries (log, idx, data) VALUES `, 3, entries); err != nil {
+	if err := s.insert(ctx, tx, `INSERT INTO entries (log, idx, hashes, data) VALUES `, 4, entries); err != nil {
 		if isConstraint(err) {
 			return store.ErrConflict
 		}
 		return fmt.Errorf("failed to insert entries: %w", err)
-	}
-	if err := s.insert(ctx, tx, `INSERT INTO hashes (log, idx, hash) VALUES `, 3, hashes); err != nil {
-		return fmt.Errorf("failed to insert hashes: %w", err)
 	}
 	if err := s.insert(ctx, tx, `INSERT INTO commits (log, epoch, idx) VALUES `, 3, commits); err != nil {
 		if isConstraint(err) {
@@ -298,48 +301,66 @@ func (s *Store) CheckpointAt(ctx context.Context, log string, size int64) ([]byt
 	return note, nil
 }
 
-// ReadHashes implements store.Store.
+// hashHome returns the entry whose append created stored hash i, and the
+// hash's position among that entry's hashes: the hash of level L, index k
+// is completed by leaf ((k+1) << L) - 1.
+func hashHome(i int64) (entry int64, off int, ok bool) {
+	if i < 0 {
+		return 0, 0, false
+	}
+	level, k := tlog.SplitStoredHashIndex(i)
+	if level > 62 || k+1 > (1<<62)>>level {
+		return 0, 0, false
+	}
+	entry = ((k + 1) << level) - 1
+	return entry, int(i - tlog.StoredHashCount(entry)), true
+}
+
+// ReadHashes implements store.Store. Hashes live in the rows of the
+// entries whose append created them.
 func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	if len(indexes) == 0 {
 		return out, nil
 	}
-	// Most reads (tiles) ask for ranges of nearby indexes; read the span.
-	lo, hi := indexes[0], indexes[0]
-	for _, x := range indexes {
-		lo, hi = min(lo, x), max(hi, x)
+	homes := make([]int64, len(indexes))
+	offs := make([]int, len(indexes))
+	lo, hi := int64(-1), int64(-1)
+	for j, x := range indexes {
+		e, off, ok := hashHome(x)
+		if !ok {
+			return nil, store.ErrNotFound
+		}
+		homes[j], offs[j] = e, off
+		if lo < 0 || e < lo {
+			lo = e
+		}
+		hi = max(hi, e)
 	}
+	found := make(map[int64][]byte, len(indexes))
 	if hi-lo > 4*int64(len(indexes))+64 {
-		// Sparse (upper-level tiles): look the indexes up in chunks.
-		found := make(map[int64][]byte, len(indexes))
-		for start := 0; start < len(indexes); start += 256 {
-			chunk := indexes[start:min(start+256, len(indexes))]
+		// Sparse (upper-level tiles): look the entries up in chunks.
+		for start := 0; start < len(homes); start += 256 {
+			chunk := homes[start:min(start+256, len(homes))]
 			args := make([]any, 0, len(chunk)+1)
 			args = append(args, log)
 			for _, x := range chunk {
 				args = append(args, x)
 			}
-			q := `SELECT idx, hash FROM hashes WHERE log = ? AND idx IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
+			q := `SELECT idx, hashes FROM entries WHERE log = ? AND idx IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
 			if err := scanHashes(ctx, s.r, found, q, args...); err != nil {
 				return nil, err
 			}
 		}
-		return pick(indexes, found, out)
-	}
-	found := make(map[int64][]byte, hi-lo+1)
-	if err := scanHashes(ctx, s.r, found, `SELECT idx, hash FROM hashes WHERE log = ? AND idx >= ? AND idx <= ?`, log, lo, hi); err != nil {
+	} else if err := scanHashes(ctx, s.r, found, `SELECT idx, hashes FROM entries WHERE log = ? AND idx >= ? AND idx <= ?`, log, lo, hi); err != nil {
 		return nil, err
 	}
-	return pick(indexes, found, out)
-}
-
-func pick(indexes []int64, found map[int64][]byte, out []tlog.Hash) ([]tlog.Hash, error) {
-	for i, x := range indexes {
-		h, ok := found[x]
-		if !ok || len(h) != tlog.HashSize {
+	for j := range indexes {
+		hs := found[homes[j]]
+		if (offs[j]+1)*tlog.HashSize > len(hs) {
 			return nil, store.ErrNotFound
 		}
-		copy(out[i][:], h)
+		copy(out[j][:], hs[offs[j]*tlog.HashSize:])
 	}
 	return out, nil
 }
