@@ -131,6 +131,8 @@ type Status struct {
 	Parties     []Party    `json:"parties"`
 	Alarms      []Alarm    `json:"alarms"`
 	KeyPackages int        `json:"key_packages_on_venue"` // -1 if unknown
+	// Confirmations: per log, which entries every member delegation has cosigned (cosign_confirm.go).
+	Confirmations []Confirmation `json:"confirmations"`
 }
 
 // Halted returns the alarms that currently halt a log.
@@ -156,6 +158,9 @@ func (d *Desk) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	if s.Alarms, err = d.Alarms(ctx); err != nil {
+		return nil, err
+	}
+	if s.Confirmations, err = d.Confirmations(ctx); err != nil {
 		return nil, err
 	}
 	if n, err := d.store.Get(ctx, keyKPCount); err == nil {

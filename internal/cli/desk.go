@@ -468,6 +468,7 @@ with status 3 while any log is halted by an alarm.`)
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", l.Log, l.Size, l.Next, l.Pending(), at, state)
 		}
 		tw.Flush()
+		printConfirmations(env, s.Confirmations) // desk_cosign.go
 		for _, a := range s.Alarms {
 			fmt.Fprintf(env.Stdout, "\nALARM %s on %s at %s: %s\n  evidence: %s\n", a.Kind, a.Log, a.Time.Format(time.RFC3339), a.Detail, a.Evidence)
 		}

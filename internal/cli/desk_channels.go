@@ -154,14 +154,17 @@ own encrypted store otherwise.`)
 	if *f.json {
 		type jm struct {
 			desk.Message
-			Text string `json:"text"`
+			Text      string `json:"text"`
+			Confirmed bool   `json:"confirmed"` // cosigned by every member delegation; else pending
 		}
+		conf := must(d.Confirmation(ctx, ch))
 		out := struct {
-			Messages []jm          `json:"messages"`
-			State    desk.LogState `json:"state"`
-		}{State: st}
+			Messages     []jm              `json:"messages"`
+			State        desk.LogState     `json:"state"`
+			Confirmation desk.Confirmation `json:"confirmation"`
+		}{State: st, Confirmation: conf}
 		for _, m := range ms {
-			out.Messages = append(out.Messages, jm{m, m.Summary()})
+			out.Messages = append(out.Messages, jm{m, m.Summary(), conf.IsConfirmed(m.Index)})
 		}
 		return deskJSON(env.Stdout, out)
 	}
@@ -173,7 +176,7 @@ own encrypted store otherwise.`)
 		if who == "" {
 			who = "-"
 		}
-		fmt.Fprintf(env.Stdout, "%5d  %s  %s: %s\n", m.Index, m.Received.Local().Format("2006-01-02 15:04"), who, m.Summary())
+		fmt.Fprintf(env.Stdout, "%5d  %s  %s: %s%s\n", m.Index, m.Received.Local().Format("2006-01-02 15:04"), who, m.Summary(), pendingMark(ctx, d, ch, m.Index))
 	}
 	if st.Pending() > 0 {
 		fmt.Fprintf(env.Stdout, "(%d verified entries not yet processed", st.Pending())
