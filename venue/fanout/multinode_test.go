@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/good-offices/goodoffices/bench"
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
@@ -518,6 +521,205 @@ func TestThreeNodesKill(t *testing.T) {
 		}
 		if err := lc.VerifyConsistency(ctx, older, newer); err != nil {
 			t.Fatalf("%s: checkpoints of node 1 and node 2 inconsistent: %v", ch, err)
+		}
+	}
+}
+
+// TestThreeNodesDesks: desks of two parties, each enrolled with a different
+// node of one venue (three nodes, one PostgreSQL, NATS), hold a
+// conversation in a shared and a delegation-internal channel; every desk
+// reads the same history, and every log verifies from every node.
+func TestThreeNodesDesks(t *testing.T) {
+	db := pgtest.Schema(t, pgtest.URL(t))
+	ns := startNATS(t)
+	n1 := node(t, db, ns.url, nil)
+	n2 := node(t, db, ns.url, n1)
+	n3 := node(t, db, ns.url, n1)
+	nodes := []*bench.VenueProcess{n1, n2, n3}
+	admin, err := n1.AdminCredential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	ac, err := client.New(n1.URL, client.WithAdmin(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ac.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := map[string]*delegation.RootKey{}
+	for _, name := range []string{"arden", "borealia"} {
+		if roots[name], err = delegation.GenerateRoot(name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ac.Accredit(ctx, name, roots[name].VerifierKey()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newDesk := func(del, person string, n *bench.VenueProcess) *desk.Desk {
+		d, err := desk.Init(ctx, t.TempDir(), []byte("pass "+person), desk.Profile{Delegation: del, Person: person, Role: "expert", Level: "expert"}, desk.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		req, err := d.CertificateRequest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := delegation.ParseCertificate(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := roots[del].Certify(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Enroll(ctx, n.URL, info.VerifierKey, cert); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a1 := newDesk("arden", "Tomas Reig", n1)
+	a2 := newDesk("arden", "Nora Vass", n2)
+	b1 := newDesk("borealia", "Iryna Holt", n3)
+	desks := []*desk.Desk{a1, a2, b1}
+	for _, spec := range []client.ChannelSpec{
+		{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}},
+		{ID: "arden-internal", Kind: "delegation-internal", Level: "expert", Members: []string{"arden"}},
+	} {
+		if _, err := ac.CreateChannel(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := func() {
+		t.Helper()
+		for range 2 {
+			for _, d := range desks {
+				res, err := d.Sync(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Err() != nil {
+					t.Fatalf("alarm at %s: %v", d.Profile().Person, res.Err())
+				}
+			}
+		}
+	}
+	texts := func(d *desk.Desk, ch string) string {
+		t.Helper()
+		ms, err := d.Read(ctx, ch, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			if m.Kind == "application" {
+				out = append(out, m.Sender.Person+": "+string(m.Data))
+			}
+		}
+		return strings.Join(out, "|")
+	}
+	// until syncs every desk until each reads want in ch (a node learns of
+	// another node's appends through NATS, a moment later).
+	until := func(ch, want string, ds ...*desk.Desk) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			sync()
+			ok := true
+			for _, d := range ds {
+				ok = ok && texts(d, ch) == want
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				for _, d := range ds {
+					t.Errorf("%s reads %s: %q", d.Profile().Person, ch, texts(d, ch))
+				}
+				t.Fatalf("want %q", want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, d := range desks {
+		sync()
+		ps, _ := d.Parties(ctx)
+		for _, p := range ps {
+			if _, err := d.VerifyParty(ctx, p.Name, p.Fingerprint); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := a1.Send(ctx, "plenary", []byte("Good morning from Arden")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.Send(ctx, "arden-internal", []byte("Hold firm on paragraph 3")); err != nil {
+		// a2 may need a sync to have joined the channel's group first.
+		sync()
+		if _, err := a2.Send(ctx, "arden-internal", []byte("Hold firm on paragraph 3")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until("plenary", "Tomas Reig: Good morning from Arden", a1, a2, b1)
+	if _, err := b1.Send(ctx, "plenary", []byte("Borealia agrees ad referendum")); err != nil {
+		t.Fatal(err)
+	}
+	until("plenary", "Tomas Reig: Good morning from Arden|Iryna Holt: Borealia agrees ad referendum", a1, a2, b1)
+	until("arden-internal", "Nora Vass: Hold firm on paragraph 3", a1, a2)
+	if got := texts(b1, "arden-internal"); got != "" {
+		t.Fatalf("borealia reads arden's internal channel: %q", got)
+	}
+
+	// Every log verifies from every node, with consistent checkpoints.
+	verifier, err := note.NewVerifier(info.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{root: roots["arden"], name: "arden", info: info}
+	for _, ch := range []string{"plenary", "arden-internal"} {
+		var first *tlog.Checkpoint
+		var firstEntries [][]byte
+		for i, n := range nodes {
+			c := w.device(t, n.URL, fmt.Sprintf("auditor-%s-%d", ch, i))
+			lc := c.Log(ch, client.ChannelOrigin(info.Name, ch), verifier)
+			cp, _, err := lc.Checkpoint(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			es, err := lc.Entries(ctx, cp, 0, cp.Size)
+			if err != nil {
+				t.Fatalf("%s from node %d: %v", ch, i+1, err)
+			}
+			if first == nil {
+				first, firstEntries = &cp, es
+				continue
+			}
+			if cp.Size != first.Size || cp.Hash != first.Hash {
+				t.Fatalf("%s: node %d serves size %d, node 1 size %d", ch, i+1, cp.Size, first.Size)
+			}
+			for j := range es {
+				if !bytes.Equal(es[j], firstEntries[j]) {
+					t.Fatalf("%s: entry %d differs between nodes", ch, j)
+				}
+			}
+		}
+	}
+	// The register too, public, from every node.
+	for i, n := range nodes {
+		c, _ := client.New(n.URL)
+		lc := c.Log("register", client.RegisterOrigin(info.Name), verifier)
+		cp, _, err := lc.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.Size != 2 {
+			t.Fatalf("register from node %d: size %d, want 2", i+1, cp.Size)
+		}
+		if _, err := lc.Entries(ctx, cp, 0, cp.Size); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
