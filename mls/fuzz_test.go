@@ -246,3 +246,21 @@ func TestFuzzFixture(t *testing.T) {
 		t.Fatalf("external commit: %v", err)
 	}
 }
+
+// FuzzParseHeader checks that the routing header of any bytes either fails
+// cleanly or agrees with a full decode.
+func FuzzParseHeader(f *testing.F) {
+	_, seeds := loadFuzzGroups(f)
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		h, err := ParseHeader(msg)
+		if err != nil {
+			return
+		}
+		if _, err := WelcomeRecipients(msg); (err == nil) != (h.WireFormat == WireFormatWelcome) {
+			t.Fatalf("WelcomeRecipients and ParseHeader disagree: %v", err)
+		}
+	})
+}

@@ -169,3 +169,29 @@ func TestIdentityChangeRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderAndRecipients(t *testing.T) {
+	alice, bob := newClient(t, "alice", nil), newClient(t, "bob", nil)
+	alice.create()
+	kpBytes := bob.keyPackage()
+	kp, err := ParseKeyPackage(kpBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := alice.commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+	h, err := ParseHeader(b.Commit)
+	if err != nil || h.WireFormat != WireFormatPrivateMessage || h.Kind != KindCommit || h.Epoch != 0 || string(h.GroupID) != "talks/plenary" {
+		t.Fatalf("commit header %+v, %v", h, err)
+	}
+	refs, err := WelcomeRecipients(b.Welcome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := kp.Ref()
+	if len(refs) != 1 || string(refs[0]) != string(ref) {
+		t.Fatal("Welcome recipients do not name the key package")
+	}
+	if h, err := ParseHeader(kpBytes); err != nil || h.WireFormat != WireFormatKeyPackage || h.CipherSuite != DefaultCipherSuite {
+		t.Fatalf("key package header %+v, %v", h, err)
+	}
+}
