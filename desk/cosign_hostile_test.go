@@ -8,6 +8,7 @@ package desk
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -33,16 +34,25 @@ const bound = 300 * time.Millisecond
 const maxSyncs = 6
 
 type arena struct {
-	t      *testing.T
-	v      *venue.Venue
-	px     *hv.Proxy
-	admin  *client.Client
-	urls   map[string]string
-	pa, pb *party
-	a, b   *Desk // a delegate of arden, one of borealia
+	t       testing.TB
+	v       *venue.Venue
+	px      *hv.Proxy
+	admin   *client.Client
+	urls    map[string]string
+	parties map[string]*party
+	desks   []*Desk // one delegate per party, in the order of the names
+	pa, pb  *party
+	a, b    *Desk // a delegate of arden, one of borealia
 }
 
-func newArena(t *testing.T, withholding time.Duration) *arena {
+func newArena(t testing.TB, withholding time.Duration) *arena {
+	return newArenaOf(t, withholding, "arden", "borealia")
+}
+
+// newArenaOf starts a real venue behind the hostile proxy (one front per
+// party), accredits the parties, creates "plenary" with all of them, and
+// enrols and confirms one desk per party.
+func newArenaOf(t testing.TB, withholding time.Duration, names ...string) *arena {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -59,9 +69,9 @@ func newArena(t *testing.T, withholding time.Duration) *arena {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar := &arena{t: t, v: v, px: hv.New(srv.URL, signer), urls: map[string]string{}}
+	ar := &arena{t: t, v: v, px: hv.New(srv.URL, signer), urls: map[string]string{}, parties: map[string]*party{}}
 	var fronts []*httptest.Server
-	for _, aud := range []string{"arden", "borealia"} {
+	for _, aud := range names {
 		s := httptest.NewServer(ar.px.Handler(aud))
 		fronts = append(fronts, s)
 		ar.urls[aud] = s.URL
@@ -82,15 +92,38 @@ func newArena(t *testing.T, withholding time.Duration) *arena {
 	if ar.admin, err = client.New(srv.URL, client.WithAdmin(string(tok))); err != nil {
 		t.Fatal(err)
 	}
-	ar.pa, ar.pb = ar.accredit("arden"), ar.accredit("borealia")
-	if _, err := ar.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+	for _, n := range names {
+		ar.parties[n] = ar.accredit(n)
+	}
+	if _, err := ar.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: names}); err != nil {
 		t.Fatal(err)
 	}
-	ar.a = ar.enroll(ar.pa, "Tomas Reig", withholding)
-	ar.b = ar.enroll(ar.pb, "Iryna Holt", withholding)
-	confirmAll(t, ar.a)
-	confirmAll(t, ar.b)
+	for i, n := range names {
+		ar.desks = append(ar.desks, ar.enroll(ar.parties[n], fmt.Sprintf("Delegate %d", i), withholding))
+	}
+	for _, d := range ar.desks {
+		ar.confirm(d)
+	}
+	ar.pa, ar.pb = ar.parties["arden"], ar.parties["borealia"]
+	if len(ar.desks) >= 2 {
+		ar.a, ar.b = ar.desks[0], ar.desks[1]
+	}
 	return ar
+}
+
+// confirm has d sync and confirm every party's fingerprint (as its
+// delegate would, out of band).
+func (ar *arena) confirm(d *Desk) {
+	ctx := ar.t.Context()
+	if _, err := d.Sync(ctx); err != nil {
+		ar.t.Fatal(err)
+	}
+	ps, _ := d.Parties(ctx)
+	for _, p := range ps {
+		if _, err := d.VerifyParty(ctx, p.Name, p.Fingerprint); err != nil {
+			ar.t.Fatal(err)
+		}
+	}
 }
 
 func (ar *arena) accredit(name string) *party {
@@ -133,7 +166,7 @@ func (ar *arena) enroll(p *party, person string, withholding time.Duration) *Des
 // honest appends raw entries as a and lets both desks sync and cosign until
 // everything is confirmed on both.
 func (ar *arena) honest(entries ...string) {
-	t := ar.t
+	t := ar.t.(*testing.T)
 	appendRaw(t, nil, ar.a, "plenary", entries...)
 	for range 2 {
 		syncAll(t, ar.a, ar.b)
@@ -184,7 +217,7 @@ func expect(t *testing.T, d *Desk, log, kind string) *Alarm {
 
 // checkProof verifies the proof exported with alarm, offline.
 func (ar *arena) checkProof(a *Alarm) {
-	t := ar.t
+	t := ar.t.(*testing.T)
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(a.Evidence, ProofFile))
 	if err != nil {
