@@ -1,9 +1,35 @@
 package venue
 
+import "time"
+
 // This file is the hook through which several venue nodes on one shared
 // store (PostgreSQL) learn of each other's changes; see package
 // venue/fanout, which carries the notices (over NATS, or by polling the
 // store).
+
+// peerRecheck is how long after a notice PeerChanged checks again that no
+// older state of the log was cached meanwhile.
+const peerRecheck = 250 * time.Millisecond
+
+// forgetStale drops the cached state of every log whose cached size is below
+// the size in sizes, and returns those logs. With missingToo, logs not cached
+// at all are returned as well (their streams must still be woken).
+func (v *Venue) forgetStale(sizes map[string]int64, missingToo bool) []string {
+	var out []string
+	v.seq.mu.Lock()
+	defer v.seq.mu.Unlock()
+	for l, size := range sizes {
+		st := v.seq.states[l]
+		switch {
+		case st == nil && missingToo:
+			out = append(out, l)
+		case st != nil && st.size < size:
+			delete(v.seq.states, l)
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // A PeerChange is what another venue node changed in the shared store.
 type PeerChange struct {
@@ -36,18 +62,16 @@ func (v *Venue) PeerChanged(c PeerChange) {
 		return
 	}
 	if len(c.Logs) > 0 {
-		var grown []string
-		v.seq.mu.Lock()
-		for l, size := range c.Logs {
-			if st := v.seq.states[l]; st != nil && st.size >= size {
-				continue // already known here
-			}
-			delete(v.seq.states, l)
-			grown = append(grown, l)
-		}
-		v.seq.mu.Unlock()
-		if len(grown) > 0 {
+		if grown := v.forgetStale(c.Logs, true); len(grown) > 0 {
 			v.hub.logsChanged(grown)
+			// A load of a log's state that began before this notice may
+			// still put an older state in the cache after it: look again
+			// once such a load is over.
+			time.AfterFunc(peerRecheck, func() {
+				if again := v.forgetStale(c.Logs, false); len(again) > 0 {
+					v.hub.logsChanged(again)
+				}
+			})
 		}
 	}
 	for _, d := range c.Devices {
