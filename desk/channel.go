@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
@@ -191,6 +192,9 @@ func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, 
 	if err != nil {
 		return nil, err
 	}
+	if g := d.groups.take(ch, b); g != nil {
+		return g, nil
+	}
 	cfg, err := d.groupConfig(ctx, q, ch)
 	if err != nil {
 		return nil, err
@@ -207,7 +211,59 @@ func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
 	if err != nil {
 		return fmt.Errorf("failed to save the group state of %s: %w", ch, err)
 	}
-	return tx.Put(ctx, prefGroup+ch, b)
+	if err := tx.Put(ctx, prefGroup+ch, b); err != nil {
+		return err
+	}
+	if d := tx.s.desk; d != nil {
+		tx.OnCommit(func() { d.groups.put(ch, g, b) })
+	}
+	return nil
+}
+
+// returnGroup puts back in the cache a group that was loaded in tx and not
+// changed, once tx commits.
+func (d *Desk) returnGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) {
+	if b, err := tx.Get(ctx, prefGroup+ch); err == nil {
+		tx.OnCommit(func() { d.groups.put(ch, g, b) })
+	}
+}
+
+// groupCache keeps the last saved group of each channel in memory, so that
+// processing an entry does not decode and re-check the whole group state
+// (RFC 9420 trees of many members). A cached group is handed out only while
+// the store holds exactly the state it was saved as, and only once: the
+// taker owns it, and it returns to the cache when saved again.
+type groupCache struct {
+	mu sync.Mutex
+	m  map[string]cachedGroup
+}
+
+type cachedGroup struct {
+	g     *mls.Group
+	state []byte
+}
+
+func (c *groupCache) take(ch string, state []byte) *mls.Group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cg, ok := c.m[ch]
+	if !ok {
+		return nil
+	}
+	delete(c.m, ch)
+	if !bytes.Equal(cg.state, state) {
+		return nil
+	}
+	return cg.g
+}
+
+func (c *groupCache) put(ch string, g *mls.Group, state []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedGroup{}
+	}
+	c.m[ch] = cachedGroup{g, state}
 }
 
 // peekEpoch reads the group ID and epoch from the clear header of an
@@ -325,6 +381,7 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		if s.Epoch != g.Epoch() {
 			m.Note = "sent in an epoch that had ended: other members cannot read it"
 		}
+		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, m)
 	}
 	joined := uint64(0)
@@ -332,16 +389,30 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		fmt.Sscan(string(jb), &joined)
 	}
 	if epoch < joined {
+		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent before this desk joined"})
 	}
 	if !g.Active() {
+		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "this desk is no longer a member"})
 	}
 	rcv, err := g.Process(entry)
+	discarded := false
 	if errors.Is(err, mls.ErrPendingCommit) {
 		// Another member's commit won the epoch over our pending one.
 		g.DiscardCommit()
+		discarded = true
 		rcv, err = g.Process(entry)
+	}
+	if err != nil && !errors.Is(err, mls.ErrCredentialRejected) && !errors.Is(err, mls.ErrGenerationReused) {
+		// The group is unchanged by a failed Process (package mls).
+		if discarded {
+			if err := saveGroup(ctx, tx, ch, g); err != nil {
+				return err
+			}
+		} else {
+			d.returnGroup(ctx, tx, ch, g)
+		}
 	}
 	switch {
 	case errors.Is(err, mls.ErrCredentialRejected):

@@ -87,6 +87,7 @@ type Desk struct {
 
 	mu      sync.Mutex // serialises syncs and sends
 	clients map[string]*tlog.Client
+	groups  groupCache
 }
 
 // Options tune a Desk. The zero value is fine.
@@ -144,6 +145,7 @@ func Open(ctx context.Context, home string, passphrase []byte, opts Options) (*D
 		return nil, err
 	}
 	d := &Desk{home: home, store: s, log: opts.Logger, clients: map[string]*tlog.Client{}}
+	s.desk = d
 	if d.log == nil {
 		d.log = slog.Default()
 	}

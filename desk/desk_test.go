@@ -31,7 +31,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // testVenue is a real venue (SQLite in a temporary directory) behind a
 // proxy that tests can make hostile.
 type testVenue struct {
-	t     *testing.T
+	t     testing.TB
 	v     *venue.Venue
 	dir   string
 	srv   *httptest.Server // the real venue
@@ -42,12 +42,12 @@ type testVenue struct {
 	tamper func(path string, body []byte) []byte // rewrites responses, nil: none
 }
 
-func startVenue(t *testing.T) *testVenue {
+func startVenue(t testing.TB) *testVenue {
 	t.Helper()
 	return startVenueIn(t, t.TempDir())
 }
 
-func startVenueIn(t *testing.T, dir string) *testVenue {
+func startVenueIn(t testing.TB, dir string) *testVenue {
 	t.Helper()
 	v, err := venue.New(t.Context(), venue.Config{DataDir: dir, Name: "venue.test", Logger: quiet, Rate: -1})
 	if err != nil {
@@ -500,7 +500,7 @@ func TestTransientFailureIsNotAnAlarm(t *testing.T) {
 }
 
 // confirmAll has d confirm every party in its register.
-func confirmAll(t *testing.T, d *Desk) {
+func confirmAll(t testing.TB, d *Desk) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := d.Sync(ctx); err != nil {
@@ -514,7 +514,7 @@ func confirmAll(t *testing.T, d *Desk) {
 	}
 }
 
-func syncAll(t *testing.T, ds ...*Desk) {
+func syncAll(t testing.TB, ds ...*Desk) {
 	t.Helper()
 	for range 2 {
 		for _, d := range ds {

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOU
 type Store struct {
 	db   *sql.DB
 	aead cipherAEAD
+	desk *Desk // the desk using the store, for its in-memory caches
 }
 
 type cipherAEAD interface {
@@ -281,9 +282,13 @@ func (s *Store) List(ctx context.Context, prefix string, limit int) ([]KV, error
 
 // A Tx is a store transaction.
 type Tx struct {
-	s  *Store
-	tx *sql.Tx
+	s        *Store
+	tx       *sql.Tx
+	onCommit []func()
 }
+
+// OnCommit registers f to run after the transaction has committed.
+func (t *Tx) OnCommit(f func()) { t.onCommit = append(t.onCommit, f) }
 
 // Get returns the value of key within the transaction.
 func (t *Tx) Get(ctx context.Context, key string) ([]byte, error) { return t.s.get(ctx, t.tx, key) }
@@ -320,11 +325,15 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 		return fmt.Errorf("failed to write desk store: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+	t := &Tx{s: s, tx: tx}
+	if err := fn(t); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("failed to write desk store: %w", err)
+	}
+	for _, f := range t.onCommit {
+		f()
 	}
 	return nil
 }

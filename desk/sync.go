@@ -245,11 +245,11 @@ func (d *Desk) Run(ctx context.Context, interval time.Duration, onSync func([]st
 				continue
 			}
 			for l := range set {
+				// Only the log: MLS housekeeping (key packages, mailbox,
+				// group maintenance) runs with the full syncs, on mail
+				// events and every interval.
 				d.mu.Lock()
 				err := d.syncLogLocked(ctx, l)
-				if err == nil {
-					err = d.afterSyncLocked(ctx)
-				}
 				d.mu.Unlock()
 				if err != nil && ctx.Err() == nil {
 					d.log.Warn("log not synced", "log", l, "err", err)
