@@ -578,7 +578,10 @@ type CommitBundle struct {
 // this epoch plus opts.Proposals, and returns it with the Welcome for new
 // members. The group stays in the current epoch with the commit pending
 // until Process sees the commit echoed back (or MergeCommit is called);
-// DiscardCommit drops it if the delivery service rejected it.
+// DiscardCommit drops it if the delivery service rejected it. If another
+// member's commit for the epoch arrives instead, Process applies that one
+// and the pending commit is dropped. While a commit is pending, Encrypt,
+// Propose and Commit refuse with ErrPendingCommit.
 func (g *Group) Commit(opts *CommitOptions) (*CommitBundle, error) {
 	if opts == nil {
 		opts = &CommitOptions{}
@@ -659,6 +662,16 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitBundle, error) {
 	for _, l := range a.added {
 		if m, ok := next.Member(uint32(l)); ok {
 			info.Added = append(info.Added, m)
+		}
+	}
+	for _, u := range a.updated {
+		if m, ok := next.Member(u); ok {
+			info.Updated = append(info.Updated, m)
+		}
+	}
+	if commit.Path != nil {
+		if m, ok := next.Member(g.own); ok {
+			info.Updated = append(info.Updated, m)
 		}
 	}
 	g.pending = &pendingCommit{message: msg, next: next, info: info}

@@ -195,3 +195,26 @@ func TestHeaderAndRecipients(t *testing.T) {
 		t.Fatalf("key package header %+v, %v", h, err)
 	}
 }
+
+// Two members commit in the same epoch; the delivery service orders bob's
+// first. Alice's pending commit is dropped when she processes bob's.
+func TestConcurrentCommits(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	ca := alice.commit(&CommitOptions{ForcePath: true})
+	cb := bob.commit(&CommitOptions{ForcePath: true})
+	for _, c := range []*client{alice, bob, carol} {
+		c.mustProcess(cb.Commit)
+	}
+	alice.get(func(g *Group) {
+		if g.HasPendingCommit() {
+			t.Fatal("alice's losing commit is still pending")
+		}
+	})
+	for _, c := range []*client{bob, carol} {
+		if _, err := c.process(ca.Commit); !errors.Is(err, ErrWrongEpoch) {
+			t.Fatalf("%s: losing commit: got %v, want ErrWrongEpoch", c.name, err)
+		}
+	}
+	agree(t, alice, bob, carol)
+	exchange(t, alice, bob, carol)
+}
