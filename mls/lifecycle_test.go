@@ -20,9 +20,12 @@ type client struct {
 	cfg    *Config
 }
 
+// clientSuite is the suite newClient uses; TestLifecycle varies it.
+var clientSuite = DefaultCipherSuite
+
 func newClient(t *testing.T, name string, cfg *Config) *client {
 	t.Helper()
-	id, err := NewIdentity(DefaultCipherSuite, BasicCredential([]byte(name)))
+	id, err := NewIdentity(clientSuite, BasicCredential([]byte(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +185,24 @@ func exchange(t *testing.T, cs ...*client) {
 	}
 }
 
+// TestLifecycle runs a group's life through serialized state only, for
+// every implemented suite and both handshake framings.
 func TestLifecycle(t *testing.T) {
+	for _, cs := range []CipherSuite{X25519_AES128GCM_SHA256_Ed25519, P256_AES128GCM_SHA256_P256, X25519_CHACHA20POLY1305_SHA256_Ed25519, P521_AES256GCM_SHA512_P521, P384_AES256GCM_SHA384_P384} {
+		for _, public := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%04x/public=%v", uint16(cs), public), func(t *testing.T) {
+				clientSuite = cs
+				defer func() { clientSuite = DefaultCipherSuite }()
+				testLifecycle(t, public)
+			})
+		}
+	}
+}
+
+func testLifecycle(t *testing.T, public bool) {
 	psk := []byte("a pre-shared key of the talks")
 	cfg := func() *Config {
-		return &Config{ExternalPSKs: func(id []byte) ([]byte, bool) { return psk, string(id) == "talks-psk" }}
+		return &Config{PublicHandshake: public, ExternalPSKs: func(id []byte) ([]byte, bool) { return psk, string(id) == "talks-psk" }}
 	}
 	alice, bob, carol, dave := newClient(t, "alice", cfg()), newClient(t, "bob", cfg()), newClient(t, "carol", cfg()), newClient(t, "dave", cfg())
 
