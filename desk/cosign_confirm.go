@@ -31,6 +31,7 @@ package desk
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -39,6 +40,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -229,8 +231,17 @@ type cosigned struct {
 // confirmed roots, the venue's signature, each cosignature.
 func (d *Desk) verifyCosignatures(ctx context.Context, log string, vv note.Verifier, cs *client.Cosignatures) []cosigned {
 	now := time.Now()
+	ps, err := d.Parties(ctx)
+	if err != nil {
+		return nil
+	}
+	parties := map[string]Party{}
+	for _, p := range ps {
+		parties[p.Name] = p
+	}
 	type key struct {
 		delegation string
+		vkey       string
 		v          *tlog.CosignatureVerifier
 	}
 	keys := map[string]key{}
@@ -239,7 +250,7 @@ func (d *Desk) verifyCosignatures(ctx context.Context, log string, vv note.Verif
 		if !ok {
 			continue
 		}
-		cert, err := d.checkDevice(ctx, []byte(c.Certificate), now)
+		cert, err := verifyCertCached(parties[del], []byte(c.Certificate), now)
 		if err != nil || cert.Delegation != del || delegation.DeviceID(cert.Device) != id {
 			d.log.Warn("ignoring a cosigner whose certificate does not verify", "log", log, "cosigner", c.Name, "err", err)
 			continue
@@ -252,39 +263,119 @@ func (d *Desk) verifyCosignatures(ctx context.Context, log string, vv note.Verif
 		if err != nil {
 			continue
 		}
-		keys[c.Name] = key{del, v}
+		keys[c.Name] = key{del, vk, v}
 	}
 	var out []cosigned
 	for _, msg := range cs.Checkpoints {
-		cp, n, err := tlog.OpenCheckpoint([]byte(msg), d.origin(log), vv)
-		if err != nil {
-			d.log.Warn("ignoring a cosigned checkpoint that does not verify", "log", log, "err", err)
-			continue
+		head := bodyAndVenueLine([]byte(msg), d.venue.Name)
+		ck := cacheKey("checkpoint", []byte(d.venue.VerifierKey), []byte(d.origin(log)), head)
+		var cp tlog.Checkpoint
+		if v, ok := cacheGet(ck); ok {
+			cp = v.(tlog.Checkpoint)
+		} else {
+			cp, _, err = tlog.OpenCheckpoint(head, d.origin(log), vv)
+			if err != nil {
+				d.log.Warn("ignoring a cosigned checkpoint that does not verify", "log", log, "err", err)
+				continue
+			}
+			cachePut(ck, cp)
 		}
+		text := checkpointBody(head)
 		c := cosigned{cp: cp, signers: map[string]bool{}}
 		var lines []string
-		for _, s := range n.UnverifiedSigs {
-			k, ok := keys[s.Name]
-			if !ok || k.v.KeyHash() != s.Hash {
+		_, sigs, _ := strings.Cut(msg, "\n\n")
+		for _, l := range strings.Split(sigs, "\n") {
+			rest, ok := strings.CutPrefix(l, "— ")
+			name, b64, ok2 := strings.Cut(rest, " ")
+			k, known := keys[name]
+			if !ok || !ok2 || !known || slices.Contains(c.names, name) {
 				continue
 			}
-			raw, err := base64.StdEncoding.DecodeString(s.Base64)
-			if err != nil || len(raw) < 4 || binary.BigEndian.Uint32(raw) != s.Hash || !k.v.Verify([]byte(n.Text), raw[4:]) {
-				d.log.Warn("ignoring a cosignature that does not verify", "log", log, "cosigner", s.Name)
-				continue
+			vk := cacheKey("cosignature", []byte(k.vkey), text, []byte(b64))
+			if _, ok := cacheGet(vk); !ok {
+				raw, err := base64.StdEncoding.DecodeString(b64)
+				if err != nil || len(raw) < 4 || binary.BigEndian.Uint32(raw) != k.v.KeyHash() || !k.v.Verify(text, raw[4:]) {
+					d.log.Warn("ignoring a cosignature that does not verify", "log", log, "cosigner", name)
+					continue
+				}
+				cachePut(vk, true)
 			}
 			c.signers[k.delegation] = true
-			c.names = append(c.names, s.Name)
-			lines = append(lines, "— "+s.Name+" "+s.Base64+"\n")
+			c.names = append(c.names, name)
+			lines = append(lines, l+"\n")
 		}
 		if len(c.signers) == 0 {
 			continue
 		}
 		// Keep the note with the venue's line and the verified cosignatures only.
-		c.note = append(bodyAndVenueLine([]byte(msg), d.venue.Name), strings.Join(lines, "")...)
+		c.note = append(head, strings.Join(lines, "")...)
 		out = append(out, c)
 	}
 	return out
+}
+
+// verifyCertCached checks a cosigner's certificate like checkDevice (a
+// delegation in the verified register, confirmed out of band, certificate
+// signed by its root and valid at t), remembering the signature check.
+func verifyCertCached(p Party, cert []byte, t time.Time) (*delegation.Certificate, error) {
+	if p.Name == "" {
+		return nil, ErrUnknownParty
+	}
+	if p.Confirmed.IsZero() {
+		return nil, ErrNotConfirmed
+	}
+	k := cacheKey("certificate", []byte(p.RootKey), cert)
+	if v, ok := cacheGet(k); ok {
+		c := v.(*delegation.Certificate)
+		if t.Before(c.NotBefore) || t.After(c.NotAfter) {
+			return nil, delegation.ErrCertificate
+		}
+		return c, nil
+	}
+	c, err := delegation.VerifyCertificate(cert, p.RootKey, t)
+	if err != nil {
+		return nil, err
+	}
+	cachePut(k, c)
+	return c, nil
+}
+
+// checks is a bounded cache of verifications that succeeded, keyed by a
+// hash of everything each one depended on (keys, signed text, signature),
+// so a hit means exactly the same check passed before.
+var checks = struct {
+	sync.Mutex
+	m map[[32]byte]any
+}{m: map[[32]byte]any{}}
+
+const maxChecks = 1 << 14
+
+func cacheKey(kind string, parts ...[]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.Write(p)
+	}
+	return [32]byte(h.Sum(nil))
+}
+
+func cacheGet(k [32]byte) (any, bool) {
+	checks.Lock()
+	defer checks.Unlock()
+	v, ok := checks.m[k]
+	return v, ok
+}
+
+func cachePut(k [32]byte, v any) {
+	checks.Lock()
+	defer checks.Unlock()
+	if len(checks.m) >= maxChecks {
+		clear(checks.m)
+	}
+	checks.m[k] = v
 }
 
 // bodyAndVenueLine returns a note's text, the blank line and the venue's
@@ -466,8 +557,15 @@ func (d *Desk) checkCosigned(ctx context.Context, log string, cp tlog.Checkpoint
 		}
 		p, err = proof.NewSplitView(d.venue.VerifierKey, msg, o.note)
 	case o.cp.Size < cp.Size:
+		// This desk's accepted trees only grow consistently, so a checkpoint
+		// once found consistent with one stays consistent with the next.
+		ck := cacheKey("consistent", []byte(d.home), []byte(log), fmt.Appendf(nil, "%d", o.cp.Size), o.cp.Hash[:])
+		if _, ok := cacheGet(ck); ok {
+			return true, nil
+		}
 		err = c.VerifyConsistency(ctx, o.cp, cp)
 		if err == nil {
+			cachePut(ck, true)
 			return true, nil
 		}
 		if isTransient(err) {
@@ -475,8 +573,13 @@ func (d *Desk) checkCosigned(ctx context.Context, log string, cp tlog.Checkpoint
 		}
 		p, err = proof.NewInconsistent(d.venue.VerifierKey, o.note, msg, tileHashReader(ctx, cp, fetch))
 	default:
+		ck := cacheKey("extends", []byte(d.home), []byte(log), fmt.Appendf(nil, "%d", cp.Size), cp.Hash[:], fmt.Appendf(nil, "%d", o.cp.Size), o.cp.Hash[:])
+		if _, ok := cacheGet(ck); ok {
+			return true, nil
+		}
 		err = c.VerifyConsistency(ctx, cp, o.cp)
 		if err == nil {
+			cachePut(ck, true)
 			return true, nil
 		}
 		if isTransient(err) {
