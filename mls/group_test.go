@@ -2,7 +2,11 @@ package mls
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/good-offices/goodoffices/mls/internal/framing"
+	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
 
 // threeMembers returns alice, bob and carol in one group.
@@ -217,4 +221,49 @@ func TestConcurrentCommits(t *testing.T) {
 	}
 	agree(t, alice, bob, carol)
 	exchange(t, alice, bob, carol)
+}
+
+// A commit whose UpdatePath reuses a public key of the tree is rejected
+// (§12.4.2), even when correctly signed and tagged by a member.
+func TestPathKeyReuseRejected(t *testing.T) {
+	alice, bob, carol := newClient(t, "alice", &Config{PublicHandshake: true}), newClient(t, "bob", &Config{PublicHandshake: true}), newClient(t, "carol", &Config{PublicHandshake: true})
+	alice.create()
+	var adds []Proposal
+	for _, c := range []*client{bob, carol} {
+		kp, _ := ParseKeyPackage(c.keyPackage())
+		adds = append(adds, AddProposal(kp))
+	}
+	b := alice.commit(&CommitOptions{Proposals: adds, ForcePath: true})
+	alice.mustProcess(b.Commit)
+	bob.join(b.Welcome)
+	carol.join(b.Welcome)
+
+	var forged []byte
+	bob.get(func(g *Group) {
+		cb, err := g.Commit(&CommitOptions{ForcePath: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m wire.MLSMessage
+		if err := wire.Unmarshal(cb.Commit, &m); err != nil {
+			t.Fatal(err)
+		}
+		pm := m.PublicMessage
+		// Reuse the tree's root key in the path.
+		pm.Content.Commit.Path.Nodes[0].EncryptionKey = g.tree.EncryptionKey(g.tree.Root())
+		ac, err := framing.Sign(g.s, g.id.key, wire.WireFormatPublicMessage, &pm.Content, &g.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac.Auth.ConfirmationTag = pm.Auth.ConfirmationTag
+		if m.PublicMessage, err = framing.ProtectPublic(g.s, ac, &g.ctx, g.membershipKey); err != nil {
+			t.Fatal(err)
+		}
+		if forged, err = wire.Marshal(&m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := carol.process(forged); !errors.Is(err, ErrInvalidCommit) || !strings.Contains(err.Error(), "reuses the public key") {
+		t.Fatalf("path reusing a tree key: got %v, want ErrInvalidCommit", err)
+	}
 }

@@ -53,6 +53,25 @@ func (g *Group) leafTemplate() ([]byte, *wire.LeafNode, error) {
 // provisional tree t and decrypts this member's path secret (§12.4.2). It
 // returns the commit secret and the new private state.
 func (g *Group) applyPath(t *tree.Tree, priv *tree.PrivateState, sender tree.LeafIndex, path *wire.UpdatePath, added []tree.LeafIndex, ctx *wire.GroupContext) ([]byte, *tree.PrivateState, error) {
+	// §12.4.2: none of the UpdatePath's public keys may already be in the
+	// tree (the leaf's was checked with the leaf node).
+	if len(path.Nodes) > 0 {
+		keys := make(map[string]bool, len(path.Nodes))
+		for _, n := range path.Nodes {
+			if keys[string(n.EncryptionKey)] {
+				return nil, nil, fmt.Errorf("%w: update path repeats a public key", ErrInvalidCommit)
+			}
+			keys[string(n.EncryptionKey)] = true
+		}
+		if keys[string(path.LeafNode.EncryptionKey)] {
+			return nil, nil, fmt.Errorf("%w: update path repeats the leaf's public key", ErrInvalidCommit)
+		}
+		for x := uint32(0); x < t.Width(); x++ {
+			if k := t.EncryptionKey(tree.NodeIndex(x)); k != nil && keys[string(k)] {
+				return nil, nil, fmt.Errorf("%w: update path reuses the public key of node %d", ErrInvalidCommit, x)
+			}
+		}
+	}
 	res, err := t.ApplyPath(sender, path, priv, &tree.PathParams{Context: ctx, Exclude: added})
 	if err != nil {
 		switch {
