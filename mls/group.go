@@ -135,7 +135,10 @@ func randomBytes(n int) ([]byte, error) {
 }
 
 // Create creates a new group with id as its only member (§11). A nil
-// groupID gives a random 16-byte ID.
+// groupID gives a random 16-byte ID. extensions become the group context
+// extensions (for example required_capabilities or external_senders); the
+// creator's leaf lists their types in its capabilities, and every member
+// added later must support them.
 func Create(id *Identity, groupID []byte, cfg *Config, extensions ...Extension) (*Group, error) {
 	if cfg == nil {
 		cfg = &Config{}
@@ -155,7 +158,7 @@ func Create(id *Identity, groupID []byte, cfg *Config, extensions ...Extension) 
 		EncryptionKey: encPub,
 		SignatureKey:  id.key.Public(),
 		Credential:    id.credential.toWire(),
-		Capabilities:  defaultCapabilities(id.cs, false),
+		Capabilities:  createCapabilities(id.cs, extensions),
 		Source:        wire.LeafNodeSourceKeyPackage,
 		Lifetime:      &wire.Lifetime{NotBefore: 0, NotAfter: ^uint64(0)},
 		Extensions:    wire.Extensions{},
@@ -204,6 +207,19 @@ func Create(id *Identity, groupID []byte, cfg *Config, extensions ...Extension) 
 		return nil, err
 	}
 	return g, nil
+}
+
+// createCapabilities are the creator's capabilities: the defaults plus the
+// non-default extension types of the group context it creates.
+func createCapabilities(cs CipherSuite, exts []Extension) wire.Capabilities {
+	c := defaultCapabilities(cs, false)
+	for _, e := range exts {
+		t := wire.ExtensionType(e.Type)
+		if !isDefaultExtension(t) && !containsT(c.Extensions, t) {
+			c.Extensions = append(c.Extensions, t)
+		}
+	}
+	return c
 }
 
 // enterEpoch installs an epoch's secrets and a fresh secret tree.
