@@ -267,3 +267,27 @@ func TestPathKeyReuseRejected(t *testing.T) {
 		t.Fatalf("path reusing a tree key: got %v, want ErrInvalidCommit", err)
 	}
 }
+
+// A group with a non-default group context extension admits only members
+// whose key packages support it.
+func TestCustomExtension(t *testing.T) {
+	alice, bob, carol := newClient(t, "alice", nil), newClient(t, "bob", nil), newClient(t, "carol", nil)
+	g, err := Create(alice.identity(), nil, nil, Extension{Type: 0xff01, Data: []byte("channel kind: plenary")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpBob, _, err := NewKeyPackage(bob.identity(), &KeyPackageOptions{SupportedExtensions: []uint16{0xff01}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpCarol, _, err := NewKeyPackage(carol.identity(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kpCarol)}}); !errors.Is(err, ErrInvalidTree) {
+		t.Fatalf("adding a member without support for the extension: got %v", err)
+	}
+	if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kpBob)}}); err != nil {
+		t.Fatalf("adding a member with support for the extension: %v", err)
+	}
+}

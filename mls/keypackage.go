@@ -26,6 +26,10 @@ type KeyPackageOptions struct {
 	Lifetime time.Duration
 	// LastResort marks the key package with the last_resort extension.
 	LastResort bool
+	// SupportedExtensions lists non-default extension types the client
+	// supports (its leaf's capabilities, §7.2), so that it can join groups
+	// that use them.
+	SupportedExtensions []uint16
 }
 
 // KeyPackage is a client's signed offer to be added to a group (§10): its
@@ -63,9 +67,15 @@ func NewKeyPackage(id *Identity, opts *KeyPackageOptions) (*KeyPackage, []byte, 
 		SignatureKey:  id.key.Public(),
 		Credential:    id.credential.toWire(),
 		Capabilities:  defaultCapabilities(id.cs, opts.LastResort),
+		Extensions:    wire.Extensions{},
 		Source:        wire.LeafNodeSourceKeyPackage,
 		Lifetime:      &wire.Lifetime{NotBefore: uint64(now.Add(-time.Hour).Unix()), NotAfter: uint64(now.Add(life).Unix())},
-		Extensions:    wire.Extensions{},
+	}
+	for _, t := range opts.SupportedExtensions {
+		et := wire.ExtensionType(t)
+		if !isDefaultExtension(et) && !containsT(leaf.Capabilities.Extensions, et) {
+			leaf.Capabilities.Extensions = append(leaf.Capabilities.Extensions, et)
+		}
 	}
 	if err := leaf.Sign(id.key, nil, 0); err != nil {
 		return nil, nil, err
