@@ -97,3 +97,29 @@ func benchApply(b *testing.B, populate bool) {
 
 func BenchmarkApplyPathPopulated(b *testing.B) { benchApply(b, true) }
 func BenchmarkApplyPathBulkAdded(b *testing.B) { benchApply(b, false) }
+
+// BenchmarkDecodeValidate is what a new member does with the ratchet_tree
+// of a Welcome: decode, then validate everything (one signature
+// verification per member dominates).
+func BenchmarkDecodeValidate(b *testing.B) {
+	s := mustSuite(b, 1)
+	for _, n := range benchSizes {
+		g := newGroup(b, s, n, true, 0)
+		enc, err := g.t.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		th := g.t.TreeHash()
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				t, err := Decode(s, enc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := t.Validate(&TreeValidation{GroupID: testGroupID, TreeHash: th}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

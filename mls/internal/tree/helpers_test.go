@@ -108,8 +108,18 @@ func newGroup(tb testing.TB, s *suite.Suite, n int, populate bool, track ...Leaf
 	}
 	g.commit(tb, 0, added)
 	if populate {
-		for i := 1; i < n; i += 2 {
-			g.commit(tb, LeafIndex(i), nil)
+		// Commit from the leaves in an order that fills the high nodes first
+		// (1/2, then 1/4 and 3/4 of the way, ...), so each commit encrypts to
+		// few blank subtrees; the last round is every odd leaf, which fills
+		// every parent.
+		top := 1
+		for top*2 < n {
+			top *= 2
+		}
+		for step := top; step >= 1; step /= 2 {
+			for i := step; i < n; i += 2 * step {
+				g.commit(tb, LeafIndex(i), nil)
+			}
 		}
 	}
 	return g
@@ -125,7 +135,9 @@ func (g *group) commit(tb testing.TB, from LeafIndex, exclude []LeafIndex) *Gene
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g.privs[from] = gen.Private
+	if g.privs[from] != nil {
+		g.privs[from] = gen.Private
+	}
 	for i, p := range g.privs {
 		if LeafIndex(i) == from || p == nil {
 			continue
