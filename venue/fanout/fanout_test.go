@@ -144,12 +144,14 @@ func TestPollAppliesChanges(t *testing.T) {
 	mu.Lock()
 	h.Logs["x"] = 4
 	mu.Unlock()
-	select {
-	case c := <-got:
-		if c.Logs["x"] != 4 {
-			t.Fatalf("change %+v", c)
+	for _, want := range []string{"all", "x"} {
+		select {
+		case c := <-got:
+			if want == "all" && !c.All || want == "x" && c.Logs["x"] != 4 {
+				t.Fatalf("change %+v, want %s", c, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no change applied")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no change applied")
 	}
 }

@@ -723,3 +723,47 @@ func TestThreeNodesDesks(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesPolling: without NATS, nodes say at start that they poll, and
+// a subscriber on node 2 still gets node 1's appends, within a poll.
+func TestTwoNodesPolling(t *testing.T) {
+	db := pgtest.Schema(t, pgtest.URL(t))
+	n1 := node(t, db, "", nil, "--poll", "200ms", "--log-level", "info")
+	n2 := node(t, db, "", n1, "--poll", "200ms", "--log-level", "debug")
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(n2.Log(), "polling the database every 200ms"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("node does not say that it polls:\n%s", n2.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	admin, err := n1.AdminCredential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := setup(t, n1.URL, admin)
+	ctx := t.Context()
+	sub, err := w.device(t, n2.URL, "reader").Subscribe(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if ev, err := sub.Next(ctx); err != nil || ev.Type != "ready" {
+		t.Fatalf("first event %+v, %v", ev, err)
+	}
+	writer := w.device(t, n1.URL, "writer")
+	for i := range 5 {
+		start := time.Now()
+		idx, err := appendRetrying(ctx, writer, w.channel, fmt.Appendf(nil, "polled %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := collect(t, sub, w.channel, 1, 5*time.Second)[0]
+		if ev.Index != idx || ev.Index != int64(i) {
+			t.Fatalf("event index %d, want %d", ev.Index, idx)
+		}
+		t.Logf("append %d reached node 2 after %s", i, time.Since(start))
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("append %d reached node 2 after %s", i, d)
+		}
+	}
+}

@@ -17,9 +17,10 @@ type Heads struct {
 }
 
 // Poll reads heads every interval and applies what changed since the last
-// read, until ctx ends. When active is not nil, rounds in which it returns
-// false are skipped (NATS is up) and the next active round starts afresh
-// with a full catch-up.
+// read, until ctx ends. The first read applies a full catch-up
+// (PeerChange.All), as nothing tells what changed before it. When active is
+// not nil, rounds in which it returns false are skipped (NATS is up) and the
+// next active round starts afresh.
 func Poll(ctx context.Context, interval time.Duration, heads func(context.Context) (Heads, error), apply func(venue.PeerChange), active func() bool, log *slog.Logger) {
 	var last *Heads
 	t := time.NewTicker(interval)
@@ -42,13 +43,15 @@ func Poll(ctx context.Context, interval time.Duration, heads func(context.Contex
 			continue
 		}
 		if last == nil {
-			if active != nil {
-				apply(venue.PeerChange{All: true})
-			}
+			// Whatever changed before this first read (while the node
+			// started, or while NATS was up) is not in any difference:
+			// catch up on everything once.
+			apply(venue.PeerChange{All: true})
 			last = &h
 			continue
 		}
 		if c, ok := diff(*last, h); ok {
+			log.Debug("other nodes changed the store", "logs", len(c.Logs), "mailboxes", len(c.Mail), "channels", len(c.Channels))
 			apply(c)
 		}
 		last = &h
