@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/good-offices/goodoffices/mls/internal/suite"
 	"github.com/good-offices/goodoffices/mls/internal/treemath"
@@ -204,53 +205,58 @@ type encJob struct {
 	out         *wire.HPKECiphertext
 }
 
-// parallelThreshold is the number of encryptions from which GeneratePath
-// spreads them over the available CPUs.
+// parallelThreshold is the number of independent public-key operations
+// from which they are spread over the available CPUs.
 const parallelThreshold = 32
 
+// parallel runs f(0) ... f(n-1), on several goroutines when n is large,
+// and returns the error of the lowest index that failed. All goroutines have
+// ended when it returns.
+func parallel(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if n < parallelThreshold || workers < 2 {
+		for i := range n {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = f(i)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func encryptAll(s *suite.Suite, ctx []byte, jobs []encJob) error {
-	do := func(j encJob) error {
+	return parallel(len(jobs), func(i int) error {
+		j := jobs[i]
 		kem, ct, err := s.EncryptWithLabel(j.pub, labelUpdatePathNode, ctx, j.secret)
 		if err != nil {
 			return fmt.Errorf("failed to encrypt path secret: %w", err)
 		}
 		*j.out = wire.HPKECiphertext{KEMOutput: kem, Ciphertext: ct}
 		return nil
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if len(jobs) < parallelThreshold || workers < 2 {
-		for _, j := range jobs {
-			if err := do(j); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan encJob)
-	for range workers {
-		wg.Go(func() {
-			for j := range next {
-				if err := do(j); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
+	})
 }
 
 // Applied is the result of Tree.ApplyPath.
