@@ -150,7 +150,12 @@ func (b *NATS) Start(venueName string, apply func(venue.PeerChange)) error {
 	b.mu.Lock()
 	b.sub = sub
 	b.mu.Unlock()
-	return b.nc.Flush()
+	if err := b.nc.Flush(); err != nil {
+		return fmt.Errorf("failed to subscribe to %s: %w", subject, err)
+	}
+	// What the venue loaded before the subscription may already be stale.
+	b.applyChange(venue.PeerChange{All: true})
+	return nil
 }
 
 func (b *NATS) applyChange(c venue.PeerChange) {
