@@ -166,6 +166,9 @@ func FuzzUnmarshalGroup(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := UnmarshalGroup(data, &Config{})
+		if errors.Is(err, errInternal) {
+			t.Fatal(err)
+		}
 		if err != nil {
 			return
 		}
@@ -195,7 +198,11 @@ func FuzzJoin(f *testing.F) {
 		if len(tree) == 0 {
 			cc.RatchetTree = nil
 		}
-		if g, err := passiveJoin(&cc); err == nil {
+		g, err := passiveJoin(&cc)
+		if errors.Is(err, errInternal) {
+			t.Fatal(err)
+		}
+		if err == nil {
 			if _, err := g.MarshalBinary(); err != nil {
 				t.Fatal(err)
 			}

@@ -344,3 +344,12 @@ func (g *Group) usable() error {
 }
 
 var errInternal = errors.New("mls: internal error")
+
+// guard turns a panic of a broken internal invariant into an error wrapping
+// errInternal, so that no input can crash the caller. Use as
+// `defer guard(&err)` in functions that take untrusted bytes.
+func guard(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: %v", errInternal, r)
+	}
+}

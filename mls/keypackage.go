@@ -127,7 +127,8 @@ func defaultCapabilities(cs CipherSuite, lastResort bool) wire.Capabilities {
 // ParseKeyPackage decodes a key package (an MLSMessage of wire format
 // mls_key_package) and verifies its signature and encodings (§10.1). It
 // does not check the lifetime; groups do that when adding it.
-func ParseKeyPackage(data []byte) (*KeyPackage, error) {
+func ParseKeyPackage(data []byte) (_ *KeyPackage, err error) {
+	defer guard(&err)
 	var m wire.MLSMessage
 	if err := wire.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)

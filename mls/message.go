@@ -214,13 +214,7 @@ func (g *Group) Propose(p Proposal, aad []byte) ([]byte, error) {
 // When the message is this member's own pending commit, as echoed by the
 // delivery service, it is merged.
 func (g *Group) Process(msg []byte) (rcv *Received, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			// A broken internal invariant must not take the caller down
-			// with a malicious message; report it instead.
-			rcv, err = nil, fmt.Errorf("%w: %v", errInternal, r)
-		}
-	}()
+	defer guard(&err)
 	if err := g.usable(); err != nil {
 		return nil, err
 	}
