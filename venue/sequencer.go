@@ -70,16 +70,29 @@ func frontier(n int64) []int64 {
 // it computes the new stored hashes, signs one checkpoint, and writes the
 // whole batch in one store transaction; only then does it answer the
 // writers.
+//
+// The work is pipelined: while one batch is being written (the store's
+// commit waits for the disk), the next one is planned — hashed and signed —
+// against the sequencer's speculative view, which already includes the batch
+// in flight. If the batch in flight fails, the speculative view is dropped
+// (reloaded from the store) and the next batch is planned again; writers are
+// answered only after their own batch has committed.
 type sequencer struct {
 	v        *Venue
 	reqs     chan *appendReq
 	maxBatch int
 
-	mu     sync.Mutex // guards states, for readers outside the sequencer
-	states map[string]*logState
+	// spec is the speculative view used to plan batches: committed state
+	// plus the batch in flight. Only the sequencer goroutine uses it.
+	spec map[string]*logState
 
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex           // guards states
+	states map[string]*logState // committed sizes and checkpoints, for readers
+
+	closeMu sync.RWMutex // held to queue; closed is set under it
+	closed  bool
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func newSequencer(v *Venue, maxBatch int) *sequencer {
@@ -87,6 +100,7 @@ func newSequencer(v *Venue, maxBatch int) *sequencer {
 		v:        v,
 		reqs:     make(chan *appendReq, 4*maxBatch),
 		maxBatch: maxBatch,
+		spec:     map[string]*logState{},
 		states:   map[string]*logState{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -96,11 +110,16 @@ func newSequencer(v *Venue, maxBatch int) *sequencer {
 // append queues an entry and waits until it is durable.
 func (s *sequencer) append(ctx context.Context, log string, entry []byte, epoch int64) (index, size int64, err error) {
 	r := &appendReq{log: log, entry: entry, epoch: epoch, result: make(chan appendResult, 1)}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return 0, 0, errShuttingDown
+	}
 	select {
 	case s.reqs <- r:
-	case <-s.stop:
-		return 0, 0, errShuttingDown
+		s.closeMu.RUnlock()
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return 0, 0, ctx.Err()
 	}
 	// Once queued, the append may be made; wait for the outcome even if
@@ -109,24 +128,56 @@ func (s *sequencer) append(ctx context.Context, log string, entry []byte, epoch 
 	return res.index, res.size, res.err
 }
 
+// A flight is a planned batch being written to the store.
+type flight struct {
+	plan *plan
+	done chan error
+}
+
 // run is the sequencer's loop; it returns after close, once every queued
 // append has been answered.
 func (s *sequencer) run() {
 	defer close(s.done)
+	var fl *flight
 	for {
-		select {
-		case r := <-s.reqs:
-			s.commit(s.collect(r))
-		case <-s.stop:
-			for {
+		var batch []*appendReq
+		if fl == nil {
+			select {
+			case r := <-s.reqs:
+				batch = s.collect(r)
+			case <-s.stop:
 				select {
 				case r := <-s.reqs:
-					s.commit(s.collect(r))
+					batch = s.collect(r)
 				default:
-					return
+					return // stopped, nothing queued, nothing in flight
 				}
 			}
+		} else {
+			select {
+			case r := <-s.reqs:
+				batch = s.collect(r)
+			case err := <-fl.done:
+				if retry, _ := s.land(fl, err); len(retry) > 0 {
+					fl = s.launch(s.plan(retry, fl.plan.attempt+1))
+				} else {
+					fl = nil
+				}
+				continue
+			}
 		}
+		// Plan this batch while the previous one is written...
+		next := s.plan(batch, 0)
+		if fl != nil {
+			// ... then land the previous one before writing this one.
+			if retry, failed := s.land(fl, <-fl.done); failed {
+				// next was planned on a state that never came to be:
+				// plan it again (with the flight's batch after a
+				// conflict with another node).
+				next = s.plan(append(retry, batch...), fl.plan.attempt+1)
+			}
+		}
+		fl = s.launch(next)
 	}
 }
 
@@ -146,51 +197,53 @@ func (s *sequencer) collect(r *appendReq) []*appendReq {
 
 // close stops the sequencer after the queued appends are done.
 func (s *sequencer) close() {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		<-s.done
+		return
+	}
+	s.closed = true
+	s.closeMu.Unlock()
 	close(s.stop)
 	<-s.done
 }
 
-// state returns the loaded state of log, loading it from the store.
-func (s *sequencer) state(ctx context.Context, log string) (*logState, error) {
-	s.mu.Lock()
-	st := s.states[log]
-	s.mu.Unlock()
-	if st != nil {
-		return st, nil
-	}
-	st = &logState{hashes: map[int64]xtlog.Hash{}, commits: map[int64]bool{}}
+// loadState reads a log's state from the store.
+func (s *sequencer) loadState(ctx context.Context, log string) (*logState, error) {
+	st := &logState{hashes: map[int64]xtlog.Hash{}, commits: map[int64]bool{}}
 	size, note, err := s.v.store.Checkpoint(ctx, log)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		return st, nil
 	case err != nil:
 		return nil, err
-	default:
-		st.size, st.note = size, note
-		idx := frontier(size)
-		hs, err := s.v.store.ReadHashes(ctx, log, idx)
-		if err != nil {
-			return nil, fmt.Errorf("failed to load frontier of %s: %w", log, err)
-		}
-		for i, x := range idx {
-			st.hashes[x] = hs[i]
-		}
-		cs, err := s.v.store.Commits(ctx, log)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			st.commits[c.Epoch] = true
-		}
 	}
-	s.mu.Lock()
-	s.states[log] = st
-	s.mu.Unlock()
+	st.size, st.note = size, note
+	idx := frontier(size)
+	hs, err := s.v.store.ReadHashes(ctx, log, idx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load frontier of %s: %w", log, err)
+	}
+	for i, x := range idx {
+		st.hashes[x] = hs[i]
+	}
+	cs, err := s.v.store.Commits(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		st.commits[c.Epoch] = true
+	}
 	return st, nil
 }
 
-// forget drops the cached state of logs, so that the next use reloads it
+// forget drops the cached states of logs, so that the next use reloads them
 // from the store (after a failed or conflicting write).
 func (s *sequencer) forget(logs []string) {
+	for _, l := range logs {
+		delete(s.spec, l)
+	}
 	s.mu.Lock()
 	for _, l := range logs {
 		delete(s.states, l)
@@ -220,11 +273,11 @@ func (s *sequencer) size(ctx context.Context, log string) (int64, []byte, error)
 
 // pendingLog is one log's part of a batch.
 type pendingLog struct {
-	st      *logState
-	reqs    []*appendReq
-	hashes  map[int64]xtlog.Hash
+	st      *logState            // the speculative state before this batch
+	reqs    []*appendReq         // appends to make, in order
+	hashes  map[int64]xtlog.Hash // stored hashes this batch adds
 	app     store.LogAppend
-	rejects []*appendReq
+	rejects []*appendReq // second commits for an epoch
 }
 
 func (p *pendingLog) ReadHashes(idx []int64) ([]xtlog.Hash, error) {
@@ -242,42 +295,47 @@ func (p *pendingLog) ReadHashes(idx []int64) ([]xtlog.Hash, error) {
 	return out, nil
 }
 
-// commit makes one batch durable and answers its writers.
-func (s *sequencer) commit(batch []*appendReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		err := s.tryCommit(ctx, batch)
-		if errors.Is(err, store.ErrConflict) && attempt < 3 {
-			// Another venue node appended to one of these logs; reload
-			// and sequence again.
-			continue
-		}
-		if err != nil {
-			s.v.log.Error("append batch failed", "entries", len(batch), "err", err)
-			for _, r := range batch {
-				r.result <- appendResult{err: &errStore{err}}
-			}
-		}
-		return
-	}
+// A plan is a batch ready to be written: entries sequenced, hashes
+// computed, checkpoints signed.
+type plan struct {
+	batch   []*appendReq
+	logs    map[string]*pendingLog
+	order   []string
+	apps    []store.LogAppend
+	err     error // planning failed: answer every request with it
+	attempt int
+	start   time.Time
+	// next holds the speculative states this plan leads to, installed
+	// in spec when planned and in states when committed.
+	next map[string]*logState
 }
 
-func (s *sequencer) tryCommit(ctx context.Context, batch []*appendReq) error {
-	start := time.Now()
-	logs := map[string]*pendingLog{}
-	var order []string
+// maxAttempts bounds how often a batch is planned again after another venue
+// node appended to one of its logs first.
+const maxAttempts = 4
+
+// plan sequences batch against the speculative states and installs the
+// states it leads to as the new speculative states.
+func (s *sequencer) plan(batch []*appendReq, attempt int) *plan {
+	pl := &plan{batch: batch, logs: map[string]*pendingLog{}, attempt: attempt, start: time.Now(), next: map[string]*logState{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, r := range batch {
-		p := logs[r.log]
+		p := pl.logs[r.log]
 		if p == nil {
-			st, err := s.state(ctx, r.log)
-			if err != nil {
-				return err
+			st := s.spec[r.log]
+			if st == nil {
+				var err error
+				if st, err = s.loadState(ctx, r.log); err != nil {
+					pl.err = &errStore{err}
+					return pl
+				}
+				s.spec[r.log] = st
 			}
 			p = &pendingLog{st: st, hashes: map[int64]xtlog.Hash{}}
 			p.app = store.LogAppend{Log: r.log, OldSize: st.size}
-			logs[r.log] = p
-			order = append(order, r.log)
+			pl.logs[r.log] = p
+			pl.order = append(pl.order, r.log)
 		}
 		if r.epoch >= 0 {
 			taken := p.st.commits[r.epoch]
@@ -293,7 +351,8 @@ func (s *sequencer) tryCommit(ctx context.Context, batch []*appendReq) error {
 		n := p.st.size + int64(len(p.reqs))
 		hs, err := xtlog.StoredHashes(n, r.entry, p)
 		if err != nil {
-			return err
+			pl.err = err
+			return pl
 		}
 		base := xtlog.StoredHashCount(n)
 		for i, h := range hs {
@@ -307,8 +366,8 @@ func (s *sequencer) tryCommit(ctx context.Context, batch []*appendReq) error {
 	// CPUs when the batch touches many logs.
 	var todo []*pendingLog
 	var names []string
-	for _, name := range order {
-		if p := logs[name]; len(p.reqs) > 0 {
+	for _, name := range pl.order {
+		if p := pl.logs[name]; len(p.reqs) > 0 {
 			todo = append(todo, p)
 			names = append(names, name)
 		}
@@ -343,45 +402,98 @@ func (s *sequencer) tryCommit(ctx context.Context, batch []*appendReq) error {
 			sign(i)
 		}
 	}
-	apps := make([]store.LogAppend, 0, len(todo))
 	for i, p := range todo {
 		if errs[i] != nil {
-			return errs[i]
+			pl.err = errs[i]
+			return pl
 		}
-		apps = append(apps, p.app)
+		pl.apps = append(pl.apps, p.app)
 	}
-	if len(apps) > 0 {
-		if err := s.v.store.Append(ctx, apps); err != nil {
-			s.forget(order)
-			return err
+	// The states after this batch become the speculative states.
+	for i, p := range todo {
+		newSize := p.st.size + int64(len(p.reqs))
+		keep := make(map[int64]xtlog.Hash)
+		for _, x := range frontier(newSize) {
+			h, ok := p.hashes[x]
+			if !ok {
+				h = p.st.hashes[x]
+			}
+			keep[x] = h
 		}
+		commits := p.st.commits
+		if len(p.app.Commits) > 0 {
+			commits = make(map[int64]bool, len(p.st.commits)+len(p.app.Commits))
+			for e := range p.st.commits {
+				commits[e] = true
+			}
+			for _, c := range p.app.Commits {
+				commits[c.Epoch] = true
+			}
+		}
+		st := &logState{size: newSize, note: p.app.Note, hashes: keep, commits: commits}
+		pl.next[names[i]] = st
+		s.spec[names[i]] = st
 	}
-	// Durable: update the states and answer.
+	return pl
+}
+
+// launch starts writing a plan; a plan that failed to plan lands at once.
+func (s *sequencer) launch(pl *plan) *flight {
+	fl := &flight{plan: pl, done: make(chan error, 1)}
+	switch {
+	case pl.err != nil:
+		fl.done <- pl.err
+	case len(pl.apps) == 0:
+		fl.done <- nil
+	default:
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			fl.done <- s.v.store.Append(ctx, pl.apps)
+		}()
+	}
+	return fl
+}
+
+// land finishes a flight: on success it publishes the new states and
+// answers the writers; on failure (failed) it drops the speculative states
+// and answers with the error, except after a conflict with another venue
+// node, where it returns the requests to plan again.
+func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool) {
+	pl := fl.plan
+	if err != nil {
+		// Whatever was planned on top of this flight is void.
+		clear(s.spec)
+		s.mu.Lock()
+		for _, name := range pl.order {
+			delete(s.states, name)
+		}
+		s.mu.Unlock()
+		// Another node appended first, or logged a commit for an epoch
+		// this batch claims: reload and sequence again (a taken epoch then
+		// gets its 409).
+		if (errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEpochTaken)) && pl.attempt+1 < maxAttempts {
+			return pl.batch, true
+		}
+		var se *errStore
+		if !errors.As(err, &se) {
+			err = &errStore{err}
+		}
+		s.v.log.Error("append batch failed", "entries", len(pl.batch), "err", err)
+		for _, r := range pl.batch {
+			r.result <- appendResult{err: err}
+		}
+		return nil, true
+	}
 	var changed []string
 	s.mu.Lock()
-	for _, name := range order {
-		p := logs[name]
-		if len(p.reqs) > 0 {
-			newSize := p.st.size + int64(len(p.reqs))
-			all := p.st.hashes
-			for k, h := range p.hashes {
-				all[k] = h
-			}
-			keep := map[int64]xtlog.Hash{}
-			for _, x := range frontier(newSize) {
-				keep[x] = all[x]
-			}
-			p.st.hashes = keep
-			for _, c := range p.app.Commits {
-				p.st.commits[c.Epoch] = true
-			}
-			p.st.size, p.st.note = newSize, p.app.Note
-			changed = append(changed, name)
-		}
+	for name, st := range pl.next {
+		s.states[name] = &logState{size: st.size, note: st.note}
+		changed = append(changed, name)
 	}
 	s.mu.Unlock()
-	for _, name := range order {
-		p := logs[name]
+	for _, name := range pl.order {
+		p := pl.logs[name]
 		for i, r := range p.reqs {
 			r.result <- appendResult{index: p.app.OldSize + int64(i), size: p.app.OldSize + int64(len(p.reqs))}
 		}
@@ -392,7 +504,6 @@ func (s *sequencer) tryCommit(ctx context.Context, batch []*appendReq) error {
 	if len(changed) > 0 {
 		s.v.hub.logsChanged(changed)
 	}
-	s.v.metrics.batch(len(batch), time.Since(start))
-	s.v.log.Debug("appended batch", "entries", len(batch), "logs", len(apps), "took", time.Since(start))
-	return nil
+	s.v.metrics.batch(len(pl.batch), time.Since(pl.start))
+	return nil, false
 }
