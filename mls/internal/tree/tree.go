@@ -465,12 +465,13 @@ func (t *Tree) leafErr(l LeafIndex) error {
 	return fmt.Errorf("%w: %d", ErrBlankLeaf, l)
 }
 
-// Truncate halves the tree while its right subtree is entirely blank (§7.7).
-// A tree always keeps at least one leaf.
+// Truncate halves the tree while no leaf of the root's right subtree is
+// non-blank, discarding the root and that subtree (§7.7, §12.1.3). A tree
+// always keeps at least one leaf.
 func (t *Tree) Truncate() {
 	for n := t.NumLeaves(); n > 1; n /= 2 {
-		for x := n - 1; x < uint32(len(t.nodes)); x++ { // root and right half
-			if t.nodes[x] != nil {
+		for l := n / 2; l < n; l++ {
+			if t.nodes[2*l] != nil {
 				return
 			}
 		}
@@ -478,9 +479,8 @@ func (t *Tree) Truncate() {
 	}
 }
 
-// hashInput encodes TreeHashInput for node x given its children's hashes
-// (§7.8). For a parent, unmerged optionally replaces the node's unmerged
-// leaves (used for original sibling tree hashes).
+// hashNode returns Hash(TreeHashInput) for node x holding node (nil: blank),
+// given its children's hashes when x is a parent (§7.8).
 func (t *Tree) hashNode(x NodeIndex, node *wire.Node, left, right []byte) []byte {
 	w := codec.NewWriter(make([]byte, 0, 256))
 	if x.IsLeaf() {
