@@ -8,8 +8,8 @@
 // # Opening and migrations
 //
 // [Open] takes a postgres:// URL (any pgx connection string; pool settings
-// such as pool_max_conns go in the URL, and so may search_path to keep the
-// venue in its own schema). At start it applies the schema migrations that
+// such as pool_max_conns, default [DefaultMaxConns], go in the URL, and so
+// may search_path to keep the venue in its own schema). At start it applies the schema migrations that
 // the database lacks, each in its own transaction, in order, under a
 // session-level advisory lock so that nodes starting together do not race;
 // the applied versions are recorded in the table schema_migrations. A
@@ -73,6 +73,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -112,6 +113,9 @@ CREATE INDEX nonces_expires ON nonces (expires);
 `,
 }
 
+// DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
+const DefaultMaxConns = 16
+
 // SchemaVersion is the schema version this package writes.
 var SchemaVersion = len(migrations)
 
@@ -124,6 +128,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse database URL: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (4 on a small machine) is too few for a node
+		// serving event streams and tiles beside its sequencer.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
