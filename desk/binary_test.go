@@ -436,4 +436,3 @@ func TestBinaryKilledDuringSync(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
