@@ -89,6 +89,9 @@ type Demo struct {
 	log      *slog.Logger
 	progress func(string)
 	srv      *http.Server
+	psrv     *http.Server
+	proxy    *proxy
+	desksURL string // what the desks enrol with: the venue behind the proxy
 	sched    interface{ Close() error }
 	roots    map[string]*delegation.RootKey
 	wg       sync.WaitGroup
@@ -154,6 +157,17 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	d.srv = &http.Server{Handler: v.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); d.srv.Serve(ln) }()
+	if d.proxy, err = newProxy(d.VenueURL); err != nil {
+		return nil, err
+	}
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen: %w", err)
+	}
+	d.desksURL = "http://" + pln.Addr().String()
+	d.psrv = &http.Server{Handler: d.proxy, ReadHeaderTimeout: 10 * time.Second}
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.psrv.Serve(pln) }()
 	d.AdminFile = v.AdminFile()
 	tok, err := os.ReadFile(v.AdminFile())
 	if err != nil {
@@ -258,7 +272,7 @@ func (d *Demo) newDesk(ctx context.Context, home string, dl *Delegate) error {
 	if err != nil {
 		return err
 	}
-	_, err = dk.Enroll(ctx, d.VenueURL, d.Venue.VerifierKey(), cert)
+	_, err = dk.Enroll(ctx, d.desksURL, d.Venue.VerifierKey(), cert)
 	return err
 }
 
@@ -472,10 +486,12 @@ func (d *Demo) Close() error {
 	if d.Venue != nil {
 		d.Venue.BeginShutdown()
 	}
-	if d.srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		d.srv.Shutdown(sctx)
-		cancel()
+	for _, srv := range []*http.Server{d.psrv, d.srv} {
+		if srv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			srv.Shutdown(sctx)
+			cancel()
+		}
 	}
 	d.wg.Wait()
 	for _, dl := range d.Delegates {

@@ -122,7 +122,9 @@ func (s *Server) SetHosts(hosts ...string) { s.guard.Hosts = hosts }
 func (s *Server) URL() string { return s.base }
 
 // LoginURL returns a one-time sign-in link.
-func (s *Server) LoginURL() string { return s.base + "/login?token=" + url.QueryEscape(s.sessions.NewToken()) }
+func (s *Server) LoginURL() string {
+	return s.base + "/login?token=" + url.QueryEscape(s.sessions.NewToken())
+}
 
 // NewLoginToken returns a one-time sign-in token.
 func (s *Server) NewLoginToken() string { return s.sessions.NewToken() }
