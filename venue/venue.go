@@ -34,8 +34,24 @@
 // Merkle frontier), signs one checkpoint per log, and writes the batch in
 // one store transaction (group commit). A writer gets its index only after
 // that transaction committed; with the SQLite store that means the
-// write-ahead log was synced. Tiles are computed on request from the stored
+// write-ahead log was synced. The sequencer is pipelined: while one batch
+// commits, the next is hashed and signed on top of it, and is planned again
+// if the one in flight fails. Tiles are computed on request from the stored
 // hashes, entry bundles from the stored entries.
+//
+// A 503 answer to an append means the venue could not confirm it: the entry
+// is then usually not in the log, but if the store failed after committing
+// it may be, and a retry logs it twice. Desks recognise a duplicate (the
+// same MLS message) and ignore it.
+//
+// # Several nodes on one store
+//
+// Store.Append is a compare-and-swap on each log's size, so venue nodes
+// sharing a store (PostgreSQL) can never fork a log: a node that lost the
+// race reloads the log and sequences its batch again. A node learns of
+// other nodes' appends, mail and channels through Venue.PeerChanged (fed
+// by venue/fanout over NATS or by polling); until then it serves its own
+// last view, which is an older but consistent checkpoint.
 //
 // # One commit per epoch
 //
