@@ -16,6 +16,16 @@
 // Writes go through one connection (SQLite has one writer at a time; a pool
 // would only contend on the lock); reads use a separate pool, which WAL lets
 // run concurrently with the writer.
+//
+// # Layout
+//
+// A log entry is one row of table entries, which also carries the x/mod
+// tlog stored hashes that its append completed (one to 64, two on average):
+// the hash at level L, index K lives in the row of entry ((K+1)<<L)-1. A
+// group commit is a handful of prepared multi-row INSERTs whatever the
+// number of logs and entries in it, after one query that checks every log's
+// size (the compare-and-swap of store.Store.Append). Checkpoints are kept
+// for every size the venue signed.
 package sqlite
 
 import (
