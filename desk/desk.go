@@ -16,7 +16,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/good-offices/goodoffices/delegation"
-	"github.com/good-offices/goodoffices/tlog"
 )
 
 // Store keys.
@@ -85,9 +84,8 @@ type Desk struct {
 	venue   *VenueInfo
 	api     *venueClient
 
-	mu      sync.Mutex // serialises syncs and sends
-	clients map[string]*tlog.Client
-	groups  groupCache
+	mu     sync.Mutex // serialises syncs and sends
+	groups groupCache
 }
 
 // Options tune a Desk. The zero value is fine.
@@ -144,7 +142,7 @@ func Open(ctx context.Context, home string, passphrase []byte, opts Options) (*D
 	if err != nil {
 		return nil, err
 	}
-	d := &Desk{home: home, store: s, log: opts.Logger, clients: map[string]*tlog.Client{}}
+	d := &Desk{home: home, store: s, log: opts.Logger}
 	s.desk = d
 	if d.log == nil {
 		d.log = slog.Default()

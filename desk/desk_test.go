@@ -588,6 +588,13 @@ func TestChannelEndToEnd(t *testing.T) {
 	if got := texts(t, b1, "arden-internal"); len(got) != 0 {
 		t.Errorf("borealia reads arden's internal channel: %q", got)
 	}
+	// And the venue refuses to serve arden's internal log to borealia.
+	if _, err := b1.api.fetcher("arden-internal")(ctx, "checkpoint"); err == nil {
+		t.Error("the venue served arden-internal's checkpoint to a borealia device")
+	}
+	if _, err := a2.api.fetcher("arden-internal")(ctx, "checkpoint"); err != nil {
+		t.Errorf("the venue refused arden-internal to an arden device: %v", err)
+	}
 	t.Logf("b1 plenary: %q", texts(t, b1, "plenary"))
 	// Remove a2 from the plenary: it cannot read what follows.
 	if err := a1.Remove(ctx, "plenary", a2.DeviceID()); err != nil {
@@ -602,6 +609,17 @@ func TestChannelEndToEnd(t *testing.T) {
 	}
 	if got := texts(t, a1, "plenary"); len(got) != 3 {
 		t.Errorf("a1 reads %q", got)
+	}
+	// Unread counts follow the read mark.
+	if n, _ := a1.Unread(ctx, "plenary"); n != 2 {
+		t.Errorf("a1 has %d unread, want 2 (b1's messages)", n)
+	}
+	ms, _ := a1.Read(ctx, "plenary", 0, 0)
+	if err := a1.MarkRead(ctx, "plenary", ms[len(ms)-1].Index); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := a1.Unread(ctx, "plenary"); n != 0 {
+		t.Errorf("a1 has %d unread after marking, want 0", n)
 	}
 	// Rotate keys, and everyone still talks.
 	if err := b1.Rotate(ctx, "plenary"); err != nil {

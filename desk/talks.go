@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/good-offices/goodoffices/negotiation"
@@ -124,4 +125,37 @@ func (m Message) Summary() string {
 		s += " ¶" + p.Para
 	}
 	return s + "]"
+}
+
+const prefReadMark = "readmark/"
+
+// MarkRead records that the delegate has read a channel up to and
+// including log index index (for unread counts in a user interface).
+func (d *Desk) MarkRead(ctx context.Context, ch string, index int64) error {
+	return d.store.Put(ctx, prefReadMark+ch, []byte(strconv.FormatInt(index, 10)))
+}
+
+// Unread returns the number of application messages of a channel after the
+// read mark (all of them if the channel was never marked), not counting
+// this desk's own.
+func (d *Desk) Unread(ctx context.Context, ch string) (int, error) {
+	from := int64(0)
+	if b, err := d.store.Get(ctx, prefReadMark+ch); err == nil {
+		n, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("failed to load read mark: %w", err)
+		}
+		from = n + 1
+	}
+	ms, err := d.Read(ctx, ch, from, 0)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Kind == "application" && !m.Own {
+			n++
+		}
+	}
+	return n, nil
 }
