@@ -725,3 +725,52 @@ func TestInjectedMemberRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestUnaskedWelcome: a Welcome into the group of a channel this
+// delegation is not a member of is refused; the desk keeps working.
+func TestUnaskedWelcome(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "borealia-internal", Kind: "delegation-internal", Level: "expert", Members: []string{"borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, b1)
+	if _, err := b1.Send(ctx, "borealia-internal", []byte("internal")); err != nil {
+		t.Fatal(err)
+	}
+	// b1's device (buggy or compromised) adds arden's device to its
+	// internal channel's group and mails it the Welcome.
+	raw, _, err := b1.api.claimKeyPackage(ctx, a1.DeviceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := mlsParseKeyPackage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	welcome := rogueWelcome(t, b1, "borealia-internal", kp)
+	if err := b1.api.sendMail(ctx, a1.DeviceID(), welcome); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a1.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() != nil {
+		t.Fatalf("alarm: %v", res.Err())
+	}
+	if g, _ := a1.loadGroup(ctx, a1.store, "borealia-internal"); g != nil {
+		t.Fatal("arden joined borealia's internal group")
+	}
+	if got := texts(t, a1, "borealia-internal"); len(got) != 0 {
+		t.Fatalf("arden reads %q", got)
+	}
+	// The mailbox was consumed and the desk still works.
+	if _, err := a1.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -40,3 +40,24 @@ func rogueAdd(t *testing.T, d *Desk, ch string, kp *mls.KeyPackage) ([]byte, uin
 	}
 	return bundle.Commit, g.Epoch()
 }
+
+func mlsParseKeyPackage(b []byte) (*mls.KeyPackage, error) { return mls.ParseKeyPackage(b) }
+
+// rogueWelcome builds from d's group a commit adding kp, without checking
+// the credential, and returns its Welcome.
+func rogueWelcome(t *testing.T, d *Desk, ch string, kp *mls.KeyPackage) []byte {
+	t.Helper()
+	b, err := d.store.Get(t.Context(), prefGroup+ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := mls.UnmarshalGroup(b, &mls.Config{PublicHandshake: true, ValidateCredential: func(mls.Credential, []byte) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := g.Commit(&mls.CommitOptions{Proposals: []mls.Proposal{mls.AddProposal(kp)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bundle.Welcome
+}
