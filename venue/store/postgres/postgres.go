@@ -111,6 +111,16 @@ CREATE TABLE mail (device TEXT NOT NULL, id BIGINT NOT NULL, data BYTEA NOT NULL
 CREATE TABLE nonces (nonce BYTEA PRIMARY KEY, expires BIGINT NOT NULL);
 CREATE INDEX nonces_expires ON nonces (expires);
 `,
+	// 2: the size check of Append, so that an append is one round trip.
+	`
+CREATE FUNCTION goodoffices_check_size(have BIGINT, want BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+BEGIN
+	IF have <> want THEN
+		RAISE EXCEPTION 'log size changed concurrently' USING ERRCODE = 'GO409';
+	END IF;
+	RETURN have;
+END $$;
+`,
 }
 
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
@@ -242,22 +252,28 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 		cLog, cSize, cNote = append(cLog, a.Log), append(cSize, newSize), append(cNote, a.Note)
 		newSizes = append(newSizes, newSize)
 	}
-	sorted := slices.Clone(names)
-	slices.Sort(sorted)
-
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("failed to begin transaction: %w", err)
+	// The logs' rows are locked in name order, so that two batches never
+	// wait for each other in a cycle.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(batch[i].Log, batch[j].Log) })
+	lockNames := make([]string, len(batch))
+	lockOld := make([]int64, len(batch))
+	for k, i := range order {
+		lockNames[k], lockOld[k] = batch[i].Log, batch[i].OldSize
+	}
+	if verr != nil {
+		return s.conflictOr(ctx, lockNames, lockOld, verr)
+	}
 
-	// One pipelined round trip: lock the logs' rows (creating missing ones)
-	// in name order, then write. The sizes are checked after; a stale
-	// OldSize makes the inserts either fail or land where they must not,
-	// and in both cases the transaction is rolled back.
+	// One round trip, one implicit transaction: lock the logs' rows
+	// (creating missing ones) and compare their sizes with OldSize, which
+	// raises SQLSTATE GO409 on a mismatch; then write. Any error rolls the
+	// whole batch back.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO logs (log, size) SELECT l, 0 FROM unnest($1::text[]) AS l ORDER BY l
-		ON CONFLICT (log) DO UPDATE SET size = logs.size RETURNING log, size`, sorted)
+	b.Queue(lockSQL, lockNames, lockOld)
 	b.Queue(`INSERT INTO entries (log, idx, data) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, eLog, eIdx, eData)
 	b.Queue(`INSERT INTO hashes (log, idx, hash) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, hLog, hIdx, hData)
 	b.Queue(`INSERT INTO checkpoints (log, size, note) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, cLog, cSize, cNote)
@@ -265,63 +281,62 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 		b.Queue(`INSERT INTO commits (log, epoch, idx) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])`, kLog, kEpoch, kIdx)
 	}
 	b.Queue(`UPDATE logs SET size = u.size FROM unnest($1::text[], $2::bigint[]) AS u(log, size) WHERE logs.log = u.log`, names, newSizes)
-	br := tx.SendBatch(ctx, b)
+	err := s.pool.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == sqlStateConflict:
+		return store.ErrConflict
+	case errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "commits":
+		return store.ErrEpochTaken
+	case isUnique(err):
+		return store.ErrConflict
+	}
+	return fmt.Errorf("failed to append: %w", err)
+}
 
-	rows, err := br.Query()
-	if err != nil {
-		br.Close()
-		return fmt.Errorf("failed to lock logs: %w", err)
-	}
-	sizes := map[string]int64{}
-	for rows.Next() {
-		var l string
-		var n int64
-		if err := rows.Scan(&l, &n); err != nil {
-			rows.Close()
-			br.Close()
-			return fmt.Errorf("failed to lock logs: %w", err)
+// sqlStateConflict is raised by goodoffices_check_size.
+const sqlStateConflict = "GO409"
+
+// lockSQL locks the rows of logs $1 (sorted), creating missing ones, and
+// fails with sqlStateConflict unless their sizes are $2.
+const lockSQL = `WITH want AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w(log, old)),
+locked AS (
+	INSERT INTO logs (log, size) SELECT log, 0 FROM want ORDER BY log
+	ON CONFLICT (log) DO UPDATE SET size = logs.size
+	RETURNING log, size)
+SELECT goodoffices_check_size(locked.size, want.old) FROM locked JOIN want USING (log)`
+
+// conflictOr reports ErrConflict if some log's size is not its OldSize,
+// and else err (a malformed append): a stale OldSize explains wrong counts.
+func (s *Store) conflictOr(ctx context.Context, names []string, old []int64, err error) error {
+	var sizes []int64
+	rerr := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT size FROM unnest($1::text[]) WITH ORDINALITY AS w(log, n) LEFT JOIN logs USING (log) ORDER BY n`, names)
+		if err != nil {
+			return err
 		}
-		sizes[l] = n
+		sizes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (int64, error) {
+			var n *int64
+			err := r.Scan(&n)
+			if n == nil {
+				return 0, err
+			}
+			return *n, err
+		})
+		return err
+	})
+	if rerr != nil {
+		return fmt.Errorf("failed to read log sizes: %w", rerr)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		br.Close()
-		return fmt.Errorf("failed to lock logs: %w", err)
-	}
-	for _, a := range batch {
-		if sizes[a.Log] != a.OldSize {
-			br.Close()
+	for i := range names {
+		if sizes[i] != old[i] {
 			return store.ErrConflict
 		}
 	}
-	if verr != nil {
-		br.Close()
-		return verr
-	}
-	// The sizes match: a unique violation now can only be a taken epoch.
-	var werr error
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil && werr == nil {
-			werr = err
-		}
-	}
-	if err := br.Close(); err != nil && werr == nil {
-		werr = err
-	}
-	if werr != nil {
-		var pe *pgconn.PgError
-		if errors.As(werr, &pe) && pe.Code == "23505" && pe.TableName == "commits" {
-			return store.ErrEpochTaken
-		}
-		if isUnique(werr) {
-			return store.ErrConflict
-		}
-		return fmt.Errorf("failed to append: %w", werr)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("failed to commit: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Checkpoint implements store.Store.

@@ -380,3 +380,23 @@ func TestBackendsKilled(t *testing.T) {
 		t.Fatalf("only %d logs got appends", len(acked))
 	}
 }
+
+// TestAppendAheadConflicts: an append whose OldSize is beyond the log's end
+// (a node that believes the log longer than it is) inserts nothing that
+// would collide, so only the size check can refuse it.
+func TestAppendAheadConflicts(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, pgtest.Schema(t, pgtest.URL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := store.LogAppend{Log: "x", OldSize: 5, Entries: [][]byte{[]byte("e")},
+		Hashes: make([]tlog.Hash, tlog.StoredHashCount(6)-tlog.StoredHashCount(5)), Note: []byte("n")}
+	if err := s.Append(ctx, []store.LogAppend{a}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("append ahead of the log: %v, want ErrConflict", err)
+	}
+	if _, err := s.ReadEntries(ctx, "x", 5, 6); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("entry stored by a refused append: %v", err)
+	}
+}
