@@ -30,7 +30,7 @@ func addScaleOutFlags(fs *flag.FlagSet) *scaleOutFlags {
 	return &scaleOutFlags{
 		db:   fs.String("db", "", "keep state in the PostgreSQL database at this `URL` (postgres://user@host:5432/db) instead of SQLite in --data; many venue nodes may share it"),
 		nats: fs.String("nats", "", "with --db: NATS server `URL` (nats://host:4222) through which the nodes tell each other of new entries and mail at once"),
-		poll: fs.Duration("poll", time.Second, "with --db and without --nats: how often to poll the database for other nodes' changes"),
+		poll: fs.Duration("poll", time.Second, "with --db: how often to poll the database for other nodes' changes when there is no --nats or NATS is down"),
 	}
 }
 

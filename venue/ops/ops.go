@@ -6,8 +6,8 @@
 // # Probes
 //
 // GET /healthz answers 200 "ok" while the process serves HTTP. GET /readyz
-// answers 200 only when the store answers a ping within two seconds and the
-// node is not shutting down; otherwise 503 with the reason, so that a load
+// answers 200 only when the node is not shutting down and its store (with
+// PostgreSQL) answers a ping within two seconds; otherwise 503 with the reason, so that a load
 // balancer sends no new requests to a node that cannot make appends
 // durable. A node whose NATS connection is down stays ready (it falls back
 // to polling) and says so in the body.
