@@ -296,9 +296,12 @@ func (v *Venue) deliver(ctx context.Context, w http.ResponseWriter, sub *subscri
 		for cur.logs[l] < size {
 			start := cur.logs[l]
 			end := min(size, start+256)
-			entries, err := v.store.ReadEntries(ctx, l, start, end)
-			if err != nil {
-				return err
+			entries := v.seq.recentEntries(l, start, end)
+			if entries == nil {
+				var err error
+				if entries, err = v.store.ReadEntries(ctx, l, start, end); err != nil {
+					return err
+				}
 			}
 			for i, e := range entries {
 				cur.logs[l] = start + int64(i) + 1

@@ -50,7 +50,14 @@ type logState struct {
 	note    []byte
 	hashes  map[int64]xtlog.Hash // stored-hash index -> hash; the frontier of size
 	commits map[int64]bool
+	// recent holds the last committed entries (at most maxRecent), ending
+	// at size, so that event streams need not read them back from the
+	// store. Only in committed states.
+	recent [][]byte
 }
+
+// maxRecent bounds the entries kept in memory per log for event streams.
+const maxRecent = 256
 
 // frontier returns the stored-hash indexes of the complete subtrees that
 // make up a tree of size n: the nodes StoredHashes(n, ...) and TreeHash(n)
@@ -271,6 +278,19 @@ func (s *sequencer) size(ctx context.Context, log string) (int64, []byte, error)
 	return size, note, err
 }
 
+// recentEntries returns the committed entries [start, end) of log if they
+// are all still in memory, or nil.
+func (s *sequencer) recentEntries(log string, start, end int64) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.states[log]
+	if st == nil || end > st.size || start < st.size-int64(len(st.recent)) || start >= end {
+		return nil
+	}
+	first := st.size - int64(len(st.recent))
+	return st.recent[start-first : end-first : end-first]
+}
+
 // pendingLog is one log's part of a batch.
 type pendingLog struct {
 	st      *logState            // the speculative state before this batch
@@ -488,7 +508,15 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 	var changed []string
 	s.mu.Lock()
 	for name, st := range pl.next {
-		s.states[name] = &logState{size: st.size, note: st.note}
+		added := pl.logs[name].app.Entries
+		var recent [][]byte
+		if prev := s.states[name]; prev != nil && prev.size+int64(len(added)) == st.size {
+			keep := prev.recent[max(0, len(prev.recent)+len(added)-maxRecent):]
+			recent = make([][]byte, 0, len(keep)+len(added))
+			recent = append(recent, keep...)
+		}
+		recent = append(recent, added[max(0, len(added)-maxRecent):]...)
+		s.states[name] = &logState{size: st.size, note: st.note, recent: recent}
 		changed = append(changed, name)
 	}
 	s.mu.Unlock()

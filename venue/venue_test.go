@@ -636,6 +636,9 @@ func TestEventsResume(t *testing.T) {
 	cursor := sub.Cursor()
 	sub.Close()
 	post(7)
+	// Drop what the venue keeps in memory, so the resumed stream reads
+	// the missed entries back from the store.
+	tv.v.PeerChanged(venue.PeerChange{All: true})
 	sub, err = a.Subscribe(ctx, cursor)
 	if err != nil {
 		t.Fatal(err)
