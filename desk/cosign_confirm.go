@@ -88,6 +88,15 @@ func (c NeutralityConfig) bound() time.Duration {
 	return c.WithholdingBound
 }
 
+// refetch is how often a fully confirmed log's cosignatures are fetched
+// again: often enough to see a freeze well within the bound.
+func (c NeutralityConfig) refetch() time.Duration {
+	if b := c.bound(); b > 0 && b/4 < 2*time.Second {
+		return b / 4
+	}
+	return 2 * time.Second
+}
+
 // Neutrality returns the desk's neutrality configuration.
 func (d *Desk) Neutrality(ctx context.Context) (NeutralityConfig, error) {
 	var c NeutralityConfig
@@ -129,6 +138,8 @@ type Confirmation struct {
 	Ahead      int64     `json:"ahead,omitempty"`
 	AheadSince time.Time `json:"ahead_since,omitzero"`
 	Checked    time.Time `json:"checked,omitzero"`
+	// Fetched is when the venue's cosignatures were last fetched.
+	Fetched time.Time `json:"fetched,omitzero"`
 
 	Marks        []sizeMark `json:"marks,omitempty"`
 	WarnedWithho int64      `json:"warned_withholding,omitempty"` // 1 + index already warned about
@@ -409,6 +420,12 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 	}
 	cfg, _ := d.Neutrality(ctx)
 	now := time.Now().UTC()
+	// Everything confirmed and nothing new: look at the others'
+	// cosignatures again only every refetch (a freeze shows there).
+	if conf.Size == cp.Size && conf.Confirmed == cp.Size && conf.OwnCosigned >= cp.Size && conf.Ahead == 0 &&
+		now.Sub(conf.Fetched) < cfg.refetch() {
+		return nil
+	}
 	conf.Size, conf.Checked = cp.Size, now
 	if n := len(conf.Marks); n == 0 || conf.Marks[n-1].Size < cp.Size {
 		conf.Marks = append(conf.Marks, sizeMark{cp.Size, now})
@@ -439,6 +456,7 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 		d.log.Warn("failed to fetch cosignatures; confirmation waits", "log", log, "err", err)
 		return d.putConfirmation(ctx, conf)
 	}
+	conf.Fetched = now
 	vv, err := note.NewVerifier(d.venue.VerifierKey)
 	if err != nil {
 		return err
