@@ -22,7 +22,7 @@ func printConfirmations(env *Env, cs []desk.Confirmation) {
 		return
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nLOG\tCONFIRMED\tPENDING\tPENDING SINCE\tNOT YET COSIGNED BY")
+	fmt.Fprintln(tw, "\nLOG\tCONFIRMED\tPENDING CONFIRMATION\tSINCE\tNOT YET COSIGNED BY")
 	for _, c := range cs {
 		since, missing := "-", "-"
 		if !c.OldestPending.IsZero() {
