@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/cryptotest"
+
+	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
 
 // The fuzz targets process arbitrary bytes on live groups and check that
@@ -28,8 +30,9 @@ import (
 const fuzzFixture = "testdata/fuzz-group.json"
 
 type fuzzFixtureFile struct {
-	State    hexBytes   `json:"state"`
-	Messages []hexBytes `json:"messages"`
+	State          hexBytes   `json:"state"`
+	CommitterState hexBytes   `json:"committer_state"`
+	Messages       []hexBytes `json:"messages"`
 }
 
 // TestGenerateFuzzFixture writes the fixture group: bob's state in a group
@@ -50,7 +53,7 @@ func TestGenerateFuzzFixture(t *testing.T) {
 	alice.mustProcess(b.Commit)
 	bob.join(b.Welcome)
 	carol.join(b.Welcome)
-	out := fuzzFixtureFile{State: bob.state}
+	out := fuzzFixtureFile{State: bob.state, CommitterState: alice.state}
 	app := alice.encrypt("hello bob")
 	prop := carol.propose(UpdateProposal())
 	alice.mustProcess(prop)
@@ -270,4 +273,125 @@ func FuzzParseHeader(f *testing.F) {
 			t.Fatalf("WelcomeRecipients and ParseHeader disagree: %v", err)
 		}
 	})
+}
+
+// FuzzCommitContent reaches past signature and membership checks: the
+// fuzzer chooses the Commit structure (proposals by value and reference,
+// path), the fixture's committer signs and tags it correctly, and the other
+// member processes it. Only the confirmation tag cannot be right, so every
+// proposal rule, tree operation and path check runs on arbitrary input.
+func FuzzCommitContent(f *testing.F) {
+	ff := readFuzzFixture(f)
+	for _, c := range commitContentSeeds(f, ff) {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		bob, err := processForgedCommit(t, ff, data)
+		if bob == nil {
+			return
+		}
+		if errors.Is(err, errInternal) {
+			t.Fatalf("internal error: %v", err)
+		}
+		if err == nil {
+			t.Fatal("a commit with a forged confirmation tag was accepted")
+		}
+		after, _ := bob.MarshalBinary()
+		if !bytes.Equal(after, ff.State) {
+			t.Fatal("rejected commit changed the state")
+		}
+	})
+}
+
+func readFuzzFixture(t testing.TB) *fuzzFixtureFile {
+	fx, err := os.ReadFile(fuzzFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ff fuzzFixtureFile
+	if err := json.Unmarshal(fx, &ff); err != nil {
+		t.Fatal(err)
+	}
+	return &ff
+}
+
+// commitContentSeeds returns encoded Commits the fixture's committer makes.
+func commitContentSeeds(t testing.TB, ff *fuzzFixtureFile) [][]byte {
+	newcomer, _ := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("newcomer")))
+	kp, _, _ := NewKeyPackage(newcomer, nil)
+	var out [][]byte
+	for _, opts := range []*CommitOptions{
+		{ForcePath: true},
+		{Proposals: []Proposal{AddProposal(kp)}},
+		{Proposals: []Proposal{RemoveProposal(2), AddProposal(kp)}},
+		{Proposals: []Proposal{GroupContextExtensionsProposal([]Extension{{Type: 3, Data: []byte{0, 0, 0}}})}},
+		{Proposals: []Proposal{ReInitProposal([]byte("new"), DefaultCipherSuite, nil)}},
+	} {
+		g, err := UnmarshalGroup(ff.CommitterState, &Config{PublicHandshake: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := g.Commit(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m wire.MLSMessage
+		if err := wire.Unmarshal(cb.Commit, &m); err != nil {
+			t.Fatal(err)
+		}
+		c, err := wire.Marshal(m.PublicMessage.Content.Commit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// processForgedCommit has the fixture's committer sign and tag the Commit
+// encoded in data, with a zero confirmation tag, and the other member
+// process it. bob is nil when data is not a Commit.
+func processForgedCommit(t testing.TB, ff *fuzzFixtureFile, data []byte) (bob *Group, err error) {
+	var c wire.Commit
+	if wire.Unmarshal(data, &c) != nil {
+		return nil, nil
+	}
+	alice, err := UnmarshalGroup(ff.CommitterState, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := &wire.FramedContent{
+		GroupID: alice.ctx.GroupID, Epoch: alice.ctx.Epoch,
+		Sender:            wire.Sender{Type: wire.SenderTypeMember, Index: alice.own},
+		AuthenticatedData: []byte{}, ContentType: wire.ContentTypeCommit, Commit: &c,
+	}
+	ac, err := alice.sign(content, wire.WireFormatPublicMessage)
+	if err != nil {
+		return nil, nil
+	}
+	ac.Auth.ConfirmationTag = make([]byte, alice.s.Nh())
+	pm, err := framingPublic(alice, ac)
+	if err != nil {
+		return nil, nil
+	}
+	msg, err := wire.Marshal(&wire.MLSMessage{Version: wire.MLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})
+	if err != nil {
+		return nil, nil
+	}
+	if bob, err = UnmarshalGroup(ff.State, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.Process(msg)
+	return bob, err
+}
+
+// TestCommitContentSeeds checks that the seeds of FuzzCommitContent pass
+// every check but the confirmation tag, so the fuzzer starts deep.
+func TestCommitContentSeeds(t *testing.T) {
+	ff := readFuzzFixture(t)
+	for i, c := range commitContentSeeds(t, ff) {
+		if _, err := processForgedCommit(t, ff, c); !errors.Is(err, ErrBadConfirmationTag) {
+			t.Errorf("seed %d: got %v, want ErrBadConfirmationTag", i, err)
+		}
+	}
 }
