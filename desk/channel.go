@@ -446,6 +446,22 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		if err := tx.Delete(ctx, prefProposal+ch); err != nil {
 			return err
 		}
+		if m.Own {
+			// Our commit was accepted: its Welcome may go out.
+			if b, err := tx.Get(ctx, outboxKey(ch, rcv.Epoch)); err == nil {
+				var w welcomeOut
+				if err := jsonUnmarshal(b, &w); err != nil {
+					return err
+				}
+				w.Accepted = true
+				if b, err = jsonMarshal(w); err != nil {
+					return err
+				}
+				if err := tx.Put(ctx, outboxKey(ch, rcv.Epoch), b); err != nil {
+					return err
+				}
+			}
+		}
 		if rcv.Commit != nil {
 			for _, r := range rcv.Commit.Removed {
 				if err := tx.Put(ctx, prefRemoved+ch+"/"+delegation.DeviceID(ed25519.PublicKey(r.SignatureKey)), []byte("1")); err != nil {

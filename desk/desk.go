@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -84,7 +83,7 @@ type Desk struct {
 	venue   *VenueInfo
 	api     *venueClient
 
-	mu     sync.Mutex // serialises syncs and sends
+	mu     deskLock // serialises syncs and sends, across processes too
 	groups groupCache
 }
 
@@ -151,6 +150,7 @@ func Open(ctx context.Context, home string, passphrase []byte, opts Options) (*D
 		s.Close()
 		return nil, err
 	}
+	d.mu.open(home)
 	return d, nil
 }
 
@@ -197,7 +197,10 @@ func errOr(err, def error) error {
 }
 
 // Close closes the desk's store.
-func (d *Desk) Close() error { return d.store.Close() }
+func (d *Desk) Close() error {
+	d.mu.close()
+	return d.store.Close()
+}
 
 // Home returns the desk's home directory.
 func (d *Desk) Home() string { return d.home }

@@ -33,6 +33,9 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 	if err := d.replenishKeyPackages(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("key packages: %w", err))
 	}
+	if err := d.deliverOutbox(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("outbox: %w", err))
+	}
 	joined, err := d.processMail(ctx)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("mailbox: %w", err))
@@ -275,10 +278,78 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
-// A welcomeOut is a Welcome to deliver once our commit is accepted.
+// A welcomeOut is a Welcome to deliver once our commit is accepted. It is
+// stored with the pending commit, marked Accepted when the desk processes
+// its own commit from the log, delivered and then deleted; so a desk killed
+// between the append and the delivery delivers it after restarting.
 type welcomeOut struct {
-	Welcome []byte   `json:"welcome"`
-	Devices []string `json:"devices"`
+	Epoch    uint64   `json:"epoch"` // the epoch the commit was made in
+	Welcome  []byte   `json:"welcome"`
+	Devices  []string `json:"devices"`
+	Accepted bool     `json:"accepted"`
+}
+
+func outboxKey(ch string, epoch uint64) string {
+	return fmt.Sprintf("%s%s/%020d", prefOutbox, ch, epoch)
+}
+
+// deliverOutbox sends the Welcomes of accepted commits and drops those of
+// commits that lost their epoch.
+func (d *Desk) deliverOutbox(ctx context.Context) error {
+	kvs, err := d.store.List(ctx, prefOutbox, 0)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, kv := range kvs {
+		var w welcomeOut
+		if err := jsonUnmarshal(kv.Value, &w); err != nil {
+			return err
+		}
+		ch := strings.TrimPrefix(kv.Key, prefOutbox)
+		ch = ch[:strings.LastIndexByte(ch, '/')]
+		if !w.Accepted {
+			g, err := d.loadGroup(ctx, d.store, ch)
+			if err != nil {
+				return err
+			}
+			if g != nil && g.Epoch() <= w.Epoch && g.HasPendingCommit() {
+				continue // not yet known whether it was accepted
+			}
+			if g != nil {
+				d.groups.put(ch, g, mustGet(ctx, d.store, prefGroup+ch))
+			}
+			d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, kv.Key) })
+			continue
+		}
+		var left []string
+		for _, dev := range w.Devices {
+			if err := d.api.sendMail(ctx, dev, w.Welcome); err != nil {
+				errs = append(errs, fmt.Errorf("failed to deliver a Welcome to %s: %w", dev, err))
+				left = append(left, dev)
+			}
+		}
+		err := d.store.Update(ctx, func(tx *Tx) error {
+			if len(left) == 0 {
+				return tx.Delete(ctx, kv.Key)
+			}
+			w.Devices = left
+			b, err := jsonMarshal(w)
+			if err != nil {
+				return err
+			}
+			return tx.Put(ctx, kv.Key, b)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func mustGet(ctx context.Context, s *Store, key string) []byte {
+	b, _ := s.Get(ctx, key)
+	return b
 }
 
 // commitLocked makes a commit in a channel under the venue's one commit per
@@ -319,6 +390,11 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if !g.Active() {
 			return fmt.Errorf("this desk is no longer a member of %s", ch)
 		}
+		if g.HasPendingCommit() {
+			// A commit of ours that the log, just synced, does not hold:
+			// the desk stopped between keeping it and appending it.
+			g.DiscardCommit()
+		}
 		opts, to, err := build(g)
 		if err != nil {
 			return err
@@ -328,13 +404,27 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 			return fmt.Errorf("failed to make the commit: %w", err)
 		}
 		epoch := g.Epoch()
-		if err := d.store.Update(ctx, func(tx *Tx) error { return saveGroup(ctx, tx, ch, g) }); err != nil {
+		if err := d.store.Update(ctx, func(tx *Tx) error {
+			if bundle.Welcome != nil {
+				b, err := jsonMarshal(welcomeOut{Epoch: epoch, Welcome: bundle.Welcome, Devices: to})
+				if err != nil {
+					return err
+				}
+				if err := tx.Put(ctx, outboxKey(ch, epoch), b); err != nil {
+					return err
+				}
+			}
+			return saveGroup(ctx, tx, ch, g)
+		}); err != nil {
 			return err
 		}
 		_, err = d.api.appendEntry(ctx, ch, bundle.Commit, int64(epoch))
 		if err != nil {
 			g.DiscardCommit()
 			d.store.Update(ctx, func(tx *Tx) error {
+				if err := tx.Delete(ctx, outboxKey(ch, epoch)); err != nil {
+					return err
+				}
 				if epoch == 0 && create {
 					if st, _ := d.logState(ctx, tx, ch); st.Next == 0 {
 						return tx.Delete(ctx, prefGroup+ch) // our group never started
@@ -351,12 +441,8 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if err := d.syncLogLocked(ctx, ch); err != nil {
 			return err
 		}
-		if bundle.Welcome != nil {
-			for _, dev := range to {
-				if err := d.api.sendMail(ctx, dev, bundle.Welcome); err != nil {
-					d.log.Warn("failed to deliver a Welcome", "device", dev, "err", err)
-				}
-			}
+		if err := d.deliverOutbox(ctx); err != nil {
+			d.log.Warn("Welcomes not all delivered; the next sync retries", "err", err)
 		}
 		return nil
 	}
@@ -641,6 +727,9 @@ func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) 
 func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byte) (idx int64, late bool, err error) {
 	if !g.Active() {
 		return 0, false, fmt.Errorf("this desk is no longer a member of %s", ch)
+	}
+	if g.HasPendingCommit() {
+		g.DiscardCommit() // never appended (see commitLocked)
 	}
 	ct, err := g.Encrypt(data, nil)
 	if err != nil {
