@@ -193,8 +193,18 @@ func LoopbackHosts(addr string) []string {
 	return []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port}
 }
 
-// SessionCookie is the name of the session cookie.
+// SessionCookie is the prefix of the session cookie's name. Browsers
+// share cookies between the ports of one host, so the name carries the
+// port: two desks on one machine (as in the demo) keep separate sessions.
 const SessionCookie = "goodoffices_session"
+
+// CookieName returns the session cookie's name for a request to host.
+func CookieName(host string) string {
+	if _, port, err := net.SplitHostPort(host); err == nil && port != "" {
+		return SessionCookie + "_" + port
+	}
+	return SessionCookie
+}
 
 // Sessions hands out one-time login tokens and the sessions they open.
 // Only SHA-256 hashes of tokens and session IDs are kept.
@@ -276,7 +286,7 @@ func (s *Sessions) openLocked() string {
 
 // Valid reports whether r carries a live session cookie.
 func (s *Sessions) Valid(r *http.Request) bool {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(CookieName(r.Host))
 	if err != nil || c.Value == "" {
 		return false
 	}
@@ -289,17 +299,17 @@ func (s *Sessions) Valid(r *http.Request) bool {
 
 // Close ends the session of r, if any.
 func (s *Sessions) Close(r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(CookieName(r.Host)); err == nil {
 		s.mu.Lock()
 		delete(s.sessions, hashOf(c.Value))
 		s.mu.Unlock()
 	}
 }
 
-// SetCookie sets the session cookie for id on w.
-func (s *Sessions) SetCookie(w http.ResponseWriter, id string) {
+// SetCookie sets the session cookie for id on w, in answer to r.
+func (s *Sessions) SetCookie(w http.ResponseWriter, r *http.Request, id string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: id, Path: "/",
+		Name: CookieName(r.Host), Value: id, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.Secure,
 	})
 }

@@ -74,13 +74,16 @@ func TestSessions(t *testing.T) {
 	if _, ok := s.Redeem(tok); ok {
 		t.Fatal("a token was used twice")
 	}
-	r := httptest.NewRequest("GET", "/", nil)
+	r := httptest.NewRequest("GET", "http://127.0.0.1:8480/", nil)
 	if s.Valid(r) {
 		t.Fatal("a request without a cookie is valid")
 	}
 	w := httptest.NewRecorder()
-	s.SetCookie(w, id)
+	s.SetCookie(w, r, id)
 	c := w.Result().Cookies()[0]
+	if c.Name != SessionCookie+"_8480" {
+		t.Errorf("cookie name %q does not carry the port", c.Name)
+	}
 	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
 		t.Fatalf("cookie attributes: %+v", c)
 	}
@@ -88,8 +91,13 @@ func TestSessions(t *testing.T) {
 	if !s.Valid(r) {
 		t.Fatal("the session cookie is not valid")
 	}
-	bad := httptest.NewRequest("GET", "/", nil)
-	bad.AddCookie(&http.Cookie{Name: SessionCookie, Value: id + "x"})
+	other := httptest.NewRequest("GET", "http://127.0.0.1:8481/", nil)
+	other.AddCookie(c)
+	if s.Valid(other) {
+		t.Fatal("the cookie of one port opens a session on another")
+	}
+	bad := httptest.NewRequest("GET", "http://127.0.0.1:8480/", nil)
+	bad.AddCookie(&http.Cookie{Name: c.Name, Value: id + "x"})
 	if s.Valid(bad) {
 		t.Fatal("a forged session cookie is valid")
 	}

@@ -89,7 +89,10 @@ func waitText(t *testing.T, ctx context.Context, sel, want string, within time.D
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	t.Fatalf("%s: %q never appeared; last text: %q", sel, want, got)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	where, _ := chromedp.Run(cctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText.slice(0, 1500)`))
+	t.Fatalf("%s: %q never appeared; last text: %q\npage: %s", sel, want, got, where)
 	return ""
 }
 
@@ -156,6 +159,9 @@ func TestBrowser(t *testing.T) {
 	arden := b
 	borealia, cancelB := chromedp.NewContext(b)
 	defer cancelB()
+	if err := chromedp.Do(borealia); err != nil { // opens the tab for the test's lifetime
+		t.Fatal(err)
+	}
 	tomas, iryna := d.Delegate("arden-expert"), d.Delegate("borealia-expert")
 
 	// A used or missing token opens nothing.

@@ -360,6 +360,8 @@ func (d *Demo) play(ctx context.Context) error {
 	}{
 		{"", "caspia-host", "logistics", negotiation.NewStatement("Welcome to Caspia. The expert round on items 1 and 2 meets in Room A, 09:30–12:30 Almaty time, with interpretation EN/RU. Caspia provides the venue and takes no part in the substance.", "", "", "")},
 		{"", "arden-expert", "logistics", negotiation.NewStatement("Thank you. Arden will bring four delegates to the expert round.", "S1", "", "")},
+		{"", "arden-expert", "plenary", negotiation.NewStatement("Good morning. Arden comes to Caspia to work, and thanks the host for its good offices.", "", "", "")},
+		{"", "borealia-expert", "plenary", negotiation.NewStatement("Borealia too. We propose to start with the ceasefire text in working group 1.", "S1", "", "")},
 		{"the agenda", "arden-expert", wg, negotiation.NewAddItem("ceasefire", "Ceasefire and separation of forces", "")},
 		{"", "arden-expert", wg, negotiation.NewAddItem("humanitarian", "Humanitarian questions", "")},
 		{"Arden tables the Joint Statement", "arden-expert", wg, negotiation.NewTableText(negotiation.TableText{
@@ -386,7 +388,7 @@ func (d *Demo) play(ctx context.Context) error {
 		{"", "arden-expert", wg, negotiation.NewPosition(text, "p3", 1, negotiation.Agree, "")},
 		{"", "borealia-expert", wg, negotiation.NewPosition(text, "p3", 1, negotiation.AgreeAdReferendum, "")},
 		{"messages", "borealia-expert", wg, negotiation.NewStatement("Borealia tables paragraph 3 as a basis. We can discuss the distance.", "", text, "p4")},
-		{"", "arden-expert", wg, negotiation.NewStatement("Arden reserves on paragraph 3 until the general staff has looked at the distances.", "S3", text, "p4")},
+		{"", "arden-expert", wg, negotiation.NewStatement("Arden reserves on paragraph 3 until the general staff has looked at the distances.", "S1", text, "p4")},
 		{"", "arden-expert", "arden-internal", []byte("Internal: the capital could live with 20 km as a fallback. Do not table it yet.")},
 		{"", "borealia-expert", "borealia-internal", []byte("Internal: hold on \"the date of signature\" in paragraph 2.")},
 		{"Arden's head signals readiness for a leaders' meeting", "arden-head", wg, negotiation.NewReadiness(negotiation.ScopeItem, "ceasefire", negotiation.LevelLeaders, "Arden is ready to take item 1 to the leaders once paragraph 2 is settled.")},

@@ -182,7 +182,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /texts/{id}/position", s.auth(s.postPosition))
 	mux.HandleFunc("POST /texts/{id}/propose", s.auth(s.postProposal))
 	mux.HandleFunc("POST /texts/{id}/ready", s.auth(s.postReady))
-	mux.HandleFunc("POST /proposals/{id}/respond", s.auth(s.postResponse))
+	mux.HandleFunc("POST /texts/{id}/proposals/{proposal}/respond", s.auth(s.postResponse))
 	mux.HandleFunc("GET /texts/{id}/package", s.auth(s.packageView))
 	mux.HandleFunc("GET /texts/{id}/diff", s.auth(s.diff))
 	mux.HandleFunc("GET /texts/{id}/outcome.json", s.auth(s.outcomeBundle))
@@ -214,7 +214,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "This login link is invalid or was used already. Ask the desk for a new one.")
 		return
 	}
-	s.sessions.SetCookie(w, id)
+	s.sessions.SetCookie(w, r, id)
 	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 }
 
@@ -229,7 +229,7 @@ func localPath(p string) string {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Close(r)
-	http.SetCookie(w, &http.Cookie{Name: web.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: web.CookieName(r.Host), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "Signed out.")
 }
@@ -278,12 +278,38 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // ---- the model: the desk's data, replayed through the engine ----
 
 // model is what one page render needs from the desk.
+//
+// Each channel is replayed through its own engine State: the engine's IDs
+// (statements S1, proposals A1, ...) are then the same on every desk of the
+// channel's members, whatever other channels a desk also belongs to.
 type model struct {
 	Status   *desk.Status
 	Channels []desk.ChannelInfo
 	Messages map[string][]desk.Message
-	State    *negotiation.State
+	States   map[string]*negotiation.State // by channel
+	Order    []string                      // channels with a state, sorted
+	State    *negotiation.State            // the state the page is about, if any
 	Parties  []negotiation.Party
+}
+
+// texts returns every text of every channel.
+func (m *model) texts() []*negotiation.Text {
+	var out []*negotiation.Text
+	for _, ch := range m.Order {
+		out = append(out, m.States[ch].Texts...)
+	}
+	return out
+}
+
+// text finds text id and selects its channel's state.
+func (m *model) text(id string) *negotiation.Text {
+	for _, ch := range m.Order {
+		if t := m.States[ch].Text(id); t != nil {
+			m.State = m.States[ch]
+			return t
+		}
+	}
+	return nil
 }
 
 // isEvent reports whether an application message carries a negotiation
@@ -315,7 +341,7 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 		return nil, fmt.Errorf("failed to list channels: %w", err)
 	}
 	sort.Slice(chans, func(i, j int) bool { return chans[i].ID < chans[j].ID })
-	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}}
+	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}, States: map[string]*negotiation.State{}}
 	cfg := negotiation.Config{Talks: s.o.Talks, Host: s.o.Host}
 	for _, p := range st.Parties {
 		if p.Name == s.o.Host {
@@ -324,30 +350,30 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 		cfg.Parties = append(cfg.Parties, negotiation.Party{ID: p.Name, Name: s.name(p.Name), Head: s.o.Heads[p.Name], RootKey: rootKeyOf(p.RootKey)})
 	}
 	s.assignColours(st.Parties)
-	var events []negotiation.Event
 	for _, c := range chans {
 		msgs, err := s.d.Read(ctx, c.ID, 0, 0)
 		if err != nil {
 			return nil, fmt.Errorf("failed to read channel %s: %w", c.ID, err)
 		}
 		m.Messages[c.ID] = msgs
+		if len(cfg.Parties) == 0 {
+			continue
+		}
+		state, err := negotiation.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
+		}
 		for _, msg := range msgs {
 			if msg.Kind == "application" && isEvent(msg.Data) {
-				events = append(events, negotiation.Event{
+				state.Apply(negotiation.Event{
 					LogIndex: uint64(msg.Index), Channel: c.ID,
 					Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
 					Payload: msg.Data,
 				})
 			}
 		}
-	}
-	if len(cfg.Parties) > 0 {
-		state, err := negotiation.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
-		}
-		state.ApplyAll(events)
-		m.State = state
+		m.States[c.ID] = state
+		m.Order = append(m.Order, c.ID)
 		m.Parties = state.Config.Parties
 	}
 	return m, nil

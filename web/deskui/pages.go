@@ -130,8 +130,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	}
 	nav[1].Href = "/"
 	nav = append(nav[:1], nav[2:]...) // channels live on the overview
-	if m != nil && m.State != nil {
-		for _, t := range m.State.Texts {
+	if m != nil {
+		for _, t := range m.texts() {
 			nav = append(nav, navItem{Href: "/texts/" + t.ID, Label: t.Title})
 		}
 	}
@@ -212,8 +212,11 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		d.Levels = append(d.Levels, levelGroup{Level: l, Channels: cs})
 	}
 	sort.Slice(d.Levels, func(i, j int) bool { return levelOrder[d.Levels[i].Level] < levelOrder[d.Levels[j].Level] })
-	if m.State != nil {
-		d.Texts, d.Ready, d.Items = m.State.Texts, m.State.Readiness, m.State.Agenda
+	for _, ch := range m.Order {
+		st := m.States[ch]
+		d.Texts = append(d.Texts, st.Texts...)
+		d.Ready = append(d.Ready, st.Readiness...)
+		d.Items = append(d.Items, st.Agenda...)
 	}
 	s.render(w, r, "overview", "Overview", m, d)
 }
@@ -257,6 +260,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := channelData{Channel: *ch}
+	m.State = m.States[id]
 	recs := map[uint64]negotiation.Record{}
 	stmts := map[string]*negotiation.Statement{}
 	if m.State != nil {
@@ -397,11 +401,7 @@ func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *nego
 		s.fail(w, err)
 		return nil, nil, false
 	}
-	if m.State == nil {
-		http.NotFound(w, r)
-		return nil, nil, false
-	}
-	t := m.State.Text(r.PathValue("id"))
+	t := m.text(r.PathValue("id"))
 	if t == nil {
 		http.NotFound(w, r)
 		return nil, nil, false
@@ -506,10 +506,10 @@ func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	}
 	s.Notify([]string{ch})
 	m, err := s.load(r.Context())
-	if err != nil || m.State == nil {
+	if err != nil || m.States[ch] == nil {
 		return nil
 	}
-	for _, rec := range m.State.Log {
+	for _, rec := range m.States[ch].Log {
 		if rec.Channel == ch && rec.LogIndex == uint64(idx) && rec.Result != negotiation.ResultApplied {
 			return fmt.Errorf("sent, but the rules of the talks refuse it (%s)", rec.Reason)
 		}
@@ -547,17 +547,12 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postResponse(w http.ResponseWriter, r *http.Request) {
-	m, err := s.load(r.Context())
-	if err != nil {
-		s.fail(w, err)
+	m, t, ok := s.findText(w, r)
+	if !ok {
 		return
 	}
-	if m.State == nil {
-		http.NotFound(w, r)
-		return
-	}
-	pr := m.State.Proposal(r.PathValue("id"))
-	if pr == nil {
+	pr := m.State.Proposal(r.PathValue("proposal"))
+	if pr == nil || pr.Text != t.ID {
 		http.NotFound(w, r)
 		return
 	}

@@ -208,7 +208,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.render(w, r, "login", "Sign in", "This sign-in link is invalid or was used already.")
 			return
 		}
-		s.sessions.SetCookie(w, id)
+		s.sessions.SetCookie(w, r, id)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
@@ -221,7 +221,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "login", "Sign in", "That is not the venue's admin credential.")
 		return
 	}
-	s.sessions.SetCookie(w, s.sessions.Open())
+	s.sessions.SetCookie(w, r, s.sessions.Open())
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

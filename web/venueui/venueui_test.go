@@ -20,7 +20,7 @@ import (
 type jar struct{ cs []*http.Cookie }
 
 func (j *jar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cs = append(j.cs, cs...) }
-func (j *jar) Cookies(*url.URL) []*http.Cookie        { return j.cs }
+func (j *jar) Cookies(*url.URL) []*http.Cookie          { return j.cs }
 
 // TestVenueUI runs the host's UI against a real venue (SQLite in a
 // temporary directory) with its schedule.
