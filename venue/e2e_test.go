@@ -347,12 +347,20 @@ func TestEndToEnd(t *testing.T) {
 	p.stop(t)
 }
 
-// TestKillDurability kills the venue with SIGKILL during concurrent appends
-// and checks, after a restart, that every acknowledged entry is there at its
-// index, the log verifies, and the new checkpoint is consistent with the last
-// one served before the kill.
+// TestKillDurability kills the venue with SIGKILL (and, separately, stops it
+// with SIGTERM) during concurrent appends and checks, after a restart, that
+// every acknowledged entry is there at its index, the log verifies, and the
+// new checkpoint is consistent with the last one served before the kill.
 func TestKillDurability(t *testing.T) {
 	bin := buildBinary(t)
+	t.Run("SIGKILL", func(t *testing.T) { testStopDuringAppends(t, bin, syscall.SIGKILL) })
+	t.Run("SIGTERM", func(t *testing.T) { testStopDuringAppends(t, bin, syscall.SIGTERM) })
+}
+
+// testStopDuringAppends stops the venue with sig during concurrent appends,
+// restarts it and checks that nothing acknowledged was lost. After SIGTERM
+// the venue must also exit cleanly.
+func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) {
 	data := filepath.Join(t.TempDir(), "venue-data")
 	p := startVenueProc(t, bin, data)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -414,9 +422,12 @@ func TestKillDurability(t *testing.T) {
 		}
 	}()
 	time.Sleep(1500 * time.Millisecond)
-	p.cmd.Process.Kill() // SIGKILL: no chance to flush anything
-	<-p.done
+	p.cmd.Process.Signal(sig) // SIGKILL: no chance to flush anything
+	exitErr := <-p.done
 	wg.Wait()
+	if sig == syscall.SIGTERM && exitErr != nil {
+		t.Fatalf("venue did not shut down cleanly on SIGTERM: %v\n%s", exitErr, p.stderr.String())
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(acks) < 100 {
