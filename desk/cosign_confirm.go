@@ -493,7 +493,8 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 	}
 	members, err := d.members(ctx, log)
 	if err != nil {
-		return err
+		d.log.Warn("unknown members; confirmation waits", "log", log, "err", err)
+		return d.putConfirmation(ctx, conf)
 	}
 	conf.Cosigned, conf.Missing = map[string]int64{}, nil
 	confirmed := cp.Size
