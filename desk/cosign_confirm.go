@@ -30,6 +30,7 @@ package desk
 // accepted, something is missing.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -435,8 +436,11 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 		// The checkpoint was cosigned when it was accepted (cosign.go);
 		// hand the cosignature over.
 		signed, err := d.Cosigned(ctx, log)
-		if err != nil {
-			return fmt.Errorf("failed to load our cosignature of %s: %w", log, err)
+		if err != nil || !bytes.HasPrefix(signed, checkpointBody(msg)) {
+			// Accepted before cosignatures were kept: cosign it now.
+			if signed, err = d.cosign(msg); err != nil {
+				return err
+			}
 		}
 		err = cl.AddCosignature(ctx, log, signed)
 		var ce *client.Error
