@@ -632,6 +632,22 @@ func TestChannelEndToEnd(t *testing.T) {
 	if got := texts(t, b1, "plenary"); len(got) != 4 {
 		t.Errorf("b1 reads %q", got)
 	}
+	// b1 leaves: its Remove proposal is committed by the member desk with
+	// the lowest leaf (a1) at its next sync; b1 reads nothing after.
+	if err := b1.Leave(ctx, "plenary"); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	if ms, _, _ := a1.Members(ctx, "plenary"); len(ms) != 1 {
+		t.Errorf("after b1 left, a1 sees %d members: %+v", len(ms), ms)
+	}
+	if _, err := a1.Send(ctx, "plenary", []byte("after b1 left")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	if got := texts(t, b1, "plenary"); len(got) != 4 {
+		t.Errorf("b1 reads after leaving: %q", got)
+	}
 	// No plaintext at the venue.
 	filepath.Walk(tv.dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
