@@ -203,7 +203,7 @@ func TestBrowser(t *testing.T) {
 	// The package dashboard shows who blocks what.
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/texts/joint-statement/package"))
 	row := waitText(t, borealia, "#row-p4", "object", 20*time.Second)
-	if !strings.Contains(row, "objected") {
+	if !strings.Contains(strings.ToLower(row), "objected") {
 		t.Errorf("package row of paragraph 3: %q", row)
 	}
 	shot(t, borealia, dir, "desk-package.png")
@@ -250,4 +250,13 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, "main .alarm", "ALARM on wg1-ceasefire", 120*time.Second)
 	shot(t, borealia, dir, "desk-trust-alarm.png")
 	d.Tamper(nil)
+
+	// Readable on a tablet: the text at 820 px, nothing wider than the
+	// viewport.
+	run(t, arden, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement"))
+	waitText(t, arden, "#p4", "[20] km", 20*time.Second)
+	if w := eval[int](t, arden, "document.documentElement.scrollWidth"); w > 820 {
+		t.Errorf("the text page is %d px wide on an 820 px tablet", w)
+	}
+	shot(t, arden, dir, "desk-text-tablet.png")
 }

@@ -199,7 +199,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 		if !s.sessions.Valid(r) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintln(w, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk ui' for a new one).")
+			fmt.Fprintln(w, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk web' for a new one).")
 			return
 		}
 		h(w, r)

@@ -308,7 +308,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			v.Kind = "event"
-			v.Body = describe(rec, ok)
+			v.Body = describe(m.State, rec, ok)
 		}
 		d.Messages = append(d.Messages, v)
 	}
@@ -330,7 +330,7 @@ var typeVerbs = map[string]string{
 	negotiation.TypeAdopt: "adopted", negotiation.TypeSign: "signed",
 }
 
-func describe(rec negotiation.Record, ok bool) string {
+func describe(st *negotiation.State, rec negotiation.Record, ok bool) string {
 	if !ok {
 		return "negotiation event (not processed)"
 	}
@@ -338,8 +338,17 @@ func describe(rec negotiation.Record, ok bool) string {
 	if v == "" {
 		v = rec.Type
 	}
-	if rec.Ref != "" {
-		v += " " + rec.Ref
+	ref := rec.Ref
+	if rec.Type == negotiation.TypePosition && st != nil {
+		for _, t := range st.Texts {
+			if p := t.Paragraph(ref); p != nil {
+				ref = fmt.Sprintf("on %s ¶%d", t.Title, p.Number)
+				break
+			}
+		}
+	}
+	if ref != "" {
+		v += " " + ref
 	}
 	if rec.Result != negotiation.ResultApplied {
 		v += " — " + string(rec.Result)

@@ -83,6 +83,7 @@ func New(o Options) (*Server, error) {
 		"join": strings.Join,
 		"fp":   delegation.Fingerprint,
 		"day":  func(t time.Time) string { return t.In(loc).Format("2 Jan 2006 15:04") },
+		"hm":   func(t time.Time) string { return t.In(loc).Format("15:04") },
 	}, "venue")
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse templates: %w", err)
