@@ -154,7 +154,7 @@ func BenchmarkAppendToConfirmed(b *testing.B) {
 						if time.Since(start) > 30*time.Second {
 							b.Fatalf("entry %d not confirmed on %s after 30 s: %+v", idx, d.Profile().Delegation, c)
 						}
-						time.Sleep(2 * time.Millisecond)
+						time.Sleep(5 * time.Millisecond)
 					}
 				}
 				lat = append(lat, time.Since(start))
