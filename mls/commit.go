@@ -381,6 +381,16 @@ func (g *Group) nextGroup(t *tree.Tree) *Group {
 	n := &Group{cfg: g.cfg, s: g.s, id: g.id, ctx: g.ctx, tree: t, own: g.own, priv: g.priv}
 	n.ctx.Extensions = g.ctx.Extensions
 	n.pastPSKs = append([]resumptionPSK{}, g.pastPSKs...)
+	n.sent = append([][]byte{}, g.sent...)
+	keep := min(g.cfg.PastEpochs, maxPastEpochs)
+	if keep > 0 && g.secrets != nil {
+		n.past = append(append([]pastEpoch{}, g.past...), pastEpoch{
+			ctx: g.ctx, tree: g.tree, own: g.own, secrets: g.secrets, senderDataSecret: g.senderDataSecret,
+		})
+		if len(n.past) > keep {
+			n.past = n.past[len(n.past)-keep:]
+		}
+	}
 	return n
 }
 

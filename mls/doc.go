@@ -43,8 +43,11 @@
 //
 // Proposals and commits are sent as PrivateMessage unless
 // Config.PublicHandshake is set; external commits are PublicMessage.
-// Messages of an earlier epoch are rejected with ErrWrongEpoch: the
-// delivery service must deliver an epoch's messages before its commit.
+// Messages of an earlier epoch are rejected with ErrWrongEpoch, unless
+// Config.PastEpochs keeps the keys of a few earlier epochs, in which case
+// their application messages (not their proposals or commits) are still
+// read: useful when the delivery service orders a commit before messages
+// sent concurrently in the old epoch.
 //
 // # Policy
 //
@@ -93,8 +96,7 @@
 //
 // Resumption PSKs of usage reinit and branch (a group is closed by a
 // ReInit commit, see Group.ReInitInfo, but the new group is created and
-// joined as any other); keeping the secrets of past epochs to read late
-// messages; sending proposals as an external sender (receiving them from
+// joined as any other); sending proposals as an external sender (receiving them from
 // the senders of the external_senders extension is supported).
 //
 // The package's tests run the MLS working group's interoperability test

@@ -32,6 +32,13 @@ type Config struct {
 	// PublicHandshake sends proposals and commits as PublicMessage instead
 	// of PrivateMessage. External commits are always PublicMessage.
 	PublicHandshake bool
+	// PastEpochs is how many earlier epochs' application messages can still
+	// be read after a commit (0: none). A delivery service that orders a
+	// commit before messages sent concurrently in the old epoch makes those
+	// messages late; keeping an epoch's keys for a while reads them, at the
+	// cost of forward secrecy for that while (RFC 9420 §14, §16.6).
+	// Handshake messages of past epochs are always rejected.
+	PastEpochs int
 	// Now returns the current time, for key package lifetimes; nil means
 	// time.Now.
 	Now func() time.Time
@@ -71,6 +78,19 @@ type Member struct {
 	Credential   Credential
 	SignatureKey []byte
 }
+
+// pastEpoch is what reading application messages of an earlier epoch
+// needs.
+type pastEpoch struct {
+	ctx              wire.GroupContext
+	tree             *tree.Tree
+	own              uint32
+	secrets          *secrettree.Tree
+	senderDataSecret []byte
+}
+
+// maxPastEpochs bounds Config.PastEpochs.
+const maxPastEpochs = 16
 
 // cachedProposal is a proposal received (or sent) in the current epoch, to
 // be committed by reference.
@@ -115,7 +135,8 @@ type Group struct {
 	secrets                                                        *secrettree.Tree
 
 	proposals       []cachedProposal
-	sent            [][]byte // digests of this member's messages in this epoch
+	sent            [][]byte // digests of this member's recent messages
+	past            []pastEpoch
 	pastPSKs        []resumptionPSK
 	pending         *pendingCommit
 	removed         bool
@@ -238,7 +259,6 @@ func (g *Group) enterEpoch(ep *keyschedule.Epoch) error {
 	g.resumption = ep.ResumptionPSK
 	g.epochAuthenticator = ep.EpochAuthenticator
 	g.proposals = nil
-	g.sent = nil
 	g.pending = nil
 	g.pastPSKs = append(g.pastPSKs, resumptionPSK{epoch: g.ctx.Epoch, psk: ep.ResumptionPSK})
 	if len(g.pastPSKs) > maxResumptionPSKs {

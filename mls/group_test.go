@@ -291,3 +291,46 @@ func TestCustomExtension(t *testing.T) {
 		t.Fatalf("adding a member with support for the extension: %v", err)
 	}
 }
+
+// With Config.PastEpochs, an application message that the delivery service
+// ordered after a commit can still be read; handshakes of past epochs and
+// messages older than the kept epochs cannot.
+func TestPastEpochs(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	alice.cfg = &Config{PastEpochs: 1}
+	late := bob.encrypt("sent before the commit")
+	lateProposal := bob.propose(UpdateProposal())
+	b := carol.commit(nil)
+	for _, c := range []*client{alice, bob, carol} {
+		c.mustProcess(b.Commit)
+	}
+	r, err := alice.process(late)
+	if err != nil {
+		t.Fatalf("late message with PastEpochs=1: %v", err)
+	}
+	var epoch uint64
+	alice.get(func(g *Group) { epoch = g.Epoch() })
+	if string(r.Data) != "sent before the commit" || r.Epoch != epoch-1 || string(r.Sender.Credential.Identity) != "bob" {
+		t.Fatalf("late message read as %+v", r)
+	}
+	if _, err := alice.process(late); !errors.Is(err, ErrGenerationReused) {
+		t.Fatalf("late message replayed: got %v", err)
+	}
+	if _, err := alice.process(lateProposal); !errors.Is(err, ErrWrongEpoch) {
+		t.Fatalf("late proposal: got %v, want ErrWrongEpoch", err)
+	}
+	if _, err := carol.process(late); !errors.Is(err, ErrWrongEpoch) {
+		t.Fatalf("late message without PastEpochs: got %v, want ErrWrongEpoch", err)
+	}
+	// Two commits later the epoch is gone.
+	late2 := bob.encrypt("much later")
+	for range 2 {
+		b := carol.commit(&CommitOptions{ForcePath: true})
+		for _, c := range []*client{alice, bob, carol} {
+			c.mustProcess(b.Commit)
+		}
+	}
+	if _, err := alice.process(late2); !errors.Is(err, ErrWrongEpoch) {
+		t.Fatalf("message two epochs old with PastEpochs=1: got %v", err)
+	}
+}

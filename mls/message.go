@@ -235,6 +235,8 @@ func (g *Group) Process(msg []byte) (rcv *Received, err error) {
 	switch {
 	case m.PublicMessage != nil:
 		ac, err = framing.UnprotectPublic(g.s, &g.ctx, m.PublicMessage, g.membershipKey, g.signatureKeyOf)
+	case m.PrivateMessage != nil && m.PrivateMessage.Epoch < g.ctx.Epoch && g.findPast(m.PrivateMessage.Epoch) != nil:
+		return g.processPast(m.PrivateMessage)
 	case m.PrivateMessage != nil:
 		ac, secrets, err = g.unprotectPrivate(m.PrivateMessage)
 	default:
@@ -383,4 +385,57 @@ var errNoTree = errors.New("mls: ratchet tree not available")
 // non-member senders).
 func framingPublic(g *Group, ac *wire.AuthenticatedContent) (*wire.PublicMessage, error) {
 	return framing.ProtectPublic(g.s, ac, &g.ctx, g.membershipKey)
+}
+
+func (g *Group) findPast(epoch uint64) *pastEpoch {
+	for i := range g.past {
+		if g.past[i].ctx.Epoch == epoch {
+			return &g.past[i]
+		}
+	}
+	return nil
+}
+
+// processPast reads an application message of a kept earlier epoch
+// (Config.PastEpochs).
+func (g *Group) processPast(pm *wire.PrivateMessage) (*Received, error) {
+	pe := g.findPast(pm.Epoch)
+	if string(pm.GroupID) != string(pe.ctx.GroupID) {
+		return nil, ErrWrongGroup
+	}
+	if pm.ContentType != wire.ContentTypeApplication {
+		return nil, fmt.Errorf("%w: a handshake message of epoch %d, current %d", ErrWrongEpoch, pm.Epoch, g.ctx.Epoch)
+	}
+	b, err := pe.secrets.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	st, err := secrettree.Unmarshal(b)
+	if err != nil {
+		return nil, err
+	}
+	sigKey := func(sender wire.Sender, _ *wire.FramedContent) ([]byte, error) {
+		if sender.Type != wire.SenderTypeMember {
+			return nil, fmt.Errorf("%w: sender type %d", ErrUnknownSender, sender.Type)
+		}
+		l := pe.tree.Leaf(tree.LeafIndex(sender.Index))
+		if l == nil {
+			return nil, fmt.Errorf("%w: leaf %d was blank in epoch %d", ErrUnknownSender, sender.Index, pe.ctx.Epoch)
+		}
+		return l.SignatureKey, nil
+	}
+	ac, err := framing.UnprotectPrivate(g.s, &pe.ctx, pm, st, pe.senderDataSecret, sigKey)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if ac.Content.Sender.Index == pe.own {
+		return nil, fmt.Errorf("%w: a PrivateMessage from this member's own leaf", ErrUnknownSender)
+	}
+	pe.secrets = st
+	r := &Received{Kind: KindApplication, Epoch: pm.Epoch, AuthenticatedData: clone(ac.Content.AuthenticatedData), Data: ac.Content.ApplicationData}
+	r.Sender = Sender{Type: SenderMember, Index: ac.Content.Sender.Index}
+	if l := pe.tree.Leaf(tree.LeafIndex(ac.Content.Sender.Index)); l != nil {
+		r.Sender.Credential, r.Sender.SignatureKey = credentialFromWire(&l.Credential), clone(l.SignatureKey)
+	}
+	return r, nil
 }

@@ -25,6 +25,7 @@ const stateVersion = 1
 //	    opaque init_secret<V>; ... (the epoch secrets, see marshalState)
 //	    opaque secret_tree<V>;
 //	    CachedProposal proposals<V>;
+//	    PastEpoch past_epochs<V>;      // Config.PastEpochs
 //	    opaque sent_digests<V><V>;
 //	    struct { uint64 epoch; opaque psk<V>; } resumption_psks<V>;
 //	    uint8 removed;
@@ -78,6 +79,29 @@ func (g *Group) marshalState(w *codec.Writer, withPending bool) error {
 			w.Optional(cp.updatePriv != nil, func(w *codec.Writer) { w.Opaque(cp.updatePriv) })
 		}
 	})
+	var pastErr error
+	w.Vector(func(w *codec.Writer) {
+		for _, pe := range g.past {
+			rt, err := pe.tree.Encode()
+			if err != nil {
+				pastErr = err
+				return
+			}
+			st, err := pe.secrets.MarshalBinary()
+			if err != nil {
+				pastErr = err
+				return
+			}
+			pe.ctx.MarshalTLS(w)
+			w.Opaque(rt)
+			w.Uint32(pe.own)
+			w.Opaque(st)
+			w.Opaque(pe.senderDataSecret)
+		}
+	})
+	if pastErr != nil {
+		return pastErr
+	}
 	w.Vector(func(w *codec.Writer) {
 		for _, d := range g.sent {
 			w.Opaque(d)
@@ -173,6 +197,24 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 		}
 		g.proposals = append(g.proposals, cp)
 	})
+	type rawPast struct {
+		ctx          wire.GroupContext
+		rt, st, sdsk []byte
+		own          uint32
+	}
+	var raws []rawPast
+	r.Vector(func(r *codec.Reader) {
+		var p rawPast
+		p.ctx.UnmarshalTLS(r)
+		p.rt = r.Opaque()
+		p.own = r.Uint32()
+		p.st = r.Opaque()
+		p.sdsk = r.Opaque()
+		if len(raws) >= maxPastEpochs {
+			r.Fail(fmt.Errorf("too many past epochs"))
+		}
+		raws = append(raws, p)
+	})
 	r.Vector(func(r *codec.Reader) {
 		d := r.Opaque()
 		if len(g.sent) >= maxSent {
@@ -255,6 +297,20 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 	}
 	if g.secrets.NumLeaves() != g.tree.NumLeaves() {
 		return nil, bad("secret tree", nil)
+	}
+	for _, p := range raws {
+		pt, err := tree.Decode(g.s, p.rt)
+		if err != nil {
+			return nil, bad("past epoch tree", err)
+		}
+		if !bytes.Equal(pt.TreeHash(), p.ctx.TreeHash) || p.ctx.Epoch >= g.ctx.Epoch || len(p.sdsk) != g.s.Nh() {
+			return nil, bad("past epoch", nil)
+		}
+		st, err := secrettree.Unmarshal(p.st)
+		if err != nil || st.NumLeaves() != pt.NumLeaves() {
+			return nil, bad("past epoch secret tree", err)
+		}
+		g.past = append(g.past, pastEpoch{ctx: p.ctx, tree: pt, own: p.own, secrets: st, senderDataSecret: p.sdsk})
 	}
 	if next != nil {
 		for i := range pendingInfo.Proposals {
