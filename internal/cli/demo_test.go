@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDemoBinary builds the real goodoffices binary, runs 'goodoffices
+// demo', signs in to Borealia's desk with the printed link, reads the Joint
+// Statement, and stops the demo with SIGINT.
+func TestDemoBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo takes a while")
+	}
+	bin := filepath.Join(t.TempDir(), "goodoffices")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/goodoffices").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := filepath.Join(t.TempDir(), "demo")
+	cmd := exec.Command(bin, "demo", "--dir", data)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	links := map[string]string{}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(5 * time.Minute)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the demo exited before it was ready")
+			}
+			if i := strings.Index(l, "http://127.0.0.1:"); i >= 0 && strings.Contains(l, "/login?token=") {
+				links[strings.TrimSpace(l[:i])] = l[i:]
+			}
+			if strings.Contains(l, "Press Ctrl-C") {
+				break wait
+			}
+		case <-timeout:
+			t.Fatal("the demo did not become ready in 5 minutes")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	link := links["Iryna Holt (Republic of Borealia):"]
+	if link == "" {
+		t.Fatalf("no link for Borealia's expert in %v", links)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := c.Get(link + "&next=/texts/joint-statement")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Joint Statement", "[15]", "needs consultation with the general staff", "a fixed date before signature is not acceptable"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the text page lacks %q", want)
+		}
+	}
+	// The link works once.
+	c2 := &http.Client{Timeout: 30 * time.Second}
+	if resp, err := c2.Get(link); err != nil {
+		t.Error(err)
+	} else if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("reused link: status %d", resp.StatusCode)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the demo did not stop cleanly: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the demo did not stop within 60 s of SIGINT")
+	}
+	// The venue holds no plaintext of the talks.
+	filepath.Walk(filepath.Join(data, "venue"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			b, _ := os.ReadFile(p)
+			for _, s := range []string{"general staff", "heavy weapons", "Hold on", "capital could live"} {
+				if strings.Contains(string(b), s) {
+					t.Errorf("plaintext %q in the venue's %s", s, p)
+				}
+			}
+		}
+		return nil
+	})
+}
