@@ -309,6 +309,22 @@ func TestBinaryEndToEnd(t *testing.T) {
 		return len(got) > 0 && strings.HasSuffix(got[len(got)-1], "live delivery")
 	}, 10*time.Second)
 
+	// desk tail follows a channel live.
+	tctx, tcancel := context.WithCancel(t.Context())
+	tail := exec.CommandContext(tctx, c.bin, "desk", "tail", "plenary", "--home", "iryna", "--json")
+	tail.Dir, tail.Env = c.dir, append(os.Environ(), c.env...)
+	tail.Cancel = func() error { return tail.Process.Signal(syscall.SIGINT) }
+	var tailOut syncBuffer
+	tail.Stdout, tail.Stderr = &tailOut, &tailOut
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tcancel(); tail.Wait() }()
+	waitFor(t, func() bool { return strings.Contains(tailOut.String(), secrets[1]) }, 10*time.Second)
+	c.run(0, "desk", "send", "plenary", "--home", "tomas", "tailed live")
+	waitFor(t, func() bool { return strings.Contains(tailOut.String(), `"text":"tailed live"`) }, 10*time.Second)
+	secrets = append(secrets, "tailed live")
+
 	// Status is clean everywhere.
 	for _, h := range all {
 		c.run(0, "desk", "status", "--home", h)

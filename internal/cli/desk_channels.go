@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
@@ -18,6 +19,7 @@ func init() {
 	register(&command{name: "desk open", summary: "start the encrypted group of a new channel", run: runDeskOpen})
 	register(&command{name: "desk send", summary: "send a message (a statement) in a channel", run: runDeskSend})
 	register(&command{name: "desk read", summary: "read a channel's verified, decrypted history", run: runDeskRead})
+	register(&command{name: "desk tail", summary: "follow a channel live (stays in sync, prints new messages)", run: runDeskTail})
 	register(&command{name: "desk members", summary: "list the devices in a channel's group", run: runDeskMembers})
 	register(&command{name: "desk invite", summary: "add devices of the channel's delegations to its group", run: runDeskInvite})
 	register(&command{name: "desk remove", summary: "remove a device from a channel's group", run: runDeskRemove})
@@ -192,6 +194,54 @@ own encrypted store otherwise.`)
 }
 
 func must[T any](v T, _ error) T { return v }
+
+func runDeskTail(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk tail", "CHANNEL [--from N] [--json]", `
+Prints a channel's messages and keeps following it live until interrupted
+(Ctrl-C): like 'desk run', it listens to the venue's event stream and
+verifies every new entry before it decrypts and prints it. With --json it
+prints one JSON object per line.`)
+	f := addDeskFlags(fs, true)
+	from := fs.Int64("from", 0, "first log `index` to show")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	next := *from
+	print := func() {
+		ms, err := d.Read(ctx, ch, next, 0)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "goodoffices desk tail: %v\n", err)
+			return
+		}
+		for _, m := range ms {
+			if *f.json {
+				b, _ := json.Marshal(struct {
+					desk.Message
+					Text string `json:"text"`
+				}{m, m.Summary()})
+				fmt.Fprintf(env.Stdout, "%s\n", b)
+			} else {
+				fmt.Fprintf(env.Stdout, "%5d  %s  %s (%s): %s\n", m.Index, m.Received.Local().Format("15:04:05"), m.Sender.Person, m.Sender.Delegation, m.Summary())
+			}
+			next = m.Index + 1
+		}
+	}
+	print()
+	return d.Run(ctx, 30*time.Second, func(logs []string) {
+		for _, l := range logs {
+			if l == ch {
+				print()
+			}
+		}
+		for _, l := range must(d.Logs(ctx)) {
+			if l.Log == ch && l.Alarm != nil {
+				fmt.Fprintf(env.Stderr, "ALARM %v\n", l.Alarm)
+			}
+		}
+	})
+}
 
 func runDeskMembers(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk members", "CHANNEL [--json]", `
