@@ -790,3 +790,47 @@ func TestUnaskedWelcome(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWelcomeWaitsForConfirmation: a desk does not join a group holding
+// devices of a delegation it has not confirmed out of band; once the
+// delegate confirms the fingerprint, the next sync joins and reads.
+func TestWelcomeWaitsForConfirmation(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1) // arden has confirmed borealia; borealia not yet arden
+	if _, err := b1.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Send(ctx, "plenary", []byte("before confirmation")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if res, err := b1.Sync(ctx); err != nil || res.Err() != nil {
+			t.Fatalf("sync: %v %v", err, res.Err())
+		}
+	}
+	if g, _ := b1.loadGroup(ctx, b1.store, "plenary"); g != nil {
+		t.Fatal("joined a group with a device of an unconfirmed delegation")
+	}
+	if got := texts(t, b1, "plenary"); len(got) != 0 {
+		t.Fatalf("read %q before confirming", got)
+	}
+	ps, _ := b1.Parties(ctx)
+	for _, p := range ps {
+		if p.Name == "arden" {
+			if _, err := b1.VerifyParty(ctx, "arden", p.Fingerprint); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	syncAll(t, b1)
+	if got := strings.Join(texts(t, b1, "plenary"), "|"); got != "Tomas Reig: before confirmation" {
+		t.Fatalf("after confirming, b1 reads %q", got)
+	}
+}
