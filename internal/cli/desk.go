@@ -448,6 +448,9 @@ with status 3 while any log is halted by an alarm.`)
 		fmt.Fprintf(env.Stdout, "device %s (%s, %s of %s)\n", s.Device, s.Profile.Person, s.Profile.Role, s.Profile.Delegation)
 		if s.Venue != nil {
 			fmt.Fprintf(env.Stdout, "venue  %s at %s\n", s.Venue.Name, s.Venue.URL)
+			if s.KeyPackages >= 0 {
+				fmt.Fprintf(env.Stdout, "key packages on the venue: %d one-time (and a last-resort one)\n", s.KeyPackages)
+			}
 		} else {
 			fmt.Fprintln(env.Stdout, "venue  (not enrolled)")
 		}
