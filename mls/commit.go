@@ -32,7 +32,7 @@ func (g *Group) proposalToWire(p Proposal, standalone bool) (*wire.Proposal, []b
 		if !standalone {
 			return nil, nil, fmt.Errorf("%w: a committer cannot commit its own Update; the commit path updates it", ErrInvalidProposal)
 		}
-		priv, leaf, err := g.freshLeaf(wire.LeafNodeSourceUpdate)
+		priv, leaf, err := g.freshLeaf()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -64,31 +64,17 @@ func (g *Group) proposalToWire(p Proposal, standalone bool) (*wire.Proposal, []b
 	return nil, nil, fmt.Errorf("%w: cannot make a proposal of type %s", ErrInvalidProposal, p.Type)
 }
 
-// freshLeaf returns a new leaf node for this member with a fresh encryption
-// key (signed, for the update source; the commit source is signed by
-// GeneratePath after the parent hash is known).
-func (g *Group) freshLeaf(src wire.LeafNodeSource) ([]byte, *wire.LeafNode, error) {
+// freshLeaf returns a new leaf node of the update source for this member,
+// with a fresh encryption key, signed (§12.1.2), and its private key.
+func (g *Group) freshLeaf() ([]byte, *wire.LeafNode, error) {
 	priv, pub, err := g.s.GenerateKeyPair()
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to generate encryption key: %w", err)
 	}
-	old := g.tree.Leaf(tree.LeafIndex(g.own))
-	leaf := &wire.LeafNode{
-		EncryptionKey: pub,
-		SignatureKey:  g.id.key.Public(),
-		Credential:    g.id.credential.toWire(),
-		Capabilities:  defaultCapabilities(g.id.cs, false),
-		Source:        src,
-		Extensions:    wire.Extensions{},
-	}
-	if old != nil {
-		leaf.Capabilities = old.Capabilities
-		leaf.Extensions = old.Extensions
-	}
-	if src == wire.LeafNodeSourceUpdate {
-		if err := leaf.Sign(g.id.key, g.ctx.GroupID, g.own); err != nil {
-			return nil, nil, err
-		}
+	leaf := g.leafTemplate()
+	leaf.EncryptionKey, leaf.Source = pub, wire.LeafNodeSourceUpdate
+	if err := leaf.Sign(g.id.key, g.ctx.GroupID, g.own); err != nil {
+		return nil, nil, err
 	}
 	return priv, leaf, nil
 }

@@ -223,10 +223,7 @@ func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions
 	if err != nil {
 		return nil, nil, err
 	}
-	_, template, err := g.leafTemplate()
-	if err != nil {
-		return nil, nil, err
-	}
+	template := g.leafTemplate()
 	// A placeholder leaf marks the joiner's position; GeneratePath replaces
 	// it with the signed leaf.
 	ph := *template

@@ -15,10 +15,7 @@ type pathSecretFunc func(l tree.LeafIndex) []byte
 // generatePath creates this member's UpdatePath on the provisional tree t
 // (§7.4-§7.6, §12.4.1) and merges it; added are the leaves the commit adds.
 func (g *Group) generatePath(t *tree.Tree, from tree.LeafIndex, added []tree.LeafIndex, ctx *wire.GroupContext) (*wire.UpdatePath, []byte, *tree.PrivateState, pathSecretFunc, error) {
-	_, template, err := g.leafTemplate()
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
+	template := g.leafTemplate()
 	gen, err := t.GeneratePath(from, template, g.id.key, &tree.PathParams{Context: ctx, Exclude: added})
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("failed to generate the update path: %w", err)
@@ -34,7 +31,7 @@ func (g *Group) generatePath(t *tree.Tree, from tree.LeafIndex, added []tree.Lea
 }
 
 // leafTemplate returns the template of this member's next leaf node.
-func (g *Group) leafTemplate() ([]byte, *wire.LeafNode, error) {
+func (g *Group) leafTemplate() *wire.LeafNode {
 	leaf := &wire.LeafNode{
 		SignatureKey: g.id.key.Public(),
 		Credential:   g.id.credential.toWire(),
@@ -46,7 +43,7 @@ func (g *Group) leafTemplate() ([]byte, *wire.LeafNode, error) {
 		leaf.Capabilities = old.Capabilities
 		leaf.Extensions = old.Extensions
 	}
-	return nil, leaf, nil
+	return leaf
 }
 
 // applyPath merges a received UpdatePath of the member at sender into the
