@@ -19,10 +19,11 @@ import (
 //	go test -run XXX -bench 'Cosign|Confirmed' -benchtime 100x ./desk
 //
 // BenchmarkCosign50Channels: one desk, 50 channels with entries cosigned by
-// both parties; per op, cosign all 50 checkpoints (tlog-cosignature), or
+// both parties; per op: cosign all 50 checkpoints (tlog-cosignature);
 // verify the served cosignatures of all 50 (certificates, venue signature,
-// cosignatures, consistency with the desk's view), or one whole Sync of the
-// 50 channels and the register including handing cosignatures over.
+// cosignatures) the first time (verify-first) and again (verify-repeat,
+// successful checks remembered); or one whole Sync of the 50 channels and the
+// register in the steady state (everything confirmed).
 //
 // BenchmarkAppendToConfirmed: N parties, one desk each running Run (live
 // delivery, full resync every 100 ms); per op, one entry is appended and the
