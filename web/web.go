@@ -200,7 +200,7 @@ const SessionCookie = "goodoffices_session"
 
 // CookieName returns the session cookie's name for a request to host.
 func CookieName(host string) string {
-	if _, port, err := net.SplitHostPort(host); err == nil && port != "" {
+	if _, port, err := net.SplitHostPort(host); err == nil && port != "" && len(port) <= 5 && strings.Trim(port, "0123456789") == "" {
 		return SessionCookie + "_" + port
 	}
 	return SessionCookie

@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	d.srv = &http.Server{Handler: v.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); d.srv.Serve(ln) }()
-	if d.proxy, err = newProxy(d.VenueURL); err != nil {
+	if d.proxy, err = newProxy(d.VenueURL, log); err != nil {
 		return nil, err
 	}
 	pln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -22,7 +23,7 @@ type proxy struct {
 	tamper func(path string, body []byte) []byte
 }
 
-func newProxy(target string) (*proxy, error) {
+func newProxy(target string, logger *slog.Logger) (*proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -31,6 +32,7 @@ func newProxy(target string) (*proxy, error) {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = r.In.Host },
 		FlushInterval: -1,
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelDebug), // a desk hanging up its event stream is normal
 		ModifyResponse: func(resp *http.Response) error {
 			p.mu.Lock()
 			f := p.tamper

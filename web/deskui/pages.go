@@ -700,11 +700,16 @@ func (s *Server) packageView(w http.ResponseWriter, r *http.Request) {
 
 // ---- diff and outcome ----
 
+type diffRow struct {
+	negotiation.ParaDiff
+	Plain string // the wording, when nothing changed
+}
+
 type diffData struct {
 	Text     *negotiation.Text
 	From, To int
 	Versions []int
-	Diff     []negotiation.ParaDiff
+	Diff     []diffRow
 	Err      string
 }
 
@@ -727,7 +732,17 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d.Err = err.Error()
 	}
-	d.Diff = diff
+	for _, pd := range diff {
+		row := diffRow{ParaDiff: pd}
+		if len(pd.Ops) == 0 && d.To >= 1 && d.To <= len(t.Versions) {
+			for _, ref := range t.Versions[d.To-1].Paragraphs {
+				if ref.ID == pd.Para {
+					row.Plain, _ = t.WordingAt(ref.ID, ref.Version)
+				}
+			}
+		}
+		d.Diff = append(d.Diff, row)
+	}
 	s.render(w, r, "diff", t.Title+" — changes", m, d)
 }
 
