@@ -834,3 +834,52 @@ func TestWelcomeWaitsForConfirmation(t *testing.T) {
 		t.Fatalf("after confirming, b1 reads %q", got)
 	}
 }
+
+// TestConcurrentCommitsRebase: two desks commit in the same epoch at the
+// same time; the venue logs the first, answers 409 to the second, which
+// re-bases on the log and commits in the next epoch. Both end in the same
+// epoch and keep talking.
+func TestConcurrentCommitsRebase(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, b1)
+	if _, err := a1.Send(ctx, "plenary", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	for round := range 5 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, d := range []*Desk{a1, b1} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = d.Rotate(ctx, "plenary")
+			}()
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("round %d: %v / %v", round, errs[0], errs[1])
+		}
+	}
+	syncAll(t, a1, b1)
+	_, ea, _ := a1.Members(ctx, "plenary")
+	_, eb, _ := b1.Members(ctx, "plenary")
+	if ea != eb || ea != 11 {
+		t.Fatalf("epochs %d and %d after 10 commits from epoch 1", ea, eb)
+	}
+	if _, err := b1.Send(ctx, "plenary", []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	if got := texts(t, a1, "plenary"); len(got) != 2 || got[1] != "Iryna Holt: still here" {
+		t.Fatalf("a1 reads %q", got)
+	}
+}
