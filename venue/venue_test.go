@@ -36,7 +36,7 @@ type testVenue struct {
 	vfy   note.Verifier
 }
 
-func newTestVenue(t *testing.T, mutate ...func(*venue.Config)) *testVenue {
+func newTestVenue(t testing.TB, mutate ...func(*venue.Config)) *testVenue {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := venue.Config{DataDir: dir, Name: "venue.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -68,7 +68,7 @@ func newTestVenue(t *testing.T, mutate ...func(*venue.Config)) *testVenue {
 	return &testVenue{v: v, srv: srv, admin: admin, dir: dir, roots: map[string]*delegation.RootKey{}, vfy: vfy}
 }
 
-func (tv *testVenue) accredit(t *testing.T, names ...string) {
+func (tv *testVenue) accredit(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		root, err := delegation.GenerateRoot(n)
@@ -82,7 +82,7 @@ func (tv *testVenue) accredit(t *testing.T, names ...string) {
 	}
 }
 
-func certFor(t *testing.T, root *delegation.RootKey, pub ed25519.PublicKey, notBefore, notAfter time.Time) []byte {
+func certFor(t testing.TB, root *delegation.RootKey, pub ed25519.PublicKey, notBefore, notAfter time.Time) []byte {
 	t.Helper()
 	msg, err := root.Certify(&delegation.Certificate{Delegation: root.Name, Person: "Delegate of " + root.Name, Role: "expert",
 		Level: "expert", Device: pub, NotBefore: notBefore, NotAfter: notAfter})
@@ -93,7 +93,7 @@ func certFor(t *testing.T, root *delegation.RootKey, pub ed25519.PublicKey, notB
 }
 
 // device registers a new device of del and returns its client.
-func (tv *testVenue) device(t *testing.T, del string) *client.Client {
+func (tv *testVenue) device(t testing.TB, del string) *client.Client {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert := certFor(t, tv.roots[del], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
@@ -106,7 +106,7 @@ func (tv *testVenue) device(t *testing.T, del string) *client.Client {
 	return c
 }
 
-func (tv *testVenue) channel(t *testing.T, id, kind string, members ...string) {
+func (tv *testVenue) channel(t testing.TB, id, kind string, members ...string) {
 	t.Helper()
 	if _, err := tv.admin.CreateChannel(t.Context(), client.ChannelSpec{ID: id, Kind: kind, Level: "expert", Members: members}); err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func (tv *testVenue) verifiedSize(t *testing.T, c *client.Client, log string) in
 }
 
 // raw makes an HTTP request and returns status and body.
-func raw(t *testing.T, method, url, token, contentType string, body []byte, hdr ...string) (int, string) {
+func raw(t testing.TB, method, url, token, contentType string, body []byte, hdr ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
 	if token != "" {
@@ -150,7 +150,7 @@ func raw(t *testing.T, method, url, token, contentType string, body []byte, hdr 
 }
 
 // deviceToken authenticates a device by hand and returns its token.
-func deviceToken(t *testing.T, url string, priv ed25519.PrivateKey) string {
+func deviceToken(t testing.TB, url string, priv ed25519.PrivateKey) string {
 	t.Helper()
 	_, body := raw(t, "POST", url+"/v1/auth/challenge", "", "", nil)
 	var ch struct{ Challenge string }
@@ -428,7 +428,7 @@ func mustRoot(t *testing.T, name string) *delegation.RootKey {
 // keys maps device clients to their private keys for tests that need them.
 var keys sync.Map
 
-func nil2(t *testing.T, c *client.Client) ed25519.PrivateKey {
+func nil2(t testing.TB, c *client.Client) ed25519.PrivateKey {
 	k, ok := keys.Load(c.DeviceID())
 	if !ok {
 		t.Fatal("no key for device")

@@ -209,19 +209,23 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 	for _, a := range batch {
 		args = append(args, a.Log)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT log, MAX(size) FROM checkpoints WHERE log IN (`+strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")+`) GROUP BY log`, args...)
+	// One indexed MAX per log (SQLite's min/max optimisation applies to a
+	// correlated single-aggregate subquery, not to a GROUP BY).
+	q := `WITH q(log) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(batch)), ",") +
+		`) SELECT q.log, (SELECT MAX(size) FROM checkpoints c WHERE c.log = q.log) FROM q`
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("failed to read log sizes: %w", err)
 	}
 	sizes := map[string]int64{}
 	for rows.Next() {
 		var l string
-		var n int64
+		var n sql.NullInt64
 		if err := rows.Scan(&l, &n); err != nil {
 			rows.Close()
 			return fmt.Errorf("failed to read log sizes: %w", err)
 		}
-		sizes[l] = n
+		sizes[l] = n.Int64
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
