@@ -883,3 +883,44 @@ func TestConcurrentCommitsRebase(t *testing.T) {
 		t.Fatalf("a1 reads %q", got)
 	}
 }
+
+// TestGarbageEntryRejected: an entry that verifies in the log (a member's
+// device appended it) but is not a valid MLS message of the group is
+// recorded as rejected; the channel goes on.
+func TestGarbageEntryRejected(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	a2 := tv.newDesk(arden, "Nora Vass")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, a2)
+	if _, err := a1.Send(ctx, "wg1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	// A header of this group and epoch, then garbage; and a truncated one.
+	gid := groupID(tv.v.Name(), "wg1")
+	junk := append([]byte{0, 1, 0, 2, byte(len(gid))}, gid...)
+	junk = append(junk, 0, 0, 0, 0, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef)
+	appendRaw(t, tv, a1, "wg1", string(junk), string(junk[:7]))
+	if _, err := a1.Send(ctx, "wg1", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, a2)
+	if got := strings.Join(texts(t, a2, "wg1"), "|"); got != "Tomas Reig: one|Tomas Reig: two" {
+		t.Fatalf("a2 reads %q", got)
+	}
+	ms, _ := a2.Read(ctx, "wg1", 0, 0)
+	rejected := 0
+	for _, m := range ms {
+		if m.Kind == "rejected" {
+			rejected++
+		}
+	}
+	if rejected != 2 {
+		t.Fatalf("%d entries rejected, want 2: %+v", rejected, ms)
+	}
+}
