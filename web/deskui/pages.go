@@ -423,6 +423,11 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.render(w, r, "text", t.Title, m, s.textData(m, t))
+}
+
+// textData prepares text t of m.State for the text page.
+func (s *Server) textData(m *model, t *negotiation.Text) textData {
 	me := s.d.Profile().Delegation
 	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{},
 		Stances: []negotiation.Stance{negotiation.Agree, negotiation.AgreeAdReferendum, negotiation.Reserve, negotiation.Object}}
@@ -467,7 +472,7 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 			d.Other = append(d.Other, pr)
 		}
 	}
-	s.render(w, r, "text", t.Title, m, d)
+	return d
 }
 
 func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
@@ -647,6 +652,11 @@ func (s *Server) packageView(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.render(w, r, "package", t.Title+" — package", m, packageDataOf(m, t))
+}
+
+// packageDataOf prepares the package dashboard of text t of m.State.
+func packageDataOf(m *model, t *negotiation.Text) packageData {
 	d := packageData{Text: t, Parties: m.Parties, Whole: m.State.Package}
 	d.AgreedN = len(t.Package.Agreed) + len(t.Package.AdReferendum)
 	for _, p := range t.Paragraphs {
@@ -695,7 +705,7 @@ func (s *Server) packageView(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Levels = append(d.Levels, lr)
 	}
-	s.render(w, r, "package", t.Title+" — package", m, d)
+	return d
 }
 
 // ---- diff and outcome ----

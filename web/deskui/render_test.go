@@ -1,0 +1,101 @@
+package deskui
+
+import (
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/negotiation"
+)
+
+// scenarioModel is the scenario of package negotiation, played to the end
+// (the Joint Statement adopted in three languages and signed by both
+// parties), as a desk's model.
+func scenarioModel(t *testing.T) (*model, *negotiation.Text) {
+	t.Helper()
+	b, err := os.ReadFile("../../negotiation/testdata/scenario.state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := negotiation.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{"wg1": st}, Order: []string{"wg1"}, Parties: st.Config.Parties}
+	tx := m.text("joint-statement")
+	if tx == nil {
+		t.Fatal("no joint-statement in the scenario")
+	}
+	return m, tx
+}
+
+func text(html string) string {
+	s := regexp.MustCompile(`(?s)<[^>]+>`).ReplaceAllString(html, " ")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// TestRenderAdoptedText renders the text page and the package dashboard of
+// the adopted Joint Statement: signatures, the bundle link, agreed matrix.
+func TestRenderAdoptedText(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	m, tx := scenarioModel(t)
+	if tx.Status != negotiation.TextAdopted {
+		t.Fatalf("scenario text is %s", tx.Status)
+	}
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/joint-statement", nil), "text", tx.Title, m, s.textData(m, tx))
+	page := w.Body.String()
+	got := text(page)
+	for _, want := range []string{"Adoption and signatures", "Download the signed outcome bundle", "signed by", "EN", "FR", "RU"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("text page lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "awaiting signature") {
+		t.Error("an adopted text shows a missing signature")
+	}
+	if strings.Contains(page, "Take a position") {
+		t.Error("an adopted text still offers to take positions")
+	}
+	w = httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/joint-statement/package", nil), "package", tx.Title, m, packageDataOf(m, tx))
+	got = text(w.Body.String())
+	if !strings.Contains(got, "The whole text is agreed by all parties") || !strings.Contains(got, "No party blocks any paragraph") {
+		t.Errorf("package page: %s", got)
+	}
+}
+
+// TestRenderEscapes: a paragraph tabled by another party cannot inject
+// markup into the desk UI.
+func TestRenderEscapes(t *testing.T) {
+	s, _ := newServer(t)
+	cfg := negotiation.Config{Talks: "t", Parties: []negotiation.Party{{ID: "arden"}, {ID: "borealia"}}}
+	st, err := negotiation.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := st.Apply(negotiation.Event{LogIndex: 1, Channel: "wg1", Delegation: "borealia", Person: "x", Payload: negotiation.NewTableText(negotiation.TableText{
+		ID: "t1", Title: "<script>alert(1)</script>", Level: negotiation.LevelExpert, Language: "en",
+		Paragraphs: []string{`<img src=x onerror=alert(1)> [<b>bold</b>]{borealia}`},
+	})})
+	if rec.Result != negotiation.ResultApplied {
+		t.Fatalf("table: %s %s", rec.Result, rec.Reason)
+	}
+	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{"wg1": st}, Order: []string{"wg1"}, Parties: st.Config.Parties}
+	tx := m.text("t1")
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/t1", nil), "text", tx.Title, m, s.textData(m, tx))
+	page := w.Body.String()
+	for _, bad := range []string{"<script>alert", "<img src=x", "<b>bold"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains unescaped %q", bad)
+		}
+	}
+	if !strings.Contains(page, "&lt;img src=x") {
+		t.Error("the paragraph's text is missing")
+	}
+}
