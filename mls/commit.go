@@ -367,7 +367,7 @@ func (g *Group) nextGroup(t *tree.Tree) *Group {
 	n := &Group{cfg: g.cfg, s: g.s, id: g.id, ctx: g.ctx, tree: t, own: g.own, priv: g.priv}
 	n.ctx.Extensions = g.ctx.Extensions
 	n.pastPSKs = append([]resumptionPSK{}, g.pastPSKs...)
-	n.sent = append([][]byte{}, g.sent...)
+	n.sent = g.sent.clone()
 	keep := min(g.cfg.PastEpochs, maxPastEpochs)
 	if keep > 0 && g.secrets != nil {
 		n.past = append(append([]pastEpoch{}, g.past...), pastEpoch{

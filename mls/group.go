@@ -135,7 +135,7 @@ type Group struct {
 	secrets                                                        *secrettree.Tree
 
 	proposals       []cachedProposal
-	sent            [][]byte // digests of this member's recent messages
+	sent            digestSet // digests of this member's recent messages
 	past            []pastEpoch
 	pastPSKs        []resumptionPSK
 	pending         *pendingCommit
@@ -330,26 +330,46 @@ func (g *Group) ReInitInfo() (groupID []byte, cs CipherSuite, extensions []Exten
 // maxSent bounds the digests of own messages remembered per epoch.
 const maxSent = 4096
 
-// rememberSent records the digest of a message this member sends, so that
-// its echo is recognised.
-func (g *Group) rememberSent(msg []byte) {
-	g.sent = append(g.sent, g.s.Hash(msg))
-	if len(g.sent) > maxSent {
-		g.sent = g.sent[len(g.sent)-maxSent:]
+// digestSet is a bounded set of message digests, oldest dropped first.
+type digestSet struct {
+	order [][]byte
+	set   map[string]struct{}
+}
+
+func (d *digestSet) add(h []byte) {
+	if d.set == nil {
+		d.set = make(map[string]struct{})
+	}
+	if _, ok := d.set[string(h)]; ok {
+		return
+	}
+	d.order = append(d.order, h)
+	d.set[string(h)] = struct{}{}
+	if len(d.order) > maxSent {
+		delete(d.set, string(d.order[0]))
+		d.order = d.order[1:]
 	}
 }
 
+func (d *digestSet) has(h []byte) bool {
+	_, ok := d.set[string(h)]
+	return ok
+}
+
+func (d *digestSet) clone() digestSet {
+	c := digestSet{order: append([][]byte{}, d.order...), set: make(map[string]struct{}, len(d.order))}
+	for _, h := range d.order {
+		c.set[string(h)] = struct{}{}
+	}
+	return c
+}
+
+// rememberSent records the digest of a message this member sends, so that
+// its echo is recognised.
+func (g *Group) rememberSent(msg []byte) { g.sent.add(g.s.Hash(msg)) }
+
 func (g *Group) isSent(msg []byte) bool {
-	if len(g.sent) == 0 {
-		return false
-	}
-	h := g.s.Hash(msg)
-	for _, d := range g.sent {
-		if string(d) == string(h) {
-			return true
-		}
-	}
-	return false
+	return len(g.sent.order) > 0 && g.sent.has(g.s.Hash(msg))
 }
 
 // usable reports whether the group may send or receive.

@@ -334,3 +334,31 @@ func TestPastEpochs(t *testing.T) {
 		t.Fatalf("message two epochs old with PastEpochs=1: got %v", err)
 	}
 }
+
+// PrivateMessage plaintexts are padded to a multiple of the padding block.
+func TestPadding(t *testing.T) {
+	id, _ := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("a")))
+	for _, block := range []int{0, 1, 64} {
+		g, err := Create(id, nil, &Config{PaddingBlock: block})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := block
+		if block == 0 {
+			want = DefaultPaddingBlock
+		}
+		for n := 0; n < 100; n++ {
+			msg, err := g.Encrypt(make([]byte, n), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m wire.MLSMessage
+			if err := wire.Unmarshal(msg, &m); err != nil {
+				t.Fatal(err)
+			}
+			if pt := len(m.PrivateMessage.Ciphertext) - 16; pt%want != 0 {
+				t.Fatalf("block %d, %d bytes of data: plaintext of %d bytes", block, n, pt)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/good-offices/goodoffices/mls/internal/codec"
 	"github.com/good-offices/goodoffices/mls/internal/framing"
 	"github.com/good-offices/goodoffices/mls/internal/secrettree"
 	"github.com/good-offices/goodoffices/mls/internal/tree"
@@ -157,12 +158,20 @@ func (g *Group) paddingFor(ac *wire.AuthenticatedContent) (int, error) {
 	if block <= 1 {
 		return 0, nil
 	}
-	pc := wire.PrivateMessageContent{ApplicationData: ac.Content.ApplicationData, Proposal: ac.Content.Proposal, Commit: ac.Content.Commit, Auth: ac.Auth}
-	b, err := wire.MarshalPrivateMessageContent(&pc, ac.Content.ContentType)
-	if err != nil {
-		return 0, err
+	var n int
+	if ac.Content.ContentType == wire.ContentTypeApplication {
+		// opaque application_data<V> followed by opaque signature<V>.
+		a, sig := len(ac.Content.ApplicationData), len(ac.Auth.Signature)
+		n = codec.VarintLen(a) + a + codec.VarintLen(sig) + sig
+	} else {
+		pc := wire.PrivateMessageContent{Proposal: ac.Content.Proposal, Commit: ac.Content.Commit, Auth: ac.Auth}
+		b, err := wire.MarshalPrivateMessageContent(&pc, ac.Content.ContentType)
+		if err != nil {
+			return 0, err
+		}
+		n = len(b)
 	}
-	return (block - len(b)%block) % block, nil
+	return (block - n%block) % block, nil
 }
 
 // Propose sends a proposal (§12.1) as this member; the returned message goes

@@ -103,7 +103,7 @@ func (g *Group) marshalState(w *codec.Writer, withPending bool) error {
 		return pastErr
 	}
 	w.Vector(func(w *codec.Writer) {
-		for _, d := range g.sent {
+		for _, d := range g.sent.order {
 			w.Opaque(d)
 		}
 	})
@@ -217,10 +217,10 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 	})
 	r.Vector(func(r *codec.Reader) {
 		d := r.Opaque()
-		if len(g.sent) >= maxSent {
+		if len(g.sent.order) >= maxSent {
 			r.Fail(fmt.Errorf("too many sent digests"))
 		}
-		g.sent = append(g.sent, d)
+		g.sent.add(d)
 	})
 	r.Vector(func(r *codec.Reader) {
 		g.pastPSKs = append(g.pastPSKs, resumptionPSK{epoch: r.Uint64(), psk: r.Opaque()})
