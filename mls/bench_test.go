@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"sync"
 	"syscall"
@@ -351,4 +352,27 @@ func pair(b *testing.B) (*Group, *Group) {
 		b.Fatal(err)
 	}
 	return alice, bob
+}
+
+// BenchmarkEd25519Floor is the floor of BenchmarkEncryptDecrypt1KiB: one
+// Ed25519 signature and one verification of a message of the same size,
+// measured in the same run so that the two can be compared on a shared
+// machine.
+func BenchmarkEd25519Floor(b *testing.B) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	msg := make([]byte, 1024+200)
+	var cpu cpuClock
+	cpu.start()
+	for b.Loop() {
+		sig := ed25519.Sign(priv, msg)
+		if !ed25519.Verify(pub, msg, sig) {
+			b.Fatal("verify")
+		}
+	}
+	cpu.stop()
+	cpu.report(b)
 }
