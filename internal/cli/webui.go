@@ -3,10 +3,17 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/web/deskui"
+	"github.com/good-offices/goodoffices/web/venueui"
 )
 
 // The delegate's web interface, served by the desk itself (package
@@ -14,6 +21,58 @@ import (
 
 func init() {
 	register(&command{name: "desk web", summary: "serve the desk's web interface on loopback and stay in sync", run: runDeskWeb})
+	register(&command{name: "host web", summary: "serve the host's web interface to the venue on loopback", run: runHostWeb})
+}
+
+func runHostWeb(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "host web", "[--venue URL] [--admin-file FILE] [--listen 127.0.0.1:PORT]", `
+Serves the host's web interface to a venue on a loopback address:
+accredited delegations and their devices, channels (metadata only: the
+venue has nothing else), rooms, the schedule as a week calendar, and which
+parties are ready for a high-level meeting. It talks to the venue's API
+with the admin credential. It prints a one-time sign-in link; the sign-in
+page also accepts the admin credential itself.
+
+Examples:
+  goodoffices host web
+  goodoffices host web --venue https://venue.caspia.example --admin-file /secure/admin.token`)
+	venueURL := fs.String("venue", "http://"+venue.DefaultListen, "venue `URL` (or $GOODOFFICES_VENUE)")
+	adminFile := fs.String("admin-file", filepath.Join(venue.DefaultDataDir, venue.AdminFile), "host admin credential `file` (or the credential itself in $GOODOFFICES_ADMIN)")
+	listen := fs.String("listen", "127.0.0.1:8472", "loopback `address` to serve the interface on")
+	talks := fs.String("talks", "", "name of the talks, for display")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + fmt.Sprint(fs.Args())}
+	}
+	u := *venueURL
+	if e := env.Getenv("GOODOFFICES_VENUE"); e != "" && !isFlagSet(fs, "venue") {
+		u = e
+	}
+	cred := env.Getenv("GOODOFFICES_ADMIN")
+	if cred == "" || isFlagSet(fs, "admin-file") {
+		b, err := os.ReadFile(*adminFile)
+		if err != nil {
+			return fmt.Errorf("failed to read the admin credential (see --admin-file): %w", err)
+		}
+		cred = strings.TrimSpace(string(b))
+	}
+	ui, err := venueui.New(venueui.Options{VenueURL: u, Admin: cred, Talks: *talks, Logger: slog.New(slog.NewTextHandler(env.Stderr, nil))})
+	if err != nil {
+		return err
+	}
+	if err := ui.Listen(*listen); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	fmt.Fprintf(env.Stdout, "host web interface on %s\nopen (works once): %s\nCtrl-C to stop\n", ui.URL(), ui.LoginURL())
+	return ui.Serve(ctx)
+}
+
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func runDeskWeb(ctx context.Context, env *Env, args []string) error {

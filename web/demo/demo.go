@@ -441,12 +441,12 @@ func (d *Demo) scheduleMeetings(ctx context.Context) error {
 			Start: at(4, 11, 0), End: at(4, 14, 0), Languages: []string{"en", "fr", "ru"}, Interpretation: schedule.Simultaneous, Delegations: parties, Headcount: 60}, false},
 	}
 	for _, m := range meetings {
-		mv, err := d.Schedule.Propose(ctx, scheduleapi.MeetingRequest{MeetingSpec: m.spec, Override: []schedule.ConflictKind{schedule.ConflictOutsideHours}})
+		mv, err := d.Schedule.Propose(ctx, scheduleapi.MeetingRequest{MeetingSpec: m.spec})
 		if err != nil {
 			return fmt.Errorf("failed to book %q: %w", m.spec.Title, err)
 		}
 		if m.confirm {
-			if _, err := d.Schedule.Confirm(ctx, mv.ID, scheduleapi.ActionRequest{Override: []schedule.ConflictKind{schedule.ConflictOutsideHours}}); err != nil {
+			if _, err := d.Schedule.Confirm(ctx, mv.ID, scheduleapi.ActionRequest{}); err != nil {
 				return fmt.Errorf("failed to confirm %q: %w", m.spec.Title, err)
 			}
 		}
