@@ -362,3 +362,38 @@ func TestPadding(t *testing.T) {
 		}
 	}
 }
+
+// A member that lost its state rejoins by external commit, removing its old
+// leaf (§12.4.3.2); another client cannot remove someone else that way.
+func TestExternalResync(t *testing.T) {
+	alice, bob, carol := threeMembers(t)
+	var gi []byte
+	var carolIdx uint32
+	alice.get(func(g *Group) { gi, _ = g.GroupInfo(true) })
+	carol.get(func(g *Group) { carolIdx = g.OwnIndex() })
+
+	// Mallory tries to take carol's seat.
+	mallory := newClient(t, "mallory", nil)
+	_, forged, err := JoinExternal(mallory.identity(), gi, nil, &JoinOptions{Resync: &carolIdx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.process(forged); !errors.Is(err, ErrCredentialRejected) {
+		t.Fatalf("external commit removing another client: got %v", err)
+	}
+
+	// Carol rejoins with her identity.
+	g, commit, err := JoinExternal(carol.identity(), gi, nil, &JoinOptions{Resync: &carolIdx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{alice, bob} {
+		r := c.mustProcess(commit)
+		if len(r.Commit.Removed) != 1 || len(r.Commit.Added) != 1 || string(r.Commit.Added[0].Credential.Identity) != "carol" {
+			t.Fatalf("%s: resync read as %+v", c.name, r.Commit)
+		}
+	}
+	carol.state, _ = g.MarshalBinary()
+	agree(t, alice, bob, carol)
+	exchange(t, alice, bob, carol)
+}

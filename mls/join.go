@@ -228,6 +228,7 @@ func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions
 	// it with the signed leaf.
 	ph := *template
 	ph.EncryptionKey, ph.Source, ph.Lifetime = nil, wire.LeafNodeSourceCommit, nil
+	base := a.tree.Clone() // the tree the joiner's leaf enters
 	own, err := a.tree.AddLeaf(&ph)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidTree, err)
@@ -239,7 +240,7 @@ func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions
 		return nil, nil, fmt.Errorf("failed to generate the update path: %w", err)
 	}
 	next.priv = gen.Private
-	if err := g.validateLeaf(t, &gen.Path.LeafNode, wire.LeafNodeSourceCommit, g.own, a.exts, false, false); err != nil {
+	if err := g.validateLeaf(base, &gen.Path.LeafNode, wire.LeafNodeSourceCommit, g.own, a.exts, false, false); err != nil {
 		return nil, nil, err
 	}
 	por := make([]wire.ProposalOrRef, len(list))
