@@ -397,3 +397,41 @@ func TestExternalResync(t *testing.T) {
 	agree(t, alice, bob, carol)
 	exchange(t, alice, bob, carol)
 }
+
+// Proposals of every kind sent by one member and committed by reference by
+// another, with the Welcome for an Add by reference.
+func TestProposalsByReference(t *testing.T) {
+	psk := func(id []byte) ([]byte, bool) { return []byte("shared"), string(id) == "psk-1" }
+	alice, bob, carol := threeMembers(t)
+	for _, c := range []*client{alice, bob, carol} {
+		c.cfg = &Config{ExternalPSKs: psk}
+	}
+	dave := newClient(t, "dave", &Config{ExternalPSKs: psk})
+	kp, err := ParseKeyPackage(dave.keyPackage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var props [][]byte
+	props = append(props, alice.propose(AddProposal(kp)))
+	props = append(props, alice.propose(ExternalPSKProposal([]byte("psk-1"))))
+	props = append(props, carol.propose(GroupContextExtensionsProposal([]Extension{{Type: 3, Data: []byte{0, 0, 0}}})))
+	for _, p := range props {
+		for _, c := range []*client{alice, bob, carol} {
+			if _, err := c.process(p); err != nil && !errors.Is(err, ErrOwnMessage) {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+	}
+	b := bob.commit(nil)
+	if b.Welcome == nil {
+		t.Fatal("no Welcome for an Add by reference")
+	}
+	for _, c := range []*client{alice, bob, carol} {
+		if r := c.mustProcess(b.Commit); len(r.Commit.Proposals) != 3 || len(r.Commit.Added) != 1 {
+			t.Fatalf("%s: commit read as %+v", c.name, r.Commit)
+		}
+	}
+	dave.join(b.Welcome)
+	agree(t, alice, bob, carol, dave)
+	exchange(t, alice, bob, carol, dave)
+}
