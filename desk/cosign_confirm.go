@@ -211,16 +211,22 @@ func (d *Desk) Confirmations(ctx context.Context) ([]Confirmation, error) {
 	return out, nil
 }
 
-// members returns the delegations whose cosignatures confirm entries of log.
+// members returns the delegations whose cosignatures confirm entries of log:
+// a channel's member delegations, or for the register every delegation this
+// delegate confirmed.
 func (d *Desk) members(ctx context.Context, log string) ([]string, error) {
 	if log == RegisterLog {
+		// The register is confirmed by every delegation whose root this
+		// delegate confirmed out of band: only their cosignatures can count.
 		ps, err := d.Parties(ctx)
 		if err != nil {
 			return nil, err
 		}
 		var out []string
 		for _, p := range ps {
-			out = append(out, p.Name)
+			if !p.Confirmed.IsZero() {
+				out = append(out, p.Name)
+			}
 		}
 		return out, nil
 	}
@@ -548,7 +554,7 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 			conf.WarnedWithho = confirmed + 1
 			alarm = &Alarm{Log: log, Kind: AlarmWithholding, Index: confirmed,
 				Detail: fmt.Sprintf("entry %d has been pending since %s (bound %s): not cosigned by %s; the venue may be withholding it from them, or their cosignatures from this desk",
-					confirmed, conf.OldestPending.Format(time.RFC3339), bound, strings.Join(conf.Missing, ", "))}
+					confirmed, conf.OldestPending.Format(time.RFC3339), bound, d.describeMissing(ctx, conf.Missing))}
 		}
 	}
 	if err := d.putConfirmation(ctx, conf); err != nil {
@@ -558,6 +564,20 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 		return d.warn(ctx, alarm, map[string][]byte{"checkpoint": msg})
 	}
 	return nil
+}
+
+// describeMissing names the delegations that have not cosigned, saying
+// which of them this delegate has not confirmed (their cosignatures cannot
+// count until it does).
+func (d *Desk) describeMissing(ctx context.Context, missing []string) string {
+	out := make([]string, 0, len(missing))
+	for _, m := range missing {
+		if p, err := d.party(ctx, m); err == nil && p.Confirmed.IsZero() {
+			m += " (root key not confirmed here: run 'goodoffices desk verify-party " + m + "')"
+		}
+		out = append(out, m)
+	}
+	return strings.Join(out, ", ")
 }
 
 func (d *Desk) putConfirmation(ctx context.Context, c Confirmation) error {
