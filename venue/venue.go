@@ -106,8 +106,8 @@
 //	GET  /logs/{id}/checkpoint                member (register: public)   tlog-checkpoint
 //	GET  /logs/{id}/tile/{L}/{N}[.p/{W}]      member (register: public)   hash tile
 //	GET  /logs/{id}/tile/entries/{N}[.p/{W}]  member (register: public)   entry bundle
-//	POST /logs/{id}/cosignatures             member   a checkpoint it served, cosigned by the caller (cosign.go)
-//	GET  /logs/{id}/cosignatures             member (register: public)   cosigned checkpoints and cosigners' certificates
+//	POST /logs/{id}/cosignatures              member   a checkpoint it served, cosigned by the caller (cosign.go)
+//	GET  /logs/{id}/cosignatures              member (register: public)   cosigned checkpoints and cosigners' certificates
 //
 // The claim response carries "Goodoffices-Last-Resort: true" when the
 // package handed out is the device's last-resort package.
