@@ -77,7 +77,7 @@ func loadTree(s *suite.Suite, cfg *Config, gi *wire.GroupInfo, opts *JoinOptions
 // tree comes from opts.RatchetTree or from the Welcome's GroupInfo. Every
 // check of §12.4.3.1 is made: the tree (hashes, parent hashes, every leaf
 // and credential), the GroupInfo signature and the confirmation tag.
-func Join(id *Identity, keyPackagePrivate, welcomeMsg []byte, cfg *Config, opts *JoinOptions) (_ *Group, err error) {
+func Join(id *Identity, keyPackagePrivate, welcomeMsg []byte, cfg *Config, opts *JoinOptions) (group *Group, err error) {
 	defer guard(&err)
 	if cfg == nil {
 		cfg = &Config{}
@@ -163,7 +163,7 @@ func Join(id *Identity, keyPackagePrivate, welcomeMsg []byte, cfg *Config, opts 
 // group, already in the new epoch, and the commit to send to the group. If
 // the delivery service rejects the commit, drop the group and retry with a
 // fresh GroupInfo.
-func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions) (_ *Group, _ []byte, err error) {
+func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions) (group *Group, commit []byte, err error) {
 	defer guard(&err)
 	if cfg == nil {
 		cfg = &Config{}

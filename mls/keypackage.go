@@ -127,7 +127,7 @@ func defaultCapabilities(cs CipherSuite, lastResort bool) wire.Capabilities {
 // ParseKeyPackage decodes a key package (an MLSMessage of wire format
 // mls_key_package) and verifies its signature and encodings (§10.1). It
 // does not check the lifetime; groups do that when adding it.
-func ParseKeyPackage(data []byte) (_ *KeyPackage, err error) {
+func ParseKeyPackage(data []byte) (kp *KeyPackage, err error) {
 	defer guard(&err)
 	var m wire.MLSMessage
 	if err := wire.Unmarshal(data, &m); err != nil {
@@ -140,7 +140,7 @@ func ParseKeyPackage(data []byte) (_ *KeyPackage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	kp := &KeyPackage{s: s, kp: *m.KeyPackage, raw: clone(data)}
+	kp = &KeyPackage{s: s, kp: *m.KeyPackage, raw: clone(data)}
 	if err := kp.verify(); err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ func (g *Group) secretFields() []*[]byte {
 // UnmarshalGroup restores a group serialized by Group.MarshalBinary. The
 // state is decoded strictly and checked for consistency (tree hash, private
 // keys against the tree, secret sizes); a corrupted state is rejected.
-func UnmarshalGroup(data []byte, cfg *Config) (_ *Group, err error) {
+func UnmarshalGroup(data []byte, cfg *Config) (group *Group, err error) {
 	defer guard(&err)
 	if cfg == nil {
 		cfg = &Config{}
