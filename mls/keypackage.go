@@ -43,7 +43,9 @@ type KeyPackage struct {
 // NewKeyPackage creates a key package for id. It returns the key package
 // and its private part (the HPKE init and leaf encryption private keys with
 // the key package itself), which the caller keeps, encrypted at rest, until
-// the Welcome arrives and passes it to Join.
+// the Welcome arrives and passes it to Join. Delete the private part once
+// it has been used, unless the key package is a last-resort one
+// (KeyPackageOptions.LastResort), which may be used for several groups.
 func NewKeyPackage(id *Identity, opts *KeyPackageOptions) (*KeyPackage, []byte, error) {
 	if opts == nil {
 		opts = &KeyPackageOptions{}
