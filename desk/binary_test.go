@@ -180,7 +180,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	c := startCluster(t)
 	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
 	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
+	for _, del := range []string{"arden", "borealia", "caspia"} {
 		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
 		fps[del] = c.field(out, "fingerprint")
 		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
@@ -190,6 +190,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 		{"bilateral", "bilateral", "arden,borealia"},
 		{"arden-internal", "delegation-internal", "arden"},
 		{"borealia-internal", "delegation-internal", "borealia"},
+		{"logistics", "logistics", "arden,borealia,caspia"},
 	} {
 		c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", ch[0], "--kind", ch[1], "--level", "expert", "--members", ch[2])...)
 	}
@@ -197,18 +198,32 @@ func TestBinaryEndToEnd(t *testing.T) {
 	c.newDesk("nora", "arden", "Nora Vass", "expert")
 	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
 	maks := c.newDesk("maks", "borealia", "Maks Dorn", "expert")
+	c.newDesk("arman", "caspia", "Arman Bekov", "logistics") // the host's logistics officer
 	all := []string{"tomas", "nora", "iryna", "maks"}
-	// Out of band: each delegate compares the other party's fingerprint.
-	for _, h := range all {
-		other := "borealia"
-		if h == "iryna" || h == "maks" {
-			other = "arden"
+	// Out of band: each delegate compares the other delegations' fingerprints.
+	for _, h := range append(all, "arman") {
+		own := map[string]string{"tomas": "arden", "nora": "arden", "iryna": "borealia", "maks": "borealia", "arman": "caspia"}[h]
+		for _, other := range []string{"arden", "borealia", "caspia"} {
+			if other == own {
+				continue
+			}
+			// A wrong fingerprint is refused loudly.
+			c.run(3, "desk", "verify-party", other, "--home", h, "--fingerprint", "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA")
+			c.run(0, "desk", "verify-party", other, "--home", h, "--fingerprint", fps[other])
 		}
-		// A wrong fingerprint is refused loudly.
-		c.run(3, "desk", "verify-party", other, "--home", h, "--fingerprint", "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA")
-		c.run(0, "desk", "verify-party", other, "--home", h, "--fingerprint", fps[other])
 	}
-	c.syncAll(all...) // stocks key packages on the venue
+	c.syncAll(append(all, "arman")...) // stocks key packages on the venue
+	// The host's logistics channel: the host is a member of this one only.
+	c.run(0, "desk", "send", "logistics", "--home", "arman", "logistics: the plenary moves to the Hall of Independence")
+	c.syncAll(append(all, "arman")...)
+	for _, h := range []string{"tomas", "iryna"} {
+		if got := c.texts(h, "logistics"); len(got) != 1 || !strings.Contains(got[0], "Hall of Independence") {
+			t.Errorf("%s reads logistics %q", h, got)
+		}
+	}
+	if out := c.run(0, "desk", "channels", "--home", "arman"); strings.Contains(out, "plenary") || !strings.Contains(out, "logistics") {
+		t.Errorf("the host's desk lists:\n%s", out)
+	}
 
 	secrets := []string{
 		"Arden opens the plenary",
@@ -217,6 +232,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 		"arden-internal: hold firm on paragraph 3",
 		"borealia-internal: accept 20 km",
 		"after Maks left the plenary",
+		"Hall of Independence",
 	}
 	c.run(0, "desk", "send", "plenary", "--home", "tomas", secrets[0])
 	c.run(0, "desk", "send", "arden-internal", "--home", "nora", secrets[3])
