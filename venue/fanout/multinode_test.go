@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/good-offices/goodoffices/bench"
@@ -765,5 +766,105 @@ func TestTwoNodesPolling(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("append %d reached node 2 after %s", i, d)
 		}
+	}
+}
+
+// TestDatabaseConnectionsKilled kills a venue node's database connections
+// (as a PostgreSQL restart does) while devices append through it: appends
+// either succeed or fail with a retryable error (503), every acknowledged
+// entry is in the log at its index, and the node serves again afterwards.
+func TestDatabaseConnectionsKilled(t *testing.T) {
+	base := pgtest.URL(t)
+	db := pgtest.Schema(t, base) + "&application_name=gotest_venue_killed"
+	n1 := node(t, db, "", nil)
+	admin, err := n1.AdminCredential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := setup(t, n1.URL, admin)
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	var mu sync.Mutex
+	acked := map[int64][]byte{}
+	retryable, other := 0, 0
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 4 {
+		c := w.device(t, n1.URL, fmt.Sprintf("writer%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				e := fmt.Appendf(nil, "writer %d entry %d", i, j)
+				idx, err := c.Append(ctx, w.channel, e)
+				mu.Lock()
+				var ae *client.Error
+				switch {
+				case err == nil:
+					acked[idx] = e
+				case errors.As(err, &ae) && ae.Retryable():
+					retryable++
+				default:
+					other++
+					t.Errorf("append failed with a non-retryable error: %v", err)
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	for range 3 {
+		time.Sleep(400 * time.Millisecond)
+		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gotest_venue_killed'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d acknowledged, %d retryable failures", len(acked), retryable)
+	if t.Failed() {
+		t.FailNow()
+	}
+	verifier, err := note.NewVerifier(w.info.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := w.device(t, n1.URL, "reader")
+	lc := reader.Log(w.channel, client.ChannelOrigin(w.info.Name, w.channel), verifier)
+	cp, _, err := lc.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := lc.Entries(ctx, cp, 0, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for idx, e := range acked {
+		if idx >= cp.Size || !bytes.Equal(es[idx], e) {
+			t.Fatalf("acknowledged entry %d (%q) not in the log", idx, e)
+		}
+	}
+	// An append whose commit succeeded but whose answer was lost with the
+	// connection is there without having been acknowledged; none is there
+	// twice.
+	seen := map[string]bool{}
+	for _, e := range es {
+		if seen[string(e)] {
+			t.Fatalf("entry %q twice", e)
+		}
+		seen[string(e)] = true
 	}
 }
