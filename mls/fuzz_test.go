@@ -118,6 +118,23 @@ func loadFuzzGroups(f testing.TB) ([]fuzzGroup, [][]byte) {
 		f.Fatal(err)
 	}
 	groups = append(groups, fuzzGroup{state: []byte(ff.State), cfg: &Config{}})
+	// The fixture member one epoch later, keeping the previous epoch's keys:
+	// the fixture's application message is then a late message.
+	late := &Config{PastEpochs: 1}
+	g, err := UnmarshalGroup(ff.State, late)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range ff.Messages[1:3] {
+		if _, err := g.Process(m); err != nil {
+			f.Fatal(err)
+		}
+	}
+	st, err := g.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	groups = append(groups, fuzzGroup{state: st, cfg: late})
 	for _, m := range ff.Messages {
 		seeds = append(seeds, []byte(m))
 	}
@@ -254,6 +271,13 @@ func TestFuzzFixture(t *testing.T) {
 	g, _ = UnmarshalGroup(ff.State, nil)
 	if _, err := g.Process(ff.Messages[3]); err != nil {
 		t.Fatalf("external commit: %v", err)
+	}
+	// The late-message group of FuzzProcess reads the application message.
+	groups, _ := loadFuzzGroups(t)
+	lg := groups[len(groups)-1]
+	g, _ = UnmarshalGroup(lg.state, lg.cfg)
+	if r, err := g.Process(ff.Messages[0]); err != nil || r.Epoch != 1 {
+		t.Fatalf("late application message: %v", err)
 	}
 }
 
