@@ -48,6 +48,12 @@
 //
 // A device is named by its [DeviceID]: the unpadded base64url of its public
 // key.
+//
+// # Revocations
+//
+// A lost or compromised device is revoked by a [Revocation], another signed
+// note of the root ([RootKey.Revoke], [VerifyRevocation]); the venue logs it
+// in a public log and refuses the device from then on.
 package delegation
 
 import (

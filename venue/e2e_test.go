@@ -327,6 +327,16 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := devices["borealia"][0].Fetch(ctx, "arden-internal", "checkpoint"); !errors.As(err, &ae) || ae.Status != 403 {
 		t.Fatalf("borealia read arden-internal: %v", err)
 	}
+	// Borealia's head revokes a lost device with the CLI: it is refused at
+	// once, and the revocation is in the public revocations log.
+	lost := devices["borealia"][1]
+	out := runCLI(t, bin, envs["borealia"], "delegation", "revoke", "--key", filepath.Join(dir, "borealia.root"), "--device", lost.DeviceID(), "--venue", p.url)
+	if !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %s", out)
+	}
+	if _, err := lost.Append(ctx, "plenary", []byte("from a stolen laptop")); !errors.As(err, &ae) || ae.Status != 401 {
+		t.Fatalf("revoked device appended: %v", err)
+	}
 	// The register, by anyone.
 	anon, _ := client.New(p.url)
 	reg := anon.Log("register", client.RegisterOrigin("venue.e2e"), vfy)

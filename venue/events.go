@@ -155,7 +155,7 @@ func parseCursor(s string) (cursor, error) {
 			c.mail = n
 			continue
 		}
-		if !validChannelID(k) && k != registerLog {
+		if !validChannelID(k) && !publicLog(k) {
 			return c, errors.New("malformed cursor")
 		}
 		c.logs[k] = n

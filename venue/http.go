@@ -120,6 +120,7 @@ func (v *Venue) Handler() http.Handler {
 	h("POST /v1/channels", adminOnly, v.handleCreateChannel)
 	h("PUT /v1/channels/{id}/members", adminOnly, v.handleSetMembers)
 	h("POST /v1/devices", public, v.handleRegisterDevice)
+	h("POST /v1/revocations", public, v.handleRevoke)
 	h("GET /v1/devices", adminOrDevice, v.handleDevices)
 	h("POST /v1/auth/challenge", public, v.handleChallenge)
 	h("POST /v1/auth/token", public, v.handleToken)
@@ -264,15 +265,16 @@ func requireMLS(w http.ResponseWriter, r *http.Request) bool {
 
 // Info is the body of GET /v1/venue.
 type Info struct {
-	Name           string `json:"name"`
-	VerifierKey    string `json:"verifier_key"`
-	RegisterOrigin string `json:"register_origin"`
-	ChannelOrigin  string `json:"channel_origin_prefix"`
-	MaxEntry       int    `json:"max_entry"`
+	Name              string `json:"name"`
+	VerifierKey       string `json:"verifier_key"`
+	RegisterOrigin    string `json:"register_origin"`
+	RevocationsOrigin string `json:"revocations_origin"`
+	ChannelOrigin     string `json:"channel_origin_prefix"`
+	MaxEntry          int    `json:"max_entry"`
 }
 
 func (v *Venue) handleInfo(w http.ResponseWriter, r *http.Request, _ principal) {
-	writeJSON(w, http.StatusOK, Info{Name: v.key.name, VerifierKey: v.key.vkey, RegisterOrigin: v.origin(registerLog),
+	writeJSON(w, http.StatusOK, Info{Name: v.key.name, VerifierKey: v.key.vkey, RegisterOrigin: v.origin(registerLog), RevocationsOrigin: v.origin(revocationsLog),
 		ChannelOrigin: v.key.name + "/channels/", MaxEntry: v.cfg.MaxEntry})
 }
 
@@ -348,7 +350,7 @@ func (v *Venue) toChannel(c store.Channel) Channel {
 // validChannelID reports whether id may name a channel: 1-64 of a-z, 0-9
 // and "-", starting with a letter or digit, not "register".
 func validChannelID(id string) bool {
-	if id == registerLog || !delegation.ValidName(id) || strings.Contains(id, ".") {
+	if publicLog(id) || !delegation.ValidName(id) || strings.Contains(id, ".") {
 		return false
 	}
 	return true
@@ -516,6 +518,13 @@ func (v *Venue) handleRegisterDevice(w http.ResponseWriter, r *http.Request, _ p
 	cert, err := delegation.VerifyCertificate(body, rec.RootKey, time.Now())
 	if err != nil {
 		writeError(w, http.StatusForbidden, "certificate does not chain to the accredited root of "+peek.Delegation+" or is not valid now")
+		return
+	}
+	if revoked, err := v.revoked(r.Context(), cert.DeviceID()); err != nil {
+		v.writeErr(w, &errStore{err})
+		return
+	} else if revoked {
+		writeError(w, http.StatusForbidden, "this device was revoked by its delegation")
 		return
 	}
 	d := store.Device{ID: cert.DeviceID(), Delegation: cert.Delegation, Certificate: body, Registered: time.Now().UTC()}
@@ -755,7 +764,7 @@ func (v *Venue) handleStats(w http.ResponseWriter, r *http.Request, _ principal)
 
 // canRead reports whether p may read log; it writes the error if not.
 func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal, log string) bool {
-	if log == registerLog {
+	if publicLog(log) {
 		return true
 	}
 	if !validChannelID(log) {
@@ -787,8 +796,8 @@ func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal
 
 func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal) {
 	log := r.PathValue("log")
-	if log == registerLog {
-		writeError(w, http.StatusForbidden, "the register is written by accreditation only")
+	if publicLog(log) {
+		writeError(w, http.StatusForbidden, "the register and the revocations log are written by accreditation and revocation only")
 		return
 	}
 	if !v.canAccessLog(w, r, p, log) {
@@ -914,7 +923,7 @@ func (v *Venue) handleTile(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	scope := "private"
-	if log == registerLog {
+	if publicLog(log) {
 		scope = "public"
 	}
 	if t.W == tlog.TileWidth {

@@ -20,6 +20,11 @@
 // The register is the only source of truth for accredited delegations: the
 // venue derives its list from the log, and the first record for a name wins.
 //
+// Device revocations (delegation.Revocation, signed by the delegation's
+// root) are logged as they were signed in the public log "revocations",
+// origin "<venue name>/revocations"; the venue refuses a revoked device from
+// then on (registration, authentication, every request).
+//
 // Each channel has a log named by its ID, origin
 // "<venue name>/channels/<id>", readable only by devices of its member
 // delegations. Entries are opaque (MLS messages, RFC 9420 §6), at most
@@ -92,6 +97,7 @@
 //	POST /v1/channels                         admin    {"id","kind","level","members":[...]}
 //	PUT  /v1/channels/{id}/members            admin    {"members":[...]}
 //	POST /v1/devices                          public   body: certificate note -> {"id","delegation",...}
+//	POST /v1/revocations                      public   body: revocation note signed by the root -> {"index"}
 //	GET  /v1/devices[?delegation=X]           admin or device
 //	POST /v1/auth/challenge                   public   -> {"challenge"}
 //	POST /v1/auth/token                       public   {"device","challenge","signature"} -> {"token","expires"}
@@ -103,7 +109,7 @@
 //	DELETE /v1/mail?through=N                 device   delete own mail up to N
 //	GET  /v1/events                           device   SSE stream, resumable with Last-Event-ID
 //	POST /logs/{id}/entries                   member   body message/mls -> 201 {"index","size"}
-//	GET  /logs/{id}/checkpoint                member (register: public)   tlog-checkpoint
+//	GET  /logs/{id}/checkpoint                member (register, revocations: public)   tlog-checkpoint
 //	GET  /logs/{id}/tile/{L}/{N}[.p/{W}]      member (register: public)   hash tile
 //	GET  /logs/{id}/tile/entries/{N}[.p/{W}]  member (register: public)   entry bundle
 //	POST /logs/{id}/cosignatures              member   a checkpoint it served, cosigned by the caller (cosign.go)
@@ -165,6 +171,12 @@ const (
 
 // registerLog is the name of the accreditation register's log.
 const registerLog = "register"
+
+// revocationsLog is the name of the public log of device revocations.
+const revocationsLog = "revocations"
+
+// publicLog reports whether log is one of the venue's public logs.
+func publicLog(log string) bool { return log == registerLog || log == revocationsLog }
 
 // Config configures a Venue. Zero fields take the defaults.
 type Config struct {
@@ -236,6 +248,8 @@ type Venue struct {
 	regMu    sync.Mutex // serialises accreditations and register refreshes
 	register registerView
 
+	revocations revocationView
+
 	extra map[string]http.Handler // set by Mount
 
 	cacheMu  sync.Mutex
@@ -301,18 +315,13 @@ func (v *Venue) PublicKey() ed25519.PublicKey { return v.key.priv.Public().(ed25
 func (v *Venue) AdminFile() string { return filepath.Join(v.cfg.DataDir, AdminFile) }
 
 // origin returns the checkpoint origin of a log.
-func (v *Venue) origin(log string) string {
-	if log == registerLog {
-		return v.key.name + "/register"
-	}
-	return v.key.name + "/channels/" + log
-}
+func (v *Venue) origin(log string) string { return Origin(v.key.name, log) }
 
-// Origin returns the checkpoint origin of a channel's log, or of the
-// register for "register".
+// Origin returns the checkpoint origin of a channel's log, of the register
+// for "register", or of the revocations log for "revocations".
 func Origin(venueName, log string) string {
-	if log == registerLog {
-		return venueName + "/register"
+	if publicLog(log) {
+		return venueName + "/" + log
 	}
 	return venueName + "/channels/" + log
 }

@@ -813,3 +813,73 @@ func TestTwoVenuesOneStore(t *testing.T) {
 		}
 	}
 }
+
+func TestRevocation(t *testing.T) {
+	tv := newTestVenue(t)
+	tv.accredit(t, "arden", "borealia")
+	tv.channel(t, "plenary", "plenary", "arden", "borealia")
+	a, b := tv.device(t, "arden"), tv.device(t, "borealia")
+	ctx := t.Context()
+	if _, err := a.Append(ctx, "plenary", []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	anon, _ := client.New(tv.srv.URL)
+	apub := nil2(t, a).Public().(ed25519.PublicKey)
+	status := func(err error) int {
+		var ae *client.Error
+		if errors.As(err, &ae) {
+			return ae.Status
+		}
+		return 0
+	}
+	// Another delegation's root cannot revoke arden's device.
+	forged, _ := tv.roots["borealia"].Revoke(apub)
+	if _, err := anon.Revoke(ctx, forged); status(err) != 403 {
+		t.Fatalf("borealia revoking arden's device: %v", err)
+	}
+	if _, err := anon.Revoke(ctx, []byte("garbage")); status(err) != 400 {
+		t.Fatalf("garbage revocation: %v", err)
+	}
+	if _, err := a.Append(ctx, "plenary", []byte("still fine")); err != nil {
+		t.Fatal(err)
+	}
+	rev, _ := tv.roots["arden"].Revoke(apub)
+	idx, err := anon.Revoke(ctx, rev)
+	if err != nil || idx != 0 {
+		t.Fatalf("revoke: %d %v", idx, err)
+	}
+	if _, err := anon.Revoke(ctx, rev); status(err) != 409 {
+		t.Fatalf("second revocation: %v", err)
+	}
+	// The revoked device is refused at once, token or not.
+	if _, err := a.Append(ctx, "plenary", []byte("after")); status(err) != 401 {
+		t.Fatalf("append by revoked device: %v", err)
+	}
+	if err := a.Authenticate(ctx); status(err) != 401 {
+		t.Fatalf("revoked device authenticated: %v", err)
+	}
+	cert := certFor(t, tv.roots["arden"], apub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if _, err := anon.RegisterDevice(ctx, cert); status(err) != 403 {
+		t.Fatalf("re-registering a revoked device: %v", err)
+	}
+	// Others are unaffected, and the revocation is public and verifiable.
+	if _, err := b.Append(ctx, "plenary", []byte("borealia")); err != nil {
+		t.Fatal(err)
+	}
+	lc := anon.Log("revocations", client.RevocationsOrigin("venue.test"), tv.vfy)
+	cp, _, err := lc.Checkpoint(ctx)
+	if err != nil || cp.Size != 1 {
+		t.Fatalf("revocations log: %v size %d", err, cp.Size)
+	}
+	es, err := lc.Entries(ctx, cp, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := delegation.VerifyRevocation(es[0], tv.roots["arden"].VerifierKey()); err != nil || !r.Device.Equal(apub) {
+		t.Fatalf("logged revocation: %v", err)
+	}
+	// Nobody appends to it directly.
+	if _, err := b.Append(ctx, "revocations", []byte("x")); status(err) != 403 {
+		t.Fatalf("direct append to revocations: %v", err)
+	}
+}

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/venue/client"
 )
 
 func init() {
 	register(&command{name: "delegation init", summary: "create a delegation's root key", run: runDelegationInit})
 	register(&command{name: "delegation certify", summary: "certify a delegate's device with the root key", run: runDelegationCertify})
 	register(&command{name: "delegation show", summary: "print a root key's verifier key and fingerprint", run: runDelegationShow})
+	register(&command{name: "delegation revoke", summary: "revoke a lost or compromised device with the root key", run: runDelegationRevoke})
 }
 
 // passphraseEnv names the environment variable holding the root key's
@@ -156,5 +158,63 @@ party reads out to you).`)
 		return &UsageError{Msg: "give --key FILE or one verifier key"}
 	}
 	fmt.Fprintf(env.Stdout, "delegation: %s\nverifier key: %s\nfingerprint: %s\n", vkey[:strings.Index(vkey, "+")], vkey, delegation.Fingerprint(vkey))
+	return nil
+}
+
+func runDelegationRevoke(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "delegation revoke", "--key FILE --device ID [--venue URL] [--out FILE]", `
+Revokes a delegate's device (a lost or compromised laptop): the root key
+signs "this device no longer belongs to us". With --venue the revocation is
+sent to the venue, which logs it in its public revocations log
+(/logs/revocations/) and refuses the device from then on; with --out (or on
+standard output) you get the signed revocation to send later.
+
+Example:
+  goodoffices delegation revoke --key arden.root --device 0Zr… --venue http://127.0.0.1:8470`)
+	keyPath := fs.String("key", "", "root key `file`")
+	device := fs.String("device", "", "device `ID` to revoke")
+	venueURL := fs.String("venue", "", "send the revocation to the venue at this `URL`")
+	out := fs.String("out", "", "write the revocation to `file`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyPath == "" || *device == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return &UsageError{Msg: "--key and --device are required"}
+	}
+	pub, err := delegation.ParseDeviceID(*device)
+	if err != nil {
+		return &UsageError{Msg: "--device: " + err.Error()}
+	}
+	k, err := loadRoot(env, *keyPath)
+	if err != nil {
+		return err
+	}
+	msg, err := k.Revoke(pub)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, msg, 0o644); err != nil {
+			return fmt.Errorf("failed to write revocation: %w", err)
+		}
+	}
+	if *venueURL == "" {
+		if *out == "" {
+			_, err := env.Stdout.Write(msg)
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "revocation of %s written to %s\n", *device, *out)
+		return nil
+	}
+	c, err := client.New(*venueURL)
+	if err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	idx, err := c.Revoke(ctx, msg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "device %s revoked (revocations log entry %d)\n", *device, idx)
 	return nil
 }

@@ -266,11 +266,12 @@ func (c *Client) Authenticate(ctx context.Context) error {
 
 // Info describes a venue.
 type Info struct {
-	Name           string `json:"name"`
-	VerifierKey    string `json:"verifier_key"`
-	RegisterOrigin string `json:"register_origin"`
-	ChannelOrigin  string `json:"channel_origin_prefix"`
-	MaxEntry       int    `json:"max_entry"`
+	Name              string `json:"name"`
+	VerifierKey       string `json:"verifier_key"`
+	RegisterOrigin    string `json:"register_origin"`
+	RevocationsOrigin string `json:"revocations_origin"`
+	ChannelOrigin     string `json:"channel_origin_prefix"`
+	MaxEntry          int    `json:"max_entry"`
 }
 
 // Info returns the venue's name and keys. A desk should pin the verifier key
@@ -410,10 +411,10 @@ func (c *Client) append(ctx context.Context, channel string, entry []byte, h htt
 
 // Fetch returns what the venue serves at path under /logs/<log>/
 // ("checkpoint", "tile/0/000", "tile/entries/000.p/3"). Channel logs need a
-// member device; the register is public.
+// member device; the register and the revocations log are public.
 func (c *Client) Fetch(ctx context.Context, log, path string) ([]byte, error) {
 	auth := authNone
-	if log != "register" {
+	if log != "register" && log != "revocations" {
 		auth = authDevice
 	}
 	data, _, err := c.do(ctx, request{method: "GET", path: "/logs/" + url.PathEscape(log) + "/" + path, auth: auth})
@@ -434,6 +435,20 @@ func ChannelOrigin(venueName, channel string) string { return venueName + "/chan
 
 // RegisterOrigin returns the checkpoint origin of the register.
 func RegisterOrigin(venueName string) string { return venueName + "/register" }
+
+// RevocationsOrigin returns the checkpoint origin of the revocations log.
+func RevocationsOrigin(venueName string) string { return venueName + "/revocations" }
+
+// Revoke submits a device revocation signed by a delegation's root (see
+// delegation.RootKey.Revoke) and returns its index in the revocations log.
+// It needs no credential: only the root can sign a revocation.
+func (c *Client) Revoke(ctx context.Context, revocation []byte) (int64, error) {
+	var out struct {
+		Index int64 `json:"index"`
+	}
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/revocations", body: revocation, contentType: "text/plain; charset=utf-8"}, &out)
+	return out.Index, err
+}
 
 // UploadKeyPackages adds one-time key packages to the device's stock and,
 // if lastResort is not nil, replaces its last-resort package. It returns the
