@@ -22,6 +22,8 @@ import (
 	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
+	"github.com/good-offices/goodoffices/venue/store/postgres"
+	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
 )
 
 // cosignAs returns the checkpoint note msg with a cosignature line of the
@@ -237,4 +239,69 @@ func FuzzAddCosignature(f *testing.F) {
 			t.Fatalf("accepted a body that does not verify: %q", body)
 		}
 	})
+}
+
+// TestCosignaturesSharedAcrossNodes: two venue nodes on one PostgreSQL
+// database and one key: a cosignature handed to one node is served by the
+// other (the store's queue is shared).
+func TestCosignaturesSharedAcrossNodes(t *testing.T) {
+	db := pgtest.Schema(t, pgtest.URL(t))
+	ctx := t.Context()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var urls []string
+	dir1 := t.TempDir()
+	for i, dir := range []string{dir1, t.TempDir()} {
+		if i > 0 {
+			for _, f := range []string{venue.KeyFile, venue.AdminFile} {
+				b, err := os.ReadFile(filepath.Join(dir1, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(dir, f), b, 0o600)
+			}
+		}
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: st, Rate: -1, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(v.Handler())
+		t.Cleanup(func() { srv.Close(); v.Close(); st.Close() })
+		urls = append(urls, srv.URL)
+	}
+	cred, _ := os.ReadFile(filepath.Join(dir1, venue.AdminFile))
+	admin, _ := client.New(urls[0], client.WithAdmin(string(cred)))
+	root, _ := delegation.GenerateRoot("arden")
+	if _, err := admin.Accredit(ctx, "arden", root.VerifierKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
+	anon, _ := client.New(urls[0])
+	if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := client.New(urls[0], client.WithDevice(priv))
+	d2, _ := client.New(urls[1], client.WithDevice(priv))
+	if _, err := d1.Append(ctx, "plenary", []byte("e0")); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := d1.Fetch(ctx, "plenary", "checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d1.AddCosignature(ctx, "plenary", cosignAs(t, "arden", priv, cp)); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := d2.Cosignatures(ctx, "plenary")
+	if err != nil || len(cs.Checkpoints) != 1 || len(cs.Cosigners) != 1 {
+		t.Fatalf("node 2 serves %+v, %v", cs, err)
+	}
 }
