@@ -81,4 +81,19 @@
 //
 // Run listens to the venue's event stream and syncs the logs it names: the
 // event's content is not used, the log is verified as always.
+//
+// # Neutrality: confirmation, forks, withholding (cosign_confirm.go)
+//
+// After a log is verified and processed, the desk hands its cosignature of
+// the checkpoint to the venue (POST /logs/<log>/cosignatures) and checks the
+// cosigned checkpoints the venue holds: each certificate against a root the
+// delegate confirmed, the venue's signature, each cosignature, and
+// consistency with its own view. An entry is confirmed (Confirmation) once
+// every member delegation (for the register: every confirmed delegation)
+// has cosigned a checkpoint covering it; until then it is pending. Two
+// inconsistent venue-signed checkpoints raise AlarmFork with a proof of
+// misbehaviour (ProofFile, package proof) that 'goodoffices verify' checks
+// offline; a pending entry older than NeutralityConfig.WithholdingBound
+// raises AlarmWithholding and a log others cosigned beyond what this desk
+// is served raises AlarmFreeze; a replayed MLS message raises AlarmReplay.
 package desk
