@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/mls"
@@ -16,10 +17,11 @@ import (
 
 // More store keys of the MLS layer.
 const (
-	keyLastResort = "mls/last-resort" // the ref of our last-resort key package on the venue
-	prefRemoved   = "mls/removed/"    // devices removed from a channel: not re-invited automatically
-	prefWelcome   = "mls/welcome/"    // Welcomes waiting for a confirmation of a party
-	prefProposal  = "mls/proposals/"  // a channel has proposals waiting for a commit
+	keyLastResort     = "mls/last-resort"      // the ref of our last-resort key package on the venue
+	keyLastResortTime = "mls/last-resort-time" // when it was made
+	prefRemoved       = "mls/removed/"         // devices removed from a channel: not re-invited automatically
+	prefWelcome       = "mls/welcome/"         // Welcomes waiting for a confirmation of a party
+	prefProposal      = "mls/proposals/"       // a channel has proposals waiting for a commit
 )
 
 // ErrNoGroup means this desk is not (yet) a member of the channel's group.
@@ -70,6 +72,13 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 	}
 	_, lrErr := d.store.Get(ctx, keyLastResort)
 	needLR := errors.Is(lrErr, ErrNotFound)
+	// Renew the last-resort package at half its lifetime, so that the venue
+	// never hands out an expired one.
+	if b, err := d.store.Get(ctx, keyLastResortTime); err == nil {
+		if t, err := time.Parse(time.RFC3339, string(b)); err == nil && time.Since(t) > mls.DefaultKeyPackageLifetime/2 {
+			needLR = true
+		}
+	}
 	if n >= kpLowWater && !needLR {
 		return d.store.Put(ctx, keyKPCount, []byte(strconv.Itoa(n)))
 	}
@@ -125,6 +134,9 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 	return d.store.Update(ctx, func(tx *Tx) error {
 		if lrRef != "" {
 			if err := tx.Put(ctx, keyLastResort, []byte(lrRef)); err != nil {
+				return err
+			}
+			if err := tx.Put(ctx, keyLastResortTime, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 				return err
 			}
 		}
@@ -494,6 +506,10 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 			kp, err := mls.ParseKeyPackage(raw)
 			if err != nil {
 				d.log.Warn("invalid key package from the venue", "device", dev.ID, "err", err)
+				continue
+			}
+			if nb, na := kp.Lifetime(); time.Now().Before(nb) || time.Now().After(na) {
+				d.log.Warn("expired key package from the venue; the device must sync to upload fresh ones", "device", dev.ID)
 				continue
 			}
 			pub, _ := delegation.ParseDeviceID(dev.ID)
