@@ -19,7 +19,7 @@ package venue
 // # Endpoints
 //
 //	POST /logs/{log}/cosignatures   device (member)   body: cosigned checkpoint note -> {"log","size","cosigner"}
-//	GET  /logs/{log}/cosignatures   member (register: public) -> {"log","checkpoints":[note...],"cosigners":[{"name","certificate"}]}
+//	GET  /logs/{log}/cosignatures[?size=N]   member (register: public) -> {"log","checkpoints":[note...],"cosigners":[{"name","certificate"}]}
 //
 // The POST has the meaning of c2sp.org/tlog-witness add-checkpoint with the
 // roles turned around: in tlog-witness the log asks a witness to cosign; in
@@ -35,7 +35,9 @@ package venue
 //
 // The GET returns, for each cosigner, the latest checkpoint it cosigned; a
 // checkpoint cosigned by several cosigners is served once with all their
-// lines. The certificates let a desk check each cosignature against the
+// lines. With ?size=N it serves the checkpoint of that size with every
+// cosignature of it the venue still holds (older ones are dropped when the
+// queue is compacted). The certificates let a desk check each cosignature against the
 // delegation roots it confirmed out of band; the venue's say-so counts for
 // nothing.
 //
@@ -194,9 +196,9 @@ func (v *Venue) handleAddCosignature(w http.ResponseWriter, r *http.Request, p p
 	writeJSON(w, http.StatusOK, map[string]any{"log": log, "size": cp.Size, "cosigner": name})
 }
 
-// readCosignatures returns the latest record of each cosigner of log, and
-// how many records the queue holds.
-func (v *Venue) readCosignatures(ctx context.Context, log string) (map[string]cosignRecord, int, int64, error) {
+// readCosignatures returns the latest record of each cosigner of log (of
+// size only, if size > 0), and how many records the queue holds.
+func (v *Venue) readCosignatures(ctx context.Context, log string, size int64) (map[string]cosignRecord, int, int64, error) {
 	latest := map[string]cosignRecord{}
 	n, after := 0, int64(0)
 	for {
@@ -212,6 +214,9 @@ func (v *Venue) readCosignatures(ctx context.Context, log string) (map[string]co
 				continue
 			}
 			rec.id = m.ID
+			if size > 0 && rec.size != size {
+				continue
+			}
 			if old, ok := latest[rec.name]; !ok || rec.size >= old.size {
 				latest[rec.name] = rec
 			}
@@ -242,7 +247,7 @@ func parseCosignRecord(b []byte) (cosignRecord, bool) {
 func (v *Venue) compactCosignatures(ctx context.Context, log string) {
 	cosignCompact.Lock()
 	defer cosignCompact.Unlock()
-	latest, n, last, err := v.readCosignatures(ctx, log)
+	latest, n, last, err := v.readCosignatures(ctx, log, 0)
 	if err != nil || n <= 2*len(latest)+16 {
 		return
 	}
@@ -266,8 +271,17 @@ func (v *Venue) handleCosignatures(w http.ResponseWriter, r *http.Request, p pri
 	if !v.canAccessLog(w, r, p, log) {
 		return
 	}
+	var size int64
+	if q := r.URL.Query().Get("size"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || n < 1 || strconv.FormatInt(n, 10) != q {
+			writeError(w, http.StatusBadRequest, "size: a canonical positive decimal tree size")
+			return
+		}
+		size = n
+	}
 	ctx := r.Context()
-	latest, _, _, err := v.readCosignatures(ctx, log)
+	latest, _, _, err := v.readCosignatures(ctx, log, size)
 	if err != nil {
 		v.writeErr(w, &errStore{err})
 		return

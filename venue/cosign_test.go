@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,6 +111,19 @@ func TestCosignatures(t *testing.T) {
 	cs, _ = a.Cosignatures(ctx, "plenary")
 	if len(cs.Checkpoints) != 2 || !strings.Contains(cs.Checkpoints[1], "\n60\n") || !strings.Contains(cs.Checkpoints[0], "\n3\n") {
 		t.Fatalf("after many cosignatures: %+v", cs.Checkpoints)
+	}
+	// One checkpoint with the cosignatures the venue holds for it.
+	tokB := deviceToken(t, tv.srv.URL, devKey(b))
+	status, body := raw(t, "GET", tv.srv.URL+"/logs/plenary/cosignatures?size=3", tokB, "", nil)
+	var one venue.Cosignatures
+	if status != 200 || json.Unmarshal([]byte(body), &one) != nil || len(one.Checkpoints) != 1 ||
+		!strings.Contains(one.Checkpoints[0], "\n3\n") || !strings.Contains(one.Checkpoints[0], "— borealia/") {
+		t.Fatalf("?size=3: %d %s", status, body)
+	}
+	for _, q := range []string{"0", "-1", "03", "x"} {
+		if status, _ := raw(t, "GET", tv.srv.URL+"/logs/plenary/cosignatures?size="+q, tokB, "", nil); status != 400 {
+			t.Errorf("?size=%s: %d", q, status)
+		}
 	}
 	// The register's cosignatures are public.
 	reg, _ := a.Fetch(ctx, "register", "checkpoint")
