@@ -212,11 +212,11 @@ func (d *Desk) Confirmations(ctx context.Context) ([]Confirmation, error) {
 }
 
 // members returns the delegations whose cosignatures confirm entries of log:
-// a channel's member delegations, or for the register every delegation this
-// delegate confirmed.
+// a channel's member delegations, or for the public logs (register,
+// revocations) every delegation this delegate confirmed.
 func (d *Desk) members(ctx context.Context, log string) ([]string, error) {
-	if log == RegisterLog {
-		// The register is confirmed by every delegation whose root this
+	if log == RegisterLog || log == "revocations" {
+		// The public logs (the register, the revocations) are confirmed by every delegation whose root this
 		// delegate confirmed out of band: only their cosignatures can count.
 		ps, err := d.Parties(ctx)
 		if err != nil {
