@@ -472,8 +472,14 @@ func (g *Group) processCommit(ac *wire.AuthenticatedContent) (*Group, *CommitInf
 	next := g.nextGroup(t)
 	senderLeaf := tree.LeafIndex(committer.Index)
 	if external {
-		// The joiner takes the leaf an Add would give it (§12.4.3.2).
 		leaf := c.Path.LeafNode
+		if g.cfg.AllowExternalJoin == nil {
+			return nil, nil, fmt.Errorf("%w: external joins are not allowed (Config.AllowExternalJoin)", ErrCredentialRejected)
+		}
+		if err := g.cfg.AllowExternalJoin(credentialFromWire(&leaf.Credential), clone(leaf.SignatureKey)); err != nil {
+			return nil, nil, fmt.Errorf("%w: external join: %w", ErrCredentialRejected, err)
+		}
+		// The joiner takes the leaf an Add would give it (§12.4.3.2).
 		probe := t.Clone()
 		if senderLeaf, err = probe.AddLeaf(&leaf); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidCommit, err)

@@ -53,8 +53,11 @@
 //
 // [Config] carries the application's policy: the credential validator
 // (called for every leaf the group accepts, so the application decides who
-// may be a member), external PSKs, padding, and the clock used for key
-// package lifetimes. It is not serialized.
+// may be a member), whether a member may change its credential, whether
+// clients may join by external commit (by default they may not: a holder
+// of a GroupInfo could otherwise join without any member adding it),
+// external PSKs, padding, how many past epochs to keep for late messages,
+// and the clock used for key package lifetimes. It is not serialized.
 //
 // # Storage
 //

@@ -117,7 +117,7 @@ func loadFuzzGroups(f testing.TB) ([]fuzzGroup, [][]byte) {
 	if err := json.Unmarshal(fx, &ff); err != nil {
 		f.Fatal(err)
 	}
-	groups = append(groups, fuzzGroup{state: []byte(ff.State), cfg: &Config{}})
+	groups = append(groups, fuzzGroup{state: []byte(ff.State), cfg: &Config{AllowExternalJoin: allowAll}})
 	// The fixture member one epoch later, keeping the previous epoch's keys:
 	// the fixture's application message is then a late message.
 	late := &Config{PastEpochs: 1}
@@ -269,6 +269,10 @@ func TestFuzzFixture(t *testing.T) {
 		}
 	}
 	g, _ = UnmarshalGroup(ff.State, nil)
+	if _, err := g.Process(ff.Messages[3]); !errors.Is(err, ErrCredentialRejected) {
+		t.Fatalf("external commit without AllowExternalJoin: %v", err)
+	}
+	g, _ = UnmarshalGroup(ff.State, &Config{AllowExternalJoin: allowAll})
 	if _, err := g.Process(ff.Messages[3]); err != nil {
 		t.Fatalf("external commit: %v", err)
 	}

@@ -23,6 +23,12 @@ type Config struct {
 	// credential old with new (in an Update, a commit, or an external
 	// rejoin). When nil, the credential must stay the same.
 	ValidateCredentialChange func(old, new Credential) error
+	// AllowExternalJoin decides whether a client may join by external
+	// commit (§12.4.3.2) with the given credential, after
+	// ValidateCredential accepted it. When nil, external commits are
+	// rejected: anyone who holds a GroupInfo could otherwise join, without
+	// any member committing its Add.
+	AllowExternalJoin func(c Credential, signatureKey []byte) error
 	// ExternalPSKs returns the external PSK with the given ID, or false when
 	// it is unknown (§8.4). May be nil.
 	ExternalPSKs func(id []byte) ([]byte, bool)

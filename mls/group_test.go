@@ -367,6 +367,9 @@ func TestPadding(t *testing.T) {
 // leaf (§12.4.3.2); another client cannot remove someone else that way.
 func TestExternalResync(t *testing.T) {
 	alice, bob, carol := threeMembers(t)
+	for _, c := range []*client{alice, bob, carol} {
+		c.cfg = &Config{AllowExternalJoin: allowAll}
+	}
 	var gi []byte
 	var carolIdx uint32
 	alice.get(func(g *Group) { gi, _ = g.GroupInfo(true) })

@@ -185,6 +185,8 @@ func exchange(t *testing.T, cs ...*client) {
 	}
 }
 
+func allowAll(Credential, []byte) error { return nil }
+
 // TestLifecycle runs a group's life through serialized state only, for
 // every implemented suite and both handshake framings.
 func TestLifecycle(t *testing.T) {
@@ -202,7 +204,7 @@ func TestLifecycle(t *testing.T) {
 func testLifecycle(t *testing.T, public bool) {
 	psk := []byte("a pre-shared key of the talks")
 	cfg := func() *Config {
-		return &Config{PublicHandshake: public, ExternalPSKs: func(id []byte) ([]byte, bool) { return psk, string(id) == "talks-psk" }}
+		return &Config{PublicHandshake: public, ExternalPSKs: func(id []byte) ([]byte, bool) { return psk, string(id) == "talks-psk" }, AllowExternalJoin: allowAll}
 	}
 	alice, bob, carol, dave := newClient(t, "alice", cfg()), newClient(t, "bob", cfg()), newClient(t, "carol", cfg()), newClient(t, "dave", cfg())
 
