@@ -152,6 +152,15 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 		if p.Type != wire.ProposalTypeAdd {
 			return fmt.Errorf("%w: a new member can only propose its own Add", ErrInvalidProposal)
 		}
+		// Asking to be added is joining from outside: the same policy as
+		// external commits applies.
+		leaf := &p.Add.KeyPackage.LeafNode
+		if g.cfg.AllowExternalJoin == nil {
+			return fmt.Errorf("%w: external joins are not allowed (Config.AllowExternalJoin)", ErrCredentialRejected)
+		}
+		if err := g.cfg.AllowExternalJoin(credentialFromWire(&leaf.Credential), clone(leaf.SignatureKey)); err != nil {
+			return fmt.Errorf("%w: external join: %w", ErrCredentialRejected, err)
+		}
 	case wire.SenderTypeNewMemberCommit:
 		// Proposals of an external commit are checked by the commit rules.
 	default:
