@@ -25,13 +25,16 @@
 // a row lock: table logs holds one row per log with its size, and Append
 // first upserts and locks the rows of every log of the batch, in log-name
 // order so that two batches can never deadlock, with one
-// INSERT ... ON CONFLICT DO UPDATE ... RETURNING. It then compares each
-// stored size with the size the sequencer built its Merkle hashes on
-// (LogAppend.OldSize): on a mismatch another node won the race, the whole
-// transaction is rolled back and Append returns store.ErrConflict, and the
-// sequencer reloads that log and sequences again. The lock is held only for
-// the few statements of one batch (sent in one pipelined round trip), so
-// group commit is kept: one lock and one commit per batch, not per entry.
+// INSERT ... ON CONFLICT DO UPDATE ... RETURNING. In the same statement it
+// compares each stored size with the size the sequencer built its Merkle
+// hashes on (LogAppend.OldSize): the SQL function goodoffices_check_size
+// raises SQLSTATE GO409 on a mismatch, which means another node won the
+// race; the whole transaction is rolled back, Append returns
+// store.ErrConflict, and the sequencer reloads that log and sequences
+// again. The lock statement, the inserts and the commit travel in one
+// pipelined round trip (one implicit transaction), so the lock is held only
+// for the few statements of one batch and group commit is kept: one lock
+// and one commit per batch, not per entry.
 //
 // A row lock rather than an advisory lock was chosen because it is part of
 // the data: it is taken and released with the transaction that writes the
@@ -45,13 +48,12 @@
 // All nodes share the venue's signing key (copy venue.key to each node's data
 // directory). Checkpoints are then signed by one key whichever node
 // sequenced them, so a party, a witness or any standard tlog client checks
-// every log against the one verifier key the venue publishes; a key per node
-// would require every client to trust a changing set of keys listed
-// somewhere, and a node that signs a checkpoint it did not sequence against
-// the database could fork a log. The row lock and the compare-and-swap above
-// are what keep checkpoints consistent: a checkpoint is stored only in the
-// transaction that makes its tree size durable, and only on top of the
-// checkpoint it extends.
+// every log against the one verifier key the venue publishes. A key per
+// node, listed in the register, would make every client track a changing
+// set of keys, and would add nothing against forks: what keeps checkpoints
+// consistent is the row lock and compare-and-swap above, as a checkpoint is
+// stored only in the transaction that makes its tree size durable, and only
+// on top of the checkpoint it extends.
 //
 // # Mailboxes
 //
