@@ -23,11 +23,13 @@ type Config struct {
 	// credential old with new (in an Update, a commit, or an external
 	// rejoin). When nil, the credential must stay the same.
 	ValidateCredentialChange func(old, new Credential) error
-	// AllowExternalJoin decides whether a client may join by external
-	// commit (§12.4.3.2) with the given credential, after
-	// ValidateCredential accepted it. When nil, external commits are
-	// rejected: anyone who holds a GroupInfo could otherwise join, without
-	// any member committing its Add.
+	// AllowExternalJoin decides whether a client may join from outside
+	// the group with the given credential: by external commit
+	// (§12.4.3.2) or by proposing its own Add (new_member_proposal,
+	// §12.1.8). ValidateCredential is applied as well. When nil, both are
+	// rejected: anyone who holds a GroupInfo could otherwise join, or have
+	// its Add swept into the next member's commit, without a member
+	// deciding to add it.
 	AllowExternalJoin func(c Credential, signatureKey []byte) error
 	// ExternalPSKs returns the external PSK with the given ID, or false when
 	// it is unknown (§8.4). May be nil.
