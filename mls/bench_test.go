@@ -376,3 +376,39 @@ func BenchmarkEd25519Floor(b *testing.B) {
 	cpu.stop()
 	cpu.report(b)
 }
+
+// BenchmarkJoin measures joining a populated group from a Welcome that
+// carries the ratchet tree: decrypting, then validating the whole tree
+// (every leaf signature, parent hashes, tree hash) as §12.4.3.1 requires.
+func BenchmarkJoin(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			bg := cachedGroup(b, n, true)
+			newcomer, err := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("newcomer")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			kp, priv, err := NewKeyPackage(newcomer, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g, err := UnmarshalGroup(bg.committer, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cb, err := g.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var cpu cpuClock
+			cpu.start()
+			for b.Loop() {
+				if _, err := Join(newcomer, priv, cb.Welcome, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.stop()
+			cpu.report(b)
+		})
+	}
+}
