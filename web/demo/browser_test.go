@@ -216,12 +216,19 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#p4 form.stack button[type=submit]`)),
 	)
 	waitText(t, arden, ".flash", "Amendment to paragraph 3 proposed", 60*time.Second)
+	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement/package"))
+	waitText(t, arden, "#row-p4", "[15]", 20*time.Second)
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/texts/joint-statement"))
 	waitText(t, borealia, "#prop-A3", "[20]", 90*time.Second)
 	run(t, borealia, chromedp.Click(chromedp.CSS(`#prop-A3 button[value=accept]`)))
 	waitText(t, borealia, ".flash", "Answer to A3 sent", 60*time.Second)
 	waitText(t, borealia, "#p4", "[20] km", 20*time.Second)
-	waitText(t, arden, "#p4", "[20] km", 90*time.Second)
+	// Arden's package dashboard changes live: the new wording, positions
+	// cleared.
+	row = waitText(t, arden, "#row-p4", "[20] km", 90*time.Second)
+	if strings.Contains(row, "object") {
+		t.Errorf("the new wording kept the old position: %q", row)
+	}
 
 	// Arden posts a message in the working group; Borealia reads it.
 	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/channels/wg1-ceasefire"),
