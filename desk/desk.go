@@ -34,12 +34,11 @@ const RegisterLog = "register"
 
 // Errors a caller may need to tell apart.
 var (
-	ErrNotEnrolled    = errors.New("the desk is not enrolled with a venue (run 'goodoffices desk enroll')")
-	ErrUnknownParty   = errors.New("no such delegation in the venue's register")
-	ErrFingerprint    = errors.New("the fingerprint does not match the delegation's root key in the register")
-	ErrHalted         = errors.New("processing of this log is halted by an alarm")
-	ErrNotConfirmed   = errors.New("the delegation's root key has not been confirmed out of band (run 'goodoffices desk verify-party')")
-	ErrMLSUnavailable = errors.New("MLS channels are not available yet: the mls package has no public Group API")
+	ErrNotEnrolled  = errors.New("the desk is not enrolled with a venue (run 'goodoffices desk enroll')")
+	ErrUnknownParty = errors.New("no such delegation in the venue's register")
+	ErrFingerprint  = errors.New("the fingerprint does not match the delegation's root key in the register")
+	ErrHalted       = errors.New("processing of this log is halted by an alarm")
+	ErrNotConfirmed = errors.New("the delegation's root key has not been confirmed out of band (run 'goodoffices desk verify-party')")
 )
 
 // A Profile describes the delegate whose device this desk is.
