@@ -20,16 +20,14 @@ import (
 
 // Alarm kinds.
 const (
-	AlarmBadSignature  = "bad-signature"   // a checkpoint not signed by the pinned venue key, or malformed
-	AlarmRollback      = "rollback"        // a checkpoint smaller than one already accepted
-	AlarmFork          = "fork"            // a checkpoint of the same size with another root hash
-	AlarmInconsistent  = "inconsistent"    // a larger checkpoint that does not extend the accepted one
-	AlarmInclusion     = "inclusion"       // an entry that is not the one the checkpoint commits to
-	AlarmMalformed     = "malformed-entry" // a verified entry that is not what the log may hold
-	AlarmMember        = "member"          // a member whose credential does not chain to a confirmed root
-	AlarmVenueKey      = "venue-key"       // the venue's identity changed
-	AlarmMLS           = "mls"             // an MLS message that fails authentication or validation
-	AlarmUnexpectedMLS = "unexpected"      // a message the desk cannot place (e.g. from an unknown epoch)
+	AlarmBadSignature = "bad-signature"   // a checkpoint not signed by the pinned venue key, or malformed
+	AlarmRollback     = "rollback"        // a checkpoint smaller than one already accepted
+	AlarmFork         = "fork"            // a checkpoint of the same size with another root hash
+	AlarmInconsistent = "inconsistent"    // a larger checkpoint that does not extend the accepted one
+	AlarmInclusion    = "inclusion"       // an entry that is not the one the checkpoint commits to
+	AlarmMalformed    = "malformed-entry" // a verified entry that is not what the log may hold
+	AlarmMember       = "member"          // a member whose credential does not chain to a confirmed root
+	AlarmVenueKey     = "venue-key"       // the venue's identity changed
 )
 
 // An Alarm is a verification failure: the venue (or someone it let in) may
