@@ -494,7 +494,7 @@ func (g *Group) processCommit(ac *wire.AuthenticatedContent) (*Group, *CommitInf
 	var commitSecret []byte
 	next.priv = g.priv.Clone()
 	if a.ownUpdate != nil {
-		next.priv.SetLeafKey(a.ownUpdate, t.Leaf(tree.LeafIndex(g.own)).EncryptionKey)
+		next.priv.SetLeafKey(a.ownUpdate, leafAt(t, g.own).EncryptionKey)
 	}
 	if c.Path != nil {
 		if !external {
@@ -506,7 +506,7 @@ func (g *Group) processCommit(ac *wire.AuthenticatedContent) (*Group, *CommitInf
 			}
 		} else if len(a.removed) == 1 {
 			// A resync: the joiner replaces its own old leaf (§12.4.3.2).
-			old := g.tree.Leaf(tree.LeafIndex(a.removed[0].Index))
+			old := leafAt(g.tree, a.removed[0].Index)
 			if err := g.checkSameClient(old, &c.Path.LeafNode); err != nil {
 				return nil, nil, err
 			}
@@ -706,7 +706,7 @@ func (g *Group) selectProposals(byValue bool) []cachedProposal {
 	psks := make(map[string]bool)
 	var reinit *cachedProposal
 	for i, cp := range g.proposals {
-		if cp.sender.Type == wire.SenderTypeMember && g.tree.Leaf(tree.LeafIndex(cp.sender.Index)) == nil {
+		if cp.sender.Type == wire.SenderTypeMember && leafAt(g.tree, cp.sender.Index) == nil {
 			continue
 		}
 		switch cp.p.Type {

@@ -319,7 +319,7 @@ func (g *Group) Members() []Member {
 
 // Member returns the member at leaf index i.
 func (g *Group) Member(i uint32) (Member, bool) {
-	l := g.tree.Leaf(tree.LeafIndex(i))
+	l := leafAt(g.tree, i)
 	if l == nil {
 		return Member{}, false
 	}

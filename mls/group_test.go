@@ -438,3 +438,38 @@ func TestProposalsByReference(t *testing.T) {
 	agree(t, alice, bob, carol, dave)
 	exchange(t, alice, bob, carol, dave)
 }
+
+// Leaf indices at or beyond 2^31 must not alias small ones (2*i overflowing
+// a 32-bit node index): they are outside the tree.
+func TestHugeLeafIndex(t *testing.T) {
+	alice, bob, _ := threeMembers(t)
+	alice.get(func(g *Group) {
+		if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{RemoveProposal(1 << 31)}}); !errors.Is(err, ErrInvalidProposal) {
+			t.Fatalf("Remove(2^31): got %v, want ErrInvalidProposal", err)
+		}
+		if _, ok := g.Member(1 << 31); ok {
+			t.Fatal("Member(2^31) exists")
+		}
+	})
+	// A signed, tagged commit removing leaf 2^31 (which would alias leaf 0).
+	var forged []byte
+	alice.get(func(g *Group) {
+		content := &wire.FramedContent{
+			GroupID: g.ctx.GroupID, Epoch: g.ctx.Epoch, Sender: wire.Sender{Type: wire.SenderTypeMember, Index: g.own},
+			AuthenticatedData: []byte{}, ContentType: wire.ContentTypeProposal,
+			Proposal: &wire.Proposal{Type: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: 1 << 31}},
+		}
+		ac, err := g.sign(content, wire.WireFormatPublicMessage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := framingPublic(g, ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged, _ = wire.Marshal(&wire.MLSMessage{Version: wire.MLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})
+	})
+	if _, err := bob.process(forged); !errors.Is(err, ErrInvalidProposal) {
+		t.Fatalf("proposal to remove leaf 2^31: got %v", err)
+	}
+}

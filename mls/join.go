@@ -111,7 +111,7 @@ func Join(id *Identity, keyPackagePrivate, welcomeMsg []byte, cfg *Config, opts 
 		if t, err = loadTree(s, cfg, gi, opts); err != nil {
 			return nil, err
 		}
-		leaf := t.Leaf(tree.LeafIndex(gi.Signer))
+		leaf := leafAt(t, gi.Signer)
 		if leaf == nil {
 			return nil, fmt.Errorf("%w: GroupInfo signer %d is not a member", ErrUnknownSender, gi.Signer)
 		}
@@ -187,7 +187,7 @@ func JoinExternal(id *Identity, groupInfo []byte, cfg *Config, opts *JoinOptions
 	if err != nil {
 		return nil, nil, err
 	}
-	signer := t.Leaf(tree.LeafIndex(gi.Signer))
+	signer := leafAt(t, gi.Signer)
 	if signer == nil {
 		return nil, nil, fmt.Errorf("%w: GroupInfo signer %d is not a member", ErrUnknownSender, gi.Signer)
 	}

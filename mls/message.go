@@ -8,7 +8,6 @@ import (
 	"github.com/good-offices/goodoffices/mls/internal/codec"
 	"github.com/good-offices/goodoffices/mls/internal/framing"
 	"github.com/good-offices/goodoffices/mls/internal/secrettree"
-	"github.com/good-offices/goodoffices/mls/internal/tree"
 	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
 
@@ -314,7 +313,7 @@ func (g *Group) unprotectPrivate(pm *wire.PrivateMessage) (*wire.AuthenticatedCo
 func (g *Group) signatureKeyOf(sender wire.Sender, content *wire.FramedContent) ([]byte, error) {
 	switch sender.Type {
 	case wire.SenderTypeMember:
-		l := g.tree.Leaf(tree.LeafIndex(sender.Index))
+		l := leafAt(g.tree, sender.Index)
 		if l == nil {
 			return nil, fmt.Errorf("%w: leaf %d is blank or outside the tree", ErrUnknownSender, sender.Index)
 		}
@@ -358,7 +357,7 @@ func (g *Group) senderInfo(s wire.Sender) Sender {
 	out := Sender{Type: SenderType(s.Type), Index: s.Index}
 	switch s.Type {
 	case wire.SenderTypeMember:
-		if l := g.tree.Leaf(tree.LeafIndex(s.Index)); l != nil {
+		if l := leafAt(g.tree, s.Index); l != nil {
 			out.Credential, out.SignatureKey = credentialFromWire(&l.Credential), clone(l.SignatureKey)
 		}
 	case wire.SenderTypeExternal:
@@ -427,7 +426,7 @@ func (g *Group) processPast(pm *wire.PrivateMessage) (*Received, error) {
 		if sender.Type != wire.SenderTypeMember {
 			return nil, fmt.Errorf("%w: sender type %d", ErrUnknownSender, sender.Type)
 		}
-		l := pe.tree.Leaf(tree.LeafIndex(sender.Index))
+		l := leafAt(pe.tree, sender.Index)
 		if l == nil {
 			return nil, fmt.Errorf("%w: leaf %d was blank in epoch %d", ErrUnknownSender, sender.Index, pe.ctx.Epoch)
 		}
@@ -443,7 +442,7 @@ func (g *Group) processPast(pm *wire.PrivateMessage) (*Received, error) {
 	pe.secrets = st
 	r := &Received{Kind: KindApplication, Epoch: pm.Epoch, AuthenticatedData: clone(ac.Content.AuthenticatedData), Data: ac.Content.ApplicationData}
 	r.Sender = Sender{Type: SenderMember, Index: ac.Content.Sender.Index}
-	if l := pe.tree.Leaf(tree.LeafIndex(ac.Content.Sender.Index)); l != nil {
+	if l := leafAt(pe.tree, ac.Content.Sender.Index); l != nil {
 		r.Sender.Credential, r.Sender.SignatureKey = credentialFromWire(&l.Credential), clone(l.SignatureKey)
 	}
 	return r, nil

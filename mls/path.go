@@ -39,7 +39,7 @@ func (g *Group) leafTemplate() *wire.LeafNode {
 		Source:       wire.LeafNodeSourceCommit,
 		Extensions:   wire.Extensions{},
 	}
-	if old := g.tree.Leaf(tree.LeafIndex(g.own)); old != nil {
+	if old := leafAt(g.tree, g.own); old != nil {
 		leaf.Capabilities = old.Capabilities
 		leaf.Extensions = old.Extensions
 	}

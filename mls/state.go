@@ -283,7 +283,7 @@ func unmarshalState(r *codec.Reader, cfg *Config, withPending bool) (*Group, err
 		if err := g.priv.Check(g.tree); err != nil {
 			return nil, bad("private keys", err)
 		}
-		if !bytes.Equal(g.tree.Leaf(tree.LeafIndex(g.own)).SignatureKey, id.key.Public()) {
+		if own := leafAt(g.tree, g.own); own == nil || !bytes.Equal(own.SignatureKey, id.key.Public()) {
 			return nil, bad("own leaf", nil)
 		}
 	}

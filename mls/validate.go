@@ -136,7 +136,7 @@ func (g *Group) validateLeaf(t *tree.Tree, leaf *wire.LeafNode, src wire.LeafNod
 func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *tree.Tree, inCommit, sending bool) error {
 	switch sender.Type {
 	case wire.SenderTypeMember:
-		if g.tree.Leaf(tree.LeafIndex(sender.Index)) == nil {
+		if leafAt(g.tree, sender.Index) == nil {
 			return fmt.Errorf("%w: proposal from blank leaf %d", ErrUnknownSender, sender.Index)
 		}
 		if p.Type == wire.ProposalTypeExternalInit {
@@ -182,7 +182,7 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 		if sender.Type != wire.SenderTypeMember {
 			return fmt.Errorf("%w: Update from a non-member", ErrInvalidProposal)
 		}
-		old := t.Leaf(tree.LeafIndex(sender.Index))
+		old := leafAt(t, sender.Index)
 		if old == nil {
 			return fmt.Errorf("%w: Update of blank leaf %d", ErrInvalidProposal, sender.Index)
 		}
@@ -193,7 +193,7 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 			return err
 		}
 	case wire.ProposalTypeRemove:
-		if t.Leaf(tree.LeafIndex(p.Remove.Removed)) == nil {
+		if leafAt(t, p.Remove.Removed) == nil {
 			return fmt.Errorf("%w: Remove of blank or absent leaf %d", ErrInvalidProposal, p.Remove.Removed)
 		}
 	case wire.ProposalTypePreSharedKey:
@@ -268,4 +268,14 @@ func (g *Group) checkSameClient(old, leaf *wire.LeafNode) error {
 		return fmt.Errorf("%w: a member may not change its identity", ErrCredentialRejected)
 	}
 	return nil
+}
+
+// leafAt returns the leaf node at index i of t, or nil when it is blank or
+// i is outside the tree. Leaf indices from messages go through it: they are
+// checked against the tree's size before any use.
+func leafAt(t *tree.Tree, i uint32) *wire.LeafNode {
+	if i >= t.NumLeaves() {
+		return nil
+	}
+	return t.Leaf(tree.LeafIndex(i))
 }
