@@ -77,9 +77,9 @@ Examples:
 	defer d.Close()
 	fmt.Fprintf(env.Stdout, "\nVenue API: %s (data in %s)\n", d.VenueURL, data)
 	fmt.Fprintf(env.Stdout, "\nOpen in your browser (each link signs you in once):\n\n")
-	fmt.Fprintf(env.Stdout, "  Host (Caspia), venue UI:   %s\n", d.VenueUI.LoginURL())
+	fmt.Fprintf(env.Stdout, "  %-32s %s\n", "Venue UI (host, Caspia):", d.VenueUI.LoginURL())
 	for _, dl := range d.Delegates {
-		fmt.Fprintf(env.Stdout, "  %-26s %s\n", fmt.Sprintf("%s (%s):", dl.Person, demo.Names[dl.Delegation]), dl.UI.LoginURL())
+		fmt.Fprintf(env.Stdout, "  %-32s %s\n", fmt.Sprintf("%s (%s):", dl.Person, demo.Short[dl.Delegation]), dl.UI.LoginURL())
 	}
 	fmt.Fprintf(env.Stdout, "\nTry: open Tomas Reig (Arden) and Iryna Holt (Borealia) side by side, take a\nposition on paragraph 3 as Arden, and watch Borealia's desk update.\nPress Ctrl-C to stop.\n")
 	if err := d.Serve(ctx); err != nil {

@@ -67,7 +67,7 @@ wait:
 		for range lines {
 		}
 	}()
-	link := links["Iryna Holt (Republic of Borealia):"]
+	link := links["Iryna Holt (Borealia):"]
 	if link == "" {
 		t.Fatalf("no link for Borealia's expert in %v", links)
 	}

@@ -50,6 +50,9 @@ var Names = map[string]string{
 	"borealia": "Republic of Borealia",
 }
 
+// Short are the delegations' short names.
+var Short = map[string]string{"caspia": "Caspia, host", "arden": "Arden", "borealia": "Borealia"}
+
 // Heads are the heads of delegation (the only ones who signal readiness).
 var Heads = map[string]string{"arden": "Ilse Marven", "borealia": "Oleh Varta", "caspia": "Dana Seitkali"}
 
@@ -471,7 +474,14 @@ func (d *Demo) Serve(ctx context.Context) error {
 	for _, dl := range d.Delegates {
 		dl := dl
 		run(func() error { return dl.UI.Serve(ctx) })
-		run(func() error { return dl.Desk.Run(ctx, 30*time.Second, dl.UI.Notify) })
+		run(func() error {
+			// A desk that stops syncing (the venue gone) is logged; the
+			// other desks and the UIs keep running.
+			if err := dl.Desk.Run(ctx, 30*time.Second, dl.UI.Notify); err != nil && ctx.Err() == nil {
+				d.log.Error("desk stopped syncing", "desk", dl.Key, "err", err)
+			}
+			return nil
+		})
 	}
 	run(func() error { return d.VenueUI.Serve(ctx) })
 	select {
