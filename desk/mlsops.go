@@ -554,6 +554,9 @@ func (d *Desk) openLocked(ctx context.Context, ch string) error {
 		}
 	}
 	return d.commitLocked(ctx, ch, true, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		if g.Epoch() > 0 {
+			return nil, nil, fmt.Errorf("channel %s is open already (this desk is in its group at epoch %d): use 'desk invite' to add devices", ch, g.Epoch())
+		}
 		kps, devs, err := d.candidates(ctx, ch, g, "")
 		if err != nil {
 			return nil, nil, err
