@@ -924,3 +924,45 @@ func TestGarbageEntryRejected(t *testing.T) {
 		t.Fatalf("%d entries rejected, want 2: %+v", rejected, ms)
 	}
 }
+
+// TestRunReconnects: the live loop survives a broken event stream and
+// delivers what was sent meanwhile, verified, without a duplicate.
+func TestRunReconnects(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	a2 := tv.newDesk(arden, "Nora Vass")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, a2)
+	if _, err := a1.Send(ctx, "wg1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a2.Run(rctx, time.Hour, nil) }()
+	defer func() { cancel(); <-done }()
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for strings.Join(texts(t, a2, "wg1"), "|") != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("a2 reads %q, want %q", texts(t, a2, "wg1"), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	wait("Tomas Reig: one")
+	tv.proxy.CloseClientConnections() // the event stream breaks
+	if _, err := a1.Send(ctx, "wg1", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	wait("Tomas Reig: one|Tomas Reig: two")
+	if _, err := a1.Send(ctx, "wg1", []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	wait("Tomas Reig: one|Tomas Reig: two|Tomas Reig: three")
+}
