@@ -423,3 +423,77 @@ func TestCommitContentSeeds(t *testing.T) {
 		}
 	}
 }
+
+// FuzzProposalContent is FuzzCommitContent for proposals: the fixture's
+// committer signs and tags a Proposal of the fuzzer's choosing, and the
+// other member processes it. An accepted proposal must be cached (so a
+// commit can reference it) and the state must still serialize.
+func FuzzProposalContent(f *testing.F) {
+	ff := readFuzzFixture(f)
+	newcomer, _ := NewIdentity(DefaultCipherSuite, BasicCredential([]byte("newcomer")))
+	kp, _, _ := NewKeyPackage(newcomer, nil)
+	alice, err := UnmarshalGroup(ff.CommitterState, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []Proposal{AddProposal(kp), RemoveProposal(2), UpdateProposal(), ReInitProposal([]byte("x"), DefaultCipherSuite, nil),
+		GroupContextExtensionsProposal([]Extension{{Type: 3, Data: []byte{0, 0, 0}}})} {
+		wp, _, err := alice.proposalToWire(p, true)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := wire.Marshal(wp)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p wire.Proposal
+		if wire.Unmarshal(data, &p) != nil {
+			return
+		}
+		alice, err := UnmarshalGroup(ff.CommitterState, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := &wire.FramedContent{
+			GroupID: alice.ctx.GroupID, Epoch: alice.ctx.Epoch,
+			Sender:            wire.Sender{Type: wire.SenderTypeMember, Index: alice.own},
+			AuthenticatedData: []byte{}, ContentType: wire.ContentTypeProposal, Proposal: &p,
+		}
+		ac, err := alice.sign(content, wire.WireFormatPublicMessage)
+		if err != nil {
+			return
+		}
+		pm, err := framingPublic(alice, ac)
+		if err != nil {
+			return
+		}
+		msg, err := wire.Marshal(&wire.MLSMessage{Version: wire.MLS10, WireFormat: wire.WireFormatPublicMessage, PublicMessage: pm})
+		if err != nil {
+			return
+		}
+		bob, err := UnmarshalGroup(ff.State, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bob.Process(msg)
+		if errors.Is(err, errInternal) {
+			t.Fatalf("internal error: %v", err)
+		}
+		if err != nil {
+			return
+		}
+		if len(bob.proposals) != 1 {
+			t.Fatal("accepted proposal not cached")
+		}
+		st, err := bob.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := UnmarshalGroup(st, nil); err != nil {
+			t.Fatalf("state with the proposal does not load: %v", err)
+		}
+	})
+}
