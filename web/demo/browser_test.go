@@ -120,6 +120,18 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// unlabelled fails the test if a form control of the page has no label.
+func unlabelled(t *testing.T, ctx context.Context) {
+	t.Helper()
+	js := `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(e => e.labels.length === 0 && !e.getAttribute("aria-label")).map(e => e.id || e.name).join(",")`
+	if got := eval[string](t, ctx, js); got != "" {
+		t.Errorf("form controls without a label: %s", got)
+	}
+	if lang := eval[string](t, ctx, "document.documentElement.lang"); lang == "" {
+		t.Error("the page has no lang")
+	}
+}
+
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -185,6 +197,12 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("paragraph 3 has %d options coloured as Borealia's, want 3", chips)
 	}
 	shot(t, arden, dir, "desk-text.png")
+	unlabelled(t, arden)
+	// Keyboard: the first Tab reaches the skip link.
+	run(t, arden, chromedp.KeyEvent("\t"))
+	if got := eval[string](t, arden, "document.activeElement.className"); got != "skip" {
+		t.Errorf("the first Tab focuses %q, want the skip link", got)
+	}
 
 	run(t, borealia, chromedp.Navigate(iryna.UI.LoginURL()+"&next=/texts/joint-statement"))
 	waitText(t, borealia, "#p4", "general staff", 20*time.Second)
@@ -256,6 +274,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#body")))
 	waitText(t, borealia, "main .alarm", "ALARM on wg1-ceasefire", 120*time.Second)
 	shot(t, borealia, dir, "desk-trust-alarm.png")
+	unlabelled(t, borealia)
 	d.Tamper(nil)
 
 	// Readable on a tablet: the text at 820 px, nothing wider than the
