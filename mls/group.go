@@ -44,7 +44,7 @@ type Config struct {
 	// be read after a commit (0: none). A delivery service that orders a
 	// commit before messages sent concurrently in the old epoch makes those
 	// messages late; keeping an epoch's keys for a while reads them, at the
-	// cost of forward secrecy for that while (RFC 9420 §14, §16.6).
+	// cost of forward secrecy for that while (RFC 9420 §15.3).
 	// Handshake messages of past epochs are always rejected.
 	PastEpochs int
 	// Now returns the current time, for key package lifetimes; nil means
