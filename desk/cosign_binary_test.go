@@ -2,11 +2,17 @@ package desk_test
 
 import (
 	"encoding/json"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/good-offices/goodoffices/desk"
+	hv "github.com/good-offices/goodoffices/internal/hostile"
+	"github.com/good-offices/goodoffices/venue"
 )
 
 // TestNeutralityBinary: the two-party conversation with the real binary,
@@ -90,4 +96,77 @@ func TestNeutralityBinary(t *testing.T) {
 		}
 		t.Logf("%s status:\n%s", h, out)
 	}
+}
+
+// TestHostileBinaryForkProof: the whole chain with the real binary. A venue
+// process; the host puts the hostile proxy (with the venue's key, read from
+// its data directory) between it and Borealia's desk and shows Borealia
+// another history. 'desk sync' exits with an alarm and exports a proof;
+// 'goodoffices verify --venue-key' checks the proof offline.
+func TestHostileBinaryForkProof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	c := startCluster(t)
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	fps := map[string]string{}
+	for _, del := range []string{"arden", "borealia"} {
+		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
+		fps[del] = c.field(out, "fingerprint")
+		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
+	}
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "plenary", "--kind", "plenary", "--level", "expert", "--members", "arden,borealia")...)
+	skey, err := os.ReadFile(filepath.Join(c.dir, "vdata", venue.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := hv.New(c.venueURL, signer)
+	front := httptest.NewServer(px.Handler("borealia"))
+	defer front.Close()
+
+	c.newDesk("tomas", "arden", "Tomas Reig", "head")
+	// Borealia's desk talks to the venue through the host's proxy.
+	c.run(0, "desk", "init", "--home", "iryna", "--delegation", "borealia", "--person", "Iryna Holt", "--role", "head")
+	var s struct{ Device string }
+	json.Unmarshal([]byte(c.run(0, "desk", "status", "--home", "iryna", "--json")), &s)
+	c.run(0, "delegation", "certify", "--key", "borealia.root", "--device", s.Device, "--person", "Iryna Holt", "--role", "head", "--level", "expert", "--out", "iryna.cert")
+	c.run(0, "desk", "enroll", "--home", "iryna", "--venue", front.URL, "--venue-key", c.venueKey, "--cert", "iryna.cert")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	c.syncAll("tomas", "iryna")
+	c.run(0, "desk", "send", "plenary", "--home", "tomas", "Arden opens the plenary")
+	c.syncAll("tomas", "iryna")
+	c.run(0, "desk", "send", "plenary", "--home", "tomas", "Arden proposes a ceasefire line")
+	c.run(0, "desk", "sync", "--home", "tomas") // Arden cosigns the real history
+
+	// The host shows Borealia a history where Arden's last message is another.
+	px.Set("borealia", &hv.Attack{Name: "fork", Log: "plenary", View: func(es [][]byte) [][]byte {
+		es[len(es)-1] = append([]byte(nil), es[len(es)-1]...)
+		es[len(es)-1][len(es[len(es)-1])-1] ^= 1
+		return es
+	}})
+	c.run(3, "desk", "sync", "--home", "iryna")
+	var st struct {
+		Alarms []desk.Alarm `json:"alarms"`
+	}
+	json.Unmarshal([]byte(c.run(3, "desk", "status", "--home", "iryna", "--json")), &st)
+	var proofFile string
+	for _, a := range st.Alarms {
+		if a.Kind == desk.AlarmFork && a.Log == "plenary" {
+			proofFile = filepath.Join(a.Evidence, desk.ProofFile)
+			t.Logf("detected: %s alarm: %s", a.Kind, a.Detail)
+		}
+	}
+	if proofFile == "" {
+		t.Fatalf("no fork alarm: %+v", st.Alarms)
+	}
+	out := c.run(0, "verify", "--venue-key", c.venueKey, proofFile)
+	if !strings.Contains(out, "PROOF OF MISBEHAVIOUR") || !strings.Contains(out, "PINNED") {
+		t.Fatalf("verify:\n%s", out)
+	}
+	t.Logf("goodoffices verify:\n%s", out)
 }

@@ -593,6 +593,11 @@ func (d *Desk) putConfirmation(ctx context.Context, c Confirmation) error {
 func (d *Desk) checkCosigned(ctx context.Context, log string, cp tlog.Checkpoint, msg []byte, o cosigned, c *tlog.Client, fetch tlog.FetchFunc) (bool, *Alarm) {
 	var err error
 	var p *proof.Proof
+	// Our own cosignature travels in the proof too: it shows which party
+	// was shown which history.
+	if own, err := d.Cosigned(ctx, log); err == nil && bytes.Equal(checkpointBody(own), checkpointBody(msg)) {
+		msg = own
+	}
 	switch {
 	case o.cp.Size == cp.Size:
 		if o.cp.Hash == cp.Hash {
