@@ -60,6 +60,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -128,6 +129,10 @@ func (v *Venue) mountCosignatures() {
 func (v *Venue) handleAddCosignature(w http.ResponseWriter, r *http.Request, p principal) {
 	log := r.PathValue("log")
 	if !v.canAccessLog(w, r, p, log) {
+		return
+	}
+	if !v.limiter.allow(p.device, time.Now()) {
+		writeError(w, http.StatusTooManyRequests, "rate limit exceeded")
 		return
 	}
 	body, ok := readBody(w, r, maxCosignBody)
