@@ -19,7 +19,10 @@
 // synchronous=FULL): processing an entry, advancing the log's cursor,
 // saving the group state and recording the decrypted message commit together,
 // so a desk killed at any point restarts with no entry processed twice or
-// skipped. Keys (channel IDs, log indexes) are in clear: metadata the venue
+// skipped. Durability matters as much as atomicity: a group state saved
+// before a message is sent must not roll back after a power loss, or the
+// next message would reuse a key generation of the secret tree (RFC 9420
+// §9.1); hence synchronous=FULL, not NORMAL. Keys (channel IDs, log indexes) are in clear: metadata the venue
 // knows anyway. Evidence of alarms is written, outside the database, under
 // <home>/evidence/ with atomic writes; it holds only what the venue served
 // (checkpoints, tiles, ciphertext).
