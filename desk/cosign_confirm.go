@@ -20,7 +20,7 @@ package desk
 //     'goodoffices verify'.
 //
 // An entry is confirmed when every member delegation of the channel (for
-// the register: every accredited delegation) has cosigned a checkpoint that
+// the public logs: every delegation this delegate confirmed) has cosigned a checkpoint that
 // covers it and is consistent with this desk's view; until then it is
 // pending. A pending entry older than the withholding bound raises
 // AlarmWithholding (the venue hides it from someone, or hides their
