@@ -17,6 +17,7 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,8 @@ import (
 
 	"net"
 	"net/http"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
@@ -97,6 +100,7 @@ type Demo struct {
 	desksURL string // what the desks enrol with: the venue behind the proxy
 	sched    interface{ Close() error }
 	roots    map[string]*delegation.RootKey
+	signer   note.Signer // the venue's key, for the hostile mode
 	wg       sync.WaitGroup
 }
 
@@ -139,6 +143,19 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	vdir := filepath.Join(cfg.Dir, "venue")
 	if err := os.MkdirAll(vdir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create the data directory: %w", err)
+	}
+	// The demo makes the venue's signing key itself (the file venue.New
+	// would create), so that its hostile mode can sign a forked checkpoint
+	// with the real key: a split view, which the desks prove.
+	skey, _, err := note.GenerateKey(rand.Reader, "venue.caspia.example")
+	if err != nil {
+		return nil, fmt.Errorf("failed to generate the venue key: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(vdir, venue.KeyFile), []byte(skey+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("failed to write the venue key: %w", err)
+	}
+	if d.signer, err = note.NewSigner(skey); err != nil {
+		return nil, fmt.Errorf("failed to load the venue key: %w", err)
 	}
 	os.WriteFile(filepath.Join(vdir, "schedule.json"), []byte(`{"zone":"Asia/Almaty","open":"08:00","close":"20:00","host":"caspia"}`), 0o600)
 	progress("starting the venue (SQLite in " + vdir + ")")

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/good-offices/goodoffices/tlog"
 )
 
 // The desks of the demo reach the venue through a reverse proxy in front of
@@ -86,5 +89,33 @@ func ForgeCheckpoint(log string) func(path string, body []byte) []byte {
 		}
 		lines[2] = h
 		return bytes.Join(lines, []byte("\n"))
+	}
+}
+
+// ForkCheckpoint is a Tamper function for a venue that really cheats: it
+// serves for log a checkpoint of the same size with another root hash,
+// signed with the venue's own key (a split view). A desk that accepted the
+// honest checkpoint raises a fork alarm and keeps both signed checkpoints as
+// a proof of misbehaviour that anyone can check offline.
+func (d *Demo) ForkCheckpoint(log string) func(path string, body []byte) []byte {
+	return func(path string, body []byte) []byte {
+		if path != "/logs/"+log+"/checkpoint" {
+			return body
+		}
+		i := bytes.Index(body, []byte("\n\n"))
+		if i < 0 {
+			return body
+		}
+		c, err := tlog.ParseCheckpoint(body[:i+1])
+		if err != nil || c.Size == 0 {
+			return body
+		}
+		c.Hash = sha256.Sum256(c.Hash[:])
+		forged, err := tlog.SignCheckpoint(c, d.signer)
+		if err != nil {
+			d.log.Warn("demo: failed to sign a forked checkpoint", "err", err)
+			return body
+		}
+		return forged
 	}
 }

@@ -17,6 +17,7 @@ package deskui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -68,6 +69,11 @@ type Server struct {
 	base     string
 	ln       net.Listener
 
+	// view serialises the requests that read or update cache: the
+	// engine states are shared between requests.
+	view  sync.Mutex
+	cache map[string]*chanCache
+
 	mu       sync.Mutex
 	lastRead map[string]int64 // channel -> highest index the delegate has seen
 	subs     map[chan struct{}]bool
@@ -82,7 +88,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}}
+	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}, cache: map[string]*chanCache{}}
 	pages, err := web.Pages(s.funcs(), "desk")
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse templates: %w", err)
@@ -189,6 +195,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /trust", s.auth(s.trust))
 	mux.HandleFunc("POST /trust/confirm", s.auth(s.postConfirm))
 	mux.HandleFunc("POST /trust/clear", s.auth(s.postClear))
+	mux.HandleFunc("POST /trust/check", s.auth(s.postCheck))
+	mux.HandleFunc("GET /trust/alarms/{n}/proof", s.auth(s.proofDownload))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
 	return s.guard.Wrap(mux)
 }
@@ -201,6 +209,10 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprintln(w, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk web' for a new one).")
 			return
+		}
+		if r.URL.Path != "/events" {
+			s.view.Lock()
+			defer s.view.Unlock()
 		}
 		h(w, r)
 	}
@@ -306,6 +318,7 @@ func (m *model) text(id string) *negotiation.Text {
 	for _, ch := range m.Order {
 		if t := m.States[ch].Text(id); t != nil {
 			m.State = m.States[ch]
+			m.Parties = m.State.Config.Parties
 			return t
 		}
 	}
@@ -319,18 +332,27 @@ func isEvent(b []byte) bool {
 	return strings.HasPrefix(t, "{") && strings.Contains(t, `"type"`) && strings.Contains(t, `"v"`)
 }
 
-func rootKeyOf(vkey string) []byte {
-	i := strings.LastIndexByte(vkey, '+')
-	if i < 0 {
-		return nil
-	}
-	b, err := decodeB64(vkey[i+1:])
-	if err != nil || len(b) != 33 || b[0] != 1 {
-		return nil
-	}
-	return b[1:]
+// chanCache is the engine state of one channel, kept between requests so
+// that a page applies only the entries processed since the last one
+// (negotiation.State.Apply is incremental) instead of replaying the whole
+// history on every request.
+type chanCache struct {
+	key   string // the engine configuration it was built with
+	msgs  []desk.Message
+	state *negotiation.State
+	next  int64 // log index after the last message read
 }
 
+// configKey identifies an engine configuration: a channel whose members or
+// root keys change is replayed from the start.
+func configKey(cfg negotiation.Config) string {
+	b, _ := json.Marshal(cfg)
+	return string(b)
+}
+
+// load reads the desk's status and brings the cached engine state of every
+// channel up to date. Callers hold s.view (see auth), so the cached states
+// are not changed while a page reads them.
 func (s *Server) load(ctx context.Context) (*model, error) {
 	st, err := s.d.Status(ctx)
 	if err != nil {
@@ -342,41 +364,70 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 	}
 	sort.Slice(chans, func(i, j int) bool { return chans[i].ID < chans[j].ID })
 	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}, States: map[string]*negotiation.State{}}
-	cfg := negotiation.Config{Talks: s.o.Talks, Host: s.o.Host}
-	for _, p := range st.Parties {
-		if p.Name == s.o.Host {
-			continue
-		}
-		cfg.Parties = append(cfg.Parties, negotiation.Party{ID: p.Name, Name: s.name(p.Name), Head: s.o.Heads[p.Name], RootKey: rootKeyOf(p.RootKey)})
-	}
 	s.assignColours(st.Parties)
 	for _, c := range chans {
-		msgs, err := s.d.Read(ctx, c.ID, 0, 0)
+		cc, err := s.channelState(ctx, c.ID)
 		if err != nil {
-			return nil, fmt.Errorf("failed to read channel %s: %w", c.ID, err)
+			return nil, err
 		}
-		m.Messages[c.ID] = msgs
-		if len(cfg.Parties) == 0 {
+		m.Messages[c.ID] = cc.msgs
+		if cc.state == nil {
 			continue
 		}
-		state, err := negotiation.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
-		}
-		for _, msg := range msgs {
-			if msg.Kind == "application" && isEvent(msg.Data) {
-				state.Apply(negotiation.Event{
-					LogIndex: uint64(msg.Index), Channel: c.ID,
-					Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
-					Payload: msg.Data,
-				})
-			}
-		}
-		m.States[c.ID] = state
+		m.States[c.ID] = cc.state
 		m.Order = append(m.Order, c.ID)
-		m.Parties = state.Config.Parties
+		if m.Parties == nil {
+			m.Parties = cc.state.Config.Parties
+		}
 	}
 	return m, nil
+}
+
+// channelState returns the cached state of channel ch after applying the
+// messages the desk processed since the last call.
+func (s *Server) channelState(ctx context.Context, ch string) (*chanCache, error) {
+	cfg, err := s.d.TalksConfig(ctx, ch, s.o.Host)
+	if err != nil {
+		s.log.Debug("no engine configuration for channel", "channel", ch, "err", err)
+		cfg = negotiation.Config{}
+	}
+	if s.o.Talks != "" {
+		cfg.Talks = s.o.Talks
+	}
+	for i := range cfg.Parties {
+		cfg.Parties[i].Name = s.name(cfg.Parties[i].ID)
+		cfg.Parties[i].Head = s.o.Heads[cfg.Parties[i].ID]
+	}
+	key := configKey(cfg)
+	cc := s.cache[ch]
+	if cc == nil || cc.key != key {
+		cc = &chanCache{key: key}
+		if len(cfg.Parties) > 0 {
+			if cc.state, err = negotiation.New(cfg); err != nil {
+				return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
+			}
+		}
+		s.cache[ch] = cc
+	}
+	msgs, err := s.d.Read(ctx, ch, cc.next, 0)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read channel %s: %w", ch, err)
+	}
+	for _, msg := range msgs {
+		if msg.Index < cc.next {
+			continue
+		}
+		cc.msgs = append(cc.msgs, msg)
+		cc.next = msg.Index + 1
+		if cc.state != nil && msg.Kind == "application" && isEvent(msg.Data) {
+			cc.state.Apply(negotiation.Event{
+				LogIndex: uint64(msg.Index), Channel: ch,
+				Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
+				Payload: msg.Data,
+			})
+		}
+	}
+	return cc, nil
 }
 
 func (s *Server) name(id string) string {

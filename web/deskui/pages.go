@@ -107,14 +107,24 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 		for _, c := range m.Channels {
 			unread += s.unread(m, c.ID)
 		}
-		var halted []string
-		for _, a := range m.Status.Halted() {
-			halted = append(halted, a.Log+" ("+a.Kind+")")
+		var halted, warned []string
+		for _, a := range alarmsOf(m.Status) {
+			switch {
+			case a.Halts:
+				halted = append(halted, a.Log+" ("+a.Kind+")")
+			case a.Active:
+				warned = append(warned, a.Log+" ("+a.Kind+")")
+			}
 		}
-		alarms = len(halted)
-		if alarms > 0 {
-			p.Alarms = "processing halted on " + strings.Join(halted, ", ")
+		alarms = len(halted) + len(warned)
+		var parts []string
+		if len(halted) > 0 {
+			parts = append(parts, "processing halted on "+strings.Join(halted, ", "))
 		}
+		if len(warned) > 0 {
+			parts = append(parts, "the venue may be withholding entries on "+strings.Join(warned, ", "))
+		}
+		p.Alarms = strings.Join(parts, "; ")
 	}
 	nav := []navItem{
 		{Href: "/", Label: "Overview"},
@@ -784,8 +794,11 @@ type evidenceFile struct {
 
 type alarmView struct {
 	desk.Alarm
+	N      int // position in the desk's alarm list, for links
 	Files  []evidenceFile
-	Active bool
+	Active bool // halts its log, or (withholding, freeze) still holds
+	Halts  bool
+	Proof  bool // a misbehaviour proof is in the evidence
 }
 
 type trustChan struct {
@@ -793,6 +806,21 @@ type trustChan struct {
 	Members []desk.MemberInfo
 	Epoch   uint64
 	MemErr  string
+	Conf    *confView
+}
+
+// confView is a log's cosignature state as the trust panel shows it.
+type confView struct {
+	desk.Confirmation
+	Pending   int64
+	All       bool // every entry is confirmed by all member delegations
+	Cosigners []cosignerView
+}
+
+type cosignerView struct {
+	Party    string
+	Cosigned int64
+	Behind   bool
 }
 
 type partyView struct {
@@ -805,11 +833,66 @@ type trustData struct {
 	Venue       *desk.VenueInfo
 	VenueFP     string
 	Register    desk.LogState
+	RegConf     *confView
 	Parties     []partyView
 	Channels    []trustChan
 	Alarms      []alarmView
 	Device      string
 	Unconfirmed int
+}
+
+// confViewOf turns a desk.Confirmation into what the panel shows.
+func confViewOf(c desk.Confirmation) *confView {
+	v := &confView{Confirmation: c, Pending: c.Pending(), All: c.Size > 0 && c.Confirmed >= c.Size}
+	names := make([]string, 0, len(c.Cosigned))
+	for n := range c.Cosigned {
+		names = append(names, n)
+	}
+	for _, n := range c.Missing {
+		if _, ok := c.Cosigned[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v.Cosigners = append(v.Cosigners, cosignerView{Party: n, Cosigned: c.Cosigned[n], Behind: c.Cosigned[n] < c.Size})
+	}
+	return v
+}
+
+// alarmsOf returns the desk's alarms, newest first, saying which still
+// hold: an alarm that halts its log, or a withholding or freeze alarm whose
+// condition the latest cosignature check still shows.
+func alarmsOf(st *desk.Status) []alarmView {
+	halted := map[string]bool{}
+	for _, a := range st.Halted() {
+		halted[a.Log+"/"+a.Time.String()] = true
+	}
+	confs := map[string]desk.Confirmation{}
+	for _, c := range st.Confirmations {
+		confs[c.Log] = c
+	}
+	var out []alarmView
+	for i := len(st.Alarms) - 1; i >= 0; i-- {
+		a := st.Alarms[i]
+		av := alarmView{Alarm: a, N: i, Halts: halted[a.Log+"/"+a.Time.String()]}
+		av.Active = av.Halts
+		if c, ok := confs[a.Log]; ok {
+			switch a.Kind {
+			case desk.AlarmWithholding:
+				av.Active = c.Confirmed <= a.Index && c.Pending() > 0
+			case desk.AlarmFreeze:
+				av.Active = c.Ahead > c.Size
+			}
+		}
+		if a.Evidence != "" {
+			if _, err := os.Stat(filepath.Join(a.Evidence, desk.ProofFile)); err == nil {
+				av.Proof = true
+			}
+		}
+		out = append(out, av)
+	}
+	return out
 }
 
 func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
@@ -828,6 +911,11 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			d.Register = l
 		}
 	}
+	confs := map[string]*confView{}
+	for _, c := range m.Status.Confirmations {
+		confs[c.Log] = confViewOf(c)
+	}
+	d.RegConf = confs[desk.RegisterLog]
 	me := s.d.Profile().Delegation
 	for _, p := range m.Status.Parties {
 		d.Parties = append(d.Parties, partyView{Party: p, Class: s.colour(p.Name), Own: p.Name == me})
@@ -836,7 +924,7 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, c := range m.Channels {
-		tc := trustChan{ChannelInfo: c}
+		tc := trustChan{ChannelInfo: c, Conf: confs[c.ID]}
 		mem, epoch, err := s.d.Members(ctx, c.ID)
 		if err != nil {
 			tc.MemErr = err.Error()
@@ -844,17 +932,63 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 		tc.Members, tc.Epoch = mem, epoch
 		d.Channels = append(d.Channels, tc)
 	}
-	halted := map[string]bool{}
-	for _, a := range m.Status.Halted() {
-		halted[a.Log+"/"+a.Time.String()] = true
-	}
-	for i := len(m.Status.Alarms) - 1; i >= 0; i-- {
-		a := m.Status.Alarms[i]
-		av := alarmView{Alarm: a, Active: halted[a.Log+"/"+a.Time.String()]}
-		av.Files = readEvidence(a.Evidence)
-		d.Alarms = append(d.Alarms, av)
+	d.Alarms = alarmsOf(m.Status)
+	for i := range d.Alarms {
+		if d.Alarms[i].Active {
+			d.Alarms[i].Files = readEvidence(d.Alarms[i].Evidence)
+		}
 	}
 	s.render(w, r, "trust", "Trust", m, d)
+}
+
+// proofDownload serves the misbehaviour proof of alarm n (its position in
+// the desk's list), for 'goodoffices verify' or a third party.
+func (s *Server) proofDownload(w http.ResponseWriter, r *http.Request) {
+	as, err := s.d.Alarms(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n >= len(as) || as[n].Evidence == "" {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(as[n].Evidence, desk.ProofFile))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	name := fmt.Sprintf("%s-%s-%s", safeName(as[n].Log), as[n].Time.UTC().Format("20060102T150405Z"), desk.ProofFile)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Write(b)
+}
+
+// safeName keeps the characters of s that are safe in a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// postCheck syncs every log now: the delegate asks the desk to verify what
+// the venue serves without waiting for the next event.
+func (s *Server) postCheck(w http.ResponseWriter, r *http.Request) {
+	res, err := s.d.Sync(r.Context())
+	if err != nil {
+		redirect(w, r, "/trust", "Could not check: "+err.Error(), true)
+		return
+	}
+	s.Notify(nil)
+	if err := res.Err(); err != nil {
+		redirect(w, r, "/trust", "Checked: an ALARM was raised ("+err.Error()+").", true)
+		return
+	}
+	redirect(w, r, "/trust", "Checked: every log the venue serves verifies.", false)
 }
 
 // readEvidence reads the first bytes of each evidence file, for display.
