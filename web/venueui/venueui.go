@@ -156,6 +156,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /login", s.loginForm)
 	mux.HandleFunc("GET /{$}", s.auth(s.overview))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
+	mux.HandleFunc("POST /accredit", s.auth(s.postAccredit))
+	mux.HandleFunc("POST /rooms", s.auth(s.postRoom))
+	mux.HandleFunc("POST /meetings", s.auth(s.postMeeting))
+	mux.HandleFunc("GET /meetings/{id}", s.auth(s.meetingPage))
+	mux.HandleFunc("POST /meetings/{id}/{action}", s.auth(s.postMeetingAction))
 	return s.guard.Wrap(mux)
 }
 
@@ -235,6 +240,7 @@ type delegView struct {
 }
 
 type overviewData struct {
+	Preview     *accreditPreview
 	Delegations []delegView
 	Channels    []client.Channel
 	Info        client.Info
@@ -242,8 +248,12 @@ type overviewData struct {
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	s.overviewWith(w, r, nil)
+}
+
+func (s *Server) overviewWith(w http.ResponseWriter, r *http.Request, preview *accreditPreview) {
 	ctx := r.Context()
-	var d overviewData
+	d := overviewData{Preview: preview}
 	var errs []error
 	info, err := s.api.Info(ctx)
 	errs = append(errs, err)
@@ -301,6 +311,12 @@ type scheduleData struct {
 	Next      string
 	Err       string
 	Delegates []string
+	// The propose form: its values after a refusal, and why.
+	Form    *meetingForm
+	Refused *refusal
+	Levels  []schedule.Level
+	Kinds   []schedule.ConflictKind
+	Today   string
 }
 
 type gatedView struct {
@@ -309,8 +325,9 @@ type gatedView struct {
 }
 
 type partyReady struct {
-	Party string
-	Ready bool
+	Party    string
+	Ready    bool
+	SignedAt time.Time
 }
 
 const (
@@ -320,8 +337,23 @@ const (
 )
 
 func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
+	s.scheduleWith(w, r, nil, nil)
+}
+
+func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meetingForm, ref *refusal) {
 	ctx := r.Context()
-	d := scheduleData{Zone: s.o.Zone}
+	d := scheduleData{Zone: s.o.Zone, Form: form, Refused: ref, Levels: schedule.Levels, Kinds: schedule.ConflictKinds}
+	if d.Form == nil {
+		t := time.Now().In(s.loc).AddDate(0, 0, 1)
+		t = time.Date(t.Year(), t.Month(), t.Day(), 10, 0, 0, 0, s.loc)
+		d.Form = &meetingForm{Delegations: map[string]bool{}, Level: string(schedule.LevelExpert), Headcount: "10",
+			Start: schedule.LocalOf(t, s.loc).String(), End: schedule.LocalOf(t.Add(time.Hour), s.loc).String()}
+	}
+	if dels, err := s.api.Delegations(ctx); err == nil {
+		for _, dl := range dels {
+			d.Delegates = append(d.Delegates, dl.Name)
+		}
+	}
 	var errs []error
 	var err error
 	d.Rooms, err = s.sched.Rooms(ctx)
@@ -335,20 +367,20 @@ func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().In(s.loc)
 	// The week shown: ?week=YYYY-MM-DD (any day of it), else the week of
 	// the next meeting, else this week.
-	ref := now
+	wref := now
 	if wk := r.URL.Query().Get("week"); wk != "" {
 		if t, err := time.ParseInLocation("2006-01-02", wk, s.loc); err == nil {
-			ref = t
+			wref = t
 		}
 	} else {
 		for _, m := range d.Meetings {
 			if m.End.After(now) && m.Status.Active() {
-				ref = m.Start.In(s.loc)
+				wref = m.Start.In(s.loc)
 				break
 			}
 		}
 	}
-	monday := time.Date(ref.Year(), ref.Month(), ref.Day()-((int(ref.Weekday())+6)%7), 0, 0, 0, 0, s.loc)
+	monday := time.Date(wref.Year(), wref.Month(), wref.Day()-((int(wref.Weekday())+6)%7), 0, 0, 0, 0, s.loc)
 	d.Week = monday.Format("2 January 2006")
 	d.Prev = monday.AddDate(0, 0, -7).Format("2006-01-02")
 	d.Next = monday.AddDate(0, 0, 7).Format("2006-01-02")
@@ -399,15 +431,11 @@ func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 		if !m.Level.Gated() || !m.Status.Active() {
 			continue
 		}
-		g := gatedView{MeetingView: m}
-		missing := map[string]bool{}
-		for _, p := range m.MissingReadiness {
-			missing[p] = true
-		}
-		for _, p := range m.Delegations {
-			g.Parties = append(g.Parties, partyReady{Party: p, Ready: !missing[p]})
-		}
+		g := gatedView{MeetingView: m, Parties: readinessOf(m)}
 		d.Gated = append(d.Gated, g)
+	}
+	if ref != nil {
+		w.WriteHeader(http.StatusConflict)
 	}
 	s.render(w, r, "schedule", "Rooms & schedule", d)
 }

@@ -1,0 +1,379 @@
+package venueui
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/scheduleapi"
+)
+
+// The host's write actions. Every one is a plain HTML form posted to this
+// server, which calls the venue's admin API. Forms are safe against CSRF
+// because the guard (package web) refuses any state-changing request that
+// is not same-origin, and the session cookie is SameSite=Strict; nothing is
+// changed by a GET. A request that breaks a scheduling rule is refused by
+// the venue with the conflicts; the page shows each reason and offers to
+// repeat the request with exactly those rules overridden, which the host
+// must tick one by one.
+
+// back redirects to to with a flash message.
+func back(w http.ResponseWriter, r *http.Request, to, flash string, isErr bool) {
+	u, _ := url.Parse(to)
+	q := u.Query()
+	q.Set("flash", flash)
+	if isErr {
+		q.Set("err", "1")
+	}
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// ---- accreditation ----
+
+// accreditPreview is a key the host pasted, with its fingerprint, waiting
+// for the host to compare it with the delegation's head and confirm.
+type accreditPreview struct {
+	Name, Key, Fingerprint string
+}
+
+// checkRootKey validates a delegation's root verifier key: a signed-note
+// Ed25519 verifier key named after the delegation.
+func checkRootKey(name, vkey string) error {
+	if !delegation.ValidName(name) {
+		return errors.New("the delegation ID must be a short lower-case name (letters, digits, hyphens)")
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return errors.New("that is not a root verifier key (expected <name>+<hash>+<key>, as 'goodoffices delegation init' prints it)")
+	}
+	if v.Name() != name {
+		return fmt.Errorf("the key is named %q, not %q", v.Name(), name)
+	}
+	return nil
+}
+
+func (s *Server) postAccredit(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(r.FormValue("name"))
+	key := strings.TrimSpace(r.FormValue("root_key"))
+	if err := checkRootKey(name, key); err != nil {
+		back(w, r, "/", "Not accredited: "+err.Error(), true)
+		return
+	}
+	fp := delegation.Fingerprint(key)
+	if r.FormValue("step") != "accredit" {
+		// First step: show the fingerprint to compare.
+		s.overviewWith(w, r, &accreditPreview{Name: name, Key: key, Fingerprint: fp})
+		return
+	}
+	if r.FormValue("compared") != "yes" {
+		s.overviewWith(w, r, &accreditPreview{Name: name, Key: key, Fingerprint: fp})
+		return
+	}
+	d, err := s.api.Accredit(r.Context(), name, key)
+	if err != nil {
+		back(w, r, "/", "Not accredited: "+err.Error(), true)
+		return
+	}
+	back(w, r, "/", fmt.Sprintf("%s accredited (register entry %d, fingerprint %s). Every desk will show this fingerprint for its delegates to compare.", s.name(d.Name), d.Index, fp), false)
+}
+
+// ---- rooms ----
+
+// splitList splits a comma-separated list, trimming and lower-casing.
+func splitList(s string, lower bool) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if lower {
+			f = strings.ToLower(f)
+		}
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (s *Server) postRoom(w http.ResponseWriter, r *http.Request) {
+	capacity, err := strconv.Atoi(strings.TrimSpace(r.FormValue("capacity")))
+	if err != nil || capacity <= 0 {
+		back(w, r, "/schedule#rooms", "Room not added: give the number of seats.", true)
+		return
+	}
+	room := schedule.Room{Name: strings.TrimSpace(r.FormValue("name")), Capacity: capacity,
+		Booths: splitList(r.FormValue("booths"), true), Equipment: splitList(r.FormValue("equipment"), false)}
+	if _, err := schedule.ValidateRoom(room); err != nil {
+		back(w, r, "/schedule#rooms", "Room not added: "+err.Error(), true)
+		return
+	}
+	if _, err := s.sched.AddRoom(r.Context(), room); err != nil {
+		back(w, r, "/schedule#rooms", "Room not added: "+apiMessage(err), true)
+		return
+	}
+	back(w, r, "/schedule#rooms", "Room "+room.Name+" added.", false)
+}
+
+// ---- meetings ----
+
+// apiMessage is the venue's reason for refusing a request.
+func apiMessage(err error) string {
+	var ae *scheduleapi.APIError
+	if errors.As(err, &ae) && ae.Message != "" {
+		return ae.Message
+	}
+	return err.Error()
+}
+
+// conflictsOf returns the conflicts and the parties not yet ready of a
+// refused request, if that is why it was refused.
+func conflictsOf(err error) ([]schedule.Conflict, []string) {
+	var ae *scheduleapi.APIError
+	if errors.As(err, &ae) {
+		return ae.Conflicts, ae.Missing
+	}
+	var ce *schedule.ConflictError
+	if errors.As(err, &ce) {
+		return ce.Conflicts, nil
+	}
+	return nil, nil
+}
+
+// overrides reads the rules the host ticked to override.
+func overrides(r *http.Request) ([]schedule.ConflictKind, error) {
+	var out []schedule.ConflictKind
+	for _, v := range r.Form["override"] {
+		k, err := schedule.ParseConflictKind(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// meetingForm is the propose form, kept to show it again after a refusal.
+type meetingForm struct {
+	Title, Level, Room, Start, End, Channel, Languages, Interpretation, Headcount string
+	Delegations                                                                  map[string]bool
+}
+
+// refusal is a request the venue refused, shown with its reasons and the
+// overrides the host may choose.
+type refusal struct {
+	Action    string // what was refused, e.g. "propose"
+	Message   string
+	Conflicts []schedule.Conflict
+	Missing   []string
+}
+
+func formOf(r *http.Request) meetingForm {
+	f := meetingForm{
+		Title: strings.TrimSpace(r.FormValue("title")), Level: r.FormValue("level"), Room: r.FormValue("room"),
+		Start: r.FormValue("start"), End: r.FormValue("end"), Channel: strings.TrimSpace(r.FormValue("channel")),
+		Languages: r.FormValue("languages"), Interpretation: r.FormValue("interpretation"), Headcount: r.FormValue("headcount"),
+		Delegations: map[string]bool{},
+	}
+	for _, d := range r.Form["delegation"] {
+		f.Delegations[d] = true
+	}
+	return f
+}
+
+// spec turns the form into a meeting spec; times are the venue's wall clock.
+func (f meetingForm) spec(talks string) (schedule.MeetingSpec, error) {
+	var sp schedule.MeetingSpec
+	var err error
+	sp.Title, sp.Talks, sp.Room, sp.Channel = f.Title, talks, f.Room, f.Channel
+	if sp.Level, err = schedule.ParseLevel(f.Level); err != nil {
+		return sp, err
+	}
+	if sp.Start, err = schedule.ParseLocalTime(f.Start); err != nil {
+		return sp, fmt.Errorf("start: %w", err)
+	}
+	if sp.End, err = schedule.ParseLocalTime(f.End); err != nil {
+		return sp, fmt.Errorf("end: %w", err)
+	}
+	if sp.Headcount, err = strconv.Atoi(strings.TrimSpace(f.Headcount)); err != nil || sp.Headcount <= 0 {
+		return sp, errors.New("give the number of people expected")
+	}
+	sp.Languages = splitList(f.Languages, true)
+	if len(sp.Languages) > 0 {
+		sp.Interpretation = f.Interpretation
+	}
+	for d := range f.Delegations {
+		sp.Delegations = append(sp.Delegations, d)
+	}
+	sort.Strings(sp.Delegations)
+	if len(sp.Delegations) == 0 {
+		return sp, errors.New("choose the delegations that attend")
+	}
+	return sp, nil
+}
+
+func (s *Server) postMeeting(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f := formOf(r)
+	sp, err := f.spec(s.o.Talks)
+	if err != nil {
+		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: "Not proposed: " + err.Error()})
+		return
+	}
+	ov, err := overrides(r)
+	if err != nil {
+		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: "Not proposed: " + err.Error()})
+		return
+	}
+	mv, err := s.sched.Propose(r.Context(), scheduleapi.MeetingRequest{MeetingSpec: sp, Override: ov, Note: strings.TrimSpace(r.FormValue("note"))})
+	if err != nil {
+		cs, missing := conflictsOf(err)
+		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: "Not proposed: " + apiMessage(err), Conflicts: cs, Missing: missing})
+		return
+	}
+	msg := fmt.Sprintf("%q proposed (%s).", mv.Title, mv.Status)
+	if len(ov) > 0 {
+		msg += " Overridden: " + kinds(ov) + "."
+	}
+	back(w, r, "/meetings/"+url.PathEscape(mv.ID), msg, false)
+}
+
+func kinds(ks []schedule.ConflictKind) string {
+	ss := make([]string, len(ks))
+	for i, k := range ks {
+		ss[i] = string(k)
+	}
+	return strings.Join(ss, ", ")
+}
+
+// meetingData is the page of one meeting.
+type meetingData struct {
+	M       scheduleapi.MeetingView
+	Rooms   []schedule.Room
+	Parties []partyReady
+	Gated   bool
+	Start   string // the venue's wall clock, for the move form
+	End     string
+	Refused *refusal
+	Kinds   []schedule.ConflictKind
+	Err     string
+}
+
+func (s *Server) meetingPage(w http.ResponseWriter, r *http.Request) {
+	s.meetingWith(w, r, nil)
+}
+
+func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusal) {
+	id := r.PathValue("id")
+	mv, err := s.sched.Meeting(r.Context(), id, "")
+	if err != nil {
+		var ae *scheduleapi.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			http.NotFound(w, r)
+			return
+		}
+		s.render(w, r, "meeting", "Meeting", meetingData{Err: err.Error()})
+		return
+	}
+	d := meetingData{M: mv, Gated: mv.Level.Gated(), Refused: ref, Kinds: schedule.ConflictKinds}
+	d.Rooms, err = s.sched.Rooms(r.Context())
+	if err != nil {
+		d.Err = err.Error()
+	}
+	d.Start = schedule.LocalOf(mv.Start, s.loc).String()
+	d.End = schedule.LocalOf(mv.End, s.loc).String()
+	if ref != nil {
+		if v := r.FormValue("start"); v != "" {
+			d.Start = v
+		}
+		if v := r.FormValue("end"); v != "" {
+			d.End = v
+		}
+	}
+	d.Parties = readinessOf(mv)
+	if ref != nil {
+		w.WriteHeader(http.StatusConflict)
+	}
+	s.render(w, r, "meeting", mv.Title, d)
+}
+
+// readinessOf lists, for a gated meeting, each attending party and whether
+// its head has signalled readiness.
+func readinessOf(m scheduleapi.MeetingView) []partyReady {
+	if !m.Level.Gated() {
+		return nil
+	}
+	missing := map[string]bool{}
+	for _, p := range m.MissingReadiness {
+		missing[p] = true
+	}
+	signed := map[string]time.Time{}
+	for _, rr := range m.Readiness {
+		signed[rr.Delegation] = rr.SignedAt
+	}
+	var out []partyReady
+	for _, p := range m.Delegations {
+		if p == "" {
+			continue
+		}
+		pr := partyReady{Party: p, Ready: !missing[p]}
+		if t, ok := signed[p]; ok && pr.Ready {
+			pr.SignedAt = t
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+// postMeetingAction confirms, moves or cancels a meeting.
+func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	id, action := r.PathValue("id"), r.PathValue("action")
+	ov, err := overrides(r)
+	if err != nil {
+		s.meetingWith(w, r, &refusal{Action: action, Message: err.Error()})
+		return
+	}
+	ctx, note := r.Context(), strings.TrimSpace(r.FormValue("note"))
+	var mv scheduleapi.MeetingView
+	switch action {
+	case "confirm":
+		mv, err = s.sched.Confirm(ctx, id, scheduleapi.ActionRequest{Override: ov, Note: note})
+	case "cancel":
+		mv, err = s.sched.Cancel(ctx, id, scheduleapi.ActionRequest{Override: ov, Note: note})
+	case "move":
+		var req scheduleapi.MoveRequest
+		req.Room, req.Override, req.Note = r.FormValue("room"), ov, note
+		if req.Start, err = schedule.ParseLocalTime(r.FormValue("start")); err == nil {
+			req.End, err = schedule.ParseLocalTime(r.FormValue("end"))
+		}
+		if err != nil {
+			s.meetingWith(w, r, &refusal{Action: action, Message: "Not moved: " + err.Error()})
+			return
+		}
+		mv, err = s.sched.Move(ctx, id, req)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		cs, missing := conflictsOf(err)
+		verb := map[string]string{"confirm": "Not confirmed", "cancel": "Not cancelled", "move": "Not moved"}[action]
+		s.meetingWith(w, r, &refusal{Action: action, Message: verb + ": " + apiMessage(err), Conflicts: cs, Missing: missing})
+		return
+	}
+	msg := map[string]string{"confirm": "Confirmed", "cancel": "Cancelled", "move": "Moved"}[action]
+	msg = fmt.Sprintf("%s: %q is now %s.", msg, mv.Title, mv.Status)
+	if len(ov) > 0 {
+		msg += " Overridden: " + kinds(ov) + "."
+	}
+	back(w, r, "/meetings/"+url.PathEscape(mv.ID), msg, false)
+}
