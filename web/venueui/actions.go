@@ -164,7 +164,7 @@ func overrides(r *http.Request) ([]schedule.ConflictKind, error) {
 // meetingForm is the propose form, kept to show it again after a refusal.
 type meetingForm struct {
 	Title, Level, Room, Start, End, Channel, Languages, Interpretation, Headcount string
-	Delegations                                                                  map[string]bool
+	Delegations                                                                   map[string]bool
 }
 
 // refusal is a request the venue refused, shown with its reasons and the
