@@ -215,6 +215,8 @@ type Report struct {
 	Paragraphs int         `json:"paragraphs"`
 	Signers    []Signer    `json:"signers"`
 	Disclosed  []Disclosed `json:"disclosed,omitempty"`
+	// Evidence is what the venue's log proves, for a bundle with evidence.
+	Evidence *EvidenceReport `json:"evidence,omitempty"`
 }
 
 // Disclosed is a paragraph a briefing proves.
@@ -255,6 +257,9 @@ func (r *Report) String() string {
 		}
 		fmt.Fprintf(&b, "  %s (%s), %s, %s\n", s.Name, s.Party, s.Fingerprint, pin)
 	}
+	if r.Kind == "outcome" {
+		r.Evidence.write(&b, r.Signers)
+	}
 	return b.String()
 }
 
@@ -270,7 +275,7 @@ func Verify(data []byte, o Options) (*Report, error) {
 		return nil, errors.New("failed to read: not an outcome bundle or a briefing")
 	}
 	switch probe.Format {
-	case BundleFormat:
+	case BundleFormat, BundleFormatV1:
 		b, err := ParseBundle(data)
 		if err != nil {
 			return nil, err

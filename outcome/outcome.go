@@ -24,7 +24,12 @@ import (
 
 // File formats.
 const (
-	BundleFormat   = "goodoffices-outcome-v1"
+	// BundleFormat is the format of the bundles this package makes:
+	// version 2 adds the venue's Evidence (evidence.go).
+	BundleFormat = "goodoffices-outcome-v2"
+	// BundleFormatV1 is the first format, without evidence; it is still
+	// read and verified.
+	BundleFormatV1 = "goodoffices-outcome-v1"
 	BriefingFormat = "goodoffices-briefing-v1"
 )
 
@@ -82,6 +87,8 @@ type Bundle struct {
 	Languages  []Language  `json:"languages"`  // in the order of adoption
 	Digest     string      `json:"digest"`     // hex, recomputed by every check
 	Signatures []Signature `json:"signatures"` // one per party, sorted by party
+	// Evidence from the venue's log (format v2 only; optional).
+	Evidence *Evidence `json:"evidence,omitempty"`
 }
 
 // A Draft is what an outcome is made from.
@@ -498,6 +505,11 @@ type Options struct {
 	// the check then proves only that the file is consistent, not who
 	// signed it.
 	TrustEmbeddedKeys bool
+	// VenueKey pins the venue's signed-note verifier key for the evidence
+	// of a bundle ("" accepts the key in the file and says so).
+	VenueKey string
+	// RequireEvidence refuses a bundle without venue evidence.
+	RequireEvidence bool
 }
 
 func checkPins(parties []Party, o Options) ([]Signer, error) {
@@ -542,7 +554,7 @@ func (b *Bundle) Verify(o Options) (*Report, error) {
 	fail := func(err error) (*Report, error) {
 		return nil, fmt.Errorf("invalid outcome bundle: %w", err)
 	}
-	if b.Format != BundleFormat {
+	if b.Format != BundleFormat && (b.Format != BundleFormatV1 || b.Evidence != nil) {
 		return fail(errors.New("unknown format"))
 	}
 	if err := b.checkShape(); err != nil {
@@ -564,6 +576,13 @@ func (b *Bundle) Verify(o Options) (*Report, error) {
 	}
 	r := &Report{Kind: "outcome", Talks: b.Talks, Text: b.Text, Version: b.Version, Digest: b.Digest,
 		Paragraphs: len(b.Languages[0].Paragraphs), Signers: signers}
+	if b.Evidence != nil {
+		if r.Evidence, err = verifyEvidence(b.Evidence, b.Parties, o); err != nil {
+			return fail(fmt.Errorf("venue evidence: %w", err))
+		}
+	} else if o.RequireEvidence {
+		return fail(errors.New("no venue evidence"))
+	}
 	for _, l := range b.Languages {
 		r.Languages = append(r.Languages, l.Lang)
 		r.Titles = append(r.Titles, l.Title.Text)
@@ -611,7 +630,7 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if err := strictDecode(data, &b); err != nil {
 		return nil, fmt.Errorf("failed to parse outcome bundle: %w", err)
 	}
-	if b.Format != BundleFormat {
+	if b.Format != BundleFormat && (b.Format != BundleFormatV1 || b.Evidence != nil) {
 		return nil, errors.New("failed to parse outcome bundle: unknown format")
 	}
 	return &b, nil

@@ -339,7 +339,12 @@ func fuzzSeeds(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	f.Add(bundleWithEvidence(f))
+	if v1, err := os.ReadFile(filepath.Join("testdata", "joint-statement.v1.outcome.json")); err == nil {
+		f.Add(v1)
+	}
 	f.Add([]byte(`{"format":"goodoffices-outcome-v1"}`))
+	f.Add([]byte(`{"format":"goodoffices-outcome-v2"}`))
 	f.Add([]byte(`{"format":"goodoffices-briefing-v1"}`))
 }
 
@@ -351,6 +356,10 @@ func FuzzVerify(f *testing.F) {
 	for _, name := range []string{"joint-statement.outcome.json", "joint-statement-p3.briefing.json"} {
 		data, _ := os.ReadFile(filepath.Join("testdata", name))
 		good[string(data)] = true
+	}
+	good[string(bundleWithEvidence(f))] = true
+	if v1, err := os.ReadFile(filepath.Join("testdata", "joint-statement.v1.outcome.json")); err == nil {
+		good[string(v1)] = true
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := Verify(data, pins()); err == nil && !good[string(data)] {

@@ -39,6 +39,12 @@ languages, signed by every party's root key) or a briefing (some paragraphs of
 such an outcome, disclosed with proof and nothing else), and says in words what
 it proves: which text, which languages or paragraphs, signed by whom.
 
+An outcome bundle exported by a desk also carries the venue's evidence: the
+channel's checkpoint, signed by the venue and cosigned by the parties' desks,
+and the log entries of the adoption and of each signature with their
+inclusion proofs and their senders' device certificates (each checked under
+its party's root key). Pin the venue's key with --venue-key.
+
 It also checks a proof of misbehaviour (misbehaviour.proof, exported by a desk
 with a fork alarm): two checkpoints signed by the venue that no honest
 append-only log can have produced. Pin the venue's key with --venue-key.
@@ -58,7 +64,8 @@ Example:
 	fs.Var(pins, "pin", "pin a party's root key: `PARTY=FINGERPRINT` (repeat for every party)")
 	trust := fs.Bool("trust-embedded-keys", false, "accept the root keys in the file without pins (proves consistency only)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	venueKey := fs.String("venue-key", "", "for a misbehaviour proof: pin the venue's verifier `KEY` (as printed by 'goodoffices venue')")
+	venueKey := fs.String("venue-key", "", "pin the venue's verifier `KEY` (as printed by 'goodoffices venue') for a misbehaviour proof or a bundle's venue evidence")
+	needEvidence := fs.Bool("require-evidence", false, "refuse an outcome bundle without the venue's evidence")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,7 +87,7 @@ Example:
 	if len(pins) == 0 && !*trust {
 		return &UsageError{Msg: "no --pin given: pin every party's root key fingerprint, or pass --trust-embedded-keys"}
 	}
-	r, err := outcome.Verify(data, outcome.Options{Pins: outcome.Pins(pins), TrustEmbeddedKeys: *trust})
+	r, err := outcome.Verify(data, outcome.Options{Pins: outcome.Pins(pins), TrustEmbeddedKeys: *trust, VenueKey: *venueKey, RequireEvidence: *needEvidence})
 	if err != nil {
 		return &AlarmError{Err: fmt.Errorf("%s does not verify: %w", fs.Arg(0), err)}
 	}

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/outcome"
+)
+
+func init() {
+	register(&command{name: "desk adopt", summary: "adopt an agreed text in its authentic languages", run: runDeskAdopt})
+	register(&command{name: "desk signing-request", summary: "export an adopted text's digest for the root key to sign offline", run: runDeskSigningRequest})
+	register(&command{name: "desk post-signature", summary: "post a root-key signature of an outcome into its channel", run: runDeskPostSignature})
+	register(&command{name: "desk export-outcome", summary: "export the signed outcome bundle, with the venue's evidence", run: runDeskExportOutcome})
+}
+
+func runDeskAdopt(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk adopt", "CHANNEL --text ID [--languages FILE] [--host NAME] [--json]", `
+Adopts a text that every party has agreed, paragraph by paragraph: the text
+is frozen and its authentic language versions are attached. A canonical
+digest of all of them is computed; each party's root key then signs it
+(desk signing-request, delegation sign-outcome, desk post-signature).
+
+--languages is a JSON file with the language versions, each with all the
+paragraphs in order:
+  [{"lang":"fr","title":"Déclaration commune","paragraphs":["…","…"]},
+   {"lang":"ru","title":"Совместное заявление","paragraphs":["…","…"]}]
+The version in the language of the negotiation is the agreed wording; it is
+added when the file leaves it out. Every desk refuses an adoption whose
+negotiated-language version differs from the agreed text.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	langFile := fs.String("languages", "", "JSON `file` with the other language versions")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" {
+		return &UsageError{Msg: "--text is required"}
+	}
+	var langs []negotiation.Language
+	if *langFile != "" {
+		data, err := readLimited(*langFile, negotiation.MaxPayloadBytes)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, &langs); err != nil {
+			return &UsageError{Msg: fmt.Sprintf("%s: not a JSON list of language versions: %v", *langFile, err)}
+		}
+	}
+	idx, b, err := d.Adopt(ctx, ch, *host, *text, langs)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"channel": ch, "index": idx, "text": b.Text, "version": b.Version, "digest": b.Digest})
+	}
+	fmt.Fprintf(env.Stdout, "adoption of %s v%d sent to %s (entry %d)\ndigest %s\nnext: goodoffices desk signing-request %s --text %s\n",
+		b.Text, b.Version, ch, idx, b.Digest, ch, b.Text)
+	return nil
+}
+
+func runDeskSigningRequest(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk signing-request", "CHANNEL --text ID [--out FILE] [--host NAME] [--json]", `
+Exports the signing request of an adopted text: the text in every authentic
+language and the digest your delegation's root key is to sign. Carry the
+file to the air-gapped machine with the root key and run
+'goodoffices delegation sign-outcome' there. Sync first (desk sync) so that
+this desk has seen the adoption.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	out := fs.String("out", "", "request `file` (default <text>.signing-request.json)")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" {
+		return &UsageError{Msg: "--text is required"}
+	}
+	req, err := d.SigningRequest(ctx, ch, *host, *text)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *out == "" {
+		*out = *text + ".signing-request.json"
+	}
+	if err := os.WriteFile(*out, req.Marshal(), 0o644); err != nil {
+		return fmt.Errorf("failed to write the request: %w", err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"file": *out, "text": req.Bundle.Text, "version": req.Bundle.Version, "digest": req.Bundle.Digest})
+	}
+	fmt.Fprintf(env.Stdout, "signing request written to %s (digest %s)\non the root key's machine: goodoffices delegation sign-outcome --key <root key> %s\n",
+		*out, req.Bundle.Digest, filepath.Base(*out))
+	return nil
+}
+
+func runDeskPostSignature(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk post-signature", "SIGNATURE-FILE [--host NAME] [--json]", `
+Posts your delegation's root-key signature of an adopted text, as made by
+'goodoffices delegation sign-outcome', into the text's channel. The desk
+first checks that it is a valid signature of the adopted digest by your
+delegation's root key as the verified register holds it; every other desk
+checks it again. When every party has signed, the text is adopted and
+'desk export-outcome' exports the bundle.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	file, err := deskParseOneArg(fs, args)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		fs.Usage()
+		return &UsageError{Msg: "the SIGNATURE-FILE is required"}
+	}
+	data, err := readLimited(file, outcome.MaxFileBytes)
+	if err != nil {
+		return err
+	}
+	sf, err := outcome.ParseSignatureFile(data)
+	if err != nil {
+		return &UsageError{Msg: fmt.Sprintf("%s: %v", file, err)}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	idx, err := d.PostSignature(ctx, *host, sf)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"channel": sf.Channel, "index": idx, "text": sf.Text, "party": sf.Party})
+	}
+	fmt.Fprintf(env.Stdout, "signature of %s on %s posted to %s (entry %d)\n", sf.Party, sf.Text, sf.Channel, idx)
+	return nil
+}
+
+func runDeskExportOutcome(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk export-outcome", "CHANNEL --text ID [--out FILE] [--host NAME] [--json]", `
+Exports the outcome bundle of a text that every party has signed: the text
+in each authentic language, every party's root-key signature, and the
+venue's evidence (the channel's checkpoint, signed by the venue and
+cosigned by the parties' desks, the log entries of the adoption and of the
+signatures with their inclusion proofs, and the device certificates of
+their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	out := fs.String("out", "", "bundle `file` (default <text>.outcome.json)")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" {
+		return &UsageError{Msg: "--text is required"}
+	}
+	b, err := d.ExportOutcome(ctx, ch, *host, *text)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *out == "" {
+		*out = *text + ".outcome.json"
+	}
+	if err := os.WriteFile(*out, b.Marshal(), 0o644); err != nil {
+		return fmt.Errorf("failed to write the bundle: %w", err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"file": *out, "text": b.Text, "version": b.Version, "digest": b.Digest, "signatures": len(b.Signatures)})
+	}
+	fmt.Fprintf(env.Stdout, "outcome bundle written to %s: %s v%d, %d languages, %d signatures, %d log entries as evidence\n",
+		*out, b.Text, b.Version, len(b.Languages), len(b.Signatures), len(b.Evidence.Entries))
+	return nil
+}
