@@ -70,6 +70,12 @@ func ViewMeeting(m schedule.Meeting, own string, venueZone *time.Location, opts 
 	if venueZone == nil {
 		venueZone = time.UTC
 	}
+	// A delegation is shown its own readiness signal only (package
+	// scheduleapi); leave out other parties' signals from the history too.
+	m = m.Clone()
+	m.History = slices.DeleteFunc(m.History, func(h schedule.Change) bool {
+		return h.Action == "readiness" && h.Delegation != own
+	})
 	sm := ScheduledMeeting{Meeting: m, Times: schedule.TimesFor(m, venueZone, opts.Zone), Gated: m.Level.Gated()}
 	sm.Party = sm.Gated && m.Attends(own) && own != opts.HostDelegation
 	if sm.Gated {
@@ -94,7 +100,7 @@ func ViewMeeting(m schedule.Meeting, own string, venueZone *time.Location, opts 
 		}
 	}
 	if others > 0 {
-		sm.Waiting = append(sm.Waiting, "the readiness signals of the other parties' heads of delegation (the venue does not tell one party about another's)")
+		sm.Waiting = append(sm.Waiting, "the readiness signals of the other parties' heads of delegation (not shown to your delegation)")
 	}
 	sm.Waiting = append(sm.Waiting, "the host's confirmation")
 	return sm
@@ -206,6 +212,8 @@ func (d *Desk) Meetings(ctx context.Context, opts ScheduleOptions) ([]ScheduledM
 // A ScheduleChange is one answer of [Desk.WatchSchedule]: the whole
 // current list and what changed since the previous answer.
 type ScheduleChange struct {
+	// First marks the first answer: the list as it stands.
+	First    bool               `json:"first"`
 	ETag     string             `json:"etag"`
 	Meetings []ScheduledMeeting `json:"meetings"`
 	// Changes lists, one line each, what differs from the previous list
@@ -214,7 +222,7 @@ type ScheduleChange struct {
 }
 
 // WatchSchedule calls fn with the current meetings of this delegation and
-// then again after every change, until ctx ends or fn returns an error. It
+// then again after every change it is shown, until ctx ends or fn returns an error. It
 // long-polls the venue (GET /v1/schedule/changes), which answers as soon as
 // the delegation's meetings change. A venue that cannot be reached is
 // retried with backoff; the error of fn, or ctx's, ends the watch.
@@ -263,9 +271,13 @@ func (d *Desk) WatchSchedule(ctx context.Context, opts ScheduleOptions, fn func(
 		}
 		etag = ch.ETag
 		cur := d.viewAll(ch.Meetings, opts)
-		sc := ScheduleChange{ETag: ch.ETag, Meetings: cur}
+		sc := ScheduleChange{First: first, ETag: ch.ETag, Meetings: cur}
 		if !first {
-			sc.Changes = DiffMeetings(prev, cur)
+			// Nothing this delegate is shown changed (another party's
+			// readiness signal): no notice.
+			if sc.Changes = DiffMeetings(prev, cur); len(sc.Changes) == 0 {
+				continue
+			}
 		}
 		first, prev = false, cur
 		if err := fn(sc); err != nil {

@@ -65,8 +65,8 @@ else this computer's zone).
 A ministerial or leaders' meeting stays provisional until the head of every
 attending party has signalled readiness from their desk ('goodoffices desk
 ready'), and then the host confirms it. For such a meeting the list says
-what it is waiting for. The venue shows a delegation its own readiness
-signal only, never another party's.
+what it is waiting for. A delegation is shown its own readiness signal
+only, never another party's.
 
 With --watch the command stays running and prints every change to your
 delegation's meetings as the venue reports it (the venue answers a waiting
@@ -113,7 +113,7 @@ Examples:
 			return jsonLine(env.Stdout, c)
 		}
 		now := time.Now().UTC().Format("2006-01-02 15:04:05Z")
-		if c.Changes == nil {
+		if c.First {
 			fmt.Fprintf(env.Stdout, "%s  schedule of your delegation (watching for changes; Ctrl-C to stop)\n\n", now)
 			printSchedule(env.Stdout, c.Meetings)
 			return nil
