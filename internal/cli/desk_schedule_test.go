@@ -345,7 +345,7 @@ func TestDeskScheduleBinary(t *testing.T) {
 
 	// The host moves the expert round: the watcher sees every change.
 	c.host("host", "meetings", "move", expert.ID, "--start", "2026-11-24T09:30", "--end", "2026-11-24T12:30", "--note", "room A unavailable")
-	watch.expect(leaders.ID+` "Leaders' meeting: political framework": provisional -> confirmed`)
+	watch.expect(leaders.ID + ` "Leaders' meeting: political framework": provisional -> confirmed`)
 	watch.expect(expert.ID + ` "Working group 1: ceasefire (expert round)": confirmed -> moved; now Tue 24 Nov 2026 09:30–12:30 +05 (Asia/Almaty); last change: moved`)
 	// Arden is not told of Borealia's readiness signal, neither by the
 	// watcher nor in the meeting's history.
