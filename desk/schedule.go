@@ -175,7 +175,11 @@ func (d *Desk) deviceToken(ctx context.Context) (string, error) {
 
 // venueZone returns the venue's zone as the venue reports it in a view.
 func venueZone(mv scheduleapi.MeetingView) *time.Location {
-	if loc, err := time.LoadLocation(mv.Times.VenueZone); err == nil && mv.Times.VenueZone != "" && mv.Times.VenueZone != "Local" {
+	z := mv.Times.VenueZone
+	if z == "" || z == "Local" || len(z) > 64 {
+		return time.UTC
+	}
+	if loc, err := time.LoadLocation(z); err == nil {
 		return loc
 	}
 	return time.UTC
