@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,12 +28,12 @@ func init() {
 }
 
 // scheduleZone resolves the delegate's own zone: --zone, else $TZ, else the
-// system's local zone.
+// system's zone (by its IANA name where /etc/localtime links to one).
 func scheduleZone(env *Env, zone string) (*time.Location, error) {
 	if zone == "" {
 		zone = strings.TrimPrefix(env.Getenv("TZ"), ":")
 		if zone == "" {
-			return time.Local, nil
+			return systemZone(), nil
 		}
 	}
 	if zone == "Local" || len(zone) > 64 {
@@ -43,6 +44,19 @@ func scheduleZone(env *Env, zone string) (*time.Location, error) {
 		return nil, &UsageError{Msg: fmt.Sprintf("--zone: unknown time zone %q (use an IANA name such as Europe/Vienna)", zone)}
 	}
 	return loc, nil
+}
+
+// systemZone returns the computer's zone, named as in the IANA database if
+// /etc/localtime is a link into it (time.Local is named "Local").
+func systemZone() *time.Location {
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok {
+			if loc, err := time.LoadLocation(name); err == nil {
+				return loc
+			}
+		}
+	}
+	return time.Local
 }
 
 // scheduleErr turns a venue refusal into a message that says what happened.
