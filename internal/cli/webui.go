@@ -84,8 +84,11 @@ session it opens lives in a cookie that no other site can use.
 
 The interface shows the channels and messages, the negotiating texts with
 brackets, proposals and positions, the package dashboard, the trust panel
-(venue key, delegations' fingerprints, alarms with evidence) and lets you act
-on them. Everything you do there is encrypted by this desk, as on the command
+(venue key, delegations' fingerprints to confirm, which entries every party
+has cosigned, alarms with their evidence and proofs) and your delegation's
+schedule in your time zone and the venue's, where the head of delegation
+signals readiness for ministerial and leaders' meetings. It lets you act on
+all of them. Everything you do there is encrypted by this desk, as on the command
 line.`+deskPassphraseHelp)
 	f := addDeskFlags(fs, false)
 	listen := fs.String("listen", "127.0.0.1:8471", "loopback `address` to serve the interface on")

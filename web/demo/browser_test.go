@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +13,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/proof"
 )
 
 // chromium finds Debian's chromium. Without it the browser test skips on a
@@ -130,6 +135,31 @@ func unlabelled(t *testing.T, ctx context.Context) {
 	if lang := eval[string](t, ctx, "document.documentElement.lang"); lang == "" {
 		t.Error("the page has no lang")
 	}
+}
+
+// untilText reloads url, asking the desk to check the venue (the trust
+// panel's button) when the page has it, until sel contains want.
+func untilText(t *testing.T, ctx context.Context, url, sel, want string, within time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got string
+	for time.Now().Before(deadline) {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		chromedp.Do(cctx, chromedp.Navigate(url))
+		chromedp.Do(cctx, chromedp.Evaluate[chromedp.Void](`(b => b && b.click())(document.getElementById("check-now"))`))
+		chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS("main h1")))
+		txt, err := chromedp.Run(cctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		if err == nil {
+			got = txt
+			if strings.Contains(got, want) {
+				return got
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("%s on %s: %q never appeared; last text: %q", sel, url, want, got)
+	return ""
 }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
@@ -257,25 +287,157 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, "ul.msgs", "Arden can accept 20 km", 90*time.Second)
 	shot(t, borealia, dir, "desk-channel.png")
 
-	// The venue UI: the week calendar with the pending summit.
+	// The trust panel: every channel verified, and confirmed by all
+	// parties once each member delegation has cosigned its checkpoint.
+	trustURL := iryna.UI.URL() + "/trust"
+	untilText(t, borealia, trustURL, "#trust-wg1-ceasefire .conf", "confirmed by all parties", 90*time.Second)
+	untilText(t, borealia, trustURL, "#trust-plenary .conf", "confirmed by all parties", 60*time.Second)
+	shot(t, borealia, dir, "desk-trust.png")
+	unlabelled(t, borealia)
+
+	// The host accredits a new delegation from the venue UI: the
+	// fingerprint is shown to compare before anything is registered.
 	venue := b
-	run(t, venue, chromedp.Navigate(d.VenueUI.LoginURL()), chromedp.Navigate(d.VenueUI.URL()+"/schedule"))
+	run(t, venue, chromedp.Navigate(d.VenueUI.LoginURL()))
+	waitText(t, venue, "main h1", "Accreditation", 20*time.Second)
+	dalmor, err := delegation.GenerateRoot("dalmor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := delegation.Fingerprint(dalmor.VerifierKey())
+	run(t, venue,
+		chromedp.SendKeys(chromedp.CSS("#acc-name"), "dalmor"),
+		chromedp.SetValue(chromedp.CSS("#acc-key"), dalmor.VerifierKey()),
+		chromedp.Click(chromedp.CSS("#accredit-check")))
+	waitText(t, venue, "#preview-fp", fp, 20*time.Second)
+	unlabelled(t, venue)
+	shot(t, venue, dir, "venue-accredit.png")
+	run(t, venue, chromedp.Click(chromedp.CSS("#compared")), chromedp.Click(chromedp.CSS("#accredit-confirm")))
+	waitText(t, venue, ".flash", "dalmor accredited", 30*time.Second)
+
+	// Borealia's expert sees the new delegation unconfirmed; a wrong
+	// fingerprint is refused, the right one (as read out, in lower case
+	// with spaces) confirms it (desk.VerifyParty).
+	untilText(t, borealia, trustURL, "#party-dalmor", "not confirmed", 60*time.Second)
+	wrong := []byte(fp)
+	if wrong[0] == 'A' {
+		wrong[0] = 'B'
+	} else {
+		wrong[0] = 'A'
+	}
+	run(t, borealia, chromedp.SetValue(chromedp.CSS("#fp-dalmor"), string(wrong)),
+		chromedp.Click(chromedp.CSS("#party-dalmor button[type=submit]")))
+	waitText(t, borealia, ".flash", "does NOT match", 30*time.Second)
+	waitText(t, borealia, "#party-dalmor", "not confirmed", 10*time.Second)
+	run(t, borealia, chromedp.SetValue(chromedp.CSS("#fp-dalmor"), strings.ToLower(strings.ReplaceAll(fp, "-", " "))),
+		chromedp.Click(chromedp.CSS("#party-dalmor button[type=submit]")))
+	waitText(t, borealia, ".flash", "Confirmed: dalmor", 30*time.Second)
+	if got := waitText(t, borealia, "#party-dalmor", "confirmed", 10*time.Second); strings.Contains(got, "not confirmed") {
+		t.Errorf("dalmor still unconfirmed: %q", got)
+	}
+
+	// The host proposes a ministerial meeting that breaks two rules: the
+	// reasons are shown and nothing is booked; ticking exactly those
+	// overrides books it.
+	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/schedule"))
 	waitText(t, venue, "main", "Leaders' summit", 20*time.Second)
 	waitText(t, venue, "main", "not yet ready", 5*time.Second)
 	shot(t, venue, dir, "venue-schedule.png")
+	unlabelled(t, venue)
+	run(t, venue,
+		chromedp.SendKeys(chromedp.CSS("#m-title"), "Ministers on item 2"),
+		chromedp.SetValue(chromedp.CSS("#m-level"), "ministerial"),
+		chromedp.SetValue(chromedp.CSS("#m-room"), "Library"),
+		chromedp.SetValue(chromedp.CSS("#m-head"), "20"),
+		chromedp.Click(chromedp.CSS("#m-del-arden")),
+		chromedp.Click(chromedp.CSS("#m-del-borealia")),
+		chromedp.Click(chromedp.CSS("#propose-submit")))
+	refused := waitText(t, venue, ".refusal", "Not proposed", 30*time.Second)
+	for _, want := range []string{"capacity", "delegation-busy"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("the refusal does not give the %s reason: %q", want, refused)
+		}
+	}
+	shot(t, venue, dir, "venue-conflict.png")
+	run(t, venue,
+		chromedp.Click(chromedp.CSS("#override-capacity")),
+		chromedp.Click(chromedp.CSS("#override-delegation-busy")),
+		chromedp.Click(chromedp.CSS("#propose-submit")))
+	waitText(t, venue, ".flash", "Overridden: capacity, delegation-busy", 30*time.Second)
+	waitText(t, venue, "#readiness", "not yet ready", 10*time.Second)
 
-	// The venue turns hostile: it forges the working group's checkpoint.
-	// Borealia's trust panel shows the alarm, in red, with its evidence.
-	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/trust"))
+	// Readiness: Borealia's head signals it from the desk's schedule
+	// (signed with the head's device key); the host sees it per party.
+	var summit string
+	ms, err := d.Schedule.Meetings(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Title == "Leaders' summit" {
+			summit = m.ID
+		}
+	}
+	oleh := d.Delegate("borealia-head")
+	run(t, borealia, chromedp.Navigate(oleh.UI.LoginURL()+"&next=/schedule"))
+	waitText(t, borealia, "#meeting-"+summit, "has not signalled readiness", 20*time.Second)
+	run(t, borealia, chromedp.Click(chromedp.CSS("#ready-"+summit)))
+	waitText(t, borealia, ".flash", "Readiness for", 30*time.Second)
+	waitText(t, borealia, "#meeting-"+summit, "your delegation signalled readiness", 10*time.Second)
+	shot(t, borealia, dir, "desk-schedule.png")
+	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/meetings/"+summit))
+	ready := waitText(t, venue, "#readiness", "Republic of Borealia ready", 20*time.Second)
+	if !strings.Contains(ready, "Federation of Arden not yet ready") {
+		t.Errorf("readiness per party: %q", ready)
+	}
+	// An expert's desk has no readiness button.
+	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/schedule"))
+	waitText(t, arden, "main", "Leaders' summit", 20*time.Second)
+	if n := eval[int](t, arden, `document.querySelectorAll("button[id^=ready-]").length`); n != 0 {
+		t.Errorf("an expert's desk offers %d readiness buttons", n)
+	}
+	if _, err := d.Delegate("arden-head").Desk.SignalReady(ctx, summit, desk.ScheduleOptions{HostDelegation: "caspia"}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/meetings/"+summit))
+	waitText(t, venue, "#readiness", "Federation of Arden ready", 20*time.Second)
+	run(t, venue, chromedp.Click(chromedp.CSS("#confirm")))
+	waitText(t, venue, ".flash", "Confirmed", 30*time.Second)
+	if st := eval[string](t, venue, `document.getElementById("meeting-status").textContent`); st != "confirmed" {
+		t.Errorf("meeting status after confirming: %q", st)
+	}
+	shot(t, venue, dir, "venue-meeting.png")
+
+	// The venue turns hostile: it signs, with its own key, another root
+	// for working group 1's log at the size Borealia has verified (a split
+	// view). Borealia's check raises the alarm, in red, with the evidence
+	// and a proof that verifies offline.
+	run(t, borealia, chromedp.Navigate(trustURL))
 	waitText(t, borealia, "main", "Delegations' root keys", 20*time.Second)
-	d.Tamper(ForgeCheckpoint("wg1-ceasefire"))
-	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/channels/wg1-ceasefire"),
-		chromedp.SendKeys(chromedp.CSS("#body"), "One more thing on paragraph 2."),
-		chromedp.Submit(chromedp.CSS("#body")))
-	waitText(t, borealia, "main .alarm", "ALARM on wg1-ceasefire", 120*time.Second)
+	d.Tamper(d.ForkCheckpoint("wg1-ceasefire"))
+	run(t, borealia, chromedp.Click(chromedp.CSS("#check-now")))
+	waitText(t, borealia, "main .alarm", "ALARM on wg1-ceasefire", 60*time.Second)
+	waitText(t, borealia, "main .alarm", "Download the proof of misbehaviour", 5*time.Second)
 	shot(t, borealia, dir, "desk-trust-alarm.png")
 	unlabelled(t, borealia)
 	d.Tamper(nil)
+	cctx, ccancel := context.WithTimeout(borealia, 30*time.Second)
+	b64, err := chromedp.Run(cctx, chromedp.Evaluate[string](`fetch(document.querySelector("main .alarm a[download]").href).then(r => r.arrayBuffer()).then(b => { let s = ""; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`, chromedp.EvalAwaitPromise))
+	ccancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := proof.Parse(raw)
+	if err != nil {
+		t.Fatalf("the downloaded proof does not parse: %v", err)
+	}
+	if _, err := proof.Verify(pr, d.Venue.VerifierKey()); err != nil {
+		t.Fatalf("the downloaded proof does not verify: %v", err)
+	}
 
 	// Readable on a tablet: the text at 820 px, nothing wider than the
 	// viewport.

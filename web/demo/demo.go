@@ -297,29 +297,9 @@ func (d *Demo) newDesk(ctx context.Context, home string, dl *Delegate) error {
 }
 
 func (d *Demo) newUI(dl *Delegate) error {
-	deleg := dl.Delegation
 	ui, err := deskui.New(deskui.Options{
 		Desk: dl.Desk, Talks: Talks, Host: "caspia", Names: Names, Heads: Heads,
 		Zone: dl.Zone, VenueZone: schedule.DefaultZone, Logger: d.log,
-		Meetings: func(ctx context.Context) ([]scheduleapi.MeetingView, error) {
-			// A demo shortcut: the desk has no schedule client of its own
-			// yet, so the demo asks as the host and keeps what concerns
-			// the delegate's delegation.
-			all, err := d.Schedule.Meetings(ctx, "")
-			if err != nil {
-				return nil, err
-			}
-			var out []scheduleapi.MeetingView
-			for _, m := range all {
-				if m.Attends(deleg) || deleg == "caspia" {
-					if deleg != "caspia" {
-						m.MissingReadiness = nil
-					}
-					out = append(out, m)
-				}
-			}
-			return out, nil
-		},
 	})
 	if err != nil {
 		return err

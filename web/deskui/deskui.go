@@ -34,7 +34,6 @@ import (
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
-	"github.com/good-offices/goodoffices/venue/scheduleapi"
 	"github.com/good-offices/goodoffices/web"
 )
 
@@ -53,8 +52,6 @@ type Options struct {
 	Heads map[string]string
 	// Zone is the delegate's IANA time zone; VenueZone the venue's.
 	Zone, VenueZone string
-	// Meetings, if set, lists the meetings of the delegate's delegation.
-	Meetings func(ctx context.Context) ([]scheduleapi.MeetingView, error)
 	Logger   *slog.Logger
 }
 
@@ -139,6 +136,23 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("deskui: Serve before Listen")
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if s.d.Venue() != nil {
+		// Open pages refresh when the delegation's meetings change (the
+		// venue answers the desk's long poll at once).
+		if opts, err := s.scheduleOptions(); err == nil {
+			go func() {
+				err := s.d.WatchSchedule(ctx, opts, func(c desk.ScheduleChange) error {
+					if !c.First {
+						s.Notify(nil)
+					}
+					return nil
+				})
+				if err != nil && ctx.Err() == nil {
+					s.log.Warn("stopped watching the schedule", "err", err)
+				}
+			}()
+		}
+	}
 	go func() {
 		<-ctx.Done()
 		s.closeSubs()
@@ -198,6 +212,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /trust/check", s.auth(s.postCheck))
 	mux.HandleFunc("GET /trust/alarms/{n}/proof", s.auth(s.proofDownload))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
+	mux.HandleFunc("POST /schedule/{id}/ready", s.auth(s.postMeetingReady))
 	return s.guard.Wrap(mux)
 }
 

@@ -1060,20 +1060,31 @@ func (s *Server) postClear(w http.ResponseWriter, r *http.Request) {
 
 // ---- schedule ----
 
-type meetingView struct {
-	schedule.Meeting
-	Times   schedule.Times
-	Missing []string
-}
-
 type scheduleData struct {
-	Meetings  []meetingView
+	Meetings  []desk.ScheduledMeeting
 	Zone      string
 	VenueZone string
+	Head      bool // this device is the head of delegation's: it signals readiness
 	Err       string
-	None      bool
 }
 
+// scheduleOptions says how the desk shows meetings: in the delegate's zone,
+// with the host attending without a readiness signal.
+func (s *Server) scheduleOptions() (desk.ScheduleOptions, error) {
+	opts := desk.ScheduleOptions{HostDelegation: s.o.Host}
+	if s.o.Zone != "" {
+		loc, err := time.LoadLocation(s.o.Zone)
+		if err != nil {
+			return opts, fmt.Errorf("failed to load zone %q: %w", s.o.Zone, err)
+		}
+		opts.Zone = loc
+	}
+	return opts, nil
+}
+
+// schedulePage lists the meetings of the delegate's delegation, from the
+// desk's own schedule client (the venue answers a device with its
+// delegation's meetings only), in the venue's zone and the delegate's.
 func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 	m, err := s.load(r.Context())
 	if err != nil {
@@ -1081,25 +1092,51 @@ func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := scheduleData{Zone: s.o.Zone, VenueZone: s.o.VenueZone}
+	if _, err := s.d.HeadCertificate(r.Context()); err == nil {
+		d.Head = true
+	}
+	opts, err := s.scheduleOptions()
+	if err != nil {
+		d.Err = err.Error()
+	} else if d.Meetings, err = s.d.Meetings(r.Context(), opts); err != nil {
+		d.Err = err.Error()
+	}
+	for _, mt := range d.Meetings {
+		if mt.Times.VenueZone != "" {
+			d.VenueZone = mt.Times.VenueZone
+		}
+	}
 	if d.VenueZone == "" {
 		d.VenueZone = schedule.DefaultZone
 	}
 	if d.Zone == "" {
 		d.Zone = d.VenueZone
 	}
-	vloc, err1 := time.LoadLocation(d.VenueZone)
-	oloc, err2 := time.LoadLocation(d.Zone)
-	if err := errors.Join(err1, err2); err != nil {
-		d.Err = err.Error()
-	} else if s.o.Meetings == nil {
-		d.None = true
-	} else if ms, err := s.o.Meetings(r.Context()); err != nil {
-		d.Err = err.Error()
-	} else {
-		sort.Slice(ms, func(i, j int) bool { return ms[i].Start.Before(ms[j].Start) })
-		for _, mv := range ms {
-			d.Meetings = append(d.Meetings, meetingView{Meeting: mv.Meeting, Times: schedule.TimesFor(mv.Meeting, vloc, oloc), Missing: mv.MissingReadiness})
-		}
-	}
 	s.render(w, r, "schedule", "Schedule", m, d)
+}
+
+// postReady signs and sends the head's readiness statement for a
+// ministerial or leaders' meeting (Desk.SignalReady).
+func (s *Server) postMeetingReady(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	opts, err := s.scheduleOptions()
+	if err != nil {
+		redirect(w, r, "/schedule", err.Error(), true)
+		return
+	}
+	mt, err := s.d.SignalReady(r.Context(), id, opts)
+	if err != nil {
+		if errors.Is(err, desk.ErrNotHead) {
+			redirect(w, r, "/schedule", "Only the head of delegation signals readiness, from the head's own desk.", true)
+			return
+		}
+		redirect(w, r, "/schedule#meeting-"+id, "Readiness not signalled: "+err.Error(), true)
+		return
+	}
+	s.Notify(nil)
+	msg := fmt.Sprintf("Readiness for %q signed and sent: the venue now shows %s as ready (it never learns why).", mt.Title, s.name(s.d.Profile().Delegation))
+	if mt.Status == schedule.StatusConfirmed {
+		msg += " Every party is ready: the host can confirm the meeting."
+	}
+	redirect(w, r, "/schedule#meeting-"+id, msg, false)
 }
