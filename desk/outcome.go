@@ -3,6 +3,8 @@ package desk
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,12 +25,60 @@ import (
 // the signature it returns, and exporting the signed outcome bundle with
 // the venue's evidence (outcome.Evidence).
 
+// OutcomeTalks is Talks with every party's root key read from the
+// verified register with a strict verifier-key parser. (rootPublicKey in
+// talks.go splits the key at its last '+', which is also a base64
+// character: for about one key in five it yields nil, and an engine
+// without a party's root key does not check that party's signatures.)
+func (d *Desk) OutcomeTalks(ctx context.Context, ch, host string) (*negotiation.State, error) {
+	cfg, err := d.TalksConfig(ctx, ch, host)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := d.partiesIn(ctx, d.store)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range cfg.Parties {
+		if x, ok := pt[p.ID]; ok {
+			cfg.Parties[i].RootKey = rootKeyOf(x.RootKey)
+		}
+	}
+	evs, err := d.Events(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	st, err := negotiation.Replay(cfg, evs)
+	if err != nil {
+		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
+	}
+	return st, nil
+}
+
+// rootKeyOf returns the Ed25519 key of a signed-note verifier key
+// "<name>+<hash>+<base64(0x01 || key)>", nil if it is not one.
+func rootKeyOf(vkey string) []byte {
+	v, err := note.NewVerifier(vkey)
+	parts := strings.SplitN(vkey, "+", 3)
+	if err != nil || len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(b) != 1+ed25519.PublicKeySize || b[0] != 1 {
+		return nil
+	}
+	if vk, err := note.NewEd25519VerifierKey(v.Name(), ed25519.PublicKey(b[1:])); err != nil || vk != vkey {
+		return nil
+	}
+	return b[1:]
+}
+
 // Adopt freezes the current version of text textID of channel ch for
 // adoption in the authentic languages langs: it sends the adoption event
 // and returns its log index and the unsigned bundle. A language version in
 // the negotiated language may be left out; it is then the agreed wording.
 func (d *Desk) Adopt(ctx context.Context, ch, host, textID string, langs []negotiation.Language) (int64, *outcome.Bundle, error) {
-	st, err := d.Talks(ctx, ch, host)
+	st, err := d.OutcomeTalks(ctx, ch, host)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -63,7 +113,7 @@ func (d *Desk) Adopt(ctx context.Context, ch, host, textID string, langs []negot
 
 // adoption returns the state of ch and the adopted text textID.
 func (d *Desk) adoption(ctx context.Context, ch, host, textID string) (*negotiation.State, *negotiation.Text, error) {
-	st, err := d.Talks(ctx, ch, host)
+	st, err := d.OutcomeTalks(ctx, ch, host)
 	if err != nil {
 		return nil, nil, err
 	}
