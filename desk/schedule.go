@@ -147,7 +147,7 @@ func (d *Desk) deviceToken(ctx context.Context) (string, error) {
 				Error string `json:"error"`
 			}
 			json.Unmarshal(data, &e)
-			return fmt.Errorf("failed to authenticate the device: venue answered %s: %s", resp.Status, e.Error)
+			return &authError{status: resp.StatusCode, msg: fmt.Sprintf("failed to authenticate the device: venue answered %s: %s", resp.Status, e.Error)}
 		}
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("failed to authenticate the device: %w", err)
@@ -171,6 +171,19 @@ func (d *Desk) deviceToken(ctx context.Context) (string, error) {
 		return "", errors.New("failed to authenticate the device: the venue sent no token")
 	}
 	return tok.Token, nil
+}
+
+// authError is the venue's refusal to authenticate this device (revoked,
+// unregistered, expired certificate); 429 and 5xx are worth retrying.
+type authError struct {
+	status int
+	msg    string
+}
+
+func (e *authError) Error() string { return e.msg }
+
+func (e *authError) final() bool {
+	return e.status != http.StatusTooManyRequests && e.status < 500
 }
 
 // venueZone returns the venue's zone as the venue reports it in a view.
@@ -253,12 +266,18 @@ func (d *Desk) WatchSchedule(ctx context.Context, opts ScheduleOptions, fn func(
 				return ctx.Err()
 			}
 			var ae *scheduleapi.APIError
-			if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-				api = nil // token expired: authenticate again
-			} else if errors.As(err, &ae) && ae.Status != http.StatusServiceUnavailable && ae.Status != http.StatusTooManyRequests {
+			var au *authError
+			switch {
+			case errors.As(err, &au) && au.final(), errors.Is(err, ErrNotEnrolled):
+				// The venue no longer accepts this device: retrying
+				// cannot help.
 				return fmt.Errorf("failed to watch the schedule: %w", err)
-			} else {
-				api = nil
+			case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+				api = nil // token expired: authenticate again
+			case errors.As(err, &ae) && ae.Status != http.StatusServiceUnavailable && ae.Status != http.StatusTooManyRequests:
+				return fmt.Errorf("failed to watch the schedule: %w", err)
+			default:
+				api = nil // unreachable or busy: try again later
 			}
 			d.log.Warn("schedule watch: retrying", "err", err, "in", backoff)
 			select {

@@ -216,6 +216,24 @@ func TestSignalReadyThroughVenue(t *testing.T) {
 			t.Errorf("Borealia is shown Arden's readiness: %+v", h)
 		}
 	}
+
+	// A revoked device is refused, and its watch ends instead of retrying.
+	rev, err := borealia.root.Revoke(oleh.key.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sv.admin.Revoke(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oleh.Meetings(ctx, ScheduleOptions{}); err == nil {
+		t.Error("a revoked device still reads the schedule")
+	}
+	wctx2, stop2 := context.WithTimeout(ctx, 20*time.Second)
+	defer stop2()
+	err = oleh.WatchSchedule(wctx2, ScheduleOptions{}, func(ScheduleChange) error { return nil })
+	if err == nil || wctx2.Err() != nil || !strings.Contains(err.Error(), "authenticate") {
+		t.Errorf("watch of a revoked device: %v (context: %v)", err, wctx2.Err())
+	}
 }
 
 func waitChange(t *testing.T, ch <-chan ScheduleChange) ScheduleChange {
