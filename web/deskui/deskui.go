@@ -52,7 +52,7 @@ type Options struct {
 	Heads map[string]string
 	// Zone is the delegate's IANA time zone; VenueZone the venue's.
 	Zone, VenueZone string
-	Logger   *slog.Logger
+	Logger          *slog.Logger
 }
 
 // A Server is the desk's web interface.
