@@ -412,3 +412,31 @@ func BenchmarkJoin(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkState measures storing and loading a member's state
+// (MarshalBinary, UnmarshalGroup with its consistency checks) in a populated
+// group.
+func BenchmarkState(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		bg := cachedGroup(b, n, true)
+		b.Run(fmt.Sprintf("n=%d/unmarshal", n), func(b *testing.B) {
+			b.SetBytes(int64(len(bg.member)))
+			for b.Loop() {
+				if _, err := UnmarshalGroup(bg.member, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("n=%d/marshal", n), func(b *testing.B) {
+			g, err := UnmarshalGroup(bg.member, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := g.MarshalBinary(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
