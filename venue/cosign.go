@@ -50,6 +50,19 @@ package venue
 // queue is compacted to the latest record per cosigner when it grows. A
 // lost record is harmless: desks cosign again when they do not see their own
 // cosignature served.
+//
+// # Push
+//
+// Storing a cosignature wakes the event streams (events.go) of the devices
+// that follow the log, which deliver a "cosign" event per record, so desks
+// learn of the others' cosignatures at once instead of at their next
+// resync. On several nodes the store's mail notice for the queue's key
+// (package venue/fanout) wakes the streams of the other nodes. A record is
+//
+//	<size>\n<cosignature line>\n[<ID of the original record>\n]
+//
+// the last line only in records that compaction wrote again, so that a
+// stream does not deliver a cosignature twice.
 
 import (
 	"context"
@@ -114,6 +127,7 @@ type Cosigner struct {
 // signature line (without the trailing newline).
 type cosignRecord struct {
 	id   int64
+	orig int64 // the first record of this cosignature, if compaction wrote it again
 	size int64
 	name string
 	line string
@@ -197,6 +211,7 @@ func (v *Venue) handleAddCosignature(w http.ResponseWriter, r *http.Request, p p
 		v.writeErr(w, &errStore{err})
 		return
 	}
+	v.hub.cosignedLog(log)
 	v.compactCosignatures(ctx, log)
 	writeJSON(w, http.StatusOK, map[string]any{"log": log, "size": cp.Size, "cosigner": name})
 }
@@ -237,13 +252,21 @@ func parseCosignRecord(b []byte) (cosignRecord, bool) {
 	if !ok {
 		return cosignRecord{}, false
 	}
+	var orig int64
+	if l, o, ok := strings.Cut(line, "\n"); ok {
+		n, err := strconv.ParseInt(o, 10, 64)
+		if err != nil || n < 1 {
+			return cosignRecord{}, false
+		}
+		line, orig = l, n
+	}
 	size, err := strconv.ParseInt(s, 10, 64)
 	rest, ok := strings.CutPrefix(line, "— ")
 	name, _, ok2 := strings.Cut(rest, " ")
 	if err != nil || !ok || !ok2 {
 		return cosignRecord{}, false
 	}
-	return cosignRecord{size: size, name: name, line: line}, true
+	return cosignRecord{orig: orig, size: size, name: name, line: line}, true
 }
 
 // compactCosignatures rewrites the queue of log down to the latest record
@@ -262,7 +285,11 @@ func (v *Venue) compactCosignatures(ctx context.Context, log string) {
 	}
 	slices.SortFunc(recs, func(a, b cosignRecord) int { return int(a.id - b.id) })
 	for _, r := range recs {
-		if _, err := v.store.PutMail(ctx, cosignQueuePrefix+log, fmt.Appendf(nil, "%d\n%s\n", r.size, r.line)); err != nil {
+		orig := r.orig
+		if orig == 0 {
+			orig = r.id
+		}
+		if _, err := v.store.PutMail(ctx, cosignQueuePrefix+log, fmt.Appendf(nil, "%d\n%s\n%d\n", r.size, r.line, orig)); err != nil {
 			return
 		}
 	}

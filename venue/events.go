@@ -15,9 +15,10 @@ import (
 )
 
 // A hub wakes the event streams of devices when logs they follow grow,
-// when their mailbox gets mail, or when channel membership changes. It
-// carries no data: each stream reads what is new from the store, so a slow
-// or reconnecting stream can never miss or duplicate anything.
+// when their mailbox gets mail, when a party cosigns a checkpoint of a log
+// they follow, or when channel membership changes. It carries no data: each
+// stream reads what is new from the store, so a slow or reconnecting stream
+// can never miss or duplicate anything.
 type hub struct {
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
@@ -30,6 +31,7 @@ type subscriber struct {
 	refresh    atomic.Bool   // channel membership may have changed
 	mu         sync.Mutex
 	logs       map[string]bool
+	cosigned   map[string]bool // logs whose cosignature queue may have grown
 }
 
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
@@ -85,8 +87,52 @@ func (h *hub) logsChanged(logs []string) {
 	}
 }
 
-// mailArrived wakes the streams of device.
+// cosignedLog wakes the streams that follow log to deliver its new
+// cosignatures.
+func (h *hub) cosignedLog(log string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.mu.Lock()
+		hit := s.logs[log]
+		if hit {
+			s.cosigned[log] = true
+		}
+		s.mu.Unlock()
+		if hit {
+			s.poke()
+		}
+	}
+}
+
+// markCosigned makes the next delivery read the cosignature queue of every
+// log s follows.
+func (s *subscriber) markCosigned() {
+	s.mu.Lock()
+	for l := range s.logs {
+		s.cosigned[l] = true
+	}
+	s.mu.Unlock()
+}
+
+// takeCosigned returns the logs whose cosignature queue must be read, and
+// forgets them: a cosignature stored after this call wakes the stream again.
+func (s *subscriber) takeCosigned() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.cosigned
+	s.cosigned = map[string]bool{}
+	return out
+}
+
+// mailArrived wakes the streams of device. The cosignature queue of a log
+// (cosign.go) is a mailbox too: mail for it, which is how another node
+// reports a cosignature (PeerChanged), wakes the streams that follow the log.
 func (h *hub) mailArrived(device string) {
+	if log, ok := strings.CutPrefix(device, cosignQueuePrefix); ok {
+		h.cosignedLog(log)
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
@@ -107,15 +153,18 @@ func (h *hub) channelsChanged() {
 }
 
 // A cursor is a stream position: for each log, the index of the next entry
-// to deliver, and the ID of the last mail delivered. On the wire (the SSE
-// event ID, sent back as Last-Event-ID) it is
+// to deliver and the ID of the last cosignature record delivered, and the ID
+// of the last mail delivered. On the wire (the SSE event ID, sent back as
+// Last-Event-ID) it is
 //
-//	v1;<log>=<next index>;...;~mail=<last mail ID>
+//	v1;<log>=<next index>;...;~cosign/<log>=<last record ID>;...;~mail=<last mail ID>
 //
-// with logs in sorted order.
+// with logs in sorted order; a log whose cosignature position is 0 has no
+// ~cosign/ part (so cursors of streams without cosignatures are unchanged).
 type cursor struct {
-	logs map[string]int64
-	mail int64
+	logs   map[string]int64
+	cosign map[string]int64
+	mail   int64
 }
 
 func (c cursor) String() string {
@@ -129,6 +178,11 @@ func (c cursor) String() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, ";%s=%d", k, c.logs[k])
 	}
+	for _, k := range keys {
+		if n := c.cosign[k]; n > 0 {
+			fmt.Fprintf(&b, ";%s%s=%d", cosignQueuePrefix, k, n)
+		}
+	}
 	fmt.Fprintf(&b, ";~mail=%d", c.mail)
 	return b.String()
 }
@@ -137,7 +191,7 @@ func (c cursor) String() string {
 const maxCursor = 16 << 10
 
 func parseCursor(s string) (cursor, error) {
-	c := cursor{logs: map[string]int64{}}
+	c := cursor{logs: map[string]int64{}, cosign: map[string]int64{}}
 	if len(s) > maxCursor {
 		return c, errors.New("cursor too long")
 	}
@@ -155,6 +209,13 @@ func parseCursor(s string) (cursor, error) {
 			c.mail = n
 			continue
 		}
+		if l, ok := strings.CutPrefix(k, cosignQueuePrefix); ok {
+			if !validChannelID(l) && !publicLog(l) {
+				return c, errors.New("malformed cursor")
+			}
+			c.cosign[l] = n
+			continue
+		}
 		if !validChannelID(k) && !publicLog(k) {
 			return c, errors.New("malformed cursor")
 		}
@@ -170,6 +231,17 @@ type EntryEvent struct {
 	Entry []byte `json:"entry"` // base64 in JSON
 }
 
+// A CosignEvent is the data of an SSE "cosign" event: a party's device
+// cosigned the checkpoint of size Size of Log (fetch it, with the others,
+// from GET /logs/{log}/cosignatures). There is one event per cosignature
+// the venue stored; a cosignature superseded by a later one of the same
+// cosigner before the stream reached it may be skipped.
+type CosignEvent struct {
+	Log      string `json:"log"`
+	Size     int64  `json:"size"`
+	Cosigner string `json:"cosigner"` // CosignerName
+}
+
 // A MailEvent is the data of an SSE "mail" event.
 type MailEvent struct {
 	ID      int64     `json:"id"`
@@ -177,8 +249,8 @@ type MailEvent struct {
 	Created time.Time `json:"created"`
 }
 
-// handleEvents streams new entries of every channel of the device's
-// delegation and the device's mail as server-sent events.
+// handleEvents streams new entries and new cosignatures of every channel of
+// the device's delegation and the device's mail as server-sent events.
 func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -190,7 +262,7 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 		return
 	}
 	ctx := r.Context()
-	cur := cursor{logs: map[string]int64{}}
+	cur := cursor{logs: map[string]int64{}, cosign: map[string]int64{}}
 	fresh := true
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
@@ -204,7 +276,7 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 		}
 		cur, fresh = c, false
 	}
-	sub := &subscriber{device: p.device, delegation: p.delegation, wake: make(chan struct{}, 1), logs: map[string]bool{}}
+	sub := &subscriber{device: p.device, delegation: p.delegation, wake: make(chan struct{}, 1), logs: map[string]bool{}, cosigned: map[string]bool{}}
 	v.hub.add(sub)
 	defer v.hub.remove(sub)
 	if err := v.refreshSubscription(ctx, sub, &cur, fresh); err != nil {
@@ -244,13 +316,18 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 				return
 			}
 			flusher.Flush()
+			// Notices of other nodes can be lost: look at every
+			// cosignature queue now and then.
+			sub.markCosigned()
 		}
 	}
 }
 
 // refreshSubscription sets the logs sub follows to the channels of its
-// delegation. New logs start at the current size on a fresh stream and at
-// 0 otherwise (a channel the delegation joined: all of it is new to it).
+// delegation. New logs start at the current size (and the current end of
+// their cosignature queue) on a fresh stream and at 0 otherwise (a channel
+// the delegation joined: all of it is new to it). Every cosignature queue
+// is read at the next delivery.
 func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *cursor, fresh bool) error {
 	chans, err := v.channelsOf(ctx, sub.delegation)
 	if err != nil {
@@ -267,6 +344,13 @@ func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *c
 				}
 			}
 			cur.logs[c.ID] = start
+			if fresh {
+				_, _, last, err := v.readCosignatures(ctx, c.ID, 0)
+				if err != nil {
+					return err
+				}
+				cur.cosign[c.ID] = last
+			}
 		}
 	}
 	for l := range cur.logs {
@@ -274,9 +358,15 @@ func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *c
 			delete(cur.logs, l) // no longer a member: stop delivering
 		}
 	}
+	for l := range cur.cosign {
+		if !logs[l] {
+			delete(cur.cosign, l)
+		}
+	}
 	sub.mu.Lock()
 	sub.logs = logs
 	sub.mu.Unlock()
+	sub.markCosigned()
 	return nil
 }
 
@@ -312,6 +402,9 @@ func (v *Venue) deliver(ctx context.Context, w http.ResponseWriter, sub *subscri
 			}
 		}
 	}
+	if err := v.deliverCosignatures(ctx, w, sub, cur); err != nil {
+		return err
+	}
 	for {
 		ms, err := v.store.Mail(ctx, sub.device, cur.mail, 64)
 		if err != nil {
@@ -328,4 +421,46 @@ func (v *Venue) deliver(ctx context.Context, w http.ResponseWriter, sub *subscri
 			return nil
 		}
 	}
+}
+
+// deliverCosignatures writes a "cosign" event for each cosignature stored
+// since cur in the queues of the logs sub was told about, and advances cur.
+// Records that compaction wrote again (cosign.go) carry the ID of the
+// original: they are delivered only if the original was not.
+func (v *Venue) deliverCosignatures(ctx context.Context, w http.ResponseWriter, sub *subscriber, cur *cursor) error {
+	todo := sub.takeCosigned()
+	names := make([]string, 0, len(todo))
+	for l := range todo {
+		if _, ok := cur.logs[l]; ok {
+			names = append(names, l)
+		}
+	}
+	slices.Sort(names)
+	for _, l := range names {
+		for {
+			ms, err := v.store.Mail(ctx, cosignQueuePrefix+l, cur.cosign[l], 64)
+			if err != nil {
+				sub.mu.Lock()
+				sub.cosigned[l] = true
+				sub.mu.Unlock()
+				return err
+			}
+			for _, m := range ms {
+				after := cur.cosign[l]
+				cur.cosign[l] = m.ID
+				rec, ok := parseCosignRecord(m.Data)
+				if !ok || (rec.orig > 0 && rec.orig <= after) {
+					continue
+				}
+				data, _ := json.Marshal(CosignEvent{Log: l, Size: rec.size, Cosigner: rec.name})
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: cosign\ndata: %s\n\n", cur, data); err != nil {
+					return err
+				}
+			}
+			if len(ms) < 64 {
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ func FuzzParseCursor(f *testing.F) {
 	f.Add("v1;plenary=5;wg-1=0;~mail=3")
 	f.Add("v1;~mail=0")
 	f.Add("v1;register=2;~mail=9")
+	f.Add("v1;plenary=5;~cosign/plenary=12;~mail=3")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := parseCursor(s)
 		if err != nil {

@@ -516,12 +516,14 @@ func (c *Client) DeleteMail(ctx context.Context, through int64) error {
 
 // An Event is one event of a device's stream.
 type Event struct {
-	Type   string // "ready", "entry" or "mail"
-	Cursor string // resume after this event with Subscribe(ctx, Cursor)
-	Log    string // entry: the channel
-	Index  int64  // entry: its index
-	Entry  []byte // entry: the entry
-	Mail   *Mail  // mail
+	Type     string // "ready", "entry", "cosign" or "mail"
+	Cursor   string // resume after this event with Subscribe(ctx, Cursor)
+	Log      string // entry, cosign: the channel
+	Index    int64  // entry: its index
+	Entry    []byte // entry: the entry
+	Size     int64  // cosign: the size of the checkpoint cosigned
+	Cosigner string // cosign: who cosigned it (venue.CosignerName)
+	Mail     *Mail  // mail
 }
 
 // A Subscription is a device's live event stream. It reconnects by itself
@@ -642,6 +644,16 @@ func (s *Subscription) read() (Event, error) {
 					return Event{}, fmt.Errorf("malformed entry event: %w", err)
 				}
 				ev.Log, ev.Index, ev.Entry = e.Log, e.Index, e.Entry
+			case "cosign":
+				var e struct {
+					Log      string `json:"log"`
+					Size     int64  `json:"size"`
+					Cosigner string `json:"cosigner"`
+				}
+				if err := json.Unmarshal(data, &e); err != nil {
+					return Event{}, fmt.Errorf("malformed cosign event: %w", err)
+				}
+				ev.Log, ev.Size, ev.Cosigner = e.Log, e.Size, e.Cosigner
 			case "mail":
 				var m Mail
 				if err := json.Unmarshal(data, &m); err != nil {
