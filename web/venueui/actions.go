@@ -176,6 +176,47 @@ type refusal struct {
 	Missing   []string
 }
 
+// kindReasons is one rule the host may override, with every reason it was
+// broken for.
+type kindReasons struct {
+	Kind    schedule.ConflictKind
+	Reasons []string
+}
+
+// Overridable groups the conflicts by rule: the host overrides a rule, not
+// one instance of it.
+func (r *refusal) Overridable() []kindReasons {
+	var out []kindReasons
+	idx := map[schedule.ConflictKind]int{}
+	for _, c := range r.Conflicts {
+		i, ok := idx[c.Kind]
+		if !ok {
+			i = len(out)
+			idx[c.Kind] = i
+			out = append(out, kindReasons{Kind: c.Kind})
+		}
+		out[i].Reasons = append(out[i].Reasons, c.Reason)
+	}
+	return out
+}
+
+// refused builds the refusal of action for err, with a short message when
+// the reasons are listed one by one.
+func refused(action, verb string, err error) *refusal {
+	cs, missing := conflictsOf(err)
+	ref := &refusal{Action: action, Message: verb + ": " + apiMessage(err), Conflicts: cs, Missing: missing}
+	n := len(ref.Overridable())
+	switch {
+	case n == 1:
+		ref.Message = verb + ": it breaks a scheduling rule."
+	case n > 1:
+		ref.Message = fmt.Sprintf("%s: it breaks %d scheduling rules.", verb, n)
+	case len(missing) > 0:
+		ref.Message = verb + ": not every party is ready."
+	}
+	return ref
+}
+
 func formOf(r *http.Request) meetingForm {
 	f := meetingForm{
 		Title: strings.TrimSpace(r.FormValue("title")), Level: r.FormValue("level"), Room: r.FormValue("room"),
@@ -235,8 +276,7 @@ func (s *Server) postMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	mv, err := s.sched.Propose(r.Context(), scheduleapi.MeetingRequest{MeetingSpec: sp, Override: ov, Note: strings.TrimSpace(r.FormValue("note"))})
 	if err != nil {
-		cs, missing := conflictsOf(err)
-		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: "Not proposed: " + apiMessage(err), Conflicts: cs, Missing: missing})
+		s.scheduleWith(w, r, &f, refused("propose", "Not proposed", err))
 		return
 	}
 	msg := fmt.Sprintf("%q proposed (%s).", mv.Title, mv.Status)
@@ -365,9 +405,8 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		cs, missing := conflictsOf(err)
 		verb := map[string]string{"confirm": "Not confirmed", "cancel": "Not cancelled", "move": "Not moved"}[action]
-		s.meetingWith(w, r, &refusal{Action: action, Message: verb + ": " + apiMessage(err), Conflicts: cs, Missing: missing})
+		s.meetingWith(w, r, refused(action, verb, err))
 		return
 	}
 	msg := map[string]string{"confirm": "Confirmed", "cancel": "Cancelled", "move": "Moved"}[action]
