@@ -566,6 +566,44 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 	return nil
 }
 
+// RefreshConfirmation fetches the others' cosignatures of log and updates
+// its confirmation state against the checkpoint this desk accepted, without
+// fetching a new checkpoint (Run calls it when the venue's event stream
+// says that a party cosigned). If the log has entries not yet processed, it
+// syncs the log instead.
+func (d *Desk) RefreshConfirmation(ctx context.Context, log string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.refreshConfirmationLocked(ctx, log)
+}
+
+func (d *Desk) refreshConfirmationLocked(ctx context.Context, log string) error {
+	if d.venue == nil {
+		return ErrNotEnrolled
+	}
+	st, err := d.logState(ctx, d.store, log)
+	if err != nil {
+		return err
+	}
+	if st.Alarm != nil {
+		return fmt.Errorf("%w: %w", ErrHalted, st.Alarm)
+	}
+	if st.Checkpoint == nil || st.Next < st.Size {
+		return d.syncLogLocked(ctx, log)
+	}
+	cp, err := tlog.ParseCheckpoint(checkpointBody(st.Checkpoint))
+	if err != nil {
+		return fmt.Errorf("failed to load accepted checkpoint of %s: %w", log, err)
+	}
+	v, err := note.NewVerifier(d.venue.VerifierKey)
+	if err != nil {
+		return fmt.Errorf("failed to load venue key: %w", err)
+	}
+	rec := &recorder{served: map[string][]byte{}, fetch: d.api.fetcher(log)}
+	c := tlog.NewClient(d.origin(log), v, rec.Fetch)
+	return d.afterCheckpointLocked(ctx, log, cp, st.Checkpoint, c, rec.Fetch)
+}
+
 // describeMissing names the delegations that have not cosigned, saying
 // which of them this delegate has not confirmed (their cosignatures cannot
 // count until it does).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/good-offices/goodoffices/venue/client"
@@ -171,7 +172,9 @@ func (d *Desk) Status(ctx context.Context) (*Status, error) {
 
 // Run keeps the desk in sync until ctx ends: it listens to the venue's event
 // stream and syncs the logs it names (verifying them before anything is
-// processed), and resyncs everything every interval and after a reconnect.
+// processed), fetches the cosignatures of a log when the stream says that
+// another party cosigned it (so entries are confirmed without waiting for a
+// resync), and resyncs everything every interval and after a reconnect.
 // onSync, if not nil, is called after every sync with the logs that moved.
 func (d *Desk) Run(ctx context.Context, interval time.Duration, onSync func([]string)) error {
 	if d.venue == nil || d.cert == nil {
@@ -248,8 +251,15 @@ func (d *Desk) Run(ctx context.Context, interval time.Duration, onSync func([]st
 				// Only the log: MLS housekeeping (key packages, mailbox,
 				// group maintenance) runs with the full syncs, on mail
 				// events and every interval.
+				sync := d.syncLogLocked
+				if log, ok := strings.CutPrefix(l, kickCosign); ok {
+					if set[log] {
+						continue // the log's sync fetches the cosignatures too
+					}
+					l, sync = log, d.refreshConfirmationLocked
+				}
 				d.mu.Lock()
-				err := d.syncLogLocked(ctx, l)
+				err := sync(ctx, l)
 				d.mu.Unlock()
 				if err != nil && ctx.Err() == nil {
 					d.log.Warn("log not synced", "log", l, "err", err)
@@ -276,9 +286,14 @@ func (d *Desk) Run(ctx context.Context, interval time.Duration, onSync func([]st
 	}
 }
 
+// kickCosign prefixes a log on Run's kick channel when another party
+// cosigned it: only its confirmation is refreshed.
+const kickCosign = "\x00cosign/"
+
 // stream delivers the logs named by the venue's events to kick until the
 // stream breaks. The event's entry itself is not used: the log is synced,
-// which verifies it first.
+// which verifies it first. A cosign event (of another cosigner than this
+// desk) kicks the log's confirmation.
 func (d *Desk) stream(ctx context.Context, cursor *string, kick chan<- string, ok func()) error {
 	sub, err := d.api.subscribe(ctx, *cursor)
 	if err != nil {
@@ -295,8 +310,14 @@ func (d *Desk) stream(ctx context.Context, cursor *string, kick chan<- string, o
 			*cursor = ev.Cursor
 		}
 		l := ""
-		if ev.Type == "entry" {
+		switch ev.Type {
+		case "entry":
 			l = ev.Log
+		case "cosign":
+			if ev.Log == "" || ev.Cosigner == d.CosignerName() {
+				continue
+			}
+			l = kickCosign + ev.Log
 		}
 		select {
 		case kick <- l:
