@@ -143,7 +143,12 @@ Examples:
 	return scheduleErr(err)
 }
 
-func jsonLine(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+// jsonLine writes v as one line of JSON.
+func jsonLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
 
 func printSchedule(w io.Writer, ms []desk.ScheduledMeeting) {
 	if len(ms) == 0 {

@@ -246,6 +246,7 @@ func TestDeskScheduleBinary(t *testing.T) {
 
 	// A delegate follows the schedule live.
 	watch := startDSWatch(t, c, "tomas")
+	jsonWatch := startDSWatch(t, c, "iryna", "--json")
 
 	// What an expert of Arden sees, in the venue's zone and in Vienna's.
 	ms := c.schedule("tomas", "--zone", "Europe/Vienna", "--host-delegation", "caspia")
@@ -346,6 +347,14 @@ func TestDeskScheduleBinary(t *testing.T) {
 	// The host moves the expert round: the watcher sees every change.
 	c.host("host", "meetings", "move", expert.ID, "--start", "2026-11-24T09:30", "--end", "2026-11-24T12:30", "--note", "room A unavailable")
 	watch.expect(leaders.ID + ` "Leaders' meeting: political framework": provisional -> confirmed`)
+	jsonWatch.expect(`"first":false`)
+	jsonWatch.expect(`provisional -> confirmed`)
+	for _, l := range jsonWatch.seen {
+		var sc desk.ScheduleChange
+		if err := json.Unmarshal([]byte(l), &sc); err != nil || len(sc.Meetings) != 2 || sc.ETag == "" {
+			t.Errorf("--watch --json line %q: %v", l, err)
+		}
+	}
 	watch.expect(expert.ID + ` "Working group 1: ceasefire (expert round)": confirmed -> moved; now Tue 24 Nov 2026 09:30–12:30 +05 (Asia/Almaty); last change: moved`)
 	// Arden is not told of Borealia's readiness signal, neither by the
 	// watcher nor in the meeting's history.
@@ -423,6 +432,7 @@ func TestDeskScheduleBinary(t *testing.T) {
 	c.host("host", "meetings", "cancel", expert.ID, "--note", "postponed")
 	watch.expect(`moved -> cancelled; last change: cancelled "postponed"`)
 	watch.stop()
+	jsonWatch.stop()
 }
 
 func apiStatus(err error, status int) bool {
@@ -439,9 +449,9 @@ type dsWatch struct {
 	seen  []string
 }
 
-func startDSWatch(t *testing.T, c *dsCluster, home string) *dsWatch {
+func startDSWatch(t *testing.T, c *dsCluster, home string, extra ...string) *dsWatch {
 	t.Helper()
-	cmd := exec.Command(c.bin, "desk", "schedule", "--watch", "--home", home)
+	cmd := exec.Command(c.bin, append([]string{"desk", "schedule", "--watch", "--home", home}, extra...)...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), c.env...)
 	stdout, _ := cmd.StdoutPipe()
@@ -466,7 +476,11 @@ func startDSWatch(t *testing.T, c *dsCluster, home string) *dsWatch {
 		cmd.Process.Kill()
 		<-w.done
 	})
-	w.expect("watching for changes")
+	if len(extra) == 0 {
+		w.expect("watching for changes")
+	} else {
+		w.expect(`"first":true`)
+	}
 	return w
 }
 
