@@ -83,7 +83,7 @@ Examples:
 		fmt.Fprintf(env.Stdout, "  %-32s %s\n", fmt.Sprintf("%s (%s):", dl.Person, demo.Short[dl.Delegation]), dl.UI.LoginURL())
 	}
 	fmt.Fprintf(env.Stdout, "\nTry: open Tomas Reig (Arden) and Iryna Holt (Borealia) side by side, take a\nposition on paragraph 3 as Arden, and watch Borealia's desk update.\n")
-	fmt.Fprintf(env.Stdout, "Press Enter to make the venue cheat (it forges working group 1's checkpoint;\nthe desks raise an alarm at the next entry), Enter again to make it honest.\nPress Ctrl-C to stop.\n")
+	fmt.Fprintf(env.Stdout, "Press Enter to make the venue cheat (it signs another history of working group 1\nwith its own key; click 'Check the venue now' in a desk's trust panel), Enter\nagain to make it honest. Press Ctrl-C to stop.\n")
 	go func() {
 		// Enter toggles a hostile venue. Without a terminal (stdin at EOF)
 		// nothing happens.
@@ -92,8 +92,8 @@ Examples:
 		for sc.Scan() {
 			hostile = !hostile
 			if hostile {
-				d.Tamper(demo.ForgeCheckpoint("wg1-ceasefire"))
-				fmt.Fprintln(env.Stdout, "The venue now forges the checkpoints of wg1-ceasefire. Post a message there and open the trust panel.")
+				d.Tamper(d.ForkCheckpoint("wg1-ceasefire"))
+				fmt.Fprintln(env.Stdout, "The venue now signs a forked checkpoint of wg1-ceasefire. Open a trust panel and click 'Check the venue now': the alarm comes with a proof anyone can verify.")
 			} else {
 				d.Tamper(nil)
 				fmt.Fprintln(env.Stdout, "The venue is honest again. Each desk keeps its alarm until the delegate clears it in the trust panel.")
