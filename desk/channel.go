@@ -396,6 +396,7 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "this desk is no longer a member"})
 	}
+	disc := discloseReceived(g, entry) // before Process erases the key (briefing.go)
 	rcv, err := g.Process(entry)
 	discarded := false
 	if errors.Is(err, mls.ErrPendingCommit) {
@@ -433,6 +434,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	switch rcv.Kind {
 	case mls.KindApplication:
 		m.Kind, m.Data = "application", rcv.Data
+		if err := putDisclosure(ctx, tx, ch, entry, disc); err != nil {
+			return err
+		}
 	case mls.KindProposal:
 		m.Kind, m.Note = "proposal", describeProposal(rcv.Proposal)
 		if rcv.Proposal != nil && rcv.Proposal.Type == mls.ProposalRemove {

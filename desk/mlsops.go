@@ -750,13 +750,16 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	if g.HasPendingCommit() {
 		g.DiscardCommit() // never appended (see commitLocked)
 	}
-	ct, err := g.Encrypt(data, nil)
+	ct, disc, err := g.EncryptDisclosed(data, nil) // disclosure: briefing.go
 	if err != nil {
 		return 0, false, fmt.Errorf("failed to encrypt: %w", err)
 	}
 	sb, _ := jsonMarshal(sentRecord{Epoch: g.Epoch(), Data: data})
 	if err := d.store.Update(ctx, func(tx *Tx) error {
 		if err := saveGroup(ctx, tx, ch, g); err != nil {
+			return err
+		}
+		if err := putDisclosure(ctx, tx, ch, ct, disc); err != nil {
 			return err
 		}
 		return tx.Put(ctx, sentKey(ch, ct), sb)

@@ -10,9 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/mls"
 	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/outcome"
+	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -187,6 +191,9 @@ func TestScenarioOutcome(t *testing.T) {
 	if p := st.Text("joint-statement").ParagraphByNumber(3); p.ID != "p4" || p.TabledBy != "borealia" || p.Status != negotiation.ParaReserved {
 		t.Fatalf("paragraph 3: %s by %s, %s", p.ID, p.TabledBy, p.Status)
 	}
+	_, rec = r.act(iryna, negotiation.NewStatement("Borealia proposes a withdrawal of heavy weapons.", "", "joint-statement", "p4"), negotiation.ResultApplied)
+	r.act(tomas, negotiation.NewStatement("Arden must consult its general staff.", rec.Ref, "", ""), negotiation.ResultApplied)
+	r.act(tomas, negotiation.NewStatement("On paragraph 2, the date needs more work.", "", "joint-statement", "p2"), negotiation.ResultApplied)
 	_, rec = r.act(tomas, negotiation.NewProposal("joint-statement", negotiation.Amendment{Op: negotiation.OpReplace, Para: "p4", Base: 1,
 		Notation: "The Parties agree to withdraw heavy weapons [20] km from the line of contact."}), negotiation.ResultApplied)
 	r.act(iryna, negotiation.NewResponse(rec.Ref, negotiation.Accept, ""), negotiation.ResultApplied)
@@ -369,7 +376,9 @@ func TestScenarioOutcome(t *testing.T) {
 		t.Fatalf("tampered Russian version: %v", err)
 	}
 
-	// Move 7: Arden briefs a third capital on paragraph 3 only.
+	// Move 7: Arden briefs a third capital on paragraph 3 only: its
+	// history in the channel, and the adopted paragraph.
+	briefParagraph3(t, bin, tomas, pinArgs, o)
 	br, err := b.Brief([]outcome.Ref{{Lang: "en", Number: 3}})
 	if err != nil {
 		t.Fatal(err)
@@ -383,6 +392,83 @@ func TestScenarioOutcome(t *testing.T) {
 		if bytes.Contains(brData, []byte(other)) {
 			t.Fatalf("the briefing discloses %q", other)
 		}
+	}
+}
+
+// briefParagraph3 is move 7 with the channel's history: Arden shows a
+// third capital the history of paragraph 3 (p4) and the statements about
+// it, with proof, and nothing else.
+func briefParagraph3(t *testing.T, bin string, tomas *Desk, pinArgs []string, o outcome.Options) {
+	ctx := t.Context()
+	idx, err := tomas.ParagraphHistory(ctx, "wg1", "", "joint-statement", "p4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := tomas.ExportBriefing(ctx, "wg1", idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := cb.Marshal()
+	f := filepath.Join(t.TempDir(), "p3-history.briefing.json")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := runBin(t, bin, nil, 0, append(pinArgs[:1:1], append(pinArgs[2:], f)...)...)
+	for _, want := range []string{"VALID channel briefing", "Borealia proposes a withdrawal", "Arden must consult", "[20] km", "Iryna Holt of borealia", "cosigned by the desks of arden, borealia"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "paragraph 2, the date") || strings.Contains(string(data), "00:00 on 1 December") {
+		t.Errorf("the briefing shows more than paragraph 3:\n%s", out)
+	}
+	t.Logf("goodoffices verify (briefing):\n%s", out)
+	rep, err := outcome.Verify(data, o)
+	if err != nil || len(rep.Messages) != len(idx) {
+		t.Fatalf("briefing: %v", err)
+	}
+	// Every other message of the channel stays undecryptable with what
+	// the briefing holds; its own open.
+	ls, err := tomas.logState(ctx, tomas.store, "wg1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := tlog.ParseCheckpoint(checkpointBody(ls.Checkpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vv, _ := note.NewVerifier(tomas.venue.VerifierKey)
+	all, err := tlog.NewClient(tomas.origin("wg1"), vv, tomas.api.fetcher("wg1")).Entries(ctx, cp, 0, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	for i, e := range all {
+		for _, m := range cb.Messages {
+			d, err := mls.ParseDisclosure(m.Disclosure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = mls.OpenDisclosed(e, d)
+			if (err == nil) != (int64(i) == m.Index) {
+				t.Fatalf("disclosure of entry %d on entry %d: %v", m.Index, i, err)
+			}
+			if err == nil {
+				opened++
+			}
+		}
+	}
+	if opened != len(cb.Messages) || len(all) < 3*len(cb.Messages) {
+		t.Fatalf("opened %d of %d entries with %d disclosures", opened, len(all), len(cb.Messages))
+	}
+	// Any single-byte change fails.
+	buf := bytes.Clone(data)
+	for i := range buf {
+		buf[i] ^= 0x01
+		if _, err := outcome.Verify(buf, o); err == nil {
+			t.Fatalf("briefing verified with byte %d changed", i)
+		}
+		buf[i] ^= 0x01
 	}
 }
 

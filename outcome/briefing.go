@@ -205,7 +205,7 @@ func ParseBriefing(data []byte) (*Briefing, error) {
 
 // A Report says what a verified file proves.
 type Report struct {
-	Kind       string      `json:"kind"` // "outcome" or "briefing"
+	Kind       string      `json:"kind"` // "outcome", "briefing" or "channel-briefing"
 	Talks      string      `json:"talks"`
 	Text       string      `json:"text"`
 	Version    int         `json:"version"`
@@ -215,8 +215,11 @@ type Report struct {
 	Paragraphs int         `json:"paragraphs"`
 	Signers    []Signer    `json:"signers"`
 	Disclosed  []Disclosed `json:"disclosed,omitempty"`
-	// Evidence is what the venue's log proves, for a bundle with evidence.
+	// Evidence is what the venue's log proves, for a bundle with evidence
+	// and a channel briefing.
 	Evidence *EvidenceReport `json:"evidence,omitempty"`
+	// Messages are the messages a channel briefing proves.
+	Messages []DisclosedMessage `json:"messages,omitempty"`
 }
 
 // Disclosed is a paragraph a briefing proves.
@@ -230,6 +233,8 @@ type Disclosed struct {
 func (r *Report) String() string {
 	var b strings.Builder
 	switch r.Kind {
+	case "channel-briefing":
+		r.writeChannelBriefing(&b)
 	case "outcome":
 		fmt.Fprintf(&b, "VALID outcome: text %q (version %d) of %q, %d paragraphs in %d authentic languages (%s).\n",
 			r.Text, r.Version, r.Talks, r.Paragraphs, len(r.Languages), strings.Join(r.Languages, ", "))
@@ -287,6 +292,12 @@ func Verify(data []byte, o Options) (*Report, error) {
 			return nil, err
 		}
 		return br.Verify(o)
+	case ChannelBriefingFormat:
+		cb, err := ParseChannelBriefing(data)
+		if err != nil {
+			return nil, err
+		}
+		return cb.Verify(o)
 	}
 	return nil, errors.New("failed to read: not an outcome bundle or a briefing")
 }

@@ -89,24 +89,34 @@ type DeviceReport struct {
 // names it (venue/client.ChannelOrigin).
 func channelOrigin(venue, channel string) string { return venue + "/channels/" + channel }
 
-// verifyEvidence checks e against the bundle's parties and pins.
-func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, error) {
-	if err := checkText("channel", e.Channel, 64); err != nil {
+// logCheck is what verifyLog established.
+type logCheck struct {
+	cp      tlog.Checkpoint
+	devices map[string]*delegation.Certificate // by device ID
+	report  *EvidenceReport
+}
+
+// verifyLog checks the venue key (against the pin), the device
+// certificates (each under its party's root key), and the checkpoint
+// (signed by the venue; every other signature line a cosignature of a
+// certified device) of channel's log.
+func verifyLog(channel, venueKey, checkpoint string, certs []string, parties []Party, o Options) (*logCheck, error) {
+	if err := checkText("channel", channel, 64); err != nil {
 		return nil, err
 	}
-	vv, err := note.NewVerifier(e.VenueKey)
-	parts := strings.SplitN(e.VenueKey, "+", 3)
+	vv, err := note.NewVerifier(venueKey)
+	parts := strings.SplitN(venueKey, "+", 3)
 	if err != nil || len(parts) != 3 || parts[1] != fmt.Sprintf("%08x", vv.KeyHash()) {
 		return nil, errors.New("bad venue key") // the key hash in canonical lower-case hex only
 	}
 	pinned := false
 	if o.VenueKey != "" {
-		if strings.TrimSpace(o.VenueKey) != e.VenueKey {
+		if strings.TrimSpace(o.VenueKey) != venueKey {
 			return nil, errors.New("the venue key is not the pinned one")
 		}
 		pinned = true
 	}
-	r := &EvidenceReport{Channel: e.Channel, Venue: vv.Name(), VenuePinned: pinned}
+	r := &EvidenceReport{Channel: channel, Venue: vv.Name(), VenuePinned: pinned}
 	rootOf := map[string]string{}
 	for _, p := range parties {
 		vk, err := note.NewEd25519VerifierKey(p.ID, ed25519.PublicKey(p.RootKey))
@@ -118,14 +128,14 @@ func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, e
 	// Device certificates, each under its party's root key. Validity is
 	// checked at the certificate's own start: the evidence is verified long
 	// after the devices' certificates have expired.
-	if len(e.Certificates) == 0 || len(e.Certificates) > MaxEvidenceCertificates {
+	if len(certs) == 0 || len(certs) > MaxEvidenceCertificates {
 		return nil, errors.New("bad number of certificates")
 	}
 	devices := map[string]*delegation.Certificate{}
 	verifiers := []note.Verifier{vv}
 	cosignerParty := map[string]string{}
-	for i, c := range e.Certificates {
-		if i > 0 && c <= e.Certificates[i-1] {
+	for i, c := range certs {
+		if i > 0 && c <= certs[i-1] {
 			return nil, errors.New("certificates not sorted or repeated")
 		}
 		peek, err := delegation.PeekCertificate([]byte(c))
@@ -157,13 +167,13 @@ func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, e
 	}
 	// The checkpoint: every signature line must verify (venue or a
 	// certified device), so that no byte of it is unchecked.
-	if len(e.Checkpoint) > tlog.MaxCheckpointSize {
+	if len(checkpoint) > tlog.MaxCheckpointSize {
 		return nil, errors.New("checkpoint too long")
 	}
-	if !canonicalSigs(e.Checkpoint) {
+	if !canonicalSigs(checkpoint) {
 		return nil, errors.New("the checkpoint's signatures are not in canonical base64")
 	}
-	n, err := note.Open([]byte(e.Checkpoint), note.VerifierList(verifiers...))
+	n, err := note.Open([]byte(checkpoint), note.VerifierList(verifiers...))
 	if err != nil || len(n.UnverifiedSigs) != 0 {
 		return nil, errors.New("the checkpoint's signatures do not verify")
 	}
@@ -183,10 +193,35 @@ func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, e
 	if err != nil {
 		return nil, errors.New("bad checkpoint")
 	}
-	if cp.Origin != channelOrigin(vv.Name(), e.Channel) {
+	if cp.Origin != channelOrigin(vv.Name(), channel) {
 		return nil, errors.New("the checkpoint is not of this channel's log")
 	}
 	r.CheckpointSize = cp.Size
+	return &logCheck{cp: cp, devices: devices, report: r}, nil
+}
+
+// checkInclusion checks that data is entry index of the checkpoint.
+func (lc *logCheck) checkInclusion(index int64, data []byte, proof [][]byte) error {
+	if index < 0 || index >= lc.cp.Size || len(data) == 0 || len(data) > tlog.MaxEntrySize {
+		return fmt.Errorf("entry %d is not in the checkpoint", index)
+	}
+	p, err := toProof(proof)
+	if err != nil {
+		return err
+	}
+	if err := xtlog.CheckRecord(p, lc.cp.Size, lc.cp.Hash, index, xtlog.RecordHash(data)); err != nil {
+		return fmt.Errorf("entry %d is not in the checkpoint", index)
+	}
+	return nil
+}
+
+// verifyEvidence checks e against the bundle's parties and pins.
+func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, error) {
+	lc, err := verifyLog(e.Channel, e.VenueKey, e.Checkpoint, e.Certificates, parties, o)
+	if err != nil {
+		return nil, err
+	}
+	r, devices := lc.report, lc.devices
 	// The entries.
 	if len(e.Entries) == 0 || len(e.Entries) > MaxEvidenceEntries {
 		return nil, errors.New("bad number of entries")
@@ -197,19 +232,12 @@ func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, e
 		if i > 0 && x.Index <= e.Entries[i-1].Index {
 			return nil, errors.New("entries not sorted or repeated")
 		}
-		if x.Index < 0 || x.Index >= cp.Size || len(x.Data) == 0 || len(x.Data) > tlog.MaxEntrySize {
-			return nil, fmt.Errorf("entry %d is not in the checkpoint", x.Index)
-		}
 		cert, ok := devices[x.Device]
 		if !ok {
 			return nil, fmt.Errorf("entry %d: no certificate of its sender", x.Index)
 		}
-		p, err := toProof(x.Proof)
-		if err != nil {
+		if err := lc.checkInclusion(x.Index, x.Data, x.Proof); err != nil {
 			return nil, err
-		}
-		if err := xtlog.CheckRecord(p, cp.Size, cp.Hash, x.Index, xtlog.RecordHash(x.Data)); err != nil {
-			return nil, fmt.Errorf("entry %d is not in the checkpoint", x.Index)
 		}
 		switch x.Kind {
 		case EntryAdopt:
