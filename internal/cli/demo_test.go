@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +17,9 @@ import (
 
 // TestDemoBinary builds the real goodoffices binary, runs 'goodoffices
 // demo', signs in to Borealia's desk with the printed link, reads the Joint
-// Statement, and stops the demo with SIGINT.
+// Statement, presses Enter to make the venue sign a fork, has the desk check
+// the venue, downloads the proof of misbehaviour from the trust panel and
+// checks it with 'goodoffices verify', and stops the demo with SIGINT.
 func TestDemoBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo takes a while")
@@ -32,11 +35,17 @@ func TestDemoBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
 	links := map[string]string{}
+	var venueKey string
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -55,6 +64,9 @@ wait:
 			}
 			if i := strings.Index(l, "http://127.0.0.1:"); i >= 0 && strings.Contains(l, "/login?token=") {
 				links[strings.TrimSpace(l[:i])] = l[i:]
+			}
+			if k, ok := strings.CutPrefix(l, "Venue key: "); ok {
+				venueKey = k
 			}
 			if strings.Contains(l, "Press Ctrl-C") {
 				break wait
@@ -90,6 +102,38 @@ wait:
 		t.Error(err)
 	} else if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("reused link: status %d", resp.StatusCode)
+	}
+	// Enter: the venue signs a fork of working group 1; Borealia's desk
+	// checks, raises the alarm and offers the proof.
+	if _, err := io.WriteString(stdin, "\n"); err != nil {
+		t.Fatal(err)
+	}
+	base := link[:strings.Index(link, "/login")]
+	var proofPath string
+	for deadline := time.Now().Add(60 * time.Second); proofPath == "" && time.Now().Before(deadline); time.Sleep(time.Second) {
+		req, _ := http.NewRequest("POST", base+"/trust/check", nil)
+		req.Header.Set("Origin", base)
+		if resp, err := c.Do(req); err == nil {
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := regexp.MustCompile(`/trust/alarms/[0-9]+/proof`).Find(page); m != nil {
+				proofPath = string(m)
+			}
+		}
+	}
+	if proofPath == "" {
+		t.Fatal("no proof of misbehaviour offered in the trust panel after the venue signed a fork")
+	}
+	resp, err = c.Get(base + proofPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofData, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	pf := filepath.Join(t.TempDir(), "misbehaviour.proof")
+	os.WriteFile(pf, proofData, 0o600)
+	if out, err := exec.Command(bin, "verify", "--venue-key", venueKey, pf).CombinedOutput(); err != nil {
+		t.Errorf("goodoffices verify of the downloaded proof: %v\n%s", err, out)
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
