@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/outcome"
@@ -180,5 +182,128 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 	}
 	fmt.Fprintf(env.Stdout, "outcome bundle written to %s: %s v%d, %d languages, %d signatures, %d log entries as evidence\n",
 		*out, b.Text, b.Version, len(b.Languages), len(b.Signatures), len(b.Evidence.Entries))
+	return nil
+}
+
+func init() {
+	register(&command{name: "desk brief", summary: "export a briefing: chosen messages of a channel, with proof, and nothing else", run: runDeskBrief})
+	register(&command{name: "desk brief-outcome", summary: "export a briefing on chosen paragraphs of a signed outcome", run: runDeskBriefOutcome})
+}
+
+func runDeskBrief(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk brief", "CHANNEL (--entries N,N,... | --text ID --para P) [--out FILE] [--json]", `
+Exports a briefing that shows a third party chosen messages of a channel
+and nothing else: for each message the log entry as the venue logged it,
+the keys that decrypt exactly that message and no other (MLS gives one key
+per message), its inclusion proof in the channel's checkpoint cosigned by
+the parties' desks, and the sender's device certificate. The third party
+checks it offline with 'goodoffices verify', pinning your root key's
+fingerprint.
+
+Choose the messages by log index (--entries, as 'desk read' shows them) or
+take the history of one paragraph (--text and --para): the proposals that
+tabled and amended it with their answers, the positions on it, and the
+statements about it with their replies.
+
+Only messages this desk sent or read since it keeps message keys can be
+disclosed.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	entries := fs.String("entries", "", "comma-separated log `indexes` of the messages")
+	text := fs.String("text", "", "text `ID` whose paragraph's history to disclose")
+	para := fs.String("para", "", "paragraph `ID`, e.g. p4")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	out := fs.String("out", "", "briefing `file` (default <channel>.briefing.json)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var idx []int64
+	switch {
+	case *entries != "" && *text == "" && *para == "":
+		for _, s := range strings.Split(*entries, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil || n < 0 {
+				return &UsageError{Msg: "--entries: comma-separated log indexes, e.g. 7,8,12"}
+			}
+			idx = append(idx, n)
+		}
+	case *entries == "" && *text != "" && *para != "":
+		if idx, err = d.ParagraphHistory(ctx, ch, *host, *text, *para); err != nil {
+			return err
+		}
+		if len(idx) == 0 {
+			return fmt.Errorf("no message about paragraph %s of %s in %s", *para, *text, ch)
+		}
+	default:
+		return &UsageError{Msg: "give either --entries, or --text and --para"}
+	}
+	cb, err := d.ExportBriefing(ctx, ch, idx)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *out == "" {
+		*out = ch + ".briefing.json"
+	}
+	if err := os.WriteFile(*out, cb.Marshal(), 0o644); err != nil {
+		return fmt.Errorf("failed to write the briefing: %w", err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"file": *out, "channel": ch, "entries": idx})
+	}
+	fmt.Fprintf(env.Stdout, "briefing on %d messages of %s written to %s (entries %v)\n", len(idx), ch, *out, idx)
+	return nil
+}
+
+func runDeskBriefOutcome(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk brief-outcome", "CHANNEL --text ID --ref LANG:N [--ref ...] [--out FILE] [--json]", `
+Exports a briefing on chosen paragraphs of a signed outcome: each with its
+salted commitment and inclusion proof in the tree every party's root key
+signed. Nothing else of the text can be read from it. N is the paragraph
+number (0 is the title).
+
+Example:
+  goodoffices desk brief-outcome wg1 --text joint-statement --ref en:3 --ref ru:3`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	var refs multiFlag
+	fs.Var(&refs, "ref", "a paragraph: `LANG:N` (repeat)")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	out := fs.String("out", "", "briefing `file` (default <text>.briefing.json)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" || len(refs) == 0 {
+		return &UsageError{Msg: "--text and at least one --ref are required"}
+	}
+	var rs []outcome.Ref
+	for _, r := range refs {
+		lang, n, ok := strings.Cut(r, ":")
+		k, err := strconv.Atoi(n)
+		if !ok || err != nil || lang == "" {
+			return &UsageError{Msg: "--ref: LANG:N, e.g. en:3"}
+		}
+		rs = append(rs, outcome.Ref{Lang: lang, Number: k})
+	}
+	b, err := d.ExportOutcome(ctx, ch, *host, *text)
+	if err != nil {
+		return alarmErr(err)
+	}
+	br, err := b.Brief(rs)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = *text + ".briefing.json"
+	}
+	if err := os.WriteFile(*out, br.Marshal(), 0o644); err != nil {
+		return fmt.Errorf("failed to write the briefing: %w", err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"file": *out, "text": *text, "paragraphs": len(rs)})
+	}
+	fmt.Fprintf(env.Stdout, "briefing on %d paragraphs of %s written to %s\n", len(rs), *text, *out)
 	return nil
 }
