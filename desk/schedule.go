@@ -64,8 +64,8 @@ type ScheduleOptions struct {
 	HostDelegation string
 }
 
-// ViewMeeting returns how delegation own sees m. The venue's zone is the
-// one of m.Times (as the venue answered); venueZone overrides it if not nil.
+// ViewMeeting returns how delegation own sees m, with its times in
+// venueZone (the venue's zone; nil means UTC) and in opts.Zone.
 func ViewMeeting(m schedule.Meeting, own string, venueZone *time.Location, opts ScheduleOptions) ScheduledMeeting {
 	if venueZone == nil {
 		venueZone = time.UTC
@@ -91,7 +91,7 @@ func ViewMeeting(m schedule.Meeting, own string, venueZone *time.Location, opts 
 		return sm
 	}
 	if sm.Party && !sm.Ready {
-		sm.Waiting = append(sm.Waiting, fmt.Sprintf("the readiness signal of the head of delegation of %s (goodoffices desk ready %s)", own, m.ID))
+		sm.Waiting = append(sm.Waiting, "the readiness signal of the head of delegation of "+own)
 	}
 	others := 0
 	for _, d := range m.Delegations {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
 )
 
@@ -189,6 +190,9 @@ func printScheduledMeeting(w io.Writer, m desk.ScheduledMeeting) {
 			r = "your head of delegation has signalled readiness"
 		}
 		fmt.Fprintf(tw, "  readiness:\t%s\n", r)
+		if !m.Ready && m.Status == schedule.StatusProvisional {
+			fmt.Fprintf(tw, "\t(the head signals it with: goodoffices desk ready %s)\n", m.ID)
+		}
 	}
 	for i, s := range m.Waiting {
 		label := ""
