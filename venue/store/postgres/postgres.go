@@ -36,6 +36,14 @@
 // for the few statements of one batch and group commit is kept: one lock
 // and one commit per batch, not per entry.
 //
+// That is optimistic: two nodes appending to the same channel at the same
+// moment make one of them plan again. [Store.AppendLocked] is the
+// pessimistic form for such deployments: it takes the same row locks
+// first, hands the caller each log's size and Merkle frontier as stored,
+// and writes what the caller planned on them in the same transaction, so a
+// node never plans on a stale state (the lock is then held while it hashes
+// and signs).
+//
 // A row lock rather than an advisory lock was chosen because it is part of
 // the data: it is taken and released with the transaction that writes the
 // entries, survives connection poolers that multiplex sessions (PgBouncer in
@@ -214,6 +222,58 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	b, lockNames, lockOld, verr, err := buildAppend(batch)
+	if err != nil {
+		return err
+	}
+	if verr != nil {
+		return s.conflictOr(ctx, lockNames, lockOld, verr)
+	}
+	// One round trip, one implicit transaction: lock the logs' rows
+	// (creating missing ones) and compare their sizes with OldSize, which
+	// raises SQLSTATE GO409 on a mismatch; then write. Any error rolls the
+	// whole batch back.
+	return appendError(s.pool.SendBatch(ctx, b).Close())
+}
+
+// write makes batch within tx, which holds the logs' rows locked already.
+func (s *Store) write(ctx context.Context, tx pgx.Tx, batch []store.LogAppend) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	b, _, _, verr, err := buildAppend(batch)
+	if err != nil {
+		return err
+	}
+	if verr != nil {
+		return verr
+	}
+	return appendError(tx.SendBatch(ctx, b).Close())
+}
+
+// appendError maps the error of an append's statements.
+func appendError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == sqlStateConflict:
+		return store.ErrConflict
+	case errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "commits":
+		return store.ErrEpochTaken
+	case isUnique(err):
+		return store.ErrConflict
+	}
+	return fmt.Errorf("failed to append: %w", err)
+}
+
+// buildAppend validates batch and lays it out as the statements of one
+// append: the lock and size check, then one INSERT per table. verr reports
+// a malformed append, to be reported only if the sizes match (a stale
+// OldSize explains wrong hash counts); lockNames and lockOld are the logs in
+// lock order and their expected sizes.
+func buildAppend(batch []store.LogAppend) (b *pgx.Batch, lockNames []string, lockOld []int64, verr, err error) {
 	// Validate before touching the database, and lay the batch out as
 	// columns so that each table gets one INSERT.
 	names := make([]string, 0, len(batch))
@@ -224,13 +284,10 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 		kEpoch, kIdx           []int64
 		newSizes               []int64
 	)
-	// Malformed appends are reported after the size check, as a stale
-	// OldSize explains wrong hash counts.
-	var verr error
 	seen := map[string]bool{}
 	for _, a := range batch {
 		if seen[a.Log] {
-			return fmt.Errorf("append: log %s twice in one batch", a.Log)
+			return nil, nil, nil, nil, fmt.Errorf("append: log %s twice in one batch", a.Log)
 		}
 		seen[a.Log] = true
 		names = append(names, a.Log)
@@ -261,20 +318,12 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(i, j int) int { return strings.Compare(batch[i].Log, batch[j].Log) })
-	lockNames := make([]string, len(batch))
-	lockOld := make([]int64, len(batch))
+	lockNames = make([]string, len(batch))
+	lockOld = make([]int64, len(batch))
 	for k, i := range order {
 		lockNames[k], lockOld[k] = batch[i].Log, batch[i].OldSize
 	}
-	if verr != nil {
-		return s.conflictOr(ctx, lockNames, lockOld, verr)
-	}
-
-	// One round trip, one implicit transaction: lock the logs' rows
-	// (creating missing ones) and compare their sizes with OldSize, which
-	// raises SQLSTATE GO409 on a mismatch; then write. Any error rolls the
-	// whole batch back.
-	b := &pgx.Batch{}
+	b = &pgx.Batch{}
 	b.Queue(lockSQL, lockNames, lockOld)
 	b.Queue(`INSERT INTO entries (log, idx, data) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, eLog, eIdx, eData)
 	b.Queue(`INSERT INTO hashes (log, idx, hash) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, hLog, hIdx, hData)
@@ -283,20 +332,7 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 		b.Queue(`INSERT INTO commits (log, epoch, idx) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])`, kLog, kEpoch, kIdx)
 	}
 	b.Queue(`UPDATE logs SET size = u.size FROM unnest($1::text[], $2::bigint[]) AS u(log, size) WHERE logs.log = u.log`, names, newSizes)
-	err := s.pool.SendBatch(ctx, b).Close()
-	if err == nil {
-		return nil
-	}
-	var pe *pgconn.PgError
-	switch {
-	case errors.As(err, &pe) && pe.Code == sqlStateConflict:
-		return store.ErrConflict
-	case errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "commits":
-		return store.ErrEpochTaken
-	case isUnique(err):
-		return store.ErrConflict
-	}
-	return fmt.Errorf("failed to append: %w", err)
+	return b, lockNames, lockOld, verr, nil
 }
 
 // sqlStateConflict is raised by goodoffices_check_size.
