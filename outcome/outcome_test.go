@@ -340,6 +340,8 @@ func fuzzSeeds(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add(bundleWithEvidence(f))
+	_, ch := testChannel(f)
+	f.Add(ch)
 	if v1, err := os.ReadFile(filepath.Join("testdata", "joint-statement.v1.outcome.json")); err == nil {
 		f.Add(v1)
 	}
@@ -358,6 +360,8 @@ func FuzzVerify(f *testing.F) {
 		good[string(data)] = true
 	}
 	good[string(bundleWithEvidence(f))] = true
+	_, ch := testChannel(f)
+	good[string(ch)] = true
 	if v1, err := os.ReadFile(filepath.Join("testdata", "joint-statement.v1.outcome.json")); err == nil {
 		good[string(v1)] = true
 	}
@@ -378,6 +382,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if br, err := ParseBriefing(data); err == nil && !bytes.Equal(br.Marshal(), data) {
 			t.Fatal("briefing round trip differs")
+		}
+		if cb, err := ParseChannelBriefing(data); err == nil && !bytes.Equal(cb.Marshal(), data) {
+			t.Fatal("channel briefing round trip differs")
 		}
 	})
 }
