@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -200,6 +202,29 @@ func TestChannelBriefing(t *testing.T) {
 		mutate(cb)
 		if _, err := Verify(cb.Marshal(), o); err == nil {
 			t.Errorf("%s: verified", name)
+		}
+	}
+}
+
+// TestExampleFiles writes (with -update) and checks the example files with
+// evidence and of a channel.
+func TestExampleFiles(t *testing.T) {
+	_, ch := testChannel(t)
+	for name, data := range map[string][]byte{"joint-statement.evidence.outcome.json": bundleWithEvidence(t), "wg1.channel-briefing.json": ch} {
+		path := filepath.Join("testdata", name)
+		if *update {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (go test -update makes it)", err)
+		}
+		o := pins()
+		o.VenueKey = venueVKey()
+		if _, err := Verify(b, o); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 }
