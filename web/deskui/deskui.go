@@ -356,6 +356,9 @@ type chanCache struct {
 	msgs  []desk.Message
 	state *negotiation.State
 	next  int64 // log index after the last message read
+	// processed is the desk's LogState.Next when the channel was last
+	// read: while it does not move, nothing new can be read.
+	processed int64
 }
 
 // configKey identifies an engine configuration: a channel whose members or
@@ -381,7 +384,7 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}, States: map[string]*negotiation.State{}}
 	s.assignColours(st.Parties)
 	for _, c := range chans {
-		cc, err := s.channelState(ctx, c.ID)
+		cc, err := s.channelState(ctx, c.ID, c.State.Next)
 		if err != nil {
 			return nil, err
 		}
@@ -398,9 +401,18 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 	return m, nil
 }
 
+// ResetCache drops the cached engine states: the next page replays every
+// channel from its first message (for measuring what the cache saves).
+func (s *Server) ResetCache() {
+	s.view.Lock()
+	defer s.view.Unlock()
+	s.cache = map[string]*chanCache{}
+}
+
 // channelState returns the cached state of channel ch after applying the
-// messages the desk processed since the last call.
-func (s *Server) channelState(ctx context.Context, ch string) (*chanCache, error) {
+// messages the desk processed since the last call; processed is the
+// channel's LogState.Next as the desk reports it now.
+func (s *Server) channelState(ctx context.Context, ch string, processed int64) (*chanCache, error) {
 	cfg, err := s.d.TalksConfig(ctx, ch, s.o.Host)
 	if err != nil {
 		s.log.Debug("no engine configuration for channel", "channel", ch, "err", err)
@@ -424,9 +436,16 @@ func (s *Server) channelState(ctx context.Context, ch string) (*chanCache, error
 		}
 		s.cache[ch] = cc
 	}
+	if cc.processed == processed && cc.msgs != nil {
+		return cc, nil // the desk processed nothing since
+	}
 	msgs, err := s.d.Read(ctx, ch, cc.next, 0)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read channel %s: %w", ch, err)
+	}
+	cc.processed = processed
+	if cc.msgs == nil {
+		cc.msgs = []desk.Message{}
 	}
 	for _, msg := range msgs {
 		if msg.Index < cc.next {
