@@ -336,6 +336,22 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("dalmor still unconfirmed: %q", got)
 	}
 
+	// Dalmor has no desk yet, so it cosigns nothing: the register entry
+	// that accredited it stays pending on Borealia's desk, which now
+	// requires Dalmor's cosignature. With a short withholding bound the
+	// desk raises the withholding alarm, in red, without halting anything.
+	if err := iryna.Desk.SetNeutrality(ctx, desk.NeutralityConfig{WithholdingBound: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	untilText(t, borealia, trustURL, "main", "ALARM on register: withholding", 60*time.Second)
+	waitText(t, borealia, "#alarm-register", "The log is still processed", 5*time.Second)
+	waitText(t, borealia, ".alarm-banner", "withholding", 5*time.Second)
+	shot(t, borealia, dir, "desk-trust-withholding.png")
+	if err := iryna.Desk.SetNeutrality(ctx, desk.NeutralityConfig{WithholdingBound: -1}); err != nil {
+		t.Fatal(err)
+	}
+
 	// The host proposes a ministerial meeting that breaks two rules: the
 	// reasons are shown and nothing is booked; ticking exactly those
 	// overrides books it.

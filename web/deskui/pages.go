@@ -122,7 +122,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 			parts = append(parts, "processing halted on "+strings.Join(halted, ", "))
 		}
 		if len(warned) > 0 {
-			parts = append(parts, "the venue may be withholding entries on "+strings.Join(warned, ", "))
+			parts = append(parts, "entries not confirmed by every party in time on "+strings.Join(warned, ", "))
 		}
 		p.Alarms = strings.Join(parts, "; ")
 	}
