@@ -375,6 +375,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	shot(t, venue, dir, "venue-conflict.png")
+	unlabelled(t, venue)
 	run(t, venue,
 		chromedp.Click(chromedp.CSS("#override-capacity")),
 		chromedp.Click(chromedp.CSS("#override-delegation-busy")),
@@ -401,6 +402,7 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, ".flash", "Readiness for", 30*time.Second)
 	waitText(t, borealia, "#meeting-"+summit, "your delegation signalled readiness", 10*time.Second)
 	shot(t, borealia, dir, "desk-schedule.png")
+	unlabelled(t, borealia)
 	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/meetings/"+summit))
 	ready := waitText(t, venue, "#readiness", "Republic of Borealia ready", 20*time.Second)
 	if !strings.Contains(ready, "Federation of Arden not yet ready") {
@@ -423,6 +425,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("meeting status after confirming: %q", st)
 	}
 	shot(t, venue, dir, "venue-meeting.png")
+	unlabelled(t, venue)
 
 	// The venue turns hostile: it signs, with its own key, another root
 	// for working group 1's log at the size Borealia has verified (a split
