@@ -158,6 +158,8 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
 	out := fs.String("out", "", "bundle `file` (default <text>.outcome.json)")
+	pdfOut := fs.String("pdf", "", "also render the outcome as PDF to `file`: each language, then a signature page")
+	font := fs.String("font", "", "TrueType font `file` to embed in the PDF (needed for Russian and other non-Latin scripts)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -177,6 +179,23 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 	if err := os.WriteFile(*out, b.Marshal(), 0o644); err != nil {
 		return fmt.Errorf("failed to write the bundle: %w", err)
 	}
+	if *pdfOut != "" {
+		o, err := pdfOptions(*font)
+		if err != nil {
+			return err
+		}
+		r, err := b.Verify(outcome.Options{TrustEmbeddedKeys: true, VenueKey: d.Venue().VerifierKey})
+		if err != nil {
+			return err
+		}
+		pdf, err := b.PDF(r, o)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*pdfOut, pdf, 0o644); err != nil {
+			return fmt.Errorf("failed to write the PDF: %w", err)
+		}
+	}
 	if *f.json {
 		return deskJSON(env.Stdout, map[string]any{"file": *out, "text": b.Text, "version": b.Version, "digest": b.Digest, "signatures": len(b.Signatures)})
 	}
@@ -187,6 +206,7 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 
 func init() {
 	register(&command{name: "desk brief", summary: "export a briefing: chosen messages of a channel, with proof, and nothing else", run: runDeskBrief})
+	register(&command{name: "desk render", summary: "render a negotiating text as PDF (brackets and attributions visible)", run: runDeskRender})
 	register(&command{name: "desk brief-outcome", summary: "export a briefing on chosen paragraphs of a signed outcome", run: runDeskBriefOutcome})
 }
 
@@ -306,4 +326,65 @@ Example:
 	}
 	fmt.Fprintf(env.Stdout, "briefing on %d paragraphs of %s written to %s\n", len(rs), *text, *out)
 	return nil
+}
+
+func runDeskRender(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk render", "CHANNEL --text ID [--out FILE] [--font FILE.ttf] [--host NAME] [--json]", `
+Renders a negotiating text as PDF: the numbered paragraphs with the
+unagreed text in [brackets] and the party that tabled each bracket named,
+each paragraph's status and positions, and the adoption. (desk talks --text
+prints the same as Markdown.)
+
+The standard Helvetica font covers English, French and other Latin-1
+languages only; for Russian or any other script, give a TrueType font with
+--font (e.g. /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf), which is
+embedded in the file.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	text := fs.String("text", "", "text `ID`")
+	out := fs.String("out", "", "PDF `file` (default <text>.pdf)")
+	font := fs.String("font", "", "TrueType font `file` to embed (for non-Latin scripts)")
+	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *text == "" {
+		return &UsageError{Msg: "--text is required"}
+	}
+	o, err := pdfOptions(*font)
+	if err != nil {
+		return err
+	}
+	st, err := d.OutcomeTalks(ctx, ch, *host)
+	if err != nil {
+		return err
+	}
+	pdf, err := outcome.TextPDF(st, *text, o)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = *text + ".pdf"
+	}
+	if err := os.WriteFile(*out, pdf, 0o644); err != nil {
+		return fmt.Errorf("failed to write the PDF: %w", err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"file": *out, "bytes": len(pdf)})
+	}
+	fmt.Fprintf(env.Stdout, "%s written (%d bytes)\n", *out, len(pdf))
+	return nil
+}
+
+// pdfOptions reads the font file, if one is given.
+func pdfOptions(font string) (outcome.PDFOptions, error) {
+	if font == "" {
+		return outcome.PDFOptions{}, nil
+	}
+	b, err := readLimited(font, 32<<20)
+	if err != nil {
+		return outcome.PDFOptions{}, err
+	}
+	return outcome.PDFOptions{Font: b}, nil
 }
