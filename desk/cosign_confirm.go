@@ -604,6 +604,25 @@ func (d *Desk) refreshConfirmationLocked(ctx context.Context, log string) error 
 	return d.afterCheckpointLocked(ctx, log, cp, st.Checkpoint, c, rec.Fetch)
 }
 
+// confirmLaterTimeout bounds a confirmation started by confirmLater.
+const confirmLaterTimeout = 30 * time.Second
+
+// confirmLater brings the confirmation of log up to date in the background,
+// once the caller has released d.mu. Close waits for it.
+func (d *Desk) confirmLater(ctx context.Context, log string) {
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmLaterTimeout)
+		defer cancel()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if err := d.refreshConfirmationLocked(ctx, log); err != nil {
+			d.log.Warn("confirmation not brought up to date", "log", log, "err", err)
+		}
+	}()
+}
+
 // describeMissing names the delegations that have not cosigned, saying
 // which of them this delegate has not confirmed (their cosignatures cannot
 // count until it does).

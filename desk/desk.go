@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -84,6 +86,8 @@ type Desk struct {
 
 	mu     deskLock // serialises syncs and sends, across processes too
 	groups groupCache
+	live   atomic.Int32   // Runs under way
+	bg     sync.WaitGroup // confirmLater
 }
 
 // Options tune a Desk. The zero value is fine.
@@ -197,6 +201,7 @@ func errOr(err, def error) error {
 
 // Close closes the desk's store.
 func (d *Desk) Close() error {
+	d.bg.Wait()
 	d.mu.close()
 	return d.store.Close()
 }

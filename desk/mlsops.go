@@ -700,7 +700,9 @@ func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) 
 			return 0, err
 		}
 	}
-	err := d.syncLogLocked(ctx, ch)
+	// Only the entries matter before encrypting; the confirmation is
+	// brought up to date after the message is sent.
+	err := d.syncLogOpt(ctx, ch, false)
 	if errors.Is(err, errWaitingWelcome) {
 		return 0, ErrNoGroup
 	}
@@ -771,8 +773,14 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, sentKey(ch, ct)) })
 		return 0, false, fmt.Errorf("failed to send: %w", err)
 	}
-	if err := d.syncLogLocked(ctx, ch); err != nil {
+	// The confirmation (handing over this desk's cosignature, fetching the
+	// others') is off the sender's path: while Run is live, it confirms on
+	// the event of this entry; otherwise confirmLater does.
+	if err := d.syncLogOpt(ctx, ch, false); err != nil {
 		return idx, false, err
+	}
+	if d.live.Load() == 0 {
+		d.confirmLater(ctx, ch)
 	}
 	if b, err := d.store.Get(ctx, histKey(ch, idx)); err == nil {
 		var m Message

@@ -183,6 +183,8 @@ func (d *Desk) Run(ctx context.Context, interval time.Duration, onSync func([]st
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
+	d.live.Add(1)
+	defer d.live.Add(-1)
 	kick := make(chan string, 256)
 	streamCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -230,9 +230,20 @@ func (d *Desk) origin(log string) string {
 type processFunc func(ctx context.Context, tx *Tx, index int64, entry []byte) error
 
 // syncLogLocked verifies the log's latest checkpoint against the accepted
-// one and processes every new entry in order after checking its inclusion.
-// d.mu must be held.
+// one and processes every new entry in order after checking its inclusion,
+// then updates the log's confirmation (cosign_confirm.go). d.mu must be
+// held.
 func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
+	return d.syncLogOpt(ctx, log, true)
+}
+
+// syncLogOpt is syncLogLocked; without confirm, it leaves the log's
+// confirmation (handing over this desk's cosignature, fetching the
+// others') to a later sync: Send does so before it encrypts, where only the
+// log's entries matter, and while Run is live, which does it on the event
+// of the entry sent. The checkpoint and its cosignature are stored all the
+// same.
+func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 	if d.venue == nil {
 		return ErrNotEnrolled
 	}
@@ -278,24 +289,32 @@ func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
 				Detail: fmt.Sprintf("the checkpoint of size %d does not extend the accepted one of size %d", cp.Size, old.Size)}, st.Checkpoint, rec, nil)
 		}
 	}
-	if cp.Size > st.Size || st.Checkpoint == nil {
-		err := d.store.Update(ctx, func(tx *Tx) error {
-			cur, err := d.logState(ctx, tx, log)
-			if err != nil {
-				return err
-			}
-			cur.Checkpoint, cur.Size, cur.Verified = msg, cp.Size, time.Now().UTC()
-			st = cur
-			if err := putLogState(ctx, tx, cur); err != nil {
-				return err
-			}
-			cs, err := d.cosign(msg)
-			if err != nil {
-				return err
-			}
-			return tx.Put(ctx, prefCosig+log, cs)
-		})
+	// accept records cp as accepted, with this desk's cosignature of it.
+	// When there are new entries, it is done in the transaction that
+	// processes the first of them (one durable write less per entry
+	// received); that entry's inclusion in cp is checked before.
+	accept := func(tx *Tx) error {
+		cur, err := d.logState(ctx, tx, log)
 		if err != nil {
+			return err
+		}
+		cur.Checkpoint, cur.Size, cur.Verified = msg, cp.Size, time.Now().UTC()
+		if err := putLogState(ctx, tx, cur); err != nil {
+			return err
+		}
+		cs, err := d.cosign(msg)
+		if err != nil {
+			return err
+		}
+		return tx.Put(ctx, prefCosig+log, cs)
+	}
+	pendingAccept := cp.Size > st.Size || st.Checkpoint == nil
+	if pendingAccept && st.Next >= cp.Size {
+		if err := d.store.Update(ctx, accept); err != nil {
+			return err
+		}
+		pendingAccept = false
+		if st, err = d.logState(ctx, d.store, log); err != nil {
 			return err
 		}
 	}
@@ -303,6 +322,17 @@ func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
 	for st.Next < cp.Size {
 		end := min(cp.Size, (st.Next/tlog.TileWidth+1)*tlog.TileWidth)
 		entries, err := client.Entries(ctx, cp, st.Next, end)
+		if err != nil && pendingAccept {
+			// cp itself verified: accept it as when it is accepted first.
+			if aerr := d.store.Update(ctx, accept); aerr != nil {
+				return aerr
+			}
+			pendingAccept = false
+			var aerr error
+			if st, aerr = d.logState(ctx, d.store, log); aerr != nil {
+				return aerr
+			}
+		}
 		if err != nil {
 			if isTransient(err) {
 				return err
@@ -313,7 +343,13 @@ func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
 		for i, e := range entries {
 			idx := st.Next
 			var alarm *Alarm
+			accepting := pendingAccept
 			err := d.store.Update(ctx, func(tx *Tx) error {
+				if accepting {
+					if err := accept(tx); err != nil {
+						return err
+					}
+				}
 				cur, err := d.logState(ctx, tx, log)
 				if err != nil {
 					return err
@@ -330,17 +366,32 @@ func (d *Desk) syncLogLocked(ctx context.Context, log string) error {
 			})
 			if errors.As(err, &alarm) {
 				alarm.Log, alarm.Index = log, idx
+				if accepting {
+					// The entry is halted, not its checkpoint, which
+					// verified: accept it as before.
+					d.store.Update(ctx, accept)
+					st, _ = d.logState(ctx, d.store, log)
+				}
 				return d.raise(ctx, alarm, st.Checkpoint, nil, map[string][]byte{
 					fmt.Sprintf("entry-%d", idx): e,
 					"checkpoint":                 msg,
 				})
 			}
 			if err != nil {
+				if accepting {
+					if aerr := d.store.Update(ctx, accept); aerr != nil {
+						return aerr
+					}
+				}
 				d.setBlocked(ctx, log, err)
 				return fmt.Errorf("entry %d of %s: %w", idx, log, err)
 			}
+			pendingAccept = false
 			_ = i
 		}
+	}
+	if !confirm {
+		return nil
 	}
 	return d.afterCheckpointLocked(ctx, log, cp, msg, client, rec.Fetch) // confirmation (cosign_confirm.go)
 }
