@@ -395,6 +395,9 @@ func TestBrowser(t *testing.T) {
 			summit = m.ID
 		}
 	}
+	// The host watches the summit's page; it updates live.
+	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/meetings/"+summit))
+	waitText(t, venue, "#readiness", "Republic of Borealia not yet ready", 20*time.Second)
 	oleh := d.Delegate("borealia-head")
 	run(t, borealia, chromedp.Navigate(oleh.UI.LoginURL()+"&next=/schedule"))
 	waitText(t, borealia, "#meeting-"+summit, "has not signalled readiness", 20*time.Second)
@@ -403,8 +406,7 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, "#meeting-"+summit, "your delegation signalled readiness", 10*time.Second)
 	shot(t, borealia, dir, "desk-schedule.png")
 	unlabelled(t, borealia)
-	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/meetings/"+summit))
-	ready := waitText(t, venue, "#readiness", "Republic of Borealia ready", 20*time.Second)
+	ready := waitText(t, venue, "#readiness", "Republic of Borealia ready", 30*time.Second)
 	if !strings.Contains(ready, "Federation of Arden not yet ready") {
 		t.Errorf("readiness per party: %q", ready)
 	}

@@ -416,3 +416,40 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 	}
 	back(w, r, "/meetings/"+url.PathEscape(mv.ID), msg, false)
 }
+
+// events is the page's live stream: it long-polls the venue's schedule
+// (GET /v1/schedule/changes) and tells the page to refresh when a meeting
+// changes, e.g. when a head of delegation signals readiness.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprint(w, "retry: 3000\n\n")
+	fl.Flush()
+	ctx := r.Context()
+	etag := ""
+	for ctx.Err() == nil {
+		ch, err := s.sched.WaitChanges(ctx, etag, 25*time.Second, "")
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Debug("schedule watch failed", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(3 * time.Second):
+				}
+			}
+			continue
+		}
+		if ch.Changed && etag != "" {
+			fmt.Fprint(w, "event: sync\ndata: {}\n\n")
+		} else {
+			fmt.Fprint(w, ": keep-alive\n\n")
+		}
+		fl.Flush()
+		etag = ch.ETag
+	}
+}

@@ -2,6 +2,16 @@
 // talks and channels, rooms and the schedule as a week calendar, and the
 // readiness of each party for high-level meetings.
 //
+// The host acts there too (actions.go): accredit a delegation after
+// comparing its root key's fingerprint, add rooms, propose, move, confirm and
+// cancel meetings. A request that breaks a scheduling rule comes back with
+// every reason (package schedule's conflicts) and nothing changed; the host
+// may repeat it with exactly those rules overridden, which the meeting's
+// history records. The readiness gate of ministerial and leaders' meetings
+// cannot be overridden. Pages refresh live when the schedule changes: the
+// server long-polls the venue's GET /v1/schedule/changes and pushes a
+// server-sent event.
+//
 // It shows metadata only, because that is all the venue has: which
 // delegations are accredited and with which root keys, which devices they
 // registered, which channels exist and who is in them, and the schedule.
@@ -135,7 +145,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.ln == nil {
 		return errors.New("venueui: Serve before Listen")
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Requests live in ctx, so that the live streams end with the server.
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -156,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /login", s.loginForm)
 	mux.HandleFunc("GET /{$}", s.auth(s.overview))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
+	mux.HandleFunc("GET /events", s.auth(s.events))
 	mux.HandleFunc("POST /accredit", s.auth(s.postAccredit))
 	mux.HandleFunc("POST /rooms", s.auth(s.postRoom))
 	mux.HandleFunc("POST /meetings", s.auth(s.postMeeting))
@@ -194,6 +207,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 		Footer: "The venue sees metadata only: who, when, where, how much. Never what is said.",
 		Flash:  r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != ""}
 	if name != "login" {
+		p.Live = "/events"
 		p.Nav = []navItem{{Href: "/", Label: "Accreditation & channels"}, {Href: "/schedule", Label: "Rooms & schedule"}}
 		for i := range p.Nav {
 			p.Nav[i].Current = p.Nav[i].Href == r.URL.Path
