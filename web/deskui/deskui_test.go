@@ -134,11 +134,27 @@ func TestRebindingAndCrossOrigin(t *testing.T) {
 		if r := do(t, c, "POST", ts.URL+"/channels/plenary/messages", hdr, "body=hello"); r.StatusCode != http.StatusForbidden {
 			t.Errorf("%s: message POST got %d, want 403", name, r.StatusCode)
 		}
+		for _, path := range []string{"/trust/check", "/trust/clear", "/schedule/m-1/ready"} {
+			if r := do(t, c, "POST", ts.URL+path, hdr, "log=wg1"); r.StatusCode != http.StatusForbidden {
+				t.Errorf("%s: POST %s got %d, want 403", name, path, r.StatusCode)
+			}
+		}
 	}
 	// Same origin passes the guard (and reaches the handler, which
 	// answers with a redirect carrying the desk's verdict).
 	if r := do(t, c, "POST", ts.URL+"/trust/confirm", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": ts.URL}, form); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("same-origin POST: %d", r.StatusCode)
+	}
+	// A proof that does not exist is not found, whatever the path says.
+	for _, n := range []string{"0", "-1", "99", "x", "..%2f..%2fetc"} {
+		if r := do(t, c, "GET", ts.URL+"/trust/alarms/"+n+"/proof", nil, ""); r.StatusCode != http.StatusNotFound {
+			t.Errorf("proof %q: %d, want 404", n, r.StatusCode)
+		}
+	}
+	// An unenrolled desk's schedule page says why it has no schedule, and
+	// its readiness signal is refused with a reason.
+	if r := do(t, c, "POST", ts.URL+"/schedule/m-1/ready", map[string]string{"Origin": ts.URL}, ""); r.StatusCode != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "err=1") {
+		t.Errorf("readiness from an unenrolled desk: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	// A POST without a session is refused even from the same origin.
 	if r := do(t, noRedirect(), "POST", ts.URL+"/trust/confirm", map[string]string{"Sec-Fetch-Site": "same-origin"}, form); r.StatusCode != http.StatusUnauthorized {
