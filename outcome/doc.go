@@ -37,10 +37,56 @@
 // a detached signature that an air-gapped machine can make from the digest
 // alone ([Sign]).
 //
+// # Signing offline
+//
+// A desk exports a [SigningRequest]: the unsigned bundle (the text in
+// every language) and its digest. On the air-gapped machine that holds the
+// root key, 'goodoffices delegation sign-outcome' recomputes the digest
+// from the text ([ParseSigningRequest]), shows the text, and writes a
+// [SignatureFile]; the desk checks it ([SignatureFile.Check]) and posts it
+// into the channel as the party's signature event.
+//
+// # Venue evidence (bundle format v2)
+//
+// A bundle exported by a desk carries [Evidence] from the channel's
+// transparency log: the checkpoint (C2SP tlog-checkpoint) signed by the
+// venue and cosigned by the parties' desks (C2SP tlog-cosignature), the
+// log entries of the adoption and of every signature with their RFC 6962
+// inclusion proofs (§2.1.1), and the device certificates of their senders
+// and of the cosigners, each verified under its party's root key. Every
+// signature line of the checkpoint must verify and be in canonical base64,
+// so that no byte goes unchecked. The entries are MLS ciphertexts: the
+// evidence shows that the venue logged them, from whom and in what order,
+// and that the cosigning parties saw the same log; it does not disclose
+// them. Format v1 bundles (without evidence) are still read.
+//
+// # Channel briefings
+//
+// A [ChannelBriefing] discloses chosen messages of a channel and nothing
+// else: each log entry with its inclusion proof in a cosigned checkpoint,
+// the sender's certificate, and an mls.Disclosure, the per-message
+// sender-data and content keys of RFC 9420 §6.3.2 and §9.1 that open that
+// ciphertext alone, with the epoch's GroupContext so that the sender's
+// signature over FramedContentTBS (§6.1) can be checked. No epoch or tree
+// secret is in it; the keys open no other message of the channel.
+//
+// # PDF
+//
+// [TextPDF] and [Bundle.PDF] render a negotiating text (brackets and
+// attributions visible) and a signed outcome (each language, then a
+// signature page) as PDF 1.4 with a small writer of our own and
+// deterministic output. Without a font, text is set in the standard Type 1
+// font Helvetica with WinAnsiEncoding, which covers Latin-1 only (English,
+// French); a text in another script (Russian) is refused with advice
+// rather than printed wrongly. Given a TrueType font ([PDFOptions].Font,
+// e.g. DejaVuSans.ttf) the font is embedded as a CIDFontType2 with
+// Identity-H encoding and a ToUnicode CMap (ISO 32000-1 §9.7, §9.10).
+//
 // # Files
 //
-// Bundles and briefings are JSON files in one canonical form ([Bundle.Marshal],
-// [Briefing.Marshal]); the parsers refuse anything else, so that no byte of
-// a file can change without its verification failing. A verifier pins each
-// party's root key by its [Fingerprint].
+// Bundles, briefings, signing requests and signature files are JSON files
+// in one canonical form ([Bundle.Marshal], [Briefing.Marshal],
+// [ChannelBriefing.Marshal]); the parsers refuse anything else, so that no
+// byte of a file can change without its verification failing. A verifier
+// pins each party's root key by its [Fingerprint], and the venue's key.
 package outcome
