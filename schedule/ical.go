@@ -111,7 +111,7 @@ func isUTC(loc *time.Location) bool {
 // entry shows (readiness signals do not count).
 func lastRevision(m Meeting) time.Time {
 	for i := len(m.History) - 1; i >= 0; i-- {
-		if m.History[i].Action != "readiness" {
+		if m.History[i].Action != ActionReadiness {
 			return m.History[i].At
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -161,4 +162,45 @@ func VerifyReadiness(pub ed25519.PublicKey, statement, sig []byte) (Readiness, e
 		return Readiness{}, err
 	}
 	return r, nil
+}
+
+// ActionReadiness is the [Change.Action] of a readiness signal.
+const ActionReadiness = "readiness"
+
+// ForDelegation returns m as delegation d may see it. Only the host sees
+// every party's readiness; a delegation sees its own signal and nothing of
+// the other parties', neither directly nor through a side effect:
+//
+//   - Readiness keeps d's own record only;
+//   - History drops the readiness entries of other delegations (they name
+//     the party and its head) and the host's overrides of every entry;
+//   - Overrides (the host's accepted conflicts) is emptied;
+//   - Updated is recomputed from what is left: the time of the latest
+//     entry d may see (or Created), so that another party's signal does
+//     not move it.
+//
+// Sequence needs no change: a readiness signal never increments it. What a
+// delegation learns of the gate is its own signal and the meeting's status:
+// provisional until the host confirms, which it can do only once every party
+// is ready. The result is a deep copy; ForDelegation of its own result
+// returns the same.
+func (m Meeting) ForDelegation(d string) Meeting {
+	m = m.Clone()
+	m.Overrides = nil
+	m.Readiness = slices.DeleteFunc(m.Readiness, func(r ReadinessRecord) bool { return r.Delegation != d })
+	if len(m.Readiness) == 0 {
+		m.Readiness = nil
+	}
+	m.History = slices.DeleteFunc(m.History, func(h Change) bool {
+		return h.Action == ActionReadiness && h.Delegation != d
+	})
+	updated := m.Created
+	for i := range m.History {
+		m.History[i].Overrides = nil
+		if m.History[i].At.After(updated) {
+			updated = m.History[i].At
+		}
+	}
+	m.Updated = updated
+	return m
 }

@@ -3,6 +3,7 @@ package schedule
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -271,4 +272,91 @@ func FuzzParseReadiness(f *testing.F) {
 			t.Fatalf("not canonical: %q -> %q, %v", in, out, err)
 		}
 	})
+}
+
+// TestForDelegation: a delegation's view of a gated meeting shows its own
+// readiness signal and nothing of another party's (records, history,
+// updated time), nor the host's overrides; the host's record is untouched.
+func TestForDelegation(t *testing.T) {
+	s := caspia(t)
+	spec := leadersMeeting(t)
+	spec.Headcount = 200 // over capacity, overridden by the host
+	m, err := s.Propose(spec, op(0, ConflictCapacity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt, sig := signed(t, m, "Arden", t0.Add(time.Minute))
+	ardenOp := Op{Actor: "Ilse Marven (Arden)", At: t0.Add(2 * time.Minute)}
+	if m, err = s.SignalReadiness(stmt, sig, pub("Arden"), ardenOp); err != nil {
+		t.Fatal(err)
+	}
+	ardenView := m.ForDelegation("Arden")
+	stmt, sig = signed(t, m, "Borealia", t0.Add(3*time.Minute))
+	if m, err = s.SignalReadiness(stmt, sig, pub("Borealia"), Op{Actor: "Oleh Varta (Borealia)", At: t0.Add(4 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	host := m.Clone()
+	if len(m.Readiness) != 2 || len(m.History) != 3 || !m.Updated.Equal(t0.Add(4*time.Minute)) {
+		t.Fatalf("host's record: %+v", m)
+	}
+
+	a := m.ForDelegation("Arden")
+	if len(a.Readiness) != 1 || a.Readiness[0].Delegation != "Arden" {
+		t.Errorf("Arden sees readiness %+v", a.Readiness)
+	}
+	if len(a.History) != 2 || a.History[0].Action != "proposed" || a.History[1].Delegation != "Arden" {
+		t.Errorf("Arden sees history %+v", a.History)
+	}
+	if !a.Updated.Equal(ardenOp.At) {
+		t.Errorf("Arden sees updated %v, want its own signal's %v", a.Updated, ardenOp.At)
+	}
+	if a.Overrides != nil || slices.ContainsFunc(a.History, func(h Change) bool { return h.Overrides != nil }) {
+		t.Errorf("Arden sees the host's overrides: %+v", a)
+	}
+	if a.Sequence != m.Sequence || a.Status != m.Status || !a.Start.Equal(m.Start) || a.Room != m.Room {
+		t.Errorf("Arden's view changed the meeting itself: %+v", a)
+	}
+	// Borealia's signal left Arden's view exactly as it was.
+	if !viewEqual(t, a, ardenView) {
+		t.Errorf("Borealia's signal changed Arden's view:\nbefore %+v\nafter  %+v", ardenView, a)
+	}
+	if !viewEqual(t, a.ForDelegation("Arden"), a) {
+		t.Error("ForDelegation is not idempotent")
+	}
+	// Symmetric for Borealia; a delegation that does not attend sees no
+	// signal at all.
+	b := m.ForDelegation("Borealia")
+	if len(b.Readiness) != 1 || b.Readiness[0].Delegation != "Borealia" || len(b.History) != 2 || !b.Updated.Equal(t0.Add(4*time.Minute)) {
+		t.Errorf("Borealia's view: %+v", b)
+	}
+	c := m.ForDelegation("Caspia")
+	if len(c.Readiness) != 0 || len(c.History) != 1 || !c.Updated.Equal(m.Created) {
+		t.Errorf("Caspia's view: %+v", c)
+	}
+	// The host's record is untouched (ForDelegation copies).
+	a.History[0].Note = "x"
+	if !viewEqual(t, m, host) || len(m.Overrides) != 1 {
+		t.Errorf("ForDelegation changed the meeting it was called on: %+v", m)
+	}
+	// A later change of the meeting itself is seen, with its time.
+	if m, err = s.Confirm(m.ID, op(5)); err != nil {
+		t.Fatal(err)
+	}
+	a = m.ForDelegation("Arden")
+	if a.Status != StatusConfirmed || a.Sequence != 1 || !a.Updated.Equal(t0.Add(5*time.Minute)) || len(a.History) != 3 {
+		t.Errorf("Arden's view after confirmation: %+v", a)
+	}
+}
+
+func viewEqual(t *testing.T, a, b Meeting) bool {
+	t.Helper()
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(ja, jb)
 }

@@ -941,7 +941,7 @@ func (s *Schedule) SignalReadiness(statement, sig []byte, headKey ed25519.Public
 		m.Readiness[i] = rec
 	}
 	m.Updated = op.At.UTC()
-	ch := s.change(&m, op, "readiness", nil)
+	ch := s.change(&m, op, ActionReadiness, nil)
 	ch.Delegation = r.Delegation
 	m.History = append(m.History, ch)
 	*cur = m

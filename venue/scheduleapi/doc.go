@@ -41,7 +41,8 @@
 // answer comes as soon as the list differs (a change through this node wakes
 // it at once; changes through other nodes are seen within PollInterval), or
 // after at most [MaxWait] with "changed": false. A desk is told nothing when
-// only other delegations' meetings change.
+// only other delegations' meetings change, nor when another party signals
+// readiness: the ETag is a digest of the desk's own view.
 //
 // # Readiness
 //
@@ -51,6 +52,17 @@
 // certificate has role "head" for the delegation the statement names, and
 // its signature is verified with that certified key. The host can see who is
 // ready, never why; a delegation sees its own signal only.
+//
+// Only the host sees every party's readiness. Every answer to a desk (meeting
+// lists and details, the long poll and its ETag, calendar feeds) is built
+// from [schedule.Meeting.ForDelegation]: another party's signal appears in
+// none of its fields (readiness records, history entries naming the party
+// and its head, the "updated" time), does not change the desk's change tag,
+// so its long poll is not woken, and leaves its feed byte for byte as it
+// was. What a delegation learns of the gate is its own signal and the
+// meeting's status: provisional, without naming who is still to signal,
+// until the host confirms. The missing parties ("missing_readiness") are
+// shown to the host only.
 //
 // # Calendar feeds
 //

@@ -54,7 +54,11 @@ type Config struct {
 	// do not call it: their token is the credential.
 	Authenticate func(r *http.Request) (Caller, error)
 	// OnChange, if set, is called after every committed change of a
-	// meeting, so the venue can notify the desks of its delegations.
+	// meeting, so the venue can notify the desks of its delegations. It
+	// gets the host's full record, readiness signals of every party
+	// included: what is sent on to a delegation must be
+	// m.ForDelegation(delegation), and nothing at all for a change that
+	// view does not show (another party's readiness signal).
 	OnChange func(ctx context.Context, m schedule.Meeting)
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -284,17 +288,18 @@ type MeetingView struct {
 	Times schedule.Times `json:"times"`
 }
 
+// view is m as c may see it. The host sees the whole record and who is
+// missing; a delegation sees [schedule.Meeting.ForDelegation]: its own
+// readiness signal and none of the other parties' (not in Readiness, not in
+// History, not through Updated), nor the host's overrides.
 func (s *Service) view(sc *schedule.Schedule, m schedule.Meeting, c Caller, own *time.Location) MeetingView {
-	v := MeetingView{Meeting: m, Times: schedule.TimesFor(m, sc.Location(), own)}
 	if c.Host {
+		v := MeetingView{Meeting: m, Times: schedule.TimesFor(m, sc.Location(), own)}
 		v.MissingReadiness, _ = sc.Missing(m.ID)
-	} else {
-		// A delegation sees its own readiness signal, not the other
-		// parties' (nor the host's overrides).
-		v.Readiness = slices.DeleteFunc(v.Readiness, func(r schedule.ReadinessRecord) bool { return r.Delegation != c.Delegation })
-		v.Overrides = nil
+		return v
 	}
-	return v
+	m = m.ForDelegation(c.Delegation)
+	return MeetingView{Meeting: m, Times: schedule.TimesFor(m, sc.Location(), own)}
 }
 
 func zoneParam(r *http.Request) (*time.Location, error) {
@@ -595,7 +600,10 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request, c Caller) {
 }
 
 // viewsFor returns what c sees of the schedule and a digest of it (times in
-// other zones left out, so the digest does not depend on ?zone=).
+// other zones left out, so the digest does not depend on ?zone=). The digest
+// is computed from the caller's view only, never from the stored record:
+// a change a delegation may not see (another party's readiness signal)
+// leaves its tag as it was, so its long poll is not woken.
 func (s *Service) viewsFor(ctx context.Context, c Caller, own *time.Location) ([]MeetingView, string, error) {
 	sc, _, err := s.load(ctx)
 	if err != nil {
@@ -910,7 +918,13 @@ func (s *Service) calendar(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	feed := schedule.Feed{Domain: s.cfg.Domain, Zone: sc.Location(), Meetings: sc.MeetingsFor(f.Delegation)}
+	// A feed is the delegation's view: nothing of other parties'
+	// readiness may change its bytes (nor its ETag).
+	ms := sc.MeetingsFor(f.Delegation)
+	for i := range ms {
+		ms[i] = ms[i].ForDelegation(f.Delegation)
+	}
+	feed := schedule.Feed{Domain: s.cfg.Domain, Zone: sc.Location(), Meetings: ms}
 	feed.Name = "Good Offices: " + f.Delegation
 	if f.Person != "" {
 		feed.Name = "Good Offices: " + f.Person + " (" + f.Delegation + ")"
