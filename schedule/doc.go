@@ -54,7 +54,10 @@
 // statement, canonical bytes signed with Ed25519 (RFC 8032) by the head's
 // device key; [Schedule.SignalReadiness] verifies it with the public key the
 // venue takes from the delegation's certificate. The host learns readiness,
-// never reasons.
+// never reasons. Only the host sees every party's readiness: what a
+// delegation is shown is [Meeting.ForDelegation], its own signal and nothing
+// of the others' (no record, no history entry, no change of the updated
+// time).
 //
 // # Calendar feeds
 //
