@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/proof"
+	"github.com/good-offices/goodoffices/web/deskui"
 )
 
 // chromium finds Debian's chromium. Without it the browser test skips on a
@@ -286,6 +288,34 @@ func TestBrowser(t *testing.T) {
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/channels/wg1-ceasefire"))
 	waitText(t, borealia, "ul.msgs", "Arden can accept 20 km", 90*time.Second)
 	shot(t, borealia, dir, "desk-channel.png")
+	// The read mark lives in the desk: a new UI over the same desk (as
+	// after a restart) shows working group 1 read and the plenary unread.
+	ui2, err := deskui.New(deskui.Options{Desk: iryna.Desk, Talks: Talks, Host: "caspia", Names: Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui2.SetHosts("desk.test")
+	rec := httptest.NewRecorder()
+	ui2.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "http://desk.test/login?token="+ui2.NewLoginToken(), nil))
+	req := httptest.NewRequest("GET", "http://desk.test/", nil)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	ui2.Handler().ServeHTTP(rec, req)
+	unreadOf := func(ch string) bool {
+		page := rec.Body.String()
+		i := strings.Index(page, `<a href="/channels/`+ch+`">`)
+		if i < 0 {
+			t.Fatalf("the overview after a restart lacks %s: %d %s", ch, rec.Code, page)
+		}
+		li := page[i:]
+		li = li[:strings.Index(li, "</li>")]
+		return strings.Contains(li, `class="unread"`)
+	}
+	if unreadOf("wg1-ceasefire") || !unreadOf("plenary") {
+		t.Errorf("after a restart: wg1 unread %v (want false), plenary unread %v (want true)", unreadOf("wg1-ceasefire"), unreadOf("plenary"))
+	}
 
 	// The trust panel: every channel verified, and confirmed by all
 	// parties once each member delegation has cosigned its checkpoint.

@@ -389,6 +389,7 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 			return nil, err
 		}
 		m.Messages[c.ID] = cc.msgs
+		s.initReadMark(ctx, c.ID, cc.msgs)
 		if cc.state == nil {
 			continue
 		}
@@ -399,6 +400,37 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 		}
 	}
 	return m, nil
+}
+
+// initReadMark learns, once per channel, how far the delegate had read it
+// before this server started: the desk keeps the read mark (Desk.MarkRead)
+// and reports the unread count, from which the mark follows.
+func (s *Server) initReadMark(ctx context.Context, ch string, msgs []desk.Message) {
+	s.mu.Lock()
+	_, known := s.lastRead[ch]
+	s.mu.Unlock()
+	if known {
+		return
+	}
+	u, err := s.d.Unread(ctx, ch)
+	if err != nil {
+		return
+	}
+	mark := int64(-1)
+	if len(msgs) > 0 {
+		mark = msgs[len(msgs)-1].Index
+	}
+	for i := len(msgs) - 1; i >= 0 && u > 0; i-- {
+		if msgs[i].Kind == "application" && !msgs[i].Own {
+			u--
+			mark = msgs[i].Index - 1
+		}
+	}
+	s.mu.Lock()
+	if _, known := s.lastRead[ch]; !known {
+		s.lastRead[ch] = mark
+	}
+	s.mu.Unlock()
 }
 
 // ResetCache drops the cached engine states: the next page replays every

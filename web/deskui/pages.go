@@ -323,10 +323,17 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		d.Messages = append(d.Messages, v)
 	}
 	s.mu.Lock()
-	if maxIdx > s.lastRead[id] || !hasKey(s.lastRead, id) {
+	moved := maxIdx > s.lastRead[id] || !hasKey(s.lastRead, id)
+	if moved {
 		s.lastRead[id] = maxIdx
 	}
 	s.mu.Unlock()
+	if moved && maxIdx >= 0 {
+		// The desk keeps the mark, so unread counts survive a restart.
+		if err := s.d.MarkRead(r.Context(), id, maxIdx); err != nil {
+			s.log.Warn("failed to record the read mark", "channel", id, "err", err)
+		}
+	}
 	s.render(w, r, "channel", "Channel "+id, m, d)
 }
 
