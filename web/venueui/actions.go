@@ -123,6 +123,15 @@ func (s *Server) postRoom(w http.ResponseWriter, r *http.Request) {
 	back(w, r, "/schedule#rooms", "Room "+room.Name+" added.", false)
 }
 
+func (s *Server) postRemoveRoom(w http.ResponseWriter, r *http.Request) {
+	name := r.FormValue("name")
+	if err := s.sched.RemoveRoom(r.Context(), name); err != nil {
+		back(w, r, "/schedule#rooms", "Room not removed: "+apiMessage(err), true)
+		return
+	}
+	back(w, r, "/schedule#rooms", "Room "+name+" removed.", false)
+}
+
 // ---- meetings ----
 
 // apiMessage is the venue's reason for refusing a request.
@@ -305,6 +314,10 @@ type meetingData struct {
 	Refused *refusal
 	Kinds   []schedule.ConflictKind
 	Err     string
+	// The details form: the meeting as it stands, or as the host sent it.
+	Form      meetingForm
+	Levels    []schedule.Level
+	Delegates []string
 }
 
 func (s *Server) meetingPage(w http.ResponseWriter, r *http.Request) {
@@ -339,6 +352,22 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 		}
 	}
 	d.Parties = readinessOf(mv)
+	d.Levels = schedule.Levels
+	sp := schedule.SpecOf(mv.Meeting, s.loc)
+	d.Form = meetingForm{Title: sp.Title, Level: string(sp.Level), Room: sp.Room, Start: sp.Start.String(), End: sp.End.String(),
+		Channel: sp.Channel, Languages: strings.Join(sp.Languages, ", "), Interpretation: sp.Interpretation,
+		Headcount: strconv.Itoa(sp.Headcount), Delegations: map[string]bool{}}
+	for _, dl := range sp.Delegations {
+		d.Form.Delegations[dl] = true
+	}
+	if ref != nil && ref.Action == "update" {
+		d.Form = formOf(r)
+	}
+	if dels, err := s.api.Delegations(r.Context()); err == nil {
+		for _, dl := range dels {
+			d.Delegates = append(d.Delegates, dl.Name)
+		}
+	}
 	if ref != nil {
 		w.WriteHeader(http.StatusConflict)
 	}
@@ -389,6 +418,15 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 		mv, err = s.sched.Confirm(ctx, id, scheduleapi.ActionRequest{Override: ov, Note: note})
 	case "cancel":
 		mv, err = s.sched.Cancel(ctx, id, scheduleapi.ActionRequest{Override: ov, Note: note})
+	case "update":
+		f := formOf(r)
+		var sp schedule.MeetingSpec
+		if sp, err = f.spec(s.o.Talks); err != nil {
+			s.meetingWith(w, r, &refusal{Action: action, Message: "Not changed: " + err.Error()})
+			return
+		}
+		sp.ID = id
+		mv, err = s.sched.Update(ctx, id, scheduleapi.MeetingRequest{MeetingSpec: sp, Override: ov, Note: note})
 	case "move":
 		var req scheduleapi.MoveRequest
 		req.Room, req.Override, req.Note = r.FormValue("room"), ov, note
@@ -405,11 +443,11 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		verb := map[string]string{"confirm": "Not confirmed", "cancel": "Not cancelled", "move": "Not moved"}[action]
+		verb := map[string]string{"confirm": "Not confirmed", "cancel": "Not cancelled", "move": "Not moved", "update": "Not changed"}[action]
 		s.meetingWith(w, r, refused(action, verb, err))
 		return
 	}
-	msg := map[string]string{"confirm": "Confirmed", "cancel": "Cancelled", "move": "Moved"}[action]
+	msg := map[string]string{"confirm": "Confirmed", "cancel": "Cancelled", "move": "Moved", "update": "Changed"}[action]
 	msg = fmt.Sprintf("%s: %q is now %s.", msg, mv.Title, mv.Status)
 	if len(ov) > 0 {
 		msg += " Overridden: " + kinds(ov) + "."

@@ -163,6 +163,22 @@ func TestHostActions(t *testing.T) {
 	if r.StatusCode != http.StatusConflict || !strings.Contains(body, "awaiting") {
 		t.Errorf("confirm before readiness: %d", r.StatusCode)
 	}
+	// Change its details. A bad value is refused, the form keeps what was
+	// typed; the capacity override the host accepted for this time and
+	// room still holds for 30 people.
+	upd := url.Values{"title": {"Leaders' summit (extended)"}, "level": {"leaders"}, "room": {"Library"}, "start": {at(10)}, "end": {at(12)},
+		"headcount": {"thirty"}, "delegation": {"arden", "dalmor"}}
+	r, body = post(mpath+"/update", upd, nil)
+	if r.StatusCode != http.StatusConflict || !strings.Contains(body, "Not changed") || !strings.Contains(body, "(extended)") {
+		t.Fatalf("bad update: %d", r.StatusCode)
+	}
+	upd.Set("headcount", "30")
+	if r, _ = post(mpath+"/update", upd, nil); r.StatusCode != http.StatusSeeOther || !strings.Contains(flash(r), "Changed") {
+		t.Fatalf("update: %d %q", r.StatusCode, flash(r))
+	}
+	if ms, _ := sc.Meetings(t.Context(), ""); len(ms) != 1 || ms[0].Headcount != 30 || ms[0].Title != "Leaders' summit (extended)" {
+		t.Fatalf("after update: %+v", ms)
+	}
 	// Move it later the same day (capacity overridden again), then cancel.
 	r, body = post(mpath+"/move", url.Values{"room": {"Library"}, "start": {at(14)}, "end": {at(16)}}, nil)
 	if r.StatusCode != http.StatusConflict || !strings.Contains(body, "capacity") {
@@ -179,6 +195,17 @@ func TestHostActions(t *testing.T) {
 	ms, _ = sc.Meetings(t.Context(), "")
 	if len(ms) != 1 || ms[0].Status != schedule.StatusCancelled || ms[0].Start.In(loc).Hour() != 14 {
 		t.Fatalf("after move and cancel: %+v", ms)
+	}
+	// Rooms: one that no active meeting uses can be removed.
+	post("/rooms", url.Values{"name": {"Annex"}, "capacity": {"4"}}, nil)
+	if r, _ = post("/rooms/remove", url.Values{"name": {"Annex"}}, nil); !strings.Contains(flash(r), "removed") {
+		t.Errorf("remove room: %q", flash(r))
+	}
+	if r, _ = post("/rooms/remove", url.Values{"name": {"Nowhere"}}, nil); !strings.Contains(flash(r), "not removed") {
+		t.Errorf("remove unknown room: %q", flash(r))
+	}
+	if rooms, _ := sc.Rooms(t.Context()); len(rooms) != 1 {
+		t.Errorf("rooms after removal: %+v", rooms)
 	}
 	if r, _ = post(mpath+"/explode", url.Values{}, nil); r.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown action: %d", r.StatusCode)

@@ -171,6 +171,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /events", s.auth(s.events))
 	mux.HandleFunc("POST /accredit", s.auth(s.postAccredit))
 	mux.HandleFunc("POST /rooms", s.auth(s.postRoom))
+	mux.HandleFunc("POST /rooms/remove", s.auth(s.postRemoveRoom))
 	mux.HandleFunc("POST /meetings", s.auth(s.postMeeting))
 	mux.HandleFunc("GET /meetings/{id}", s.auth(s.meetingPage))
 	mux.HandleFunc("POST /meetings/{id}/{action}", s.auth(s.postMeetingAction))
