@@ -10,6 +10,23 @@
 // desk encrypts and appends to the channel's log (Desk.Send), so the browser
 // is only another way to do what `goodoffices desk` does.
 //
+// The engine state of each channel is kept between requests and brought up
+// to date by applying only the messages the desk processed since
+// (negotiation.State.Apply is incremental); a channel whose processed-entry
+// cursor has not moved is not read at all. A change of the channel's
+// engine configuration (its members, their root keys) replays it from the
+// start.
+//
+// The trust panel shows, per log, what the desk verified, which entries are
+// still pending and which are confirmed by all parties (every member
+// delegation cosigned a checkpoint covering them, desk.Confirmation), each
+// delegation's root-key fingerprint with the out-of-band confirmation
+// (desk.VerifyParty), and every alarm with its evidence and, for a fork,
+// the proof of misbehaviour to download. The schedule comes from the desk's
+// own schedule client (desk.Meetings, desk.WatchSchedule for live updates);
+// on a head of delegation's desk a provisional ministerial or leaders'
+// meeting offers "Signal readiness" (desk.SignalReady).
+//
 // Security: see package web. The server listens on a loopback address only,
 // checks the Host header against that address, refuses cross-origin
 // state changes, and opens a session only with a one-time login token.
