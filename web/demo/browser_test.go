@@ -498,4 +498,15 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the text page is %d px wide on an 820 px tablet", w)
 	}
 	shot(t, arden, dir, "desk-text-tablet.png")
+	for _, u := range []string{iryna.UI.URL() + "/trust", d.VenueUI.URL() + "/schedule", d.VenueUI.URL() + "/meetings/" + summit} {
+		pg := borealia
+		if strings.HasPrefix(u, d.VenueUI.URL()) {
+			pg = venue
+		}
+		run(t, pg, chromedp.EmulateViewport(820, 1180), chromedp.Navigate(u))
+		waitText(t, pg, "main h1", "", 20*time.Second)
+		if w := eval[int](t, pg, "document.documentElement.scrollWidth"); w > 820 {
+			t.Errorf("%s is %d px wide on an 820 px tablet", u, w)
+		}
+	}
 }
