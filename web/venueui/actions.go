@@ -172,8 +172,8 @@ func overrides(r *http.Request) ([]schedule.ConflictKind, error) {
 
 // meetingForm is the propose form, kept to show it again after a refusal.
 type meetingForm struct {
-	Title, Level, Room, Start, End, Channel, Languages, Interpretation, Headcount string
-	Delegations                                                                   map[string]bool
+	Title, Talks, Level, Room, Start, End, Channel, Languages, Interpretation, Headcount string
+	Delegations                                                                          map[string]bool
 }
 
 // refusal is a request the venue refused, shown with its reasons and the
@@ -228,7 +228,7 @@ func refused(action, verb string, err error) *refusal {
 
 func formOf(r *http.Request) meetingForm {
 	f := meetingForm{
-		Title: strings.TrimSpace(r.FormValue("title")), Level: r.FormValue("level"), Room: r.FormValue("room"),
+		Title: strings.TrimSpace(r.FormValue("title")), Talks: strings.TrimSpace(r.FormValue("talks")), Level: r.FormValue("level"), Room: r.FormValue("room"),
 		Start: r.FormValue("start"), End: r.FormValue("end"), Channel: strings.TrimSpace(r.FormValue("channel")),
 		Languages: r.FormValue("languages"), Interpretation: r.FormValue("interpretation"), Headcount: r.FormValue("headcount"),
 		Delegations: map[string]bool{},
@@ -239,11 +239,18 @@ func formOf(r *http.Request) meetingForm {
 	return f
 }
 
-// spec turns the form into a meeting spec; times are the venue's wall clock.
+// spec turns the form into a meeting spec; times are the venue's wall
+// clock. The talks are the form's, else talks.
 func (f meetingForm) spec(talks string) (schedule.MeetingSpec, error) {
 	var sp schedule.MeetingSpec
 	var err error
+	if f.Talks != "" {
+		talks = f.Talks
+	}
 	sp.Title, sp.Talks, sp.Room, sp.Channel = f.Title, talks, f.Room, f.Channel
+	if sp.Talks == "" {
+		return sp, errors.New("name the talks the meeting belongs to")
+	}
 	if sp.Level, err = schedule.ParseLevel(f.Level); err != nil {
 		return sp, err
 	}
@@ -354,7 +361,7 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 	d.Parties = readinessOf(mv)
 	d.Levels = schedule.Levels
 	sp := schedule.SpecOf(mv.Meeting, s.loc)
-	d.Form = meetingForm{Title: sp.Title, Level: string(sp.Level), Room: sp.Room, Start: sp.Start.String(), End: sp.End.String(),
+	d.Form = meetingForm{Title: sp.Title, Talks: sp.Talks, Level: string(sp.Level), Room: sp.Room, Start: sp.Start.String(), End: sp.End.String(),
 		Channel: sp.Channel, Languages: strings.Join(sp.Languages, ", "), Interpretation: sp.Interpretation,
 		Headcount: strconv.Itoa(sp.Headcount), Delegations: map[string]bool{}}
 	for _, dl := range sp.Delegations {

@@ -369,6 +369,9 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 			d.Delegates = append(d.Delegates, dl.Name)
 		}
 	}
+	if d.Form.Talks == "" {
+		d.Form.Talks = s.o.Talks
+	}
 	var errs []error
 	var err error
 	d.Rooms, err = s.sched.Rooms(ctx)
@@ -379,6 +382,11 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 		d.Err = err.Error()
 	}
 	sort.Slice(d.Meetings, func(i, j int) bool { return d.Meetings[i].Start.Before(d.Meetings[j].Start) })
+	for _, m := range d.Meetings {
+		if d.Form.Talks == "" {
+			d.Form.Talks = m.Talks
+		}
+	}
 	now := time.Now().In(s.loc)
 	// The week shown: ?week=YYYY-MM-DD (any day of it), else the week of
 	// the next meeting, else this week.
