@@ -29,9 +29,14 @@ func runHostWeb(ctx context.Context, env *Env, args []string) error {
 Serves the host's web interface to a venue on a loopback address:
 accredited delegations and their devices, channels (metadata only: the
 venue has nothing else), rooms, the schedule as a week calendar, and which
-parties are ready for a high-level meeting. It talks to the venue's API
-with the admin credential. It prints a one-time sign-in link; the sign-in
-page also accepts the admin credential itself.
+parties are ready for a high-level meeting. The host acts there too:
+accredit a delegation (after comparing the fingerprint of its root key with
+its head), add and remove rooms, propose, change, move, confirm and cancel
+meetings. A request that breaks a scheduling rule is refused with every
+reason; send it again with exactly those rules ticked to override them.
+
+It talks to the venue's API with the admin credential. It prints a one-time
+sign-in link; the sign-in page also accepts the admin credential itself.
 
 Examples:
   goodoffices host web
