@@ -324,6 +324,8 @@ func TestBrowser(t *testing.T) {
 	untilText(t, borealia, trustURL, "#trust-plenary .conf", "confirmed by all parties", 60*time.Second)
 	shot(t, borealia, dir, "desk-trust.png")
 	unlabelled(t, borealia)
+	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/"))
+	waitText(t, borealia, "main .chan-list", "confirmed by all", 20*time.Second)
 
 	// The host accredits a new delegation from the venue UI: the
 	// fingerprint is shown to compare before anything is registered.

@@ -186,6 +186,7 @@ type chanRow struct {
 	desk.ChannelInfo
 	Unread  int
 	Members []string
+	Conf    *confView // who has cosigned the channel's log, if checked
 }
 
 type levelGroup struct {
@@ -211,8 +212,12 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	d := overviewData{Talks: s.o.Talks}
 	groups := map[string][]chanRow{}
+	confs := map[string]*confView{}
+	for _, c := range m.Status.Confirmations {
+		confs[c.Log] = confViewOf(c)
+	}
 	for _, c := range m.Channels {
-		row := chanRow{ChannelInfo: c, Unread: s.unread(m, c.ID)}
+		row := chanRow{ChannelInfo: c, Unread: s.unread(m, c.ID), Conf: confs[c.ID]}
 		for _, mem := range c.Members {
 			row.Members = append(row.Members, s.name(mem))
 		}
