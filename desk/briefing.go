@@ -103,11 +103,10 @@ func (d *Desk) ExportBriefing(ctx context.Context, ch string, indexes []int64) (
 	cb := &outcome.ChannelBriefing{Format: outcome.ChannelBriefingFormat, Channel: ch, VenueKey: ev.VenueKey,
 		Checkpoint: ev.Checkpoint, Certificates: ev.Certificates}
 	for _, e := range ev.Entries {
-		db, err := d.store.Get(ctx, disclosureKey(ch, e.Data))
-		if err != nil {
+		if e.Disclosure == nil {
 			return fail(fmt.Errorf("entry %d: this desk kept no keys for it (read before briefings were kept, or not read)", e.Index))
 		}
-		cb.Messages = append(cb.Messages, outcome.BriefedMessage{Index: e.Index, Device: e.Device, Data: e.Data, Proof: e.Proof, Disclosure: db})
+		cb.Messages = append(cb.Messages, outcome.BriefedMessage{Index: e.Index, Device: e.Device, Data: e.Data, Proof: e.Proof, Disclosure: e.Disclosure})
 	}
 	// The parties are the delegations whose certificates are in.
 	seen := map[string]bool{}

@@ -376,6 +376,9 @@ func (d *Desk) evidence(ctx context.Context, ch string, parties map[string]bool,
 			return
 		}
 		e := outcome.Entry{Index: index, Kind: kind, Device: m.Sender.Device, Data: data[0]}
+		if db, err := d.store.Get(ctx, disclosureKey(ch, data[0])); err == nil {
+			e.Disclosure = db // briefing.go
+		}
 		for _, h := range p {
 			e.Proof = append(e.Proof, bytes.Clone(h[:]))
 		}

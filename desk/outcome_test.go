@@ -319,6 +319,11 @@ func TestScenarioOutcome(t *testing.T) {
 	if b.Evidence == nil || len(b.Evidence.Entries) != 3 {
 		t.Fatalf("evidence: %+v", b.Evidence)
 	}
+	for _, e := range b.Evidence.Entries {
+		if e.Disclosure == nil {
+			t.Fatalf("entry %d of the evidence cannot be opened", e.Index)
+		}
+	}
 	bundle := filepath.Join(dir, "joint-statement.outcome.json")
 	data := b.Marshal()
 	if err := os.WriteFile(bundle, data, 0o644); err != nil {
@@ -332,7 +337,7 @@ func TestScenarioOutcome(t *testing.T) {
 		pins[p.name] = fp
 	}
 	out, _ := runBin(t, bin, nil, 0, append(pinArgs, bundle)...)
-	for _, want := range []string{"VALID outcome", "en, fr, ru", "Federation of Arden", "PINNED", "cosigned by the desks of arden, borealia", "the signature of borealia", "Oleh Varta of borealia", "venue key PINNED"} {
+	for _, want := range []string{"VALID outcome", "en, fr, ru", "Federation of Arden", "PINNED", "cosigned by the desks of arden, borealia", "the signature of borealia", "Oleh Varta of borealia", "venue key PINNED", "decrypted with its message keys"} {
 		if want == "Federation of Arden" {
 			want = "arden (arden)" // party names are the delegation names in a desk's config
 		}

@@ -1,8 +1,10 @@
 package outcome
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +14,8 @@ import (
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/mls"
+	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/tlog"
 )
 
@@ -54,6 +58,10 @@ type Entry struct {
 	Device string   `json:"device"` // sender's device ID; its certificate is in the evidence
 	Data   []byte   `json:"data"`   // the entry as logged (an MLS message)
 	Proof  [][]byte `json:"proof"`  // inclusion proof in the checkpoint
+	// Disclosure opens the entry (an mls.Disclosure, encoded; see
+	// ChannelBriefing): with it the verifier decrypts the entry and checks
+	// that it is the adoption of this digest, or this party's signature.
+	Disclosure []byte `json:"disclosure,omitempty"`
 }
 
 // EvidenceReport says what the evidence of a bundle proves.
@@ -74,6 +82,9 @@ type EntryReport struct {
 	Party  string `json:"party"`
 	Person string `json:"person"`
 	Device string `json:"device"`
+	// Opened: the entry was decrypted with its disclosure and is the
+	// adoption of this text's digest, or this party's signature of it.
+	Opened bool `json:"opened"`
 }
 
 // A DeviceReport is one verified device certificate.
@@ -216,7 +227,8 @@ func (lc *logCheck) checkInclusion(index int64, data []byte, proof [][]byte) err
 }
 
 // verifyEvidence checks e against the bundle's parties and pins.
-func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, error) {
+func verifyEvidence(b *Bundle, digest []byte, o Options) (*EvidenceReport, error) {
+	e, parties := b.Evidence, b.Parties
 	lc, err := verifyLog(e.Channel, e.VenueKey, e.Checkpoint, e.Certificates, parties, o)
 	if err != nil {
 		return nil, err
@@ -253,7 +265,14 @@ func verifyEvidence(e *Evidence, parties []Party, o Options) (*EvidenceReport, e
 		default:
 			return nil, fmt.Errorf("entry %d: unknown kind", x.Index)
 		}
-		r.Entries = append(r.Entries, EntryReport{Index: x.Index, Kind: x.Kind, Party: cert.Delegation, Person: cert.Person, Device: x.Device})
+		opened := false
+		if x.Disclosure != nil {
+			if err := openEntry(b, digest, lc, cert, x); err != nil {
+				return nil, err
+			}
+			opened = true
+		}
+		r.Entries = append(r.Entries, EntryReport{Index: x.Index, Kind: x.Kind, Party: cert.Delegation, Person: cert.Person, Device: x.Device, Opened: opened})
 	}
 	if !adopted || e.Entries[0].Kind != EntryAdopt {
 		return nil, errors.New("no adoption entry first")
@@ -295,9 +314,12 @@ func (e *EvidenceReport) write(b *strings.Builder, signers []Signer) {
 		if x.Kind == EntrySign {
 			what = "the signature of " + x.Party
 		}
-		fmt.Fprintf(b, "  entry %d (%s) is in that log, sent by %s of %s (device %s, certified by %s's root key)\n", x.Index, what, x.Person, x.Party, x.Device, x.Party)
+		how := "not opened: that it carries this is what the exporting desk read"
+		if x.Opened {
+			how = "decrypted with its message keys and signed by that device: it is exactly this"
+		}
+		fmt.Fprintf(b, "  entry %d (%s) is in that log, sent by %s of %s (device %s, certified by %s's root key); %s\n", x.Index, what, x.Person, x.Party, x.Device, x.Party, how)
 	}
-	b.WriteString("  (entries are MLS ciphertexts; that they carry the adoption and signatures is what the exporting desk read, not disclosed here)\n")
 }
 
 // canonicalSigs reports whether every signature line of a signed note is
@@ -320,4 +342,47 @@ func canonicalSigs(msg string) bool {
 		}
 	}
 	return true
+}
+
+// openEntry decrypts an evidence entry with its disclosure and checks that
+// it is what its kind says: the adoption of b's text, version and digest,
+// or the signature of the sender's party that b holds.
+func openEntry(b *Bundle, digest []byte, lc *logCheck, cert *delegation.Certificate, x Entry) error {
+	fail := fmt.Errorf("entry %d does not open to the %s it is said to be", x.Index, x.Kind)
+	d, err := mls.ParseDisclosure(x.Disclosure)
+	if err != nil {
+		return fail
+	}
+	dm, err := mls.OpenDisclosed(x.Data, d)
+	if err != nil || !bytes.Equal(dm.GroupID, ChannelGroupID(lc.report.Venue, b.Evidence.Channel)) || !bytes.Equal(dm.SignatureKey, cert.Device) {
+		return fail
+	}
+	var p struct {
+		V         int    `json:"v"`
+		Type      string `json:"type"`
+		Text      string `json:"text"`
+		Version   int    `json:"version"`
+		Digest    []byte `json:"digest"`
+		Signature []byte `json:"signature"`
+	}
+	if json.Unmarshal(dm.Data, &p) != nil || p.V != negotiation.PayloadVersion || p.Type != x.Kind || p.Text != b.Text || !bytes.Equal(p.Digest, digest) {
+		return fail
+	}
+	switch x.Kind {
+	case EntryAdopt:
+		if p.Version != b.Version {
+			return fail
+		}
+	case EntrySign:
+		var sig []byte
+		for _, s := range b.Signatures {
+			if s.Party == cert.Delegation {
+				sig = s.Signature
+			}
+		}
+		if !bytes.Equal(p.Signature, sig) {
+			return fail
+		}
+	}
+	return nil
 }

@@ -216,6 +216,7 @@ func TestEvidenceRefuses(t *testing.T) {
 		"a signature missing": func(e *Evidence) { e.Entries = e.Entries[:2] },
 		"sender swapped":      func(e *Evidence) { e.Entries[1].Device = e.Entries[2].Device },
 		"unknown kind":        func(e *Evidence) { e.Entries[0].Kind = "statement" },
+		"bad disclosure":      func(e *Evidence) { e.Entries[0].Disclosure = []byte{0, 1, 0} },
 		"certificate missing": func(e *Evidence) { e.Certificates = e.Certificates[:1] },
 		"another channel":     func(e *Evidence) { e.Channel = "wg2" },
 		"another venue key": func(e *Evidence) {

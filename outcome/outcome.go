@@ -577,7 +577,7 @@ func (b *Bundle) Verify(o Options) (*Report, error) {
 	r := &Report{Kind: "outcome", Talks: b.Talks, Text: b.Text, Version: b.Version, Digest: b.Digest,
 		Paragraphs: len(b.Languages[0].Paragraphs), Signers: signers}
 	if b.Evidence != nil {
-		if r.Evidence, err = verifyEvidence(b.Evidence, b.Parties, o); err != nil {
+		if r.Evidence, err = verifyEvidence(b, d[:], o); err != nil {
 			return fail(fmt.Errorf("venue evidence: %w", err))
 		}
 	} else if o.RequireEvidence {
