@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -137,6 +138,20 @@ func unlabelled(t *testing.T, ctx context.Context) {
 	if lang := eval[string](t, ctx, "document.documentElement.lang"); lang == "" {
 		t.Error("the page has no lang")
 	}
+}
+
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", u, resp.Status)
+	}
+	return string(b)
 }
 
 // untilText reloads url, asking the desk to check the venue (the trust
@@ -438,6 +453,25 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, "#meeting-"+summit, "your delegation signalled readiness", 10*time.Second)
 	shot(t, borealia, dir, "desk-schedule.png")
 	unlabelled(t, borealia)
+	// A private calendar link, shown once; the calendar application gets
+	// the meetings; revoked, the link stops working.
+	run(t, borealia, chromedp.Click(chromedp.CSS("#feed-create")))
+	waitText(t, borealia, "#feeds", "Link created", 30*time.Second)
+	feed := eval[string](t, borealia, `document.getElementById("feed-url").value`)
+	ics := httpGet(t, feed)
+	if !strings.Contains(ics, "BEGIN:VCALENDAR") || !strings.Contains(ics, "Leaders' summit") {
+		t.Errorf("calendar feed: %.300q", ics)
+	}
+	run(t, borealia, chromedp.Click(chromedp.CSS("#feeds button")))
+	waitText(t, borealia, ".flash", "revoked", 30*time.Second)
+	if resp, err := http.Get(feed); err != nil {
+		t.Error(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("a revoked calendar link still works")
+		}
+	}
 	ready := waitText(t, venue, "#readiness", "Republic of Borealia ready", 30*time.Second)
 	if !strings.Contains(ready, "Federation of Arden not yet ready") {
 		t.Errorf("readiness per party: %q", ready)

@@ -230,6 +230,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /trust/alarms/{n}/proof", s.auth(s.proofDownload))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
 	mux.HandleFunc("POST /schedule/{id}/ready", s.auth(s.postMeetingReady))
+	mux.HandleFunc("POST /schedule/feeds", s.auth(s.postFeed))
+	mux.HandleFunc("POST /schedule/feeds/{id}/revoke", s.auth(s.postRevokeFeed))
 	return s.guard.Wrap(mux)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/outcome"
 	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/scheduleapi"
 )
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
@@ -1074,6 +1075,8 @@ func (s *Server) postClear(w http.ResponseWriter, r *http.Request) {
 
 type scheduleData struct {
 	Meetings  []desk.ScheduledMeeting
+	Feeds     []scheduleapi.FeedRecord // this delegate's live calendar feeds
+	NewFeed   string                   // the URL of a feed just created, shown once
 	Zone      string
 	VenueZone string
 	Head      bool // this device is the head of delegation's: it signals readiness
@@ -1098,6 +1101,10 @@ func (s *Server) scheduleOptions() (desk.ScheduleOptions, error) {
 // desk's own schedule client (the venue answers a device with its
 // delegation's meetings only), in the venue's zone and the delegate's.
 func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
+	s.scheduleWith(w, r, "")
+}
+
+func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, newFeed string) {
 	m, err := s.load(r.Context())
 	if err != nil {
 		s.fail(w, err)
@@ -1118,6 +1125,18 @@ func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 			d.VenueZone = mt.Times.VenueZone
 		}
 	}
+	if d.Err == "" {
+		fs, err := s.d.Feeds(r.Context())
+		if err != nil {
+			d.Err = err.Error()
+		}
+		for _, f := range fs {
+			if f.Revoked.IsZero() {
+				d.Feeds = append(d.Feeds, f)
+			}
+		}
+	}
+	d.NewFeed = newFeed
 	if d.VenueZone == "" {
 		d.VenueZone = schedule.DefaultZone
 	}
@@ -1151,4 +1170,24 @@ func (s *Server) postMeetingReady(w http.ResponseWriter, r *http.Request) {
 		msg += " Every party is ready: the host can confirm the meeting."
 	}
 	redirect(w, r, "/schedule#meeting-"+id, msg, false)
+}
+
+// postFeed creates a calendar feed (iCalendar) of the delegation's meetings
+// for this delegate and shows its secret URL once, in the page (not in a
+// redirect, so it stays out of the browser's history).
+func (s *Server) postFeed(w http.ResponseWriter, r *http.Request) {
+	_, u, err := s.d.CreateFeed(r.Context(), s.o.Zone)
+	if err != nil {
+		redirect(w, r, "/schedule#calendar", "No calendar link: "+err.Error(), true)
+		return
+	}
+	s.scheduleWith(w, r, u)
+}
+
+func (s *Server) postRevokeFeed(w http.ResponseWriter, r *http.Request) {
+	if err := s.d.RevokeFeed(r.Context(), r.PathValue("id")); err != nil {
+		redirect(w, r, "/schedule#calendar", "Not revoked: "+err.Error(), true)
+		return
+	}
+	redirect(w, r, "/schedule#calendar", "Calendar link revoked: it stops working at once.", false)
 }
