@@ -39,6 +39,12 @@ languages, signed by every party's root key) or a briefing (some paragraphs of
 such an outcome, disclosed with proof and nothing else), and says in words what
 it proves: which text, which languages or paragraphs, signed by whom.
 
+A channel briefing (exported by 'goodoffices desk brief') shows chosen
+messages of a closed channel: verify decrypts each with the keys the
+briefing carries for that message alone, checks its sender's signature and
+certificate and its inclusion in the channel's cosigned checkpoint, and
+lists what it proves.
+
 An outcome bundle exported by a desk also carries the venue's evidence: the
 channel's checkpoint, signed by the venue and cosigned by the parties' desks,
 and the log entries of the adoption and of each signature with their
@@ -70,7 +76,7 @@ Example:
 		return err
 	}
 	if fs.NArg() != 1 {
-		return &UsageError{Msg: "want exactly one FILE (an outcome bundle or a briefing); see --help"}
+		return &UsageError{Msg: "want exactly one FILE (an outcome bundle, a briefing or a channel briefing); see --help"}
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
