@@ -134,7 +134,7 @@ func TestRebindingAndCrossOrigin(t *testing.T) {
 		if r := do(t, c, "POST", ts.URL+"/channels/plenary/messages", hdr, "body=hello"); r.StatusCode != http.StatusForbidden {
 			t.Errorf("%s: message POST got %d, want 403", name, r.StatusCode)
 		}
-		for _, path := range []string{"/trust/check", "/trust/clear", "/schedule/m-1/ready"} {
+		for _, path := range []string{"/trust/check", "/trust/clear", "/schedule/m-1/ready", "/schedule/feeds", "/schedule/feeds/f-1/revoke"} {
 			if r := do(t, c, "POST", ts.URL+path, hdr, "log=wg1"); r.StatusCode != http.StatusForbidden {
 				t.Errorf("%s: POST %s got %d, want 403", name, path, r.StatusCode)
 			}
