@@ -425,8 +425,14 @@ func (v *Venue) deliver(ctx context.Context, w http.ResponseWriter, sub *subscri
 
 // deliverCosignatures writes a "cosign" event for each cosignature stored
 // since cur in the queues of the logs sub was told about, and advances cur.
+//
 // Records that compaction wrote again (cosign.go) carry the ID of the
-// original: they are delivered only if the original was not.
+// original: they are delivered only if the original was not. A queue is read
+// to its end each time, so an original at or below the position where the
+// reading starts was delivered by an earlier reading, or else that reading
+// (which began after the copy was written, since compaction deletes only
+// after writing the copies) delivered the copy and is past it; an original
+// above it was delivered in this reading if it was seen in it.
 func (v *Venue) deliverCosignatures(ctx context.Context, w http.ResponseWriter, sub *subscriber, cur *cursor) error {
 	todo := sub.takeCosigned()
 	names := make([]string, 0, len(todo))
@@ -437,6 +443,7 @@ func (v *Venue) deliverCosignatures(ctx context.Context, w http.ResponseWriter, 
 	}
 	slices.Sort(names)
 	for _, l := range names {
+		start, seen := cur.cosign[l], map[int64]bool{}
 		for {
 			ms, err := v.store.Mail(ctx, cosignQueuePrefix+l, cur.cosign[l], 64)
 			if err != nil {
@@ -446,11 +453,15 @@ func (v *Venue) deliverCosignatures(ctx context.Context, w http.ResponseWriter, 
 				return err
 			}
 			for _, m := range ms {
-				after := cur.cosign[l]
 				cur.cosign[l] = m.ID
 				rec, ok := parseCosignRecord(m.Data)
-				if !ok || (rec.orig > 0 && rec.orig <= after) {
+				if !ok || (rec.orig > 0 && (rec.orig <= start || seen[rec.orig])) {
 					continue
+				}
+				if rec.orig > 0 {
+					seen[rec.orig] = true
+				} else {
+					seen[m.ID] = true
 				}
 				data, _ := json.Marshal(CosignEvent{Log: l, Size: rec.size, Cosigner: rec.name})
 				if _, err := fmt.Fprintf(w, "id: %s\nevent: cosign\ndata: %s\n\n", cur, data); err != nil {
