@@ -167,3 +167,36 @@ func FuzzOpenDisclosed(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDisclose measures what keeping a disclosure adds to receiving
+// an application message: Process alone, and Disclose then Process.
+func BenchmarkDisclose(b *testing.B) {
+	for _, disclose := range []bool{false, true} {
+		name := "Process"
+		if disclose {
+			name = "Disclose+Process"
+		}
+		b.Run(name, func(b *testing.B) {
+			alice, bob := discGroup(b)
+			msgs := make([][]byte, b.N)
+			for i := range msgs {
+				m, err := alice.Encrypt([]byte("The Parties reaffirm their commitment to a negotiated settlement."), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgs[i] = m
+			}
+			b.ResetTimer()
+			for _, m := range msgs {
+				if disclose {
+					if _, err := bob.Disclose(m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := bob.Process(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
