@@ -62,7 +62,9 @@ func TestBinaryOutcome(t *testing.T) {
 		if req.Digest != adopt.Digest || req.File != x[1]+".req.json" {
 			t.Fatalf("signing-request --json: %+v", req)
 		}
-		var sig struct{ SignatureFile string `json:"signature_file"` }
+		var sig struct {
+			SignatureFile string `json:"signature_file"`
+		}
 		json.Unmarshal([]byte(c.run(0, "delegation", "sign-outcome", "--key", x[1]+".root", "--json", req.File)), &sig)
 		if sig.SignatureFile == "" {
 			t.Fatal("sign-outcome --json names no file")
