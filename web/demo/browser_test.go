@@ -392,7 +392,7 @@ func TestBrowser(t *testing.T) {
 	}
 	time.Sleep(1500 * time.Millisecond)
 	untilText(t, borealia, trustURL, "main", "ALARM on register: withholding", 60*time.Second)
-	waitText(t, borealia, "#alarm-register", "The log is still processed", 5*time.Second)
+	waitText(t, borealia, `main .alarm[data-log="register"]`, "The log is still processed", 5*time.Second)
 	waitText(t, borealia, ".alarm-banner", "withholding", 5*time.Second)
 	shot(t, borealia, dir, "desk-trust-withholding.png")
 	if err := iryna.Desk.SetNeutrality(ctx, desk.NeutralityConfig{WithholdingBound: -1}); err != nil {
