@@ -157,7 +157,25 @@ func BenchmarkAppendToConfirmed(b *testing.B) {
 				}()
 			}
 			defer func() { cancel(); wg.Wait() }()
-			time.Sleep(300 * time.Millisecond) // event streams connected
+			// Wait until every event stream is up: with a long resync
+			// interval, only the stream tells a desk of new entries.
+			for deadline := time.Now().Add(30 * time.Second); ; {
+				idx, err := ar.a.api.appendEntry(ctx, "plenary", []byte("warm-up"), -1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(300 * time.Millisecond)
+				up := true
+				for _, d := range ar.desks {
+					up = up && stateOfTB(b, d, "plenary").Next > idx
+				}
+				if up {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatal("event streams not up")
+				}
+			}
 			var lat []time.Duration
 			b.ResetTimer()
 			for i := range b.N {

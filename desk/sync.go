@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -318,6 +319,12 @@ func (d *Desk) stream(ctx context.Context, cursor *string, kick chan<- string, o
 		case "cosign":
 			if ev.Log == "" || ev.Cosigner == d.CosignerName() {
 				continue
+			}
+			// Known already (fetched with others' since): nothing to do.
+			if del, _, ok := venue.ParseCosignerName(ev.Cosigner); ok {
+				if c, err := d.confirmation(ctx, ev.Log); err == nil && c.Cosigned[del] >= ev.Size {
+					continue
+				}
 			}
 			l = kickCosign + ev.Log
 		}
