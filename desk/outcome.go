@@ -25,34 +25,11 @@ import (
 // the signature it returns, and exporting the signed outcome bundle with
 // the venue's evidence (outcome.Evidence).
 
-// OutcomeTalks is Talks with every party's root key read from the
-// verified register with a strict verifier-key parser. (rootPublicKey in
-// talks.go splits the key at its last '+', which is also a base64
-// character: for about one key in five it yields nil, and an engine
-// without a party's root key does not check that party's signatures.)
+// OutcomeTalks is Talks: every party's root key comes from the verified
+// register through the strict verifier-key parser rootKeyOf, and the engine
+// counts no outcome signature of a party whose root key it lacks.
 func (d *Desk) OutcomeTalks(ctx context.Context, ch, host string) (*negotiation.State, error) {
-	cfg, err := d.TalksConfig(ctx, ch, host)
-	if err != nil {
-		return nil, err
-	}
-	pt, err := d.partiesIn(ctx, d.store)
-	if err != nil {
-		return nil, err
-	}
-	for i, p := range cfg.Parties {
-		if x, ok := pt[p.ID]; ok {
-			cfg.Parties[i].RootKey = rootKeyOf(x.RootKey)
-		}
-	}
-	evs, err := d.Events(ctx, ch)
-	if err != nil {
-		return nil, err
-	}
-	st, err := negotiation.Replay(cfg, evs)
-	if err != nil {
-		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
-	}
-	return st, nil
+	return d.Talks(ctx, ch, host)
 }
 
 // rootKeyOf returns the Ed25519 key of a signed-note verifier key

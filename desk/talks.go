@@ -2,12 +2,9 @@ package desk
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/good-offices/goodoffices/negotiation"
 )
@@ -36,25 +33,11 @@ func (d *Desk) TalksConfig(ctx context.Context, ch, host string) (negotiation.Co
 		}
 		p := negotiation.Party{ID: m, Name: m}
 		if pt, ok := parties[m]; ok {
-			p.RootKey = rootPublicKey(pt.RootKey)
+			p.RootKey = rootKeyOf(pt.RootKey)
 		}
 		cfg.Parties = append(cfg.Parties, p)
 	}
 	return cfg, nil
-}
-
-// rootPublicKey extracts the Ed25519 key from a signed-note verifier key
-// "<name>+<hash>+<base64(0x01 || key)>" (nil if malformed).
-func rootPublicKey(vkey string) []byte {
-	i := strings.LastIndexByte(vkey, '+')
-	if i < 0 {
-		return nil
-	}
-	b, err := base64.StdEncoding.DecodeString(vkey[i+1:])
-	if err != nil || len(b) != 1+ed25519.PublicKeySize || b[0] != 1 {
-		return nil
-	}
-	return b[1:]
 }
 
 // Events returns the channel's application messages as engine events, in

@@ -1032,8 +1032,12 @@ func (s *State) sign(e Event, who sender, p *signPayload) (string, error) {
 			return "", fmt.Errorf("%s has already signed", who.party.ID)
 		}
 	}
-	if len(who.party.RootKey) == ed25519.PublicKeySize &&
-		!ed25519.Verify(ed25519.PublicKey(who.party.RootKey), OutcomeSigningMessage(ad.Digest), p.Signature) {
+	if len(who.party.RootKey) != ed25519.PublicKeySize {
+		// Without the party's root key no signature can be checked, and an
+		// unchecked signature must never count towards adoption.
+		return "", fmt.Errorf("the root key of %s is not known: its signature cannot be verified", who.party.ID)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(who.party.RootKey), OutcomeSigningMessage(ad.Digest), p.Signature) {
 		return "", fmt.Errorf("signature is not by the root key of %s", who.party.ID)
 	}
 	sg := Signature{Party: who.party.ID, Signature: append([]byte(nil), p.Signature...), Person: who.person, LogIndex: e.LogIndex}

@@ -413,3 +413,29 @@ var (
 	ScenarioLanguages = scenarioLanguages
 	TestRootKey       = testKey
 )
+
+// TestSignatureNeedsRootKey: a party whose root key the engine was not given
+// cannot have a signature counted, whatever it signed with.
+func TestSignatureNeedsRootKey(t *testing.T) {
+	_, l := playScenario(t)
+	cfg := scenarioConfig()
+	for i := range cfg.Parties {
+		if cfg.Parties[i].ID == "borealia" {
+			cfg.Parties[i].RootKey = nil
+		}
+	}
+	s, err := Replay(cfg, l.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := s.Text("joint-statement")
+	seed := bytes.Repeat([]byte{7}, 32)
+	digest := sha256.Sum256([]byte("stand-in for the outcome digest"))
+	play(t, s, l, "pieter-ost", NewAdoption("joint-statement", js.Version, scenarioLanguages, seed, digest[:]))
+	msg := OutcomeSigningMessage(digest[:])
+	refuse(t, s, l, "oleh-varta", NewSignature("joint-statement", digest[:], ed25519.Sign(testKey("borealia"), msg)), "root key of borealia is not known")
+	play(t, s, l, "ilse-marven", NewSignature("joint-statement", digest[:], ed25519.Sign(testKey("arden"), msg)))
+	if js.Status == TextAdopted {
+		t.Fatal("adopted with an unverifiable signature")
+	}
+}

@@ -37,8 +37,9 @@ type Party struct {
 	ID   string `json:"id"`             // delegation ID, e.g. "arden"
 	Name string `json:"name"`           // e.g. "Federation of Arden"
 	Head string `json:"head,omitempty"` // person ID of the head; only the head signals readiness when set
-	// RootKey is the delegation's Ed25519 root public key. When set, the
-	// engine refuses outcome signatures that it does not verify.
+	// RootKey is the delegation's Ed25519 root public key. The engine
+	// refuses outcome signatures that it does not verify with it, and every
+	// outcome signature of a party whose root key is not set.
 	RootKey []byte `json:"root_key,omitempty"`
 }
 
