@@ -224,6 +224,11 @@ func (t *Tree) Node(x NodeIndex) *wire.Node {
 // Leaf returns the leaf node at l, or nil when it is blank or outside the
 // tree.
 func (t *Tree) Leaf(l LeafIndex) *wire.LeafNode {
+	if uint32(l) >= t.NumLeaves() {
+		// Checked here, not left to Node: l.Node() wraps for l >= 2^31
+		// and would alias a leaf inside the tree.
+		return nil
+	}
 	n := t.Node(l.Node())
 	if n == nil {
 		return nil

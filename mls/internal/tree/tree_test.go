@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/good-offices/goodoffices/mls/internal/suite"
 	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
 
@@ -535,6 +536,27 @@ func TestManyRecipients(t *testing.T) {
 		}
 		if !bytes.Equal(a.CommitSecret, gen.CommitSecret) {
 			t.Fatalf("member %d: different commit secret", l)
+		}
+	}
+}
+
+// TestLeafIndexBeyondNodeRange: a leaf index whose node index does not fit
+// 32 bits (2^31 and above) names no leaf, never one inside the tree.
+func TestLeafIndexBeyondNodeRange(t *testing.T) {
+	s, err := suite.Lookup(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newGroup(t, s, 3, false).t
+	for _, l := range []LeafIndex{1 << 31, 1<<31 + 1, 1<<32 - 1} {
+		if tr.Leaf(l) != nil {
+			t.Fatalf("Leaf(%d) aliases a leaf in the tree", l)
+		}
+		if err := tr.RemoveLeaf(l); err == nil {
+			t.Fatalf("RemoveLeaf(%d) succeeded", l)
+		}
+		if tr.Leaf(0) == nil {
+			t.Fatalf("RemoveLeaf(%d) removed leaf 0", l)
 		}
 	}
 }
