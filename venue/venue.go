@@ -121,14 +121,17 @@
 // # Live delivery
 //
 // GET /v1/events is one server-sent-event stream per device for all its
-// channels and its mailbox. Events "entry" ({"log","index","entry"}) and
-// "mail" ({"id","data","created"}) carry, as their SSE id, a cursor
-// "v1;<log>=<next index>;...;~mail=<last mail id>". Reconnecting with that
-// cursor as Last-Event-ID (or ?cursor=) resumes exactly after the last event
-// received: no gaps, no duplicates. A stream without a cursor starts at the
-// current end of each log and at the start of the mailbox; the first event
-// ("ready") gives the starting cursor. Entries of a channel the delegation
-// joins later are delivered from index 0.
+// channels and its mailbox. Events "entry" ({"log","index","entry"}),
+// "cosign" ({"log","size","cosigner"}: a party's device cosigned a
+// checkpoint of the channel, see cosign.go) and "mail"
+// ({"id","data","created"}) carry, as their SSE id, a cursor
+// "v1;<log>=<next index>;...;~cosign/<log>=<last record id>;...;~mail=<last
+// mail id>". Reconnecting with that cursor as Last-Event-ID (or ?cursor=)
+// resumes exactly after the last event received: no gaps, no duplicates. A
+// stream without a cursor starts at the current end of each log and of its
+// cosignatures and at the start of the mailbox; the first event ("ready")
+// gives the starting cursor. Entries of a channel the delegation joins later
+// are delivered from index 0.
 //
 // # Metadata the venue sees
 //
