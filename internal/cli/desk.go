@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -543,7 +544,8 @@ Keeps the desk in sync until interrupted (Ctrl-C): listens to the venue's
 live event stream, and for every new entry verifies the log (checkpoint
 signature, consistency, inclusion) before processing it; resyncs everything
 every --interval and after a reconnect. Prints one line per log that moved,
-and every alarm.`)
+every alarm, and every change to the meetings of this delegation
+("schedule: ...", as 'desk schedule --watch' shows them).`)
 	f := addDeskFlags(fs, false)
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
 	if err := parseFlags(fs, args); err != nil {
@@ -558,8 +560,33 @@ and every alarm.`)
 	}
 	defer d.Close()
 	fmt.Fprintf(env.Stdout, "desk %s running; Ctrl-C to stop\n", d.DeviceID())
-	err = d.Run(ctx, *interval, func(logs []string) {
-		all, _ := d.Logs(ctx)
+	var mu sync.Mutex // one line at a time from the log and schedule watchers
+	say := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(env.Stdout, s)
+	}
+
+	// Schedule changes of this delegation's meetings arrive by long poll
+	// (desk.WatchSchedule); this goroutine ends with runCtx.
+	runCtx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		err := d.WatchSchedule(runCtx, desk.ScheduleOptions{}, func(c desk.ScheduleChange) error {
+			for _, line := range c.Changes {
+				say("schedule: " + line)
+			}
+			return nil
+		})
+		if err != nil && runCtx.Err() == nil {
+			say("schedule: not watched: " + err.Error())
+		}
+	}()
+	defer func() { cancel(); <-watched }()
+
+	return d.Run(runCtx, *interval, func(logs []string) {
+		all, _ := d.Logs(runCtx)
 		for _, l := range all {
 			for _, m := range logs {
 				if l.Log == m {
@@ -567,10 +594,9 @@ and every alarm.`)
 					if l.Alarm != nil {
 						s = "ALARM " + l.Alarm.Error()
 					}
-					fmt.Fprintln(env.Stdout, s)
+					say(s)
 				}
 			}
 		}
 	})
-	return err
 }

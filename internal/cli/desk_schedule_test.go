@@ -247,6 +247,8 @@ func TestDeskScheduleBinary(t *testing.T) {
 	// A delegate follows the schedule live.
 	watch := startDSWatch(t, c, "tomas")
 	jsonWatch := startDSWatch(t, c, "iryna", "--json")
+	// 'desk run' reports schedule changes beside the logs it keeps in sync.
+	run := startWatcher(t, c, []string{"desk", "run", "--home", "tomas"}, "running; Ctrl-C to stop")
 
 	// What an expert of Arden sees, in the venue's zone and in Vienna's.
 	ms := c.schedule("tomas", "--zone", "Europe/Vienna", "--host-delegation", "caspia")
@@ -347,6 +349,7 @@ func TestDeskScheduleBinary(t *testing.T) {
 	// The host moves the expert round: the watcher sees every change.
 	c.host("host", "meetings", "move", expert.ID, "--start", "2026-11-24T09:30", "--end", "2026-11-24T12:30", "--note", "room A unavailable")
 	watch.expect(leaders.ID + ` "Leaders' meeting: political framework": provisional -> confirmed`)
+	run.expect(`schedule: ` + leaders.ID + ` "Leaders' meeting: political framework": provisional -> confirmed`)
 	jsonWatch.expect(`"first":false`)
 	jsonWatch.expect(`provisional -> confirmed`)
 	for _, l := range jsonWatch.seen {
@@ -451,7 +454,18 @@ type dsWatch struct {
 
 func startDSWatch(t *testing.T, c *dsCluster, home string, extra ...string) *dsWatch {
 	t.Helper()
-	cmd := exec.Command(c.bin, append([]string{"desk", "schedule", "--watch", "--home", home}, extra...)...)
+	first := "watching for changes"
+	if len(extra) > 0 {
+		first = `"first":true`
+	}
+	return startWatcher(t, c, append([]string{"desk", "schedule", "--watch", "--home", home}, extra...), first)
+}
+
+// startWatcher starts a long-running desk command and waits for its first
+// line containing first.
+func startWatcher(t *testing.T, c *dsCluster, args []string, first string) *dsWatch {
+	t.Helper()
+	cmd := exec.Command(c.bin, args...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), c.env...)
 	stdout, _ := cmd.StdoutPipe()
@@ -476,11 +490,7 @@ func startDSWatch(t *testing.T, c *dsCluster, home string, extra ...string) *dsW
 		cmd.Process.Kill()
 		<-w.done
 	})
-	if len(extra) == 0 {
-		w.expect("watching for changes")
-	} else {
-		w.expect(`"first":true`)
-	}
+	w.expect(first)
 	return w
 }
 
