@@ -9,6 +9,7 @@ import (
 func FuzzReadEvent(f *testing.F) {
 	f.Add("id: v1;plenary=1;~mail=0\nevent: entry\ndata: {\"log\":\"plenary\",\"index\":0,\"entry\":\"aGk=\"}\n\n")
 	f.Add(": keep-alive\n\nid: v1;~mail=2\nevent: mail\ndata: {\"id\":2,\"data\":\"d2VsY29tZQ==\"}\n\n")
+	f.Add("id: v1;plenary=3;~cosign/plenary=7;~mail=0\nevent: cosign\ndata: {\"log\":\"plenary\",\"size\":3,\"cosigner\":\"arden/AbC\"}\n\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		sub := &Subscription{r: bufio.NewReader(strings.NewReader(s))}
 		for range 10 {
