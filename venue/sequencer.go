@@ -85,7 +85,11 @@ func frontier(n int64) []int64 {
 // (reloaded from the store) and the next batch is planned again; writers are
 // answered only after their own batch has committed.
 type sequencer struct {
-	v        *Venue
+	v *Venue
+	// shared is the store when other venue nodes may append to it too:
+	// batches are then planned under the store's row locks (runShared)
+	// and sizes and checkpoints are read from the store.
+	shared   store.Shared
 	reqs     chan *appendReq
 	maxBatch int
 
@@ -103,8 +107,10 @@ type sequencer struct {
 }
 
 func newSequencer(v *Venue, maxBatch int) *sequencer {
+	sh, _ := v.store.(store.Shared)
 	return &sequencer{
 		v:        v,
+		shared:   sh,
 		reqs:     make(chan *appendReq, 4*maxBatch),
 		maxBatch: maxBatch,
 		spec:     map[string]*logState{},
@@ -144,6 +150,10 @@ type flight struct {
 // run is the sequencer's loop; it returns after close, once every queued
 // append has been answered.
 func (s *sequencer) run() {
+	if s.shared != nil {
+		s.runShared()
+		return
+	}
 	defer close(s.done)
 	var fl *flight
 	for {
@@ -258,8 +268,18 @@ func (s *sequencer) forget(logs []string) {
 	s.mu.Unlock()
 }
 
-// size returns the durable size and latest checkpoint of log.
+// size returns the durable size and latest checkpoint of log. On a shared
+// store it asks the store every time: another node may have appended and
+// served a larger checkpoint, and a desk that then got an older one from
+// this node would rightly take it for a rollback.
 func (s *sequencer) size(ctx context.Context, log string) (int64, []byte, error) {
+	if s.shared != nil {
+		size, note, err := s.v.store.Checkpoint(ctx, log)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil, nil
+		}
+		return size, note, err
+	}
 	s.mu.Lock()
 	st := s.states[log]
 	var size int64
@@ -534,4 +554,78 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 	}
 	s.v.metrics.batch(len(pl.batch), time.Since(pl.start))
 	return nil, false
+}
+
+// runShared is the sequencer's loop on a store other nodes append to as
+// well. Each batch is planned inside the store transaction that holds the
+// row locks of its logs, on the heads read under those locks, so two nodes
+// appending to one log take turns instead of losing compare-and-swaps (and
+// answering 503 once the attempts run out). Batches are not pipelined here:
+// the next batch gathers while one is written.
+func (s *sequencer) runShared() {
+	defer close(s.done)
+	for {
+		var batch []*appendReq
+		select {
+		case r := <-s.reqs:
+			batch = s.collect(r)
+		case <-s.stop:
+			select {
+			case r := <-s.reqs:
+				batch = s.collect(r)
+			default:
+				return
+			}
+		}
+		for attempt := 0; len(batch) > 0; attempt++ {
+			batch = s.appendLocked(batch, attempt)
+		}
+	}
+}
+
+// appendLocked plans and writes one batch under the store's locks, answers
+// its writers and returns what must be planned again.
+func (s *sequencer) appendLocked(batch []*appendReq, attempt int) (retry []*appendReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var logs []string
+	seen := map[string]bool{}
+	for _, r := range batch {
+		if !seen[r.log] {
+			seen[r.log] = true
+			logs = append(logs, r.log)
+		}
+	}
+	var pl *plan
+	err := s.shared.AppendLocked(ctx, logs, func(heads map[string]store.Head) ([]store.LogAppend, error) {
+		for l, h := range heads {
+			if st := s.spec[l]; st != nil && st.size == h.Size {
+				continue // nobody else appended since this node did
+			}
+			st := &logState{size: h.Size, hashes: h.Hashes, commits: map[int64]bool{}}
+			if h.Size > 0 {
+				// The row lock keeps other nodes from logging commits
+				// meanwhile, so reading them outside the transaction
+				// is consistent.
+				cs, err := s.v.store.Commits(ctx, l)
+				if err != nil {
+					return nil, &errStore{err}
+				}
+				for _, c := range cs {
+					st.commits[c.Epoch] = true
+				}
+			}
+			s.spec[l] = st
+		}
+		pl = s.plan(batch, attempt)
+		if pl.err != nil {
+			return nil, pl.err
+		}
+		return pl.apps, nil
+	})
+	if pl == nil {
+		pl = &plan{batch: batch, logs: map[string]*pendingLog{}, attempt: attempt, start: time.Now()}
+	}
+	retry, _ = s.land(&flight{plan: pl}, err)
+	return retry
 }

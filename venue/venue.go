@@ -52,11 +52,20 @@
 // # Several nodes on one store
 //
 // Store.Append is a compare-and-swap on each log's size, so venue nodes
-// sharing a store (PostgreSQL) can never fork a log: a node that lost the
-// race reloads the log and sequences its batch again. A node learns of
-// other nodes' appends, mail and channels through Venue.PeerChanged (fed
-// by venue/fanout over NATS or by polling); until then it serves its own
-// last view, which is an older but consistent checkpoint.
+// sharing a store can never fork a log. A store that several nodes share
+// (store.Shared: PostgreSQL) is used differently. Appends go through
+// AppendLocked: each batch is planned (hashed and signed) inside the
+// transaction that holds its logs' row locks, on the heads read under those
+// locks, so nodes appending to one channel take turns rather than losing
+// compare-and-swaps and answering 503. Checkpoints and log sizes (for
+// tiles and event streams) are read from the store on every request rather
+// than from memory: a node that had not yet heard of another node's append
+// would otherwise serve an older checkpoint than the other node already
+// served, which a desk spread over both nodes must treat as a rollback.
+// Catching up on a notice would not close that window (the notice may be
+// late); one indexed read per checkpoint does. A node learns of other
+// nodes' mail and channels, and wakes its event streams, through
+// Venue.PeerChanged (fed by venue/fanout over NATS or by polling).
 //
 // # One commit per epoch
 //

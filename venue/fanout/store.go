@@ -12,9 +12,33 @@ type Publisher interface {
 	Publish(n *Notice)
 }
 
-// Wrap returns s, publishing through p every change s made durable.
+// Wrap returns s, publishing through p every change s made durable. When s
+// is a store.Shared, so is the result.
 func Wrap(s store.Store, p Publisher) store.Store {
-	return &notifyingStore{Store: s, pub: p}
+	n := &notifyingStore{Store: s, pub: p}
+	if sh, ok := s.(store.Shared); ok {
+		return &notifyingShared{notifyingStore: n, shared: sh}
+	}
+	return n
+}
+
+type notifyingShared struct {
+	*notifyingStore
+	shared store.Shared
+}
+
+func (s *notifyingShared) AppendLocked(ctx context.Context, logs []string, plan func(map[string]store.Head) ([]store.LogAppend, error)) error {
+	var batch []store.LogAppend
+	err := s.shared.AppendLocked(ctx, logs, func(heads map[string]store.Head) ([]store.LogAppend, error) {
+		b, err := plan(heads)
+		batch = b
+		return b, err
+	})
+	if err != nil || len(batch) == 0 {
+		return err
+	}
+	s.publishAppend(batch)
+	return nil
 }
 
 type notifyingStore struct {
@@ -26,12 +50,16 @@ func (s *notifyingStore) Append(ctx context.Context, batch []store.LogAppend) er
 	if err := s.Store.Append(ctx, batch); err != nil {
 		return err
 	}
+	s.publishAppend(batch)
+	return nil
+}
+
+func (s *notifyingStore) publishAppend(batch []store.LogAppend) {
 	n := &Notice{Logs: make(map[string]int64, len(batch))}
 	for _, a := range batch {
 		n.Logs[a.Log] = a.OldSize + int64(len(a.Entries))
 	}
 	s.pub.Publish(n)
-	return nil
 }
 
 func (s *notifyingStore) PutMail(ctx context.Context, device string, data []byte) (int64, error) {

@@ -329,8 +329,37 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // InstrumentStore returns s, recording group-commit latency, appended
 // entries and storage failures in m.
+// When s is a store.Shared, so is the result.
 func InstrumentStore(s store.Store, m *Metrics) store.Store {
-	return &instrumented{Store: s, m: m}
+	in := &instrumented{Store: s, m: m}
+	if sh, ok := s.(store.Shared); ok {
+		return &instrumentedShared{instrumented: in, shared: sh}
+	}
+	return in
+}
+
+type instrumentedShared struct {
+	*instrumented
+	shared store.Shared
+}
+
+func (s *instrumentedShared) AppendLocked(ctx context.Context, logs []string, plan func(map[string]store.Head) ([]store.LogAppend, error)) error {
+	start := time.Now()
+	var batch []store.LogAppend
+	err := s.shared.AppendLocked(ctx, logs, func(heads map[string]store.Head) ([]store.LogAppend, error) {
+		b, err := plan(heads)
+		batch = b
+		return b, err
+	})
+	if err == nil {
+		s.m.StoreAppend.Observe(time.Since(start))
+		n := 0
+		for _, a := range batch {
+			n += len(a.Entries)
+		}
+		s.m.StoreEntries.Add(int64(n))
+	}
+	return s.count("append", err)
 }
 
 type instrumented struct {

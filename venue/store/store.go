@@ -151,3 +151,25 @@ type Store interface {
 	// Close releases the store.
 	Close() error
 }
+
+// A Head is a log's state as the store holds it: its size and the stored
+// hashes of its Merkle frontier (the complete subtrees that make up a tree
+// of that size, which are all that tlog.StoredHashes and tlog.TreeHash need
+// to extend it).
+type Head struct {
+	Size   int64
+	Hashes map[int64]tlog.Hash // stored-hash index -> hash
+}
+
+// A Shared store is one that several venue nodes may use at the same time
+// (PostgreSQL). The venue then appends with AppendLocked and reads
+// checkpoints and log sizes from the store on every request, since another
+// node may have appended since.
+type Shared interface {
+	Store
+	// AppendLocked locks the rows of logs (creating missing ones) in one
+	// transaction, reads their heads, calls plan with them and writes the
+	// appends plan returns, which may only concern those logs. An error
+	// from plan is returned as is and nothing is written.
+	AppendLocked(ctx context.Context, logs []string, plan func(heads map[string]Head) ([]LogAppend, error)) error
+}

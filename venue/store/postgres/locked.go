@@ -12,14 +12,8 @@ import (
 	"github.com/good-offices/goodoffices/venue/store"
 )
 
-// A Head is a log's state as the store holds it: its size and the stored
-// hashes of its Merkle frontier (the complete subtrees that make up a tree
-// of that size, which are all that tlog.StoredHashes and tlog.TreeHash need
-// to extend it).
-type Head struct {
-	Size   int64
-	Hashes map[int64]tlog.Hash // stored-hash index -> hash
-}
+// A Head is a log's state as the store holds it; see store.Head.
+type Head = store.Head
 
 // Frontier returns the stored-hash indexes of the frontier of a tree of
 // size n.
@@ -115,3 +109,5 @@ func (s *Store) AppendLocked(ctx context.Context, logs []string, plan func(heads
 		return s.write(ctx, tx, batch)
 	})
 }
+
+var _ store.Shared = (*Store)(nil)
