@@ -50,6 +50,8 @@ type Store struct {
 	// table and power-of-two row count, so that group commits do not
 	// re-parse SQL.
 	ins map[string]*sql.Stmt
+	// sizeq holds the prepared queries of the logs' sizes, by log count.
+	sizeq map[int]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,6 +79,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// 32 MiB of page cache for the writer (the default is 2 MiB): the
+	// upper B-tree pages of entries and checkpoints stay in memory as the
+	// database grows.
+	q.Add("_pragma", "cache_size(-32768)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
@@ -103,7 +109,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, ins: map[string]*sql.Stmt{}}
+	s := &Store{w: w, r: r, ins: map[string]*sql.Stmt{}, sizeq: map[int]*sql.Stmt{}}
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -114,6 +120,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error {
 	for _, st := range s.ins {
+		st.Close()
+	}
+	for _, st := range s.sizeq {
 		st.Close()
 	}
 	return errors.Join(s.r.Close(), s.w.Close())
@@ -147,7 +156,61 @@ func (s *Store) prepare(ctx context.Context) error {
 			s.ins[fmt.Sprintf("%s/%d", prefix, n)] = st
 		}
 	}
+	for _, n := range chunkSizes {
+		st, err := s.w.PrepareContext(ctx, sizesSQL(n))
+		if err != nil {
+			return fmt.Errorf("failed to prepare statement: %w", err)
+		}
+		s.sizeq[n] = st
+	}
 	return nil
+}
+
+// sizesSQL is the query that reads the sizes of n logs at once: one indexed MAX per log (SQLite's min/max
+// optimisation applies to a correlated single-aggregate subquery, not to a
+// GROUP BY).
+func sizesSQL(n int) string {
+	return `WITH q(log) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", n), ",") +
+		`) SELECT q.log, (SELECT MAX(size) FROM checkpoints c WHERE c.log = q.log) FROM q`
+}
+
+// sizes reads the stored sizes of the batch's logs with the prepared
+// queries of 256, 64, 16, 4 and 1 logs.
+func (s *Store) sizes(ctx context.Context, tx *sql.Tx, batch []store.LogAppend) (map[string]int64, error) {
+	sizes := make(map[string]int64, len(batch))
+	args := make([]any, 0, len(batch))
+	for len(batch) > 0 {
+		n := 1
+		for _, c := range chunkSizes {
+			if len(batch) >= c {
+				n = c
+				break
+			}
+		}
+		args = args[:0]
+		for _, a := range batch[:n] {
+			args = append(args, a.Log)
+		}
+		batch = batch[n:]
+		rows, err := tx.StmtContext(ctx, s.sizeq[n]).QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read log sizes: %w", err)
+		}
+		for rows.Next() {
+			var l string
+			var n sql.NullInt64
+			if err := rows.Scan(&l, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("failed to read log sizes: %w", err)
+			}
+			sizes[l] = n.Int64
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("failed to read log sizes: %w", err)
+		}
+	}
+	return sizes, nil
 }
 
 // insert inserts rows (of ncols columns) with the prepared statements of
@@ -209,27 +272,9 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 	for _, a := range batch {
 		args = append(args, a.Log)
 	}
-	// One indexed MAX per log (SQLite's min/max optimisation applies to a
-	// correlated single-aggregate subquery, not to a GROUP BY).
-	q := `WITH q(log) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(batch)), ",") +
-		`) SELECT q.log, (SELECT MAX(size) FROM checkpoints c WHERE c.log = q.log) FROM q`
-	rows, err := tx.QueryContext(ctx, q, args...)
+	sizes, err := s.sizes(ctx, tx, batch)
 	if err != nil {
-		return fmt.Errorf("failed to read log sizes: %w", err)
-	}
-	sizes := map[string]int64{}
-	for rows.Next() {
-		var l string
-		var n sql.NullInt64
-		if err := rows.Scan(&l, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("failed to read log sizes: %w", err)
-		}
-		sizes[l] = n.Int64
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("failed to read log sizes: %w", err)
+		return err
 	}
 	for _, a := range batch {
 		if sizes[a.Log] != a.OldSize {
