@@ -147,4 +147,33 @@ func TestTwoNodesRacingOneChannel(t *testing.T) {
 	origin := client.ChannelOrigin(w.info.Name, w.channel)
 	verifyLog(t, cs[0].Log(w.channel, origin, verifier), acked, total)
 	verifyLog(t, cs[1].Log(w.channel, origin, verifier), acked, total)
+
+	// Two nodes logging a commit for the same epoch at once: one wins,
+	// the other gets 409, whichever node each went through.
+	for epoch := range uint64(5) {
+		var wins, taken int
+		var wg sync.WaitGroup
+		for _, c := range cs[:4] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := c.AppendCommit(ctx, w.channel, fmt.Appendf(nil, "commit %d", epoch), epoch)
+				mu.Lock()
+				defer mu.Unlock()
+				var ae *client.Error
+				switch {
+				case err == nil:
+					wins++
+				case errors.As(err, &ae) && ae.Status == 409:
+					taken++
+				default:
+					t.Errorf("commit for epoch %d: %v", epoch, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 || taken != 3 {
+			t.Errorf("epoch %d: %d commits logged, %d refused; want 1 and 3", epoch, wins, taken)
+		}
+	}
 }
