@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -499,6 +500,7 @@ func printMeeting(w io.Writer, m scheduleapi.MeetingView, history bool) {
 		for _, r := range m.Readiness {
 			ready = append(ready, r.Delegation)
 		}
+		sort.Strings(ready) // by name, whatever order the heads signalled in
 		fmt.Fprintf(w, "  readiness: ready %s; waiting for %s\n", orDash(strings.Join(ready, ", ")), orDash(strings.Join(m.MissingReadiness, ", ")))
 	}
 	if history {
