@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -109,6 +110,13 @@ func (s *SQLStore) q(query string) string {
 // OpenSQLite opens (creating) a SQLite database file for the schedule,
 // in WAL mode with synchronous=FULL like the venue's own store.
 func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
+	// Created owner-only before SQLite opens it: SQLite gives its -wal and
+	// -shm files the mode of the database file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create database: %w", err)
+	}
+	f.Close()
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")

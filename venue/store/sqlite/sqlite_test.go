@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -36,5 +37,25 @@ func TestReopen(t *testing.T) {
 	ms, err := s.Mail(t.Context(), "d", 0, 10)
 	if err != nil || len(ms) != 1 || string(ms[0].Data) != "kept" {
 		t.Fatalf("after reopen: %+v %v", ms, err)
+	}
+}
+
+// TestOwnerOnly: the database and its WAL files are readable by the venue's
+// user only.
+func TestOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "venue.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), m)
+		}
 	}
 }
