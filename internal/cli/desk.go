@@ -93,6 +93,18 @@ func deskLogger(env *Env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// parseAndOpen parses a desk command that takes no arguments and opens its
+// desk; the caller closes it.
+func (f deskFlags) parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) (*desk.Desk, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := noArgs(fs); err != nil {
+		return nil, err
+	}
+	return f.open(ctx, env)
+}
+
 func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
 	pass, err := f.passphrase(env)
 	if err != nil {
@@ -283,13 +295,7 @@ verified it, with the fingerprint of each root key and whether you have
 confirmed it out of band (see 'goodoffices desk verify-party'). Run
 'goodoffices desk sync' first to see newly accredited delegations.`)
 	f := addDeskFlags(fs, true)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	d, err := f.open(ctx, env)
+	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
@@ -384,13 +390,7 @@ log order. A log that fails verification is halted, its evidence kept under
 <home>/evidence/, and the command exits with status 3. A venue that cannot
 be reached is not an alarm: run sync again later.`)
 	f := addDeskFlags(fs, true)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	d, err := f.open(ctx, env)
+	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
@@ -428,13 +428,7 @@ device and venue, each log's last verified checkpoint, entries verified but
 not yet processed (pending), and every alarm with where its evidence is. Exits
 with status 3 while any log is halted by an alarm.`)
 	f := addDeskFlags(fs, true)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	d, err := f.open(ctx, env)
+	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
@@ -489,13 +483,7 @@ Lists the channels of this delegation as of the last sync: kind, level,
 member delegations (metadata the venue knows) and the desk's verified state
 of each channel's log.`)
 	f := addDeskFlags(fs, true)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	d, err := f.open(ctx, env)
+	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
@@ -548,13 +536,7 @@ every alarm, and every change to the meetings of this delegation
 ("schedule: ...", as 'desk schedule --watch' shows them).`)
 	f := addDeskFlags(fs, false)
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	d, err := f.open(ctx, env)
+	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}

@@ -62,13 +62,7 @@ Example:
   goodoffices desk neutrality --withholding 2m`)
 	f := addDeskFlags(fs, true)
 	bound := fs.Duration("withholding", 0, "set the withholding bound (e.g. 2m, 30s)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	d, err := f.open(ctx, env)
+	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
