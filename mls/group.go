@@ -154,7 +154,9 @@ type Group struct {
 	pending         *pendingCommit
 	removed         bool
 	reinit          *wire.ReInit
-	confirmationTag []byte // of the commit that started the epoch
+	resumed         *resumedPSK // only on a successor's or branch's epoch 0
+	resumedFrom     *Group      // only while Join resolves a Welcome's PSKs
+	confirmationTag []byte      // of the commit that started the epoch
 
 	// Set only on the state a commit creates, for its Welcome.
 	joinerSecret, welcomeSecret []byte
