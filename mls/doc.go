@@ -95,8 +95,9 @@
 //	0xF002  MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519   draft-ietf-mls-pq-ciphersuites-06, TBD2
 //
 // The draft leaves its code points "TBD"; 0xF001 and 0xF002 are in RFC
-// 9420's private-use range (§17.1), on the values OpenMLS uses. 0x0053 and
-// 0x0054 are ts-mls's; IANA has not assigned them. Besides the numbers, the
+// 9420's private-use range (§17.1), on the placeholders Wire's core-crypto
+// (on OpenMLS) uses. 0x0053 and 0x0054 are ts-mls's; IANA has not assigned
+// them. Besides the numbers, the
 // two pairs differ in DeriveKeyPair (how an UpdatePath's node key pair is
 // derived from its secret): the draft suites use draft-ietf-hpke-pq's
 // labelled derivation, as crypto/hpke does; the ts-mls suites use X-Wing's

@@ -21,8 +21,8 @@
 //
 // draft-ietf-mls-pq-ciphersuites (revision -06) defines the last two with
 // code points still "TBD"; this package puts them in the private-use range of
-// RFC 9420 §17.1 (0xF000-0xFFFF), on the values OpenMLS uses for them. The
-// first two are the code points ts-mls (1.6.4) uses; they are not registered
+// RFC 9420 §17.1 (0xF000-0xFFFF), on the placeholders Wire's core-crypto (on
+// OpenMLS) uses. The first two are the code points ts-mls (1.6.4) uses; they are not registered
 // with IANA. The two families differ in one more point than the numbers:
 // how an HPKE key pair is derived from a secret (DeriveKeyPair, used for
 // every node key of an UpdatePath and for the external init key). The draft
