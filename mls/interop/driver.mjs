@@ -6,7 +6,7 @@
 // values every member must agree on (epoch authenticator, an exporter value).
 //
 // Requests ({"cmd": ..., "client": name, ...}):
-//   key_package {suite}                     -> {key_package}
+//   key_package {suite}                     -> {key_package, signature_key}
 //   create      {suite, group_id}           -> {}
 //   join        {welcome, ratchet_tree?}    -> {}
 //   commit      {adds?, removes?, public?, ratchet_tree_ext?}
@@ -14,7 +14,7 @@
 //   propose     {remove, public?}           -> {message}
 //   encrypt     {data, aad?}                -> {message}
 //   process     {message}                   -> {kind, data?, aad?, epoch, active}
-//   state       {label, context, length}    -> {epoch, epoch_authenticator,
+//   state       {label, context, length}    -> {epoch, active, epoch_authenticator,
 //                                               exporter, own_leaf, members,
 //                                               ratchet_tree, suite}
 //   quit                                    -> {} then exit
@@ -101,7 +101,7 @@ const handlers = {
   async key_package(req) {
     const kp = await newKeyPackage(req.client, req.suite);
     const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: kp.publicPackage });
-    return { key_package: b64(msg) };
+    return { key_package: b64(msg), signature_key: b64(kp.publicPackage.leafNode.signaturePublicKey) };
   },
 
   async create(req) {
@@ -198,6 +198,7 @@ const handlers = {
     return {
       suite: c.suite,
       epoch: Number(s.groupContext.epoch),
+      active: s.groupActiveState.kind === "active",
       epoch_authenticator: b64(s.keySchedule.epochAuthenticator),
       exporter: b64(exporter),
       own_leaf: s.privatePath.leafIndex,
