@@ -6,8 +6,8 @@
 // values every member must agree on (epoch authenticator, an exporter value).
 //
 // Requests ({"cmd": ..., "client": name, ...}):
-//   key_package {suite}                     -> {key_package, signature_key}
-//   create      {suite, group_id}           -> {}
+//   key_package {suite, uncompressed?}      -> {key_package, signature_key}
+//   create      {suite, group_id, uncompressed?} -> {}
 //   join        {welcome, ratchet_tree?}    -> {}
 //   commit      {adds?, removes?, public?, ratchet_tree_ext?}
 //                                           -> {commit, welcome?, ratchet_tree}
@@ -18,7 +18,8 @@
 //                                               exporter, own_leaf, members,
 //                                               ratchet_tree, suite}
 //   quit                                    -> {} then exit
-// Every response has ok: true, or ok: false and error.
+// Every response has ok: true, or ok: false and error. uncompressed (ECDSA
+// suites) makes the client's signature key an uncompressed point.
 
 import { createInterface } from "node:readline";
 import {
@@ -33,6 +34,7 @@ import {
   emptyPskIndex,
   encodeMlsMessage,
   generateKeyPackage,
+  generateKeyPackageWithKey,
   getCiphersuiteImpl,
   joinGroup,
   makePskIndex,
@@ -87,10 +89,27 @@ function encodeTree(tree) {
   return b64(encodeRatchetTree(tree));
 }
 
-async function newKeyPackage(name, suite) {
+// ECDSA curves by suite, for key pairs with uncompressed public keys.
+const ecdsaCurves = { 2: "p256", 5: "p521", 7: "p384" };
+
+// uncompressedKeyPair makes an ECDSA signature key pair whose public key is
+// an uncompressed point (SEC1 0x04 prefix), as RFC 9420 implementations use.
+// ts-mls 1.6.4's own keygen returns compressed points; it takes a caller's
+// key pair in generateKeyPackageWithKey, and verifies with either form.
+async function uncompressedKeyPair(suite) {
+  const curve = ecdsaCurves[suite];
+  if (curve === undefined) throw new Error(`suite ${suite} has no ECDSA signature`);
+  const nist = await import("@noble/curves/nist.js");
+  const signKey = nist[curve].utils.randomSecretKey();
+  return { signKey, publicKey: nist[curve].getPublicKey(signKey, false) };
+}
+
+async function newKeyPackage(name, suite, uncompressed) {
   const impl = await implFor(suite);
   const credential = { credentialType: "basic", identity: utf8.encode(name) };
-  const kp = await generateKeyPackage(credential, defaultCapabilities(), defaultLifetime, [], impl);
+  const kp = uncompressed
+    ? await generateKeyPackageWithKey(credential, defaultCapabilities(), defaultLifetime, [], await uncompressedKeyPair(suite), impl)
+    : await generateKeyPackage(credential, defaultCapabilities(), defaultLifetime, [], impl);
   const c = clients.get(name) ?? { name };
   Object.assign(c, { impl, suite, keyPackage: kp.publicPackage, privatePackage: kp.privatePackage });
   clients.set(name, c);
@@ -99,13 +118,13 @@ async function newKeyPackage(name, suite) {
 
 const handlers = {
   async key_package(req) {
-    const kp = await newKeyPackage(req.client, req.suite);
+    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed);
     const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: kp.publicPackage });
     return { key_package: b64(msg), signature_key: b64(kp.publicPackage.leafNode.signaturePublicKey) };
   },
 
   async create(req) {
-    const kp = await newKeyPackage(req.client, req.suite);
+    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed);
     const c = client(req.client);
     c.state = await createGroup(unb64(req.group_id), kp.publicPackage, kp.privatePackage, [], c.impl);
     return {};

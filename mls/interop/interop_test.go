@@ -21,8 +21,7 @@ import (
 // suites is the table of cipher suites run against ts-mls 1.6.4.
 var suites = []struct {
 	cs mls.CipherSuite
-	// ecdsa suites are run only if ts-mls publishes uncompressed points
-	// (see checkSignatureKey).
+	// ecdsa suites: see compressedKeys.
 	ecdsa bool
 }{
 	{cs: 0x0001},
@@ -33,11 +32,13 @@ var suites = []struct {
 	// package mls does not implement them.
 	{cs: 0x0053},
 	{cs: 0x0054},
-	// ts-mls 1.6.4 publishes P-256/P-384/P-521 signature keys compressed
+	// ts-mls 1.6.4 generates P-256/P-384/P-521 signature keys compressed
 	// (SEC1 0x02/0x03 prefix), while RFC 9420 implementations and the
 	// working group's test vectors use uncompressed points, which package
-	// mls requires. These suites are skipped, naming the reason, as long as
-	// the pinned ts-mls does so; they run as soon as it does not.
+	// mls requires. ts-mls verifies either form and accepts a caller's key
+	// pair, so the driver gives its clients uncompressed keys for these
+	// suites (compressedKeys checks that this is still needed); everything
+	// else is ts-mls's own.
 	{cs: 0x0002, ecdsa: true},
 	{cs: 0x0005, ecdsa: true},
 	{cs: 0x0007, ecdsa: true},
@@ -58,12 +59,12 @@ func TestInterop(t *testing.T) {
 	d := startDriver(t)
 	for _, s := range suites {
 		t.Run(fmt.Sprintf("suite_0x%04x", uint16(s.cs)), func(t *testing.T) {
-			skip := ""
+			skip, uncompressed := "", false
 			switch {
 			case !s.cs.Supported():
 				skip = "package mls does not implement this suite"
 			case s.ecdsa:
-				skip = d.ecdsaSkipReason(t, s.cs)
+				uncompressed = d.compressedKeys(t, s.cs)
 			}
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
@@ -71,7 +72,7 @@ func TestInterop(t *testing.T) {
 					if skip != "" {
 						t.Skip(skip)
 					}
-					sc.run(&harness{t: t, d: d, cs: s.cs, prefix: fmt.Sprintf("%s/%04x/", sc.name, uint16(s.cs))})
+					sc.run(&harness{t: t, d: d, cs: s.cs, uncompressed: uncompressed, prefix: fmt.Sprintf("%s/%04x/", sc.name, uint16(s.cs))})
 				})
 			}
 		})
@@ -186,13 +187,15 @@ type memberState struct {
 }
 
 type harness struct {
-	t       *testing.T
-	d       *driver
-	cs      mls.CipherSuite
-	prefix  string // makes ts-mls client names unique per scenario and suite
-	public  bool
-	members []member // current members, in joining order
-	epoch   uint64
+	t      *testing.T
+	d      *driver
+	cs     mls.CipherSuite
+	prefix string // makes ts-mls client names unique per scenario and suite
+	public bool
+	// uncompressed has the driver make uncompressed ECDSA signature keys.
+	uncompressed bool
+	members      []member // current members, in joining order
+	epoch        uint64
 }
 
 func (h *harness) goMember(name string, public bool) member {
@@ -205,7 +208,7 @@ func (h *harness) goMember(name string, public bool) member {
 }
 
 func (h *harness) tsMember(name string) member {
-	return &tsMember{t: h.t, d: h.d, n: name + "@ts", client: h.prefix + name, cs: h.cs, public: &h.public}
+	return &tsMember{t: h.t, d: h.d, n: name + "@ts", client: h.prefix + name, cs: h.cs, public: &h.public, uncompressed: h.uncompressed}
 }
 
 func (h *harness) create(m member) {
@@ -523,6 +526,8 @@ type tsMember struct {
 	client string
 	cs     mls.CipherSuite
 	public *bool
+	// uncompressed: see the suites table.
+	uncompressed bool
 }
 
 func (m *tsMember) name() string { return m.n }
@@ -538,11 +543,11 @@ func (m *tsMember) call(req request) response {
 }
 
 func (m *tsMember) keyPackage() []byte {
-	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs)}).KeyPackage
+	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed}).KeyPackage
 }
 
 func (m *tsMember) create(groupID []byte) {
-	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID})
+	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed})
 }
 
 func (m *tsMember) join(welcome, tree []byte) {
@@ -606,6 +611,7 @@ type request struct {
 	Label          string   `json:"label,omitempty"`
 	Context        []byte   `json:"context,omitempty"`
 	Length         int      `json:"length,omitempty"`
+	Uncompressed   bool     `json:"uncompressed,omitempty"`
 }
 
 type response struct {
@@ -746,21 +752,36 @@ func (d *driver) call(req request) (response, error) {
 	return r, nil
 }
 
-// ecdsaSkipReason returns why an ECDSA suite cannot be run against the
-// pinned ts-mls, or "" when it can: a ts-mls key package whose signature
-// key is a compressed point (RFC 9420 implementations use uncompressed
-// ones, and package mls rejects the others).
-func (d *driver) ecdsaSkipReason(t *testing.T, cs mls.CipherSuite) string {
+// compressedKeys reports whether ts-mls's own keygen still makes
+// compressed ECDSA signature keys for suite cs, which package mls rejects
+// (RFC 9420 implementations use uncompressed points). Then the driver's
+// uncompressed keys must be accepted.
+func (d *driver) compressedKeys(t *testing.T, cs mls.CipherSuite) bool {
 	t.Helper()
-	r, err := d.call(request{Cmd: "key_package", Client: fmt.Sprintf("probe/%04x", uint16(cs)), Suite: uint16(cs)})
-	if err != nil {
-		t.Fatalf("ts-mls key package for suite 0x%04x: %v", uint16(cs), err)
+	probe := func(uncompressed bool) []byte {
+		r, err := d.call(request{Cmd: "key_package", Client: fmt.Sprintf("probe/%04x/%t", uint16(cs), uncompressed), Suite: uint16(cs), Uncompressed: uncompressed})
+		if err != nil {
+			t.Fatalf("ts-mls key package for suite 0x%04x: %v", uint16(cs), err)
+		}
+		_, err = mls.ParseKeyPackage(r.KeyPackage)
+		if k := r.SignatureKey; len(k) > 0 && (k[0] == 0x02 || k[0] == 0x03) {
+			if err == nil {
+				t.Fatalf("suite 0x%04x: a key package with a compressed signature key (%d bytes) was accepted", uint16(cs), len(k))
+			}
+			return k
+		}
+		if err != nil {
+			t.Fatalf("suite 0x%04x: a ts-mls key package with an uncompressed signature key is rejected: %v", uint16(cs), err)
+		}
+		return nil
 	}
-	if k := r.SignatureKey; len(k) > 0 && (k[0] == 0x02 || k[0] == 0x03) {
-		return fmt.Sprintf("ts-mls 1.6.4 publishes compressed ECDSA signature keys (%d bytes, prefix 0x%02x); RFC 9420 implementations and package mls use uncompressed points", len(k), k[0])
+	k := probe(false)
+	if k == nil {
+		return false
 	}
-	if _, err := mls.ParseKeyPackage(r.KeyPackage); err != nil {
-		t.Fatalf("suite 0x%04x: a ts-mls key package with an uncompressed key is rejected: %v", uint16(cs), err)
+	t.Logf("ts-mls 1.6.4 generates compressed ECDSA signature keys (%d bytes, prefix 0x%02x), which package mls rejects; its clients get uncompressed keys from the driver", len(k), k[0])
+	if probe(true) != nil {
+		t.Fatal("the driver's uncompressed key came out compressed")
 	}
-	return ""
+	return true
 }
