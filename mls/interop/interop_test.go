@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -661,6 +663,11 @@ func startDriver(t *testing.T) *driver {
 	if err != nil {
 		unavailable("node not found (install Node.js 20+, then npm ci --prefix mls/interop)")
 	}
+	if out, err := exec.Command(node, "--version").Output(); err != nil {
+		unavailable("node --version failed: %v", err)
+	} else if v := strings.TrimSpace(string(out)); nodeMajor(v) < 20 {
+		unavailable("node %s is too old: ts-mls 1.6.4 needs Node.js 20 or newer", v)
+	}
 	if _, err := os.Stat(filepath.Join("node_modules", "ts-mls", "package.json")); err != nil {
 		npm, err := exec.LookPath("npm")
 		if err != nil {
@@ -711,6 +718,16 @@ func startDriver(t *testing.T) *driver {
 		}
 	})
 	return d
+}
+
+// nodeMajor returns the major version of "v20.20.2", or 0.
+func nodeMajor(v string) int {
+	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 type lockedWriter struct {
