@@ -55,6 +55,7 @@ var scenarios = []struct {
 	{"ts-creates-adds-go", tsCreatesAddsGo},
 	{"three-members-private-handshake", func(h *harness) { threeMembers(h, false) }},
 	{"three-members-public-handshake", func(h *harness) { threeMembers(h, true) }},
+	{"eight-leaves-blanks-and-truncation", eightLeaves},
 }
 
 func TestInterop(t *testing.T) {
@@ -158,6 +159,58 @@ func threeMembers(h *harness, public bool) {
 	h.messages()
 }
 
+// eightLeaves: several members added per commit by either side, blank
+// leaves, one refilled by a commit that adds and removes at once (a path
+// with a new member's unmerged leaf), updates from leaves deep in
+// the tree, messages read out of order, and a removal of the rightmost
+// leaves that truncates the tree.
+func eightLeaves(h *harness) {
+	a := h.goMember("alice", false)
+	t1, t2, t3 := h.tsMember("ts1"), h.tsMember("ts2"), h.tsMember("ts3")
+	g1, g2, g3 := h.goMember("go1", false), h.goMember("go2", false), h.goMember("go3", false)
+	h.create(a)
+	h.add(a, true, t1, t2, t3) // leaves 1-3
+	h.add(t1, false, g1, g2)   // leaves 4-5
+	h.messages()
+	h.remove(g1, t2)                              // leaf 2 blank
+	h.change(t3, true, []member{g3}, []member{a}) // leaf 0 blank, then go3 fills it (§12.3: removes first)
+	if l := h.leaf(g3); l != 0 {
+		h.t.Fatalf("go3 joined at leaf %d, want the leftmost blank leaf 0", l)
+	}
+	h.update(g2)
+	h.update(t1)
+	h.messages()
+	h.outOfOrder(t3, 3)
+	h.outOfOrder(g3, 3)
+	h.remove(t3, g1, g2) // leaves 4-5: the tree shrinks to 4 leaves
+	h.update(g3)
+	h.messages()
+}
+
+// outOfOrder has sender send n application messages that every other
+// member reads in reverse order (RFC 9420 §9.2: keys of skipped
+// generations are kept until used).
+func (h *harness) outOfOrder(sender member, n int) {
+	h.t.Helper()
+	var msgs, texts [][]byte
+	for i := range n {
+		text := []byte(fmt.Sprintf("%s message %d of epoch %d", sender.name(), i, h.epoch))
+		texts = append(texts, text)
+		msgs = append(msgs, sender.encrypt(text, nil))
+	}
+	for _, r := range h.members {
+		if r == sender {
+			continue
+		}
+		for i := n - 1; i >= 0; i-- {
+			data, app := r.process(msgs[i])
+			if !app || !bytes.Equal(data, texts[i]) {
+				h.t.Fatalf("%s read message %d of %s as %q (application %t)", r.name(), i, sender.name(), data, app)
+			}
+		}
+	}
+}
+
 // ---- The harness: a delivery service over both implementations ----
 
 // member is one client of either implementation in the harness's group.
@@ -224,15 +277,29 @@ func (h *harness) create(m member) {
 // ratchet tree in it (treeInWelcome) or given apart.
 func (h *harness) add(committer member, treeInWelcome bool, joiners ...member) {
 	h.t.Helper()
+	h.change(committer, treeInWelcome, joiners, nil)
+}
+
+// change has committer add the joiners and remove the victims in one
+// commit; the joiners join from the Welcome, with the ratchet tree in it
+// (treeInWelcome) or given apart.
+func (h *harness) change(committer member, treeInWelcome bool, joiners, victims []member) {
+	h.t.Helper()
 	var kps [][]byte
 	for _, j := range joiners {
 		kps = append(kps, j.keyPackage())
 	}
-	c, w, tree := h.commitTreeExt(committer, kps, nil, false, treeInWelcome)
-	if w == nil {
-		h.t.Fatalf("%s added %d members but made no Welcome", committer.name(), len(joiners))
+	var leaves []uint32
+	for _, v := range victims {
+		leaves = append(leaves, h.leaf(v))
+	}
+	c, w, tree := h.commitTreeExt(committer, kps, leaves, false, treeInWelcome)
+	if (w == nil) != (len(joiners) == 0) {
+		h.t.Fatalf("%s added %d members and made a Welcome of %d bytes", committer.name(), len(joiners), len(w))
 	}
 	h.deliver(committer, c)
+	h.epoch++
+	h.dropRemoved(victims...)
 	for _, j := range joiners {
 		var given []byte
 		if !treeInWelcome {
@@ -241,7 +308,6 @@ func (h *harness) add(committer member, treeInWelcome bool, joiners ...member) {
 		j.join(w, given)
 		h.members = append(h.members, j)
 	}
-	h.epoch++
 	h.agree()
 }
 
@@ -257,15 +323,7 @@ func (h *harness) update(m member) {
 // remove has committer remove the victims.
 func (h *harness) remove(committer member, victims ...member) {
 	h.t.Helper()
-	var leaves []uint32
-	for _, v := range victims {
-		leaves = append(leaves, h.leaf(v))
-	}
-	c, _, _ := committer.commit(nil, leaves, false)
-	h.deliver(committer, c)
-	h.epoch++
-	h.dropRemoved(victims...)
-	h.agree()
+	h.change(committer, true, nil, victims)
 }
 
 // proposeUpdate has proposer (a member of package mls) propose an Update,
