@@ -31,12 +31,13 @@ import (
 const (
 	prefTalks = "talks/" // engine state snapshot per channel
 
-	// snapshotEvery is how many entries the state must have advanced by
-	// before the snapshot in the store is written again.
-	snapshotEvery = 1024
 	// talksCached is how many channels' states stay in memory.
 	talksCached = 4
 )
+
+// snapshotEvery is how many entries the state must have advanced by before
+// the snapshot in the store is written again (a variable for the tests).
+var snapshotEvery int64 = 1024
 
 type talksSnapshot struct {
 	Config string          `json:"config"` // hex SHA-256 of the engine configuration (JSON)
