@@ -314,7 +314,7 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 	v := &Venue{
 		cfg: cfg, log: cfg.Logger, key: key, admin: admin, authKey: deriveAuthKey(key),
 		hub: newHub(), limiter: newLimiter(cfg.Rate, cfg.Burst),
-		claims:   newLimiter(float64(cfg.ClaimBurst)/cfg.ClaimWindow.Seconds(), cfg.ClaimBurst), shutdown: make(chan struct{}),
+		claims: newLimiter(float64(cfg.ClaimBurst)/cfg.ClaimWindow.Seconds(), cfg.ClaimBurst), shutdown: make(chan struct{}),
 		KeyCreated: keyCreated, AdminCreated: adminCreated,
 		devices: map[string]cachedDevice{}, channels: map[string]cachedChannel{},
 	}
