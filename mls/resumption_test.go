@@ -14,11 +14,11 @@ type resumer struct {
 	g    *Group
 }
 
-func newResumer(t *testing.T, name string) *resumer {
+func newResumer(t testing.TB, name string) *resumer {
 	return &resumer{name: name, ids: make(map[CipherSuite]*Identity)}
 }
 
-func (m *resumer) id(t *testing.T, cs CipherSuite) *Identity {
+func (m *resumer) id(t testing.TB, cs CipherSuite) *Identity {
 	t.Helper()
 	if m.ids[cs] == nil {
 		id, err := NewIdentity(cs, BasicCredential([]byte(m.name)))
@@ -30,7 +30,7 @@ func (m *resumer) id(t *testing.T, cs CipherSuite) *Identity {
 	return m.ids[cs]
 }
 
-func (m *resumer) keyPackage(t *testing.T, cs CipherSuite) (*KeyPackage, []byte) {
+func (m *resumer) keyPackage(t testing.TB, cs CipherSuite) (*KeyPackage, []byte) {
 	t.Helper()
 	kp, priv, err := NewKeyPackage(m.id(t, cs), nil)
 	if err != nil {
@@ -41,7 +41,7 @@ func (m *resumer) keyPackage(t *testing.T, cs CipherSuite) (*KeyPackage, []byte)
 
 // resumptionGroup makes a group of suite cs with the given members, the
 // first one its creator; each resumer's state goes through MarshalBinary.
-func resumptionGroup(t *testing.T, cs CipherSuite, ms ...*resumer) {
+func resumptionGroup(t testing.TB, cs CipherSuite, ms ...*resumer) {
 	t.Helper()
 	g, err := Create(ms[0].id(t, cs), nil, nil)
 	if err != nil {
@@ -72,7 +72,7 @@ func resumptionGroup(t *testing.T, cs CipherSuite, ms ...*resumer) {
 
 // sameEpoch checks that every resumer is in the same epoch with the same
 // epoch authenticator, and that application messages pass between them.
-func sameEpoch(t *testing.T, ms ...*resumer) {
+func sameEpoch(t testing.TB, ms ...*resumer) {
 	t.Helper()
 	for _, m := range ms[1:] {
 		if m.g.Epoch() != ms[0].g.Epoch() || string(m.g.EpochAuthenticator()) != string(ms[0].g.EpochAuthenticator()) {
@@ -330,4 +330,45 @@ func TestBranch(t *testing.T) {
 			t.Errorf("PreSharedKey proposal of usage %d: got %v, want ErrInvalidProposal", usage, err)
 		}
 	}
+}
+
+// FuzzJoinResumed feeds Welcome messages to Join for a member of a group
+// closed by a ReInit, with its state of the old group: the successor's
+// Welcome as seed, then whatever the fuzzer makes of it. No input may
+// crash Join, and an accepted group must serialize.
+func FuzzJoinResumed(f *testing.F) {
+	t := testing.TB(f)
+	const cs = DefaultCipherSuite
+	alice, bob := newResumer(t, "alice"), newResumer(t, "bob")
+	resumptionGroup(t, cs, alice, bob)
+	b, err := alice.g.Commit(&CommitOptions{Proposals: []Proposal{ReInitProposal(nil, cs, nil)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, bob} {
+		if _, err := m.g.Process(b.Commit); err != nil {
+			f.Fatal(err)
+		}
+	}
+	kp, priv := bob.keyPackage(t, cs)
+	_, welcome, err := alice.g.CreateSuccessor(alice.id(t, cs), []*KeyPackage{kp}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	bobID, old := bob.id(t, cs), bob.g
+	if _, err := Join(bobID, priv, welcome, nil, &JoinOptions{ResumedGroup: old}); err != nil {
+		f.Fatalf("seed: %v", err)
+	}
+	f.Add(welcome)
+	f.Fuzz(func(t *testing.T, w []byte) {
+		g, err := Join(bobID, priv, w, nil, &JoinOptions{ResumedGroup: old})
+		if errors.Is(err, errInternal) {
+			t.Fatal(err)
+		}
+		if err == nil {
+			if _, err := g.MarshalBinary(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
