@@ -23,7 +23,10 @@ type Config struct {
 	ValidateCredential CredentialValidator
 	// ValidateCredentialChange decides whether a member may replace its
 	// credential old with new (in an Update, a commit, or an external
-	// rejoin). When nil, the credential must stay the same.
+	// rejoin). When nil, the credential must stay the same. It also
+	// decides which members of a group and of its successor or branch are
+	// the same client (Group.CreateSuccessor, Group.Branch, and Join with
+	// JoinOptions.ResumedGroup; RFC 9420 §11.2, §11.3).
 	ValidateCredentialChange func(old, new Credential) error
 	// AllowExternalJoin decides whether a client may join from outside
 	// the group with the given credential: by external commit
