@@ -372,3 +372,54 @@ func FuzzJoinResumed(f *testing.F) {
 		}
 	})
 }
+
+// TestReInitLateMessages: after the ReInit commit, a member still reads an
+// application message sent before it and delivered late (Config.PastEpochs),
+// and refuses anything sent in the closed group.
+func TestReInitLateMessages(t *testing.T) {
+	const cs = DefaultCipherSuite
+	cfg := &Config{PastEpochs: 1}
+	alice, bob := newResumer(t, "alice"), newResumer(t, "bob")
+	g, err := Create(alice.id(t, cs), nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, priv := bob.keyPackage(t, cs)
+	b, err := g.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.MergeCommit(); err != nil {
+		t.Fatal(err)
+	}
+	alice.g = g
+	if bob.g, err = Join(bob.id(t, cs), priv, b.Welcome, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	late, err := bob.g.Encrypt([]byte("sent before the ReInit"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = alice.g.Commit(&CommitOptions{Proposals: []Proposal{ReInitProposal(nil, cs, nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, bob} {
+		if _, err := m.g.Process(b.Commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := alice.g.Process(late)
+	if err != nil || string(r.Data) != "sent before the ReInit" {
+		t.Fatalf("late message after the ReInit: %v", err)
+	}
+	if _, err := alice.g.Process(late); err == nil {
+		t.Fatal("the late message was read twice")
+	}
+	if _, err := bob.g.Encrypt([]byte("after"), nil); !errors.Is(err, ErrReInit) {
+		t.Fatalf("encrypt in the closed group: got %v, want ErrReInit", err)
+	}
+	if _, err := alice.g.Process(b.Commit); !errors.Is(err, ErrWrongEpoch) {
+		t.Fatalf("a handshake message of the epoch before the ReInit: got %v, want ErrWrongEpoch", err)
+	}
+}
