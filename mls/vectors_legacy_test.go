@@ -1,7 +1,6 @@
 package mls
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"os"
@@ -45,21 +44,8 @@ func runTranscriptMessage(t *testing.T, data []byte) vectorCounts {
 			return fmt.Errorf("message of wire format %d, want a PublicMessage", m.WireFormat)
 		}
 		pm := m.PublicMessage
-		confirmed, err := keyschedule.ConfirmedTranscriptHash(s, c.InterimTranscriptHashBefore, m.WireFormat, &pm.Content, pm.Auth.Signature)
-		if err != nil {
-			return err
-		}
-		if err := eq("confirmed_transcript_hash_after", confirmed, c.ConfirmedTranscriptHashAfter); err != nil {
-			return err
-		}
-		if !keyschedule.VerifyConfirmationTag(s, c.ConfirmationKey, confirmed, pm.Auth.ConfirmationTag) {
-			return errors.New("confirmation_tag does not verify")
-		}
-		interim, err := keyschedule.InterimTranscriptHash(s, confirmed, pm.Auth.ConfirmationTag)
-		if err != nil {
-			return err
-		}
-		return eq("interim_transcript_hash_after", interim, c.InterimTranscriptHashAfter)
+		ac := wire.AuthenticatedContent{WireFormat: m.WireFormat, Content: pm.Content, Auth: pm.Auth}
+		return checkCommitTranscript(s, c.InterimTranscriptHashBefore, &ac, c.ConfirmationKey, c.ConfirmedTranscriptHashAfter, c.InterimTranscriptHashAfter)
 	})
 }
 
