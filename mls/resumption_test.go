@@ -423,3 +423,51 @@ func TestReInitLateMessages(t *testing.T) {
 		t.Fatalf("a handshake message of the epoch before the ReInit: got %v, want ErrWrongEpoch", err)
 	}
 }
+
+// TestReInitByReference: one member proposes the ReInit, another commits
+// it by reference, and a third creates the successor, which the first joins.
+func TestReInitByReference(t *testing.T) {
+	const from, to = P256_AES128GCM_SHA256_P256, X25519_AES128GCM_SHA256_Ed25519
+	alice, bob, carol := newResumer(t, "alice"), newResumer(t, "bob"), newResumer(t, "carol")
+	resumptionGroup(t, from, alice, bob, carol)
+	p, err := bob.g.Propose(ReInitProposal([]byte("plenary v2"), to, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, carol} {
+		if _, err := m.g.Process(p); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+	}
+	b, err := alice.g.Commit(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, bob, carol} {
+		if _, err := m.g.Process(b.Commit); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		if id, cs, _, ok := m.g.ReInitInfo(); !ok || cs != to || string(id) != "plenary v2" {
+			t.Fatalf("%s: ReInitInfo %q %v %v", m.name, id, cs, ok)
+		}
+	}
+	aliceKP, alicePriv := alice.keyPackage(t, to)
+	bobKP, bobPriv := bob.keyPackage(t, to)
+	next, welcome, err := carol.g.CreateSuccessor(carol.id(t, to), []*KeyPackage{aliceKP, bobKP}, nil, &ResumeOptions{OmitRatchetTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := next.RatchetTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	olds := map[string]*Group{"alice": alice.g, "bob": bob.g}
+	carol.g = next
+	if alice.g, err = Join(alice.id(t, to), alicePriv, welcome, nil, &JoinOptions{RatchetTree: tree, ResumedGroup: olds["alice"]}); err != nil {
+		t.Fatal(err)
+	}
+	if bob.g, err = Join(bob.id(t, to), bobPriv, welcome, nil, &JoinOptions{RatchetTree: tree, ResumedGroup: olds["bob"]}); err != nil {
+		t.Fatal(err)
+	}
+	sameEpoch(t, carol, alice, bob)
+}
