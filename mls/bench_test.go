@@ -440,3 +440,81 @@ func BenchmarkState(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReInit measures moving a group of n members to another suite
+// (0x0001 to 0x0003, RFC 9420 §11.2) after the ReInit commit: one member
+// creates the successor (Group.CreateSuccessor: Create, a commit adding the
+// n-1 others with the reinit PSK, the Welcome with the ratchet tree), and
+// a member joins it with its state of the old group (Join with
+// JoinOptions.ResumedGroup, which also checks that the membership is the
+// old group's). The Welcome's size is reported as welcome-bytes.
+func BenchmarkReInit(b *testing.B) {
+	const to = X25519_CHACHA20POLY1305_SHA256_Ed25519
+	for _, n := range []int{10, 100, 1000} {
+		bg := cachedGroup(b, n, false)
+		old, err := UnmarshalGroup(bg.committer, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		far, err := UnmarshalGroup(bg.member, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := old.Commit(&CommitOptions{Proposals: []Proposal{ReInitProposal(nil, to, nil)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := old.MergeCommit(); err != nil {
+			b.Fatal(err)
+		}
+		process(b, far, cb.Commit)
+		var creator, farID *Identity
+		var farPriv []byte
+		var kps []*KeyPackage
+		for _, m := range old.Members() {
+			id, err := NewIdentity(to, m.Credential)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Index == old.OwnIndex() {
+				creator = id
+				continue
+			}
+			kp, priv, err := NewKeyPackage(id, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			kps = append(kps, kp)
+			if m.Index == far.OwnIndex() {
+				farID, farPriv = id, priv
+			}
+		}
+		var welcome []byte
+		b.Run(fmt.Sprintf("n=%d/successor", n), func(b *testing.B) {
+			var cpu cpuClock
+			cpu.start()
+			for b.Loop() {
+				if _, welcome, err = old.CreateSuccessor(creator, kps, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.stop()
+			cpu.report(b)
+			b.ReportMetric(float64(len(welcome)), "welcome-bytes")
+		})
+		b.Run(fmt.Sprintf("n=%d/join", n), func(b *testing.B) {
+			if welcome == nil {
+				b.Skip("no successor")
+			}
+			var cpu cpuClock
+			cpu.start()
+			for b.Loop() {
+				if _, err := Join(farID, farPriv, welcome, nil, &JoinOptions{ResumedGroup: far}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.stop()
+			cpu.report(b)
+		})
+	}
+}
