@@ -231,9 +231,17 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	kps, err := d.store.List(ctx, prefKP, 0)
+	// Only our key packages the Welcome is addressed to (of its suite).
+	refs, err := mls.WelcomeRecipients(welcome)
 	if err != nil {
 		return "", err
+	}
+	var kps []KV
+	for _, ref := range refs {
+		k := prefKP + hex.EncodeToString(ref)
+		if v, err := d.store.Get(ctx, k); err == nil {
+			kps = append(kps, KV{Key: k, Value: v})
+		}
 	}
 	parties, err := d.partiesIn(ctx, d.store)
 	if err != nil {

@@ -1,8 +1,11 @@
 package desk
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/good-offices/goodoffices/mls"
@@ -115,6 +118,8 @@ func TestSuitePolicy(t *testing.T) {
 	if err := b.SetSuitePolicy(ctx, DefaultSuitePolicy); err != nil {
 		t.Fatal(err)
 	}
+	var blog syncBuffer
+	b.log = slog.New(slog.NewTextHandler(&blog, nil))
 	if _, err := a.Send(ctx, "wg2", []byte("classical again")); err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +130,10 @@ func TestSuitePolicy(t *testing.T) {
 	if _, err := b.ChannelSuite(ctx, "wg2"); !errors.Is(err, ErrNoGroup) {
 		t.Fatalf("b joined a classical channel under a post-quantum policy: %v", err)
 	}
+	if !strings.Contains(blog.String(), "refused to join a channel") || !strings.Contains(blog.String(), "is not post-quantum") {
+		t.Fatalf("b's log does not say why it refused the Welcome:\n%s", blog.String())
+	}
+	b.log = quiet
 	// a cannot open a channel on a suite its own minimum refuses.
 	if err := a.SetSuitePolicy(ctx, SuitePolicy{Suite: 0x0053, Minimum: MinPostQuantum}); err != nil {
 		t.Fatal(err)
@@ -142,4 +151,22 @@ func TestSuitePolicy(t *testing.T) {
 	if si, err := a.ChannelSuite(ctx, "wg3"); err != nil || si.ID != 0x0053 {
 		t.Fatalf("a in wg3 on %+v, %v", si, err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
