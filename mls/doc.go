@@ -133,4 +133,7 @@
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).
+// The test of package mls/interop runs this package live against an
+// independent implementation, ts-mls (TypeScript, under Node.js), over
+// MLSMessage bytes only: go test ./mls/... -run Interop -v.
 package mls
