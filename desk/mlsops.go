@@ -598,12 +598,26 @@ func (d *Desk) claimKeyPackage(ctx context.Context, dev string, cs mls.CipherSui
 	return nil, fmt.Errorf("no key package of the channel's %s among the device's next %d", suiteLabel(cs), maxStaleKeyPackages+1)
 }
 
-func addOptions(kps []*mls.KeyPackage) *mls.CommitOptions {
+// maxAddBytes bounds the key packages one commit carries, so that the
+// commit stays within the venue's largest log entry (64 KiB) with room for
+// its UpdatePath: an X-Wing key package is about 2.6 KB (1216-byte init and
+// encryption keys), so a commit adds at most a dozen devices; the rest are
+// added by the next commits (maintainGroup, at the next sync).
+const maxAddBytes = 32 << 10
+
+// addOptions returns a commit adding the first of kps (of devs) that fit in
+// maxAddBytes, and the devices it adds.
+func addOptions(kps []*mls.KeyPackage, devs []string) (*mls.CommitOptions, []string) {
 	opts := &mls.CommitOptions{}
-	for _, kp := range kps {
+	size := 0
+	for i, kp := range kps {
+		size += len(kp.Bytes())
+		if i > 0 && size > maxAddBytes {
+			return opts, devs[:i]
+		}
 		opts.Proposals = append(opts.Proposals, mls.AddProposal(kp))
 	}
-	return opts
+	return opts, devs
 }
 
 // Open starts the MLS group of a channel whose log is still empty, with
@@ -628,7 +642,8 @@ func (d *Desk) openLocked(ctx context.Context, ch string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return addOptions(kps), devs, nil
+		opts, devs := addOptions(kps, devs)
+		return opts, devs, nil
 	})
 }
 
@@ -648,7 +663,8 @@ func (d *Desk) Invite(ctx context.Context, ch, device string) error {
 		if len(kps) == 0 {
 			return nil, nil, errors.New("no device to add")
 		}
-		return addOptions(kps), devs, nil
+		opts, devs := addOptions(kps, devs)
+		return opts, devs, nil
 	})
 }
 
@@ -751,7 +767,8 @@ func (d *Desk) maintainGroup(ctx context.Context, ch string) error {
 		return err
 	}
 	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
-		return addOptions(kps), devs, nil
+		opts, devs := addOptions(kps, devs)
+		return opts, devs, nil
 	})
 }
 

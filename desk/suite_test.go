@@ -170,3 +170,35 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestAddOptionsBounded checks that a commit adding many devices of an
+// X-Wing channel carries no more key packages than fit in a log entry.
+func TestAddOptionsBounded(t *testing.T) {
+	var kps []*mls.KeyPackage
+	var devs []string
+	for i := range 30 {
+		id, err := mls.NewIdentity(DefaultSuite, mls.BasicCredential([]byte{byte(i)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kp, _, err := mls.NewKeyPackage(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kps, devs = append(kps, kp), append(devs, string(rune('a'+i)))
+	}
+	opts, added := addOptions(kps, devs)
+	if len(opts.Proposals) != len(added) || len(added) < 5 || len(added) >= 30 {
+		t.Fatalf("%d proposals for %d devices", len(opts.Proposals), len(added))
+	}
+	size := 0
+	for _, kp := range kps[:len(added)] {
+		size += len(kp.Bytes())
+	}
+	if size > maxAddBytes {
+		t.Fatalf("%d bytes of key packages in one commit", size)
+	}
+	if opts, added := addOptions(kps[:3], devs[:3]); len(opts.Proposals) != 3 || len(added) != 3 {
+		t.Fatal("a small batch was cut")
+	}
+}

@@ -275,9 +275,17 @@ func benchmarkAddMember(b *testing.B, cs CipherSuite) {
 		populate bool
 	}{{"populated", true}, {"bulk", false}} {
 		for _, n := range []int{10, 100, 1000} {
-			for _, path := range []bool{true, false} {
+			// The last variant sends the Welcome without the ratchet tree
+			// (the joiner gets it another way): what the tree costs.
+			for _, v := range []struct {
+				path, omitTree bool
+			}{{true, false}, {false, false}, {false, true}} {
+				path := v.path
 				name := fmt.Sprintf("%s/n=%d/path=%v", tc.name, n, path)
-				opts := &CommitOptions{Proposals: []Proposal{AddProposal(kp)}, ForcePath: path}
+				if v.omitTree {
+					name += "/tree=omitted"
+				}
+				opts := &CommitOptions{Proposals: []Proposal{AddProposal(kp)}, ForcePath: path, OmitRatchetTree: v.omitTree}
 				b.Run(name+"/commit", func(b *testing.B) {
 					bg := cachedGroup(b, cs, n, tc.populate)
 					var cpu cpuClock
@@ -304,6 +312,9 @@ func benchmarkAddMember(b *testing.B, cs CipherSuite) {
 					b.ReportMetric(float64(commitSize), "commit-bytes")
 					b.ReportMetric(float64(welcomeSize), "welcome-bytes")
 				})
+				if v.omitTree {
+					continue // the commit is the same as with the tree
+				}
 				b.Run(name+"/process", func(b *testing.B) {
 					bg := cachedGroup(b, cs, n, tc.populate)
 					g, err := UnmarshalGroup(bg.committer, nil)
