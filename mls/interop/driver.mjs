@@ -9,7 +9,12 @@
 //   key_package {suite, uncompressed?}      -> {key_package, signature_key}
 //   create      {suite, group_id, uncompressed?} -> {}
 //   join        {welcome, ratchet_tree?}    -> {}
-//   commit      {adds?, removes?, public?, ratchet_tree_ext?}
+//   join_external {suite, group_info, uncompressed?} -> {commit}
+//   group_info  {rfc_external_pub?}         -> {group_info, external_pub} (with
+//                                              external_pub and ratchet tree)
+//   add_psk     {psk_id, psk}               -> {} (an external PSK the client knows)
+//   commit      {adds?, removes?, external_psks?, resumption_epochs?,
+//                public?, ratchet_tree_ext?}
 //                                           -> {commit, welcome?, ratchet_tree}
 //   propose     {remove, public?}           -> {message}
 //   encrypt     {data, aad?}                -> {message}
@@ -27,22 +32,25 @@ import {
   createApplicationMessage,
   createCommit,
   createGroup,
+  createGroupInfoWithExternalPubAndRatchetTree,
   createProposal,
   decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
-  emptyPskIndex,
   encodeMlsMessage,
   generateKeyPackage,
   generateKeyPackageWithKey,
   getCiphersuiteImpl,
   joinGroup,
+  joinGroupExternal,
   makePskIndex,
   mlsExporter,
-  processMessage,
+  processPrivateMessage,
+  processPublicMessage,
   zeroOutUint8Array,
 } from "ts-mls";
 import { getCiphersuiteFromId } from "ts-mls/crypto/ciphersuite.js";
+import { createGroupInfo } from "ts-mls/createCommit.js";
 import { decodeRatchetTree, encodeRatchetTree } from "ts-mls/ratchetTree.js";
 
 const b64 = (bytes) => Buffer.from(bytes).toString("base64");
@@ -74,6 +82,12 @@ function group(name) {
   return c;
 }
 
+// pskIndex finds external PSKs the client was given (add_psk) and this
+// group's resumption PSKs.
+function pskIndex(c) {
+  return makePskIndex(c.state, c.psks ?? {});
+}
+
 function decodeMessage(bytes, want) {
   const decoded = decodeMlsMessage(bytes, 0);
   if (decoded === undefined) throw new Error("cannot decode MLSMessage");
@@ -83,6 +97,21 @@ function decodeMessage(bytes, want) {
     throw new Error(`expected ${want.join(" or ")}, got ${msg.wireformat}`);
   }
   return msg;
+}
+
+// withVarintLength prefixes bytes with their length as an MLS variable-size
+// integer (RFC 9420 §2.1.2).
+function withVarintLength(bytes) {
+  const n = bytes.length;
+  let prefix;
+  if (n < 1 << 6) prefix = [n];
+  else if (n < 1 << 14) prefix = [0x40 | (n >> 8), n & 0xff];
+  else if (n < 1 << 30) prefix = [0x80 | (n >>> 24), (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  else throw new Error("vector too long");
+  const out = new Uint8Array(prefix.length + n);
+  out.set(prefix);
+  out.set(bytes, prefix.length);
+  return out;
 }
 
 function encodeTree(tree) {
@@ -141,7 +170,45 @@ const handlers = {
       if (decoded === undefined || decoded[1] !== bytes.length) throw new Error("cannot decode ratchet tree");
       tree = decoded[0];
     }
-    c.state = await joinGroup(welcome, c.keyPackage, c.privatePackage, emptyPskIndex, c.impl, tree);
+    c.state = await joinGroup(welcome, c.keyPackage, c.privatePackage, pskIndex(c), c.impl, tree);
+    return {};
+  },
+
+  async join_external(req) {
+    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed);
+    const c = client(req.client);
+    const groupInfo = decodeMessage(unb64(req.group_info), ["mls_group_info"]).groupInfo;
+    const res = await joinGroupExternal(groupInfo, kp.publicPackage, kp.privatePackage, false, c.impl);
+    c.state = res.newState;
+    const msg = { version: "mls10", wireformat: "mls_public_message", publicMessage: res.publicMessage };
+    return { commit: b64(encodeMlsMessage(msg)) };
+  },
+
+  async group_info(req) {
+    const c = group(req.client);
+    let gi = await createGroupInfoWithExternalPubAndRatchetTree(c.state, [], c.impl);
+    const externalPub = gi.extensions.find((e) => e.extensionType === "external_pub").extensionData;
+    if (req.rfc_external_pub) {
+      // ts-mls 1.6.4 writes the external_pub extension as the bare key; RFC
+      // 9420 §12.4.3.2 has struct { HPKEPublicKey external_pub; }, a
+      // length-prefixed key (changed upstream in LukaJCB/ts-mls#449, not in
+      // 1.6). Sign the same GroupInfo with the RFC's encoding, with ts-mls's
+      // own createGroupInfo.
+      const extensions = gi.extensions.map((e) =>
+        e.extensionType === "external_pub" ? { ...e, extensionData: withVarintLength(e.extensionData) } : e,
+      );
+      gi = await createGroupInfo(c.state.groupContext, c.state.confirmationTag, c.state, extensions, c.impl);
+    }
+    return {
+      group_info: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: gi })),
+      external_pub: b64(externalPub),
+    };
+  },
+
+  async add_psk(req) {
+    const c = clients.get(req.client) ?? { name: req.client };
+    clients.set(req.client, c);
+    c.psks = { ...(c.psks ?? {}), [b64(unb64(req.psk_id))]: unb64(req.psk) };
     return {};
   },
 
@@ -155,8 +222,23 @@ const handlers = {
     for (const removed of req.removes ?? []) {
       proposals.push({ proposalType: "remove", remove: { removed } });
     }
+    // PSK proposals (§8.4): a fresh nonce of KDF.Nh bytes each.
+    const nonce = () => crypto.getRandomValues(new Uint8Array(c.impl.kdf.size));
+    for (const id of req.external_psks ?? []) {
+      proposals.push({ proposalType: "psk", psk: { preSharedKeyId: { psktype: "external", pskId: unb64(id), pskNonce: nonce() } } });
+    }
+    for (const epoch of req.resumption_epochs ?? []) {
+      const preSharedKeyId = {
+        psktype: "resumption",
+        usage: "application",
+        pskGroupId: c.state.groupContext.groupId,
+        pskEpoch: BigInt(epoch),
+        pskNonce: nonce(),
+      };
+      proposals.push({ proposalType: "psk", psk: { preSharedKeyId } });
+    }
     const res = await createCommit(
-      { state: c.state, cipherSuite: c.impl, pskIndex: makePskIndex(c.state, {}) },
+      { state: c.state, cipherSuite: c.impl, pskIndex: pskIndex(c) },
       {
         extraProposals: proposals,
         wireAsPublicMessage: Boolean(req.public),
@@ -194,7 +276,13 @@ const handlers = {
   async process(req) {
     const c = group(req.client);
     const msg = decodeMessage(unb64(req.message), ["mls_private_message", "mls_public_message"]);
-    const res = await processMessage(msg, c.state, makePskIndex(c.state, {}), acceptAll, c.impl);
+    // ts-mls 1.6.4's processMessage hands processPrivateMessage an empty PSK
+    // index instead of the one it is given, so PSK proposals in a
+    // PrivateMessage commit could not be read: call the two directly.
+    const res =
+      msg.wireformat === "mls_private_message"
+        ? await processPrivateMessage(c.state, msg.privateMessage, pskIndex(c), c.impl, acceptAll)
+        : { kind: "newState", ...(await processPublicMessage(c.state, msg.publicMessage, pskIndex(c), c.impl, acceptAll)) };
     c.state = res.newState;
     res.consumed.forEach(zeroOutUint8Array);
     const out = {
