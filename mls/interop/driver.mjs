@@ -14,9 +14,10 @@
 //                                              external_pub and ratchet tree)
 //   add_psk     {psk_id, psk}               -> {} (an external PSK the client knows)
 //   commit      {adds?, removes?, external_psks?, resumption_epochs?,
+//                group_context_extensions?: [{type, data}],
 //                public?, ratchet_tree_ext?}
 //                                           -> {commit, welcome?, ratchet_tree}
-//   propose     {remove, public?}           -> {message}
+//   propose     {remove | add, public?}     -> {message}
 //   encrypt     {data, aad?}                -> {message}
 //   process     {message}                   -> {kind, data?, aad?, epoch, active}
 //   state       {label, context, length}    -> {epoch, active, epoch_authenticator,
@@ -36,6 +37,7 @@ import {
   createProposal,
   decodeMlsMessage,
   defaultCapabilities,
+  defaultExtensionTypes,
   defaultLifetime,
   encodeMlsMessage,
   generateKeyPackage,
@@ -97,6 +99,11 @@ function decodeMessage(bytes, want) {
     throw new Error(`expected ${want.join(" or ")}, got ${msg.wireformat}`);
   }
   return msg;
+}
+
+// extensionType is ts-mls's name of a default extension type, or the number.
+function extensionType(n) {
+  return Object.keys(defaultExtensionTypes).find((k) => defaultExtensionTypes[k] === n) ?? n;
 }
 
 // withVarintLength prefixes bytes with their length as an MLS variable-size
@@ -237,6 +244,10 @@ const handlers = {
       };
       proposals.push({ proposalType: "psk", psk: { preSharedKeyId } });
     }
+    if (req.group_context_extensions) {
+      const extensions = req.group_context_extensions.map((e) => ({ extensionType: extensionType(e.type), extensionData: unb64(e.data) }));
+      proposals.push({ proposalType: "group_context_extensions", groupContextExtensions: { extensions } });
+    }
     const res = await createCommit(
       { state: c.state, cipherSuite: c.impl, pskIndex: pskIndex(c) },
       {
@@ -256,8 +267,15 @@ const handlers = {
 
   async propose(req) {
     const c = group(req.client);
-    if (typeof req.remove !== "number") throw new Error("propose: only remove is supported");
-    const res = await createProposal(c.state, Boolean(req.public), { proposalType: "remove", remove: { removed: req.remove } }, c.impl);
+    let proposal;
+    if (typeof req.remove === "number") {
+      proposal = { proposalType: "remove", remove: { removed: req.remove } };
+    } else if (req.add) {
+      proposal = { proposalType: "add", add: { keyPackage: decodeMessage(unb64(req.add), ["mls_key_package"]).keyPackage } };
+    } else {
+      throw new Error("propose: give remove or add");
+    }
+    const res = await createProposal(c.state, Boolean(req.public), proposal, c.impl);
     c.state = res.newState;
     res.consumed.forEach(zeroOutUint8Array);
     return { message: b64(encodeMlsMessage(res.message)) };
@@ -266,7 +284,7 @@ const handlers = {
   async encrypt(req) {
     const c = group(req.client);
     const aad = req.aad ? unb64(req.aad) : new Uint8Array();
-    const res = await createApplicationMessage(c.state, unb64(req.data), c.impl, aad);
+    const res = await createApplicationMessage(c.state, unb64(req.data ?? ""), c.impl, aad);
     c.state = res.newState;
     res.consumed.forEach(zeroOutUint8Array);
     const msg = { version: "mls10", wireformat: "mls_private_message", privateMessage: res.privateMessage };

@@ -60,6 +60,9 @@ var scenarios = []struct {
 	{"ts-joins-go-group-by-external-commit", tsJoinsExternally},
 	{"psks-external-and-resumption", psks},
 	{"late-messages-after-commit", lateMessages},
+	{"proposals-by-reference-from-both", proposalsFromBoth},
+	{"group-context-extensions", groupContextExtensions},
+	{"message-sizes", messageSizes},
 }
 
 func TestInterop(t *testing.T) {
@@ -302,6 +305,108 @@ func lateMessages(h *harness) {
 	h.messages()
 }
 
+// proposalsFromBoth: proposals of members of both implementations
+// (Add, Update, Remove) gathered in one epoch and committed together by
+// reference, by each side in turn. The members removed here are ours:
+// ts-mls 1.6.4 cannot process a commit that removes it and adds someone
+// (see README.md).
+func proposalsFromBoth(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	c := h.goMember("carol")
+	d := h.tsMember("dave")
+	e := h.goMember("erin")
+	f := h.tsMember("frank")
+	h.create(a)
+	h.add(a, true, b, c, d)
+	h.messages()
+	// Round 1, committed by ts-mls: our Update, ts-mls's Add, our Remove.
+	h.proposeUpdateOnly(a)
+	h.deliver(b, b.proposeAdd(e.keyPackage()))
+	h.deliver(d, d.proposeRemove(h.leaf(c)))
+	h.commitProposed(b, commitSpec{treeInWelcome: true}, []member{e}, []member{c})
+	h.messages()
+	// Round 2, committed by our package: ts-mls's Remove and Add.
+	h.deliver(b, b.proposeRemove(h.leaf(e)))
+	h.deliver(d, d.proposeAdd(f.keyPackage()))
+	h.commitProposed(a, commitSpec{}, []member{f}, []member{e})
+	h.messages()
+}
+
+// groupContextExtensions: our members change the group context extensions
+// (required_capabilities, §11.1) with GroupContextExtensions proposals
+// (§12.1.7), which ts-mls members apply; members of both added afterwards
+// must meet them.
+//
+// ts-mls 1.6.4 cannot commit such a proposal interoperably: the RFC
+// requires a path (§12.4, §17.4), which it omits unless the commit also
+// has an Update or Remove, and when it has one it encrypts the path under
+// the old extensions instead of the provisional GroupContext's (§12.4.1).
+// The last step checks that our package refuses its commit.
+func groupContextExtensions(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	c := h.goMember("carol")
+	d := h.tsMember("dave")
+	h.create(a)
+	h.add(a, true, b)
+	basic := mls.Extension{Type: 3, Data: requiredCapabilities(nil, nil, []uint16{1})}
+	h.commit(a, commitSpec{groupContextExtensions: []mls.Extension{basic}}, nil, nil)
+	h.add(b, true, c)
+	none := mls.Extension{Type: 3, Data: requiredCapabilities(nil, nil, nil)}
+	h.commit(c, commitSpec{groupContextExtensions: []mls.Extension{none}}, nil, nil)
+	h.add(c, false, d)
+	// (A proposal to an empty extension list is left out: ts-mls 1.6.4
+	// takes it for no proposal and keeps the old extensions.)
+	h.messages()
+
+	// ts-mls's commit of a GroupContextExtensions proposal alone has no
+	// path: refused, and the group is unchanged.
+	before := a.state("", nil, 0)
+	commit, _, _ := d.commit(commitSpec{groupContextExtensions: []mls.Extension{basic}})
+	if _, err := a.(*goMember).g.Process(commit); !errors.Is(err, mls.ErrInvalidCommit) || !strings.Contains(err.Error(), "path") {
+		h.t.Fatalf("a GroupContextExtensions commit without a path: got %v, want %v (a path is required)", err, mls.ErrInvalidCommit)
+	}
+	if after := a.state("", nil, 0); after.epoch != before.epoch || !bytes.Equal(after.epochAuthenticator, before.epochAuthenticator) {
+		h.t.Fatal("a refused commit changed the group")
+	}
+}
+
+// requiredCapabilities encodes a RequiredCapabilities extension (§11.1):
+// three vectors of uint16 with variable-size lengths (§2.1.2, all short).
+func requiredCapabilities(extensions, proposals, credentials []uint16) []byte {
+	var out []byte
+	for _, list := range [][]uint16{extensions, proposals, credentials} {
+		out = append(out, byte(2*len(list)))
+		for _, v := range list {
+			out = binary.BigEndian.AppendUint16(out, v)
+		}
+	}
+	return out
+}
+
+// messageSizes: application messages of several sizes, with and without
+// authenticated data, both ways (padding differs between the two).
+func messageSizes(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	h.create(a)
+	h.add(a, true, b)
+	for _, n := range []int{0, 1, 31, 32, 33, 1000, 64 << 10} {
+		for _, aad := range [][]byte{nil, bytes.Repeat([]byte{'a'}, 100)} {
+			for _, pair := range [][2]member{{a, b}, {b, a}} {
+				text := bytes.Repeat([]byte{byte(n)}, n)
+				data, app := pair[1].process(pair[0].encrypt(text, aad))
+				if !app || !bytes.Equal(data, text) {
+					h.t.Fatalf("%s read %d bytes (application %t) of %s's %d", pair[1].name(), len(data), app, pair[0].name(), n)
+				}
+			}
+		}
+	}
+	h.update(b)
+	h.messages()
+}
+
 // outOfOrder has sender send n application messages that every other
 // member reads in reverse order (RFC 9420 §9.2: keys of skipped
 // generations are kept until used).
@@ -335,6 +440,9 @@ type commitSpec struct {
 	removes          []uint32 // leaves
 	externalPSKs     [][]byte // PSK IDs
 	resumptionEpochs []uint64 // of this group, usage application
+	// groupContextExtensions, when not nil, is committed in a
+	// GroupContextExtensions proposal.
+	groupContextExtensions []mls.Extension
 	// path asks for an UpdatePath although no proposal requires one (our
 	// package: CommitOptions.ForcePath). ts-mls decides alone (§12.4: a
 	// path when the commit is empty or has an Update or Remove), so path
@@ -361,6 +469,7 @@ type member interface {
 	// committer is in the new epoch on return; tree is its ratchet tree.
 	commit(spec commitSpec) (commit, welcome, tree []byte)
 	proposeRemove(leaf uint32) []byte
+	proposeAdd(keyPackage []byte) []byte
 	encrypt(data, aad []byte) []byte
 	// process returns the application data of an application message, or
 	// application=false for a handshake message.
@@ -461,6 +570,14 @@ func (h *harness) commit(committer member, spec commitSpec, joiners, victims []m
 	for _, v := range victims {
 		spec.removes = append(spec.removes, h.leaf(v))
 	}
+	h.commitProposed(committer, spec, joiners, victims)
+}
+
+// commitProposed has committer commit spec and the proposals of the epoch;
+// joiners are those it adds (by value or by reference) and victims those
+// it removes.
+func (h *harness) commitProposed(committer member, spec commitSpec, joiners, victims []member) {
+	h.t.Helper()
 	c, w, tree := committer.commit(spec)
 	if (w == nil) != (len(joiners) == 0) {
 		h.t.Fatalf("%s added %d members and made a Welcome of %d bytes", committer.name(), len(joiners), len(w))
@@ -494,6 +611,14 @@ func (h *harness) joinExternal(joiner, m member) {
 // which committer commits by reference.
 func (h *harness) proposeUpdate(proposer, committer member) {
 	h.t.Helper()
+	h.proposeUpdateOnly(proposer)
+	h.commit(committer, commitSpec{}, nil, nil)
+}
+
+// proposeUpdateOnly has proposer (a member of package mls) propose an
+// Update, delivered to the group.
+func (h *harness) proposeUpdateOnly(proposer member) {
+	h.t.Helper()
 	g, ok := proposer.(*goMember)
 	if !ok {
 		h.t.Fatal("only members of package mls propose updates in this test")
@@ -503,7 +628,6 @@ func (h *harness) proposeUpdate(proposer, committer member) {
 		h.t.Fatalf("%s failed to propose an update: %v", g.n, err)
 	}
 	h.deliver(proposer, p)
-	h.commit(committer, commitSpec{}, nil, nil)
 }
 
 // proposeRemove has proposer propose removing victim, which committer
@@ -703,6 +827,9 @@ func (m *goMember) commit(spec commitSpec) (c, w, tree []byte) {
 	for _, e := range spec.resumptionEpochs {
 		ps = append(ps, mls.ResumptionPSKProposal(m.g.GroupID(), e))
 	}
+	if spec.groupContextExtensions != nil {
+		ps = append(ps, mls.GroupContextExtensionsProposal(spec.groupContextExtensions))
+	}
 	b, err := m.g.Commit(&mls.CommitOptions{Proposals: ps, ForcePath: spec.path, OmitRatchetTree: !spec.treeInWelcome})
 	if err != nil {
 		m.t.Fatalf("%s: failed to commit: %v", m.n, err)
@@ -720,6 +847,19 @@ func (m *goMember) commit(spec commitSpec) (c, w, tree []byte) {
 func (m *goMember) proposeRemove(leaf uint32) []byte {
 	m.t.Helper()
 	p, err := m.g.Propose(mls.RemoveProposal(leaf), nil)
+	if err != nil {
+		m.t.Fatalf("%s: failed to propose: %v", m.n, err)
+	}
+	return p
+}
+
+func (m *goMember) proposeAdd(kp []byte) []byte {
+	m.t.Helper()
+	k, err := mls.ParseKeyPackage(kp)
+	if err != nil {
+		m.t.Fatalf("%s: failed to parse a key package: %v", m.n, err)
+	}
+	p, err := m.g.Propose(mls.AddProposal(k), nil)
 	if err != nil {
 		m.t.Fatalf("%s: failed to propose: %v", m.n, err)
 	}
@@ -812,15 +952,26 @@ func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
 	if spec.path && (len(spec.adds)+len(spec.externalPSKs)+len(spec.resumptionEpochs) > 0) {
 		m.t.Fatal("ts-mls cannot be asked for a path in a commit of Adds or PSKs")
 	}
-	r := m.call(request{
+	req := request{
 		Cmd: "commit", Adds: spec.adds, Removes: spec.removes, ExternalPSKs: spec.externalPSKs, ResumptionEpochs: spec.resumptionEpochs,
 		Public: *m.public, RatchetTreeExt: spec.treeInWelcome,
-	})
+	}
+	if spec.groupContextExtensions != nil {
+		req.GroupContextExtensions = []extension{}
+		for _, e := range spec.groupContextExtensions {
+			req.GroupContextExtensions = append(req.GroupContextExtensions, extension{Type: e.Type, Data: e.Data})
+		}
+	}
+	r := m.call(req)
 	return r.Commit, r.Welcome, r.RatchetTree
 }
 
 func (m *tsMember) proposeRemove(leaf uint32) []byte {
 	return m.call(request{Cmd: "propose", Remove: &leaf, Public: *m.public}).Message
+}
+
+func (m *tsMember) proposeAdd(kp []byte) []byte {
+	return m.call(request{Cmd: "propose", Add: kp, Public: *m.public}).Message
 }
 
 func (m *tsMember) encrypt(data, aad []byte) []byte {
@@ -867,6 +1018,14 @@ type request struct {
 	ExternalPSKs     [][]byte `json:"external_psks,omitempty"`
 	ResumptionEpochs []uint64 `json:"resumption_epochs,omitempty"`
 	RFCExternalPub   bool     `json:"rfc_external_pub,omitempty"`
+	Add              []byte   `json:"add,omitempty"`
+	// GroupContextExtensions is committed when not nil.
+	GroupContextExtensions []extension `json:"group_context_extensions,omitempty"`
+}
+
+type extension struct {
+	Type uint16 `json:"type"`
+	Data []byte `json:"data"`
 }
 
 type response struct {
