@@ -73,6 +73,8 @@ func TestInterop(t *testing.T) {
 			switch {
 			case !s.cs.Supported():
 				t.Fatalf("package mls does not implement suite 0x%04x", uint16(s.cs))
+			case s.ecdsa && testing.Short():
+				skip = "-short: the ECDSA suites (P-521 in JavaScript is slow) run without -short"
 			case s.ecdsa:
 				uncompressed = d.compressedKeys(t, s.cs)
 			}
