@@ -15,9 +15,13 @@
 //   add_psk     {psk_id, psk}               -> {} (an external PSK the client knows)
 //   commit      {adds?, removes?, external_psks?, resumption_epochs?,
 //                group_context_extensions?: [{type, data}],
+//                reinit?: {group_id, suite},
 //                public?, ratchet_tree_ext?}
 //                                           -> {commit, welcome?, ratchet_tree}
 //   propose     {remove | add, public?}     -> {message}
+//   successor   {from, adds, uncompressed?} -> {welcome, ratchet_tree} (after a
+//                                              ReInit: client creates the new group)
+//   join_reinit {from, welcome, ratchet_tree?} -> {} (client joins the successor)
 //   encrypt     {data, aad?}                -> {message}
 //   process     {message}                   -> {kind, data?, aad?, epoch, active}
 //   state       {label, context, length}    -> {epoch, active, epoch_authenticator,
@@ -30,6 +34,7 @@
 import { createInterface } from "node:readline";
 import {
   acceptAll,
+  ciphersuites,
   createApplicationMessage,
   createCommit,
   createGroup,
@@ -45,13 +50,15 @@ import {
   getCiphersuiteImpl,
   joinGroup,
   joinGroupExternal,
+  joinGroupFromReinit,
   makePskIndex,
   mlsExporter,
   processPrivateMessage,
   processPublicMessage,
+  reinitCreateNewGroup,
   zeroOutUint8Array,
 } from "ts-mls";
-import { getCiphersuiteFromId } from "ts-mls/crypto/ciphersuite.js";
+import { getCiphersuiteFromId, getCiphersuiteNameFromId } from "ts-mls/crypto/ciphersuite.js";
 import { createGroupInfo } from "ts-mls/createCommit.js";
 import { decodeRatchetTree, encodeRatchetTree } from "ts-mls/ratchetTree.js";
 
@@ -121,6 +128,15 @@ function withVarintLength(bytes) {
   return out;
 }
 
+// decodeTree decodes a base64 ratchet tree, or returns undefined for none.
+function decodeTree(s) {
+  if (!s) return undefined;
+  const bytes = unb64(s);
+  const decoded = decodeRatchetTree(bytes, 0);
+  if (decoded === undefined || decoded[1] !== bytes.length) throw new Error("cannot decode ratchet tree");
+  return decoded[0];
+}
+
 function encodeTree(tree) {
   return b64(encodeRatchetTree(tree));
 }
@@ -170,14 +186,7 @@ const handlers = {
     const c = client(req.client);
     if (c.privatePackage === undefined) throw new Error(`client ${req.client} has no key package`);
     const welcome = decodeMessage(unb64(req.welcome), ["mls_welcome"]).welcome;
-    let tree;
-    if (req.ratchet_tree) {
-      const bytes = unb64(req.ratchet_tree);
-      const decoded = decodeRatchetTree(bytes, 0);
-      if (decoded === undefined || decoded[1] !== bytes.length) throw new Error("cannot decode ratchet tree");
-      tree = decoded[0];
-    }
-    c.state = await joinGroup(welcome, c.keyPackage, c.privatePackage, pskIndex(c), c.impl, tree);
+    c.state = await joinGroup(welcome, c.keyPackage, c.privatePackage, pskIndex(c), c.impl, decodeTree(req.ratchet_tree));
     return {};
   },
 
@@ -244,6 +253,15 @@ const handlers = {
       };
       proposals.push({ proposalType: "psk", psk: { preSharedKeyId } });
     }
+    if (req.reinit) {
+      const reinit = {
+        groupId: unb64(req.reinit.group_id),
+        version: "mls10",
+        cipherSuite: getCiphersuiteNameFromId(req.reinit.suite),
+        extensions: [],
+      };
+      proposals.push({ proposalType: "reinit", reinit });
+    }
     if (req.group_context_extensions) {
       const extensions = req.group_context_extensions.map((e) => ({ extensionType: extensionType(e.type), extensionData: unb64(e.data) }));
       proposals.push({ proposalType: "group_context_extensions", groupContextExtensions: { extensions } });
@@ -263,6 +281,37 @@ const handlers = {
       out.welcome = b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: res.welcome }));
     }
     return out;
+  },
+
+  // successor: client (a new name, in the new suite) creates the group that
+  // replaces from's group after a ReInit (§11.2), adding the members whose
+  // key packages are given; returns the Welcome.
+  async successor(req) {
+    const old = group(req.from);
+    const reinit = old.state.groupActiveState.reinit;
+    if (old.state.groupActiveState.kind !== "suspendedPendingReinit" || reinit === undefined) {
+      throw new Error(`client ${req.from} is not in a group closed by a ReInit`);
+    }
+    const kp = await newKeyPackage(req.client, ciphersuites[reinit.cipherSuite], req.uncompressed);
+    const c = client(req.client);
+    const members = (req.adds ?? []).map((m) => decodeMessage(unb64(m), ["mls_key_package"]).keyPackage);
+    const res = await reinitCreateNewGroup(old.state, kp.publicPackage, kp.privatePackage, members, reinit.groupId, reinit.cipherSuite, reinit.extensions);
+    c.state = res.newState;
+    res.consumed.forEach(zeroOutUint8Array);
+    return {
+      welcome: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: res.welcome })),
+      ratchet_tree: encodeTree(c.state.ratchetTree),
+    };
+  },
+
+  // join_reinit: client (holding a key package of the new suite) joins the
+  // successor of from's group from a Welcome.
+  async join_reinit(req) {
+    const old = group(req.from);
+    const c = client(req.client);
+    const welcome = decodeMessage(unb64(req.welcome), ["mls_welcome"]).welcome;
+    c.state = await joinGroupFromReinit(old.state, welcome, c.keyPackage, c.privatePackage, decodeTree(req.ratchet_tree));
+    return {};
   },
 
   async propose(req) {
