@@ -665,11 +665,14 @@ func (h *harness) deliverAs(sender member, msg []byte, wf mls.WireFormat) {
 		h.t.Fatalf("%s sent a handshake message of wire format %d, epoch %d, kind %d; want wire format %d, epoch %d", sender.name(), hdr.WireFormat, hdr.Epoch, hdr.Kind, wf, h.epoch)
 	}
 	for _, m := range h.members {
-		if m == sender {
-			continue
+		if m != sender {
+			if _, app := m.process(msg); app {
+				h.t.Fatalf("%s read a handshake message of %s as application data", m.name(), sender.name())
+			}
 		}
-		if _, app := m.process(msg); app {
-			h.t.Fatalf("%s read a handshake message of %s as application data", m.name(), sender.name())
+		// Proposals and own proposals' keys survive a restart.
+		if g, ok := m.(*goMember); ok {
+			g.restart()
 		}
 	}
 }
@@ -695,12 +698,17 @@ func (h *harness) leaf(m member) uint32 {
 }
 
 // agree checks that every member is in the expected epoch with the same
-// epoch authenticator and the same exporter value.
+// epoch authenticator and the same exporter value. Members of our package
+// are first restarted from their stored state, so that every scenario also
+// runs across Group.MarshalBinary and UnmarshalGroup.
 func (h *harness) agree() {
 	h.t.Helper()
 	ctx := binary.BigEndian.AppendUint64([]byte("epoch "), h.epoch)
 	var first memberState
 	for i, m := range h.members {
+		if g, ok := m.(*goMember); ok {
+			g.restart()
+		}
 		s := m.state("goodoffices interop", ctx, 32)
 		if !s.active {
 			h.t.Fatalf("epoch %d: %s is not active", h.epoch, m.name())
@@ -760,6 +768,20 @@ type goMember struct {
 }
 
 func (m *goMember) name() string { return m.n }
+
+// restart replaces the group by the one restored from its stored state.
+func (m *goMember) restart() {
+	m.t.Helper()
+	state, err := m.g.MarshalBinary()
+	if err != nil {
+		m.t.Fatalf("%s: failed to store the group: %v", m.n, err)
+	}
+	g, err := mls.UnmarshalGroup(state, m.cfg)
+	if err != nil {
+		m.t.Fatalf("%s: failed to restore the group: %v", m.n, err)
+	}
+	m.g = g
+}
 
 func (m *goMember) addPSK(id, psk []byte) { m.psks[string(id)] = psk }
 
