@@ -29,7 +29,9 @@
 //                                               ratchet_tree, suite}
 //   quit                                    -> {} then exit
 // Every response has ok: true, or ok: false and error. uncompressed (ECDSA
-// suites) makes the client's signature key an uncompressed point.
+// suites) makes the client's signature key an uncompressed point; identity
+// (key_package, create, join_external, successor) is the identity of the
+// client's basic credential, its name by default.
 
 import { createInterface } from "node:readline";
 import {
@@ -156,9 +158,11 @@ async function uncompressedKeyPair(suite) {
   return { signKey, publicKey: nist[curve].getPublicKey(signKey, false) };
 }
 
-async function newKeyPackage(name, suite, uncompressed) {
+// newKeyPackage makes a key package for client name with a basic
+// credential of identity (the name when not given).
+async function newKeyPackage(name, suite, uncompressed, identity) {
   const impl = await implFor(suite);
-  const credential = { credentialType: "basic", identity: utf8.encode(name) };
+  const credential = { credentialType: "basic", identity: utf8.encode(identity ?? name) };
   const kp = uncompressed
     ? await generateKeyPackageWithKey(credential, defaultCapabilities(), defaultLifetime, [], await uncompressedKeyPair(suite), impl)
     : await generateKeyPackage(credential, defaultCapabilities(), defaultLifetime, [], impl);
@@ -170,13 +174,13 @@ async function newKeyPackage(name, suite, uncompressed) {
 
 const handlers = {
   async key_package(req) {
-    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed);
+    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed, req.identity);
     const msg = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: kp.publicPackage });
     return { key_package: b64(msg), signature_key: b64(kp.publicPackage.leafNode.signaturePublicKey) };
   },
 
   async create(req) {
-    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed);
+    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed, req.identity);
     const c = client(req.client);
     c.state = await createGroup(unb64(req.group_id), kp.publicPackage, kp.privatePackage, [], c.impl);
     return {};
@@ -191,7 +195,7 @@ const handlers = {
   },
 
   async join_external(req) {
-    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed);
+    const kp = await newKeyPackage(req.client, req.suite, req.uncompressed, req.identity);
     const c = client(req.client);
     const groupInfo = decodeMessage(unb64(req.group_info), ["mls_group_info"]).groupInfo;
     const res = await joinGroupExternal(groupInfo, kp.publicPackage, kp.privatePackage, false, c.impl);
@@ -292,7 +296,7 @@ const handlers = {
     if (old.state.groupActiveState.kind !== "suspendedPendingReinit" || reinit === undefined) {
       throw new Error(`client ${req.from} is not in a group closed by a ReInit`);
     }
-    const kp = await newKeyPackage(req.client, ciphersuites[reinit.cipherSuite], req.uncompressed);
+    const kp = await newKeyPackage(req.client, ciphersuites[reinit.cipherSuite], req.uncompressed, req.identity);
     const c = client(req.client);
     const members = (req.adds ?? []).map((m) => decodeMessage(unb64(m), ["mls_key_package"]).keyPackage);
     const res = await reinitCreateNewGroup(old.state, kp.publicPackage, kp.privatePackage, members, reinit.groupId, reinit.cipherSuite, reinit.extensions);

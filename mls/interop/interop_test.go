@@ -445,6 +445,8 @@ type commitSpec struct {
 	// groupContextExtensions, when not nil, is committed in a
 	// GroupContextExtensions proposal.
 	groupContextExtensions []mls.Extension
+	// reinit, when not nil, is committed in a ReInit proposal (alone).
+	reinit *reinitSpec
 	// path asks for an UpdatePath although no proposal requires one (our
 	// package: CommitOptions.ForcePath). ts-mls decides alone (§12.4: a
 	// path when the commit is empty or has an Update or Remove), so path
@@ -453,6 +455,12 @@ type commitSpec struct {
 	// treeInWelcome puts the ratchet tree in the Welcome's GroupInfo;
 	// otherwise the joiners get it apart.
 	treeInWelcome bool
+}
+
+// reinitSpec is a ReInit proposal (§12.1.5) to commit.
+type reinitSpec struct {
+	groupID []byte
+	suite   mls.CipherSuite
 }
 
 // member is one client of either implementation in the harness's group.
@@ -500,7 +508,9 @@ type harness struct {
 	pastEpochs    int      // Config.PastEpochs
 	members       []member // current members, in joining order
 	epoch         uint64
-	skipReason    string
+	// closed: a ReInit commit closed the group (§11.2).
+	closed     bool
+	skipReason string
 }
 
 // skip skips the scenario, giving the reason.
@@ -586,6 +596,7 @@ func (h *harness) commitProposed(committer member, spec commitSpec, joiners, vic
 	}
 	h.deliver(committer, c)
 	h.epoch++
+	h.closed = spec.reinit != nil
 	h.dropRemoved(victims...)
 	for _, j := range joiners {
 		var given []byte
@@ -710,8 +721,8 @@ func (h *harness) agree() {
 			g.restart()
 		}
 		s := m.state("goodoffices interop", ctx, 32)
-		if !s.active {
-			h.t.Fatalf("epoch %d: %s is not active", h.epoch, m.name())
+		if s.active == h.closed {
+			h.t.Fatalf("epoch %d: %s is active %t, want %t", h.epoch, m.name(), s.active, !h.closed)
 		}
 		if s.epoch != h.epoch {
 			h.t.Fatalf("%s is in epoch %d, want %d", m.name(), s.epoch, h.epoch)
@@ -854,6 +865,9 @@ func (m *goMember) commit(spec commitSpec) (c, w, tree []byte) {
 	if spec.groupContextExtensions != nil {
 		ps = append(ps, mls.GroupContextExtensionsProposal(spec.groupContextExtensions))
 	}
+	if spec.reinit != nil {
+		ps = append(ps, mls.ReInitProposal(spec.reinit.groupID, spec.reinit.suite, nil))
+	}
 	b, err := m.g.Commit(&mls.CommitOptions{Proposals: ps, ForcePath: spec.path, OmitRatchetTree: !spec.treeInWelcome})
 	if err != nil {
 		m.t.Fatalf("%s: failed to commit: %v", m.n, err)
@@ -948,7 +962,7 @@ func (m *tsMember) call(req request) response {
 }
 
 func (m *tsMember) keyPackage() []byte {
-	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed}).KeyPackage
+	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed, Identity: m.n}).KeyPackage
 }
 
 func (m *tsMember) addPSK(id, psk []byte) {
@@ -956,7 +970,7 @@ func (m *tsMember) addPSK(id, psk []byte) {
 }
 
 func (m *tsMember) create(groupID []byte) {
-	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed})
+	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed, Identity: m.n})
 }
 
 func (m *tsMember) join(welcome, tree []byte) {
@@ -964,7 +978,7 @@ func (m *tsMember) join(welcome, tree []byte) {
 }
 
 func (m *tsMember) joinExternal(groupInfo []byte) []byte {
-	return m.call(request{Cmd: "join_external", Suite: uint16(m.cs), GroupInfo: groupInfo, Uncompressed: m.uncompressed}).Commit
+	return m.call(request{Cmd: "join_external", Suite: uint16(m.cs), GroupInfo: groupInfo, Uncompressed: m.uncompressed, Identity: m.n}).Commit
 }
 
 func (m *tsMember) groupInfo() []byte {
@@ -979,6 +993,9 @@ func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
 	req := request{
 		Cmd: "commit", Adds: spec.adds, Removes: spec.removes, ExternalPSKs: spec.externalPSKs, ResumptionEpochs: spec.resumptionEpochs,
 		Public: *m.public, RatchetTreeExt: spec.treeInWelcome,
+	}
+	if spec.reinit != nil {
+		req.ReInit = &reinitRequest{GroupID: spec.reinit.groupID, Suite: uint16(spec.reinit.suite)}
 	}
 	if spec.groupContextExtensions != nil {
 		req.GroupContextExtensions = []extension{}
@@ -1044,7 +1061,18 @@ type request struct {
 	RFCExternalPub   bool     `json:"rfc_external_pub,omitempty"`
 	Add              []byte   `json:"add,omitempty"`
 	// GroupContextExtensions is committed when not nil.
-	GroupContextExtensions []extension `json:"group_context_extensions,omitempty"`
+	GroupContextExtensions []extension    `json:"group_context_extensions,omitempty"`
+	ReInit                 *reinitRequest `json:"reinit,omitempty"`
+	// From names the ts-mls client of the closed group (successor,
+	// join_reinit).
+	From string `json:"from,omitempty"`
+	// Identity of the client's basic credential (its name by default).
+	Identity string `json:"identity,omitempty"`
+}
+
+type reinitRequest struct {
+	GroupID []byte `json:"group_id"`
+	Suite   uint16 `json:"suite"`
 }
 
 type extension struct {
