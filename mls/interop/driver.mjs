@@ -22,6 +22,8 @@
 //   successor   {from, adds, uncompressed?} -> {welcome, ratchet_tree} (after a
 //                                              ReInit: client creates the new group)
 //   join_reinit {from, welcome, ratchet_tree?} -> {} (client joins the successor)
+//   branch      {from, group_id, adds, uncompressed?} -> {welcome, ratchet_tree}
+//   join_branch {from, welcome, ratchet_tree?} -> {} (client joins the subgroup)
 //   encrypt     {data, aad?}                -> {message}
 //   process     {message}                   -> {kind, data?, aad?, epoch, active}
 //   state       {label, context, length}    -> {epoch, active, epoch_authenticator,
@@ -36,6 +38,7 @@
 import { createInterface } from "node:readline";
 import {
   acceptAll,
+  branchGroup,
   ciphersuites,
   createApplicationMessage,
   createCommit,
@@ -52,6 +55,7 @@ import {
   getCiphersuiteImpl,
   joinGroup,
   joinGroupExternal,
+  joinGroupFromBranch,
   joinGroupFromReinit,
   makePskIndex,
   mlsExporter,
@@ -315,6 +319,32 @@ const handlers = {
     const c = client(req.client);
     const welcome = decodeMessage(unb64(req.welcome), ["mls_welcome"]).welcome;
     c.state = await joinGroupFromReinit(old.state, welcome, c.keyPackage, c.privatePackage, decodeTree(req.ratchet_tree));
+    return {};
+  },
+
+  // branch: client (a new name) creates a subgroup of from's group (§11.3)
+  // with the members whose key packages are given; returns the Welcome.
+  async branch(req) {
+    const old = group(req.from);
+    const kp = await newKeyPackage(req.client, old.suite, req.uncompressed, req.identity);
+    const c = client(req.client);
+    const members = (req.adds ?? []).map((m) => decodeMessage(unb64(m), ["mls_key_package"]).keyPackage);
+    const res = await branchGroup(old.state, kp.publicPackage, kp.privatePackage, members, unb64(req.group_id), c.impl);
+    c.state = res.newState;
+    res.consumed.forEach(zeroOutUint8Array);
+    return {
+      welcome: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: res.welcome })),
+      ratchet_tree: encodeTree(c.state.ratchetTree),
+    };
+  },
+
+  // join_branch: client (holding a key package) joins a subgroup of from's
+  // group from a Welcome.
+  async join_branch(req) {
+    const old = group(req.from);
+    const c = client(req.client);
+    const welcome = decodeMessage(unb64(req.welcome), ["mls_welcome"]).welcome;
+    c.state = await joinGroupFromBranch(old.state, welcome, c.keyPackage, c.privatePackage, decodeTree(req.ratchet_tree), c.impl);
     return {};
   },
 
