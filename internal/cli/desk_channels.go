@@ -36,7 +36,7 @@ func init() {
 // channelCmd parses a command of the form "desk X CHANNEL [flags]" and
 // opens the desk.
 func channelCmd(ctx context.Context, env *Env, fs *flag.FlagSet, f deskFlags, args []string) (*desk.Desk, string, error) {
-	ch, err := deskParseOneArg(fs, args)
+	ch, err := parseOneArg(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
@@ -86,7 +86,7 @@ Example:
 	f := addDeskFlags(fs, true)
 	replyTo := fs.String("reply-to", "", "`ID` of the statement this replies to (e.g. S3)")
 	about := fs.String("about", "", "the `TEXT/PARA` this is about, e.g. joint-statement/p2")
-	pos, err := deskParseArgs(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

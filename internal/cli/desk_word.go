@@ -40,7 +40,7 @@ Example:
 	lang := fs.String("language", "en", "`language` of the negotiation")
 	skip := fs.Bool("skip-unmapped", false, "table the text without what cannot be imported (listed)")
 	dry := fs.Bool("dry-run", false, "show what would be tabled; send nothing")
-	pos, err := deskParseArgs(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
