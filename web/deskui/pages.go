@@ -423,7 +423,7 @@ type textData struct {
 	Parties   []negotiation.Party
 	Channel   string
 	Other     []*negotiation.Proposal // open proposals not on one paragraph
-	Responded map[string]bool // proposals this party has answered
+	Responded map[string]bool         // proposals this party has answered
 }
 
 func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
