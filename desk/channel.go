@@ -192,6 +192,15 @@ func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, 
 	if err != nil {
 		return nil, err
 	}
+	if t, ok := q.(*Tx); ok {
+		// Saved earlier in this transaction (a batch of entries).
+		if cg, ok := t.groups[ch]; ok {
+			delete(t.groups, ch)
+			if bytes.Equal(cg.state, b) {
+				return cg.g, nil
+			}
+		}
+	}
 	if g := d.groups.take(ch, b); g != nil {
 		return g, nil
 	}
@@ -217,7 +226,16 @@ func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
 	if d := tx.s.desk; d != nil {
 		tx.OnCommit(func() { d.groups.put(ch, g, b) })
 	}
+	tx.keepGroup(ch, g, b)
 	return nil
+}
+
+// keepGroup lets a later loadGroup in the same transaction take g.
+func (t *Tx) keepGroup(ch string, g *mls.Group, state []byte) {
+	if t.groups == nil {
+		t.groups = map[string]cachedGroup{}
+	}
+	t.groups[ch] = cachedGroup{g, state}
 }
 
 // returnGroup puts back in the cache a group that was loaded in tx and not
@@ -225,6 +243,7 @@ func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
 func (d *Desk) returnGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) {
 	if b, err := tx.Get(ctx, prefGroup+ch); err == nil {
 		tx.OnCommit(func() { d.groups.put(ch, g, b) })
+		tx.keepGroup(ch, g, b)
 	}
 }
 

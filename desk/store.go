@@ -295,6 +295,7 @@ type Tx struct {
 	s        *Store
 	tx       *sql.Tx
 	onCommit []func()
+	groups   map[string]cachedGroup // groups saved in this transaction (channel.go)
 }
 
 // OnCommit registers f to run after the transaction has committed.
