@@ -185,21 +185,21 @@ func (d *Desk) groupConfig(ctx context.Context, q getter, ch string) (*mls.Confi
 
 // loadGroup returns the channel's group, or nil if this desk has none.
 func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, error) {
+	if t, ok := q.(*Tx); ok {
+		// Saved or loaded earlier in this transaction (a batch of entries):
+		// the transaction holds exactly that state (Put and Delete of the
+		// key forget it).
+		if cg, ok := t.groups[ch]; ok {
+			delete(t.groups, ch)
+			return cg.g, nil
+		}
+	}
 	b, err := q.Get(ctx, prefGroup+ch)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
-	}
-	if t, ok := q.(*Tx); ok {
-		// Saved earlier in this transaction (a batch of entries).
-		if cg, ok := t.groups[ch]; ok {
-			delete(t.groups, ch)
-			if bytes.Equal(cg.state, b) {
-				return cg.g, nil
-			}
-		}
 	}
 	if g := d.groups.take(ch, b); g != nil {
 		return g, nil
@@ -230,12 +230,20 @@ func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
 	return nil
 }
 
-// keepGroup lets a later loadGroup in the same transaction take g.
+// keepGroup lets a later loadGroup in the same transaction take g, whose
+// state the transaction holds.
 func (t *Tx) keepGroup(ch string, g *mls.Group, state []byte) {
 	if t.groups == nil {
 		t.groups = map[string]cachedGroup{}
 	}
 	t.groups[ch] = cachedGroup{g, state}
+}
+
+// forgetGroup drops the group kept for a key written in the transaction.
+func (t *Tx) forgetGroup(key string) {
+	if len(t.groups) > 0 && strings.HasPrefix(key, prefGroup) {
+		delete(t.groups, strings.TrimPrefix(key, prefGroup))
+	}
 }
 
 // returnGroup puts back in the cache a group that was loaded in tx and not

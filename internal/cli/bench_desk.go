@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ Examples:
 	parallel := fs.Int("parallel", 32, "appends in `flight` while filling (1-64)")
 	binary := fs.String("binary", "", "goodoffices `binary` to start as the venue (default: this one)")
 	inProcess := fs.Bool("in-process", false, "run the venue inside this process (still over HTTP on loopback)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the desks (this process) to `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -82,6 +84,15 @@ Examples:
 	defer stop()
 	fmt.Fprintf(env.Stderr, "venue: %s\n", desc)
 	deskDir := filepath.Join(tmp, "desks")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	err = bench.DeskHistory(ctx, bench.DeskConfig{VenueURL: urls[0], Admin: admin, Dir: deskDir, Sizes: sizes, Samples: *samples, Parallel: *parallel, Log: env.Stderr},
 		func(r bench.DeskResult) {
 			fmt.Fprintln(env.Stdout, r.Line())
