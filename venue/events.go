@@ -27,6 +27,7 @@ type hub struct {
 type subscriber struct {
 	device     string
 	delegation string
+	notAfter   time.Time     // the device certificate's expiry: the stream ends then
 	wake       chan struct{} // buffered 1: coalesces wake-ups
 	refresh    atomic.Bool   // channel membership may have changed
 	mu         sync.Mutex
@@ -139,6 +140,16 @@ func (h *hub) mailArrived(device string) {
 		if s.device == device {
 			s.poke()
 		}
+	}
+}
+
+// revocationsChanged wakes every stream, which then checks that its device
+// is still valid (see Venue.streamValid) and ends if it is not.
+func (h *hub) revocationsChanged() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.poke()
 	}
 }
 
@@ -276,7 +287,15 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 		}
 		cur, fresh = c, false
 	}
-	sub := &subscriber{device: p.device, delegation: p.delegation, wake: make(chan struct{}, 1), logs: map[string]bool{}, cosigned: map[string]bool{}}
+	d, err := v.device(ctx, p.device)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "device not registered or its certificate is no longer valid")
+		return
+	}
+	// A stream outlives the request that authenticated it: it must not be
+	// cut by the read deadline of request bodies (guard).
+	http.NewResponseController(w).SetReadDeadline(time.Time{})
+	sub := &subscriber{device: p.device, delegation: p.delegation, notAfter: d.notAfter, wake: make(chan struct{}, 1), logs: map[string]bool{}, cosigned: map[string]bool{}}
 	v.hub.add(sub)
 	defer v.hub.remove(sub)
 	if err := v.refreshSubscription(ctx, sub, &cur, fresh); err != nil {
@@ -292,6 +311,8 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 	flusher.Flush()
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
+	expiry := time.NewTimer(time.Until(sub.notAfter))
+	defer expiry.Stop()
 	for {
 		if sub.refresh.Swap(false) {
 			if err := v.refreshSubscription(ctx, sub, &cur, false); err != nil {
@@ -299,6 +320,10 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 			}
 		}
 		if err := v.deliver(ctx, w, sub, &cur); err != nil {
+			if errors.Is(err, errStreamInvalid) {
+				v.log.Info("event stream ended: device revoked or certificate expired", "device", p.device)
+				return
+			}
 			if ctx.Err() == nil {
 				v.log.Warn("event stream ended", "device", p.device, "err", err)
 			}
@@ -311,6 +336,9 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 		case <-v.shutdown:
 			return
 		case <-sub.wake:
+		case <-expiry.C:
+			v.log.Info("event stream ended: device certificate expired", "device", p.device)
+			return
 		case <-heartbeat.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
@@ -370,19 +398,51 @@ func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *c
 	return nil
 }
 
+// errStreamInvalid ends the event stream of a revoked or expired device.
+var errStreamInvalid = errors.New("device revoked or certificate expired")
+
+// streamValid checks that sub's device may still receive events: its
+// certificate has not expired and the revocations log, read now (from the
+// store when it is shared with other nodes), does not revoke it.
+func (v *Venue) streamValid(ctx context.Context, sub *subscriber) error {
+	if !time.Now().Before(sub.notAfter) {
+		return errStreamInvalid
+	}
+	revoked, err := v.revoked(ctx, sub.device)
+	if err != nil {
+		return err
+	}
+	if revoked {
+		return errStreamInvalid
+	}
+	return nil
+}
+
 // deliver writes everything new since cur and advances it. Each event
 // carries the cursor after it as its ID.
+//
+// It reads the sizes of the logs first and checks the device's validity
+// after that: an entry appended after a revocation was logged lies beyond
+// sizes read after it, so it is never delivered to the revoked device.
 func (v *Venue) deliver(ctx context.Context, w http.ResponseWriter, sub *subscriber, cur *cursor) error {
 	names := make([]string, 0, len(cur.logs))
 	for l := range cur.logs {
 		names = append(names, l)
 	}
 	slices.Sort(names)
-	for _, l := range names {
+	sizes := make([]int64, len(names))
+	for i, l := range names {
 		size, _, err := v.seq.size(ctx, l)
 		if err != nil {
 			return err
 		}
+		sizes[i] = size
+	}
+	if err := v.streamValid(ctx, sub); err != nil {
+		return err
+	}
+	for i, l := range names {
+		size := sizes[i]
 		for cur.logs[l] < size {
 			start := cur.logs[l]
 			end := min(size, start+256)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func (v *Venue) Who(r *http.Request) (Caller, error) {
 	if !p.admin && p.device == "" {
 		return Caller{}, ErrUnauthenticated
 	}
+	trustConn(r.Context())
 	return Caller{Admin: p.admin, Device: p.device, Delegation: p.delegation, Person: p.person, Role: p.role, Key: p.key}, nil
 }
 
@@ -139,10 +141,8 @@ func (v *Venue) Handler() http.Handler {
 	for pattern, handler := range v.extra {
 		mux.Handle(pattern, handler)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
-	return mux
+	mux.HandleFunc("/", notFound(mux))
+	return v.guard(mux)
 }
 
 // writeJSON writes v with status.
@@ -154,7 +154,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError writes {"error": msg}.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, map[string]string{"error": msg})
@@ -187,6 +187,9 @@ func (v *Venue) authorize(a access, f func(http.ResponseWriter, *http.Request, p
 			writeError(w, http.StatusUnauthorized, "authentication required")
 			return
 		}
+		if p.admin || p.device != "" {
+			trustConn(r.Context())
+		}
 		f(w, r, p)
 	})
 }
@@ -199,8 +202,9 @@ func statusFor(p principal) int {
 	return http.StatusUnauthorized
 }
 
-// readBody reads at most max bytes of the body.
+// readBody reads at most max bytes of the body, within bodyTimeout(max).
 func readBody(w http.ResponseWriter, r *http.Request, max int) ([]byte, bool) {
+	setBodyDeadline(w, max)
 	var data []byte
 	var err error
 	if n := r.ContentLength; n >= 0 && n <= int64(max) {
@@ -220,6 +224,9 @@ func readBody(w http.ResponseWriter, r *http.Request, max int) ([]byte, bool) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", max))
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, fmt.Sprintf("body not received within %s", bodyTimeout(max)))
 		} else {
 			writeError(w, http.StatusBadRequest, "failed to read body")
 		}
@@ -667,6 +674,11 @@ func (v *Venue) handleClaimKeyPackage(w http.ResponseWriter, r *http.Request, p 
 		writeError(w, http.StatusNotFound, "no such device")
 		return
 	}
+	if !v.claims.allow(p.device, time.Now()) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(v.cfg.ClaimWindow.Seconds())/v.cfg.ClaimBurst)))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("key package claim quota exceeded (%d per %s per device)", v.cfg.ClaimBurst, v.cfg.ClaimWindow))
+		return
+	}
 	kp, lr, err := v.store.ClaimKeyPackage(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "the device has no key package left")
@@ -703,6 +715,9 @@ func (v *Venue) handleSendMail(w http.ResponseWriter, r *http.Request, p princip
 	}
 	if _, err := v.store.Device(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no such device")
+		return
+	}
+	if !v.checkMailbox(r.Context(), w, id, len(body)) {
 		return
 	}
 	mid, err := v.store.PutMail(r.Context(), id, body)

@@ -59,6 +59,7 @@ func (v *Venue) PeerChanged(c PeerChange) {
 			s.poke()
 		}
 		v.hub.mu.Unlock()
+		go v.peerRevoked()
 		return
 	}
 	if len(c.Logs) > 0 {
@@ -76,6 +77,11 @@ func (v *Venue) PeerChanged(c PeerChange) {
 	}
 	for _, d := range c.Devices {
 		v.forgetDevice(d)
+	}
+	if _, ok := c.Logs[revocationsLog]; ok {
+		// Synchronously: a stream of a revoked device must end within a
+		// second of another node logging the revocation.
+		v.peerRevoked()
 	}
 	for _, d := range c.Mail {
 		v.hub.mailArrived(d)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
 )
@@ -26,30 +27,58 @@ type revocationView struct {
 
 // refreshRevocationsLocked reads new entries of the revocations log.
 func (v *Venue) refreshRevocationsLocked(ctx context.Context) error {
+	_, err := v.readRevocationsLocked(ctx)
+	return err
+}
+
+// readRevocationsLocked reads new entries of the revocations log and
+// returns the devices they revoke.
+func (v *Venue) readRevocationsLocked(ctx context.Context) ([]string, error) {
 	rv := &v.revocations
 	size, _, err := v.seq.size(ctx, revocationsLog)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if size <= rv.size {
-		return nil
+		return nil, nil
 	}
 	entries, err := v.store.ReadEntries(ctx, revocationsLog, rv.size, size)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var ids []string
 	if rv.revoked == nil {
 		rv.revoked = map[string]bool{}
 	}
 	for i, e := range entries {
 		r, err := delegation.PeekRevocation(e)
 		if err != nil {
-			return fmt.Errorf("revocations entry %d: %w", rv.size+int64(i), err)
+			return nil, fmt.Errorf("revocations entry %d: %w", rv.size+int64(i), err)
 		}
-		rv.revoked[delegation.DeviceID(r.Device)] = true
+		id := delegation.DeviceID(r.Device)
+		rv.revoked[id] = true
+		ids = append(ids, id)
 	}
 	rv.size = size
-	return nil
+	return ids, nil
+}
+
+// peerRevoked applies revocations another node logged: it forgets the
+// revoked devices' cached certificates and wakes every event stream, which
+// ends if its device is revoked.
+func (v *Venue) peerRevoked() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v.revocations.mu.Lock()
+	ids, err := v.readRevocationsLocked(ctx)
+	v.revocations.mu.Unlock()
+	if err != nil {
+		v.log.Warn("failed to read the revocations log", "err", err)
+	}
+	for _, id := range ids {
+		v.forgetDevice(id)
+	}
+	v.hub.revocationsChanged()
 }
 
 // revoked reports whether a device was revoked.
@@ -113,6 +142,7 @@ func (v *Venue) handleRevoke(w http.ResponseWriter, r *http.Request, _ principal
 		v.log.Warn("failed to read back the revocations log", "err", err)
 	}
 	v.forgetDevice(id)
+	v.hub.revocationsChanged() // open streams of the device end now
 	v.log.Info("revoked device", "device", id, "delegation", rev.Delegation, "index", idx)
 	writeJSON(w, http.StatusCreated, map[string]any{"index": idx, "device": id, "delegation": rev.Delegation})
 }

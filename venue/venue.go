@@ -203,6 +203,14 @@ type Config struct {
 	Burst      int          // burst of appends per device
 	MaxStreams int          // concurrent event streams per device
 	TokenTTL   time.Duration
+
+	// Quotas (quota.go). Zero fields take the defaults.
+	MailboxMessages int           // messages one mailbox holds
+	MailboxBytes    int64         // bytes one mailbox holds
+	MailTTL         time.Duration // mail nobody fetched expires after this
+	ClaimBurst      int           // key package claims per device per ClaimWindow
+	ClaimWindow     time.Duration
+	MinFree         int64 // refuse new data below this many free bytes on the data directory's disk; < 0 disables
 }
 
 func (c *Config) defaults() {
@@ -236,6 +244,24 @@ func (c *Config) defaults() {
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = DefaultTokenTTL
 	}
+	if c.MailboxMessages <= 0 {
+		c.MailboxMessages = DefaultMailboxMessages
+	}
+	if c.MailboxBytes <= 0 {
+		c.MailboxBytes = DefaultMailboxBytes
+	}
+	if c.MailTTL <= 0 {
+		c.MailTTL = DefaultMailTTL
+	}
+	if c.ClaimBurst <= 0 {
+		c.ClaimBurst = DefaultClaimBurst
+	}
+	if c.ClaimWindow <= 0 {
+		c.ClaimWindow = DefaultClaimWindow
+	}
+	if c.MinFree == 0 {
+		c.MinFree = DefaultMinFree
+	}
 }
 
 // A Venue is the server. Create it with New, serve Handler, stop with Close.
@@ -250,6 +276,8 @@ type Venue struct {
 	seq      *sequencer
 	hub      *hub
 	limiter  *limiter
+	claims   *limiter // key package claims per device
+	disk     diskWatch
 	metrics  metrics
 	shutdown chan struct{}
 	closing  sync.Once
@@ -285,7 +313,8 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 	}
 	v := &Venue{
 		cfg: cfg, log: cfg.Logger, key: key, admin: admin, authKey: deriveAuthKey(key),
-		hub: newHub(), limiter: newLimiter(cfg.Rate, cfg.Burst), shutdown: make(chan struct{}),
+		hub: newHub(), limiter: newLimiter(cfg.Rate, cfg.Burst),
+		claims: newLimiter(float64(cfg.ClaimBurst)/cfg.ClaimWindow.Seconds(), cfg.ClaimBurst), shutdown: make(chan struct{}),
 		KeyCreated: keyCreated, AdminCreated: adminCreated,
 		devices: map[string]cachedDevice{}, channels: map[string]cachedChannel{},
 	}
@@ -301,6 +330,7 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 	}
 	v.seq = newSequencer(v, cfg.MaxBatch)
 	go v.seq.run()
+	go v.expireMail()
 	return v, nil
 }
 

@@ -43,6 +43,13 @@ Examples:
 	burst := fs.Int("burst", venue.DefaultBurst, "burst of appends per device")
 	maxStreams := fs.Int("max-streams", venue.DefaultMaxStreams, "concurrent event streams per device")
 	maxConns := fs.Int("max-conns", 4096, "concurrent TCP connections")
+	maxPending := fs.Int("max-pending-conns", 0, "connections that have not yet authenticated, within --max-conns; the oldest is closed for a new client past it (0: a quarter of --max-conns)")
+	mailboxMessages := fs.Int("mailbox-messages", venue.DefaultMailboxMessages, "messages one device's mailbox holds; mail past it is refused (507)")
+	mailboxBytes := fs.Int64("mailbox-bytes", venue.DefaultMailboxBytes, "`bytes` one device's mailbox holds; mail past it is refused (507)")
+	mailTTL := fs.Duration("mail-ttl", venue.DefaultMailTTL, "mail nobody fetched is deleted after this `duration`")
+	claims := fs.Int("claims", venue.DefaultClaimBurst, "key package claims per device per --claim-window (429 past it)")
+	claimWindow := fs.Duration("claim-window", venue.DefaultClaimWindow, "`duration` over which --claims refill")
+	minFree := fs.Int64("min-free", venue.DefaultMinFree, "refuse new data (507) while the data directory's disk has fewer free `bytes` (negative: never)")
 	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
 	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
@@ -69,7 +76,8 @@ Examples:
 	v, err := venue.New(ctx, venue.Config{
 		DataDir: *data, Name: *name, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
 		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
-		Store: node.Store,
+		Store: node.Store, MailboxMessages: *mailboxMessages, MailboxBytes: *mailboxBytes, MailTTL: *mailTTL,
+		ClaimBurst: *claims, ClaimWindow: *claimWindow, MinFree: *minFree,
 	})
 	if err != nil {
 		return err
@@ -92,8 +100,12 @@ Examples:
 		v.Close()
 		return fmt.Errorf("failed to listen: %w", err)
 	}
-	ln = venue.LimitListener(ln, *maxConns)
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// At most --max-conns connections, of which --max-pending-conns not yet
+	// authenticated; bodies are read within a time bounded by their size
+	// limit, headers past venue.MaxHeaderBytes get the venue's JSON 431.
+	ln = venue.LimitListener(ln, *maxConns, *maxPending)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 4 * venue.MaxHeaderBytes, ConnContext: venue.ConnContext}
 	created := ""
 	if v.AdminCreated {
 		created = " (created now; keep it secret)"

@@ -143,6 +143,13 @@ type Store interface {
 	Mail(ctx context.Context, device string, after int64, limit int) ([]Mail, error)
 	// DeleteMail removes device's messages with ID <= through.
 	DeleteMail(ctx context.Context, device string, through int64) error
+	// MailUsage returns how many messages device's mailbox holds and their
+	// total size in bytes.
+	MailUsage(ctx context.Context, device string) (count int, bytes int64, err error)
+	// ExpireMail removes the messages stored before before, except in
+	// mailboxes whose name starts with "~" (the venue's own queues), and
+	// returns how many it removed.
+	ExpireMail(ctx context.Context, before time.Time) (int64, error)
 
 	// UseNonce records nonce as used until expires; ErrReplay if it was
 	// used before. Expired nonces may be forgotten.

@@ -741,6 +741,25 @@ func (s *Store) DeleteMail(ctx context.Context, device string, through int64) er
 	return nil
 }
 
+// MailUsage implements store.Store.
+func (s *Store) MailUsage(ctx context.Context, device string) (int, int64, error) {
+	var n int
+	var b int64
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM mail WHERE device = $1`, device).Scan(&n, &b); err != nil {
+		return 0, 0, fmt.Errorf("failed to count mail: %w", err)
+	}
+	return n, b, nil
+}
+
+// ExpireMail implements store.Store.
+func (s *Store) ExpireMail(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM mail WHERE created < $1 AND left(device, 1) <> '~'`, before.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("failed to expire mail: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // UseNonce implements store.Store.
 func (s *Store) UseNonce(ctx context.Context, nonce []byte, expires time.Time) error {
 	b := &pgx.Batch{}

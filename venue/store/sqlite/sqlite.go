@@ -722,6 +722,25 @@ func (s *Store) DeleteMail(ctx context.Context, device string, through int64) er
 	return nil
 }
 
+// MailUsage implements store.Store.
+func (s *Store) MailUsage(ctx context.Context, device string) (int, int64, error) {
+	var n int
+	var b int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM mail WHERE device = ?`, device).Scan(&n, &b); err != nil {
+		return 0, 0, fmt.Errorf("failed to count mail: %w", err)
+	}
+	return n, b, nil
+}
+
+// ExpireMail implements store.Store.
+func (s *Store) ExpireMail(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM mail WHERE created < ? AND substr(device, 1, 1) <> '~'`, before.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("failed to expire mail: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // UseNonce implements store.Store.
 func (s *Store) UseNonce(ctx context.Context, nonce []byte, expires time.Time) error {
 	now := time.Now().UnixNano()

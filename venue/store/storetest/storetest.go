@@ -409,6 +409,26 @@ func testMail(t *testing.T, s store.Store) {
 	if ms, _ := s.Mail(ctx, "other", 0, 100); len(ms) != 1 {
 		t.Fatal("delete touched another mailbox")
 	}
+	if n, b, err := s.MailUsage(ctx, "d"); err != nil || n != 1 || b != 2 {
+		t.Fatalf("MailUsage = %d, %d, %v; want 1 message of 2 bytes", n, b, err)
+	}
+	if n, b, err := s.MailUsage(ctx, "nobody"); err != nil || n != 0 || b != 0 {
+		t.Fatalf("MailUsage of an empty mailbox = %d, %d, %v", n, b, err)
+	}
+	if _, err := s.PutMail(ctx, "~queue", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is older than an hour ago; everything but the venue's own
+	// queues is older than an hour from now.
+	if n, err := s.ExpireMail(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("ExpireMail(an hour ago) = %d, %v", n, err)
+	}
+	if n, err := s.ExpireMail(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("ExpireMail(in an hour) = %d, %v; want 2", n, err)
+	}
+	if ms, _ := s.Mail(ctx, "~queue", 0, 100); len(ms) != 1 {
+		t.Fatal("ExpireMail removed a venue queue")
+	}
 }
 
 func testNonces(t *testing.T, s store.Store) {
