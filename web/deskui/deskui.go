@@ -223,6 +223,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /texts/{id}/package", s.auth(s.packageView))
 	mux.HandleFunc("GET /texts/{id}/diff", s.auth(s.diff))
 	mux.HandleFunc("GET /texts/{id}/outcome.json", s.auth(s.outcomeBundle))
+	mux.HandleFunc("GET /search", s.auth(s.search))
 	mux.HandleFunc("GET /trust", s.auth(s.trust))
 	mux.HandleFunc("POST /trust/confirm", s.auth(s.postConfirm))
 	mux.HandleFunc("POST /trust/clear", s.auth(s.postClear))
