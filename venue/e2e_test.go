@@ -47,9 +47,10 @@ type venueProc struct {
 	done   chan error
 }
 
-func startVenueProc(t *testing.T, bin, data string) *venueProc {
+func startVenueProc(t *testing.T, bin, data string, extra ...string) *venueProc {
 	t.Helper()
-	cmd := exec.Command(bin, "venue", "--listen", "127.0.0.1:0", "--data", data, "--name", "venue.e2e", "--rate", "-1", "--log-level", "warn")
+	args := append([]string{"venue", "--listen", "127.0.0.1:0", "--data", data, "--name", "venue.e2e", "--rate", "-1", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
