@@ -510,3 +510,93 @@ func statusOf(err error) int {
 	}
 	return 0
 }
+
+// TestJSONErrorsEverywhere: every error the venue answers, including those
+// net/http's server answers before any handler, is the promised JSON.
+func TestJSONErrorsEverywhere(t *testing.T) {
+	hv := startHardVenue(t)
+	a, apriv := hv.device(t, "arden", time.Now().Add(time.Hour))
+	_ = a
+	tok := hv.token(t, apriv)
+	admin := strings.TrimSpace(readFile(t, filepath.Join(hv.data, venue.AdminFile)))
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path, token, ctype string, body []byte, hdr http.Header) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, hv.p.url+path, strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	isJSONError := func(name string, resp *http.Response, body string, status int) {
+		t.Helper()
+		var e struct{ Error string }
+		if resp.StatusCode != status || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+			t.Errorf("%s: %d %q %q, want %d with a JSON error", name, resp.StatusCode, resp.Header.Get("Content-Type"), body, status)
+		}
+	}
+	big := http.Header{"X-Padding": {strings.Repeat("a", 100<<10)}}
+	resp, body := do("GET", "/v1/venue", "", "", nil, big)
+	isJSONError("header of 100 KiB", resp, body, 431)
+
+	resp, body = do("GET", "/v1/../v1/venue", "", "", nil, nil)
+	isJSONError("dot-segment", resp, body, 307)
+	if resp.Header.Get("Location") != "/v1/venue" {
+		t.Errorf("dot-segment redirect to %q", resp.Header.Get("Location"))
+	}
+	resp, body = do("GET", "/logs//register/checkpoint", "", "", nil, nil)
+	isJSONError("double slash", resp, body, 307)
+
+	for _, m := range []struct{ method, path string }{
+		{"PUT", "/v1/venue"}, {"DELETE", "/v1/venue"}, {"DELETE", "/logs/plenary/checkpoint"},
+		{"PUT", "/v1/events"}, {"GET", "/v1/revocations"}, {"DELETE", "/v1/schedule/meetings"},
+	} {
+		resp, body = do(m.method, m.path, tok, "", nil, nil)
+		isJSONError(m.method+" "+m.path, resp, body, 405)
+		if resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", m.method, m.path)
+		}
+	}
+	resp, body = do("GET", "/nowhere", "", "", nil, nil)
+	isJSONError("unknown path", resp, body, 404)
+
+	room := []byte(`{"name":"Room A","capacity":10}`)
+	resp, body = do("POST", "/v1/schedule/rooms", admin, "text/plain", room, nil)
+	isJSONError("schedule API with text/plain", resp, body, 415)
+	huge := []byte(`{"name":"` + strings.Repeat("a", 70<<10) + `"}`)
+	resp, body = do("POST", "/v1/schedule/rooms", admin, "application/json", huge, nil)
+	isJSONError("schedule API past its size limit", resp, body, 413)
+	resp, body = do("POST", "/logs/plenary/entries", tok, "message/mls", make([]byte, 70000), nil)
+	isJSONError("entry past the size limit", resp, body, 413)
+
+	// Past http.Server.MaxHeaderBytes net/http answers by itself, before
+	// any handler: the venue rewrites it to JSON too.
+	c, err := net.Dial("tcp", strings.TrimPrefix(hv.p.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go fmt.Fprintf(c, "GET /v1/venue HTTP/1.1\r\nHost: x\r\nX-Padding: %s\r\n\r\n", strings.Repeat("a", 400<<10))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	isJSONError("header past the server's limit", r, string(b), 431)
+}
