@@ -6,7 +6,7 @@ package desk
 // consistency with the checkpoint it accepted before, inclusion of every
 // entry it processed), it hands its cosignature of the checkpoint (cosign.go:
 // c2sp.org/tlog-cosignature with the certified device key, cosigner name
-// venue.CosignerName) to the venue. It then fetches the cosigned
+// api.CosignerName) to the venue. It then fetches the cosigned
 // checkpoints the venue holds and checks each one itself:
 //
 //   - the venue's signature, and each cosignature against the device
@@ -50,7 +50,7 @@ import (
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/proof"
 	"github.com/good-offices/goodoffices/tlog"
-	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -264,7 +264,7 @@ func (d *Desk) verifyCosignatures(ctx context.Context, log string, vv note.Verif
 	}
 	keys := map[string]key{}
 	for _, c := range cs.Cosigners {
-		del, id, ok := venue.ParseCosignerName(c.Name)
+		del, id, ok := api.ParseCosignerName(c.Name)
 		if !ok {
 			continue
 		}

@@ -88,6 +88,7 @@ type Desk struct {
 	groups groupCache
 	live   atomic.Int32   // Runs under way
 	bg     sync.WaitGroup // confirmLater
+	talks  talksCache     // engine states (talkssnap.go)
 }
 
 // Options tune a Desk. The zero value is fine.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -792,25 +793,39 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 }
 
 // Read returns the processed entries of a channel with index >= from, at
-// most limit (0: all), in log order.
+// most limit (0: all), in log order. It reads (and decrypts) only the
+// entries it returns: the desk keeps each entry decrypted once, at sync, in
+// its encrypted store, indexed by log position.
 func (d *Desk) Read(ctx context.Context, ch string, from int64, limit int) ([]Message, error) {
-	kvs, err := d.store.List(ctx, prefHist+ch+"/", 0)
+	kvs, err := d.store.listRange(ctx, d.store.db, histKey(ch, max(from, 0)), prefHist+ch+"/\xff", limit, false)
 	if err != nil {
 		return nil, err
 	}
-	var out []Message
+	return decodeMessages(kvs)
+}
+
+// ReadLast returns the last n processed entries of a channel (fewer if it
+// has fewer), in log order.
+func (d *Desk) ReadLast(ctx context.Context, ch string, n int) ([]Message, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	kvs, err := d.store.listRange(ctx, d.store.db, prefHist+ch+"/", prefHist+ch+"/\xff", n, true)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(kvs)
+	return decodeMessages(kvs)
+}
+
+func decodeMessages(kvs []KV) ([]Message, error) {
+	out := make([]Message, 0, len(kvs))
 	for _, kv := range kvs {
 		var m Message
 		if err := jsonUnmarshal(kv.Value, &m); err != nil {
 			return nil, err
 		}
-		if m.Index < from {
-			continue
-		}
 		out = append(out, m)
-		if limit > 0 && len(out) == limit {
-			break
-		}
 	}
 	return out, nil
 }

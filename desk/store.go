@@ -241,11 +241,21 @@ type KV struct {
 }
 
 func (s *Store) list(ctx context.Context, q querier, prefix string, limit int) ([]KV, error) {
+	return s.listRange(ctx, q, prefix, prefix+"\xff", limit, false)
+}
+
+// listRange returns the values of the keys in [from, to), in key order (in
+// reverse order if desc); at most limit of them when limit > 0. Only the
+// values returned are decrypted.
+func (s *Store) listRange(ctx context.Context, q querier, from, to string, limit int, desc bool) ([]KV, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`,
-		prefix, prefix+"\xff", limit)
+	query := `SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`
+	if desc {
+		query = `SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT ?`
+	}
+	rows, err := q.QueryContext(ctx, query, from, to, limit)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read desk store: %w", err)
 	}

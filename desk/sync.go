@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -321,7 +321,7 @@ func (d *Desk) stream(ctx context.Context, cursor *string, kick chan<- string, o
 				continue
 			}
 			// Known already (fetched with others' since): nothing to do.
-			if del, _, ok := venue.ParseCosignerName(ev.Cosigner); ok {
+			if del, _, ok := api.ParseCosignerName(ev.Cosigner); ok {
 				if c, err := d.confirmation(ctx, ev.Log); err == nil && c.Cosigned[del] >= ev.Size {
 					continue
 				}

@@ -44,34 +44,81 @@ func (d *Desk) TalksConfig(ctx context.Context, ch, host string) (negotiation.Co
 // log order. The sender fields come from the MLS sender's certificate,
 // which the group's credential check verified.
 func (d *Desk) Events(ctx context.Context, ch string) ([]negotiation.Event, error) {
-	ms, err := d.Read(ctx, ch, 0, 0)
-	if err != nil {
-		return nil, err
-	}
 	var out []negotiation.Event
-	for _, m := range ms {
-		if m.Kind != "application" || m.Sender.Delegation == "" {
-			continue
-		}
-		out = append(out, negotiation.Event{LogIndex: uint64(m.Index), Channel: ch, Delegation: m.Sender.Delegation,
-			Device: m.Sender.Device, Person: m.Sender.Person, Payload: m.Data})
-	}
-	return out, nil
+	_, err := d.eventsFrom(ctx, ch, 0, func(e negotiation.Event) { out = append(out, e) })
+	return out, err
 }
 
-// Talks replays a channel's history through the negotiation engine.
+// eventsChunk is how many processed entries eventsFrom reads at a time.
+const eventsChunk = 2048
+
+// eventsFrom hands f the channel's engine events from log index from on, in
+// log order, reading the history a chunk at a time; it returns the index
+// after the last processed entry it saw (from if none).
+func (d *Desk) eventsFrom(ctx context.Context, ch string, from int64, f func(negotiation.Event)) (int64, error) {
+	next := from
+	for {
+		ms, err := d.Read(ctx, ch, next, eventsChunk)
+		if err != nil {
+			return next, err
+		}
+		for _, m := range ms {
+			next = m.Index + 1
+			if e, ok := eventOf(ch, m); ok {
+				f(e)
+			}
+		}
+		if len(ms) < eventsChunk {
+			return next, nil
+		}
+	}
+}
+
+// eventOf returns the engine event of a processed entry: an application
+// message with a verified sender.
+func eventOf(ch string, m Message) (negotiation.Event, bool) {
+	if m.Kind != "application" || m.Sender.Delegation == "" {
+		return negotiation.Event{}, false
+	}
+	return negotiation.Event{LogIndex: uint64(m.Index), Channel: ch, Delegation: m.Sender.Delegation,
+		Device: m.Sender.Device, Person: m.Sender.Person, Payload: m.Data}, true
+}
+
+// Talks returns the state of the talks in a channel: the engine's state
+// after every application message the desk has processed, in log order.
+//
+// It is computed incrementally (talkssnap.go): from a snapshot of the
+// engine's state, advanced by the new events only. The snapshot is an
+// optimisation, never a source of truth: ReplayTalks computes the same state
+// from the whole history, byte for byte (State.Canonical).
+//
+// The state returned is shared: the caller may read it but must not modify
+// it. The desk never modifies it either; it advances a copy.
 func (d *Desk) Talks(ctx context.Context, ch, host string) (*negotiation.State, error) {
 	cfg, err := d.TalksConfig(ctx, ch, host)
 	if err != nil {
 		return nil, err
 	}
-	evs, err := d.Events(ctx, ch)
+	st, err := d.talks.advance(ctx, d, ch, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
+	}
+	return st, nil
+}
+
+// ReplayTalks computes the state of the talks in a channel from its whole
+// history, without the snapshot (to check it, or to rebuild it).
+func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.State, error) {
+	cfg, err := d.TalksConfig(ctx, ch, host)
 	if err != nil {
 		return nil, err
 	}
-	st, err := negotiation.Replay(cfg, evs)
+	st, err := negotiation.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
+	}
+	if _, err := d.eventsFrom(ctx, ch, 0, func(e negotiation.Event) { st.Apply(e) }); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

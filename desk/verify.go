@@ -14,7 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/good-offices/goodoffices/tlog"
-	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -428,7 +428,7 @@ func (d *Desk) processor(log string) processFunc {
 // processRegister records an accreditation. The first record for a name
 // wins, as the venue itself reads the register.
 func (d *Desk) processRegister(ctx context.Context, tx *Tx, index int64, entry []byte) error {
-	rec, err := venue.ParseRegisterRecord(entry)
+	rec, err := api.ParseRegisterRecord(entry)
 	if err != nil {
 		return &Alarm{Kind: AlarmMalformed, Detail: "the register holds an entry that is not an accreditation record"}
 	}

@@ -27,6 +27,9 @@ func (g *Group) proposalToWire(p Proposal, standalone bool) (*wire.Proposal, []b
 		if p.KeyPackage == nil {
 			return nil, nil, fmt.Errorf("%w: Add without key package", ErrInvalidProposal)
 		}
+		if err := g.supportsGroupSuite(&p.KeyPackage.kp.LeafNode.Capabilities); err != nil {
+			return nil, nil, err
+		}
 		return &wire.Proposal{Type: wire.ProposalTypeAdd, Add: &wire.Add{KeyPackage: p.KeyPackage.kp}}, nil, nil
 	case ProposalUpdate:
 		if !standalone {

@@ -76,8 +76,37 @@
 //
 // # Cipher suites
 //
-// 0x0001 (X25519, AES-128-GCM, SHA-256, Ed25519) is the default; 0x0002,
-// 0x0003, 0x0005 and 0x0007 are implemented as well (see [CipherSuite]).
+// [DefaultCipherSuite] is 0x0001 (X25519, AES-128-GCM, SHA-256, Ed25519),
+// the suite every implementation has; 0x0002, 0x0003, 0x0005 and 0x0007 are
+// implemented as well (see [CipherSuite]).
+//
+// Four post-quantum hybrid suites protect the confidentiality of a group
+// against an adversary who records its messages today and has a quantum
+// computer later: their KEM is X-Wing (ML-KEM-768 + X25519, HPKE KEM
+// 0x647a, crypto/hpke's MLKEM768X25519). Their signatures stay Ed25519, so
+// they do not protect authenticity against a quantum computer that exists
+// while the group runs. None of their code points is final, so both the
+// working group draft's suites and the ones ts-mls uses are implemented:
+//
+//	code    name                                              source
+//	0x0053  MLS_256_XWING_AES256GCM_SHA512_Ed25519            ts-mls 1.6.4
+//	0x0054  MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519     ts-mls 1.6.4
+//	0xF001  MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519   draft-ietf-mls-pq-ciphersuites-06, TBD1
+//	0xF002  MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519   draft-ietf-mls-pq-ciphersuites-06, TBD2
+//
+// The draft leaves its code points "TBD"; 0xF001 and 0xF002 are in RFC
+// 9420's private-use range (§17.1), on the placeholders Wire's core-crypto
+// (on OpenMLS) uses. 0x0053 and 0x0054 are ts-mls's; IANA has not assigned
+// them. Besides the numbers, the
+// two pairs differ in DeriveKeyPair (how an UpdatePath's node key pair is
+// derived from its secret): the draft suites use draft-ietf-hpke-pq's
+// labelled derivation, as crypto/hpke does; the ts-mls suites use X-Wing's
+// own, SHAKE256(ikm, 32), as ts-mls's @hpke/hybridkem-x-wing 0.7.0 does.
+// Both are checked against known answers (internal/suite/testdata).
+//
+// [DefaultPostQuantumCipherSuite] is 0x0053: AES-256 and SHA-512, and the
+// one proven against an independent implementation. When IANA assigns the
+// draft's code points, groups move to them with a ReInit commit.
 //
 // # Machinery
 //
@@ -104,4 +133,7 @@
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).
+// The test of package mls/interop runs this package live against an
+// independent implementation, ts-mls (TypeScript, under Node.js), over
+// MLSMessage bytes only: go test ./mls/... -run Interop -v.
 package mls

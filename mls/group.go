@@ -13,8 +13,10 @@ import (
 	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
 
-// Config is the application's policy for a group. It is not part of the
-// serialized state: pass it again to UnmarshalGroup.
+// Config is the application's policy for one group: each Group holds its
+// own (given to Create, Join, JoinExternal and UnmarshalGroup), so groups of one client may differ, for example in
+// whether they accept external joins. It is not part of the serialized
+// state: pass it again to UnmarshalGroup.
 type Config struct {
 	// ValidateCredential checks every credential the group accepts. When nil,
 	// basic credentials are accepted and all others rejected.
@@ -29,7 +31,10 @@ type Config struct {
 	// §12.1.8). ValidateCredential is applied as well. When nil, both are
 	// rejected: anyone who holds a GroupInfo could otherwise join, or have
 	// its Add swept into the next member's commit, without a member
-	// deciding to add it.
+	// deciding to add it. Every member of a group must use the same
+	// policy, or they disagree on which commits are valid: a client that
+	// follows a group whose members accept external joins (a passive
+	// client replaying its history, for instance) sets it as they do.
 	AllowExternalJoin func(c Credential, signatureKey []byte) error
 	// ExternalPSKs returns the external PSK with the given ID, or false when
 	// it is unknown (§8.4). May be nil.
@@ -169,6 +174,11 @@ func randomBytes(n int) ([]byte, error) {
 // creator's leaf lists their types in its capabilities, and every member
 // added later must support them.
 func Create(id *Identity, groupID []byte, cfg *Config, extensions ...Extension) (*Group, error) {
+	return create(id, groupID, cfg, createCapabilities(id.cs, extensions), extensions)
+}
+
+// create is Create with the creator's leaf capabilities given.
+func create(id *Identity, groupID []byte, cfg *Config, caps wire.Capabilities, extensions []Extension) (*Group, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
@@ -187,7 +197,7 @@ func Create(id *Identity, groupID []byte, cfg *Config, extensions ...Extension) 
 		EncryptionKey: encPub,
 		SignatureKey:  id.key.Public(),
 		Credential:    id.credential.toWire(),
-		Capabilities:  createCapabilities(id.cs, extensions),
+		Capabilities:  caps,
 		Source:        wire.LeafNodeSourceKeyPackage,
 		Lifetime:      &wire.Lifetime{NotBefore: 0, NotAfter: ^uint64(0)},
 		Extensions:    wire.Extensions{},

@@ -54,12 +54,17 @@ func loadTree(s *suite.Suite, cfg *Config, gi *wire.GroupInfo, opts *JoinOptions
 	if err := t.Validate(v); err != nil {
 		return nil, classifyTree(err)
 	}
+	// §12.4.3.1 validates every leaf as §7.3 says, and §7.3 checks a
+	// leaf's capabilities only against the group's required_capabilities
+	// (done by t.Validate) and its own extensions: it does not ask that the
+	// capabilities list the group's cipher suite and version. Refusing
+	// such a tree would refuse groups that OpenMLS and mls-rs accept; that
+	// new members support the suite is checked by whoever adds them (see
+	// validateSingleProposal). The group context extensions must be
+	// supported by every member, as mls-rs checks too (§7.3: "compatible
+	// with the group's parameters", §12.1.7).
 	var err2 error
 	t.Members(func(l tree.LeafIndex, leaf *wire.LeafNode) bool {
-		if !containsT(leaf.Capabilities.CipherSuites, gi.GroupContext.CipherSuite) || !containsT(leaf.Capabilities.Versions, wire.MLS10) {
-			err2 = fmt.Errorf("%w: member %d does not support the group's version and suite", ErrInvalidTree, l)
-			return false
-		}
 		if e := supportsExtensions(&leaf.Capabilities, gi.GroupContext.Extensions); e != nil {
 			err2 = fmt.Errorf("%w: member %d: %w", ErrInvalidTree, l, e)
 			return false

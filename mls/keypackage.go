@@ -47,6 +47,12 @@ type KeyPackage struct {
 // it has been used, unless the key package is a last-resort one
 // (KeyPackageOptions.LastResort), which may be used for several groups.
 func NewKeyPackage(id *Identity, opts *KeyPackageOptions) (*KeyPackage, []byte, error) {
+	return newKeyPackage(id, opts, nil)
+}
+
+// newKeyPackage is NewKeyPackage; adjust, when not nil, changes the leaf's
+// capabilities before it is signed.
+func newKeyPackage(id *Identity, opts *KeyPackageOptions, adjust func(*wire.Capabilities)) (*KeyPackage, []byte, error) {
 	if opts == nil {
 		opts = &KeyPackageOptions{}
 	}
@@ -78,6 +84,9 @@ func NewKeyPackage(id *Identity, opts *KeyPackageOptions) (*KeyPackage, []byte, 
 		if !isDefaultExtension(et) && !containsT(leaf.Capabilities.Extensions, et) {
 			leaf.Capabilities.Extensions = append(leaf.Capabilities.Extensions, et)
 		}
+	}
+	if adjust != nil {
+		adjust(&leaf.Capabilities)
 	}
 	if err := leaf.Sign(id.key, nil, 0); err != nil {
 		return nil, nil, err

@@ -188,9 +188,13 @@ func exchange(t *testing.T, cs ...*client) {
 func allowAll(Credential, []byte) error { return nil }
 
 // TestLifecycle runs a group's life through serialized state only, for
-// every implemented suite and both handshake framings.
+// every implemented suite (the post-quantum ones included) and both
+// handshake framings.
 func TestLifecycle(t *testing.T) {
-	for _, cs := range []CipherSuite{X25519_AES128GCM_SHA256_Ed25519, P256_AES128GCM_SHA256_P256, X25519_CHACHA20POLY1305_SHA256_Ed25519, P521_AES256GCM_SHA512_P521, P384_AES256GCM_SHA384_P384} {
+	if len(CipherSuites()) != 9 {
+		t.Fatalf("%d suites, want the 5 classical and 4 post-quantum ones", len(CipherSuites()))
+	}
+	for _, cs := range CipherSuites() {
 		for _, public := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%04x/public=%v", uint16(cs), public), func(t *testing.T) {
 				clientSuite = cs
@@ -386,6 +390,16 @@ func testLifecycle(t *testing.T, public bool) {
 // the API takes none from callers) and checks that the same operations
 // give the same bytes, so that failures reproduce.
 func TestDeterministic(t *testing.T) {
+	for _, cs := range []CipherSuite{DefaultCipherSuite, DefaultPostQuantumCipherSuite} {
+		t.Run(fmt.Sprintf("%04x", uint16(cs)), func(t *testing.T) {
+			clientSuite = cs
+			defer func() { clientSuite = DefaultCipherSuite }()
+			testDeterministic(t)
+		})
+	}
+}
+
+func testDeterministic(t *testing.T) {
 	run := func(t *testing.T) [][]byte {
 		cryptotest.SetGlobalRandom(t, 42)
 		alice, bob := newClient(t, "alice", nil), newClient(t, "bob", nil)

@@ -90,17 +90,14 @@ func (g *Group) checkGroupContextExtensions(exts wire.Extensions, t *tree.Tree) 
 }
 
 // validateLeaf applies §7.3 to a leaf node entering tree t at index l
-// (tree.ValidateLeafNode), plus the group-level checks: the node supports
-// mls10, the group's suite and the group context extensions exts. A key
-// package's lifetime is checked when checkLifetime is set.
+// (tree.ValidateLeafNode), plus the group-level check that the node
+// supports the group context extensions exts. §7.3 does not ask that the
+// capabilities list the group's version and cipher suite, so a received
+// leaf is not refused for that (see supportsGroupSuite for the Adds this
+// member makes). A key package's lifetime is checked when checkLifetime is
+// set.
 func (g *Group) validateLeaf(t *tree.Tree, leaf *wire.LeafNode, src wire.LeafNodeSource, l uint32, exts wire.Extensions, checkLifetime, replacing bool) error {
 	caps := &leaf.Capabilities
-	if !containsT(caps.Versions, wire.MLS10) {
-		return fmt.Errorf("%w: leaf does not support mls10", ErrInvalidTree)
-	}
-	if !containsT(caps.CipherSuites, g.ctx.CipherSuite) {
-		return fmt.Errorf("%w: leaf does not support the group's cipher suite", ErrInvalidTree)
-	}
 	if err := supportsExtensions(caps, exts); err != nil {
 		return fmt.Errorf("%w: leaf: %w", ErrInvalidTree, err)
 	}
@@ -168,9 +165,13 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 	}
 	switch p.Type {
 	case wire.ProposalTypeAdd:
+		// §10.1: the key package's suite and version are the group's.
 		kp := &KeyPackage{s: g.s, kp: p.Add.KeyPackage}
 		if kp.kp.CipherSuite != g.ctx.CipherSuite {
 			return fmt.Errorf("%w: key package of suite %d in a group of suite %d", ErrInvalidKeyPackage, kp.kp.CipherSuite, g.ctx.CipherSuite)
+		}
+		if kp.kp.Version != g.ctx.Version {
+			return fmt.Errorf("%w: key package of version %d in a group of version %d", ErrInvalidKeyPackage, kp.kp.Version, g.ctx.Version)
 		}
 		if err := kp.verify(); err != nil {
 			return err
@@ -220,6 +221,20 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 		}
 	default:
 		return fmt.Errorf("%w: proposal type %d", ErrInvalidProposal, p.Type)
+	}
+	return nil
+}
+
+// supportsGroupSuite checks that a client this member adds says, in its
+// capabilities, that it supports the group's protocol version and cipher
+// suite. §11.1: "At a minimum, all members of the group need to support
+// the ciphersuite and protocol version in use"; §10: the capabilities say
+// what the client supports. It applies only to the Adds this member makes
+// (proposalToWire): §7.3 and §10.1 do not make it a reason to refuse a leaf or Add
+// received from others, and OpenMLS and mls-rs do not refuse them.
+func (g *Group) supportsGroupSuite(caps *wire.Capabilities) error {
+	if !containsT(caps.Versions, g.ctx.Version) || !containsT(caps.CipherSuites, g.ctx.CipherSuite) {
+		return fmt.Errorf("%w: the key package's capabilities do not list the group's version and cipher suite", ErrInvalidKeyPackage)
 	}
 	return nil
 }

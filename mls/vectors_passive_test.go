@@ -55,8 +55,12 @@ func passiveJoin(c *passiveClientCase) (*Group, error) {
 	for _, p := range c.ExternalPSKs {
 		psks[string(p.PSKID)] = p.PSK
 	}
+	// The runner follows the group as the vector's members configured it:
+	// they accept any credential and external commits (the product's
+	// default refuses external joins; Config.AllowExternalJoin).
 	cfg := &Config{
 		ValidateCredential: func(Credential, []byte) error { return nil },
+		AllowExternalJoin:  func(Credential, []byte) error { return nil },
 		ExternalPSKs:       func(id []byte) ([]byte, bool) { p, ok := psks[string(id)]; return p, ok },
 	}
 	return Join(id, priv, c.Welcome, cfg, &JoinOptions{RatchetTree: c.RatchetTree})

@@ -77,8 +77,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/store"
 )
 
@@ -92,36 +92,16 @@ const maxCosignBody = 4 << 10
 // maxCosigners bounds the cosigners served for one log.
 const maxCosigners = 1024
 
-// CosignerName returns the signed-note key name with which a device of a
-// delegation cosigns checkpoints: "<delegation>/<device ID>".
+// CosignerName is [api.CosignerName].
 func CosignerName(delegationName, deviceID string) string {
-	return delegationName + "/" + deviceID
+	return api.CosignerName(delegationName, deviceID)
 }
 
-// ParseCosignerName splits a cosigner name into delegation and device ID.
-func ParseCosignerName(name string) (delegationName, deviceID string, ok bool) {
-	d, id, ok := strings.Cut(name, "/")
-	if !ok || !delegation.ValidName(d) {
-		return "", "", false
-	}
-	if _, err := delegation.ParseDeviceID(id); err != nil {
-		return "", "", false
-	}
-	return d, id, true
-}
+// Cosignatures is the answer of GET /logs/{log}/cosignatures ([api.Cosignatures]).
+type Cosignatures = api.Cosignatures
 
-// Cosignatures is the answer of GET /logs/{log}/cosignatures.
-type Cosignatures struct {
-	Log         string     `json:"log"`
-	Checkpoints []string   `json:"checkpoints"` // signed notes: the venue's line and cosignature lines
-	Cosigners   []Cosigner `json:"cosigners"`
-}
-
-// A Cosigner is a device whose cosignatures a log holds.
-type Cosigner struct {
-	Name        string `json:"name"`        // CosignerName
-	Certificate string `json:"certificate"` // its device certificate (package delegation)
-}
+// A Cosigner is a device whose cosignatures a log holds ([api.Cosigner]).
+type Cosigner = api.Cosigner
 
 // cosignRecord is one stored cosignature: the size it covers and its note
 // signature line (without the trailing newline).
@@ -330,7 +310,7 @@ func (v *Venue) handleCosignatures(w http.ResponseWriter, r *http.Request, p pri
 	}
 	for _, name := range names {
 		rec := latest[name]
-		_, id, ok := ParseCosignerName(name)
+		_, id, ok := api.ParseCosignerName(name)
 		if !ok {
 			continue
 		}

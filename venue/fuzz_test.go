@@ -24,20 +24,6 @@ func FuzzParseCursor(f *testing.F) {
 	})
 }
 
-func FuzzParseRegisterRecord(f *testing.F) {
-	r := RegisterRecord{Delegation: "arden", RootKey: "arden+b0daa6c8+AQZEyrm9MnN56hVsVcW2IiXS4twuPz8ZYOh1cEJYQlKa", Time: time.Unix(1790000000, 0)}
-	f.Add(r.Marshal())
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := ParseRegisterRecord(data)
-		if err != nil {
-			return
-		}
-		if !bytes.Equal(r.Marshal(), data) {
-			t.Fatalf("non-canonical record accepted")
-		}
-	})
-}
-
 func FuzzCheckCredentials(f *testing.F) {
 	k := &venueKey{priv: ed25519.NewKeyFromSeed(make([]byte, 32)), name: "v"}
 	v := &Venue{key: k, authKey: deriveAuthKey(k)}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/store"
 )
 
@@ -323,7 +324,7 @@ func (v *Venue) handleAccredit(w http.ResponseWriter, r *http.Request, _ princip
 		writeError(w, http.StatusBadRequest, "invalid delegation name: use 1-64 of a-z, 0-9, '-', '.'")
 		return
 	}
-	if err := checkRootKey(req.Name, req.RootKey); err != nil {
+	if err := api.CheckRootKey(req.Name, req.RootKey); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid root_key: "+err.Error())
 		return
 	}

@@ -1,87 +1,19 @@
 package venue
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/venue/api"
 )
 
-// A RegisterRecord is one entry of the accreditation register.
-type RegisterRecord struct {
-	Delegation string    `json:"name"`
-	RootKey    string    `json:"root_key"` // signed-note verifier key
-	Time       time.Time `json:"time"`
-	Index      int64     `json:"index"` // position in the register log
-}
+// RegisterRecord is the accreditation record ([api.RegisterRecord]).
+type RegisterRecord = api.RegisterRecord
 
-// Fingerprint returns the root key's human-comparable fingerprint.
-func (r RegisterRecord) Fingerprint() string { return delegation.Fingerprint(r.RootKey) }
-
-const recordHeader = "goodoffices accreditation v1"
-
-// Marshal returns the record as logged.
-func (r RegisterRecord) Marshal() []byte {
-	return fmt.Appendf(nil, "%s\ndelegation %s\nroot %s\ntime %s\n", recordHeader, r.Delegation, r.RootKey, r.Time.UTC().Format(time.RFC3339))
-}
-
-// ParseRegisterRecord parses a register entry strictly. Index is left zero.
-func ParseRegisterRecord(entry []byte) (RegisterRecord, error) {
-	bad := errors.New("malformed accreditation record")
-	if len(entry) > 1024 {
-		return RegisterRecord{}, bad
-	}
-	lines := strings.Split(string(entry), "\n")
-	if len(lines) != 5 || lines[0] != recordHeader || lines[4] != "" {
-		return RegisterRecord{}, bad
-	}
-	name, ok1 := strings.CutPrefix(lines[1], "delegation ")
-	root, ok2 := strings.CutPrefix(lines[2], "root ")
-	ts, ok3 := strings.CutPrefix(lines[3], "time ")
-	if !ok1 || !ok2 || !ok3 || !delegation.ValidName(name) {
-		return RegisterRecord{}, bad
-	}
-	if err := checkRootKey(name, root); err != nil {
-		return RegisterRecord{}, err
-	}
-	t, err := time.Parse(time.RFC3339, ts)
-	if err != nil {
-		return RegisterRecord{}, bad
-	}
-	r := RegisterRecord{Delegation: name, RootKey: root, Time: t}
-	if !bytes.Equal(r.Marshal(), entry) {
-		return RegisterRecord{}, bad
-	}
-	return r, nil
-}
-
-// checkRootKey checks that vkey is an Ed25519 signed-note verifier key named
-// after the delegation.
-func checkRootKey(name, vkey string) error {
-	if len(vkey) > 256 {
-		return errors.New("root key too long")
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		return errors.New("root key is not a signed-note verifier key (name+hash+key)")
-	}
-	if v.Name() != name {
-		return fmt.Errorf("root key is named %q, not %q", v.Name(), name)
-	}
-	parts := strings.SplitN(vkey, "+", 3)
-	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
-	if len(parts) != 3 || err != nil || len(raw) != 33 || raw[0] != 1 { // 0x01: Ed25519
-		return errors.New("root key is not an Ed25519 key")
-	}
-	return nil
-}
+// ParseRegisterRecord parses a register entry strictly ([api.ParseRegisterRecord]).
+func ParseRegisterRecord(entry []byte) (RegisterRecord, error) { return api.ParseRegisterRecord(entry) }
 
 // registerView is the venue's view of the register, derived from its log.
 type registerView struct {

@@ -5,24 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+
+	"github.com/good-offices/goodoffices/venue/api"
 )
 
-// Cosignatures is what the venue serves at /logs/<log>/cosignatures: for
-// each cosigner, the latest checkpoint it cosigned, as signed notes with the
-// venue's line and the cosignature lines, and the cosigners' device
-// certificates. Nothing in it is trusted: the desk verifies every note and
-// certificate.
-type Cosignatures struct {
-	Log         string     `json:"log"`
-	Checkpoints []string   `json:"checkpoints"`
-	Cosigners   []Cosigner `json:"cosigners"`
-}
+// Cosignatures is what the venue serves at /logs/<log>/cosignatures
+// ([api.Cosignatures]). Nothing in it is trusted: the desk verifies every
+// note and certificate.
+type Cosignatures = api.Cosignatures
 
 // A Cosigner names a cosigning device and carries its certificate.
-type Cosigner struct {
-	Name        string `json:"name"`
-	Certificate string `json:"certificate"`
-}
+type Cosigner = api.Cosigner
 
 // AddCosignature gives the venue this device's cosignature of a checkpoint
 // of log: note is the checkpoint as the venue served it followed by the

@@ -10,10 +10,16 @@ import (
 // KEM returns the suite's HPKE KEM.
 func (s *Suite) KEM() hpke.KEM { return s.kem }
 
-// DeriveKeyPair is KEM.DeriveKeyPair(ikm) (RFC 9180 §7.1.3). It returns the
-// serialized private and public keys.
+// DeriveKeyPair is KEM.DeriveKeyPair(ikm) (RFC 9180 §7.1.3; for the X-Wing
+// suites, see the package documentation). It returns the serialized private
+// and public keys.
 func (s *Suite) DeriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
-	k, err := s.kem.DeriveKeyPair(ikm)
+	var k hpke.PrivateKey
+	if s.deriveKeyPair != nil {
+		k, err = s.deriveKeyPair(s.kem, ikm)
+	} else {
+		k, err = s.kem.DeriveKeyPair(ikm)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to derive HPKE key pair: %w", err)
 	}

@@ -10,6 +10,35 @@
 //	0x0005 MLS_256_DHKEMP521_AES256GCM_SHA512_P521
 //	0x0007 MLS_256_DHKEMP384_AES256GCM_SHA384_P384
 //
+// Post-quantum hybrid suites (confidentiality against a quantum adversary;
+// signatures stay Ed25519). Their KEM is ML-KEM-768 + X25519, "X-Wing",
+// HPKE KEM 0x647a, from crypto/hpke (hpke.MLKEM768X25519):
+//
+//	0x0053 MLS_256_XWING_AES256GCM_SHA512_Ed25519            (ts-mls)
+//	0x0054 MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519     (ts-mls)
+//	0xF001 MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519   (draft TBD1)
+//	0xF002 MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519   (draft TBD2)
+//
+// draft-ietf-mls-pq-ciphersuites (revision -06) defines the last two with
+// code points still "TBD"; this package puts them in the private-use range of
+// RFC 9420 §17.1 (0xF000-0xFFFF), on the placeholders Wire's core-crypto (on
+// OpenMLS) uses. The first two are the code points ts-mls (1.6.4) uses; they are not registered
+// with IANA. The two families differ in one more point than the numbers:
+// how an HPKE key pair is derived from a secret (DeriveKeyPair, used for
+// every node key of an UpdatePath and for the external init key). The draft
+// suites use draft-ietf-hpke-pq, as crypto/hpke implements it:
+//
+//	seed = SHAKE256(ikm || "HPKE-v1" || "KEM" || 0x647a || 0x000d || "DeriveKeyPair" || 0x0020, 32)
+//
+// The ts-mls suites use X-Wing's own HPKE integration
+// (draft-connolly-cfrg-xwing-kem, as @hpke/hybridkem-x-wing 0.7.0 does):
+//
+//	seed = SHAKE256(ikm, 32)
+//
+// In both, the seed is the X-Wing private key (32 bytes), expanded by
+// hpke.MLKEM768X25519().NewPrivateKey; public keys are 1216 bytes and KEM
+// outputs 1120 bytes.
+//
 // Suites 0x0004 and 0x0006 need X448 and Ed448, which the Go standard library
 // does not provide; [Lookup] returns [ErrUnsupported] for them and for every
 // other value.
@@ -20,9 +49,8 @@
 // chacha20poly1305 for the AEAD, crypto/ed25519 and crypto/ecdsa (ASN.1 DER
 // signatures, RFC 9420 §5.1.1) for signatures.
 //
-// The KEM is held as an hpke.KEM, so a post-quantum or hybrid suite (for
-// example one built on hpke.MLKEM768X25519, draft-ietf-hpke-pq) is one more
-// entry in the suite table once a code point is assigned.
+// The KEM is held as an hpke.KEM, so another post-quantum suite (for example
+// one on hpke.MLKEM1024P384) is one more entry in the suite table.
 //
 // # Key formats
 //
@@ -49,6 +77,7 @@ import (
 	"crypto/hmac"
 	"crypto/hpke"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/sha512"
 	"encoding/binary"
 	"errors"
@@ -72,6 +101,22 @@ const (
 	MLS_256_DHKEMP521_AES256GCM_SHA512_P521             ID = 0x0005
 	MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448     ID = 0x0006
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             ID = 0x0007
+)
+
+// Post-quantum hybrid suites (X-Wing, ML-KEM-768 + X25519, with Ed25519
+// signatures). See the package documentation for where each code point
+// comes from.
+const (
+	// MLS_256_XWING_AES256GCM_SHA512_Ed25519 is ts-mls's code point.
+	MLS_256_XWING_AES256GCM_SHA512_Ed25519 ID = 0x0053
+	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519 is ts-mls's code point.
+	MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519 ID = 0x0054
+	// MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 is
+	// draft-ietf-mls-pq-ciphersuites' TBD1, on a private-use code point.
+	MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 ID = 0xF001
+	// MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519 is
+	// draft-ietf-mls-pq-ciphersuites' TBD2, on a private-use code point.
+	MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519 ID = 0xF002
 )
 
 // ErrUnsupported is returned by [Lookup] for a cipher suite this package does
@@ -112,6 +157,20 @@ type Suite struct {
 	// X25519), used to restore leading zero bytes some encoders strip.
 	hpkeScalarLen int
 	nh            int
+	// deriveKeyPair overrides kem.DeriveKeyPair (nil: use the KEM's).
+	deriveKeyPair func(kem hpke.KEM, ikm []byte) (hpke.PrivateKey, error)
+	// pq reports a KEM that resists a quantum adversary.
+	pq bool
+}
+
+// xwingDeriveKeyPair is DeriveKeyPair of X-Wing's own HPKE integration
+// (draft-connolly-cfrg-xwing-kem, "Use in HPKE"), which ts-mls uses: the
+// private key is SHAKE256(ikm, 32), expanded by the KEM as any X-Wing
+// private key. crypto/hpke's DeriveKeyPair instead follows
+// draft-ietf-hpke-pq, which labels the derivation.
+func xwingDeriveKeyPair(kem hpke.KEM, ikm []byte) (hpke.PrivateKey, error) {
+	seed := sha3.SumSHAKE256(ikm, 32)
+	return kem.NewPrivateKey(seed)
 }
 
 // padScalar left-pads a big-endian scalar that lost leading zero bytes to n
@@ -160,6 +219,28 @@ var suites = map[ID]*Suite{
 		newHash: sha512.New384, kem: hpke.DHKEM(ecdh.P384()), kdf: hpke.HKDFSHA384(),
 		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigECDSA, curve: elliptic.P384(), hpkeScalarLen: 48,
 	},
+	MLS_256_XWING_AES256GCM_SHA512_Ed25519: {
+		id: 0x0053, name: "MLS_256_XWING_AES256GCM_SHA512_Ed25519",
+		newHash: sha512.New, kem: hpke.MLKEM768X25519(), kdf: hpke.HKDFSHA512(),
+		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigEd25519,
+		deriveKeyPair: xwingDeriveKeyPair, pq: true,
+	},
+	MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519: {
+		id: 0x0054, name: "MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519",
+		newHash: sha512.New, kem: hpke.MLKEM768X25519(), kdf: hpke.HKDFSHA512(),
+		hpkeAEAD: hpke.ChaCha20Poly1305(), newAEAD: chacha20poly1305.New, nk: 32, nn: 12, sig: sigEd25519,
+		deriveKeyPair: xwingDeriveKeyPair, pq: true,
+	},
+	MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519: {
+		id: 0xF001, name: "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519",
+		newHash: sha256.New, kem: hpke.MLKEM768X25519(), kdf: hpke.HKDFSHA256(),
+		hpkeAEAD: hpke.AES128GCM(), newAEAD: newGCM, nk: 16, nn: 12, sig: sigEd25519, pq: true,
+	},
+	MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519: {
+		id: 0xF002, name: "MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519",
+		newHash: sha512.New384, kem: hpke.MLKEM768X25519(), kdf: hpke.HKDFSHA384(),
+		hpkeAEAD: hpke.AES256GCM(), newAEAD: newGCM, nk: 32, nn: 12, sig: sigEd25519, pq: true,
+	},
 }
 
 func init() {
@@ -180,6 +261,11 @@ func Lookup(id uint16) (*Suite, error) {
 
 // Supported reports whether Lookup(id) succeeds.
 func Supported(id uint16) bool { _, ok := suites[ID(id)]; return ok }
+
+// PostQuantum reports whether the suite's KEM resists an adversary with a
+// quantum computer (a hybrid of ML-KEM and X25519). Its signatures do not:
+// every suite here signs with Ed25519 or ECDSA.
+func (s *Suite) PostQuantum() bool { return s.pq }
 
 // ID returns the suite's code point.
 func (s *Suite) ID() ID { return s.id }

@@ -7,13 +7,13 @@ import (
 )
 
 func TestLookup(t *testing.T) {
-	for _, id := range []uint16{1, 2, 3, 5, 7} {
+	for _, id := range []uint16{1, 2, 3, 5, 7, 0x53, 0x54, 0xF001, 0xF002} {
 		s, err := Lookup(id)
 		if err != nil || uint16(s.ID()) != id {
 			t.Errorf("Lookup(%d) = %v, %v", id, s, err)
 		}
 	}
-	for _, id := range []uint16{0, 4, 6, 8, 0xffff} {
+	for _, id := range []uint16{0, 4, 6, 8, 0x4d, 0x52, 0x55, 0xF000, 0xF003, 0xffff} {
 		if _, err := Lookup(id); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("Lookup(%d): got %v, want ErrUnsupported", id, err)
 		}
@@ -21,7 +21,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestRoundTripsAndTampering(t *testing.T) {
-	for _, id := range []uint16{1, 2, 3, 5, 7} {
+	for _, id := range []uint16{1, 2, 3, 5, 7, 0x53, 0x54, 0xF001, 0xF002} {
 		s, _ := Lookup(id)
 		sk, priv, err := s.GenerateSigningKey()
 		if err != nil {
