@@ -600,3 +600,22 @@ func TestJSONErrorsEverywhere(t *testing.T) {
 	b, _ := io.ReadAll(r.Body)
 	isJSONError("header past the server's limit", r, string(b), 431)
 }
+
+// TestBidiNamesRefused: a name a human reads (a room, a meeting title) may
+// not carry bidirectional controls such as U+202E (RIGHT-TO-LEFT OVERRIDE),
+// which make it read as something else.
+func TestBidiNamesRefused(t *testing.T) {
+	hv := startHardVenue(t)
+	admin := strings.TrimSpace(readFile(t, filepath.Join(hv.data, venue.AdminFile)))
+	for _, name := range []string{"Room \u202eA", "Room \u2066A\u2069", "\u200fRoom"} {
+		body, _ := json.Marshal(map[string]any{"name": name, "capacity": 10})
+		status, resp := raw(t, "POST", hv.p.url+"/v1/schedule/rooms", admin, "application/json", body)
+		if status != http.StatusBadRequest || !strings.Contains(resp, "bidirectional") {
+			t.Errorf("room %q: %d %s, want 400", name, status, resp)
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"name": "Room A", "capacity": 10})
+	if status, resp := raw(t, "POST", hv.p.url+"/v1/schedule/rooms", admin, "application/json", body); status/100 != 2 {
+		t.Fatalf("a plain room name: %d %s", status, resp)
+	}
+}
