@@ -182,7 +182,7 @@ func TestCosignatureBadInput(t *testing.T) {
 		{"no credentials", "plenary", "", cosignAs(t, "arden", devKey(a), cp), 401},
 		{"garbage", "plenary", tokA, []byte("hello\n\n— x y\n"), 400},
 		{"too large", "plenary", tokA, bytes.Repeat([]byte("a"), 5<<10), 413},
-		{"unknown log", "nope", tokA, cosignAs(t, "arden", devKey(a), cp), 404},
+		{"unknown log", "nope", tokA, cosignAs(t, "arden", devKey(a), cp), 403},
 	} {
 		status, body := post(tc.log, tc.tok, tc.body)
 		if status != tc.status || !strings.Contains(body, `"error"`) {

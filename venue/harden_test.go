@@ -619,3 +619,32 @@ func TestBidiNamesRefused(t *testing.T) {
 		t.Fatalf("a plain room name: %d %s", status, resp)
 	}
 }
+
+// TestChannelExistenceHidden: to a device whose delegation is not a member,
+// a channel that exists and one that does not answer alike (403, same
+// message but for the name), on every channel route; anonymous callers get
+// 401 for both (docs/metadata.md).
+func TestChannelExistenceHidden(t *testing.T) {
+	hv := startHardVenue(t)
+	if _, err := hv.admin.CreateChannel(t.Context(), client.ChannelSpec{ID: "arden-only", Kind: "delegation-internal", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, bpriv := hv.device(t, "borealia", time.Now().Add(time.Hour))
+	tok := hv.token(t, bpriv)
+	for _, route := range []struct{ method, path, ctype string }{
+		{"GET", "/checkpoint", ""}, {"GET", "/tile/0/000.p/1", ""}, {"GET", "/tile/entries/000.p/1", ""},
+		{"POST", "/entries", "message/mls"}, {"GET", "/cosignatures", ""},
+	} {
+		for _, who := range []string{tok, ""} {
+			s1, b1 := raw(t, route.method, hv.p.url+"/logs/arden-only"+route.path, who, route.ctype, []byte{0, 1})
+			s2, b2 := raw(t, route.method, hv.p.url+"/logs/no-such-one"+route.path, who, route.ctype, []byte{0, 1})
+			want := http.StatusForbidden
+			if who == "" {
+				want = http.StatusUnauthorized
+			}
+			if s1 != want || s2 != want || strings.ReplaceAll(b1, "arden-only", "X") != strings.ReplaceAll(b2, "no-such-one", "X") {
+				t.Errorf("%s %s (token %v): existing %d %s, missing %d %s; want both %d and alike", route.method, route.path, who != "", s1, b1, s2, b2, want)
+			}
+		}
+	}
+}

@@ -458,7 +458,7 @@ func TestBadInput(t *testing.T) {
 		{"no content type", "POST", "/logs/plenary/entries", tok, "", []byte("x"), nil, 415},
 		{"oversized entry", "POST", "/logs/plenary/entries", tok, "message/mls", make([]byte, 1001), nil, 413},
 		{"empty entry", "POST", "/logs/plenary/entries", tok, "message/mls", nil, nil, 400},
-		{"unknown channel", "POST", "/logs/nope/entries", tok, "message/mls", []byte("x"), nil, 404},
+		{"unknown channel", "POST", "/logs/nope/entries", tok, "message/mls", []byte("x"), nil, 403},
 		{"bad channel id", "POST", "/logs/NOPE!/entries", tok, "message/mls", []byte("x"), nil, 404},
 		{"append to register", "POST", "/logs/register/entries", tok, "message/mls", []byte("x"), nil, 403},
 		{"epoch not canonical", "POST", "/logs/plenary/entries", tok, "message/mls", []byte("x"), []string{"Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "01"}, 400},
