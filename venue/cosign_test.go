@@ -201,7 +201,7 @@ func TestCosignatureBadInput(t *testing.T) {
 // always a JSON answer, and nothing stored unless it is a valid cosignature.
 func FuzzAddCosignature(f *testing.F) {
 	dir := f.TempDir()
-	v, err := venue.New(f.Context(), venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v, err := venue.New(f.Context(), venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, OpaqueEntries: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestCosignaturesSharedAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: st, Rate: -1, Logger: quiet})
+		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: st, Rate: -1, OpaqueEntries: true, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/good-offices/goodoffices/bench"
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue"
@@ -261,7 +262,7 @@ func TestEndToEnd(t *testing.T) {
 							}
 						}
 						id := mine[i%len(mine)]
-						e := fmt.Sprintf("%s/%d/%d/%d -> %s", d, di, w, i, id)
+						e := string(bench.Frame(fmt.Appendf(nil, "%s/%d/%d/%d -> %s", d, di, w, i, id)))
 						idx, err := c.Append(ctx, id, []byte(e))
 						if err != nil {
 							t.Errorf("append: %v", err)
@@ -453,6 +454,7 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabil
 					e := make([]byte, 16+(i*37+w*11)%1000)
 					rand.Read(e)
 					copy(e, fmt.Sprintf("d%dw%d-%d;", d, w, i))
+					e = bench.Frame(e)
 					idx, err := dev.Append(ctx, id, e)
 					if err != nil {
 						return // the venue died
@@ -499,7 +501,7 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabil
 	}
 	dev2, _ := client.New(p2.url, client.WithDevice(privs[0]))
 	// Appends work after the restart.
-	if _, err := dev2.Append(ctx, "plenary", []byte("after restart")); err != nil {
+	if _, err := dev2.Append(ctx, "plenary", bench.Frame([]byte("after restart"))); err != nil {
 		t.Fatal(err)
 	}
 	byLog := map[string]map[int64]string{}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/good-offices/goodoffices/bench"
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
@@ -177,7 +178,7 @@ func TestRevocationEndsOpenStream(t *testing.T) {
 	_, apriv := hv.device(t, "arden", time.Now().Add(time.Hour))
 	b, _ := hv.device(t, "borealia", time.Now().Add(time.Hour))
 	events := openStream(t, hv.p.url, hv.token(t, apriv))
-	if _, err := b.Append(ctx, "plenary", []byte("before")); err != nil {
+	if _, err := b.Append(ctx, "plenary", bench.Frame([]byte("before"))); err != nil {
 		t.Fatal(err)
 	}
 	if ev := <-events; ev.typ != "entry" {
@@ -202,7 +203,7 @@ func TestRevocationEndsOpenStream(t *testing.T) {
 			mu.Lock()
 			after := !revokedAt.IsZero()
 			mu.Unlock()
-			idx, err := b.Append(ctx, "plenary", []byte("during"))
+			idx, err := b.Append(ctx, "plenary", bench.Frame([]byte("during")))
 			if err != nil {
 				t.Error(err)
 				return
@@ -280,7 +281,7 @@ func TestExpiryEndsOpenStream(t *testing.T) {
 	go func() {
 		for ctx.Err() == nil {
 			after := !time.Now().Before(notAfter)
-			idx, err := b.Append(ctx, "plenary", []byte("x"))
+			idx, err := b.Append(ctx, "plenary", bench.Frame([]byte("x")))
 			if err != nil {
 				return
 			}
@@ -366,7 +367,7 @@ func TestSlowBodiesDoNotLockOut(t *testing.T) {
 	t.Logf("/healthz answered in %v", time.Since(start))
 	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := a.Append(actx, "plenary", []byte("desk still served")); err != nil {
+	if _, err := a.Append(actx, "plenary", bench.Frame([]byte("desk still served"))); err != nil {
 		t.Fatalf("an authenticated desk was locked out: %v", err)
 	}
 	wg.Wait()
@@ -478,7 +479,7 @@ func TestQuotas(t *testing.T) {
 			t.Fatalf("device registration below the watermark: %v, want 507", err)
 		}
 		a, _ := client.New(hv.p.url, client.WithDevice(apriv))
-		if _, err := a.Append(ctx, "plenary", []byte("x")); statusOf(err) != http.StatusInsufficientStorage {
+		if _, err := a.Append(ctx, "plenary", bench.Frame([]byte("x"))); statusOf(err) != http.StatusInsufficientStorage {
 			t.Fatalf("append below the watermark: %v, want 507", err)
 		}
 		if cp := readCheckpoint(t, hv, "register"); cp != cp0 {
@@ -646,5 +647,39 @@ func TestChannelExistenceHidden(t *testing.T) {
 				t.Errorf("%s %s (token %v): existing %d %s, missing %d %s; want both %d and alike", route.method, route.path, who != "", s1, b1, s2, b2, want)
 			}
 		}
+	}
+}
+
+// TestJunkEntriesRefused: the venue refuses a channel entry that is not the
+// framing of an MLS PublicMessage or PrivateMessage (a member jamming a new
+// channel with junk), and a commit whose framing contradicts the epoch it
+// is announced for; it accepts a well-formed one.
+func TestJunkEntriesRefused(t *testing.T) {
+	hv := startHardVenue(t)
+	_, apriv := hv.device(t, "arden", time.Now().Add(time.Hour))
+	tok := hv.token(t, apriv)
+	post := func(entry []byte, hdr ...string) (int, string) {
+		return raw(t, "POST", hv.p.url+"/logs/plenary/entries", tok, "message/mls", entry, hdr...)
+	}
+	welcome := bench.Frame([]byte("x"))
+	welcome[3] = 3 // wire format mls_welcome
+	trailing := append(bench.Frame([]byte("x")), 0)
+	for name, junk := range map[string][]byte{
+		"one byte": {0x42}, "text": []byte("hello"), "wrong version": append([]byte{0, 2}, bench.Frame(nil)[2:]...),
+		"a Welcome": welcome, "trailing byte": trailing, "truncated": bench.Frame([]byte("abc"))[:20],
+	} {
+		if status, body := post(junk); status != http.StatusBadRequest || !strings.Contains(body, "not an MLS message") {
+			t.Errorf("%s: %d %s, want 400", name, status, body)
+		}
+	}
+	// An application message announced as the commit for epoch 0.
+	if status, body := post(bench.Frame([]byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "0"); status != http.StatusBadRequest {
+		t.Errorf("a non-commit announced as a commit: %d %s", status, body)
+	}
+	if status, body := post(bench.Frame([]byte("x"))); status != http.StatusCreated {
+		t.Fatalf("a well-formed PrivateMessage: %d %s", status, body)
+	}
+	if status, body := raw(t, "GET", hv.p.url+"/logs/plenary/checkpoint", tok, "", nil); status != 200 || !strings.Contains(body, "\n1\n") {
+		t.Fatalf("the log holds more than the one well-formed entry: %s", body)
 	}
 }

@@ -845,6 +845,12 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, http.StatusBadRequest, "empty entry")
 		return
 	}
+	if !v.cfg.OpaqueEntries {
+		if err := checkFraming(body, epoch); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	idx, size, err := v.seq.append(r.Context(), log, body, epoch)
 	if errors.Is(err, errEpochTaken) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("a commit for epoch %d is already logged in %s", epoch, log))

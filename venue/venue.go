@@ -211,6 +211,12 @@ type Config struct {
 	ClaimBurst      int           // key package claims per device per ClaimWindow
 	ClaimWindow     time.Duration
 	MinFree         int64 // refuse new data below this many free bytes on the data directory's disk; < 0 disables
+
+	// OpaqueEntries accepts channel entries that are not MLS messages. It
+	// is for tests of the log machinery only: a venue refuses, by default,
+	// any entry that is not the framing of an MLS PublicMessage or
+	// PrivateMessage (framing.go).
+	OpaqueEntries bool
 }
 
 func (c *Config) defaults() {

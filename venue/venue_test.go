@@ -39,7 +39,9 @@ type testVenue struct {
 func newTestVenue(t testing.TB, mutate ...func(*venue.Config)) *testVenue {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := venue.Config{DataDir: dir, Name: "venue.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// OpaqueEntries: these tests exercise the log machinery with short
+	// entries; the framing check has its own tests (harden_test.go).
+	cfg := venue.Config{DataDir: dir, Name: "venue.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OpaqueEntries: true}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -726,7 +728,7 @@ func TestTwoVenuesOneStore(t *testing.T) {
 	tv.accredit(t, "arden")
 	tv.channel(t, "plenary", "plenary", "arden")
 	tv.channel(t, "wg", "working-group", "arden")
-	v2, err := venue.New(t.Context(), venue.Config{DataDir: tv.dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v2, err := venue.New(t.Context(), venue.Config{DataDir: tv.dir, OpaqueEntries: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

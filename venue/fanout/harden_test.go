@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/good-offices/goodoffices/bench"
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
@@ -64,7 +65,7 @@ func TestRevocationOnOtherNodeEndsStream(t *testing.T) {
 			mu.Lock()
 			after := !revokedAt.IsZero()
 			mu.Unlock()
-			idx, err := appendRetrying(wctx, writer, w.channel, []byte("during"))
+			idx, err := appendRetrying(wctx, writer, w.channel, bench.Frame([]byte("during")))
 			if err != nil {
 				return
 			}
@@ -97,7 +98,7 @@ func TestRevocationOnOtherNodeEndsStream(t *testing.T) {
 	go func() {
 		defer close(done)
 		time.Sleep(300 * time.Millisecond)
-		idx, err := appendRetrying(wctx, writer, w.channel, []byte("after"))
+		idx, err := appendRetrying(wctx, writer, w.channel, bench.Frame([]byte("after")))
 		if err == nil {
 			mu.Lock()
 			firstAfter = idx
