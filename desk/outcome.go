@@ -98,7 +98,7 @@ func (d *Desk) Adopt(ctx context.Context, ch, host, textID string, langs []negot
 	if err != nil {
 		return 0, nil, err
 	}
-	idx, err := d.Send(ctx, ch, payload)
+	idx, err := d.SendEvent(ctx, ch, host, payload)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -159,7 +159,7 @@ func (d *Desk) PostSignature(ctx context.Context, host string, sf *outcome.Signa
 			return 0, fmt.Errorf("failed to post signature: %s has signed already (entry %d)", sf.Party, s.LogIndex)
 		}
 	}
-	return d.Send(ctx, sf.Channel, negotiation.NewSignature(sf.Text, t.Adoption.Digest, sf.Signature))
+	return d.SendEvent(ctx, sf.Channel, host, negotiation.NewSignature(sf.Text, t.Adoption.Digest, sf.Signature))
 }
 
 // ExportOutcome returns the signed outcome bundle of text textID of

@@ -144,7 +144,7 @@ func TestScenarioOutcome(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := dana.Say(ctx, "logistics", "Expert round: Room A, 09:30-12:30 Almaty time, interpretation EN/RU.", "", "", ""); err != nil {
+	if _, err := dana.Say(ctx, "logistics", "caspia", "Expert round: Room A, 09:30-12:30 Almaty time, interpretation EN/RU.", "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	syncAll(t, all...)

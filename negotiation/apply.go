@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -813,12 +814,12 @@ func (s *State) position(e Event, who sender, p *positionPayload) (string, error
 	}
 	switch p.Stance {
 	case Agree, AgreeAdReferendum:
-		if HasBrackets(para.Segments) {
+		if !slices.Contains(para.Stances(), p.Stance) {
 			return "", fmt.Errorf("paragraph %s still has brackets; agree to a wording without them", para.ID)
 		}
 	case Reserve, Object:
 	default:
-		return "", fmt.Errorf("unknown stance %q", p.Stance)
+		return "", fmt.Errorf("unknown stance %q (one of agree, agree_ad_referendum, reserve, object)", p.Stance)
 	}
 	if err := checkString("note", p.Note, MaxNoteBytes, true, false); err != nil {
 		return "", err

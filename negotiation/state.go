@@ -226,6 +226,16 @@ const (
 	Object            Stance = "object"
 )
 
+// Stances returns the stances a party may take on paragraph p as it stands:
+// agreeing (even ad referendum) needs a wording without brackets, so a
+// bracketed paragraph allows only reserve and object.
+func (p *Paragraph) Stances() []Stance {
+	if HasBrackets(p.Segments) {
+		return []Stance{Reserve, Object}
+	}
+	return []Stance{Agree, AgreeAdReferendum, Reserve, Object}
+}
+
 // A Position is a party's current stance on a paragraph version.
 type Position struct {
 	Party    string `json:"party"`

@@ -139,43 +139,6 @@ func noArgs(fs *flag.FlagSet) error {
 	return nil
 }
 
-// deskParseArgs parses flags given anywhere among the positional
-// arguments and returns the positional arguments in order. After "--"
-// everything is positional.
-func deskParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// flag.Parse consumed a "--" if it stopped there.
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
-// deskParseOneArg parses flags given before or after one positional argument
-// and returns that argument ("" if none).
-func deskParseOneArg(fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := deskParseArgs(fs, args)
-	if err != nil {
-		return "", err
-	}
-	switch len(pos) {
-	case 0:
-		return "", nil
-	case 1:
-		return pos[0], nil
-	}
-	return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(pos[1:], " ")}
-}
-
 func runDeskInit(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk init", "--delegation NAME --person NAME --role ROLE [--level LEVEL] [--home DIR]", `
 Creates a delegate's desk: a fresh Ed25519 device key and the delegate's
@@ -333,7 +296,7 @@ Example:
   goodoffices desk verify-party borealia --fingerprint K7QF-2M4X-Y3ZA-PL6D-W2HN-Q5TR`)
 	f := addDeskFlags(fs, true)
 	fp := fs.String("fingerprint", "", "the fingerprint the delegation read to you; records the confirmation if it matches")
-	name, err := deskParseOneArg(fs, args)
+	name, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -510,7 +473,7 @@ evidence has been saved and the alarm dealt with: the desk keeps the
 checkpoint it last accepted, so a venue that keeps serving the same bad data
 raises the alarm again at the next sync.`)
 	f := addDeskFlags(fs, false)
-	log, err := deskParseOneArg(fs, args)
+	log, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ checks it again. When every party has signed, the text is adopted and
 'desk export-outcome' exports the bundle.`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
-	file, err := deskParseOneArg(fs, args)
+	file, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}

@@ -551,7 +551,7 @@ func (s *Server) colour(party string) string {
 // send encrypts payload into channel ch, then syncs the channel so that
 // the page the delegate is redirected to shows it.
 func (s *Server) send(ctx context.Context, ch string, payload []byte) error {
-	if _, err := s.d.Send(ctx, ch, payload); err != nil {
+	if _, err := s.d.SendEvent(ctx, ch, s.o.Host, payload); err != nil {
 		return err
 	}
 	if err := s.d.SyncLog(ctx, ch); err != nil {
