@@ -38,7 +38,7 @@ func (d *Desk) Translate(ctx context.Context, ch, host, textID string, langs []n
 	}
 	var out []int64
 	for _, p := range payloads {
-		idx, err := d.Send(ctx, ch, p)
+		idx, err := d.SendEvent(ctx, ch, host, p)
 		if err != nil {
 			return out, err
 		}
@@ -105,7 +105,7 @@ func (d *Desk) Concord(ctx context.Context, ch, host, textID, lang string, paras
 	if len(parts) == 0 {
 		return 0, nil, fmt.Errorf("failed to confirm concordance: %s has already confirmed every %s wording of %s", me, lang, textID)
 	}
-	idx, err := d.Send(ctx, ch, negotiation.NewConcordance(textID, lang, parts))
+	idx, err := d.SendEvent(ctx, ch, host, negotiation.NewConcordance(textID, lang, parts))
 	return idx, parts, err
 }
 

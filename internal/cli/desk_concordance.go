@@ -75,15 +75,7 @@ every paragraph in the text's order:
 	} else {
 		paras = []negotiation.TranslatedParagraph{{Para: paraID(*para), Text: *wording}}
 	}
-	return sendEvent(ctx, env, d, ch, negotiation.NewTranslation(*text, *lang, title, paras), *f.json)
-}
-
-// paraID accepts a paragraph as users see it, "p3" or "3".
-func paraID(s string) string {
-	if s != "" && s[0] >= '0' && s[0] <= '9' {
-		return "p" + s
-	}
-	return s
+	return sendEvent(ctx, env, d, ch, *host, negotiation.NewTranslation(*text, *lang, title, paras), *f.json)
 }
 
 func runDeskConcord(ctx context.Context, env *Env, args []string) error {
