@@ -143,6 +143,10 @@ func (s *State) apply(e Event, v any) (string, error) {
 		return s.adopt(e, who, p)
 	case *signPayload:
 		return s.sign(e, who, p)
+	case *translatePayload:
+		return s.translate(e, who, p)
+	case *concordPayload:
+		return s.concord(e, who, p)
 	}
 	panic("negotiation: internal error: unhandled payload")
 }
@@ -980,6 +984,8 @@ func (s *State) adopt(e Event, who sender, p *adoptPayload) (string, error) {
 					return "", fmt.Errorf("%s paragraph %d differs from the agreed wording", l.Lang, j+1)
 				}
 			}
+		} else if err := s.checkConcordance(t, l); err != nil {
+			return "", err
 		}
 		langs[i] = Language{Lang: l.Lang, Title: l.Title, Paragraphs: append([]string(nil), l.Paragraphs...)}
 	}
