@@ -498,7 +498,7 @@ func benchmarkState(b *testing.B, cs CipherSuite) {
 func BenchmarkReInit(b *testing.B) {
 	const to = X25519_CHACHA20POLY1305_SHA256_Ed25519
 	for _, n := range []int{10, 100, 1000} {
-		bg := cachedGroup(b, n, false)
+		bg := cachedGroup(b, DefaultCipherSuite, n, false)
 		old, err := UnmarshalGroup(bg.committer, nil)
 		if err != nil {
 			b.Fatal(err)
