@@ -109,12 +109,19 @@ func restore(t *testing.T, m *resumer) {
 }
 
 // TestReInitToAnotherSuite: a group of suite 0x0001 is closed by a ReInit
-// to suite 0x0003 (RFC 9420 §11.2); a resumer who did not commit the ReInit
+// to suite 0x0003, or to the post-quantum X-Wing suite 0x0053 (RFC 9420
+// §11.2); a resumer who did not commit the ReInit
 // creates the successor, whose Welcome carries the resumption PSK (usage
 // reinit) of the old group's final epoch; the others join it with their
 // state of the old group, and the joins that the RFC forbids fail.
 func TestReInitToAnotherSuite(t *testing.T) {
-	const from, to = X25519_AES128GCM_SHA256_Ed25519, X25519_CHACHA20POLY1305_SHA256_Ed25519
+	for _, to := range []CipherSuite{X25519_CHACHA20POLY1305_SHA256_Ed25519, XWING_AES256GCM_SHA512_Ed25519} {
+		t.Run(to.String(), func(t *testing.T) { testReInitTo(t, to) })
+	}
+}
+
+func testReInitTo(t *testing.T, to CipherSuite) {
+	const from = X25519_AES128GCM_SHA256_Ed25519
 	alice, bob, carol := newResumer(t, "alice"), newResumer(t, "bob"), newResumer(t, "carol")
 	resumptionGroup(t, from, alice, bob, carol)
 	oldID := alice.g.GroupID()
