@@ -1,4 +1,9 @@
-package interop_test
+package mls_test
+
+// The live interop test against ts-mls (TypeScript), an independent
+// implementation of RFC 9420: interop/driver.mjs holds ts-mls clients under
+// Node.js and this file alternates them with members of package mls,
+// exchanging only MLS wire objects. See interop/README.md.
 
 import (
 	"bufio"
@@ -20,8 +25,8 @@ import (
 	"github.com/good-offices/goodoffices/mls"
 )
 
-// suites is the table of cipher suites run against ts-mls 1.6.4.
-var suites = []struct {
+// interopSuites is the table of cipher suites run against ts-mls 1.6.4.
+var interopSuites = []struct {
 	cs mls.CipherSuite
 	// ecdsa suites: see compressedKeys.
 	ecdsa bool
@@ -46,8 +51,8 @@ var suites = []struct {
 	{cs: 0x0007, ecdsa: true},
 }
 
-// scenarios are run for every suite, in order, against one driver process.
-var scenarios = []struct {
+// interopScenarios are run for every suite, in order, against one driver process.
+var interopScenarios = []struct {
 	name string
 	run  func(h *harness)
 }{
@@ -67,7 +72,7 @@ var scenarios = []struct {
 
 func TestInterop(t *testing.T) {
 	d := startDriver(t)
-	for _, s := range suites {
+	for _, s := range interopSuites {
 		t.Run(fmt.Sprintf("suite_0x%04x", uint16(s.cs)), func(t *testing.T) {
 			skip, uncompressed := "", false
 			switch {
@@ -78,7 +83,7 @@ func TestInterop(t *testing.T) {
 			case s.ecdsa:
 				uncompressed = d.compressedKeys(t, s.cs)
 			}
-			for _, sc := range scenarios {
+			for _, sc := range interopScenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					h := &harness{t: t, d: d, cs: s.cs, uncompressed: uncompressed, prefix: fmt.Sprintf("%s/%04x/", sc.name, uint16(s.cs))}
 					defer report(h, sc.name)
@@ -245,7 +250,7 @@ func tsJoinsExternally(h *harness) {
 // variable-size length (§2.1.2), rather than the bare key.
 func rfcExternalPub(h *harness, m member) bool {
 	h.t.Helper()
-	ep := m.(*tsMember).call(request{Cmd: "group_info"}).ExternalPub
+	ep := m.(*tsMember).call(driverRequest{Cmd: "group_info"}).ExternalPub
 	if len(ep) == 0 {
 		h.t.Fatal("ts-mls made a GroupInfo without external_pub")
 	}
@@ -943,7 +948,7 @@ type tsMember struct {
 	client string
 	cs     mls.CipherSuite
 	public *bool
-	// uncompressed: see the suites table.
+	// uncompressed: see the interopSuites table.
 	uncompressed bool
 	// rfcExternalPub: see goJoinsExternally.
 	rfcExternalPub bool
@@ -951,7 +956,7 @@ type tsMember struct {
 
 func (m *tsMember) name() string { return m.n }
 
-func (m *tsMember) call(req request) response {
+func (m *tsMember) call(req driverRequest) driverResponse {
 	m.t.Helper()
 	req.Client = m.client
 	r, err := m.d.call(req)
@@ -962,27 +967,27 @@ func (m *tsMember) call(req request) response {
 }
 
 func (m *tsMember) keyPackage() []byte {
-	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed, Identity: m.n}).KeyPackage
+	return m.call(driverRequest{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed, Identity: m.n}).KeyPackage
 }
 
 func (m *tsMember) addPSK(id, psk []byte) {
-	m.call(request{Cmd: "add_psk", PSKID: id, PSK: psk})
+	m.call(driverRequest{Cmd: "add_psk", PSKID: id, PSK: psk})
 }
 
 func (m *tsMember) create(groupID []byte) {
-	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed, Identity: m.n})
+	m.call(driverRequest{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed, Identity: m.n})
 }
 
 func (m *tsMember) join(welcome, tree []byte) {
-	m.call(request{Cmd: "join", Welcome: welcome, RatchetTree: tree})
+	m.call(driverRequest{Cmd: "join", Welcome: welcome, RatchetTree: tree})
 }
 
 func (m *tsMember) joinExternal(groupInfo []byte) []byte {
-	return m.call(request{Cmd: "join_external", Suite: uint16(m.cs), GroupInfo: groupInfo, Uncompressed: m.uncompressed, Identity: m.n}).Commit
+	return m.call(driverRequest{Cmd: "join_external", Suite: uint16(m.cs), GroupInfo: groupInfo, Uncompressed: m.uncompressed, Identity: m.n}).Commit
 }
 
 func (m *tsMember) groupInfo() []byte {
-	return m.call(request{Cmd: "group_info", RFCExternalPub: m.rfcExternalPub}).GroupInfo
+	return m.call(driverRequest{Cmd: "group_info", RFCExternalPub: m.rfcExternalPub}).GroupInfo
 }
 
 func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
@@ -990,7 +995,7 @@ func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
 	if spec.path && (len(spec.adds)+len(spec.externalPSKs)+len(spec.resumptionEpochs) > 0) {
 		m.t.Fatal("ts-mls cannot be asked for a path in a commit of Adds or PSKs")
 	}
-	req := request{
+	req := driverRequest{
 		Cmd: "commit", Adds: spec.adds, Removes: spec.removes, ExternalPSKs: spec.externalPSKs, ResumptionEpochs: spec.resumptionEpochs,
 		Public: *m.public, RatchetTreeExt: spec.treeInWelcome,
 	}
@@ -998,9 +1003,9 @@ func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
 		req.ReInit = &reinitRequest{GroupID: spec.reinit.groupID, Suite: uint16(spec.reinit.suite)}
 	}
 	if spec.groupContextExtensions != nil {
-		req.GroupContextExtensions = []extension{}
+		req.GroupContextExtensions = []driverExtension{}
 		for _, e := range spec.groupContextExtensions {
-			req.GroupContextExtensions = append(req.GroupContextExtensions, extension{Type: e.Type, Data: e.Data})
+			req.GroupContextExtensions = append(req.GroupContextExtensions, driverExtension{Type: e.Type, Data: e.Data})
 		}
 	}
 	r := m.call(req)
@@ -1008,19 +1013,19 @@ func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
 }
 
 func (m *tsMember) proposeRemove(leaf uint32) []byte {
-	return m.call(request{Cmd: "propose", Remove: &leaf, Public: *m.public}).Message
+	return m.call(driverRequest{Cmd: "propose", Remove: &leaf, Public: *m.public}).Message
 }
 
 func (m *tsMember) proposeAdd(kp []byte) []byte {
-	return m.call(request{Cmd: "propose", Add: kp, Public: *m.public}).Message
+	return m.call(driverRequest{Cmd: "propose", Add: kp, Public: *m.public}).Message
 }
 
 func (m *tsMember) encrypt(data, aad []byte) []byte {
-	return m.call(request{Cmd: "encrypt", Data: data, AAD: aad}).Message
+	return m.call(driverRequest{Cmd: "encrypt", Data: data, AAD: aad}).Message
 }
 
 func (m *tsMember) process(msg []byte) ([]byte, bool) {
-	r := m.call(request{Cmd: "process", Message: msg})
+	r := m.call(driverRequest{Cmd: "process", Message: msg})
 	return r.Data, r.Kind == "application"
 }
 
@@ -1028,13 +1033,13 @@ func (m *tsMember) state(label string, context []byte, length int) memberState {
 	if length == 0 {
 		length = 16
 	}
-	r := m.call(request{Cmd: "state", Label: label, Context: context, Length: length})
+	r := m.call(driverRequest{Cmd: "state", Label: label, Context: context, Length: length})
 	return memberState{epoch: r.Epoch, epochAuthenticator: r.EpochAuthenticator, exporter: r.Exporter, ownLeaf: r.OwnLeaf, active: r.Active}
 }
 
 // ---- The driver process ----
 
-type request struct {
+type driverRequest struct {
 	Cmd              string   `json:"cmd"`
 	Client           string   `json:"client,omitempty"`
 	Suite            uint16   `json:"suite,omitempty"`
@@ -1061,8 +1066,8 @@ type request struct {
 	RFCExternalPub   bool     `json:"rfc_external_pub,omitempty"`
 	Add              []byte   `json:"add,omitempty"`
 	// GroupContextExtensions is committed when not nil.
-	GroupContextExtensions []extension    `json:"group_context_extensions,omitempty"`
-	ReInit                 *reinitRequest `json:"reinit,omitempty"`
+	GroupContextExtensions []driverExtension `json:"group_context_extensions,omitempty"`
+	ReInit                 *reinitRequest    `json:"reinit,omitempty"`
 	// From names the ts-mls client of the closed group (successor,
 	// join_reinit).
 	From string `json:"from,omitempty"`
@@ -1075,12 +1080,12 @@ type reinitRequest struct {
 	Suite   uint16 `json:"suite"`
 }
 
-type extension struct {
+type driverExtension struct {
 	Type uint16 `json:"type"`
 	Data []byte `json:"data"`
 }
 
-type response struct {
+type driverResponse struct {
 	OK                 bool   `json:"ok"`
 	Error              string `json:"error"`
 	KeyPackage         []byte `json:"key_package"`
@@ -1114,7 +1119,11 @@ type driver struct {
 	mu     sync.Mutex
 }
 
-// startDriver starts driver.mjs, after npm ci when node_modules is missing.
+// driverDir holds the driver and its pinned ts-mls (package-lock.json).
+const driverDir = "interop"
+
+// startDriver starts interop/driver.mjs, after npm ci there when
+// node_modules is missing.
 // Without Node it skips, or fails when CI is set.
 func startDriver(t *testing.T) *driver {
 	t.Helper()
@@ -1134,17 +1143,19 @@ func startDriver(t *testing.T) *driver {
 	} else if v := strings.TrimSpace(string(out)); nodeMajor(v) < 20 {
 		unavailable("node %s is too old: ts-mls 1.6.4 needs Node.js 20 or newer", v)
 	}
-	if _, err := os.Stat(filepath.Join("node_modules", "ts-mls", "package.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(driverDir, "node_modules", "ts-mls", "package.json")); err != nil {
 		npm, err := exec.LookPath("npm")
 		if err != nil {
 			unavailable("node_modules missing and npm not found")
 		}
-		out, err := exec.Command(npm, "ci", "--prefer-offline", "--no-audit", "--no-fund").CombinedOutput()
+		ci := exec.Command(npm, "ci", "--prefer-offline", "--no-audit", "--no-fund")
+		ci.Dir = driverDir
+		out, err := ci.CombinedOutput()
 		if err != nil {
 			unavailable("npm ci failed: %v\n%s", err, out)
 		}
 	}
-	cmd := exec.Command(node, "driver.mjs")
+	cmd := exec.Command(node, filepath.Join(driverDir, "driver.mjs"))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -1167,7 +1178,7 @@ func startDriver(t *testing.T) *driver {
 		close(d.lines)
 	}()
 	t.Cleanup(func() {
-		_ = json.NewEncoder(stdin).Encode(request{Cmd: "quit"})
+		_ = json.NewEncoder(stdin).Encode(driverRequest{Cmd: "quit"})
 		_ = stdin.Close()
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -1207,27 +1218,27 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (d *driver) call(req request) (response, error) {
+func (d *driver) call(req driverRequest) (driverResponse, error) {
 	line, err := json.Marshal(req)
 	if err != nil {
-		return response{}, err
+		return driverResponse{}, err
 	}
 	if _, err := d.stdin.Write(append(line, '\n')); err != nil {
-		return response{}, fmt.Errorf("failed to write to the driver: %w", err)
+		return driverResponse{}, fmt.Errorf("failed to write to the driver: %w", err)
 	}
 	var raw []byte
 	select {
 	case l, ok := <-d.lines:
 		if !ok {
-			return response{}, errors.New("the driver exited")
+			return driverResponse{}, errors.New("the driver exited")
 		}
 		raw = l
 	case <-time.After(callTimeout):
-		return response{}, fmt.Errorf("no answer from the driver to %s within %v", req.Cmd, callTimeout)
+		return driverResponse{}, fmt.Errorf("no answer from the driver to %s within %v", req.Cmd, callTimeout)
 	}
-	var r response
+	var r driverResponse
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return response{}, fmt.Errorf("failed to parse the driver's answer %q: %w", raw, err)
+		return driverResponse{}, fmt.Errorf("failed to parse the driver's answer %q: %w", raw, err)
 	}
 	if !r.OK {
 		return r, fmt.Errorf("ts-mls: %s", r.Error)
@@ -1242,7 +1253,7 @@ func (d *driver) call(req request) (response, error) {
 func (d *driver) compressedKeys(t *testing.T, cs mls.CipherSuite) bool {
 	t.Helper()
 	probe := func(uncompressed bool) []byte {
-		r, err := d.call(request{Cmd: "key_package", Client: fmt.Sprintf("probe/%04x/%t", uint16(cs), uncompressed), Suite: uint16(cs), Uncompressed: uncompressed})
+		r, err := d.call(driverRequest{Cmd: "key_package", Client: fmt.Sprintf("probe/%04x/%t", uint16(cs), uncompressed), Suite: uint16(cs), Uncompressed: uncompressed})
 		if err != nil {
 			t.Fatalf("ts-mls key package for suite 0x%04x: %v", uint16(cs), err)
 		}
