@@ -35,8 +35,9 @@ var interopSuites = []struct {
 	{cs: 0x0003},
 	// The X-Wing suites, with the code points ts-mls 1.6.4 uses
 	// (MLS_256_XWING_AES256GCM_SHA512_Ed25519 and
-	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519); package mls implements
-	// them under these code points as well as the draft's.
+	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519), with X-Wing's own
+	// DeriveKeyPair as ts-mls has it (see package mls, "Cipher suites");
+	// 0x0053 is the desks' default.
 	{cs: 0x0053},
 	{cs: 0x0054},
 	// ts-mls 1.6.4 generates P-256/P-384/P-521 signature keys compressed
@@ -68,6 +69,10 @@ var interopScenarios = []struct {
 	{"proposals-by-reference-from-both", proposalsFromBoth},
 	{"group-context-extensions", groupContextExtensions},
 	{"message-sizes", messageSizes},
+	{"go-reinits-to-xwing", goReInits},
+	{"ts-reinits-to-xwing", tsReInits},
+	{"go-branches-subgroup", goBranches},
+	{"ts-branches-subgroup", tsBranches},
 }
 
 func TestInterop(t *testing.T) {

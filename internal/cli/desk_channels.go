@@ -246,7 +246,9 @@ prints one JSON object per line.`)
 func runDeskMembers(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk members", "CHANNEL [--json]", `
 Lists the devices in a channel's MLS group as this desk sees it: delegation,
-person, role and device ID from each member's verified certificate.`)
+person, role and device ID from each member's verified certificate; and the
+group's cipher suite, saying whether it is post-quantum (whether messages a
+host records today stay confidential once it has a quantum computer).`)
 	f := addDeskFlags(fs, true)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -257,10 +259,15 @@ person, role and device ID from each member's verified certificate.`)
 	if err != nil {
 		return err
 	}
+	si, err := d.ChannelSuite(ctx, ch)
+	if err != nil {
+		return err
+	}
 	if *f.json {
-		return deskJSON(env.Stdout, map[string]any{"epoch": epoch, "members": ms})
+		return deskJSON(env.Stdout, map[string]any{"epoch": epoch, "suite": si, "members": ms})
 	}
 	fmt.Fprintf(env.Stdout, "channel %s, epoch %d\n", ch, epoch)
+	fmt.Fprintf(env.Stdout, "suite   %s (%s)\n        %s\n", si.Name, si.Code, si.Summary)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LEAF\tDELEGATION\tPERSON\tROLE\tDEVICE")
 	for _, m := range ms {

@@ -820,6 +820,7 @@ type trustChan struct {
 	Epoch   uint64
 	MemErr  string
 	Conf    *confView
+	Suite   *desk.SuiteInfo // nil until the desk is in the channel's group
 }
 
 // confView is a log's cosignature state as the trust panel shows it.
@@ -943,6 +944,9 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			tc.MemErr = err.Error()
 		}
 		tc.Members, tc.Epoch = mem, epoch
+		if si, err := s.d.ChannelSuite(ctx, c.ID); err == nil {
+			tc.Suite = &si
+		}
 		d.Channels = append(d.Channels, tc)
 	}
 	d.Alarms = alarmsOf(m.Status)
