@@ -19,6 +19,8 @@
 //                public?, ratchet_tree_ext?}
 //                                           -> {commit, welcome?, ratchet_tree}
 //   propose     {remove | add, public?}     -> {message}
+//   external_sender {suite, uncompressed?}  -> {signature_key}
+//   propose_external {group_info, remove}   -> {message} (by an external sender)
 //   successor   {from, adds, uncompressed?} -> {welcome, ratchet_tree} (after a
 //                                              ReInit: client creates the new group)
 //   join_reinit {from, welcome, ratchet_tree?} -> {} (client joins the successor)
@@ -60,6 +62,7 @@ import {
   makePskIndex,
   mlsExporter,
   processPrivateMessage,
+  proposeExternal,
   processPublicMessage,
   reinitCreateNewGroup,
   zeroOutUint8Array,
@@ -346,6 +349,26 @@ const handlers = {
     const welcome = decodeMessage(unb64(req.welcome), ["mls_welcome"]).welcome;
     c.state = await joinGroupFromBranch(old.state, welcome, c.keyPackage, c.privatePackage, decodeTree(req.ratchet_tree), c.impl);
     return {};
+  },
+
+  // external_sender: client becomes an external sender (§12.1.8.1) with a
+  // fresh signature key pair of the suite; returns its public key.
+  async external_sender(req) {
+    const impl = await implFor(req.suite);
+    const keys = req.uncompressed ? await uncompressedKeyPair(req.suite) : await impl.signature.keygen();
+    clients.set(req.client, { name: req.client, impl, suite: req.suite, externalKeys: keys });
+    return { signature_key: b64(keys.publicKey) };
+  },
+
+  // propose_external: the external sender client proposes removing a
+  // member of the group of a GroupInfo.
+  async propose_external(req) {
+    const c = client(req.client);
+    if (c.externalKeys === undefined) throw new Error(`client ${req.client} is no external sender`);
+    const groupInfo = decodeMessage(unb64(req.group_info), ["mls_group_info"]).groupInfo;
+    const proposal = { proposalType: "remove", remove: { removed: req.remove } };
+    const msg = await proposeExternal(groupInfo, proposal, c.externalKeys.publicKey, c.externalKeys.signKey, c.impl);
+    return { message: b64(encodeMlsMessage(msg)) };
   },
 
   async propose(req) {
