@@ -777,21 +777,42 @@ func (d *Desk) maintainGroup(ctx context.Context, ch string) error {
 // channel's group is started if the channel's log is empty. It returns the
 // entry's index.
 func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) {
+	return d.send(ctx, ch, data, nil)
+}
+
+// send is Send; check, if not nil, runs once the channel's log is up to
+// date and before anything is encrypted or appended (SendEvent).
+func (d *Desk) send(ctx context.Context, ch string, data []byte, check func() error) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, err := d.channelMeta(ctx, d.store, ch); err != nil {
 		if _, err := d.syncLocked(ctx); err != nil {
 			return 0, err
 		}
+		if _, err := d.channelMeta(ctx, d.store, ch); err != nil {
+			return 0, fmt.Errorf("the venue has no channel %q for this delegation", ch)
+		}
 	}
 	// Only the entries matter before encrypting; the confirmation is
 	// brought up to date after the message is sent.
 	err := d.syncLogOpt(ctx, ch, false)
 	if errors.Is(err, errWaitingWelcome) {
+		// The Welcome may be in the mailbox: a full sync processes it.
+		if _, err := d.syncLocked(ctx); err != nil {
+			return 0, err
+		}
+		err = d.syncLogOpt(ctx, ch, false)
+	}
+	if errors.Is(err, errWaitingWelcome) {
 		return 0, ErrNoGroup
 	}
 	if err != nil {
 		return 0, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return 0, err
+		}
 	}
 	g, err := d.loadGroup(ctx, d.store, ch)
 	if err != nil {

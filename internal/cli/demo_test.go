@@ -103,6 +103,7 @@ wait:
 	} else if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("reused link: status %d", resp.StatusCode)
 	}
+	checkUIGuards(t, c, link[:strings.Index(link, "/login")], links, link)
 	// Enter: the venue signs a fork of working group 1; Borealia's desk
 	// checks, raises the alarm and offers the proof.
 	if _, err := io.WriteString(stdin, "\n"); err != nil {
