@@ -10,7 +10,7 @@
 //   create      {suite, group_id, uncompressed?} -> {}
 //   join        {welcome, ratchet_tree?}    -> {}
 //   join_external {suite, group_info, uncompressed?} -> {commit}
-//   group_info  {rfc_external_pub?}         -> {group_info, external_pub} (with
+//   group_info  {rfc_external_pub?}         -> {group_info, external_pub_bare} (with
 //                                              external_pub and ratchet tree)
 //   add_psk     {psk_id, psk}               -> {} (an external PSK the client knows)
 //   commit      {adds?, removes?, external_psks?, resumption_epochs?,
@@ -215,6 +215,10 @@ const handlers = {
     const c = group(req.client);
     let gi = await createGroupInfoWithExternalPubAndRatchetTree(c.state, [], c.impl);
     const externalPub = gi.extensions.find((e) => e.extensionType === "external_pub").extensionData;
+    // The group's external public key (§8): is the extension that key bare?
+    const keyPair = await c.impl.hpke.deriveKeyPair(c.state.keySchedule.externalSecret);
+    const key = await c.impl.hpke.exportPublicKey(keyPair.publicKey);
+    const bare = Buffer.from(key).equals(Buffer.from(externalPub));
     if (req.rfc_external_pub) {
       // ts-mls 1.6.4 writes the external_pub extension as the bare key; RFC
       // 9420 §12.4.3.2 has struct { HPKEPublicKey external_pub; }, a
@@ -228,7 +232,7 @@ const handlers = {
     }
     return {
       group_info: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: gi })),
-      external_pub: b64(externalPub),
+      external_pub_bare: bare,
     };
   },
 
