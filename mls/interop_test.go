@@ -393,15 +393,20 @@ func requiredCapabilities(extensions, proposals, credentials []uint16) []byte {
 }
 
 // messageSizes: application messages of several sizes, with and without
-// authenticated data, both ways (padding differs between the two).
+// authenticated data, both ways, from members of ours padding to 32 bytes
+// (the default), not at all, and to 1 KiB (§6.3.1).
 func messageSizes(h *harness) {
 	a := h.goMember("alice")
+	h.paddingBlock = 1
+	c := h.goMember("carol")
+	h.paddingBlock = 1024
+	e := h.goMember("erin")
 	b := h.tsMember("bob")
 	h.create(a)
-	h.add(a, true, b)
+	h.add(a, true, b, c, e)
 	for _, n := range []int{0, 1, 31, 32, 33, 1000, 64 << 10} {
 		for _, aad := range [][]byte{nil, bytes.Repeat([]byte{'a'}, 100)} {
-			for _, pair := range [][2]member{{a, b}, {b, a}} {
+			for _, pair := range [][2]member{{a, b}, {b, a}, {c, b}, {e, b}} {
 				text := bytes.Repeat([]byte{byte(n)}, n)
 				data, app := pair[1].process(pair[0].encrypt(text, aad))
 				if !app || !bytes.Equal(data, text) {
@@ -587,6 +592,7 @@ type harness struct {
 	public        bool     // handshakes as PublicMessage (ts-mls members too)
 	allowExternal bool     // Config.AllowExternalJoin accepts every client
 	pastEpochs    int      // Config.PastEpochs
+	paddingBlock  int      // Config.PaddingBlock
 	members       []member // current members, in joining order
 	epoch         uint64
 	// closed: a ReInit commit closed the group (§11.2).
@@ -611,6 +617,7 @@ func (h *harness) goMember(name string) member {
 	m.cfg = &mls.Config{
 		PublicHandshake: h.public,
 		PastEpochs:      h.pastEpochs,
+		PaddingBlock:    h.paddingBlock,
 		ExternalPSKs: func(id []byte) ([]byte, bool) {
 			psk, ok := m.psks[string(id)]
 			return psk, ok
