@@ -1,8 +1,8 @@
 // Interop driver: holds ts-mls clients and speaks JSON lines on stdin/stdout
 // with mls/interop_test.go. One request per line, one response per line, in
 // order. Bytes are base64 (standard, padded). Only MLS wire objects cross:
-// MLSMessage (KeyPackage, Welcome, PublicMessage, PrivateMessage) and
-// ratchet trees; secrets stay here, and the test compares only the public
+// MLSMessages (KeyPackage, Welcome, GroupInfo, PublicMessage,
+// PrivateMessage) and ratchet trees; secrets stay here, and the test compares only the public
 // values every member must agree on (epoch authenticator, an exporter value).
 //
 // Requests ({"cmd": ..., "client": name, ...}):
@@ -27,7 +27,7 @@
 //   branch      {from, group_id, adds, uncompressed?} -> {welcome, ratchet_tree}
 //   join_branch {from, welcome, ratchet_tree?} -> {} (client joins the subgroup)
 //   encrypt     {data, aad?}                -> {message}
-//   process     {message}                   -> {kind, data?, aad?, epoch, active}
+//   process     {message}                   -> {kind, data?, epoch, active}
 //   state       {label, context, length}    -> {epoch, active, epoch_authenticator,
 //                                               exporter, own_leaf, members,
 //                                               ratchet_tree, suite}
@@ -62,8 +62,8 @@ import {
   makePskIndex,
   mlsExporter,
   processPrivateMessage,
-  proposeExternal,
   processPublicMessage,
+  proposeExternal,
   reinitCreateNewGroup,
   zeroOutUint8Array,
 } from "ts-mls";
@@ -75,7 +75,8 @@ const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 const unb64 = (s) => new Uint8Array(Buffer.from(s, "base64"));
 const utf8 = new TextEncoder();
 
-// Clients by name: {impl, suite, identity, keyPackage, privatePackage, state}.
+// Clients by name: {name, impl, suite, keyPackage, privatePackage, state,
+// psks, externalKeys}.
 const clients = new Map();
 const impls = new Map();
 
