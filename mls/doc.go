@@ -162,7 +162,8 @@
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).
-// The test of package mls/interop runs this package live against an
-// independent implementation, ts-mls (TypeScript, under Node.js), over
-// MLSMessage bytes only: go test ./mls/... -run Interop -v.
+// TestInterop runs this package live against an independent
+// implementation, ts-mls (TypeScript, under Node.js, pinned in
+// interop/package-lock.json), over MLS wire objects only:
+// go test ./mls/ -run Interop -v (see interop/README.md).
 package mls
