@@ -195,3 +195,41 @@ func TestTalksSnapshotNotTrusted(t *testing.T) {
 		t.Fatal("the snapshot of one configuration was used for another")
 	}
 }
+
+// TestStoreMigratesWithoutRowid: a store made with the former WITHOUT ROWID
+// value table opens with its values readable, in the rowid table.
+func TestStoreMigratesWithoutRowid(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := CreateStore(ctx, dir, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, "hist/wg1/0000000000000001", []byte("a value")); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the former layout, as a desk made before would have it.
+	for _, q := range []string{
+		`ALTER TABLE kv RENAME TO kv_new`,
+		`CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO kv SELECT key, value FROM kv_new`,
+		`DROP TABLE kv_new`,
+	} {
+		if _, err := st.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st, err = OpenStore(ctx, dir, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ddl string
+	if err := st.db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'kv'`).Scan(&ddl); err != nil || bytes.Contains([]byte(ddl), []byte("WITHOUT ROWID")) {
+		t.Fatalf("not migrated: %q %v", ddl, err)
+	}
+	if v, err := st.Get(ctx, "hist/wg1/0000000000000001"); err != nil || string(v) != "a value" {
+		t.Fatalf("value after migration: %q %v", v, err)
+	}
+}
