@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"syscall"
 	"time"
@@ -92,6 +94,9 @@ func DeskHistory(ctx context.Context, cfg DeskConfig, each func(DeskResult)) err
 		}
 	}
 	samples := max(cfg.Samples, 3)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(desk.MemoryLimit) // as the desk commands run
+	}
 	admin, err := client.New(cfg.VenueURL, client.WithAdmin(cfg.Admin), client.WithHTTPClient(NewHTTPClient()))
 	if err != nil {
 		return err

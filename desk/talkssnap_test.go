@@ -93,8 +93,8 @@ func TestTalksSnapshotEqualsReplay(t *testing.T) {
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
-			defer func(v int64) { snapshotEvery = v }(snapshotEvery)
-			snapshotEvery = 1 + rng.Int64N(300) // snapshots written (and reloaded) often
+			defer func(v, g int64) { snapshotEvery, snapshotGrowth = v, g }(snapshotEvery, snapshotGrowth)
+			snapshotEvery, snapshotGrowth = 1+rng.Int64N(300), 1<<40 // snapshots written (and reloaded) often
 			dir := t.TempDir()
 			d := historyDesk(t, dir)
 			var next int64

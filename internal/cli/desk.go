@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -106,6 +107,9 @@ func (f deskFlags) parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet,
 }
 
 func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
+	if env.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(desk.MemoryLimit)
+	}
 	pass, err := f.passphrase(env)
 	if err != nil {
 		return nil, err
