@@ -39,8 +39,6 @@ const (
 	maxCommitRetries = 8
 )
 
-const cipherSuite = mls.X25519_AES128GCM_SHA256_Ed25519
-
 func jsonMarshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -68,15 +66,6 @@ func (d *Desk) channelOfGroup(gid []byte) (string, bool) {
 		return "", false
 	}
 	return string(rest), true
-}
-
-// identity is the desk's MLS signing identity: the device key, with a basic
-// credential whose identity is the device certificate (RFC 9420 §5.3).
-func (d *Desk) identity() (*mls.Identity, error) {
-	if d.cert == nil {
-		return nil, ErrNotEnrolled
-	}
-	return mls.NewIdentityFromKey(cipherSuite, mls.BasicCredential(d.cert), d.key.Seed())
 }
 
 // A MemberInfo is who a leaf of a channel's group is, from its certificate

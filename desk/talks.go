@@ -112,9 +112,11 @@ func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.S
 	return st, nil
 }
 
-// Say sends a plain statement (negotiation.NewStatement) in a channel.
-func (d *Desk) Say(ctx context.Context, ch, body, replyTo, aboutText, aboutPara string) (int64, error) {
-	return d.Send(ctx, ch, negotiation.NewStatement(body, replyTo, aboutText, aboutPara))
+// Say sends a plain statement (negotiation.NewStatement) in a channel,
+// refusing (SendEvent) a reply to a statement or a text or paragraph that
+// does not exist.
+func (d *Desk) Say(ctx context.Context, ch, host, body, replyTo, aboutText, aboutPara string) (int64, error) {
+	return d.SendEvent(ctx, ch, host, negotiation.NewStatement(body, replyTo, aboutText, aboutPara))
 }
 
 // Summary returns a one-line reading of a message: the body of a

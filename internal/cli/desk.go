@@ -18,6 +18,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/internal/dirlock"
 )
 
 func init() {
@@ -106,6 +107,27 @@ func (f deskFlags) parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet,
 	return f.open(ctx, env)
 }
 
+// deskRunLock is the file in a desk's home that the long-running desk
+// process ('desk run', 'desk web') holds an exclusive lock on. Commands
+// that do one thing and exit share the home with it (desk.LockFile).
+const deskRunLock = "desk.run.lock"
+
+// lockHome takes the exclusive lock of a long-running desk process on the
+// desk's home, before the desk is opened: a second one refuses without
+// touching the home. It returns nil if the home does not exist (open then
+// says so).
+func (f deskFlags) lockHome(env *Env, cmd string) (*dirlock.Lock, error) {
+	home := f.homeDir(env)
+	if _, err := os.Stat(home); err != nil {
+		return nil, nil
+	}
+	l, err := dirlock.Acquire(home, deskRunLock)
+	if err != nil {
+		return nil, fmt.Errorf("another 'desk run' or 'desk web' uses this desk: %w; stop it first ('goodoffices %s' needs the desk to itself)", err, cmd)
+	}
+	return l, nil
+}
+
 func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
 	if env.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(desk.MemoryLimit)
@@ -141,43 +163,6 @@ func noArgs(fs *flag.FlagSet) error {
 		return &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
 	}
 	return nil
-}
-
-// deskParseArgs parses flags given anywhere among the positional
-// arguments and returns the positional arguments in order. After "--"
-// everything is positional.
-func deskParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// flag.Parse consumed a "--" if it stopped there.
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
-// deskParseOneArg parses flags given before or after one positional argument
-// and returns that argument ("" if none).
-func deskParseOneArg(fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := deskParseArgs(fs, args)
-	if err != nil {
-		return "", err
-	}
-	switch len(pos) {
-	case 0:
-		return "", nil
-	case 1:
-		return pos[0], nil
-	}
-	return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(pos[1:], " ")}
 }
 
 func runDeskInit(ctx context.Context, env *Env, args []string) error {
@@ -337,7 +322,7 @@ Example:
   goodoffices desk verify-party borealia --fingerprint K7QF-2M4X-Y3ZA-PL6D-W2HN-Q5TR`)
 	f := addDeskFlags(fs, true)
 	fp := fs.String("fingerprint", "", "the fingerprint the delegation read to you; records the confirmation if it matches")
-	name, err := deskParseOneArg(fs, args)
+	name, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -521,7 +506,7 @@ evidence has been saved and the alarm dealt with: the desk keeps the
 checkpoint it last accepted, so a venue that keeps serving the same bad data
 raises the alarm again at the next sync.`)
 	f := addDeskFlags(fs, false)
-	log, err := deskParseOneArg(fs, args)
+	log, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -547,7 +532,18 @@ every alarm, and every change to the meetings of this delegation
 ("schedule: ...", as 'desk schedule --watch' shows them).`)
 	f := addDeskFlags(fs, false)
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
-	d, err := f.parseAndOpen(ctx, env, fs, args)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	lock, err := f.lockHome(env, "desk run")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	d, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -268,7 +268,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // localPath returns p if it is a path on this server, else "/": a login
 // link cannot send the browser elsewhere.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
+		return "/"
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return "/" // TAB, CR, LF and other controls: browsers strip some of them
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p
@@ -552,7 +561,7 @@ func (s *Server) colour(party string) string {
 // send encrypts payload into channel ch, then syncs the channel so that
 // the page the delegate is redirected to shows it.
 func (s *Server) send(ctx context.Context, ch string, payload []byte) error {
-	if _, err := s.d.Send(ctx, ch, payload); err != nil {
+	if _, err := s.d.SendEvent(ctx, ch, s.o.Host, payload); err != nil {
 		return err
 	}
 	if err := s.d.SyncLog(ctx, ch); err != nil {

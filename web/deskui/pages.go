@@ -431,8 +431,7 @@ type textData struct {
 	Parties   []negotiation.Party
 	Channel   string
 	Other     []*negotiation.Proposal // open proposals not on one paragraph
-	Stances   []negotiation.Stance
-	Responded map[string]bool // proposals this party has answered
+	Responded map[string]bool         // proposals this party has answered
 }
 
 func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
@@ -460,8 +459,7 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 // textData prepares text t of m.State for the text page.
 func (s *Server) textData(m *model, t *negotiation.Text) textData {
 	me := s.d.Profile().Delegation
-	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{},
-		Stances: []negotiation.Stance{negotiation.Agree, negotiation.AgreeAdReferendum, negotiation.Reserve, negotiation.Object}}
+	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{}}
 	for _, p := range t.Paragraphs {
 		pv := paraView{Paragraph: p}
 		for _, party := range m.Parties {
@@ -542,7 +540,7 @@ func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	if ch == "" {
 		return errors.New("the text's channel is unknown")
 	}
-	idx, err := s.d.Send(r.Context(), ch, payload)
+	idx, err := s.d.SendEvent(r.Context(), ch, s.o.Host, payload)
 	if err != nil {
 		return err
 	}
@@ -828,6 +826,7 @@ type trustChan struct {
 	Epoch   uint64
 	MemErr  string
 	Conf    *confView
+	Suite   *desk.SuiteInfo // nil until the desk is in the channel's group
 }
 
 // confView is a log's cosignature state as the trust panel shows it.
@@ -951,6 +950,9 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			tc.MemErr = err.Error()
 		}
 		tc.Members, tc.Epoch = mem, epoch
+		if si, err := s.d.ChannelSuite(ctx, c.ID); err == nil {
+			tc.Suite = &si
+		}
 		d.Channels = append(d.Channels, tc)
 	}
 	d.Alarms = alarmsOf(m.Status)
