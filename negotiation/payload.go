@@ -38,6 +38,8 @@ const (
 	TypeStatement  = "statement"
 	TypeAdopt      = "adopt"
 	TypeSign       = "sign"
+	TypeTranslate  = "translate"
+	TypeConcord    = "concord"
 )
 
 // Op is the kind of an amendment.
@@ -282,6 +284,10 @@ func decodePayload(b []byte) (string, any, error) {
 		v = &adoptPayload{}
 	case TypeSign:
 		v = &signPayload{}
+	case TypeTranslate:
+		v = &translatePayload{}
+	case TypeConcord:
+		v = &concordPayload{}
 	default:
 		return e.Type, nil, fmt.Errorf("%w: type %q", errUnknown, e.Type)
 	}

@@ -136,6 +136,17 @@ wait:
 	if out, err := exec.Command(bin, "verify", "--venue-key", venueKey, pf).CombinedOutput(); err != nil {
 		t.Errorf("goodoffices verify of the downloaded proof: %v\n%s", err, out)
 	}
+	// The demo's channels run on the post-quantum suite (the desks'
+	// default), as the trust panel says.
+	if resp, err := c.Get(base + "/trust"); err != nil {
+		t.Error(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if n := strings.Count(string(page), "MLS_256_XWING_AES256GCM_SHA512_Ed25519"); n < 2 || strings.Contains(string(page), "NOT post-quantum") {
+			t.Errorf("trust panel: %d channels on X-Wing, classical ones: %v", n, strings.Contains(string(page), "NOT post-quantum"))
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
