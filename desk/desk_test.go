@@ -468,7 +468,8 @@ func TestHostileFork(t *testing.T) {
 		if _, err := tv2.admin.Accredit(t.Context(), "arden", arden.root.VerifierKey()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tv2.admin.RegisterDevice(t.Context(), a.Certificate()); err != nil {
+		reg, _ := client.New(tv2.srv.URL, client.WithDevice(a.key))
+		if _, err := reg.RegisterDevice(t.Context(), a.Certificate()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tv2.admin.CreateChannel(t.Context(), client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
