@@ -151,6 +151,12 @@ func TestScenarioOutcome(t *testing.T) {
 	if got := texts(t, oleh, "logistics"); len(got) != 1 || !strings.Contains(got[0], "Room A") {
 		t.Fatalf("logistics reads %q", got)
 	}
+	// The talks run on the post-quantum suite, the default.
+	for _, d := range all {
+		if si, err := d.ChannelSuite(ctx, "logistics"); err != nil || si.ID != 0x0053 || !si.PostQuantum {
+			t.Fatalf("%s: logistics on %+v (%v), want X-Wing 0x0053", d.Profile().Person, si, err)
+		}
+	}
 
 	r := &talksRun{t: t, desks: []*Desk{tomas, ilse, iryna, oleh}}
 	for _, it := range [][2]string{{"ceasefire", "Ceasefire and separation of forces"}, {"humanitarian", "Humanitarian questions"}} {

@@ -169,7 +169,7 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 	text := fs.String("text", "", "text `ID`")
 	out := fs.String("out", "", "bundle `file` (default <text>.outcome.json)")
 	pdfOut := fs.String("pdf", "", "also render the outcome as PDF to `file`: each language, then a signature page")
-	font := fs.String("font", "", "TrueType font `file` to embed in the PDF (needed for Russian and other non-Latin scripts)")
+	font := fs.String("font", "", "TrueType font `file` to embed in the PDF instead of the built-in DejaVu Sans (which covers Latin, Cyrillic and Kazakh)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -345,14 +345,15 @@ unagreed text in [brackets] and the party that tabled each bracket named,
 each paragraph's status and positions, and the adoption. (desk talks --text
 prints the same as Markdown.)
 
-The standard Helvetica font covers English, French and other Latin-1
-languages only; for Russian or any other script, give a TrueType font with
---font (e.g. /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf), which is
-embedded in the file.`+deskPassphraseHelp)
+The text is set in DejaVu Sans, built into the binary, which covers
+English, French, Russian, Ukrainian, Kazakh and most other Latin and
+Cyrillic languages; only the glyphs used are embedded, and the text can be
+copied and searched. --font embeds another TrueType font instead (for a
+script DejaVu Sans lacks).`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
 	out := fs.String("out", "", "PDF `file` (default <text>.pdf)")
-	font := fs.String("font", "", "TrueType font `file` to embed (for non-Latin scripts)")
+	font := fs.String("font", "", "TrueType font `file` to embed instead of the built-in DejaVu Sans")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
