@@ -181,3 +181,21 @@ func (p *VenueProcess) CPUTime() (time.Duration, bool) {
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, true
 }
+
+// RSS returns the resident memory of the venue process in bytes, read from
+// /proc (Linux only; -1 elsewhere).
+func (p *VenueProcess) RSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) > 0 {
+				return kb << 10
+			}
+		}
+	}
+	return -1
+}
