@@ -191,9 +191,10 @@ func (p *VenueProcess) RSS() int64 {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) > 0 {
-				return kb << 10
+			if f := strings.Fields(v); len(f) > 0 {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
 			}
 		}
 	}
