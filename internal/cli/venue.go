@@ -49,6 +49,7 @@ Examples:
 	burst := fs.Int("burst", venue.DefaultBurst, "burst of appends per device")
 	maxStreams := fs.Int("max-streams", venue.DefaultMaxStreams, "concurrent event streams per device")
 	maxConns := fs.Int("max-conns", 4096, "concurrent TCP connections")
+	h2c := fs.Bool("h2c", true, "also accept HTTP/2 without TLS (h2c with prior knowledge) on the listener, beside HTTP/1.1; in production put TLS in front (docs/deploy.md)")
 	maxPending := fs.Int("max-pending-conns", 0, "connections that have not yet authenticated, within --max-conns; the oldest is closed for a new client past it (0: a quarter of --max-conns)")
 	mailboxMessages := fs.Int("mailbox-messages", venue.DefaultMailboxMessages, "messages one device's mailbox holds; mail past it is refused (507)")
 	mailboxBytes := fs.Int64("mailbox-bytes", venue.DefaultMailboxBytes, "`bytes` one device's mailbox holds; mail past it is refused (507)")
@@ -123,6 +124,9 @@ Examples:
 	ln = venue.LimitListener(ln, *maxConns, *maxPending)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 4 * venue.MaxHeaderBytes, ConnContext: venue.ConnContext}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(*h2c)
 	created := ""
 	if v.AdminCreated {
 		created = " (created now; keep it secret)"

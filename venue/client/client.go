@@ -73,6 +73,20 @@ type Option func(*Client)
 // since event streams are long-lived; bound calls with their context).
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
 
+// WithH2C makes the client speak HTTP/2 without TLS (h2c, prior knowledge)
+// to an http:// venue: many concurrent requests share one connection. The
+// venue accepts it unless started with --h2c=false; https:// URLs use HTTP/2
+// over TLS as usual.
+func WithH2C() Option {
+	return func(c *Client) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+		tr.Protocols.SetHTTP2(true)
+		c.hc = &http.Client{Transport: tr}
+	}
+}
+
 // WithAdmin makes the client act as the host admin with credential.
 func WithAdmin(credential string) Option {
 	return func(c *Client) { c.admin = strings.TrimSpace(credential) }
@@ -680,3 +694,6 @@ func (s *Subscription) read() (Event, error) {
 		}
 	}
 }
+
+// HTTPClient returns the HTTP client c uses, e.g. to wrap its transport.
+func (c *Client) HTTPClient() *http.Client { return c.hc }
