@@ -171,6 +171,19 @@ func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 
+// UseH2C makes the writers created from now on speak HTTP/2 without TLS
+// (h2c) to the venue: requests share connections instead of holding one
+// each.
+func (t *VenueTarget) UseH2C() {
+	tr := &http.Transport{
+		DialContext:     (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		IdleConnTimeout: 90 * time.Second,
+	}
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.hc = &http.Client{Transport: tr, Timeout: 60 * time.Second}
+}
+
 // PrepareVenue accredits a fresh delegation at the venue (with the admin
 // credential) and creates nChannels channels for it.
 func PrepareVenue(ctx context.Context, urls []string, admin string, nChannels int) (*VenueTarget, error) {

@@ -66,6 +66,7 @@ Examples:
   goodoffices bench venue --url http://127.0.0.1:8470 --admin-file goodoffices-data/admin.token --no-jetstream`)
 	writersFlag := fs.String("writers", "1,16,128", "comma-separated `counts` of concurrent writers, one run each")
 	channels := fs.Int("channels", 256, "`number` of channels the writers spread over")
+	h2c := fs.Bool("h2c", false, "writers speak HTTP/2 without TLS (h2c) to the venue instead of HTTP/1.1")
 	prefill := fs.Int("prefill", 0, "append this `number` of entries to every channel before measuring (to see whether cost grows with log length)")
 	size := fs.Int("size", 256, "entry size in `bytes`")
 	duration := fs.Duration("duration", 10*time.Second, "measured `time` per run")
@@ -149,7 +150,7 @@ Examples:
 		if len(urls) > 1 {
 			fmt.Fprintf(out, "appends routed to nodes by %s\n", *route)
 		}
-		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *channels, *prefill, *size, *warmup, *duration)
+		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *h2c, *channels, *prefill, *size, *warmup, *duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -384,7 +385,7 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, h2c bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
 	rss0 := venueRSS()
 	start := time.Now()
 	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
@@ -397,6 +398,10 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 			fmt.Fprintf(out, "venue resident memory %.1f MiB after creating them (%.0f bytes per channel over the %.1f MiB before)\n",
 				float64(rss1)/(1<<20), float64(rss1-rss0)/float64(channels), float64(rss0)/(1<<20))
 		}
+	}
+	if h2c {
+		t.UseH2C()
+		fmt.Fprintln(out, "writers use HTTP/2 without TLS (h2c)")
 	}
 	if prefill > 0 {
 		ws, err := t.Writers(ctx, 64, route)
