@@ -498,7 +498,7 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		}); err != nil {
 			return err
 		}
-		_, err = d.api.appendEntry(ctx, ch, bundle.Commit, int64(d.epochBase(ctx, d.store, ch)+epoch))
+		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
 		if err != nil {
 			g.DiscardCommit()
 			d.store.Update(ctx, func(tx *Tx) error {

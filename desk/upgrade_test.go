@@ -39,7 +39,7 @@ func TestUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncAll(t, all...)
-	if _, err := b.Say(ctx, "wg1", "Borealia is ready.", "", "", ""); err != nil {
+	if _, err := b.Say(ctx, "wg1", "", "Borealia is ready.", "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := a2.Rotate(ctx, "wg1"); err != nil {
@@ -90,14 +90,14 @@ func TestUpgrade(t *testing.T) {
 
 	// The talks go on in the successor: messages both ways, a commit by
 	// another member (announced past the old group's epochs), a removal.
-	if _, err := b.Say(ctx, "wg1", "Borealia proposes a ceasefire from Monday.", "", "", ""); err != nil {
+	if _, err := b.Say(ctx, "wg1", "", "Borealia proposes a ceasefire from Monday.", "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	syncAll(t, all...)
 	if err := b.Rotate(ctx, "wg1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Say(ctx, "wg1", "Arden agrees ad referendum.", "", "", ""); err != nil {
+	if _, err := a.Say(ctx, "wg1", "", "Arden agrees ad referendum.", "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	syncAll(t, all...)
