@@ -3,6 +3,7 @@ package desk
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +71,16 @@ func TestUpgrade(t *testing.T) {
 	syncAll(t, all...) // new key packages on the venue
 	if err := a.Upgrade(ctx, "wg1", DefaultSuite); err != nil {
 		t.Fatal(err)
+	}
+	// A Welcome into the successor read before the ReInit commit waits for
+	// it (b has not synced the log since).
+	cur, _ := strconv.ParseInt(string(mustGet(ctx, b.store, keyMailCur)), 10, 64)
+	mail, err := b.api.mail(ctx, cur)
+	if err != nil || len(mail) == 0 {
+		t.Fatalf("no Welcome for b: %v", err)
+	}
+	if _, err := b.tryWelcome(ctx, mail[len(mail)-1].Data); !errors.Is(err, errWaitingReInit) {
+		t.Fatalf("a Welcome into the successor before the ReInit commit: %v", err)
 	}
 	syncAll(t, all...)
 	for _, d := range all {
