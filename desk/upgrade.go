@@ -35,6 +35,7 @@ import (
 // More store keys of the MLS layer.
 const (
 	prefEpochBase = "mls/epoch-base/" // per channel: added to the group's epoch when announcing a commit
+	prefUpgrading = "mls/upgrading/"  // per channel: this desk committed its ReInit and owes the successor
 )
 
 // errWaitingReInit keeps a Welcome into a channel's successor group until
@@ -110,7 +111,8 @@ func resumesGroup(err error) bool {
 // member device must have published a key package of cs (its desk's suite
 // policy, 'desk policy --suite'); the upgrade is refused before anything is
 // sent otherwise. If this desk committed the ReInit but stopped before
-// welcoming the others, running Upgrade again finishes it.
+// welcoming the others, running Upgrade again finishes it; the other
+// members wait for its Welcome.
 func (d *Desk) Upgrade(ctx context.Context, ch string, cs mls.CipherSuite) error {
 	pol, err := d.SuitePolicy(ctx)
 	if err != nil {
@@ -156,10 +158,20 @@ func (d *Desk) Upgrade(ctx context.Context, ch string, cs mls.CipherSuite) error
 		if g, err = d.loadGroup(ctx, d.store, ch); err != nil {
 			return err
 		}
+		if _, _, _, closed := g.ReInitInfo(); closed {
+			if err := d.store.Put(ctx, prefUpgrading+ch, []byte("1")); err != nil {
+				return err
+			}
+		}
 	}
 	_, newCS, _, closed := g.ReInitInfo()
 	if !closed {
 		return fmt.Errorf("this desk is no longer a member of %s", ch)
+	}
+	if _, err := d.store.Get(ctx, prefUpgrading+ch); err != nil {
+		// One member makes the successor: the one whose ReInit closed
+		// the group.
+		return fmt.Errorf("the group of %s was closed for an upgrade to %s by another member, whose desk makes its successor: sync to receive the Welcome", ch, suiteLabel(newCS))
 	}
 	id, err := d.identityFor(newCS)
 	if err != nil {
@@ -186,6 +198,9 @@ func (d *Desk) Upgrade(ctx context.Context, ch string, cs mls.CipherSuite) error
 			return err
 		}
 		if err := tx.Put(ctx, outboxKey(ch, base), b); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, prefUpgrading+ch); err != nil {
 			return err
 		}
 		return d.enterSuccessor(ctx, tx, ch, next, base)

@@ -82,6 +82,10 @@ func TestUpgrade(t *testing.T) {
 	if _, err := b.tryWelcome(ctx, mail[len(mail)-1].Data); !errors.Is(err, errWaitingReInit) {
 		t.Fatalf("a Welcome into the successor before the ReInit commit: %v", err)
 	}
+	// Only the member whose ReInit closed the group makes its successor.
+	if err := b.Upgrade(ctx, "wg1", DefaultSuite); err == nil || !strings.Contains(err.Error(), "by another member") {
+		t.Fatalf("another member making the successor: %v", err)
+	}
 	syncAll(t, all...)
 	for _, d := range all {
 		si, err := d.ChannelSuite(ctx, "wg1")
