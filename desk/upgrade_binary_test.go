@@ -56,6 +56,9 @@ func TestBinaryUpgrade(t *testing.T) {
 		}
 	}
 	before := c.run(0, "desk", "talks", "plenary", "--home", "tomas", "--json")
+	if out := c.run(0, "desk", "channels", "--home", "tomas"); !strings.Contains(out, "0x0001 CLASSICAL") {
+		t.Errorf("desk channels before the upgrade:\n%s", out)
+	}
 
 	// Refused before sending while Borealia publishes classical key
 	// packages only.
@@ -106,6 +109,9 @@ func TestBinaryUpgrade(t *testing.T) {
 		t.Fatalf("the position taken after the upgrade is not in the state:\n%s", ta)
 	}
 	// Every entry of the log verifies and is processed on both desks.
+	if out := c.run(0, "desk", "channels", "--home", "iryna"); !strings.Contains(out, "0x0053 PQ") {
+		t.Errorf("desk channels after the upgrade:\n%s", out)
+	}
 	for _, h := range both {
 		if st := c.run(0, "desk", "status", "--home", h); strings.Contains(st, "ALARM") {
 			t.Fatalf("%s: status after the upgrade:\n%s", h, st)
