@@ -174,7 +174,7 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	}
 	for _, kv := range waiting {
 		ch, err := d.tryWelcome(ctx, kv.Value)
-		if errors.Is(err, ErrNotConfirmed) {
+		if errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit) {
 			continue
 		}
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, kv.Key) })
@@ -193,8 +193,12 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	for _, m := range mail {
 		ch, err := d.tryWelcome(ctx, m.Data)
 		switch {
-		case errors.Is(err, ErrNotConfirmed):
-			d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
+		case errors.Is(err, ErrNotConfirmed), errors.Is(err, errWaitingReInit):
+			if errors.Is(err, ErrNotConfirmed) {
+				d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
+			} else {
+				d.log.Info("a Welcome into an upgraded channel waits for the ReInit commit in its log", "mail", m.ID)
+			}
 			if err := d.store.Put(ctx, fmt.Sprintf("%s%016d", prefWelcome, m.ID), m.Data); err != nil {
 				return joined, err
 			}
@@ -260,6 +264,13 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 	for _, kv := range kps {
 		rejected = nil
 		g, err := mls.Join(id, kv.Value, welcome, cfg, nil)
+		var resumed *mls.Group // the closed group g succeeds (upgrade.go)
+		if resumesGroup(err) {
+			_, g, resumed, err = d.joinSuccessor(ctx, id, kv.Value, welcome, cfg)
+			if errors.Is(err, errWaitingReInit) {
+				return "", err
+			}
+		}
 		if errors.Is(err, mls.ErrNotForUs) {
 			continue
 		}
@@ -292,10 +303,25 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 				return "", a
 			}
 		}
-		if old, err := d.loadGroup(ctx, d.store, ch); err == nil && old != nil && old.Active() {
-			return "", fmt.Errorf("a Welcome into %s, whose group this desk is already in", ch)
+		old, err := d.loadGroup(ctx, d.store, ch)
+		if err == nil && old != nil && resumed == nil {
+			if old.Active() {
+				return "", fmt.Errorf("a Welcome into %s, whose group this desk is already in", ch)
+			}
+			if _, _, _, closed := old.ReInitInfo(); closed {
+				return "", fmt.Errorf("a Welcome into %s that does not resume its group closed for an upgrade", ch)
+			}
 		}
 		err = d.store.Update(ctx, func(tx *Tx) error {
+			if resumed != nil {
+				if err := d.enterSuccessor(ctx, tx, ch, g, d.epochBase(ctx, tx, ch)+resumed.Epoch()); err != nil {
+					return err
+				}
+				if string(lr) != strings.TrimPrefix(kv.Key, prefKP) {
+					return tx.Delete(ctx, kv.Key)
+				}
+				return nil
+			}
 			if err := saveGroup(ctx, tx, ch, g); err != nil {
 				return err
 			}
@@ -472,7 +498,7 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		}); err != nil {
 			return err
 		}
-		_, err = d.api.appendEntry(ctx, ch, bundle.Commit, int64(epoch))
+		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
 		if err != nil {
 			g.DiscardCommit()
 			d.store.Update(ctx, func(tx *Tx) error {
@@ -851,6 +877,9 @@ func (d *Desk) send(ctx context.Context, ch string, data []byte, check func() er
 // it. late reports that the message landed after a commit that ended the
 // epoch it was encrypted in.
 func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byte) (idx int64, late bool, err error) {
+	if _, cs, _, closed := g.ReInitInfo(); closed {
+		return 0, false, fmt.Errorf("channel %s is being upgraded to %s: this desk waits for the Welcome into its new group (sync again)", ch, suiteLabel(cs))
+	}
 	if !g.Active() {
 		return 0, false, fmt.Errorf("this desk is no longer a member of %s", ch)
 	}

@@ -476,8 +476,10 @@ with status 3 while any log is halted by an alarm.`)
 func runDeskChannels(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk channels", "[--home DIR] [--json]", `
 Lists the channels of this delegation as of the last sync: kind, level,
-member delegations (metadata the venue knows) and the desk's verified state
-of each channel's log.`)
+member delegations (metadata the venue knows), the desk's verified state of
+each channel's log, and the MLS cipher suite of its group (PQ: post-quantum,
+X-Wing; CLASSICAL: not post-quantum, see 'desk upgrade'; - : this desk is not
+in the group).`)
 	f := addDeskFlags(fs, true)
 	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
@@ -492,9 +494,16 @@ of each channel's log.`)
 		return deskJSON(env.Stdout, cs)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHANNEL\tKIND\tLEVEL\tMEMBERS\tVERIFIED SIZE\tPENDING")
+	fmt.Fprintln(tw, "CHANNEL\tKIND\tLEVEL\tMEMBERS\tVERIFIED SIZE\tPENDING\tSUITE")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", c.ID, c.Kind, c.Level, strings.Join(c.Members, ","), c.State.Size, c.State.Pending())
+		suite := "-"
+		if si, err := d.ChannelSuite(ctx, c.ID); err == nil {
+			suite = si.Code + " CLASSICAL"
+			if si.PostQuantum {
+				suite = si.Code + " PQ"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", c.ID, c.Kind, c.Level, strings.Join(c.Members, ","), c.State.Size, c.State.Pending(), suite)
 	}
 	return tw.Flush()
 }
