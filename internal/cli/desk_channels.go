@@ -119,25 +119,22 @@ Example:
 }
 
 func runDeskRead(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--sync] [--json]", `
-Prints a channel's history as this desk has verified and decrypted it, in log
-order: messages with their sender (from the sender's certified device), and
-membership changes. Entries not yet processed are counted at the end; run
-with --sync (or 'desk sync') to fetch new ones first. Reads only the desk's
-own encrypted store otherwise.`)
+	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--offline] [--json]", `
+Syncs, then prints a channel's history as this desk has verified and
+decrypted it, in log order: messages with their sender (from the sender's
+certified device), and membership changes. Entries not yet processed are
+counted at the end. With --offline it reads only the desk's own encrypted
+store and says when it last synced.`)
 	f := addDeskFlags(fs, true)
 	from := fs.Int64("from", 0, "first log `index` to show")
-	doSync := fs.Bool("sync", false, "sync the channel first")
+	fs.Bool("sync", true, "sync first (the default; see --offline)")
+	offline := offlineFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if *doSync {
-		if _, err := d.Sync(ctx); err != nil {
-			return err
-		}
-	}
+	syncFirst(ctx, env, d, *offline)
 	ms, err := d.Read(ctx, ch, *from, 0)
 	if err != nil {
 		return err
@@ -243,11 +240,13 @@ func runDeskMembers(ctx context.Context, env *Env, args []string) error {
 Lists the devices in a channel's MLS group as this desk sees it: delegation,
 person, role and device ID from each member's verified certificate.`)
 	f := addDeskFlags(fs, true)
+	offline := offlineFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, *offline)
 	ms, epoch, err := d.Members(ctx, ch)
 	if err != nil {
 		return err
@@ -334,11 +333,13 @@ party's desk computes the same state from the same log.`)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "print this text `ID` as Markdown")
 	host := hostFlag(fs)
+	offline := offlineFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, *offline)
 	st, err := d.Talks(ctx, ch, *host)
 	if err != nil {
 		return err
