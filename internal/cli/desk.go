@@ -59,8 +59,8 @@ func addDeskFlags(fs *flag.FlagSet, withJSON bool) deskFlags {
 const deskPassphraseHelp = `
 The desk keeps its keys, group states and decrypted history in its home
 directory, encrypted under a key derived (scrypt) from a passphrase. The
-passphrase comes from --passphrase-file or, for unattended use, from
-$GOODOFFICES_DESK_PASSPHRASE.`
+passphrase comes from --passphrase-file, from $GOODOFFICES_DESK_PASSPHRASE
+for unattended use, or else from a prompt on the terminal.`
 
 func (f deskFlags) homeDir(env *Env) string {
 	if *f.home != "" {
@@ -72,7 +72,11 @@ func (f deskFlags) homeDir(env *Env) string {
 	return deskDefaultHome
 }
 
-func (f deskFlags) passphrase(env *Env) ([]byte, error) {
+func (f deskFlags) passphrase(env *Env) ([]byte, error) { return f.passphraseFor(env, false) }
+
+// passphraseFor is passphrase; on a terminal, without a file or the
+// environment variable, it prompts (twice when creating the desk).
+func (f deskFlags) passphraseFor(env *Env, creating bool) ([]byte, error) {
 	if *f.passFile != "" {
 		b, err := os.ReadFile(*f.passFile)
 		if err != nil {
@@ -87,7 +91,10 @@ func (f deskFlags) passphrase(env *Env) ([]byte, error) {
 	if p := env.Getenv(deskPassphraseEnv); p != "" {
 		return []byte(p), nil
 	}
-	return nil, &UsageError{Msg: "no passphrase: set $" + deskPassphraseEnv + " or use --passphrase-file"}
+	if p, err := readPassphrase(env, "Desk passphrase: ", creating); !errors.Is(err, errNoTerminal) {
+		return p, err
+	}
+	return nil, &UsageError{Msg: "no passphrase: set $" + deskPassphraseEnv + ", use --passphrase-file, or run on a terminal to be asked"}
 }
 
 func deskLogger(env *Env) *slog.Logger {
@@ -219,7 +226,7 @@ Example:
 		fs.Usage()
 		return &UsageError{Msg: "--delegation, --person and --role are required"}
 	}
-	pass, err := f.passphrase(env)
+	pass, err := f.passphraseFor(env, true)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ negotiated-language version differs from the agreed text.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -84,6 +85,7 @@ this desk has seen the adoption.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -136,6 +138,7 @@ checks it again. When every party has signed, the text is adopted and
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	idx, err := d.PostSignature(ctx, *host, sf)
 	if err != nil {
 		return alarmErr(err)
@@ -166,6 +169,7 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -230,7 +234,7 @@ disclosed.`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	entries := fs.String("entries", "", "comma-separated log `indexes` of the messages")
 	text := fs.String("text", "", "text `ID` whose paragraph's history to disclose")
-	para := fs.String("para", "", "paragraph `ID`, e.g. p4")
+	para := fs.String("para", "", "paragraph `ID` as desk talks shows it: p4 (or 4)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	out := fs.String("out", "", "briefing `file` (default <channel>.briefing.json)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
@@ -238,6 +242,7 @@ disclosed.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	var idx []int64
 	switch {
 	case *entries != "" && *text == "" && *para == "":
@@ -249,7 +254,7 @@ disclosed.`+deskPassphraseHelp)
 			idx = append(idx, n)
 		}
 	case *entries == "" && *text != "" && *para != "":
-		if idx, err = d.ParagraphHistory(ctx, ch, *host, *text, *para); err != nil {
+		if idx, err = d.ParagraphHistory(ctx, ch, *host, *text, paraID(*para)); err != nil {
 			return err
 		}
 		if len(idx) == 0 {
@@ -295,6 +300,7 @@ Example:
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || len(refs) == 0 {
 		return &UsageError{Msg: "--text and at least one --ref are required"}
 	}
@@ -349,6 +355,7 @@ embedded in the file.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
