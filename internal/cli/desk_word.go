@@ -133,6 +133,7 @@ Example:
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || *out == "" {
 		return &UsageError{Msg: "--text and --docx are required"}
 	}
