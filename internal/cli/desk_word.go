@@ -137,6 +137,7 @@ Example:
 	if *text == "" || *out == "" {
 		return &UsageError{Msg: "--text and --docx are required"}
 	}
+	syncFirst(ctx, env, d, false)
 	st, err := d.OutcomeTalks(ctx, ch, *host)
 	if err != nil {
 		return err
