@@ -103,4 +103,3 @@ func LocalPath(p string) string {
 	}
 	return p
 }
-

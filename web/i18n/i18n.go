@@ -276,4 +276,3 @@ func (l *Locale) Span(start, end time.Time, zone string) string {
 	}
 	return out
 }
-
