@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,27 +14,6 @@ import (
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/web/i18n"
 )
-
-// englishFragments returns the English text of every message that locale
-// code translates differently, cut at its formatting verbs: the pieces a
-// page in that locale must not show.
-func englishFragments(code string) []string {
-	verb := regexp.MustCompile(`%(?:\[\d+\])?[a-z]`)
-	var out []string
-	for k, v := range i18n.Catalogue(code) {
-		en := i18n.Get("en").T(k)
-		if v == en {
-			continue
-		}
-		for _, f := range verb.Split(en, -1) {
-			f = strings.TrimSpace(f)
-			if len([]rune(f)) >= 12 && !strings.Contains(v, f) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
 
 // trustFixture is a trust panel with a halting fork (with its proof) and a
 // withholding alarm, as the desk reports them.
@@ -98,10 +76,8 @@ func TestRenderLocales(t *testing.T) {
 			if code == "en" {
 				return
 			}
-			for _, f := range englishFragments(code) {
-				if strings.Contains(got, f) {
-					t.Errorf("English left in the %s pages: %q", code, f)
-				}
+			for _, f := range i18n.Leaks(code, got) {
+				t.Errorf("English left in the %s pages: %q", code, f)
 			}
 		})
 	}

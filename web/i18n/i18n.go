@@ -33,6 +33,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -274,5 +276,28 @@ func (l *Locale) Span(start, end time.Time, zone string) string {
 	if zone != "" {
 		out += " (" + zone + ")"
 	}
+	return out
+}
+
+var leakVerb = regexp.MustCompile(`%(?:\[\d+\])?[a-z]`)
+
+// Leaks returns the English messages (or the pieces of them between
+// formatting verbs, 12 letters or longer) that text shows although locale
+// code translates them: for tests that render a page in code.
+func Leaks(code, text string) []string {
+	var out []string
+	for k, v := range Get(code).msgs {
+		en, _, _ := strings.Cut(k, "|")
+		if v == en {
+			continue
+		}
+		for _, f := range leakVerb.Split(en, -1) {
+			f = strings.TrimSpace(f)
+			if len([]rune(f)) >= 12 && !strings.Contains(v, f) && strings.Contains(text, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
