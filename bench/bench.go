@@ -280,7 +280,7 @@ func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
 	if n < 0 {
 		n = ch % len(w.nodes)
 	}
-	_, err := w.nodes[n].Append(ctx, w.channels[ch], entry)
+	_, err := w.nodes[n].Append(ctx, w.channels[ch], Frame(entry))
 	return err
 }
 

@@ -84,11 +84,13 @@ type Desk struct {
 	venue   *VenueInfo
 	api     *venueClient
 
-	mu     deskLock // serialises syncs and sends, across processes too
-	groups groupCache
-	live   atomic.Int32   // Runs under way
-	bg     sync.WaitGroup // confirmLater
-	talks  talksCache     // engine states (talkssnap.go)
+	mu       deskLock // serialises syncs and sends, across processes too
+	groups   groupCache
+	live     atomic.Int32    // Runs under way
+	bg       sync.WaitGroup  // confirmLater
+	talks    talksCache      // engine states (talkssnap.go)
+	progress progressTracker // of the sync under way (progress.go)
+	search   searchIndex     // full-text indexes, in memory only (search.go)
 }
 
 // Options tune a Desk. The zero value is fine.

@@ -61,6 +61,28 @@ type Store struct {
 	db   *sql.DB
 	aead cipherAEAD
 	desk *Desk // the desk using the store, for its in-memory caches
+
+	// Statements prepared once, when the store is opened (never inside a
+	// transaction: the database has one connection, which a transaction
+	// holds), and used by every transaction on that connection.
+	getStmt, putStmt *sql.Stmt
+}
+
+const (
+	getSQL = `SELECT value FROM kv WHERE key = ?`
+	putSQL = `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+)
+
+// prepare prepares the statements every transaction uses.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.getStmt, err = s.db.PrepareContext(ctx, getSQL); err != nil {
+		return fmt.Errorf("failed to open desk store: %w", err)
+	}
+	if s.putStmt, err = s.db.PrepareContext(ctx, putSQL); err != nil {
+		return fmt.Errorf("failed to open desk store: %w", err)
+	}
+	return nil
 }
 
 type cipherAEAD interface {
@@ -128,6 +150,10 @@ func CreateStore(ctx context.Context, dir string, passphrase []byte) (*Store, er
 		return nil, err
 	}
 	s := &Store{db: db, aead: aead}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	kdf := fmt.Sprintf("scrypt %d %d %d %s", scryptLogN, scryptR, scryptP, base64.StdEncoding.EncodeToString(salt))
 	check := s.seal("meta/check", []byte(storeCheck))
 	tx, err := db.BeginTx(ctx, nil)
@@ -193,11 +219,22 @@ func OpenStore(ctx context.Context, dir string, passphrase []byte) (*Store, erro
 		db.Close()
 		return nil, ErrPassphrase
 	}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.getStmt, s.putStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 func (s *Store) seal(key string, value []byte) []byte {
 	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(value)+s.aead.Overhead())
@@ -222,9 +259,9 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) get(ctx context.Context, q querier, key string) ([]byte, error) {
+func (s *Store) get(ctx context.Context, stmt *sql.Stmt, key string) ([]byte, error) {
 	var sealed []byte
-	err := q.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, key).Scan(&sealed)
+	err := stmt.QueryRowContext(ctx, key).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -281,7 +318,7 @@ func (s *Store) listRange(ctx context.Context, q querier, from, to string, limit
 
 // Get returns the value of key, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	return s.get(ctx, s.db, key)
+	return s.get(ctx, s.getStmt, key)
 }
 
 // List returns the values whose keys start with prefix, in key order; at most
@@ -295,13 +332,21 @@ type Tx struct {
 	s        *Store
 	tx       *sql.Tx
 	onCommit []func()
+	groups   map[string]cachedGroup // group states as this transaction holds them (channel.go)
+
+	getStmt, putStmt *sql.Stmt // the store's, on the transaction
 }
 
 // OnCommit registers f to run after the transaction has committed.
 func (t *Tx) OnCommit(f func()) { t.onCommit = append(t.onCommit, f) }
 
 // Get returns the value of key within the transaction.
-func (t *Tx) Get(ctx context.Context, key string) ([]byte, error) { return t.s.get(ctx, t.tx, key) }
+func (t *Tx) Get(ctx context.Context, key string) ([]byte, error) {
+	if t.getStmt == nil {
+		t.getStmt = t.tx.StmtContext(ctx, t.s.getStmt)
+	}
+	return t.s.get(ctx, t.getStmt, key)
+}
 
 // List is Store.List within the transaction.
 func (t *Tx) List(ctx context.Context, prefix string, limit int) ([]KV, error) {
@@ -313,8 +358,11 @@ func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
 	if key == "" || len(key) > 512 {
 		return fmt.Errorf("failed to write desk store: invalid key")
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-		key, t.s.seal(key, value)); err != nil {
+	if t.putStmt == nil {
+		t.putStmt = t.tx.StmtContext(ctx, t.s.putStmt)
+	}
+	t.forgetGroup(key)
+	if _, err := t.putStmt.ExecContext(ctx, key, t.s.seal(key, value)); err != nil {
 		return fmt.Errorf("failed to write desk store: %w", err)
 	}
 	return nil
@@ -322,6 +370,7 @@ func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
 
 // Delete removes key (no error if absent).
 func (t *Tx) Delete(ctx context.Context, key string) error {
+	t.forgetGroup(key)
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM kv WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("failed to write desk store: %w", err)
 	}

@@ -57,22 +57,11 @@ const eventsChunk = 2048
 // log order, reading the history a chunk at a time; it returns the index
 // after the last processed entry it saw (from if none).
 func (d *Desk) eventsFrom(ctx context.Context, ch string, from int64, f func(negotiation.Event)) (int64, error) {
-	next := from
-	for {
-		ms, err := d.Read(ctx, ch, next, eventsChunk)
-		if err != nil {
-			return next, err
+	return d.forHistory(ctx, ch, from, func(m Message) {
+		if e, ok := eventOf(ch, m); ok {
+			f(e)
 		}
-		for _, m := range ms {
-			next = m.Index + 1
-			if e, ok := eventOf(ch, m); ok {
-				f(e)
-			}
-		}
-		if len(ms) < eventsChunk {
-			return next, nil
-		}
-	}
+	})
 }
 
 // eventOf returns the engine event of a processed entry: an application
@@ -124,9 +113,11 @@ func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.S
 	return st, nil
 }
 
-// Say sends a plain statement (negotiation.NewStatement) in a channel.
-func (d *Desk) Say(ctx context.Context, ch, body, replyTo, aboutText, aboutPara string) (int64, error) {
-	return d.Send(ctx, ch, negotiation.NewStatement(body, replyTo, aboutText, aboutPara))
+// Say sends a plain statement (negotiation.NewStatement) in a channel,
+// refusing (SendEvent) a reply to a statement or a text or paragraph that
+// does not exist.
+func (d *Desk) Say(ctx context.Context, ch, host, body, replyTo, aboutText, aboutPara string) (int64, error) {
+	return d.SendEvent(ctx, ch, host, negotiation.NewStatement(body, replyTo, aboutText, aboutPara))
 }
 
 // Summary returns a one-line reading of a message: the body of a

@@ -13,7 +13,9 @@
 //     until a Welcome arrives. [ParseKeyPackage] verifies one received.
 //   - [Group]: one client's state of one group. [Create] starts a group,
 //     [Join] enters one from a Welcome (§12.4.3.1), [JoinExternal] enters one
-//     from a GroupInfo with an external commit (§12.4.3.2).
+//     from a GroupInfo with an external commit (§12.4.3.2),
+//     Group.CreateSuccessor and Group.Branch start a group that resumes
+//     another (§11.2, §11.3).
 //   - [Proposal]: a proposed change (§12.1): [AddProposal],
 //     [RemoveProposal], [UpdateProposal], [ExternalPSKProposal],
 //     [ResumptionPSKProposal], [ReInitProposal],
@@ -74,6 +76,32 @@
 // callers can test them with errors.Is; verification errors carry no
 // secret-dependent detail. No input makes this package panic.
 //
+// # Changing suite: ReInit and successor groups
+//
+// A group cannot change its cipher suite; it is replaced (RFC 9420 §11.2).
+// A member commits a [ReInitProposal] naming the successor's suite (and
+// optionally group ID and extensions); once the commit is merged the old
+// group is closed (Group.Active is false, Group.ReInitInfo tells the
+// parameters). Any member then creates the successor with
+// Group.CreateSuccessor, from its identity in the new suite and key
+// packages, in the new suite, of every other member. The successor's first
+// epoch (1) includes the old group's final resumption PSK (§8.6, usage
+// reinit); the other members join with [Join] and JoinOptions.ResumedGroup
+// set to their state of the old group, which checks the link (§12.4.3.1):
+//
+//	// alice, in the old group g:
+//	b, _ := g.Commit(&mls.CommitOptions{Proposals: []mls.Proposal{
+//		mls.ReInitProposal(nil, newSuite, nil)}})
+//	// ... every member processes b.Commit (alice merges it) ...
+//	newID, _ := mls.NewIdentity(newSuite, cred)
+//	next, welcome, _ := g.CreateSuccessor(newID, otherMembersKeyPackages, cfg, nil)
+//	// bob, with his key package of newSuite and his state old of g:
+//	bobNext, _ := mls.Join(bobNewID, bobKPPriv, welcome, cfg,
+//		&mls.JoinOptions{ResumedGroup: old})
+//
+// Group.Branch creates a subgroup of some members in the same suite, linked
+// by a resumption PSK of usage branch (§11.3); the old group goes on.
+//
 // # Cipher suites
 //
 // [DefaultCipherSuite] is 0x0001 (X25519, AES-128-GCM, SHA-256, Ed25519),
@@ -126,10 +154,8 @@
 //
 // # Not implemented
 //
-// Resumption PSKs of usage reinit and branch (a group is closed by a
-// ReInit commit, see Group.ReInitInfo, but the new group is created and
-// joined as any other); sending proposals as an external sender (receiving them from
-// the senders of the external_senders extension is supported).
+// Sending proposals as an external sender (receiving them from the senders
+// of the external_senders extension is supported).
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).

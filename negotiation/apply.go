@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,6 +143,10 @@ func (s *State) apply(e Event, v any) (string, error) {
 		return s.adopt(e, who, p)
 	case *signPayload:
 		return s.sign(e, who, p)
+	case *translatePayload:
+		return s.translate(e, who, p)
+	case *concordPayload:
+		return s.concord(e, who, p)
 	}
 	panic("negotiation: internal error: unhandled payload")
 }
@@ -809,12 +814,12 @@ func (s *State) position(e Event, who sender, p *positionPayload) (string, error
 	}
 	switch p.Stance {
 	case Agree, AgreeAdReferendum:
-		if HasBrackets(para.Segments) {
+		if !slices.Contains(para.Stances(), p.Stance) {
 			return "", fmt.Errorf("paragraph %s still has brackets; agree to a wording without them", para.ID)
 		}
 	case Reserve, Object:
 	default:
-		return "", fmt.Errorf("unknown stance %q", p.Stance)
+		return "", fmt.Errorf("unknown stance %q (one of agree, agree_ad_referendum, reserve, object)", p.Stance)
 	}
 	if err := checkString("note", p.Note, MaxNoteBytes, true, false); err != nil {
 		return "", err
@@ -979,6 +984,8 @@ func (s *State) adopt(e Event, who sender, p *adoptPayload) (string, error) {
 					return "", fmt.Errorf("%s paragraph %d differs from the agreed wording", l.Lang, j+1)
 				}
 			}
+		} else if err := s.checkConcordance(t, l); err != nil {
+			return "", err
 		}
 		langs[i] = Language{Lang: l.Lang, Title: l.Title, Paragraphs: append([]string(nil), l.Paragraphs...)}
 	}

@@ -130,19 +130,22 @@ const (
 
 // A Text is a negotiating text.
 type Text struct {
-	ID         string        `json:"id"`
-	Title      string        `json:"title"`
-	Item       string        `json:"item,omitempty"`
-	Level      Level         `json:"level"`
-	Language   string        `json:"language"` // language of the negotiation, e.g. "en"
-	TabledBy   string        `json:"tabled_by"`
-	Status     TextStatus    `json:"status"`
-	Version    int           `json:"version"` // increases with every applied change
-	Paragraphs []*Paragraph  `json:"paragraphs"`
-	Removed    []*Paragraph  `json:"removed"`  // deleted paragraphs, kept for the history
-	Versions   []TextVersion `json:"versions"` // Versions[v-1] describes version v
-	Package    PackageView   `json:"package"`
-	Adoption   *Adoption     `json:"adoption,omitempty"`
+	ID         string       `json:"id"`
+	Title      string       `json:"title"`
+	Item       string       `json:"item,omitempty"`
+	Level      Level        `json:"level"`
+	Language   string       `json:"language"` // language of the negotiation, e.g. "en"
+	TabledBy   string       `json:"tabled_by"`
+	Status     TextStatus   `json:"status"`
+	Version    int          `json:"version"` // increases with every applied change
+	Paragraphs []*Paragraph `json:"paragraphs"`
+	Removed    []*Paragraph `json:"removed"` // deleted paragraphs, kept for the history
+	// Translations are the other language versions submitted for
+	// concordance before adoption, sorted by language (see Concordance).
+	Translations []*Translation `json:"translations,omitempty"`
+	Versions     []TextVersion  `json:"versions"` // Versions[v-1] describes version v
+	Package      PackageView    `json:"package"`
+	Adoption     *Adoption      `json:"adoption,omitempty"`
 
 	nextPara int
 }
@@ -222,6 +225,16 @@ const (
 	Reserve           Stance = "reserve"             // needs more time
 	Object            Stance = "object"
 )
+
+// Stances returns the stances a party may take on paragraph p as it stands:
+// agreeing (even ad referendum) needs a wording without brackets, so a
+// bracketed paragraph allows only reserve and object.
+func (p *Paragraph) Stances() []Stance {
+	if HasBrackets(p.Segments) {
+		return []Stance{Reserve, Object}
+	}
+	return []Stance{Agree, AgreeAdReferendum, Reserve, Object}
+}
 
 // A Position is a party's current stance on a paragraph version.
 type Position struct {
@@ -503,6 +516,11 @@ func (s *State) check() error {
 				if p == nil || len(p.Wordings) != p.Version {
 					return errors.New("missing paragraph or wording")
 				}
+			}
+		}
+		for _, tr := range t.Translations {
+			if tr == nil || tr.Paragraphs == nil {
+				return errors.New("missing translation")
 			}
 		}
 		if t.Status != TextNegotiating && t.Adoption == nil {

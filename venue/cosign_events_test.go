@@ -191,7 +191,7 @@ func TestCosignEventsAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: fanout.Wrap(st, pubs[i]), Rate: -1, Logger: quiet})
+		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: fanout.Wrap(st, pubs[i]), Rate: -1, OpaqueEntries: true, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}

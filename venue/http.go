@@ -787,15 +787,11 @@ func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, http.StatusNotFound, "no such log")
 		return false
 	}
+	// Whether a channel exists is not told to those who may not read it
+	// (docs/metadata.md): a device of a delegation that is not a member gets
+	// the same 403 for a channel that exists and one that does not.
 	c, err := v.channel(r.Context(), log)
-	if errors.Is(err, store.ErrNotFound) {
-		if p.device == "" {
-			writeError(w, statusFor(p), "only member devices may read a channel's log")
-		} else {
-			writeError(w, http.StatusNotFound, "no such channel")
-		}
-		return false
-	} else if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		v.writeErr(w, &errStore{err})
 		return false
 	}
@@ -803,8 +799,8 @@ func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, statusFor(p), "only member devices may read a channel's log")
 		return false
 	}
-	if !slices.Contains(c.Members, p.delegation) {
-		writeError(w, http.StatusForbidden, "delegation "+p.delegation+" is not a member of channel "+log)
+	if err != nil || !slices.Contains(c.Members, p.delegation) {
+		writeError(w, http.StatusForbidden, "delegation "+p.delegation+" is not a member of a channel "+log)
 		return false
 	}
 	return true
@@ -848,6 +844,12 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 	if len(body) == 0 {
 		writeError(w, http.StatusBadRequest, "empty entry")
 		return
+	}
+	if !v.cfg.OpaqueEntries {
+		if err := checkFraming(body, epoch); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	idx, size, err := v.seq.append(r.Context(), log, body, epoch)
 	if errors.Is(err, errEpochTaken) {

@@ -27,9 +27,12 @@
 //
 // Each channel has a log named by its ID, origin
 // "<venue name>/channels/<id>", readable only by devices of its member
-// delegations. Entries are opaque (MLS messages, RFC 9420 §6), at most
-// 65535 bytes (the tlog-tiles entry bundle limit) and by default
-// [DefaultMaxEntry].
+// delegations. Entries are MLS messages (RFC 9420 §6) that the venue cannot
+// read; it checks only their framing (framing.go). They are at most 65535
+// bytes (the tlog-tiles entry bundle limit) and by default
+// [DefaultMaxEntry]. To a device of a delegation that is not a member, a
+// channel that exists and one that does not answer alike (403): the venue
+// does not tell who may not read a channel that it exists.
 //
 // # Appends and durability
 //
@@ -96,8 +99,13 @@
 //
 // # HTTP API
 //
-// Errors are JSON {"error": "..."} with a 4xx status for bad requests and
-// 503 (with Retry-After) for storage failures; nothing is stored on error.
+// Errors are JSON {"error": "..."} with a 4xx status for bad requests, 507
+// when a quota or the disk watermark is reached (quota.go) and 503 (with
+// Retry-After) for storage failures; nothing is stored on error. Every
+// route answers 405 (with Allow) to a method it does not serve, 307 (JSON
+// too) to a path with dot segments or double slashes, and 431 to a header
+// past [MaxHeaderBytes]; bodies are read within a time bounded by their
+// size limit (guard.go).
 //
 //	GET  /v1/venue                            public   venue name, verifier key, origins
 //	GET  /v1/delegations                      public   accredited delegations (from the register)
@@ -147,6 +155,14 @@
 // Which delegations are in which channel, device certificates (person, role,
 // level), sizes and times of entries and mail, key package counts. Never
 // plaintext or a delegate's private key.
+//
+// # Revocation of open streams
+//
+// A device's event stream ends within a second of its revocation being
+// logged, on whichever node (PeerChanged), and when its certificate
+// expires; before each delivery the stream re-reads the revocations log
+// after the sizes of its logs, so no entry appended after a revocation
+// reaches the revoked device.
 package venue
 
 import (
@@ -211,6 +227,12 @@ type Config struct {
 	ClaimBurst      int           // key package claims per device per ClaimWindow
 	ClaimWindow     time.Duration
 	MinFree         int64 // refuse new data below this many free bytes on the data directory's disk; < 0 disables
+
+	// OpaqueEntries accepts channel entries that are not MLS messages. It
+	// is for tests of the log machinery only: a venue refuses, by default,
+	// any entry that is not the framing of an MLS PublicMessage or
+	// PrivateMessage (framing.go).
+	OpaqueEntries bool
 }
 
 func (c *Config) defaults() {

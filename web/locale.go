@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -95,10 +96,19 @@ func LanguageHandler(secure bool, save func(r *http.Request, code string) error)
 	}
 }
 
-// LocalPath returns p if it is a path on this server, else "/": a link or
-// form cannot send the browser elsewhere.
+// LocalPath returns p if it is a path on this server, else "/": a link
+// or form cannot send the browser elsewhere.
 func LocalPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
+		return "/"
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return "/" // TAB, CR, LF and other controls: browsers strip some of them
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p

@@ -167,13 +167,55 @@ func newFlagSet(env *Env, name, synopsis, what string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args with fs and turns a parse failure into a UsageError.
+// parseFlags is the one flag parser of every command: it parses args with
+// fs, accepting flags before, between and after the positional arguments
+// (after "--" everything is positional), and turns a parse failure into a
+// UsageError. Afterwards fs.Args() holds the positional arguments in order.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &UsageError{Msg: err.Error()}
 		}
-		return &UsageError{Msg: err.Error()}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// flag.Parse consumed a "--" if it stopped there.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	// Leave the positional arguments in fs.Args(): "--" stops flag parsing.
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+// parseArgs parses flags given anywhere and returns the positional
+// arguments in order.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
+}
+
+// parseOneArg parses flags given before or after at most one positional
+// argument and returns that argument ("" if none).
+func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	switch len(pos) {
+	case 0:
+		return "", nil
+	case 1:
+		return pos[0], nil
+	}
+	return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(pos[1:], " ")}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/internal/dirlock"
 )
 
 func init() {
@@ -105,6 +106,27 @@ func (f deskFlags) parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet,
 	return f.open(ctx, env)
 }
 
+// deskRunLock is the file in a desk's home that the long-running desk
+// process ('desk run', 'desk web') holds an exclusive lock on. Commands
+// that do one thing and exit share the home with it (desk.LockFile).
+const deskRunLock = "desk.run.lock"
+
+// lockHome takes the exclusive lock of a long-running desk process on the
+// desk's home, before the desk is opened: a second one refuses without
+// touching the home. It returns nil if the home does not exist (open then
+// says so).
+func (f deskFlags) lockHome(env *Env, cmd string) (*dirlock.Lock, error) {
+	home := f.homeDir(env)
+	if _, err := os.Stat(home); err != nil {
+		return nil, nil
+	}
+	l, err := dirlock.Acquire(home, deskRunLock)
+	if err != nil {
+		return nil, fmt.Errorf("another 'desk run' or 'desk web' uses this desk: %w; stop it first ('goodoffices %s' needs the desk to itself)", err, cmd)
+	}
+	return l, nil
+}
+
 func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
 	pass, err := f.passphrase(env)
 	if err != nil {
@@ -137,43 +159,6 @@ func noArgs(fs *flag.FlagSet) error {
 		return &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
 	}
 	return nil
-}
-
-// deskParseArgs parses flags given anywhere among the positional
-// arguments and returns the positional arguments in order. After "--"
-// everything is positional.
-func deskParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// flag.Parse consumed a "--" if it stopped there.
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
-// deskParseOneArg parses flags given before or after one positional argument
-// and returns that argument ("" if none).
-func deskParseOneArg(fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := deskParseArgs(fs, args)
-	if err != nil {
-		return "", err
-	}
-	switch len(pos) {
-	case 0:
-		return "", nil
-	case 1:
-		return pos[0], nil
-	}
-	return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(pos[1:], " ")}
 }
 
 func runDeskInit(ctx context.Context, env *Env, args []string) error {
@@ -333,7 +318,7 @@ Example:
   goodoffices desk verify-party borealia --fingerprint K7QF-2M4X-Y3ZA-PL6D-W2HN-Q5TR`)
 	f := addDeskFlags(fs, true)
 	fp := fs.String("fingerprint", "", "the fingerprint the delegation read to you; records the confirmation if it matches")
-	name, err := deskParseOneArg(fs, args)
+	name, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -388,13 +373,20 @@ verifies each checkpoint (venue signature, consistency with the last one
 accepted) and the inclusion of each entry, and processes the new entries in
 log order. A log that fails verification is halted, its evidence kept under
 <home>/evidence/, and the command exits with status 3. A venue that cannot
-be reached is not an alarm: run sync again later.`)
+be reached is not an alarm: run sync again later. On a terminal, a backlog of
+more than a few hundred entries shows a progress bar on stderr (entries,
+rate, time left).`)
 	f := addDeskFlags(fs, true)
 	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if isTerminal(env.Stderr) {
+		bar := &progressBar{w: env.Stderr}
+		d.OnSyncProgress(bar.update)
+		defer bar.finish()
+	}
 	res, err := d.Sync(ctx)
 	if err != nil {
 		return err
@@ -510,7 +502,7 @@ evidence has been saved and the alarm dealt with: the desk keeps the
 checkpoint it last accepted, so a venue that keeps serving the same bad data
 raises the alarm again at the next sync.`)
 	f := addDeskFlags(fs, false)
-	log, err := deskParseOneArg(fs, args)
+	log, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -536,7 +528,18 @@ every alarm, and every change to the meetings of this delegation
 ("schedule: ...", as 'desk schedule --watch' shows them).`)
 	f := addDeskFlags(fs, false)
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
-	d, err := f.parseAndOpen(ctx, env, fs, args)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	lock, err := f.lockHome(env, "desk run")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	d, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

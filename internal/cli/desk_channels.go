@@ -36,7 +36,7 @@ func init() {
 // channelCmd parses a command of the form "desk X CHANNEL [flags]" and
 // opens the desk.
 func channelCmd(ctx context.Context, env *Env, fs *flag.FlagSet, f deskFlags, args []string) (*desk.Desk, string, error) {
-	ch, err := deskParseOneArg(fs, args)
+	ch, err := parseOneArg(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
@@ -85,8 +85,9 @@ Example:
   goodoffices desk send plenary "Arden proposes to start with item 1."`)
 	f := addDeskFlags(fs, true)
 	replyTo := fs.String("reply-to", "", "`ID` of the statement this replies to (e.g. S3)")
-	about := fs.String("about", "", "the `TEXT/PARA` this is about, e.g. joint-statement/p2")
-	pos, err := deskParseArgs(fs, args)
+	about := fs.String("about", "", "the `TEXT/PARA` this is about, e.g. joint-statement/p2 (or joint-statement/2)")
+	host := hostFlag(fs)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -107,43 +108,48 @@ Example:
 		return &UsageError{Msg: "empty message"}
 	}
 	aboutText, aboutPara, _ := strings.Cut(*about, "/")
+	aboutPara = paraID(aboutPara)
 	d, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	idx, err := d.Say(ctx, ch, body, *replyTo, aboutText, aboutPara)
-	if err != nil {
-		return alarmErr(err)
-	}
-	if *f.json {
-		return deskJSON(env.Stdout, map[string]any{"channel": ch, "index": idx})
-	}
-	fmt.Fprintf(env.Stdout, "sent to %s (entry %d)\n", ch, idx)
-	return nil
+	idx, err := d.Say(ctx, ch, *host, body, strings.ToUpper(*replyTo), aboutText, aboutPara)
+	return sentTo(env, ch, idx, err, *f.json)
 }
 
 func runDeskRead(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--sync] [--json]", `
+	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--limit N | --last N] [--sync] [--json]", `
 Prints a channel's history as this desk has verified and decrypted it, in log
 order: messages with their sender (from the sender's certified device), and
 membership changes. Entries not yet processed are counted at the end; run
 with --sync (or 'desk sync') to fetch new ones first. Reads only the desk's
-own encrypted store otherwise.`)
+own encrypted store otherwise, and only the entries it prints: --last 20 is
+as fast in a channel of 100,000 messages as in one of 100.`)
 	f := addDeskFlags(fs, true)
 	from := fs.Int64("from", 0, "first log `index` to show")
+	limit := fs.Int("limit", 0, "show at most `N` entries from --from (0: all)")
+	last := fs.Int("last", 0, "show only the last `N` entries")
 	doSync := fs.Bool("sync", false, "sync the channel first")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if *limit < 0 || *last < 0 || (*last > 0 && (*limit > 0 || *from > 0)) {
+		return &UsageError{Msg: "--last N shows the last N entries: do not combine it with --from or --limit; N >= 0"}
+	}
 	if *doSync {
 		if _, err := d.Sync(ctx); err != nil {
 			return err
 		}
 	}
-	ms, err := d.Read(ctx, ch, *from, 0)
+	var ms []desk.Message
+	if *last > 0 {
+		ms, err = d.ReadLast(ctx, ch, *last)
+	} else {
+		ms, err = d.Read(ctx, ch, *from, *limit)
+	}
 	if err != nil {
 		return err
 	}
@@ -246,7 +252,9 @@ prints one JSON object per line.`)
 func runDeskMembers(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk members", "CHANNEL [--json]", `
 Lists the devices in a channel's MLS group as this desk sees it: delegation,
-person, role and device ID from each member's verified certificate.`)
+person, role and device ID from each member's verified certificate; and the
+group's cipher suite, saying whether it is post-quantum (whether messages a
+host records today stay confidential once it has a quantum computer).`)
 	f := addDeskFlags(fs, true)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -257,10 +265,15 @@ person, role and device ID from each member's verified certificate.`)
 	if err != nil {
 		return err
 	}
+	si, err := d.ChannelSuite(ctx, ch)
+	if err != nil {
+		return err
+	}
 	if *f.json {
-		return deskJSON(env.Stdout, map[string]any{"epoch": epoch, "members": ms})
+		return deskJSON(env.Stdout, map[string]any{"epoch": epoch, "suite": si, "members": ms})
 	}
 	fmt.Fprintf(env.Stdout, "channel %s, epoch %d\n", ch, epoch)
+	fmt.Fprintf(env.Stdout, "suite   %s (%s)\n        %s\n", si.Name, si.Code, si.Summary)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LEAF\tDELEGATION\tPERSON\tROLE\tDEVICE")
 	for _, m := range ms {
@@ -331,19 +344,30 @@ what follows.`)
 }
 
 func runDeskTalks(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk talks", "CHANNEL [--text ID] [--host NAME] [--json]", `
-Replays the channel's decrypted history through the negotiation engine and
+	fs := newFlagSet(env, "desk talks", "CHANNEL [--text ID] [--host NAME] [--replay] [--json]", `
+Runs the channel's decrypted history through the negotiation engine and
 prints the state of the talks: the texts with their brackets, proposals and
 each party's positions (--text ID as Markdown), or everything as JSON. Every
-party's desk computes the same state from the same log.`)
+party's desk computes the same state from the same log.
+
+The desk keeps a snapshot of the engine's state in its encrypted store and
+advances it with new messages only. The snapshot is never a source of
+truth: --replay drops it and replays the whole history (the same state,
+byte for byte).`)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "print this text `ID` as Markdown")
-	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	host := hostFlag(fs)
+	replay := fs.Bool("replay", false, "drop the snapshot and replay the whole history")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if *replay {
+		if err := d.RebuildTalks(ctx, ch); err != nil {
+			return err
+		}
+	}
 	st, err := d.Talks(ctx, ch, *host)
 	if err != nil {
 		return err
@@ -370,9 +394,15 @@ party's desk computes the same state from the same log.`)
 	return nil
 }
 
-// sendEvent sends a negotiation payload and prints where it went.
-func sendEvent(ctx context.Context, env *Env, d *desk.Desk, ch string, payload []byte, asJSON bool) error {
-	idx, err := d.Send(ctx, ch, payload)
+// sendEvent sends a negotiation payload, once the engine accepts it against
+// the channel's current state (desk.SendEvent), and prints where it went.
+func sendEvent(ctx context.Context, env *Env, d *desk.Desk, ch, host string, payload []byte, asJSON bool) error {
+	idx, err := d.SendEvent(ctx, ch, host, payload)
+	return sentTo(env, ch, idx, err, asJSON)
+}
+
+// sentTo reports the result of sending an event.
+func sentTo(env *Env, ch string, idx int64, err error, asJSON bool) error {
 	if err != nil {
 		return alarmErr(err)
 	}
@@ -381,6 +411,26 @@ func sendEvent(ctx context.Context, env *Env, d *desk.Desk, ch string, payload [
 	}
 	fmt.Fprintf(env.Stdout, "sent to %s (entry %d)\n", ch, idx)
 	return nil
+}
+
+// hostFlag adds --host to a command that sends or reads negotiation events.
+func hostFlag(fs *flag.FlagSet) *string {
+	return fs.String("host", "", "the host's `delegation`, not a party (if it is in the channel)")
+}
+
+// paraID turns the paragraph a user typed into its ID: "3" and "p3" both
+// mean paragraph p3.
+func paraID(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return strings.ToLower(s)
+		}
+	}
+	return "p" + strings.TrimLeft(s, "0")
 }
 
 type multiFlag []string
@@ -405,6 +455,7 @@ Example:
 	lang := fs.String("language", "en", "`language` of the negotiation")
 	var paras multiFlag
 	fs.Var(&paras, "para", "a `paragraph` in bracket notation (repeat, in order)")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -414,7 +465,7 @@ Example:
 		return &UsageError{Msg: "--text, --title and at least one --para are required"}
 	}
 	p := negotiation.NewTableText(negotiation.TableText{ID: *id, Title: *title, Item: *item, Level: negotiation.Level(*level), Language: *lang, Paragraphs: paras})
-	return sendEvent(ctx, env, d, ch, p, *f.json)
+	return sendEvent(ctx, env, d, ch, *host, p, *f.json)
 }
 
 func runDeskPropose(ctx context.Context, env *Env, args []string) error {
@@ -428,13 +479,14 @@ Example (replace "[complete] [partial]", segment 1 of paragraph p2, by "complete
   goodoffices desk propose wg1 --text joint-statement --para p2 --base 1 --op replace --path 1 --notation complete`)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
-	para := fs.String("para", "", "paragraph `ID`")
+	para := fs.String("para", "", "paragraph `ID` as desk talks shows it: p2 (or 2)")
 	base := fs.Int("base", 0, "paragraph `version` the amendment is drafted against")
 	op := fs.String("op", "", "the amendment `op`")
 	notation := fs.String("notation", "", "new wording in bracket `notation`")
 	path := fs.String("path", "", "segment `path`, comma-separated indexes (empty: whole paragraph)")
 	option := fs.Int("option", 0, "for remove_brackets: the `option` to keep")
 	after := fs.String("after", "", "for add/move_paragraph: the paragraph `ID` to go after")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -453,8 +505,8 @@ Example (replace "[complete] [partial]", segment 1 of paragraph p2, by "complete
 			pth = append(pth, n)
 		}
 	}
-	p := negotiation.NewProposal(*text, negotiation.Amendment{Op: negotiation.Op(*op), Para: *para, Base: *base, Path: pth, Notation: *notation, Option: *option, After: *after})
-	return sendEvent(ctx, env, d, ch, p, *f.json)
+	p := negotiation.NewProposal(*text, negotiation.Amendment{Op: negotiation.Op(*op), Para: paraID(*para), Base: *base, Path: pth, Notation: *notation, Option: *option, After: paraID(*after)})
+	return sendEvent(ctx, env, d, ch, *host, p, *f.json)
 }
 
 func runDeskRespond(ctx context.Context, env *Env, args []string) error {
@@ -465,6 +517,7 @@ refuse (see desk talks for proposal IDs).`)
 	prop := fs.String("proposal", "", "proposal `ID`, e.g. A1")
 	resp := fs.String("response", "", "`response`: accept, accept_ad_referendum, refuse")
 	note := fs.String("note", "", "a `note` with the answer")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -473,7 +526,7 @@ refuse (see desk talks for proposal IDs).`)
 	if *prop == "" || *resp == "" {
 		return &UsageError{Msg: "--proposal and --response are required"}
 	}
-	return sendEvent(ctx, env, d, ch, negotiation.NewResponse(*prop, negotiation.Response(*resp), *note), *f.json)
+	return sendEvent(ctx, env, d, ch, *host, negotiation.NewResponse(strings.ToUpper(*prop), negotiation.Response(*resp), *note), *f.json)
 }
 
 func runDeskPosition(ctx context.Context, env *Env, args []string) error {
@@ -483,10 +536,11 @@ agree_ad_referendum (subject to your capital), reserve (needs more time) or
 object.`)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
-	para := fs.String("para", "", "paragraph `ID`")
+	para := fs.String("para", "", "paragraph `ID` as desk talks shows it: p2 (or 2)")
 	version := fs.Int("version", 0, "paragraph `version`")
 	stance := fs.String("stance", "", "`stance`: agree, agree_ad_referendum, reserve, object")
 	note := fs.String("note", "", "a `note`")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -495,7 +549,7 @@ object.`)
 	if *text == "" || *para == "" || *stance == "" {
 		return &UsageError{Msg: "--text, --para and --stance are required"}
 	}
-	return sendEvent(ctx, env, d, ch, negotiation.NewPosition(*text, *para, *version, negotiation.Stance(*stance), *note), *f.json)
+	return sendEvent(ctx, env, d, ch, *host, negotiation.NewPosition(*text, paraID(*para), *version, negotiation.Stance(*stance), *note), *f.json)
 }
 
 func runDeskEvent(ctx context.Context, env *Env, args []string) error {
@@ -505,6 +559,7 @@ negotiation defines it (add_item, readiness, adopt, sign, ...). With
 --payload - it is read from standard input.`)
 	f := addDeskFlags(fs, true)
 	payload := fs.String("payload", "", "the JSON `payload`, or - for standard input")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -519,5 +574,5 @@ negotiation defines it (add_item, readiness, adopt, sign, ...). With
 	if len(b) == 0 || len(b) > negotiation.MaxPayloadBytes || !json.Valid(b) {
 		return &UsageError{Msg: "--payload must be a JSON object of at most 256 KiB"}
 	}
-	return sendEvent(ctx, env, d, ch, b, *f.json)
+	return sendEvent(ctx, env, d, ch, *host, b, *f.json)
 }

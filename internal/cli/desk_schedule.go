@@ -234,7 +234,7 @@ Example:
   goodoffices desk ready m-3f9c2a1b7d4e`)
 	f := addDeskFlags(fs, true)
 	zone := fs.String("zone", "", "your IANA time `zone` for the meeting's time (default $TZ or this computer's)")
-	id, err := deskParseOneArg(fs, args)
+	id, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func runDeskFeed(ctx context.Context, env *Env, args []string) error {
 		return flag.ErrHelp
 	}
 	sub := args[0]
-	pos, err := deskParseArgs(fs, args[1:])
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,8 @@ Example:
 	lang := fs.String("language", "en", "`language` of the negotiation")
 	skip := fs.Bool("skip-unmapped", false, "table the text without what cannot be imported (listed)")
 	dry := fs.Bool("dry-run", false, "show what would be tabled; send nothing")
-	pos, err := deskParseArgs(fs, args)
+	host := hostFlag(fs)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ Example:
 	}
 	defer d.Close()
 	p := negotiation.NewTableText(negotiation.TableText{ID: *id, Title: *title, Item: *item, Level: negotiation.Level(*level), Language: *lang, Paragraphs: im.Paragraphs})
-	return sendEvent(ctx, env, d, ch, p, *f.json)
+	return sendEvent(ctx, env, d, ch, *host, p, *f.json)
 }
 
 func runDeskExport(ctx context.Context, env *Env, args []string) error {

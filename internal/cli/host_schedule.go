@@ -48,22 +48,6 @@ func schedClient(env *Env, fs *flag.FlagSet, h hostFlags) (*scheduleapi.Client, 
 	return &scheduleapi.Client{BaseURL: strings.TrimSuffix(url, "/"), Token: cred}, strings.TrimSuffix(url, "/"), nil
 }
 
-// parseInterleaved parses flags that may come before, between or after the
-// positional arguments, and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, x := range strings.Split(s, ",") {
@@ -137,7 +121,7 @@ func runHostRooms(ctx context.Context, env *Env, args []string) error {
 		return flag.ErrHelp
 	}
 	sub := args[0]
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -272,7 +256,7 @@ func runHostMeetings(ctx context.Context, env *Env, args []string) error {
 		return flag.ErrHelp
 	}
 	sub := args[0]
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -546,7 +530,7 @@ func runHostFeeds(ctx context.Context, env *Env, args []string) error {
 		return flag.ErrHelp
 	}
 	sub := args[0]
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/good-offices/goodoffices/internal/dirlock"
 	"github.com/good-offices/goodoffices/venue"
 )
 
 func init() {
 	register(&command{name: "venue", summary: "run the host's venue server (logs, mailboxes, live delivery)", run: runVenue})
 }
+
+// venueLockFile is the file in the venue's data directory that a running
+// venue holds an exclusive lock on.
+const venueLockFile = "venue.lock"
 
 func runVenue(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "venue", "[flags]", `
@@ -68,6 +74,22 @@ Examples:
 		return &UsageError{Msg: "--log-level: " + err.Error()}
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	// Listen first and lock the data directory next, so that a venue on a
+	// busy port or a second venue on a directory in use stops before it
+	// creates or changes anything (keys, admin credential, databases).
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("failed to listen on %s (another venue running?): %w", *listen, err)
+	}
+	defer ln.Close()
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("failed to create the data directory: %w", err)
+	}
+	lock, err := dirlock.Acquire(*data, venueLockFile)
+	if err != nil {
+		return fmt.Errorf("another venue uses the data directory: %w; stop it, or give this one its own --data", err)
+	}
+	defer lock.Release()
 	node, err := scale.open(ctx, logger, *data)
 	if err != nil {
 		return err
@@ -94,11 +116,6 @@ Examples:
 	if err != nil {
 		v.Close()
 		return err
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		v.Close()
-		return fmt.Errorf("failed to listen: %w", err)
 	}
 	// At most --max-conns connections, of which --max-pending-conns not yet
 	// authenticated; bodies are read within a time bounded by their size

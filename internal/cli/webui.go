@@ -101,7 +101,18 @@ line.`+deskPassphraseHelp)
 	talks := fs.String("talks", "", "name of the talks, for display")
 	zone := fs.String("zone", "", "your IANA time `zone` for the schedule (default: the venue's)")
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
-	d, err := f.parseAndOpen(ctx, env, fs, args)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	lock, err := f.lockHome(env, "desk web")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	d, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

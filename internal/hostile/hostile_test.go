@@ -28,7 +28,7 @@ import (
 func TestDoctoredViewsVerify(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, OpaqueEntries: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

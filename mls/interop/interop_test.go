@@ -30,8 +30,9 @@ var suites = []struct {
 	{cs: 0x0003},
 	// The X-Wing suites, with the code points ts-mls 1.6.4 uses
 	// (MLS_256_XWING_AES256GCM_SHA512_Ed25519 and
-	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519). They are skipped while
-	// package mls does not implement them.
+	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519), with X-Wing's own
+	// DeriveKeyPair as ts-mls has it (see package mls, "Cipher suites");
+	// 0x0053 is the desks' default.
 	{cs: 0x0053},
 	{cs: 0x0054},
 	// ts-mls 1.6.4 generates P-256/P-384/P-521 signature keys compressed
@@ -56,6 +57,13 @@ var scenarios = []struct {
 	{"three-members-private-handshake", func(h *harness) { threeMembers(h, false) }},
 	{"three-members-public-handshake", func(h *harness) { threeMembers(h, true) }},
 	{"eight-leaves-blanks-and-truncation", eightLeaves},
+	{"go-joins-ts-group-by-external-commit", goJoinsExternally},
+	{"ts-joins-go-group-by-external-commit", tsJoinsExternally},
+	{"psks-external-and-resumption", psks},
+	{"late-messages-after-commit", lateMessages},
+	{"proposals-by-reference-from-both", proposalsFromBoth},
+	{"group-context-extensions", groupContextExtensions},
+	{"message-sizes", messageSizes},
 }
 
 func TestInterop(t *testing.T) {
@@ -65,17 +73,20 @@ func TestInterop(t *testing.T) {
 			skip, uncompressed := "", false
 			switch {
 			case !s.cs.Supported():
-				skip = "package mls does not implement this suite"
+				t.Fatalf("package mls does not implement suite 0x%04x", uint16(s.cs))
+			case s.ecdsa && testing.Short():
+				skip = "-short: the ECDSA suites (P-521 in JavaScript is slow) run without -short"
 			case s.ecdsa:
 				uncompressed = d.compressedKeys(t, s.cs)
 			}
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
-					defer report(t, sc.name, s.cs, skip)
+					h := &harness{t: t, d: d, cs: s.cs, uncompressed: uncompressed, prefix: fmt.Sprintf("%s/%04x/", sc.name, uint16(s.cs))}
+					defer report(h, sc.name)
 					if skip != "" {
-						t.Skip(skip)
+						h.skip(skip)
 					}
-					sc.run(&harness{t: t, d: d, cs: s.cs, uncompressed: uncompressed, prefix: fmt.Sprintf("%s/%04x/", sc.name, uint16(s.cs))})
+					sc.run(h)
 				})
 			}
 		})
@@ -84,15 +95,15 @@ func TestInterop(t *testing.T) {
 
 // report prints the one line per scenario and suite that the issue asks
 // for: pass, FAIL, or skipped with the reason.
-func report(t *testing.T, scenario string, cs mls.CipherSuite, reason string) {
+func report(h *harness, scenario string) {
 	status := "pass"
 	switch {
-	case t.Failed():
+	case h.t.Failed():
 		status = "FAIL"
-	case t.Skipped():
-		status = "skipped (" + reason + ")"
+	case h.t.Skipped():
+		status = "skipped (" + h.skipReason + ")"
 	}
-	fmt.Printf("interop %s suite 0x%04x: %s\n", scenario, uint16(cs), status)
+	fmt.Printf("interop %s suite 0x%04x: %s\n", scenario, uint16(h.cs), status)
 }
 
 // ---- Scenarios ----
@@ -102,7 +113,7 @@ func report(t *testing.T, scenario string, cs mls.CipherSuite, reason string) {
 // then the ts-mls member commits an update with a path and our creator
 // removes it.
 func goCreatesAddsTS(h *harness) {
-	a := h.goMember("alice", false)
+	a := h.goMember("alice")
 	b := h.tsMember("bob")
 	h.create(a)
 	h.add(a, true, b)
@@ -120,7 +131,7 @@ func goCreatesAddsTS(h *harness) {
 // removes it.
 func tsCreatesAddsGo(h *harness) {
 	a := h.tsMember("alice")
-	b := h.goMember("bob", false)
+	b := h.goMember("bob")
 	h.create(a)
 	h.add(a, false, b)
 	h.messages()
@@ -137,9 +148,9 @@ func tsCreatesAddsGo(h *harness) {
 // PrivateMessage.
 func threeMembers(h *harness, public bool) {
 	h.public = public
-	a := h.goMember("alice", public)
+	a := h.goMember("alice")
 	b := h.tsMember("bob")
-	c := h.goMember("carol", public)
+	c := h.goMember("carol")
 	d := h.tsMember("dave")
 	h.create(a)
 	h.add(a, true, b)  // Go adds TS
@@ -165,15 +176,15 @@ func threeMembers(h *harness, public bool) {
 // the tree, messages read out of order, and a removal of the rightmost
 // leaves that truncates the tree.
 func eightLeaves(h *harness) {
-	a := h.goMember("alice", false)
+	a := h.goMember("alice")
 	t1, t2, t3 := h.tsMember("ts1"), h.tsMember("ts2"), h.tsMember("ts3")
-	g1, g2, g3 := h.goMember("go1", false), h.goMember("go2", false), h.goMember("go3", false)
+	g1, g2, g3 := h.goMember("go1"), h.goMember("go2"), h.goMember("go3")
 	h.create(a)
 	h.add(a, true, t1, t2, t3) // leaves 1-3
 	h.add(t1, false, g1, g2)   // leaves 4-5
 	h.messages()
-	h.remove(g1, t2)                              // leaf 2 blank
-	h.change(t3, true, []member{g3}, []member{a}) // leaf 0 blank, then go3 fills it (§12.3: removes first)
+	h.remove(g1, t2)                                                         // leaf 2 blank
+	h.commit(t3, commitSpec{treeInWelcome: true}, []member{g3}, []member{a}) // leaf 0 blank, then go3 fills it (§12.3: removes first)
 	if l := h.leaf(g3); l != 0 {
 		h.t.Fatalf("go3 joined at leaf %d, want the leftmost blank leaf 0", l)
 	}
@@ -184,6 +195,218 @@ func eightLeaves(h *harness) {
 	h.outOfOrder(g3, 3)
 	h.remove(t3, g1, g2) // leaves 4-5: the tree shrinks to 4 leaves
 	h.update(g3)
+	h.messages()
+}
+
+// goJoinsExternally: a client of our package joins a ts-mls group by
+// external commit (§12.4.3.2), then the group goes on as usual.
+func goJoinsExternally(h *harness) {
+	h.allowExternal = true
+	a := h.tsMember("alice")
+	b := h.goMember("bob")
+	c := h.tsMember("carol")
+	h.create(a)
+	if !rfcExternalPub(h, a) {
+		// A ts-mls 1.6.4 GroupInfo carries the bare key: the driver signs
+		// one with the RFC's encoding instead (see driver.mjs, group_info).
+		a.(*tsMember).rfcExternalPub = true
+	}
+	h.joinExternal(b, a)
+	h.add(b, true, c)
+	h.messages()
+	h.update(b)
+	h.update(c)
+	h.remove(a, b)
+	h.messages()
+}
+
+// tsJoinsExternally: a ts-mls client joins a group of our package by
+// external commit, then the group goes on as usual. ts-mls 1.6.4 reads
+// external_pub as the bare key, so it cannot join from an RFC 9420
+// GroupInfo: skipped while the pinned ts-mls does so.
+func tsJoinsExternally(h *harness) {
+	h.allowExternal = true
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	c := h.tsMember("carol")
+	h.create(a)
+	h.add(a, true, b)
+	if !rfcExternalPub(h, b) {
+		h.skip("ts-mls 1.6.4 reads and writes the external_pub extension as the bare HPKE key, not RFC 9420's length-prefixed ExternalPub (§12.4.3.2; changed upstream in LukaJCB/ts-mls#449, not in 1.6.4)")
+	}
+	h.joinExternal(c, a)
+	h.messages()
+	h.update(c)
+	h.remove(c, a)
+	h.messages()
+}
+
+// rfcExternalPub reports whether the external_pub extension of a GroupInfo
+// of the ts-mls member m is RFC 9420's ExternalPub struct: a key with a
+// variable-size length (§2.1.2), rather than the bare key.
+func rfcExternalPub(h *harness, m member) bool {
+	h.t.Helper()
+	ep := m.(*tsMember).call(request{Cmd: "group_info"}).ExternalPub
+	if len(ep) == 0 {
+		h.t.Fatal("ts-mls made a GroupInfo without external_pub")
+	}
+	n, size := 0, 1<<(ep[0]>>6)
+	if size > 4 || len(ep) < size {
+		return false
+	}
+	for i, b := range ep[:size] {
+		if i == 0 {
+			b &= 0x3f
+		}
+		n = n<<8 | int(b)
+	}
+	return n == len(ep)-size
+}
+
+// psks: commits that inject external and resumption PSKs (§8.4, §12.1.4),
+// committed by either side, and a Welcome that carries an external PSK
+// (the joiner must know it too).
+func psks(h *harness) {
+	id, psk := []byte("interop external psk"), bytes.Repeat([]byte{0x5a}, 32)
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	c := h.tsMember("carol")
+	d := h.goMember("dave")
+	for _, m := range []member{a, b, c, d} {
+		m.addPSK(id, psk)
+	}
+	h.create(a)
+	h.add(a, true, b)
+	h.commit(a, commitSpec{externalPSKs: [][]byte{id}}, nil, nil)
+	h.commit(b, commitSpec{externalPSKs: [][]byte{id}}, nil, nil)
+	h.commit(a, commitSpec{resumptionEpochs: []uint64{h.epoch - 1}}, nil, nil)
+	h.commit(b, commitSpec{resumptionEpochs: []uint64{h.epoch}}, nil, nil)
+	h.commit(a, commitSpec{externalPSKs: [][]byte{id}, treeInWelcome: true}, []member{c}, nil) // Go's Welcome with a PSK
+	h.commit(c, commitSpec{externalPSKs: [][]byte{id}, treeInWelcome: true}, []member{d}, nil) // TS's Welcome with a PSK
+	h.messages()
+}
+
+// lateMessages: application messages sent in an epoch and read after the
+// next commit (Config.PastEpochs on our side, key retention on ts-mls's).
+func lateMessages(h *harness) {
+	h.pastEpochs = 1
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	h.create(a)
+	h.add(a, true, b)
+	for _, committer := range []member{a, b} {
+		fromA := a.encrypt([]byte("sent by alice before the commit"), nil)
+		fromB := b.encrypt([]byte("sent by bob before the commit"), nil)
+		h.update(committer)
+		if data, app := b.process(fromA); !app || string(data) != "sent by alice before the commit" {
+			h.t.Fatalf("bob read alice's late message as %q", data)
+		}
+		if data, app := a.process(fromB); !app || string(data) != "sent by bob before the commit" {
+			h.t.Fatalf("alice read bob's late message as %q", data)
+		}
+	}
+	h.messages()
+}
+
+// proposalsFromBoth: proposals of members of both implementations
+// (Add, Update, Remove) gathered in one epoch and committed together by
+// reference, by each side in turn. The members removed here are ours:
+// ts-mls 1.6.4 cannot process a commit that removes it and adds someone
+// (see README.md).
+func proposalsFromBoth(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	c := h.goMember("carol")
+	d := h.tsMember("dave")
+	e := h.goMember("erin")
+	f := h.tsMember("frank")
+	h.create(a)
+	h.add(a, true, b, c, d)
+	h.messages()
+	// Round 1, committed by ts-mls: our Update, ts-mls's Add, our Remove.
+	h.proposeUpdateOnly(a)
+	h.deliver(b, b.proposeAdd(e.keyPackage()))
+	h.deliver(d, d.proposeRemove(h.leaf(c)))
+	h.commitProposed(b, commitSpec{treeInWelcome: true}, []member{e}, []member{c})
+	h.messages()
+	// Round 2, committed by our package: ts-mls's Remove and Add.
+	h.deliver(b, b.proposeRemove(h.leaf(e)))
+	h.deliver(d, d.proposeAdd(f.keyPackage()))
+	h.commitProposed(a, commitSpec{}, []member{f}, []member{e})
+	h.messages()
+}
+
+// groupContextExtensions: our members change the group context extensions
+// (required_capabilities, §11.1) with GroupContextExtensions proposals
+// (§12.1.7), which ts-mls members apply; members of both added afterwards
+// must meet them.
+//
+// ts-mls 1.6.4 cannot commit such a proposal interoperably: the RFC
+// requires a path (§12.4, §17.4), which it omits unless the commit also
+// has an Update or Remove, and when it has one it encrypts the path under
+// the old extensions instead of the provisional GroupContext's (§12.4.1).
+// The last step checks that our package refuses its commit.
+func groupContextExtensions(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	c := h.goMember("carol")
+	d := h.tsMember("dave")
+	h.create(a)
+	h.add(a, true, b)
+	basic := mls.Extension{Type: 3, Data: requiredCapabilities(nil, nil, []uint16{1})}
+	h.commit(a, commitSpec{groupContextExtensions: []mls.Extension{basic}}, nil, nil)
+	h.add(b, true, c)
+	none := mls.Extension{Type: 3, Data: requiredCapabilities(nil, nil, nil)}
+	h.commit(c, commitSpec{groupContextExtensions: []mls.Extension{none}}, nil, nil)
+	h.add(c, false, d)
+	// (A proposal to an empty extension list is left out: ts-mls 1.6.4
+	// takes it for no proposal and keeps the old extensions.)
+	h.messages()
+
+	// ts-mls's commit of a GroupContextExtensions proposal alone has no
+	// path: refused, and the group is unchanged.
+	before := a.state("", nil, 0)
+	commit, _, _ := d.commit(commitSpec{groupContextExtensions: []mls.Extension{basic}})
+	if _, err := a.(*goMember).g.Process(commit); !errors.Is(err, mls.ErrInvalidCommit) || !strings.Contains(err.Error(), "path") {
+		h.t.Fatalf("a GroupContextExtensions commit without a path: got %v, want %v (a path is required)", err, mls.ErrInvalidCommit)
+	}
+	if after := a.state("", nil, 0); after.epoch != before.epoch || !bytes.Equal(after.epochAuthenticator, before.epochAuthenticator) {
+		h.t.Fatal("a refused commit changed the group")
+	}
+}
+
+// requiredCapabilities encodes a RequiredCapabilities extension (§11.1):
+// three vectors of uint16 with variable-size lengths (§2.1.2, all short).
+func requiredCapabilities(extensions, proposals, credentials []uint16) []byte {
+	var out []byte
+	for _, list := range [][]uint16{extensions, proposals, credentials} {
+		out = append(out, byte(2*len(list)))
+		for _, v := range list {
+			out = binary.BigEndian.AppendUint16(out, v)
+		}
+	}
+	return out
+}
+
+// messageSizes: application messages of several sizes, with and without
+// authenticated data, both ways (padding differs between the two).
+func messageSizes(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	h.create(a)
+	h.add(a, true, b)
+	for _, n := range []int{0, 1, 31, 32, 33, 1000, 64 << 10} {
+		for _, aad := range [][]byte{nil, bytes.Repeat([]byte{'a'}, 100)} {
+			for _, pair := range [][2]member{{a, b}, {b, a}} {
+				text := bytes.Repeat([]byte{byte(n)}, n)
+				data, app := pair[1].process(pair[0].encrypt(text, aad))
+				if !app || !bytes.Equal(data, text) {
+					h.t.Fatalf("%s read %d bytes (application %t) of %s's %d", pair[1].name(), len(data), app, pair[0].name(), n)
+				}
+			}
+		}
+	}
+	h.update(b)
 	h.messages()
 }
 
@@ -213,22 +436,54 @@ func (h *harness) outOfOrder(sender member, n int) {
 
 // ---- The harness: a delivery service over both implementations ----
 
+// commitSpec is what a commit carries besides the proposals received in
+// the epoch (committed by reference).
+type commitSpec struct {
+	adds             [][]byte // KeyPackage MLSMessages
+	removes          []uint32 // leaves
+	externalPSKs     [][]byte // PSK IDs
+	resumptionEpochs []uint64 // of this group, usage application
+	// groupContextExtensions, when not nil, is committed in a
+	// GroupContextExtensions proposal.
+	groupContextExtensions []mls.Extension
+	// reinit, when not nil, is committed in a ReInit proposal (alone).
+	reinit *reinitSpec
+	// path asks for an UpdatePath although no proposal requires one (our
+	// package: CommitOptions.ForcePath). ts-mls decides alone (§12.4: a
+	// path when the commit is empty or has an Update or Remove), so path
+	// is used with it only for an empty commit.
+	path bool
+	// treeInWelcome puts the ratchet tree in the Welcome's GroupInfo;
+	// otherwise the joiners get it apart.
+	treeInWelcome bool
+}
+
+// reinitSpec is a ReInit proposal (§12.1.5) to commit.
+type reinitSpec struct {
+	groupID []byte
+	suite   mls.CipherSuite
+}
+
 // member is one client of either implementation in the harness's group.
 type member interface {
 	name() string
 	// keyPackage returns a fresh KeyPackage MLSMessage.
 	keyPackage() []byte
+	addPSK(id, psk []byte)
 	create(groupID []byte)
 	join(welcome, ratchetTree []byte)
-	// commit commits the given Adds and Removes plus every proposal received
-	// in the epoch; with path and nothing else it commits an update of the
-	// committer's own leaf (a path). The committer is in the new epoch on
-	// return. tree is the new epoch's ratchet tree.
-	commit(adds [][]byte, removes []uint32, path bool) (commit, welcome, tree []byte)
+	// joinExternal joins from a GroupInfo MLSMessage and returns the
+	// external commit.
+	joinExternal(groupInfo []byte) []byte
+	groupInfo() []byte
+	// commit commits spec plus every proposal received in the epoch. The
+	// committer is in the new epoch on return; tree is its ratchet tree.
+	commit(spec commitSpec) (commit, welcome, tree []byte)
 	proposeRemove(leaf uint32) []byte
+	proposeAdd(keyPackage []byte) []byte
 	encrypt(data, aad []byte) []byte
 	// process returns the application data of an application message, or
-	// ok=false for a handshake message.
+	// application=false for a handshake message.
 	process(msg []byte) (data []byte, application bool)
 	state(label string, context []byte, length int) memberState
 }
@@ -246,20 +501,45 @@ type harness struct {
 	d      *driver
 	cs     mls.CipherSuite
 	prefix string // makes ts-mls client names unique per scenario and suite
-	public bool
 	// uncompressed has the driver make uncompressed ECDSA signature keys.
 	uncompressed bool
-	members      []member // current members, in joining order
-	epoch        uint64
+	// Policy of the members of our package made after it is set:
+	public        bool     // handshakes as PublicMessage (ts-mls members too)
+	allowExternal bool     // Config.AllowExternalJoin accepts every client
+	pastEpochs    int      // Config.PastEpochs
+	members       []member // current members, in joining order
+	epoch         uint64
+	// closed: a ReInit commit closed the group (§11.2).
+	closed     bool
+	skipReason string
 }
 
-func (h *harness) goMember(name string, public bool) member {
+// skip skips the scenario, giving the reason.
+func (h *harness) skip(reason string) {
+	h.t.Helper()
+	h.skipReason = reason
+	h.t.Skip(reason)
+}
+
+func (h *harness) goMember(name string) member {
 	h.t.Helper()
 	id, err := mls.NewIdentity(h.cs, mls.BasicCredential([]byte(name+"@go")))
 	if err != nil {
 		h.t.Fatalf("failed to create identity: %v", err)
 	}
-	return &goMember{t: h.t, n: name + "@go", id: id, cfg: &mls.Config{PublicHandshake: public}}
+	m := &goMember{t: h.t, n: name + "@go", id: id, psks: map[string][]byte{}}
+	m.cfg = &mls.Config{
+		PublicHandshake: h.public,
+		PastEpochs:      h.pastEpochs,
+		ExternalPSKs: func(id []byte) ([]byte, bool) {
+			psk, ok := m.psks[string(id)]
+			return psk, ok
+		},
+	}
+	if h.allowExternal {
+		m.cfg.AllowExternalJoin = func(mls.Credential, []byte) error { return nil }
+	}
+	return m
 }
 
 func (h *harness) tsMember(name string) member {
@@ -277,32 +557,51 @@ func (h *harness) create(m member) {
 // ratchet tree in it (treeInWelcome) or given apart.
 func (h *harness) add(committer member, treeInWelcome bool, joiners ...member) {
 	h.t.Helper()
-	h.change(committer, treeInWelcome, joiners, nil)
+	h.commit(committer, commitSpec{treeInWelcome: treeInWelcome}, joiners, nil)
 }
 
-// change has committer add the joiners and remove the victims in one
-// commit; the joiners join from the Welcome, with the ratchet tree in it
-// (treeInWelcome) or given apart.
-func (h *harness) change(committer member, treeInWelcome bool, joiners, victims []member) {
+// update has m commit an update of its own leaf with a path.
+func (h *harness) update(m member) {
 	h.t.Helper()
-	var kps [][]byte
+	h.commit(m, commitSpec{path: true}, nil, nil)
+}
+
+// remove has committer remove the victims.
+func (h *harness) remove(committer member, victims ...member) {
+	h.t.Helper()
+	h.commit(committer, commitSpec{}, nil, victims)
+}
+
+// commit has committer commit spec, adding the joiners and removing the
+// victims as well; the commit goes to every other member, the victims
+// must find themselves removed, and the joiners join from the Welcome.
+func (h *harness) commit(committer member, spec commitSpec, joiners, victims []member) {
+	h.t.Helper()
 	for _, j := range joiners {
-		kps = append(kps, j.keyPackage())
+		spec.adds = append(spec.adds, j.keyPackage())
 	}
-	var leaves []uint32
 	for _, v := range victims {
-		leaves = append(leaves, h.leaf(v))
+		spec.removes = append(spec.removes, h.leaf(v))
 	}
-	c, w, tree := h.commitTreeExt(committer, kps, leaves, false, treeInWelcome)
+	h.commitProposed(committer, spec, joiners, victims)
+}
+
+// commitProposed has committer commit spec and the proposals of the epoch;
+// joiners are those it adds (by value or by reference) and victims those
+// it removes.
+func (h *harness) commitProposed(committer member, spec commitSpec, joiners, victims []member) {
+	h.t.Helper()
+	c, w, tree := committer.commit(spec)
 	if (w == nil) != (len(joiners) == 0) {
 		h.t.Fatalf("%s added %d members and made a Welcome of %d bytes", committer.name(), len(joiners), len(w))
 	}
 	h.deliver(committer, c)
 	h.epoch++
+	h.closed = spec.reinit != nil
 	h.dropRemoved(victims...)
 	for _, j := range joiners {
 		var given []byte
-		if !treeInWelcome {
+		if !spec.treeInWelcome {
 			given = tree
 		}
 		j.join(w, given)
@@ -311,24 +610,28 @@ func (h *harness) change(committer member, treeInWelcome bool, joiners, victims 
 	h.agree()
 }
 
-// update has m commit an update of its own leaf with a path.
-func (h *harness) update(m member) {
+// joinExternal has joiner join by external commit from a GroupInfo of
+// member m.
+func (h *harness) joinExternal(joiner, m member) {
 	h.t.Helper()
-	c, _, _ := m.commit(nil, nil, true)
-	h.deliver(m, c)
+	c := joiner.joinExternal(m.groupInfo())
+	h.deliverAs(joiner, c, mls.WireFormatPublicMessage) // external commits are always public
+	h.members = append(h.members, joiner)
 	h.epoch++
 	h.agree()
-}
-
-// remove has committer remove the victims.
-func (h *harness) remove(committer member, victims ...member) {
-	h.t.Helper()
-	h.change(committer, true, nil, victims)
 }
 
 // proposeUpdate has proposer (a member of package mls) propose an Update,
 // which committer commits by reference.
 func (h *harness) proposeUpdate(proposer, committer member) {
+	h.t.Helper()
+	h.proposeUpdateOnly(proposer)
+	h.commit(committer, commitSpec{}, nil, nil)
+}
+
+// proposeUpdateOnly has proposer (a member of package mls) propose an
+// Update, delivered to the group.
+func (h *harness) proposeUpdateOnly(proposer member) {
 	h.t.Helper()
 	g, ok := proposer.(*goMember)
 	if !ok {
@@ -339,56 +642,49 @@ func (h *harness) proposeUpdate(proposer, committer member) {
 		h.t.Fatalf("%s failed to propose an update: %v", g.n, err)
 	}
 	h.deliver(proposer, p)
-	c, _, _ := committer.commit(nil, nil, false)
-	h.deliver(committer, c)
-	h.epoch++
-	h.agree()
 }
 
 // proposeRemove has proposer propose removing victim, which committer
 // commits by reference.
 func (h *harness) proposeRemove(proposer, victim, committer member) {
 	h.t.Helper()
-	p := proposer.proposeRemove(h.leaf(victim))
-	h.deliver(proposer, p)
-	c, _, _ := committer.commit(nil, nil, false)
+	h.deliver(proposer, proposer.proposeRemove(h.leaf(victim)))
+	c, _, _ := committer.commit(commitSpec{})
 	h.deliver(committer, c)
 	h.epoch++
 	h.dropRemoved(victim)
 	h.agree()
 }
 
-func (h *harness) commitTreeExt(m member, adds [][]byte, removes []uint32, path, treeExt bool) (c, w, tree []byte) {
-	switch m := m.(type) {
-	case *goMember:
-		return m.commitOpts(adds, removes, path, !treeExt)
-	case *tsMember:
-		return m.commitOpts(adds, removes, path, treeExt)
+// deliver hands a handshake message from sender to every other member
+// (the sender has already applied its own), after checking its header.
+func (h *harness) deliver(sender member, msg []byte) {
+	h.t.Helper()
+	wf := mls.WireFormatPrivateMessage
+	if h.public {
+		wf = mls.WireFormatPublicMessage
 	}
-	panic("unknown member type")
+	h.deliverAs(sender, msg, wf)
 }
 
-// deliver hands a handshake message from sender to every other member
-// (the sender has already applied its own).
-func (h *harness) deliver(sender member, msg []byte) {
+func (h *harness) deliverAs(sender member, msg []byte, wf mls.WireFormat) {
 	h.t.Helper()
 	hdr, err := mls.ParseHeader(msg)
 	if err != nil {
 		h.t.Fatalf("the delivery service cannot parse a handshake message of %s: %v", sender.name(), err)
 	}
-	want := mls.WireFormatPrivateMessage
-	if h.public {
-		want = mls.WireFormatPublicMessage
-	}
-	if hdr.WireFormat != want || hdr.Epoch != h.epoch || (hdr.Kind != mls.KindCommit && hdr.Kind != mls.KindProposal) {
-		h.t.Fatalf("%s sent a handshake message of wire format %d, epoch %d, kind %d; want wire format %d, epoch %d", sender.name(), hdr.WireFormat, hdr.Epoch, hdr.Kind, want, h.epoch)
+	if hdr.WireFormat != wf || hdr.Epoch != h.epoch || (hdr.Kind != mls.KindCommit && hdr.Kind != mls.KindProposal) {
+		h.t.Fatalf("%s sent a handshake message of wire format %d, epoch %d, kind %d; want wire format %d, epoch %d", sender.name(), hdr.WireFormat, hdr.Epoch, hdr.Kind, wf, h.epoch)
 	}
 	for _, m := range h.members {
-		if m == sender {
-			continue
+		if m != sender {
+			if _, app := m.process(msg); app {
+				h.t.Fatalf("%s read a handshake message of %s as application data", m.name(), sender.name())
+			}
 		}
-		if _, app := m.process(msg); app {
-			h.t.Fatalf("%s read a handshake message of %s as application data", m.name(), sender.name())
+		// Proposals and own proposals' keys survive a restart.
+		if g, ok := m.(*goMember); ok {
+			g.restart()
 		}
 	}
 }
@@ -414,15 +710,20 @@ func (h *harness) leaf(m member) uint32 {
 }
 
 // agree checks that every member is in the expected epoch with the same
-// epoch authenticator and the same exporter value.
+// epoch authenticator and the same exporter value. Members of our package
+// are first restarted from their stored state, so that every scenario also
+// runs across Group.MarshalBinary and UnmarshalGroup.
 func (h *harness) agree() {
 	h.t.Helper()
 	ctx := binary.BigEndian.AppendUint64([]byte("epoch "), h.epoch)
 	var first memberState
 	for i, m := range h.members {
+		if g, ok := m.(*goMember); ok {
+			g.restart()
+		}
 		s := m.state("goodoffices interop", ctx, 32)
-		if !s.active {
-			h.t.Fatalf("epoch %d: %s is not active", h.epoch, m.name())
+		if s.active == h.closed {
+			h.t.Fatalf("epoch %d: %s is active %t, want %t", h.epoch, m.name(), s.active, !h.closed)
 		}
 		if s.epoch != h.epoch {
 			h.t.Fatalf("%s is in epoch %d, want %d", m.name(), s.epoch, h.epoch)
@@ -475,9 +776,26 @@ type goMember struct {
 	cfg  *mls.Config
 	g    *mls.Group
 	priv []byte // private part of the last key package
+	psks map[string][]byte
 }
 
 func (m *goMember) name() string { return m.n }
+
+// restart replaces the group by the one restored from its stored state.
+func (m *goMember) restart() {
+	m.t.Helper()
+	state, err := m.g.MarshalBinary()
+	if err != nil {
+		m.t.Fatalf("%s: failed to store the group: %v", m.n, err)
+	}
+	g, err := mls.UnmarshalGroup(state, m.cfg)
+	if err != nil {
+		m.t.Fatalf("%s: failed to restore the group: %v", m.n, err)
+	}
+	m.g = g
+}
+
+func (m *goMember) addPSK(id, psk []byte) { m.psks[string(id)] = psk }
 
 func (m *goMember) keyPackage() []byte {
 	m.t.Helper()
@@ -502,29 +820,56 @@ func (m *goMember) join(welcome, tree []byte) {
 	m.t.Helper()
 	g, err := mls.Join(m.id, m.priv, welcome, m.cfg, &mls.JoinOptions{RatchetTree: tree})
 	if err != nil {
-		m.t.Fatalf("%s: failed to join from a ts-mls Welcome: %v", m.n, err)
+		m.t.Fatalf("%s: failed to join from a Welcome: %v", m.n, err)
 	}
 	m.g = g
 }
 
-func (m *goMember) commit(adds [][]byte, removes []uint32, path bool) (c, w, tree []byte) {
-	return m.commitOpts(adds, removes, path, false)
+func (m *goMember) joinExternal(groupInfo []byte) []byte {
+	m.t.Helper()
+	g, c, err := mls.JoinExternal(m.id, groupInfo, m.cfg, nil)
+	if err != nil {
+		m.t.Fatalf("%s: failed to join by external commit: %v", m.n, err)
+	}
+	m.g = g
+	return c
 }
 
-func (m *goMember) commitOpts(adds [][]byte, removes []uint32, path, omitTree bool) (c, w, tree []byte) {
+func (m *goMember) groupInfo() []byte {
+	m.t.Helper()
+	gi, err := m.g.GroupInfo(true)
+	if err != nil {
+		m.t.Fatalf("%s: failed to make a GroupInfo: %v", m.n, err)
+	}
+	return gi
+}
+
+func (m *goMember) commit(spec commitSpec) (c, w, tree []byte) {
 	m.t.Helper()
 	var ps []mls.Proposal
-	for _, a := range adds {
+	for _, a := range spec.adds {
 		kp, err := mls.ParseKeyPackage(a)
 		if err != nil {
 			m.t.Fatalf("%s: failed to parse a key package: %v", m.n, err)
 		}
 		ps = append(ps, mls.AddProposal(kp))
 	}
-	for _, r := range removes {
+	for _, r := range spec.removes {
 		ps = append(ps, mls.RemoveProposal(r))
 	}
-	b, err := m.g.Commit(&mls.CommitOptions{Proposals: ps, ForcePath: path, OmitRatchetTree: omitTree})
+	for _, id := range spec.externalPSKs {
+		ps = append(ps, mls.ExternalPSKProposal(id))
+	}
+	for _, e := range spec.resumptionEpochs {
+		ps = append(ps, mls.ResumptionPSKProposal(m.g.GroupID(), e))
+	}
+	if spec.groupContextExtensions != nil {
+		ps = append(ps, mls.GroupContextExtensionsProposal(spec.groupContextExtensions))
+	}
+	if spec.reinit != nil {
+		ps = append(ps, mls.ReInitProposal(spec.reinit.groupID, spec.reinit.suite, nil))
+	}
+	b, err := m.g.Commit(&mls.CommitOptions{Proposals: ps, ForcePath: spec.path, OmitRatchetTree: !spec.treeInWelcome})
 	if err != nil {
 		m.t.Fatalf("%s: failed to commit: %v", m.n, err)
 	}
@@ -547,6 +892,19 @@ func (m *goMember) proposeRemove(leaf uint32) []byte {
 	return p
 }
 
+func (m *goMember) proposeAdd(kp []byte) []byte {
+	m.t.Helper()
+	k, err := mls.ParseKeyPackage(kp)
+	if err != nil {
+		m.t.Fatalf("%s: failed to parse a key package: %v", m.n, err)
+	}
+	p, err := m.g.Propose(mls.AddProposal(k), nil)
+	if err != nil {
+		m.t.Fatalf("%s: failed to propose: %v", m.n, err)
+	}
+	return p
+}
+
 func (m *goMember) encrypt(data, aad []byte) []byte {
 	m.t.Helper()
 	msg, err := m.g.Encrypt(data, aad)
@@ -560,7 +918,7 @@ func (m *goMember) process(msg []byte) ([]byte, bool) {
 	m.t.Helper()
 	r, err := m.g.Process(msg)
 	if err != nil {
-		m.t.Fatalf("%s: failed to process a ts-mls message: %v", m.n, err)
+		m.t.Fatalf("%s: failed to process a message: %v", m.n, err)
 	}
 	return r.Data, r.Kind == mls.KindApplication
 }
@@ -588,6 +946,8 @@ type tsMember struct {
 	public *bool
 	// uncompressed: see the suites table.
 	uncompressed bool
+	// rfcExternalPub: see goJoinsExternally.
+	rfcExternalPub bool
 }
 
 func (m *tsMember) name() string { return m.n }
@@ -603,35 +963,57 @@ func (m *tsMember) call(req request) response {
 }
 
 func (m *tsMember) keyPackage() []byte {
-	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed}).KeyPackage
+	return m.call(request{Cmd: "key_package", Suite: uint16(m.cs), Uncompressed: m.uncompressed, Identity: m.n}).KeyPackage
+}
+
+func (m *tsMember) addPSK(id, psk []byte) {
+	m.call(request{Cmd: "add_psk", PSKID: id, PSK: psk})
 }
 
 func (m *tsMember) create(groupID []byte) {
-	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed})
+	m.call(request{Cmd: "create", Suite: uint16(m.cs), GroupID: groupID, Uncompressed: m.uncompressed, Identity: m.n})
 }
 
 func (m *tsMember) join(welcome, tree []byte) {
 	m.call(request{Cmd: "join", Welcome: welcome, RatchetTree: tree})
 }
 
-func (m *tsMember) commit(adds [][]byte, removes []uint32, path bool) (c, w, tree []byte) {
-	return m.commitOpts(adds, removes, path, true)
+func (m *tsMember) joinExternal(groupInfo []byte) []byte {
+	return m.call(request{Cmd: "join_external", Suite: uint16(m.cs), GroupInfo: groupInfo, Uncompressed: m.uncompressed, Identity: m.n}).Commit
 }
 
-// commitOpts: ts-mls decides alone whether a commit has a path (RFC 9420
-// §12.4: when it is empty or has an Update or Remove); path=true is used
-// only for an empty commit, which has one.
-func (m *tsMember) commitOpts(adds [][]byte, removes []uint32, path, treeExt bool) (c, w, tree []byte) {
+func (m *tsMember) groupInfo() []byte {
+	return m.call(request{Cmd: "group_info", RFCExternalPub: m.rfcExternalPub}).GroupInfo
+}
+
+func (m *tsMember) commit(spec commitSpec) (c, w, tree []byte) {
 	m.t.Helper()
-	if path && (len(adds) > 0) {
-		m.t.Fatal("ts-mls cannot be asked for a path in a commit of Adds")
+	if spec.path && (len(spec.adds)+len(spec.externalPSKs)+len(spec.resumptionEpochs) > 0) {
+		m.t.Fatal("ts-mls cannot be asked for a path in a commit of Adds or PSKs")
 	}
-	r := m.call(request{Cmd: "commit", Adds: adds, Removes: removes, Public: *m.public, RatchetTreeExt: treeExt})
+	req := request{
+		Cmd: "commit", Adds: spec.adds, Removes: spec.removes, ExternalPSKs: spec.externalPSKs, ResumptionEpochs: spec.resumptionEpochs,
+		Public: *m.public, RatchetTreeExt: spec.treeInWelcome,
+	}
+	if spec.reinit != nil {
+		req.ReInit = &reinitRequest{GroupID: spec.reinit.groupID, Suite: uint16(spec.reinit.suite)}
+	}
+	if spec.groupContextExtensions != nil {
+		req.GroupContextExtensions = []extension{}
+		for _, e := range spec.groupContextExtensions {
+			req.GroupContextExtensions = append(req.GroupContextExtensions, extension{Type: e.Type, Data: e.Data})
+		}
+	}
+	r := m.call(req)
 	return r.Commit, r.Welcome, r.RatchetTree
 }
 
 func (m *tsMember) proposeRemove(leaf uint32) []byte {
 	return m.call(request{Cmd: "propose", Remove: &leaf, Public: *m.public}).Message
+}
+
+func (m *tsMember) proposeAdd(kp []byte) []byte {
+	return m.call(request{Cmd: "propose", Add: kp, Public: *m.public}).Message
 }
 
 func (m *tsMember) encrypt(data, aad []byte) []byte {
@@ -654,24 +1036,49 @@ func (m *tsMember) state(label string, context []byte, length int) memberState {
 // ---- The driver process ----
 
 type request struct {
-	Cmd            string   `json:"cmd"`
-	Client         string   `json:"client,omitempty"`
-	Suite          uint16   `json:"suite,omitempty"`
-	GroupID        []byte   `json:"group_id,omitempty"`
-	Welcome        []byte   `json:"welcome,omitempty"`
-	RatchetTree    []byte   `json:"ratchet_tree,omitempty"`
-	Adds           [][]byte `json:"adds,omitempty"`
-	Removes        []uint32 `json:"removes,omitempty"`
-	Remove         *uint32  `json:"remove,omitempty"`
-	Public         bool     `json:"public,omitempty"`
-	RatchetTreeExt bool     `json:"ratchet_tree_ext,omitempty"`
-	Data           []byte   `json:"data,omitempty"`
-	AAD            []byte   `json:"aad,omitempty"`
-	Message        []byte   `json:"message,omitempty"`
-	Label          string   `json:"label,omitempty"`
-	Context        []byte   `json:"context,omitempty"`
-	Length         int      `json:"length,omitempty"`
-	Uncompressed   bool     `json:"uncompressed,omitempty"`
+	Cmd              string   `json:"cmd"`
+	Client           string   `json:"client,omitempty"`
+	Suite            uint16   `json:"suite,omitempty"`
+	GroupID          []byte   `json:"group_id,omitempty"`
+	Welcome          []byte   `json:"welcome,omitempty"`
+	RatchetTree      []byte   `json:"ratchet_tree,omitempty"`
+	Adds             [][]byte `json:"adds,omitempty"`
+	Removes          []uint32 `json:"removes,omitempty"`
+	Remove           *uint32  `json:"remove,omitempty"`
+	Public           bool     `json:"public,omitempty"`
+	RatchetTreeExt   bool     `json:"ratchet_tree_ext,omitempty"`
+	Data             []byte   `json:"data,omitempty"`
+	AAD              []byte   `json:"aad,omitempty"`
+	Message          []byte   `json:"message,omitempty"`
+	Label            string   `json:"label,omitempty"`
+	Context          []byte   `json:"context,omitempty"`
+	Length           int      `json:"length,omitempty"`
+	Uncompressed     bool     `json:"uncompressed,omitempty"`
+	GroupInfo        []byte   `json:"group_info,omitempty"`
+	PSKID            []byte   `json:"psk_id,omitempty"`
+	PSK              []byte   `json:"psk,omitempty"`
+	ExternalPSKs     [][]byte `json:"external_psks,omitempty"`
+	ResumptionEpochs []uint64 `json:"resumption_epochs,omitempty"`
+	RFCExternalPub   bool     `json:"rfc_external_pub,omitempty"`
+	Add              []byte   `json:"add,omitempty"`
+	// GroupContextExtensions is committed when not nil.
+	GroupContextExtensions []extension    `json:"group_context_extensions,omitempty"`
+	ReInit                 *reinitRequest `json:"reinit,omitempty"`
+	// From names the ts-mls client of the closed group (successor,
+	// join_reinit).
+	From string `json:"from,omitempty"`
+	// Identity of the client's basic credential (its name by default).
+	Identity string `json:"identity,omitempty"`
+}
+
+type reinitRequest struct {
+	GroupID []byte `json:"group_id"`
+	Suite   uint16 `json:"suite"`
+}
+
+type extension struct {
+	Type uint16 `json:"type"`
+	Data []byte `json:"data"`
 }
 
 type response struct {
@@ -680,6 +1087,8 @@ type response struct {
 	KeyPackage         []byte `json:"key_package"`
 	SignatureKey       []byte `json:"signature_key"`
 	Commit             []byte `json:"commit"`
+	GroupInfo          []byte `json:"group_info"`
+	ExternalPub        []byte `json:"external_pub"`
 	Welcome            []byte `json:"welcome"`
 	RatchetTree        []byte `json:"ratchet_tree"`
 	Message            []byte `json:"message"`

@@ -226,6 +226,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /texts/{id}/package", s.auth(s.packageView))
 	mux.HandleFunc("GET /texts/{id}/diff", s.auth(s.diff))
 	mux.HandleFunc("GET /texts/{id}/outcome.json", s.auth(s.outcomeBundle))
+	mux.HandleFunc("GET /search", s.auth(s.search))
 	mux.HandleFunc("GET /trust", s.auth(s.trust))
 	mux.HandleFunc("POST /trust/confirm", s.auth(s.postConfirm))
 	mux.HandleFunc("POST /trust/clear", s.auth(s.postClear))
@@ -561,7 +562,7 @@ func (s *Server) colour(party string) string {
 // send encrypts payload into channel ch, then syncs the channel so that
 // the page the delegate is redirected to shows it.
 func (s *Server) send(ctx context.Context, ch string, payload []byte) error {
-	if _, err := s.d.Send(ctx, ch, payload); err != nil {
+	if _, err := s.d.SendEvent(ctx, ch, s.o.Host, payload); err != nil {
 		return err
 	}
 	if err := s.d.SyncLog(ctx, ch); err != nil {

@@ -40,8 +40,10 @@ type page struct {
 	Alarms                  string
 	Flash                   string
 	FlashErr                bool
-	Path                    string // of the page, for the language menu
-	Me                      string // own delegation
+	Path                    string        // of the page, for the language menu
+	Query                   string        // in the search box
+	Progress                *progressView // the sync under way, if long
+	Me                      string        // own delegation
 	IsParty                 bool
 	M                       *model
 	Data                    any
@@ -106,6 +108,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	p := page{
 		App: l.T("Good Offices desk"), Title: title, Live: "/events", M: m, Data: data, Path: r.URL.Path,
 		Flash: r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != "",
+	}
+	if name == "search" {
+		p.Query = r.URL.Query().Get("q")
+	}
+	if sp, ok := s.d.SyncProgress(); ok {
+		p.Progress = &progressView{Log: sp.Log, Done: sp.Done, Total: sp.Total, Rate: int64(sp.Rate()), Left: sp.Left().Round(time.Second).String()}
 	}
 	prof := s.d.Profile()
 	p.Me = prof.Delegation
@@ -477,8 +485,7 @@ type textData struct {
 	Parties   []negotiation.Party
 	Channel   string
 	Other     []*negotiation.Proposal // open proposals not on one paragraph
-	Stances   []negotiation.Stance
-	Responded map[string]bool // proposals this party has answered
+	Responded map[string]bool         // proposals this party has answered
 }
 
 func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
@@ -506,8 +513,7 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 // textData prepares text t of m.State for the text page.
 func (s *Server) textData(m *model, t *negotiation.Text) textData {
 	me := s.d.Profile().Delegation
-	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{},
-		Stances: []negotiation.Stance{negotiation.Agree, negotiation.AgreeAdReferendum, negotiation.Reserve, negotiation.Object}}
+	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{}}
 	for _, p := range t.Paragraphs {
 		pv := paraView{Paragraph: p}
 		for _, party := range m.Parties {
@@ -588,7 +594,7 @@ func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	if ch == "" {
 		return errors.New("the text's channel is unknown")
 	}
-	idx, err := s.d.Send(r.Context(), ch, payload)
+	idx, err := s.d.SendEvent(r.Context(), ch, s.o.Host, payload)
 	if err != nil {
 		return err
 	}
@@ -874,6 +880,7 @@ type trustChan struct {
 	Epoch   uint64
 	MemErr  string
 	Conf    *confView
+	Suite   *desk.SuiteInfo // nil until the desk is in the channel's group
 }
 
 // confView is a log's cosignature state as the trust panel shows it.
@@ -997,6 +1004,9 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			tc.MemErr = err.Error()
 		}
 		tc.Members, tc.Epoch = mem, epoch
+		if si, err := s.d.ChannelSuite(ctx, c.ID); err == nil {
+			tc.Suite = &si
+		}
 		d.Channels = append(d.Channels, tc)
 	}
 	d.Alarms = alarmsOf(m.Status)

@@ -35,6 +35,15 @@ var labels = map[string]map[string]string{
 		"skipped":  N("skipped"),
 		"rejected": N("rejected"),
 	},
+	// Kinds of messages the desk's search filters on (desk.SearchKinds).
+	"search": {
+		"statement": N("statement"),
+		"text":      N("negotiating text"),
+		"proposal":  N("proposal"),
+		"position":  N("position"),
+		"event":     N("other negotiation event"),
+		"message":   N("message"),
+	},
 	"kind": {
 		"plenary":             N("plenary"),
 		"working-group":       N("working group"),
