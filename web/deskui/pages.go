@@ -118,7 +118,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	prof := s.d.Profile()
 	p.Me = prof.Delegation
 	p.IsParty = prof.Delegation != s.o.Host
-	p.Who = fmt.Sprintf("%s · %s, %s (%s)", s.name(prof.Delegation), prof.Person, prof.Role, l.Label("level", prof.Level))
+	p.Who = fmt.Sprintf("%s · %s, %s (%s)", s.name(prof.Delegation), prof.Person, l.Label("role", prof.Role), l.Label("level", prof.Level))
 	if v := s.d.Venue(); v != nil {
 		p.Footer = l.T("Venue %s", v.Name) + " · " + s.o.Talks
 	}

@@ -257,6 +257,11 @@ func (l *Locale) Span(start, end time.Time, zone string) string {
 	if start.IsZero() {
 		return "—"
 	}
+	// Times that came through JSON carry only an offset: show them in the
+	// named zone, with its abbreviation.
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+		start, end = start.In(loc), end.In(loc)
+	}
 	sa, _ := start.Zone()
 	ea, _ := end.Zone()
 	day := func(t time.Time) string {

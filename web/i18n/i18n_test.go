@@ -215,6 +215,12 @@ func TestFormats(t *testing.T) {
 			t.Errorf("%s Number: %q, want %q", c.code, got, c.num)
 		}
 	}
+	// A time decoded from JSON has only an offset: Span shows it in the
+	// named zone, with the zone's abbreviation.
+	almaty := time.FixedZone("", 5*3600)
+	if got := Get("fr").Span(at.In(almaty), end.In(almaty), "Asia/Almaty"); got != "jeu. 3 déc. 2026 19:05–20:35 +05 (Asia/Almaty)" {
+		t.Errorf("Span in a named zone: %q", got)
+	}
 	if Get("xx").Code != "en" {
 		t.Error("an unknown locale is not English")
 	}

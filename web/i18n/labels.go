@@ -44,6 +44,15 @@ var labels = map[string]map[string]string{
 		"event":     N("other negotiation event"),
 		"message":   N("message"),
 	},
+	// Common roles in a delegation (a device certificate's role is free
+	// text; others show as written).
+	"role": {
+		"head":        N("head of delegation"),
+		"deputy":      N("deputy head"),
+		"expert":      N("expert"),
+		"adviser":     N("adviser"),
+		"interpreter": N("interpreter"),
+	},
 	"kind": {
 		"plenary":             N("plenary"),
 		"working-group":       N("working group"),
