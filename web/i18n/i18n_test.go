@@ -221,6 +221,10 @@ func TestFormats(t *testing.T) {
 	if got := Get("fr").Span(at.In(almaty), end.In(almaty), "Asia/Almaty"); got != "jeu. 3 déc. 2026 19:05–20:35 +05 (Asia/Almaty)" {
 		t.Errorf("Span in a named zone: %q", got)
 	}
+	// A translation may take the arguments in another order.
+	if got := Get("ru").T("Concordance confirmed for %d wordings in %s.", 1234, "FR"); got != "Соответствие подтверждено для формулировок на FR: 1\u00a0234." {
+		t.Errorf("reordered arguments: %q", got)
+	}
 	if Get("xx").Code != "en" {
 		t.Error("an unknown locale is not English")
 	}

@@ -53,6 +53,13 @@ var labels = map[string]map[string]string{
 		"adviser":     N("adviser"),
 		"interpreter": N("interpreter"),
 	},
+	// A language version's paragraph (negotiation.ConcordanceStatus).
+	"concordance": {
+		"missing":    N("missing"),
+		"stale":      N("out of date"),
+		"pending":    N("pending|concordance"),
+		"concordant": N("concordant"),
+	},
 	"kind": {
 		"plenary":             N("plenary"),
 		"working-group":       N("working group"),
