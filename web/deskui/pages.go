@@ -592,7 +592,7 @@ func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
 // delegate learns at once if the rules refused it.
 func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	if ch == "" {
-		return errors.New("the text's channel is unknown")
+		return errors.New(s.tr(r, "the text's channel is unknown"))
 	}
 	idx, err := s.d.SendEvent(r.Context(), ch, s.o.Host, payload)
 	if err != nil {
@@ -608,7 +608,7 @@ func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	}
 	for _, rec := range m.States[ch].Log {
 		if rec.Channel == ch && rec.LogIndex == uint64(idx) && rec.Result != negotiation.ResultApplied {
-			return fmt.Errorf("sent, but the rules of the talks refuse it (%s)", rec.Reason)
+			return errors.New(s.tr(r, "sent, but the rules of the talks refuse it (%s)", rec.Reason))
 		}
 	}
 	return nil
