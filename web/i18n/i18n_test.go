@@ -232,3 +232,21 @@ func TestFormats(t *testing.T) {
 		t.Errorf("context not stripped in English: %q", got)
 	}
 }
+
+// FuzzMatch: any Accept-Language header (the browser's, so the network's)
+// gives a supported locale, and a language cookie's value is used only if
+// it is a supported code.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"ru-RU,ru;q=0.9,en;q=0.8", "kk", "*", "fr-CH;q=x", ";;;", strings.Repeat("en,", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		l := Match(h)
+		if l == nil || !Supported(l.Code) {
+			t.Fatalf("Match(%q) = %v", h, l)
+		}
+		if Supported(h) && Get(h).Code != h {
+			t.Fatalf("Get(%q) is %s", h, Get(h).Code)
+		}
+	})
+}
