@@ -26,7 +26,7 @@ func TestSearchBoxAndResults(t *testing.T) {
 	w = httptest.NewRecorder()
 	s.render(w, httptest.NewRequest("GET", "/search?q=%2230+km+line%22", nil), "search", "Search", m, d)
 	page := w.Body.String()
-	for _, want := range []string{`href="/channels/wg1#m42"`, "the 30 km line &lt;b&gt;", `value="&#34;30 km line&#34;"`, "1 result,"} {
+	for _, want := range []string{`href="/channels/wg1#m42"`, "the 30 km line &lt;b&gt;", `value="&#34;30 km line&#34;"`, "Results: 1,"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("search page lacks %q", want)
 		}
@@ -35,7 +35,7 @@ func TestSearchBoxAndResults(t *testing.T) {
 	w = httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/search?q=ceasefire&kind=statement&from=2026-10-01&to=2026-10-31", nil)
 	s.search(w, r)
-	if got := text(w.Body.String()); !strings.Contains(got, "0 results") {
+	if got := text(w.Body.String()); !strings.Contains(got, "Results: 0,") {
 		t.Fatalf("search on an empty desk: %s", got)
 	}
 	w = httptest.NewRecorder()
