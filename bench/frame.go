@@ -10,16 +10,23 @@ const FrameGroup = "goodoffices bench"
 // 0, with payload as its ciphertext: what a venue, which checks the framing
 // of every entry but holds no key, accepts. It adds at most 45 bytes. For
 // load tests and tests that append to a real venue; no desk can read it.
-func Frame(payload []byte) []byte {
+func Frame(payload []byte) []byte { return frame(1, 0, payload) }
+
+// FrameCommit is Frame for a commit of epoch: what the venue accepts when
+// announced as the commit for that epoch (Goodoffices-Epoch).
+func FrameCommit(epoch uint64, payload []byte) []byte { return frame(3, epoch, payload) }
+
+// frame frames payload with content type ct (1 application, 3 commit).
+func frame(ct byte, epoch uint64, payload []byte) []byte {
 	b := make([]byte, 0, len(payload)+45)
 	b = binary.BigEndian.AppendUint16(b, 1) // ProtocolVersion mls10
 	b = binary.BigEndian.AppendUint16(b, 2) // WireFormat mls_private_message
 	b = appendOpaque(b, []byte(FrameGroup))
-	b = binary.BigEndian.AppendUint64(b, 0) // epoch
-	b = append(b, 1)                        // ContentType application
-	b = appendOpaque(b, nil)                // authenticated_data
-	b = appendOpaque(b, make([]byte, 8))    // encrypted_sender_data
-	return appendOpaque(b, payload)         // ciphertext
+	b = binary.BigEndian.AppendUint64(b, epoch)
+	b = append(b, ct)
+	b = appendOpaque(b, nil)             // authenticated_data
+	b = appendOpaque(b, make([]byte, 8)) // encrypted_sender_data
+	return appendOpaque(b, payload)      // ciphertext
 }
 
 // appendOpaque appends an opaque<V> vector: a minimal QUIC variable-length

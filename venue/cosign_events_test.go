@@ -211,12 +211,12 @@ func TestCosignEventsAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var privs []ed25519.PrivateKey
-	anon, _ := client.New(urls[0])
 	for range 2 {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 		cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-		if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+		reg, _ := client.New(urls[0], client.WithDevice(priv))
+		if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 			t.Fatal(err)
 		}
 		privs = append(privs, priv)

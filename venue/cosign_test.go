@@ -219,8 +219,8 @@ func FuzzAddCosignature(f *testing.F) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-	anon, _ := client.New(srv.URL)
-	if _, err := anon.RegisterDevice(f.Context(), cert); err != nil {
+	reg, _ := client.New(srv.URL, client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(f.Context(), cert); err != nil {
 		f.Fatal(err)
 	}
 	dev, _ := client.New(srv.URL, client.WithDevice(priv))
@@ -298,8 +298,8 @@ func TestCosignaturesSharedAcrossNodes(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-	anon, _ := client.New(urls[0])
-	if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+	reg, _ := client.New(urls[0], client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 		t.Fatal(err)
 	}
 	d1, _ := client.New(urls[0], client.WithDevice(priv))

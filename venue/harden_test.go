@@ -91,11 +91,10 @@ func (hv *hardVenue) device(t *testing.T, del string, notAfter time.Time) (*clie
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert := certFor(t, hv.roots[del], pub, time.Now().Add(-time.Hour).Truncate(time.Second), notAfter.Truncate(time.Second))
-	anon, _ := client.New(hv.p.url)
-	if _, err := anon.RegisterDevice(t.Context(), cert); err != nil {
+	c, _ := client.New(hv.p.url, client.WithDevice(priv))
+	if _, err := c.RegisterDevice(t.Context(), cert); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := client.New(hv.p.url, client.WithDevice(priv))
 	if err := c.Authenticate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -474,8 +473,9 @@ func TestQuotas(t *testing.T) {
 		if _, err := hv.admin.Accredit(ctx, "caspia", root.VerifierKey()); statusOf(err) != http.StatusInsufficientStorage {
 			t.Fatalf("accreditation below the watermark: %v, want 507", err)
 		}
-		pub, _, _ := ed25519.GenerateKey(rand.Reader)
-		if _, err := anon.RegisterDevice(ctx, certFor(t, hv.roots["arden"], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))); statusOf(err) != http.StatusInsufficientStorage {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		reg, _ := client.New(hv.p.url, client.WithDevice(priv))
+		if _, err := reg.RegisterDevice(ctx, certFor(t, hv.roots["arden"], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))); statusOf(err) != http.StatusInsufficientStorage {
 			t.Fatalf("device registration below the watermark: %v, want 507", err)
 		}
 		a, _ := client.New(hv.p.url, client.WithDevice(apriv))
@@ -681,5 +681,54 @@ func TestJunkEntriesRefused(t *testing.T) {
 	}
 	if status, body := raw(t, "GET", hv.p.url+"/logs/plenary/checkpoint", tok, "", nil); status != 200 || !strings.Contains(body, "\n1\n") {
 		t.Fatalf("the log holds more than the one well-formed entry: %s", body)
+	}
+}
+
+// TestDeviceKeySquatting: a delegation can neither register nor revoke
+// another delegation's device key. Registration needs the device key's
+// signature (proof of possession), and revocations are keyed by
+// (delegation, device): Arden's root certifying or revoking Borealia's
+// not-yet-registered key changes nothing for Borealia.
+func TestDeviceKeySquatting(t *testing.T) {
+	hv := startHardVenue(t)
+	ctx := t.Context()
+	kpub, kpriv, _ := ed25519.GenerateKey(rand.Reader) // Borealia's new device
+	squat := certFor(t, hv.roots["arden"], kpub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	anon, _ := client.New(hv.p.url)
+	if _, err := anon.RegisterDevice(ctx, squat); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("Arden registering Borealia's key without it: %v, want 403", err)
+	}
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	wrong, _ := client.New(hv.p.url, client.WithDevice(other))
+	if _, err := wrong.RegisterDevice(ctx, squat); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("registration proved with another key: %v, want 403", err)
+	}
+	// A pre-emptive revocation by Arden's root is Arden's business only.
+	rev, _ := hv.roots["arden"].Revoke(kpub)
+	if _, err := anon.Revoke(ctx, rev); err != nil {
+		t.Fatalf("Arden revoking a key it might have certified: %v", err)
+	}
+	own := certFor(t, hv.roots["borealia"], kpub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	b, _ := client.New(hv.p.url, client.WithDevice(kpriv))
+	if _, err := b.RegisterDevice(ctx, own); err != nil {
+		t.Fatalf("Borealia registering its own device after Arden's squatting attempts: %v", err)
+	}
+	if _, err := b.Append(ctx, "plenary", bench.Frame([]byte("borealia's device works"))); err != nil {
+		t.Fatal(err)
+	}
+	// Arden still cannot revoke it now that it is Borealia's.
+	if _, err := anon.Revoke(ctx, rev); statusOf(err) == http.StatusCreated || err == nil {
+		t.Fatalf("Arden revoking Borealia's registered device: %v", err)
+	}
+	if _, err := b.Append(ctx, "plenary", bench.Frame([]byte("still works"))); err != nil {
+		t.Fatalf("Borealia's device after Arden's revocations: %v", err)
+	}
+	// Borealia's own root revokes it.
+	brev, _ := hv.roots["borealia"].Revoke(kpub)
+	if _, err := anon.Revoke(ctx, brev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "plenary", bench.Frame([]byte("x"))); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("revoked by its own delegation: %v, want 401", err)
 	}
 }

@@ -3,6 +3,7 @@ package venue
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -528,7 +529,15 @@ func (v *Venue) handleRegisterDevice(w http.ResponseWriter, r *http.Request, _ p
 		writeError(w, http.StatusForbidden, "certificate does not chain to the accredited root of "+peek.Delegation+" or is not valid now")
 		return
 	}
-	if revoked, err := v.revoked(r.Context(), cert.DeviceID()); err != nil {
+	// Proof of possession: only the holder of the device key registers it,
+	// so a delegation cannot squat another's (not yet registered) device
+	// key by certifying it with its own root.
+	proof, err := base64.StdEncoding.Strict().DecodeString(r.Header.Get(api.RegistrationProofHeader))
+	if err != nil || len(proof) != ed25519.SignatureSize || !ed25519.Verify(cert.Device, api.RegistrationMessage(body), proof) {
+		writeError(w, http.StatusForbidden, "registration must carry "+api.RegistrationProofHeader+": the device key's signature of the certificate (proof of possession)")
+		return
+	}
+	if revoked, err := v.revoked(r.Context(), cert.Delegation, cert.DeviceID()); err != nil {
 		v.writeErr(w, &errStore{err})
 		return
 	} else if revoked {

@@ -88,7 +88,11 @@
 //
 // A device registers with POST /v1/devices and its certificate (package
 // delegation); the venue accepts it only if it verifies against the root key
-// of an accredited delegation in the register. To authenticate, the device
+// of an accredited delegation in the register and the request carries the
+// device key's signature of it (header Goodoffices-Device-Proof, see
+// api.RegistrationMessage): only the holder of a device key registers it,
+// so no delegation can squat another's. Revocations are keyed by
+// (delegation, device): a root revokes only its own delegation's devices. To authenticate, the device
 // fetches a challenge (POST /v1/auth/challenge, valid 60 s, MAC'd by the
 // venue, no state), signs [AuthMessage](venue name, challenge) with its key
 // and exchanges it at POST /v1/auth/token for a bearer token (default 15
@@ -113,7 +117,7 @@
 //	GET  /v1/channels                         admin: all; device: its delegation's
 //	POST /v1/channels                         admin    {"id","kind","level","members":[...]}
 //	PUT  /v1/channels/{id}/members            admin    {"members":[...]}
-//	POST /v1/devices                          public   body: certificate note -> {"id","delegation",...}
+//	POST /v1/devices                          public   body: certificate note, Goodoffices-Device-Proof -> {"id","delegation",...}
 //	POST /v1/revocations                      public   body: revocation note signed by the root -> {"index"}
 //	GET  /v1/devices[?delegation=X]           admin or device
 //	POST /v1/auth/challenge                   public   -> {"challenge"}

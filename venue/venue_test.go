@@ -99,11 +99,10 @@ func (tv *testVenue) device(t testing.TB, del string) *client.Client {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert := certFor(t, tv.roots[del], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	anon, _ := client.New(tv.srv.URL)
-	if _, err := anon.RegisterDevice(t.Context(), cert); err != nil {
+	c, _ := client.New(tv.srv.URL, client.WithDevice(priv))
+	if _, err := c.RegisterDevice(t.Context(), cert); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := client.New(tv.srv.URL, client.WithDevice(priv))
 	keys.Store(c.DeviceID(), priv)
 	return c
 }
@@ -347,9 +346,10 @@ func TestAuthorization(t *testing.T) {
 	if st, _ := raw(t, "POST", url+"/v1/channels", "goadmin-"+strings.Repeat("A", 43), "application/json", []byte(`{}`)); st != 401 {
 		t.Fatalf("wrong admin credential: %d", st)
 	}
-	// Forged, expired, unaccredited certificates.
-	anon, _ := client.New(url)
+	// Forged, expired, unaccredited certificates, registered by the
+	// device itself (with proof of possession).
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	anon, _ := client.New(url, client.WithDevice(priv))
 	rogue, _ := delegation.GenerateRoot("arden") // same name, different key
 	for name, cert := range map[string][]byte{
 		"forged":       certFor(t, rogue, pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)),
@@ -861,7 +861,7 @@ func TestRevocation(t *testing.T) {
 		t.Fatalf("revoked device authenticated: %v", err)
 	}
 	cert := certFor(t, tv.roots["arden"], apub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	if _, err := anon.RegisterDevice(ctx, cert); status(err) != 403 {
+	if _, err := a.RegisterDevice(ctx, cert); status(err) != 403 {
 		t.Fatalf("re-registering a revoked device: %v", err)
 	}
 	// Others are unaffected, and the revocation is public and verifiable.

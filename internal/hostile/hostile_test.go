@@ -55,8 +55,8 @@ func TestDoctoredViewsVerify(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-	anon, _ := client.New(srv.URL)
-	if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+	reg, _ := client.New(srv.URL, client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 		t.Fatal(err)
 	}
 	real, _ := client.New(srv.URL, client.WithDevice(priv))

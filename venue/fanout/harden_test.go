@@ -41,7 +41,8 @@ func TestRevocationOnOtherNodeEndsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	anon1, _ := client.New(n1.URL)
-	if _, err := anon1.RegisterDevice(ctx, cert); err != nil {
+	reg, _ := client.New(n1.URL, client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 		t.Fatal(err)
 	}
 	victim, _ := client.New(n2.URL, client.WithDevice(priv))

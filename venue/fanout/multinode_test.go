@@ -326,7 +326,7 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := collect(t, sub, w.channel, 1, 10*time.Second)[0]
-	if ev.Index != idx || string(ev.Entry) != "at once" {
+	if ev.Index != idx || string(ev.Entry) != string(bench.Frame([]byte("at once"))) {
 		t.Fatalf("got %+v, want index %d", ev, idx)
 	}
 	// Without fan-out it would wait for the stream's 15 s heartbeat.

@@ -158,7 +158,7 @@ func TestTwoNodesRacingOneChannel(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := c.AppendCommit(ctx, w.channel, fmt.Appendf(nil, "commit %d", epoch), epoch)
+				_, err := c.AppendCommit(ctx, w.channel, bench.FrameCommit(epoch, fmt.Appendf(nil, "commit %d", epoch)), epoch)
 				mu.Lock()
 				defer mu.Unlock()
 				var ae *client.Error
