@@ -384,6 +384,13 @@ func isEvent(b []byte) bool {
 // that a page applies only the entries processed since the last one
 // (negotiation.State.Apply is incremental) instead of replaying the whole
 // history on every request.
+// keptMessages is how many of a channel's last messages the interface
+// keeps in memory; readChunk how many it reads from the desk at a time.
+const (
+	keptMessages = 300
+	readChunk    = 2048
+)
+
 type chanCache struct {
 	key   string // the engine configuration it was built with
 	msgs  []desk.Message
@@ -504,28 +511,38 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 	if cc.processed == processed && cc.msgs != nil {
 		return cc, nil // the desk processed nothing since
 	}
-	msgs, err := s.d.Read(ctx, ch, cc.next, 0)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read channel %s: %w", ch, err)
-	}
-	cc.processed = processed
 	if cc.msgs == nil {
 		cc.msgs = []desk.Message{}
 	}
-	for _, msg := range msgs {
-		if msg.Index < cc.next {
-			continue
+	// New messages a chunk at a time; only the last keptMessages stay in
+	// memory (older ones are read from the desk's store when asked for).
+	for {
+		msgs, err := s.d.Read(ctx, ch, cc.next, readChunk)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read channel %s: %w", ch, err)
 		}
-		cc.msgs = append(cc.msgs, msg)
-		cc.next = msg.Index + 1
-		if cc.state != nil && msg.Kind == "application" && isEvent(msg.Data) {
-			cc.state.Apply(negotiation.Event{
-				LogIndex: uint64(msg.Index), Channel: ch,
-				Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
-				Payload: msg.Data,
-			})
+		for _, msg := range msgs {
+			if msg.Index < cc.next {
+				continue
+			}
+			cc.msgs = append(cc.msgs, msg)
+			cc.next = msg.Index + 1
+			if cc.state != nil && msg.Kind == "application" && isEvent(msg.Data) {
+				cc.state.Apply(negotiation.Event{
+					LogIndex: uint64(msg.Index), Channel: ch,
+					Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
+					Payload: msg.Data,
+				})
+			}
+		}
+		if n := len(cc.msgs); n > keptMessages {
+			cc.msgs = append([]desk.Message(nil), cc.msgs[n-keptMessages:]...)
+		}
+		if len(msgs) < readChunk {
+			break
 		}
 	}
+	cc.processed = processed
 	return cc, nil
 }
 

@@ -274,7 +274,22 @@ type msgView struct {
 type channelData struct {
 	Channel    desk.ChannelInfo
 	Messages   []msgView
-	Statements []*negotiation.Statement
+	Window     bool // messages around an entry asked for, not the last ones
+	HasEarlier bool // there are earlier messages, shown from ?at=Earlier
+	Earlier    int64
+}
+
+// Messages shown around an entry asked for (?at=N).
+const contextBefore, contextAfter = 100, 100
+
+// statementByID returns the statement "S<n>" of a state (statement IDs are
+// their position, from 1), or nil.
+func statementByID(st *negotiation.State, id string) *negotiation.Statement {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "S"))
+	if err != nil || !strings.HasPrefix(id, "S") || n < 1 || n > len(st.Statements) || st.Statements[n-1].ID != id {
+		return nil
+	}
+	return st.Statements[n-1]
 }
 
 func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
@@ -297,23 +312,43 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 	}
 	d := channelData{Channel: *ch}
 	m.State = m.States[id]
+	// The last messages, kept in memory; or, with ?at=N (a search result),
+	// the messages around entry N, read from the desk's store.
+	msgs := m.Messages[id]
+	if at, err := strconv.ParseInt(r.URL.Query().Get("at"), 10, 64); err == nil && at >= 0 &&
+		(len(msgs) == 0 || at < msgs[0].Index) {
+		if msgs, err = s.d.Read(r.Context(), id, max(0, at-contextBefore), contextBefore+contextAfter); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Window = true
+	}
+	if len(msgs) > 0 && msgs[0].Index > 0 {
+		d.HasEarlier, d.Earlier = true, max(0, msgs[0].Index-contextAfter)
+	}
 	recs := map[uint64]negotiation.Record{}
 	stmts := map[string]*negotiation.Statement{}
-	if m.State != nil {
-		for _, rec := range m.State.Log {
-			if rec.Channel == id {
-				recs[rec.LogIndex] = rec
+	if m.State != nil && len(msgs) > 0 {
+		// The engine's records of the messages shown: its log is in log
+		// order (one channel per state), so they are found by bisection.
+		lo, hi := uint64(msgs[0].Index), uint64(msgs[len(msgs)-1].Index)
+		log := m.State.Log
+		for i := sort.Search(len(log), func(i int) bool { return log[i].LogIndex >= lo }); i < len(log) && log[i].LogIndex <= hi; i++ {
+			if log[i].Channel == id {
+				recs[log[i].LogIndex] = log[i]
 			}
 		}
-		for _, st := range m.State.Statements {
-			stmts[st.ID] = st
-			if st.Channel == id {
-				d.Statements = append(d.Statements, st)
+		for _, rec := range recs {
+			if st := statementByID(m.State, rec.Ref); st != nil {
+				stmts[st.ID] = st
+				if p := statementByID(m.State, st.ReplyTo); p != nil {
+					stmts[p.ID] = p
+				}
 			}
 		}
 	}
 	var maxIdx int64 = -1
-	for _, msg := range m.Messages[id] {
+	for _, msg := range msgs {
 		if msg.Index > maxIdx {
 			maxIdx = msg.Index
 		}
