@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"syscall"
 	"time"
@@ -38,6 +40,7 @@ type DeskResult struct {
 	SearchFirst  time.Duration // the first search after the sync (builds or advances the index)
 	SyncEntries  int64         // entries the reading desk synced
 	SyncRate     float64       // entries per second, verified, decrypted and stored
+	SyncCPU      time.Duration // CPU time of this process (the desks) per entry synced
 	FillRate     float64       // entries per second appended by the writing desk
 	HeapMiB      float64       // Go heap in use after a GC (both desks, this process)
 	MaxRSSMiB    float64       // peak resident memory of this process so far
@@ -91,6 +94,9 @@ func DeskHistory(ctx context.Context, cfg DeskConfig, each func(DeskResult)) err
 		}
 	}
 	samples := max(cfg.Samples, 3)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(desk.MemoryLimit) // as the desk commands run
+	}
 	admin, err := client.New(cfg.VenueURL, client.WithAdmin(cfg.Admin), client.WithHTTPClient(NewHTTPClient()))
 	if err != nil {
 		return err
@@ -202,11 +208,13 @@ func DeskHistory(ctx context.Context, cfg DeskConfig, each func(DeskResult)) err
 			return err
 		}
 		logf("history %d: syncing the reading desk ...", size)
+		cpu0 := cpuTime()
 		t0 := time.Now()
 		if _, err := reader.Sync(ctx); err != nil {
 			return err
 		}
 		el := time.Since(t0)
+		cpu := cpuTime() - cpu0
 		after, err := logSize(reader)
 		if err != nil {
 			return err
@@ -214,6 +222,7 @@ func DeskHistory(ctx context.Context, cfg DeskConfig, each func(DeskResult)) err
 		r.History, r.SyncEntries = int(after), after-before
 		if r.SyncEntries > 0 {
 			r.SyncRate = float64(r.SyncEntries) / el.Seconds()
+			r.SyncCPU = cpu / time.Duration(r.SyncEntries)
 		}
 		r.ReadLastPage = median(samples, func() error {
 			ms, err := reader.Read(ctx, ch, after-20, 20)
@@ -265,6 +274,15 @@ func DeskHistory(ctx context.Context, cfg DeskConfig, each func(DeskResult)) err
 		each(r)
 	}
 	return nil
+}
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(n int, f func() error, errp *error) time.Duration {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/outcome"
 )
 
 // Concordance of the authentic language versions before adoption
@@ -153,4 +154,56 @@ func (d *Desk) ConcordantVersions(ctx context.Context, ch, host, textID string, 
 		out = append(out, have[i])
 	}
 	return out, nil
+}
+
+// AdoptPackage adopts texts of channel ch together as package id, under
+// one digest: each text in its negotiated language and in the concordant
+// language versions langs (all of them when langs is nil). Every text must
+// be agreed by every party on every paragraph. It returns the log index of
+// the adoption and the unsigned package bundle.
+func (d *Desk) AdoptPackage(ctx context.Context, ch, host, id, title string, texts, langs []string) (int64, *outcome.Bundle, error) {
+	st, err := d.OutcomeTalks(ctx, ch, host)
+	if err != nil {
+		return 0, nil, err
+	}
+	var docs []negotiation.PackageText
+	for _, textID := range texts {
+		t := st.Text(textID)
+		if t == nil {
+			return 0, nil, fmt.Errorf("failed to adopt the package: no text %q in %s", textID, ch)
+		}
+		if t.Package.Status != negotiation.PackageAgreed {
+			return 0, nil, fmt.Errorf("failed to adopt the package: text %q is not agreed by every party on every paragraph, so nothing of the package is", textID)
+		}
+		versions := concordantLanguages(st, t)
+		if langs != nil {
+			var pick []negotiation.Language
+			for _, code := range langs {
+				if code == t.Language {
+					continue
+				}
+				i := slices.IndexFunc(versions, func(l negotiation.Language) bool { return l.Lang == code })
+				if i < 0 {
+					return 0, nil, fmt.Errorf("failed to adopt the package: the %s version of %q is not concordant (desk concordance)", code, textID)
+				}
+				pick = append(pick, versions[i])
+			}
+			versions = pick
+		}
+		own := negotiation.Language{Lang: t.Language, Title: t.Title}
+		for _, p := range t.Paragraphs {
+			s, _ := negotiation.PlainText(p.Segments)
+			own.Paragraphs = append(own.Paragraphs, s)
+		}
+		docs = append(docs, negotiation.PackageText{Text: t.ID, Version: t.Version, Languages: append([]negotiation.Language{own}, versions...)})
+	}
+	payload, b, err := outcome.PreparePackageAdoption(st, id, title, docs)
+	if err != nil {
+		return 0, nil, err
+	}
+	idx, err := d.SendEvent(ctx, ch, host, payload)
+	if err != nil {
+		return 0, nil, err
+	}
+	return idx, b, nil
 }

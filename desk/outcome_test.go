@@ -268,7 +268,7 @@ func TestScenarioOutcome(t *testing.T) {
 		t.Fatal("Arden confirmed its own submission twice")
 	}
 	for _, lang := range []string{"fr", "ru"} {
-		if _, parts, err := iryna.Concord(ctx, "wg1", "", "joint-statement", lang, nil); err != nil || len(parts) != 4 {
+		if _, parts, err := iryna.Concord(ctx, "wg1", "", "joint-statement", lang, nil); err != nil || len(parts) != 5 { // the title and four paragraphs
 			t.Fatalf("concord %s: %v %v", lang, parts, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"testing"
@@ -29,6 +30,9 @@ func BenchmarkManyChannels(b *testing.B) {
 		return def
 	}
 	chans, msgs := env("DESK_CHANNELS", 50), env("DESK_MESSAGES", 10000)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(MemoryLimit) // as the desk commands run
+	}
 	ctx := context.Background()
 	d := historyDesk(b, b.TempDir())
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -96,7 +96,7 @@ type SearchResult struct {
 var ErrEmptyQuery = errors.New("the query has no word to search for")
 
 // searchBudget bounds the memory of the indexes kept (estimated bytes).
-var searchBudget int64 = 96 << 20
+var searchBudget int64 = 48 << 20
 
 // maxSearchLimit bounds the results of one query.
 const maxSearchLimit = 1000

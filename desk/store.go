@@ -43,10 +43,46 @@ var (
 
 const storeCheck = "goodoffices desk store v1"
 
+// The values live in a rowid table with an index on the key, not in a
+// WITHOUT ROWID table: there, a value larger than about 1,000 bytes (a
+// group state, a snapshot of the talks, a long statement) spills to
+// overflow pages that SQLite reads in full whenever a key lookup compares
+// against its row, so every lookup near a large value cost as much as
+// reading it (milliseconds for a snapshot). Stores made before are
+// migrated when opened (migrateKV).
 const storeSchema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
 `
+
+// migrateKV moves the values of a store made with the WITHOUT ROWID kv
+// table into the rowid table (one transaction; the sealed values are moved
+// as they are: their key, the associated data, does not change).
+func migrateKV(ctx context.Context, db *sql.DB) error {
+	var ddl string
+	if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'`).Scan(&ddl); err != nil {
+		return err
+	}
+	if !strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`ALTER TABLE kv RENAME TO kv_without_rowid`,
+		`CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)`,
+		`INSERT INTO kv (key, value) SELECT key, value FROM kv_without_rowid ORDER BY key`,
+		`DROP TABLE kv_without_rowid`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
 
 // A Store is the desk's encrypted key-value database: an SQLite file whose
 // values are each sealed with XChaCha20-Poly1305 under a key derived from the
@@ -106,6 +142,10 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	if _, err := db.ExecContext(ctx, storeSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("failed to open desk store: %w", err)
+	}
+	if err := migrateKV(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("failed to migrate desk store: %w", err)
 	}
 	return db, nil
 }

@@ -1,7 +1,10 @@
 package mls
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ed25519"
+	"crypto/sha512"
 	"fmt"
 	"sync"
 	"syscall"
@@ -420,6 +423,41 @@ func BenchmarkEd25519Floor(b *testing.B) {
 	cpu.report(b)
 }
 
+// BenchmarkWelcomeFloor is the floor of an add's Welcome that carries the
+// ratchet tree of 1,000 X-Wing members (2.7 MB): what RFC 9420 requires
+// over the GroupInfo whatever the implementation, measured in the same run
+// as the add: one Ed25519 signature (SignWithLabel; Ed25519 hashes the
+// message twice with SHA-512), one more SHA-512 pass (HPKE's key schedule
+// hashes its info, which holds the encrypted GroupInfo, §12.4.3.1) and an
+// AES-256-GCM encryption.
+func BenchmarkWelcomeFloor(b *testing.B) {
+	msg := make([]byte, 2702756)
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blk, err := aes.NewCipher(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(blk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	out := make([]byte, 0, len(msg)+gcm.Overhead())
+	b.SetBytes(int64(len(msg)))
+	var cpu cpuClock
+	cpu.start()
+	for b.Loop() {
+		ed25519.Sign(priv, msg)
+		sha512.Sum512(msg)
+		gcm.Seal(out, nonce, msg, nil)
+	}
+	cpu.stop()
+	cpu.report(b)
+}
+
 // BenchmarkJoin measures joining a populated group from a Welcome that
 // carries the ratchet tree: decrypting, then validating the whole tree
 // (every leaf signature, parent hashes, tree hash) as §12.4.3.1 requires.
@@ -484,6 +522,84 @@ func benchmarkState(b *testing.B, cs CipherSuite) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkReInit measures moving a group of n members to another suite
+// (0x0001 to 0x0003, RFC 9420 §11.2) after the ReInit commit: one member
+// creates the successor (Group.CreateSuccessor: Create, a commit adding the
+// n-1 others with the reinit PSK, the Welcome with the ratchet tree), and
+// a member joins it with its state of the old group (Join with
+// JoinOptions.ResumedGroup, which also checks that the membership is the
+// old group's). The Welcome's size is reported as welcome-bytes.
+func BenchmarkReInit(b *testing.B) {
+	const to = X25519_CHACHA20POLY1305_SHA256_Ed25519
+	for _, n := range []int{10, 100, 1000} {
+		bg := cachedGroup(b, DefaultCipherSuite, n, false)
+		old, err := UnmarshalGroup(bg.committer, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		far, err := UnmarshalGroup(bg.member, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := old.Commit(&CommitOptions{Proposals: []Proposal{ReInitProposal(nil, to, nil)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := old.MergeCommit(); err != nil {
+			b.Fatal(err)
+		}
+		process(b, far, cb.Commit)
+		var creator, farID *Identity
+		var farPriv []byte
+		var kps []*KeyPackage
+		for _, m := range old.Members() {
+			id, err := NewIdentity(to, m.Credential)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Index == old.OwnIndex() {
+				creator = id
+				continue
+			}
+			kp, priv, err := NewKeyPackage(id, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			kps = append(kps, kp)
+			if m.Index == far.OwnIndex() {
+				farID, farPriv = id, priv
+			}
+		}
+		var welcome []byte
+		b.Run(fmt.Sprintf("n=%d/successor", n), func(b *testing.B) {
+			var cpu cpuClock
+			cpu.start()
+			for b.Loop() {
+				if _, welcome, err = old.CreateSuccessor(creator, kps, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.stop()
+			cpu.report(b)
+			b.ReportMetric(float64(len(welcome)), "welcome-bytes")
+		})
+		b.Run(fmt.Sprintf("n=%d/join", n), func(b *testing.B) {
+			if welcome == nil {
+				b.Skip("no successor")
+			}
+			var cpu cpuClock
+			cpu.start()
+			for b.Loop() {
+				if _, err := Join(farID, farPriv, welcome, nil, &JoinOptions{ResumedGroup: far}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.stop()
+			cpu.report(b)
 		})
 	}
 }

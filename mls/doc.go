@@ -53,13 +53,16 @@
 //
 // # Policy
 //
-// [Config] carries the application's policy: the credential validator
-// (called for every leaf the group accepts, so the application decides who
-// may be a member), whether a member may change its credential, whether
-// clients may join by external commit (by default they may not: a holder
-// of a GroupInfo could otherwise join without any member adding it),
-// external PSKs, padding, how many past epochs to keep for late messages,
-// and the clock used for key package lifetimes. It is not serialized.
+// [Config] carries the application's policy for one group (each Group has
+// its own): the credential validator (called for every leaf the group
+// accepts, so the application decides who may be a member), whether a
+// member may change its credential, whether clients may join by external
+// commit (by default they may not: a holder of a GroupInfo could otherwise
+// join without any member adding it), external PSKs, padding, how many past
+// epochs to keep for late messages, and the clock used for key package
+// lifetimes. It is not serialized. The rules that accept or refuse commits
+// must be the same at every member of a group, or members disagree on the
+// group's state.
 //
 // # Storage
 //
@@ -159,7 +162,8 @@
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).
-// The test of package mls/interop runs this package live against an
-// independent implementation, ts-mls (TypeScript, under Node.js), over
-// MLSMessage bytes only: go test ./mls/... -run Interop -v.
+// TestInterop runs this package live against an independent
+// implementation, ts-mls (TypeScript, under Node.js, pinned in
+// interop/package-lock.json), over MLS wire objects only:
+// go test ./mls/ -run Interop -v (see interop/README.md).
 package mls

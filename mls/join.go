@@ -64,10 +64,11 @@ func loadTree(s *suite.Suite, cfg *Config, gi *wire.GroupInfo, opts *JoinOptions
 	// leaf's capabilities only against the group's required_capabilities
 	// (done by t.Validate) and its own extensions: it does not ask that the
 	// capabilities list the group's cipher suite and version. Refusing
-	// such a tree would refuse groups that OpenMLS and mls-rs accept; that
-	// new members support the suite is checked by whoever adds them (see
-	// validateSingleProposal). The group context extensions must be
-	// supported by every member, as mls-rs checks too (§7.3: "compatible
+	// such a tree would refuse groups that OpenMLS, mls-rs and mlspp accept
+	// (none of them checks it when validating a tree); that new members
+	// support the suite is checked by the member who adds them
+	// (supportsGroupSuite). The group context extensions must be supported
+	// by every member, as mls-rs and mlspp check too (§7.3: "compatible
 	// with the group's parameters", §12.1.7).
 	var err2 error
 	t.Members(func(l tree.LeafIndex, leaf *wire.LeafNode) bool {

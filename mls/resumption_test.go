@@ -109,12 +109,19 @@ func restore(t *testing.T, m *resumer) {
 }
 
 // TestReInitToAnotherSuite: a group of suite 0x0001 is closed by a ReInit
-// to suite 0x0003 (RFC 9420 §11.2); a resumer who did not commit the ReInit
+// to suite 0x0003, or to the post-quantum X-Wing suite 0x0053 (RFC 9420
+// §11.2); a resumer who did not commit the ReInit
 // creates the successor, whose Welcome carries the resumption PSK (usage
 // reinit) of the old group's final epoch; the others join it with their
 // state of the old group, and the joins that the RFC forbids fail.
 func TestReInitToAnotherSuite(t *testing.T) {
-	const from, to = X25519_AES128GCM_SHA256_Ed25519, X25519_CHACHA20POLY1305_SHA256_Ed25519
+	for _, to := range []CipherSuite{X25519_CHACHA20POLY1305_SHA256_Ed25519, XWING_AES256GCM_SHA512_Ed25519} {
+		t.Run(to.String(), func(t *testing.T) { testReInitTo(t, to) })
+	}
+}
+
+func testReInitTo(t *testing.T, to CipherSuite) {
+	const from = X25519_AES128GCM_SHA256_Ed25519
 	alice, bob, carol := newResumer(t, "alice"), newResumer(t, "bob"), newResumer(t, "carol")
 	resumptionGroup(t, from, alice, bob, carol)
 	oldID := alice.g.GroupID()
@@ -371,4 +378,103 @@ func FuzzJoinResumed(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReInitLateMessages: after the ReInit commit, a member still reads an
+// application message sent before it and delivered late (Config.PastEpochs),
+// and refuses anything sent in the closed group.
+func TestReInitLateMessages(t *testing.T) {
+	const cs = DefaultCipherSuite
+	cfg := &Config{PastEpochs: 1}
+	alice, bob := newResumer(t, "alice"), newResumer(t, "bob")
+	g, err := Create(alice.id(t, cs), nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, priv := bob.keyPackage(t, cs)
+	b, err := g.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.MergeCommit(); err != nil {
+		t.Fatal(err)
+	}
+	alice.g = g
+	if bob.g, err = Join(bob.id(t, cs), priv, b.Welcome, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	late, err := bob.g.Encrypt([]byte("sent before the ReInit"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = alice.g.Commit(&CommitOptions{Proposals: []Proposal{ReInitProposal(nil, cs, nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, bob} {
+		if _, err := m.g.Process(b.Commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := alice.g.Process(late)
+	if err != nil || string(r.Data) != "sent before the ReInit" {
+		t.Fatalf("late message after the ReInit: %v", err)
+	}
+	if _, err := alice.g.Process(late); err == nil {
+		t.Fatal("the late message was read twice")
+	}
+	if _, err := bob.g.Encrypt([]byte("after"), nil); !errors.Is(err, ErrReInit) {
+		t.Fatalf("encrypt in the closed group: got %v, want ErrReInit", err)
+	}
+	if _, err := alice.g.Process(b.Commit); !errors.Is(err, ErrWrongEpoch) {
+		t.Fatalf("a handshake message of the epoch before the ReInit: got %v, want ErrWrongEpoch", err)
+	}
+}
+
+// TestReInitByReference: one member proposes the ReInit, another commits
+// it by reference, and a third creates the successor, which the first joins.
+func TestReInitByReference(t *testing.T) {
+	const from, to = P256_AES128GCM_SHA256_P256, X25519_AES128GCM_SHA256_Ed25519
+	alice, bob, carol := newResumer(t, "alice"), newResumer(t, "bob"), newResumer(t, "carol")
+	resumptionGroup(t, from, alice, bob, carol)
+	p, err := bob.g.Propose(ReInitProposal([]byte("plenary v2"), to, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, carol} {
+		if _, err := m.g.Process(p); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+	}
+	b, err := alice.g.Commit(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*resumer{alice, bob, carol} {
+		if _, err := m.g.Process(b.Commit); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		if id, cs, _, ok := m.g.ReInitInfo(); !ok || cs != to || string(id) != "plenary v2" {
+			t.Fatalf("%s: ReInitInfo %q %v %v", m.name, id, cs, ok)
+		}
+	}
+	aliceKP, alicePriv := alice.keyPackage(t, to)
+	bobKP, bobPriv := bob.keyPackage(t, to)
+	next, welcome, err := carol.g.CreateSuccessor(carol.id(t, to), []*KeyPackage{aliceKP, bobKP}, nil, &ResumeOptions{OmitRatchetTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := next.RatchetTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	olds := map[string]*Group{"alice": alice.g, "bob": bob.g}
+	carol.g = next
+	if alice.g, err = Join(alice.id(t, to), alicePriv, welcome, nil, &JoinOptions{RatchetTree: tree, ResumedGroup: olds["alice"]}); err != nil {
+		t.Fatal(err)
+	}
+	if bob.g, err = Join(bob.id(t, to), bobPriv, welcome, nil, &JoinOptions{RatchetTree: tree, ResumedGroup: olds["bob"]}); err != nil {
+		t.Fatal(err)
+	}
+	sameEpoch(t, carol, alice, bob)
 }

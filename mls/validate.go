@@ -234,8 +234,9 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 // suite. §11.1: "At a minimum, all members of the group need to support
 // the ciphersuite and protocol version in use"; §10: the capabilities say
 // what the client supports. It applies only to the Adds this member makes
-// (proposalToWire): §7.3 and §10.1 do not make it a reason to refuse a leaf or Add
-// received from others, and OpenMLS and mls-rs do not refuse them.
+// (proposalToWire): §7.3 and §10.1 do not make it a reason to refuse a
+// leaf or an Add received from others, and OpenMLS, mls-rs and mlspp do not
+// refuse them.
 func (g *Group) supportsGroupSuite(caps *wire.Capabilities) error {
 	if !containsT(caps.Versions, g.ctx.Version) || !containsT(caps.CipherSuites, g.ctx.CipherSuite) {
 		return fmt.Errorf("%w: the key package's capabilities do not list the group's version and cipher suite", ErrInvalidKeyPackage)

@@ -1,15 +1,17 @@
 package mls
 
 import (
-	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/good-offices/goodoffices/mls/internal/codec"
 	"github.com/good-offices/goodoffices/mls/internal/keyschedule"
 	"github.com/good-offices/goodoffices/mls/internal/suite"
 	"github.com/good-offices/goodoffices/mls/internal/tree"
+	"github.com/good-offices/goodoffices/mls/internal/treemath"
 	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
 
@@ -42,21 +44,8 @@ func runTranscriptMessage(t *testing.T, data []byte) vectorCounts {
 			return fmt.Errorf("message of wire format %d, want a PublicMessage", m.WireFormat)
 		}
 		pm := m.PublicMessage
-		confirmed, err := keyschedule.ConfirmedTranscriptHash(s, c.InterimTranscriptHashBefore, m.WireFormat, &pm.Content, pm.Auth.Signature)
-		if err != nil {
-			return err
-		}
-		if err := eq("confirmed_transcript_hash_after", confirmed, c.ConfirmedTranscriptHashAfter); err != nil {
-			return err
-		}
-		if !keyschedule.VerifyConfirmationTag(s, c.ConfirmationKey, confirmed, pm.Auth.ConfirmationTag) {
-			return errors.New("confirmation_tag does not verify")
-		}
-		interim, err := keyschedule.InterimTranscriptHash(s, confirmed, pm.Auth.ConfirmationTag)
-		if err != nil {
-			return err
-		}
-		return eq("interim_transcript_hash_after", interim, c.InterimTranscriptHashAfter)
+		ac := wire.AuthenticatedContent{WireFormat: m.WireFormat, Content: pm.Content, Auth: pm.Auth}
+		return checkCommitTranscript(s, c.InterimTranscriptHashBefore, &ac, c.ConfirmationKey, c.ConfirmedTranscriptHashAfter, c.InterimTranscriptHashAfter)
 	})
 }
 
@@ -141,11 +130,19 @@ func runParentHash(t *testing.T, data []byte) vectorCounts {
 		if err != nil {
 			return err
 		}
-		if int(tr.Width()) != len(c.TreeHashes) {
-			return fmt.Errorf("tree width %d, vector has %d hashes", tr.Width(), len(c.TreeHashes))
+		if n := len(c.TreeHashes); int(tr.Width()) != n {
+			if n%2 == 1 && bits.OnesCount(uint((n+1)/2)) != 1 {
+				// RFC 9420 trees have 2^d leaves (§7.7, Appendix C).
+				return fmt.Errorf("%w: a tree of %d nodes (%d leaves) is not full", errPreRFCVector, n, (n+1)/2)
+			}
+			return fmt.Errorf("tree width %d, vector has %d hashes", tr.Width(), n)
 		}
 		for i := range c.TreeHashes {
-			if err := eq(fmt.Sprintf("tree hash of node %d", i), tr.NodeHash(tree.NodeIndex(i)), c.TreeHashes[i]); err != nil {
+			x := tree.NodeIndex(i)
+			if err := eq(fmt.Sprintf("tree hash of node %d", i), tr.NodeHash(x), c.TreeHashes[i]); err != nil {
+				if !x.IsLeaf() && draftParentHash(s, tr, x, c.TreeHashes) {
+					return fmt.Errorf("%w: the tree hash of parent node %d covers its node index, as drafts before RFC 9420 did (§7.8 has no index in ParentNodeHashInput)", errPreRFCVector, i)
+				}
 				return err
 			}
 		}
@@ -170,6 +167,27 @@ func runParentHash(t *testing.T, data []byte) vectorCounts {
 		}
 		return eq("re-encoded tree", enc, c.Tree)
 	})
+}
+
+// draftParentHash reports whether want[x] is the tree hash of parent node x
+// as drafts before RFC 9420 computed it: Hash(node_type || uint32 node_index
+// || optional<ParentNode> || left_hash<V> || right_hash<V>), with the
+// vector's hashes of the children.
+func draftParentHash(s *suite.Suite, tr *tree.Tree, x tree.NodeIndex, want []hexBytes) bool {
+	l, ok1 := treemath.Left(x)
+	r, ok2 := treemath.Right(x)
+	if !ok1 || !ok2 || int(l) >= len(want) || int(r) >= len(want) {
+		return false
+	}
+	var w codec.Writer
+	w.Uint8(uint8(wire.NodeTypeParent))
+	w.Uint32(uint32(x))
+	p := tr.ParentNode(x)
+	w.Optional(p != nil, func(w *codec.Writer) { p.MarshalTLS(w) })
+	w.Opaque(want[l])
+	w.Opaque(want[r])
+	b, err := w.Bytes()
+	return err == nil && string(s.Hash(b)) == string(want[x])
 }
 
 // TestParentHashRunner runs the parent_hash.json runner on the trees of

@@ -3,6 +3,7 @@ package mls
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -171,4 +172,92 @@ func draftWelcome(c *passiveClientCase) bool {
 	}
 	_, err = s.Open(key, nonce, nil, m.Welcome.EncryptedGroupInfo)
 	return err == nil
+}
+
+// TestPassiveClientExternalCommit makes a passive-client case of our own
+// whose group takes an external commit, as the working group's wider
+// passive-client files do, and runs it through runPassiveClient: the runner
+// configures the group as its members did (external joins accepted). A
+// member with the product's default Config refuses the same commit.
+func TestPassiveClientExternalCommit(t *testing.T) {
+	for _, cs := range []CipherSuite{DefaultCipherSuite, P384_AES256GCM_SHA384_P384} {
+		t.Run(cs.String(), func(t *testing.T) {
+			allow := func(Credential, []byte) error { return nil }
+			cfg := &Config{PublicHandshake: true, AllowExternalJoin: allow}
+			newID := func(name string) *Identity {
+				id, err := NewIdentity(cs, BasicCredential([]byte(name)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return id
+			}
+			alice, err := Create(newID("alice"), nil, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bobID := newID("bob")
+			kp, kpPriv, err := NewKeyPackage(bobID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kpp, err := parseKeyPackagePrivate(kpPriv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := alice.Commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := alice.MergeCommit(); err != nil {
+				t.Fatal(err)
+			}
+			c := passiveClientCase{
+				CipherSuite: uint16(cs), KeyPackage: kp.Bytes(), SignaturePriv: bobID.priv,
+				EncryptionPriv: kpp.encPriv, InitPriv: kpp.initPriv, Welcome: b.Welcome,
+				InitialEpochAuthenticator: alice.EpochAuthenticator(),
+			}
+			type epoch = struct {
+				Proposals          []hexBytes `json:"proposals"`
+				Commit             hexBytes   `json:"commit"`
+				EpochAuthenticator hexBytes   `json:"epoch_authenticator"`
+			}
+			// Carol joins by external commit; then alice commits a path.
+			gi, err := alice.GroupInfo(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, ext, err := JoinExternal(newID("carol"), gi, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := alice.Process(ext); err != nil {
+				t.Fatal(err)
+			}
+			c.Epochs = append(c.Epochs, epoch{Proposals: []hexBytes{}, Commit: ext, EpochAuthenticator: alice.EpochAuthenticator()})
+			up, err := alice.Commit(&CommitOptions{ForcePath: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := alice.MergeCommit(); err != nil {
+				t.Fatal(err)
+			}
+			c.Epochs = append(c.Epochs, epoch{Proposals: []hexBytes{}, Commit: up.Commit, EpochAuthenticator: alice.EpochAuthenticator()})
+
+			data, err := json.Marshal([]passiveClientCase{c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := runPassiveClient(t, data); n.passed != 1 || n.failed != 0 {
+				t.Fatalf("runner: %+v", n)
+			}
+			// The product's default refuses the external commit.
+			bob, err := Join(bobID, kpPriv, b.Welcome, &Config{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bob.Process(ext); !errors.Is(err, ErrCredentialRejected) {
+				t.Fatalf("external commit with the default Config: got %v, want ErrCredentialRejected", err)
+			}
+		})
+	}
 }

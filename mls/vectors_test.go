@@ -174,7 +174,12 @@ func (h *hexBytes) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (h hexBytes) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+func (h hexBytes) MarshalJSON() ([]byte, error) {
+	if h == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(hex.EncodeToString(h))
+}
 
 func eq(what string, got, want []byte) error {
 	if string(got) != string(want) {

@@ -27,19 +27,20 @@ const (
 
 // Event payload types.
 const (
-	TypeAddItem    = "add_item"
-	TypeItemStatus = "item_status"
-	TypeTableText  = "table_text"
-	TypePropose    = "propose"
-	TypeRespond    = "respond"
-	TypeWithdraw   = "withdraw"
-	TypePosition   = "position"
-	TypeReady      = "ready"
-	TypeStatement  = "statement"
-	TypeAdopt      = "adopt"
-	TypeSign       = "sign"
-	TypeTranslate  = "translate"
-	TypeConcord    = "concord"
+	TypeAddItem      = "add_item"
+	TypeItemStatus   = "item_status"
+	TypeTableText    = "table_text"
+	TypePropose      = "propose"
+	TypeRespond      = "respond"
+	TypeWithdraw     = "withdraw"
+	TypePosition     = "position"
+	TypeReady        = "ready"
+	TypeStatement    = "statement"
+	TypeAdopt        = "adopt"
+	TypeSign         = "sign"
+	TypeTranslate    = "translate"
+	TypeConcord      = "concord"
+	TypeAdoptPackage = "adopt_package"
 )
 
 // Op is the kind of an amendment.
@@ -288,6 +289,8 @@ func decodePayload(b []byte) (string, any, error) {
 		v = &translatePayload{}
 	case TypeConcord:
 		v = &concordPayload{}
+	case TypeAdoptPackage:
+		v = &adoptPackagePayload{}
 	default:
 		return e.Type, nil, fmt.Errorf("%w: type %q", errUnknown, e.Type)
 	}

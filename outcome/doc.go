@@ -37,6 +37,13 @@
 // a detached signature that an air-gapped machine can make from the digest
 // alone ([Sign]).
 //
+// # Packages
+//
+// A package of texts adopted together has its own format
+// (goodoffices-outcome-package-v1, see package.go): one tree and one digest
+// over every document in every language, with leaf and digest contexts of
+// its own, signed once by each party; verification lists the documents.
+//
 // # Signing offline
 //
 // A desk exports a [SigningRequest]: the unsigned bundle (the text in

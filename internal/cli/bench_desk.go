@@ -96,8 +96,8 @@ Examples:
 	err = bench.DeskHistory(ctx, bench.DeskConfig{VenueURL: urls[0], Admin: admin, Dir: deskDir, Sizes: sizes, Samples: *samples, Parallel: *parallel, Log: env.Stderr},
 		func(r bench.DeskResult) {
 			fmt.Fprintln(env.Stdout, r.Line())
-			fmt.Fprintf(env.Stderr, "  details: fill %.0f entries/s; synced %d entries; first talks %.1f ms; first search (index) %.1f ms; heap %.0f MiB, peak RSS %.0f MiB (both desks, this process); desk store %s\n",
-				r.FillRate, r.SyncEntries, float64(r.TalksFirst)/1e6, float64(r.SearchFirst)/1e6, r.HeapMiB, r.MaxRSSMiB, dirSize(filepath.Join(deskDir, "borealia")))
+			fmt.Fprintf(env.Stderr, "  details: fill %.0f entries/s; synced %d entries (%.0f µs of CPU each in this process); first talks %.1f ms; first search (index) %.1f ms; heap %.0f MiB, peak RSS %.0f MiB (both desks, this process); desk store %s\n",
+				r.FillRate, r.SyncEntries, float64(r.SyncCPU)/1e3, float64(r.TalksFirst)/1e6, float64(r.SearchFirst)/1e6, r.HeapMiB, r.MaxRSSMiB, dirSize(filepath.Join(deskDir, "borealia")))
 		})
 	if err != nil {
 		if l := venueLogs(); l != "" {

@@ -45,7 +45,7 @@ func TestDemoBinary(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	links := map[string]string{}
-	var venueKey string
+	var venueKey, suiteLine string
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -68,6 +68,9 @@ wait:
 			if k, ok := strings.CutPrefix(l, "Venue key: "); ok {
 				venueKey = k
 			}
+			if strings.HasPrefix(l, "Channels: ") {
+				suiteLine = l
+			}
 			if strings.Contains(l, "Press Ctrl-C") {
 				break wait
 			}
@@ -79,6 +82,9 @@ wait:
 		for range lines {
 		}
 	}()
+	if !strings.Contains(suiteLine, "MLS_256_XWING_AES256GCM_SHA512_Ed25519 (0x0053), post-quantum") {
+		t.Errorf("the demo's channels: %q, want X-Wing", suiteLine)
+	}
 	link := links["Iryna Holt (Borealia):"]
 	if link == "" {
 		t.Fatalf("no link for Borealia's expert in %v", links)

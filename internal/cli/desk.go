@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -128,6 +129,9 @@ func (f deskFlags) lockHome(env *Env, cmd string) (*dirlock.Lock, error) {
 }
 
 func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
+	if env.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(desk.MemoryLimit)
+	}
 	pass, err := f.passphrase(env)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 func init() {
 	register(&command{name: "desk translate", summary: "submit a text's wording in another language, for concordance", run: runDeskTranslate})
 	register(&command{name: "desk concord", summary: "confirm that a language version concords with the negotiated text", run: runDeskConcord})
+	register(&command{name: "desk adopt-package", summary: "adopt several agreed texts together, under one digest", run: runDeskAdoptPackage})
 	register(&command{name: "desk concordance", summary: "every language version of a text, paragraph by paragraph, and who confirmed it", run: runDeskConcordance})
 }
 
@@ -170,5 +171,46 @@ missing. A text is adopted only in concordant versions.`+deskPassphraseHelp)
 	} else {
 		fmt.Fprintln(env.Stdout, "no language version is concordant yet")
 	}
+	return nil
+}
+
+func runDeskAdoptPackage(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk adopt-package", "CHANNEL --package ID --title T --text ID --text ID [...] [--lang fr,ru] [--json]", `
+Adopts several texts together as one package under one digest: nothing is
+agreed until everything is agreed, so every text must be agreed by every
+party on every paragraph, and each is adopted in its negotiated language
+and its concordant language versions (all of them, or those --lang names).
+Each party's root key then signs the package once (desk signing-request
+--text with any text of the package, delegation sign-outcome, desk
+post-signature); 'desk export-outcome --text' with any of its texts exports
+the package, and 'goodoffices verify' says which documents it holds.`+deskPassphraseHelp)
+	f := addDeskFlags(fs, true)
+	id := fs.String("package", "", "the package's `ID`, e.g. caspia-package")
+	title := fs.String("title", "", "the package's `title`")
+	var texts multiFlag
+	fs.Var(&texts, "text", "a text `ID` of the package (repeat, in order)")
+	langCodes := fs.String("lang", "", "adopt in these concordant `languages` only, e.g. fr,ru (default: all concordant)")
+	host := hostFlag(fs)
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *id == "" || *title == "" || len(texts) < 2 {
+		return &UsageError{Msg: "--package, --title and at least two --text are required"}
+	}
+	var langs []string
+	if *langCodes != "" {
+		langs = strings.Split(*langCodes, ",")
+	}
+	idx, b, err := d.AdoptPackage(ctx, ch, *host, *id, *title, texts, langs)
+	if err != nil {
+		return alarmErr(err)
+	}
+	if *f.json {
+		return deskJSON(env.Stdout, map[string]any{"channel": ch, "index": idx, "package": b.Package, "texts": []string(texts), "digest": b.Digest})
+	}
+	fmt.Fprintf(env.Stdout, "adoption of package %s (%s) sent to %s (entry %d)\ndigest %s\nnext: goodoffices desk signing-request %s --text %s\n",
+		b.Package, strings.Join(texts, ", "), ch, idx, b.Digest, ch, texts[0])
 	return nil
 }

@@ -1,8 +1,8 @@
 // Interop driver: holds ts-mls clients and speaks JSON lines on stdin/stdout
 // with mls/interop_test.go. One request per line, one response per line, in
 // order. Bytes are base64 (standard, padded). Only MLS wire objects cross:
-// MLSMessage (KeyPackage, Welcome, PublicMessage, PrivateMessage) and
-// ratchet trees; secrets stay here, and the test compares only the public
+// MLSMessages (KeyPackage, Welcome, GroupInfo, PublicMessage,
+// PrivateMessage) and ratchet trees; secrets stay here, and the test compares only the public
 // values every member must agree on (epoch authenticator, an exporter value).
 //
 // Requests ({"cmd": ..., "client": name, ...}):
@@ -10,7 +10,7 @@
 //   create      {suite, group_id, uncompressed?} -> {}
 //   join        {welcome, ratchet_tree?}    -> {}
 //   join_external {suite, group_info, uncompressed?} -> {commit}
-//   group_info  {rfc_external_pub?}         -> {group_info, external_pub} (with
+//   group_info  {rfc_external_pub?}         -> {group_info, external_pub_bare} (with
 //                                              external_pub and ratchet tree)
 //   add_psk     {psk_id, psk}               -> {} (an external PSK the client knows)
 //   commit      {adds?, removes?, external_psks?, resumption_epochs?,
@@ -19,13 +19,15 @@
 //                public?, ratchet_tree_ext?}
 //                                           -> {commit, welcome?, ratchet_tree}
 //   propose     {remove | add, public?}     -> {message}
+//   external_sender {suite, uncompressed?}  -> {signature_key}
+//   propose_external {group_info, remove}   -> {message} (by an external sender)
 //   successor   {from, adds, uncompressed?} -> {welcome, ratchet_tree} (after a
 //                                              ReInit: client creates the new group)
 //   join_reinit {from, welcome, ratchet_tree?} -> {} (client joins the successor)
 //   branch      {from, group_id, adds, uncompressed?} -> {welcome, ratchet_tree}
 //   join_branch {from, welcome, ratchet_tree?} -> {} (client joins the subgroup)
 //   encrypt     {data, aad?}                -> {message}
-//   process     {message}                   -> {kind, data?, aad?, epoch, active}
+//   process     {message}                   -> {kind, data?, epoch, active}
 //   state       {label, context, length}    -> {epoch, active, epoch_authenticator,
 //                                               exporter, own_leaf, members,
 //                                               ratchet_tree, suite}
@@ -61,6 +63,7 @@ import {
   mlsExporter,
   processPrivateMessage,
   processPublicMessage,
+  proposeExternal,
   reinitCreateNewGroup,
   zeroOutUint8Array,
 } from "ts-mls";
@@ -72,7 +75,8 @@ const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 const unb64 = (s) => new Uint8Array(Buffer.from(s, "base64"));
 const utf8 = new TextEncoder();
 
-// Clients by name: {impl, suite, identity, keyPackage, privatePackage, state}.
+// Clients by name: {name, impl, suite, keyPackage, privatePackage, state,
+// psks, externalKeys}.
 const clients = new Map();
 const impls = new Map();
 
@@ -212,6 +216,10 @@ const handlers = {
     const c = group(req.client);
     let gi = await createGroupInfoWithExternalPubAndRatchetTree(c.state, [], c.impl);
     const externalPub = gi.extensions.find((e) => e.extensionType === "external_pub").extensionData;
+    // The group's external public key (§8): is the extension that key bare?
+    const keyPair = await c.impl.hpke.deriveKeyPair(c.state.keySchedule.externalSecret);
+    const key = await c.impl.hpke.exportPublicKey(keyPair.publicKey);
+    const bare = Buffer.from(key).equals(Buffer.from(externalPub));
     if (req.rfc_external_pub) {
       // ts-mls 1.6.4 writes the external_pub extension as the bare key; RFC
       // 9420 §12.4.3.2 has struct { HPKEPublicKey external_pub; }, a
@@ -225,7 +233,7 @@ const handlers = {
     }
     return {
       group_info: b64(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: gi })),
-      external_pub: b64(externalPub),
+      external_pub_bare: bare,
     };
   },
 
@@ -346,6 +354,26 @@ const handlers = {
     const welcome = decodeMessage(unb64(req.welcome), ["mls_welcome"]).welcome;
     c.state = await joinGroupFromBranch(old.state, welcome, c.keyPackage, c.privatePackage, decodeTree(req.ratchet_tree), c.impl);
     return {};
+  },
+
+  // external_sender: client becomes an external sender (§12.1.8.1) with a
+  // fresh signature key pair of the suite; returns its public key.
+  async external_sender(req) {
+    const impl = await implFor(req.suite);
+    const keys = req.uncompressed ? await uncompressedKeyPair(req.suite) : await impl.signature.keygen();
+    clients.set(req.client, { name: req.client, impl, suite: req.suite, externalKeys: keys });
+    return { signature_key: b64(keys.publicKey) };
+  },
+
+  // propose_external: the external sender client proposes removing a
+  // member of the group of a GroupInfo.
+  async propose_external(req) {
+    const c = client(req.client);
+    if (c.externalKeys === undefined) throw new Error(`client ${req.client} is no external sender`);
+    const groupInfo = decodeMessage(unb64(req.group_info), ["mls_group_info"]).groupInfo;
+    const proposal = { proposalType: "remove", remove: { removed: req.remove } };
+    const msg = await proposeExternal(groupInfo, proposal, c.externalKeys.publicKey, c.externalKeys.signKey, c.impl);
+    return { message: b64(encodeMlsMessage(msg)) };
   },
 
   async propose(req) {
