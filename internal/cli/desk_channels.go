@@ -53,12 +53,14 @@ func channelCmd(ctx context.Context, env *Env, fs *flag.FlagSet, f deskFlags, ar
 
 func runDeskOpen(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk open", "CHANNEL [--home DIR]", `
-Starts the MLS group of a channel the host has convened and whose log is
-still empty: this desk creates the group and adds every registered device of
+Starts the MLS group of a channel the host has convened and that has no
+group yet: this desk creates the group and adds every registered device of
 the channel's member delegations that you have confirmed (desk verify-party),
 then sends each a Welcome through the venue. 'desk send' does this by itself
 on a new channel. Devices of delegations confirmed later are added by the
-next sync of a member desk.`)
+next sync of a member desk. Entries that are not a group's creation (junk a
+member appended first) do not stop it; if another desk started the group, it
+says so and this desk waits for its Welcome.`)
 	f := addDeskFlags(fs, false)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
