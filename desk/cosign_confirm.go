@@ -60,6 +60,7 @@ const (
 	AlarmFreeze      = "freeze"      // others cosigned a larger log than the venue serves this desk
 	AlarmReplay      = "replay"      // an MLS message whose key generation was already used (a replay)
 	AlarmMembership  = "membership"  // the venue's channel list omits a delegation the group holds
+	AlarmKeyPackage  = "key-package" // the venue answered a claim with a key package that is not the device's
 )
 
 // DefaultWithholdingBound is how long an entry may stay pending before

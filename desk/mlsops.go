@@ -583,14 +583,20 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 				d.log.Warn("expired key package from the venue; the device must sync to upload fresh ones", "device", dev.ID)
 				continue
 			}
+			// The venue answered a claim for this device's key package: one
+			// that is not the device's is a substitution by the venue (or
+			// its path), never a reason to carry on without the device.
 			pub, _ := delegation.ParseDeviceID(dev.ID)
+			why := ""
 			if !bytes.Equal(kp.SignatureKey(), pub) {
-				d.log.Warn("key package not of the device it was claimed for", "device", dev.ID)
-				continue
+				why = "its signature key is not the device's"
+			} else if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
+				why = "its credential is refused: " + err.Error()
 			}
-			if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
-				d.log.Warn("key package credential refused", "device", dev.ID, "err", err)
-				continue
+			if why != "" {
+				return nil, nil, d.warn(ctx, &Alarm{Log: ch, Kind: AlarmKeyPackage,
+					Detail: fmt.Sprintf("the venue answered the claim for a key package of device %s of %s with one that is not that device's (%s): the channel's group was not changed, so that no party's device is left out of it unseen", dev.ID, del, why)},
+					map[string][]byte{"keypackage": kp.Bytes()})
 			}
 			kps = append(kps, kp)
 			devs = append(devs, dev.ID)
