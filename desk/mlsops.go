@@ -587,16 +587,16 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 			// that is not the device's is a substitution by the venue (or
 			// its path), never a reason to carry on without the device.
 			pub, _ := delegation.ParseDeviceID(dev.ID)
-			why := ""
 			if !bytes.Equal(kp.SignatureKey(), pub) {
-				why = "its signature key is not the device's"
-			} else if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
-				why = "its credential is refused: " + err.Error()
-			}
-			if why != "" {
 				return nil, nil, d.warn(ctx, &Alarm{Log: ch, Kind: AlarmKeyPackage,
-					Detail: fmt.Sprintf("the venue answered the claim for a key package of device %s of %s with one that is not that device's (%s): the channel's group was not changed, so that no party's device is left out of it unseen", dev.ID, del, why)},
+					Detail: fmt.Sprintf("the venue answered the claim for a key package of device %s of %s with one whose signature key is not that device's: the channel's group was not changed, so that no party's device is left out of it unseen", dev.ID, del)},
 					map[string][]byte{"keypackage": kp.Bytes()})
+			}
+			if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
+				// The device's own key with a credential that no longer
+				// holds (an expired or revoked certificate): not added.
+				d.log.Warn("key package credential refused", "device", dev.ID, "err", err)
+				continue
 			}
 			kps = append(kps, kp)
 			devs = append(devs, dev.ID)
