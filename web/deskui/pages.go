@@ -262,6 +262,7 @@ type msgView struct {
 
 type channelData struct {
 	Channel    desk.ChannelInfo
+	Suite      *desk.SuiteInfo // nil until the desk is in the channel's group
 	Messages   []msgView
 	Statements []*negotiation.Statement
 }
@@ -284,6 +285,9 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := channelData{Channel: *ch}
+	if si, err := s.d.ChannelSuite(r.Context(), id); err == nil {
+		d.Suite = &si
+	}
 	m.State = m.States[id]
 	recs := map[uint64]negotiation.Record{}
 	stmts := map[string]*negotiation.Statement{}
