@@ -929,14 +929,15 @@ func TestGarbageEntryRejected(t *testing.T) {
 	if _, err := a1.Send(ctx, "wg1", []byte("one")); err != nil {
 		t.Fatal(err)
 	}
-	// A message of this group and epoch whose ciphertext is garbage: the
-	// venue cannot tell, the desks reject it. A truncated one the venue
-	// refuses itself (its framing does not decode).
+	// A message of this group and epoch whose ciphertext is garbage, and a
+	// truncated framing (which an honest venue refuses, see
+	// venue/harden_test.go, but this one logs): the desks reject both.
 	gid := groupID(tv.v.Name(), "wg1")
 	junk := mlsFramed(gid, 1, []byte{0xde, 0xad, 0xbe, 0xef})
-	appendRaw(t, tv, a1, "wg1", string(junk))
-	if _, err := a1.api.appendEntry(ctx, "wg1", junk[:7], -1); err == nil || !strings.Contains(err.Error(), "not an MLS message") {
-		t.Fatalf("the venue logged a truncated framing: %v", err)
+	for _, e := range [][]byte{junk, junk[:7]} {
+		if _, err := a1.api.appendEntry(ctx, "wg1", e, -1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := a1.Send(ctx, "wg1", []byte("two")); err != nil {
 		t.Fatal(err)
@@ -952,8 +953,8 @@ func TestGarbageEntryRejected(t *testing.T) {
 			rejected++
 		}
 	}
-	if rejected != 1 {
-		t.Fatalf("%d entries rejected, want 1: %+v", rejected, ms)
+	if rejected != 2 {
+		t.Fatalf("%d entries rejected, want 2: %+v", rejected, ms)
 	}
 }
 
@@ -997,4 +998,59 @@ func TestRunReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("Tomas Reig: one|Tomas Reig: two|Tomas Reig: three")
+}
+
+// TestJunkFirstEntryDoesNotBlockGroup: a member device jams a new channel
+// with a first entry that is well-formed MLS framing of the channel's group
+// (the venue cannot tell it from a real message) but not its creation; a
+// desk still starts the group, the others join it, and the junk is recorded
+// as rejected.
+func TestJunkFirstEntryDoesNotBlockGroup(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	a2 := tv.newDesk(arden, "Nora Vass")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, a2)
+	// A PrivateMessage framing of this group, epoch 0, with garbage inside.
+	gid := groupID(tv.v.Name(), "wg1")
+	junk := append([]byte{0, 1, 0, 2, byte(len(gid))}, gid...)
+	junk = append(junk, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 4, 0xde, 0xad, 0xbe, 0xef)
+	appendRaw(t, tv, a2, "wg1", string(junk))
+	// Plain junk does not even get in.
+	if _, err := a2.api.appendEntry(ctx, "wg1", []byte("junk"), -1); err == nil {
+		t.Fatal("the venue logged an entry that is not MLS framing")
+	}
+	// 'desk open' (or a send that starts the group) is not stopped by the
+	// junk: the venue's one commit per epoch decides.
+	if _, err := a1.Send(ctx, "wg1", []byte("one")); errors.Is(err, ErrNoGroup) {
+		if err := a1.Open(ctx, "wg1"); err != nil {
+			t.Fatalf("starting the group after a junk first entry: %v", err)
+		}
+		if _, err := a1.Send(ctx, "wg1", []byte("one")); err != nil {
+			t.Fatal(err)
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, a2)
+	if got := strings.Join(texts(t, a2, "wg1"), "|"); got != "Tomas Reig: one" {
+		t.Fatalf("a2 reads %q", got)
+	}
+	// Another desk asked to start the group now learns it is started.
+	a3 := tv.newDesk(arden, "Ilse Marr")
+	confirmAll(t, a3)
+	if err := a3.Open(ctx, "wg1"); !errors.Is(err, ErrNoGroup) {
+		t.Fatalf("open of a started group by a desk not in it: %v, want ErrNoGroup", err)
+	}
+	for _, d := range []*Desk{a1, a2} {
+		ms, _ := d.Read(ctx, "wg1", 0, 0)
+		if len(ms) == 0 || (ms[0].Kind != "rejected" && ms[0].Kind != "skipped") {
+			t.Fatalf("%s: the junk entry is not recorded as rejected or skipped: %+v", d.Profile().Person, ms)
+		}
+	}
 }

@@ -450,14 +450,17 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if err != nil {
 			return err
 		}
+		created := false
 		if g == nil {
-			st, err := d.logState(ctx, d.store, ch)
-			if err != nil {
-				return err
-			}
-			if !create || st.Size > 0 {
+			// Without a group, only a creation may go on. Whether the
+			// group was started is the venue's one commit per epoch to
+			// tell, not the log's size: entries that are not its creation
+			// (junk a member appended first) must not block it. If the
+			// commit for epoch 0 is taken, another desk started it.
+			if !create {
 				return ErrNoGroup
 			}
+			created = true
 			pol, err := d.SuitePolicy(ctx)
 			if err != nil {
 				return err
@@ -523,6 +526,9 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 				return saveGroup(ctx, tx, ch, g)
 			})
 			if errors.Is(err, ErrEpochTaken) {
+				if created {
+					return ErrNoGroup // another desk started the group: wait for its Welcome
+				}
 				d.log.Info("another commit won the epoch; re-basing", "channel", ch, "epoch", epoch)
 				continue
 			}
@@ -656,8 +662,11 @@ func addOptions(kps []*mls.KeyPackage, devs []string) (*mls.CommitOptions, []str
 	return opts, devs
 }
 
-// Open starts the MLS group of a channel whose log is still empty, with
-// every device of its member delegations that this delegate accepts.
+// Open starts the MLS group of a channel that has none yet, with every
+// device of its member delegations that this delegate accepts. Entries
+// already in the log that are not the group's creation (junk a member
+// appended) do not stop it: the venue's one commit per epoch tells whether
+// another desk started the group (ErrNoGroup then).
 func (d *Desk) Open(ctx context.Context, ch string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
