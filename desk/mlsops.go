@@ -160,6 +160,11 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 	})
 }
 
+// maxWaitingWelcomes bounds the Welcomes a desk keeps for later (waiting
+// for a party's confirmation or for a ReInit commit), so that a venue or a
+// member cannot fill the store with them.
+const maxWaitingWelcomes = 64
+
 // processMail joins the groups of the Welcomes in the device's mailbox
 // (RFC 9420 §12.4.3.1). A Welcome is accepted only for a channel of this
 // delegation that this desk is not yet in, and only if every member of the
@@ -172,9 +177,11 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	kept := 0
 	for _, kv := range waiting {
 		ch, err := d.tryWelcome(ctx, kv.Value)
 		if errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit) {
+			kept++
 			continue
 		}
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, kv.Key) })
@@ -193,6 +200,8 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	for _, m := range mail {
 		ch, err := d.tryWelcome(ctx, m.Data)
 		switch {
+		case (errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit)) && kept >= maxWaitingWelcomes:
+			d.log.Warn("dropped a Welcome: too many wait already", "mail", m.ID, "err", err)
 		case errors.Is(err, ErrNotConfirmed), errors.Is(err, errWaitingReInit):
 			if errors.Is(err, ErrNotConfirmed) {
 				d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
@@ -202,6 +211,7 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 			if err := d.store.Put(ctx, fmt.Sprintf("%s%016d", prefWelcome, m.ID), m.Data); err != nil {
 				return joined, err
 			}
+			kept++
 		case err != nil:
 			d.log.Warn("ignored a message in the mailbox", "mail", m.ID, "err", err)
 		case ch != "":

@@ -35,7 +35,7 @@ import (
 // More store keys of the MLS layer.
 const (
 	prefEpochBase = "mls/epoch-base/" // per channel: added to the group's epoch when announcing a commit
-	prefUpgrading = "mls/upgrading/"  // per channel: this desk committed its ReInit and owes the successor
+	prefUpgrading = "mls/upgrading/"  // per channel: this desk's ReInit commit closed the group; it owes the successor
 )
 
 // errWaitingReInit keeps a Welcome into a channel's successor group until
@@ -157,11 +157,6 @@ func (d *Desk) Upgrade(ctx context.Context, ch string, cs mls.CipherSuite) error
 		}
 		if g, err = d.loadGroup(ctx, d.store, ch); err != nil {
 			return err
-		}
-		if _, _, _, closed := g.ReInitInfo(); closed {
-			if err := d.store.Put(ctx, prefUpgrading+ch, []byte("1")); err != nil {
-				return err
-			}
 		}
 	}
 	_, newCS, _, closed := g.ReInitInfo()
