@@ -39,8 +39,6 @@ const (
 	maxCommitRetries = 8
 )
 
-const cipherSuite = mls.X25519_AES128GCM_SHA256_Ed25519
-
 func jsonMarshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -68,15 +66,6 @@ func (d *Desk) channelOfGroup(gid []byte) (string, bool) {
 		return "", false
 	}
 	return string(rest), true
-}
-
-// identity is the desk's MLS signing identity: the device key, with a basic
-// credential whose identity is the device certificate (RFC 9420 §5.3).
-func (d *Desk) identity() (*mls.Identity, error) {
-	if d.cert == nil {
-		return nil, ErrNotEnrolled
-	}
-	return mls.NewIdentityFromKey(cipherSuite, mls.BasicCredential(d.cert), d.key.Seed())
 }
 
 // A MemberInfo is who a leaf of a channel's group is, from its certificate
@@ -185,6 +174,15 @@ func (d *Desk) groupConfig(ctx context.Context, q getter, ch string) (*mls.Confi
 
 // loadGroup returns the channel's group, or nil if this desk has none.
 func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, error) {
+	if t, ok := q.(*Tx); ok {
+		// Saved or loaded earlier in this transaction (a batch of entries):
+		// the transaction holds exactly that state (Put and Delete of the
+		// key forget it).
+		if cg, ok := t.groups[ch]; ok {
+			delete(t.groups, ch)
+			return cg.g, nil
+		}
+	}
 	b, err := q.Get(ctx, prefGroup+ch)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -217,7 +215,24 @@ func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
 	if d := tx.s.desk; d != nil {
 		tx.OnCommit(func() { d.groups.put(ch, g, b) })
 	}
+	tx.keepGroup(ch, g, b)
 	return nil
+}
+
+// keepGroup lets a later loadGroup in the same transaction take g, whose
+// state the transaction holds.
+func (t *Tx) keepGroup(ch string, g *mls.Group, state []byte) {
+	if t.groups == nil {
+		t.groups = map[string]cachedGroup{}
+	}
+	t.groups[ch] = cachedGroup{g, state}
+}
+
+// forgetGroup drops the group kept for a key written in the transaction.
+func (t *Tx) forgetGroup(key string) {
+	if len(t.groups) > 0 && strings.HasPrefix(key, prefGroup) {
+		delete(t.groups, strings.TrimPrefix(key, prefGroup))
+	}
 }
 
 // returnGroup puts back in the cache a group that was loaded in tx and not
@@ -225,6 +240,7 @@ func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
 func (d *Desk) returnGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) {
 	if b, err := tx.Get(ctx, prefGroup+ch); err == nil {
 		tx.OnCommit(func() { d.groups.put(ch, g, b) })
+		tx.keepGroup(ch, g, b)
 	}
 }
 

@@ -42,7 +42,7 @@ func benchArena50(b *testing.B) (*arena, []string) {
 			b.Fatal(err)
 		}
 		for j := range 3 {
-			if _, err := ar.a.api.appendEntry(ctx, id, fmt.Appendf(nil, "%s-e%d", id, j), -1); err != nil {
+			if _, err := ar.a.api.appendEntry(ctx, id, mlsFramed([]byte("raw"), 0, fmt.Appendf(nil, "%s-e%d", id, j)), -1); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -160,7 +160,7 @@ func BenchmarkAppendToConfirmed(b *testing.B) {
 			// Wait until every event stream is up: with a long resync
 			// interval, only the stream tells a desk of new entries.
 			for deadline := time.Now().Add(30 * time.Second); ; {
-				idx, err := ar.a.api.appendEntry(ctx, "plenary", []byte("warm-up"), -1)
+				idx, err := ar.a.api.appendEntry(ctx, "plenary", mlsFramed([]byte("raw"), 0, []byte("warm-up")), -1)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -180,7 +180,7 @@ func BenchmarkAppendToConfirmed(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				start := time.Now()
-				idx, err := ar.a.api.appendEntry(ctx, "plenary", fmt.Appendf(nil, "entry %d", i), -1)
+				idx, err := ar.a.api.appendEntry(ctx, "plenary", mlsFramed([]byte("raw"), 0, fmt.Appendf(nil, "entry %d", i)), -1)
 				if err != nil {
 					b.Fatal(err)
 				}

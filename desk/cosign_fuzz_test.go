@@ -53,7 +53,7 @@ func FuzzVerifyCosignatures(f *testing.F) {
 func appendRawTB(tb testing.TB, d *Desk, ch string, entries ...string) {
 	tb.Helper()
 	for _, e := range entries {
-		if _, err := d.api.appendEntry(tb.Context(), ch, []byte(e), -1); err != nil {
+		if _, err := d.api.appendEntry(tb.Context(), ch, mlsFramed([]byte("raw"), 0, []byte(e)), -1); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -27,7 +27,7 @@ func TestConfirmedByPush(t *testing.T) {
 	// sync, only the stream tells a desk of new entries.
 	deadline := time.Now().Add(20 * time.Second)
 	for up := false; !up; {
-		idx, err := ar.a.api.appendEntry(ctx, "plenary", []byte("warm-up"), -1)
+		idx, err := ar.a.api.appendEntry(ctx, "plenary", mlsFramed([]byte("raw"), 0, []byte("warm-up")), -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestConfirmedByPush(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		idx, err := ar.a.api.appendEntry(ctx, "plenary", fmt.Appendf(nil, "entry %d", i), -1)
+		idx, err := ar.a.api.appendEntry(ctx, "plenary", mlsFramed([]byte("raw"), 0, fmt.Appendf(nil, "entry %d", i)), -1)
 		if err != nil {
 			t.Fatal(err)
 		}

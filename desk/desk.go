@@ -84,12 +84,22 @@ type Desk struct {
 	venue   *VenueInfo
 	api     *venueClient
 
-	mu     deskLock // serialises syncs and sends, across processes too
-	groups groupCache
-	live   atomic.Int32   // Runs under way
-	bg     sync.WaitGroup // confirmLater
-	talks  talksCache     // engine states (talkssnap.go)
+	mu       deskLock // serialises syncs and sends, across processes too
+	groups   groupCache
+	live     atomic.Int32    // Runs under way
+	bg       sync.WaitGroup  // confirmLater
+	talks    talksCache      // engine states (talkssnap.go)
+	progress progressTracker // of the sync under way (progress.go)
+	search   searchIndex     // full-text indexes, in memory only (search.go)
 }
+
+// MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) the
+// desk commands run under unless GOMEMLIMIT is set. A desk's live memory is
+// bounded by its caches (the states of the talks of the channels used last,
+// the search indexes up to a budget); the limit makes the garbage collector
+// keep the transient garbage of long histories (a snapshot written, an index
+// built) from doubling the process's footprint.
+const MemoryLimit = 160 << 20
 
 // Options tune a Desk. The zero value is fine.
 type Options struct {

@@ -77,8 +77,22 @@
 // # Negotiation
 //
 // Events turns a channel's application messages into negotiation.Event
-// values whose sender comes from the verified certificate; Talks replays
-// them through the engine, so every party computes the same state.
+// values whose sender comes from the verified certificate; Talks runs them
+// through the engine, so every party computes the same state.
+//
+// # Months of talks (issue 14)
+//
+// A channel collects 100,000 messages in a long negotiation; the desk's
+// cost per action must not grow with them. Each entry is verified and
+// decrypted once, at sync, and kept decrypted (sealed under the store key)
+// at its log position: Read and ReadLast decrypt only the page they return.
+// Sync processes the entries of a tile (up to 256) in one transaction, with
+// prepared statements and the group state carried from entry to entry, and
+// reports its progress (OnSyncProgress, SyncProgress). Talks advances a
+// snapshot of the engine's state by the new entries only (talkssnap.go); the
+// snapshot is never a source of truth (ReplayTalks, RebuildTalks). Search
+// finds messages, statements, texts and proposals in the decrypted history
+// with an index kept in memory only (search.go).
 //
 // # Live delivery
 //

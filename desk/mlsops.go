@@ -80,10 +80,22 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 			needLR = true
 		}
 	}
+	pol, err := d.SuitePolicy(ctx)
+	if err != nil {
+		return err
+	}
+	// A new suite policy replaces the stock: a new last-resort package
+	// (the venue keeps one) and a full batch, handed out after the old
+	// one-time packages, which candidates skips.
+	stock, _ := d.store.Get(ctx, keyKPSuite)
+	newSuite := string(stock) != strconv.Itoa(int(pol.Suite))
+	if newSuite {
+		needLR, n = true, 0
+	}
 	if n >= kpLowWater && !needLR {
 		return d.store.Put(ctx, keyKPCount, []byte(strconv.Itoa(n)))
 	}
-	id, err := d.identity()
+	id, err := d.identityFor(pol.Suite)
 	if err != nil {
 		return err
 	}
@@ -133,6 +145,9 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 		return err
 	}
 	return d.store.Update(ctx, func(tx *Tx) error {
+		if err := tx.Put(ctx, keyKPSuite, []byte(strconv.Itoa(int(pol.Suite)))); err != nil {
+			return err
+		}
 		if lrRef != "" {
 			if err := tx.Put(ctx, keyLastResort, []byte(lrRef)); err != nil {
 				return err
@@ -202,13 +217,32 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 
 // tryWelcome joins the group of a Welcome with one of our key packages.
 func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
-	id, err := d.identity()
+	h, err := mls.ParseHeader(welcome)
+	if err != nil || h.WireFormat != mls.WireFormatWelcome {
+		return "", errors.New("not a Welcome")
+	}
+	pol, err := d.SuitePolicy(ctx)
 	if err != nil {
 		return "", err
 	}
-	kps, err := d.store.List(ctx, prefKP, 0)
+	if err := pol.Check(h.CipherSuite); err != nil {
+		return "", fmt.Errorf("refused to join a channel: %w", err)
+	}
+	id, err := d.identityFor(h.CipherSuite)
 	if err != nil {
 		return "", err
+	}
+	// Only our key packages the Welcome is addressed to (of its suite).
+	refs, err := mls.WelcomeRecipients(welcome)
+	if err != nil {
+		return "", err
+	}
+	var kps []KV
+	for _, ref := range refs {
+		k := prefKP + hex.EncodeToString(ref)
+		if v, err := d.store.Get(ctx, k); err == nil {
+			kps = append(kps, KV{Key: k, Value: v})
+		}
 	}
 	parties, err := d.partiesIn(ctx, d.store)
 	if err != nil {
@@ -388,7 +422,14 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 			if !create || st.Size > 0 {
 				return ErrNoGroup
 			}
-			id, err := d.identity()
+			pol, err := d.SuitePolicy(ctx)
+			if err != nil {
+				return err
+			}
+			if err := pol.Check(pol.Suite); err != nil {
+				return fmt.Errorf("refused to open %s: %w", ch, err)
+			}
+			id, err := d.identityFor(pol.Suite)
 			if err != nil {
 				return err
 			}
@@ -474,11 +515,13 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 	if err != nil {
 		return nil, nil, err
 	}
+	if g == nil {
+		return nil, nil, ErrNoGroup
+	}
+	cs := g.CipherSuite()
 	in := map[string]bool{d.DeviceID(): true}
-	if g != nil {
-		for _, m := range g.Members() {
-			in[delegation.DeviceID(ed25519.PublicKey(m.SignatureKey))] = true
-		}
+	for _, m := range g.Members() {
+		in[delegation.DeviceID(ed25519.PublicKey(m.SignatureKey))] = true
 	}
 	var kps []*mls.KeyPackage
 	var devs []string
@@ -499,14 +542,9 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 					continue
 				}
 			}
-			raw, _, err := d.api.claimKeyPackage(ctx, dev.ID)
+			kp, err := d.claimKeyPackage(ctx, dev.ID, cs)
 			if err != nil {
 				d.log.Warn("no key package for device", "device", dev.ID, "err", err)
-				continue
-			}
-			kp, err := mls.ParseKeyPackage(raw)
-			if err != nil {
-				d.log.Warn("invalid key package from the venue", "device", dev.ID, "err", err)
 				continue
 			}
 			if nb, na := kp.Lifetime(); time.Now().Before(nb) || time.Now().After(na) {
@@ -532,12 +570,54 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 	return kps, devs, nil
 }
 
-func addOptions(kps []*mls.KeyPackage) *mls.CommitOptions {
+// maxStaleKeyPackages bounds how many key packages of another suite
+// claimKeyPackage skips: a device that changed its suite policy leaves its
+// old one-time packages on the venue (kpBatch, or a few more).
+const maxStaleKeyPackages = 2 * kpBatch
+
+// claimKeyPackage claims a key package of a device in suite cs, skipping
+// (and so using up) those of other suites that a device left on the venue
+// when it changed its suite policy.
+func (d *Desk) claimKeyPackage(ctx context.Context, dev string, cs mls.CipherSuite) (*mls.KeyPackage, error) {
+	for range maxStaleKeyPackages + 1 {
+		raw, lastResort, err := d.api.claimKeyPackage(ctx, dev)
+		if err != nil {
+			return nil, err
+		}
+		kp, err := mls.ParseKeyPackage(raw)
+		if err != nil {
+			return nil, fmt.Errorf("invalid key package from the venue: %w", err)
+		}
+		if kp.CipherSuite() == cs {
+			return kp, nil
+		}
+		if lastResort {
+			return nil, fmt.Errorf("the device publishes key packages of %s, not of the channel's %s: it must change its suite policy or the channel upgrade", suiteLabel(kp.CipherSuite()), suiteLabel(cs))
+		}
+	}
+	return nil, fmt.Errorf("no key package of the channel's %s among the device's next %d", suiteLabel(cs), maxStaleKeyPackages+1)
+}
+
+// maxAddBytes bounds the key packages one commit carries, so that the
+// commit stays within the venue's largest log entry (64 KiB) with room for
+// its UpdatePath: an X-Wing key package is about 2.6 KB (1216-byte init and
+// encryption keys), so a commit adds at most a dozen devices; the rest are
+// added by the next commits (maintainGroup, at the next sync).
+const maxAddBytes = 32 << 10
+
+// addOptions returns a commit adding the first of kps (of devs) that fit in
+// maxAddBytes, and the devices it adds.
+func addOptions(kps []*mls.KeyPackage, devs []string) (*mls.CommitOptions, []string) {
 	opts := &mls.CommitOptions{}
-	for _, kp := range kps {
+	size := 0
+	for i, kp := range kps {
+		size += len(kp.Bytes())
+		if i > 0 && size > maxAddBytes {
+			return opts, devs[:i]
+		}
 		opts.Proposals = append(opts.Proposals, mls.AddProposal(kp))
 	}
-	return opts
+	return opts, devs
 }
 
 // Open starts the MLS group of a channel whose log is still empty, with
@@ -562,7 +642,8 @@ func (d *Desk) openLocked(ctx context.Context, ch string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return addOptions(kps), devs, nil
+		opts, devs := addOptions(kps, devs)
+		return opts, devs, nil
 	})
 }
 
@@ -582,7 +663,8 @@ func (d *Desk) Invite(ctx context.Context, ch, device string) error {
 		if len(kps) == 0 {
 			return nil, nil, errors.New("no device to add")
 		}
-		return addOptions(kps), devs, nil
+		opts, devs := addOptions(kps, devs)
+		return opts, devs, nil
 	})
 }
 
@@ -685,7 +767,8 @@ func (d *Desk) maintainGroup(ctx context.Context, ch string) error {
 		return err
 	}
 	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
-		return addOptions(kps), devs, nil
+		opts, devs := addOptions(kps, devs)
+		return opts, devs, nil
 	})
 }
 

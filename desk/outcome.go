@@ -54,6 +54,10 @@ func rootKeyOf(vkey string) []byte {
 // adoption in the authentic languages langs: it sends the adoption event
 // and returns its log index and the unsigned bundle. A language version in
 // the negotiated language may be left out; it is then the agreed wording.
+// With langs nil, the text is adopted in every language version submitted
+// for concordance, and refused while any of them is not concordant; every
+// desk refuses an adoption in a language version that every party has not
+// confirmed (negotiation.State.Concordance).
 func (d *Desk) Adopt(ctx context.Context, ch, host, textID string, langs []negotiation.Language) (int64, *outcome.Bundle, error) {
 	st, err := d.OutcomeTalks(ctx, ch, host)
 	if err != nil {
@@ -68,6 +72,19 @@ func (d *Desk) Adopt(ctx context.Context, ch, host, textID string, langs []negot
 	}
 	if t.Package.Status != negotiation.PackageAgreed {
 		return 0, nil, fmt.Errorf("failed to adopt: text %q is not agreed by every party on every paragraph", textID)
+	}
+	if langs == nil {
+		// No languages named: every concordant language version.
+		langs = concordantLanguages(st, t)
+		if table := st.Concordance(textID); len(table.Langs) > len(langs) {
+			var pending []string
+			for _, l := range table.Langs {
+				if !slices.Contains(table.Concordant, l) {
+					pending = append(pending, l)
+				}
+			}
+			return 0, nil, fmt.Errorf("failed to adopt: the %v versions of %q are not yet concordant (desk concordance shows what is missing); adopt in the others with --lang", pending, textID)
+		}
 	}
 	if !slices.ContainsFunc(langs, func(l negotiation.Language) bool { return l.Lang == t.Language }) {
 		l := negotiation.Language{Lang: t.Language, Title: t.Title}

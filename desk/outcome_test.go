@@ -151,6 +151,12 @@ func TestScenarioOutcome(t *testing.T) {
 	if got := texts(t, oleh, "logistics"); len(got) != 1 || !strings.Contains(got[0], "Room A") {
 		t.Fatalf("logistics reads %q", got)
 	}
+	// The talks run on the post-quantum suite, the default.
+	for _, d := range all {
+		if si, err := d.ChannelSuite(ctx, "logistics"); err != nil || si.ID != 0x0053 || !si.PostQuantum {
+			t.Fatalf("%s: logistics on %+v (%v), want X-Wing 0x0053", d.Profile().Person, si, err)
+		}
+	}
 
 	r := &talksRun{t: t, desks: []*Desk{tomas, ilse, iryna, oleh}}
 	for _, it := range [][2]string{{"ceasefire", "Ceasefire and separation of forces"}, {"humanitarian", "Humanitarian questions"}} {
@@ -246,7 +252,31 @@ func TestScenarioOutcome(t *testing.T) {
 	if _, _, err := tomas.Adopt(ctx, "wg1", "", "joint-statement", short); err == nil {
 		t.Fatal("adopted a French version with one paragraph")
 	}
-	if _, _, err := tomas.Adopt(ctx, "wg1", "", "joint-statement", scenarioTranslations); err != nil {
+	// Not before the French and Russian versions concord: Arden's
+	// translators submit them, Borealia confirms each.
+	if _, _, err := tomas.Adopt(ctx, "wg1", "", "joint-statement", scenarioTranslations); err == nil {
+		t.Fatal("adopted in languages nobody submitted for concordance")
+	}
+	if _, err := tomas.Translate(ctx, "wg1", "", "joint-statement", scenarioTranslations); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = r.check(negotiation.ResultApplied)
+	if _, _, err := tomas.Adopt(ctx, "wg1", "", "joint-statement", nil); err == nil || !strings.Contains(err.Error(), "not yet concordant") {
+		t.Fatalf("adopted before Borealia confirmed the concordance: %v", err)
+	}
+	if _, _, err := tomas.Concord(ctx, "wg1", "", "joint-statement", "fr", nil); err == nil {
+		t.Fatal("Arden confirmed its own submission twice")
+	}
+	for _, lang := range []string{"fr", "ru"} {
+		if _, parts, err := iryna.Concord(ctx, "wg1", "", "joint-statement", lang, nil); err != nil || len(parts) != 5 { // the title and four paragraphs
+			t.Fatalf("concord %s: %v %v", lang, parts, err)
+		}
+	}
+	st, _ = r.check(negotiation.ResultApplied)
+	if c := st.Concordance("joint-statement"); strings.Join(c.Concordant, ",") != "fr,ru" {
+		t.Fatalf("concordant: %v", c.Concordant)
+	}
+	if _, _, err := tomas.Adopt(ctx, "wg1", "", "joint-statement", nil); err != nil {
 		t.Fatal(err)
 	}
 	st, _ = r.check(negotiation.ResultApplied)

@@ -15,7 +15,7 @@ func ed25519GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 }
 
 func mlsNewIdentity(cert, seed []byte) (*mls.Identity, error) {
-	return mls.NewIdentityFromKey(cipherSuite, mls.BasicCredential(cert), seed)
+	return mls.NewIdentityFromKey(DefaultSuite, mls.BasicCredential(cert), seed)
 }
 
 func mlsNewKeyPackage(id *mls.Identity) (*mls.KeyPackage, []byte, error) {

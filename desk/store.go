@@ -43,10 +43,46 @@ var (
 
 const storeCheck = "goodoffices desk store v1"
 
+// The values live in a rowid table with an index on the key, not in a
+// WITHOUT ROWID table: there, a value larger than about 1,000 bytes (a
+// group state, a snapshot of the talks, a long statement) spills to
+// overflow pages that SQLite reads in full whenever a key lookup compares
+// against its row, so every lookup near a large value cost as much as
+// reading it (milliseconds for a snapshot). Stores made before are
+// migrated when opened (migrateKV).
 const storeSchema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
 `
+
+// migrateKV moves the values of a store made with the WITHOUT ROWID kv
+// table into the rowid table (one transaction; the sealed values are moved
+// as they are: their key, the associated data, does not change).
+func migrateKV(ctx context.Context, db *sql.DB) error {
+	var ddl string
+	if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'`).Scan(&ddl); err != nil {
+		return err
+	}
+	if !strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`ALTER TABLE kv RENAME TO kv_without_rowid`,
+		`CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)`,
+		`INSERT INTO kv (key, value) SELECT key, value FROM kv_without_rowid ORDER BY key`,
+		`DROP TABLE kv_without_rowid`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
 
 // A Store is the desk's encrypted key-value database: an SQLite file whose
 // values are each sealed with XChaCha20-Poly1305 under a key derived from the
@@ -61,6 +97,28 @@ type Store struct {
 	db   *sql.DB
 	aead cipherAEAD
 	desk *Desk // the desk using the store, for its in-memory caches
+
+	// Statements prepared once, when the store is opened (never inside a
+	// transaction: the database has one connection, which a transaction
+	// holds), and used by every transaction on that connection.
+	getStmt, putStmt *sql.Stmt
+}
+
+const (
+	getSQL = `SELECT value FROM kv WHERE key = ?`
+	putSQL = `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+)
+
+// prepare prepares the statements every transaction uses.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.getStmt, err = s.db.PrepareContext(ctx, getSQL); err != nil {
+		return fmt.Errorf("failed to open desk store: %w", err)
+	}
+	if s.putStmt, err = s.db.PrepareContext(ctx, putSQL); err != nil {
+		return fmt.Errorf("failed to open desk store: %w", err)
+	}
+	return nil
 }
 
 type cipherAEAD interface {
@@ -84,6 +142,10 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	if _, err := db.ExecContext(ctx, storeSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("failed to open desk store: %w", err)
+	}
+	if err := migrateKV(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("failed to migrate desk store: %w", err)
 	}
 	return db, nil
 }
@@ -128,6 +190,10 @@ func CreateStore(ctx context.Context, dir string, passphrase []byte) (*Store, er
 		return nil, err
 	}
 	s := &Store{db: db, aead: aead}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	kdf := fmt.Sprintf("scrypt %d %d %d %s", scryptLogN, scryptR, scryptP, base64.StdEncoding.EncodeToString(salt))
 	check := s.seal("meta/check", []byte(storeCheck))
 	tx, err := db.BeginTx(ctx, nil)
@@ -193,11 +259,22 @@ func OpenStore(ctx context.Context, dir string, passphrase []byte) (*Store, erro
 		db.Close()
 		return nil, ErrPassphrase
 	}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.getStmt, s.putStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 func (s *Store) seal(key string, value []byte) []byte {
 	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(value)+s.aead.Overhead())
@@ -222,9 +299,9 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) get(ctx context.Context, q querier, key string) ([]byte, error) {
+func (s *Store) get(ctx context.Context, stmt *sql.Stmt, key string) ([]byte, error) {
 	var sealed []byte
-	err := q.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, key).Scan(&sealed)
+	err := stmt.QueryRowContext(ctx, key).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -281,7 +358,7 @@ func (s *Store) listRange(ctx context.Context, q querier, from, to string, limit
 
 // Get returns the value of key, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	return s.get(ctx, s.db, key)
+	return s.get(ctx, s.getStmt, key)
 }
 
 // List returns the values whose keys start with prefix, in key order; at most
@@ -295,13 +372,21 @@ type Tx struct {
 	s        *Store
 	tx       *sql.Tx
 	onCommit []func()
+	groups   map[string]cachedGroup // group states as this transaction holds them (channel.go)
+
+	getStmt, putStmt *sql.Stmt // the store's, on the transaction
 }
 
 // OnCommit registers f to run after the transaction has committed.
 func (t *Tx) OnCommit(f func()) { t.onCommit = append(t.onCommit, f) }
 
 // Get returns the value of key within the transaction.
-func (t *Tx) Get(ctx context.Context, key string) ([]byte, error) { return t.s.get(ctx, t.tx, key) }
+func (t *Tx) Get(ctx context.Context, key string) ([]byte, error) {
+	if t.getStmt == nil {
+		t.getStmt = t.tx.StmtContext(ctx, t.s.getStmt)
+	}
+	return t.s.get(ctx, t.getStmt, key)
+}
 
 // List is Store.List within the transaction.
 func (t *Tx) List(ctx context.Context, prefix string, limit int) ([]KV, error) {
@@ -313,8 +398,11 @@ func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
 	if key == "" || len(key) > 512 {
 		return fmt.Errorf("failed to write desk store: invalid key")
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-		key, t.s.seal(key, value)); err != nil {
+	if t.putStmt == nil {
+		t.putStmt = t.tx.StmtContext(ctx, t.s.putStmt)
+	}
+	t.forgetGroup(key)
+	if _, err := t.putStmt.ExecContext(ctx, key, t.s.seal(key, value)); err != nil {
 		return fmt.Errorf("failed to write desk store: %w", err)
 	}
 	return nil
@@ -322,6 +410,7 @@ func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
 
 // Delete removes key (no error if absent).
 func (t *Tx) Delete(ctx context.Context, key string) error {
+	t.forgetGroup(key)
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM kv WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("failed to write desk store: %w", err)
 	}

@@ -56,22 +56,11 @@ const eventsChunk = 2048
 // log order, reading the history a chunk at a time; it returns the index
 // after the last processed entry it saw (from if none).
 func (d *Desk) eventsFrom(ctx context.Context, ch string, from int64, f func(negotiation.Event)) (int64, error) {
-	next := from
-	for {
-		ms, err := d.Read(ctx, ch, next, eventsChunk)
-		if err != nil {
-			return next, err
+	return d.forHistory(ctx, ch, from, func(m Message) {
+		if e, ok := eventOf(ch, m); ok {
+			f(e)
 		}
-		for _, m := range ms {
-			next = m.Index + 1
-			if e, ok := eventOf(ch, m); ok {
-				f(e)
-			}
-		}
-		if len(ms) < eventsChunk {
-			return next, nil
-		}
-	}
+	})
 }
 
 // eventOf returns the engine event of a processed entry: an application

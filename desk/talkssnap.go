@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/good-offices/goodoffices/negotiation"
@@ -32,12 +33,18 @@ const (
 	prefTalks = "talks/" // engine state snapshot per channel
 
 	// talksCached is how many channels' states stay in memory.
-	talksCached = 4
+	talksCached = 2
 )
 
-// snapshotEvery is how many entries the state must have advanced by before
-// the snapshot in the store is written again (a variable for the tests).
-var snapshotEvery int64 = 1024
+// The snapshot in the store is written again once the state has advanced
+// by snapshotEvery entries and by a snapshotGrowth-th of the entries it
+// covered: writing it costs in proportion to the history, so a long
+// channel is written less often, and the cost per entry stays bounded
+// (variables for the tests).
+var (
+	snapshotEvery  int64 = 1024
+	snapshotGrowth int64 = 4
+)
 
 type talksSnapshot struct {
 	Config string          `json:"config"` // hex SHA-256 of the engine configuration (JSON)
@@ -115,7 +122,7 @@ func (c *talksCache) advance(ctx context.Context, d *Desk, ch string, cfg negoti
 		return nil, err
 	}
 	e.next = next
-	if e.next-e.saved >= snapshotEvery {
+	if n := e.next - e.saved; n >= snapshotEvery && n >= e.saved/snapshotGrowth {
 		if err := d.saveTalks(ctx, ch, e); err != nil {
 			d.log.Warn("failed to write the snapshot of the talks", "channel", ch, "err", err)
 		}
@@ -183,10 +190,13 @@ func (d *Desk) snapshotTalks(ctx context.Context, ch, key string) *talksEntry {
 }
 
 func (d *Desk) saveTalks(ctx context.Context, ch string, e *talksEntry) error {
-	b, err := json.Marshal(talksSnapshot{Config: e.config, Next: e.next, State: e.st.Canonical()})
-	if err != nil {
-		return err
-	}
+	// talksSnapshot in JSON, written around the state without copying it
+	// again: states of long channels are tens of megabytes.
+	st := e.st.Canonical()
+	b := make([]byte, 0, len(st)+128)
+	b = fmt.Appendf(b, `{"config":%q,"next":%d,"state":`, e.config, e.next)
+	b = append(b, st...)
+	b = append(b, '}')
 	if err := d.store.Put(ctx, prefTalks+ch, b); err != nil {
 		return err
 	}

@@ -93,8 +93,8 @@ func TestTalksSnapshotEqualsReplay(t *testing.T) {
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
-			defer func(v int64) { snapshotEvery = v }(snapshotEvery)
-			snapshotEvery = 1 + rng.Int64N(300) // snapshots written (and reloaded) often
+			defer func(v, g int64) { snapshotEvery, snapshotGrowth = v, g }(snapshotEvery, snapshotGrowth)
+			snapshotEvery, snapshotGrowth = 1+rng.Int64N(300), 1<<40 // snapshots written (and reloaded) often
 			dir := t.TempDir()
 			d := historyDesk(t, dir)
 			var next int64
@@ -193,5 +193,43 @@ func TestTalksSnapshotNotTrusted(t *testing.T) {
 	want, _ = d.ReplayTalks(ctx, "wg1", "")
 	if !bytes.Equal(other.Canonical(), want.Canonical()) || bytes.Equal(other.Canonical(), got.Canonical()) {
 		t.Fatal("the snapshot of one configuration was used for another")
+	}
+}
+
+// TestStoreMigratesWithoutRowid: a store made with the former WITHOUT ROWID
+// value table opens with its values readable, in the rowid table.
+func TestStoreMigratesWithoutRowid(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := CreateStore(ctx, dir, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, "hist/wg1/0000000000000001", []byte("a value")); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the former layout, as a desk made before would have it.
+	for _, q := range []string{
+		`ALTER TABLE kv RENAME TO kv_new`,
+		`CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO kv SELECT key, value FROM kv_new`,
+		`DROP TABLE kv_new`,
+	} {
+		if _, err := st.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st, err = OpenStore(ctx, dir, []byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ddl string
+	if err := st.db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'kv'`).Scan(&ddl); err != nil || bytes.Contains([]byte(ddl), []byte("WITHOUT ROWID")) {
+		t.Fatalf("not migrated: %q %v", ddl, err)
+	}
+	if v, err := st.Get(ctx, "hist/wg1/0000000000000001"); err != nil || string(v) != "a value" {
+		t.Fatalf("value after migration: %q %v", v, err)
 	}
 }

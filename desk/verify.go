@@ -319,6 +319,8 @@ func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 		}
 	}
 	proc := d.processor(log)
+	d.progress.begin(log, cp.Size-st.Next)
+	defer d.progress.end()
 	for st.Next < cp.Size {
 		end := min(cp.Size, (st.Next/tlog.TileWidth+1)*tlog.TileWidth)
 		entries, err := client.Entries(ctx, cp, st.Next, end)
@@ -339,6 +341,45 @@ func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 			}
 			return d.raise(ctx, &Alarm{Log: log, Kind: AlarmInclusion, Index: st.Next,
 				Detail: fmt.Sprintf("entries from %d are not the ones the checkpoint of size %d commits to", st.Next, cp.Size)}, st.Checkpoint, rec, nil)
+		}
+		// The entries of a tile are processed in one transaction (one
+		// durable write for up to 256 entries). If one of them fails, the
+		// whole batch is discarded and processed again one entry per
+		// transaction below, which keeps the entries before the failing one
+		// and halts or blocks at it exactly as it always did.
+		if len(entries) > 1 {
+			batched := st
+			accepting := pendingAccept
+			err := d.store.Update(ctx, func(tx *Tx) error {
+				if accepting {
+					if err := accept(tx); err != nil {
+						return err
+					}
+				}
+				cur, err := d.logState(ctx, tx, log)
+				if err != nil {
+					return err
+				}
+				if cur.Next != st.Next {
+					return fmt.Errorf("failed to process %s: cursor moved", log)
+				}
+				for _, e := range entries {
+					if err := proc(ctx, tx, cur.Next, e); err != nil {
+						return err
+					}
+					cur.Next, cur.Blocked = cur.Next+1, ""
+				}
+				batched = cur
+				return putLogState(ctx, tx, cur)
+			})
+			if err == nil {
+				st, pendingAccept = batched, false
+				d.progress.add(log, int64(len(entries)))
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 		}
 		for i, e := range entries {
 			idx := st.Next
@@ -387,6 +428,7 @@ func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 				return fmt.Errorf("entry %d of %s: %w", idx, log, err)
 			}
 			pendingAccept = false
+			d.progress.add(log, 1)
 			_ = i
 		}
 	}

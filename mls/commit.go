@@ -51,15 +51,29 @@ func (g *Group) proposalToWire(p Proposal, standalone bool) (*wire.Proposal, []b
 		if p.PSK.External {
 			id.Type, id.PSKID = wire.PSKTypeExternal, nonNil(clone(p.PSK.ID))
 		} else {
-			id.Type, id.Usage, id.PSKGroupID, id.PSKEpoch = wire.PSKTypeResumption, wire.ResumptionPSKUsageApplication, nonNil(clone(p.PSK.GroupID)), p.PSK.Epoch
+			usage := p.PSK.usage
+			if usage == 0 {
+				usage = wire.ResumptionPSKUsageApplication
+			}
+			id.Type, id.Usage, id.PSKGroupID, id.PSKEpoch = wire.PSKTypeResumption, usage, nonNil(clone(p.PSK.GroupID)), p.PSK.Epoch
 		}
 		if _, err := g.resolvePSK(&id); err != nil {
 			return nil, nil, err
 		}
 		return &wire.Proposal{Type: wire.ProposalTypePreSharedKey, PreSharedKey: &wire.PreSharedKey{PSK: id}}, nil, nil
 	case ProposalReInit:
+		groupID := clone(p.GroupID)
+		if groupID == nil {
+			var err error
+			if groupID, err = randomBytes(16); err != nil {
+				return nil, nil, err
+			}
+		}
+		if !p.CipherSuite.Supported() {
+			return nil, nil, fmt.Errorf("%w: ReInit to suite 0x%04x", ErrUnsupportedSuite, uint16(p.CipherSuite))
+		}
 		return &wire.Proposal{Type: wire.ProposalTypeReInit, ReInit: &wire.ReInit{
-			GroupID: nonNil(clone(p.GroupID)), Version: wire.MLS10, CipherSuite: wire.CipherSuite(p.CipherSuite), Extensions: extensionsToWire(p.Extensions),
+			GroupID: groupID, Version: wire.MLS10, CipherSuite: wire.CipherSuite(p.CipherSuite), Extensions: extensionsToWire(p.Extensions),
 		}}, nil, nil
 	case ProposalGroupContextExtensions:
 		return &wire.Proposal{Type: wire.ProposalTypeGroupContextExtensions, GroupContextExtensions: &wire.GroupContextExtensions{Extensions: extensionsToWire(p.Extensions)}}, nil, nil
@@ -102,7 +116,19 @@ func (g *Group) resolvePSK(id *wire.PreSharedKeyID) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: external PSK %x", ErrUnknownPSK, id.PSKID)
 	case wire.PSKTypeResumption:
-		if bytes.Equal(id.PSKGroupID, g.ctx.GroupID) {
+		if r := g.resumed; r != nil && id.Usage == r.usage && bytes.Equal(id.PSKGroupID, r.groupID) && id.PSKEpoch == r.epoch {
+			return r.psk, nil
+		}
+		if o := g.resumedFrom; o != nil && bytes.Equal(id.PSKGroupID, o.ctx.GroupID) {
+			// A joiner's PSKs of the group its Welcome resumes.
+			for _, r := range o.pastPSKs {
+				if r.epoch == id.PSKEpoch {
+					return r.psk, nil
+				}
+			}
+			return nil, fmt.Errorf("%w: resumption PSK of epoch %d of the resumed group", ErrUnknownPSK, id.PSKEpoch)
+		}
+		if id.Usage == wire.ResumptionPSKUsageApplication && bytes.Equal(id.PSKGroupID, g.ctx.GroupID) {
 			for _, r := range g.pastPSKs {
 				if r.epoch == id.PSKEpoch {
 					return r.psk, nil

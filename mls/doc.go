@@ -13,7 +13,9 @@
 //     until a Welcome arrives. [ParseKeyPackage] verifies one received.
 //   - [Group]: one client's state of one group. [Create] starts a group,
 //     [Join] enters one from a Welcome (§12.4.3.1), [JoinExternal] enters one
-//     from a GroupInfo with an external commit (§12.4.3.2).
+//     from a GroupInfo with an external commit (§12.4.3.2),
+//     Group.CreateSuccessor and Group.Branch start a group that resumes
+//     another (§11.2, §11.3).
 //   - [Proposal]: a proposed change (§12.1): [AddProposal],
 //     [RemoveProposal], [UpdateProposal], [ExternalPSKProposal],
 //     [ResumptionPSKProposal], [ReInitProposal],
@@ -51,13 +53,16 @@
 //
 // # Policy
 //
-// [Config] carries the application's policy: the credential validator
-// (called for every leaf the group accepts, so the application decides who
-// may be a member), whether a member may change its credential, whether
-// clients may join by external commit (by default they may not: a holder
-// of a GroupInfo could otherwise join without any member adding it),
-// external PSKs, padding, how many past epochs to keep for late messages,
-// and the clock used for key package lifetimes. It is not serialized.
+// [Config] carries the application's policy for one group (each Group has
+// its own): the credential validator (called for every leaf the group
+// accepts, so the application decides who may be a member), whether a
+// member may change its credential, whether clients may join by external
+// commit (by default they may not: a holder of a GroupInfo could otherwise
+// join without any member adding it), external PSKs, padding, how many past
+// epochs to keep for late messages, and the clock used for key package
+// lifetimes. It is not serialized. The rules that accept or refuse commits
+// must be the same at every member of a group, or members disagree on the
+// group's state.
 //
 // # Storage
 //
@@ -73,6 +78,32 @@
 // [ErrUnknownSender], [ErrBadSignature], [ErrGenerationReused], …) so that
 // callers can test them with errors.Is; verification errors carry no
 // secret-dependent detail. No input makes this package panic.
+//
+// # Changing suite: ReInit and successor groups
+//
+// A group cannot change its cipher suite; it is replaced (RFC 9420 §11.2).
+// A member commits a [ReInitProposal] naming the successor's suite (and
+// optionally group ID and extensions); once the commit is merged the old
+// group is closed (Group.Active is false, Group.ReInitInfo tells the
+// parameters). Any member then creates the successor with
+// Group.CreateSuccessor, from its identity in the new suite and key
+// packages, in the new suite, of every other member. The successor's first
+// epoch (1) includes the old group's final resumption PSK (§8.6, usage
+// reinit); the other members join with [Join] and JoinOptions.ResumedGroup
+// set to their state of the old group, which checks the link (§12.4.3.1):
+//
+//	// alice, in the old group g:
+//	b, _ := g.Commit(&mls.CommitOptions{Proposals: []mls.Proposal{
+//		mls.ReInitProposal(nil, newSuite, nil)}})
+//	// ... every member processes b.Commit (alice merges it) ...
+//	newID, _ := mls.NewIdentity(newSuite, cred)
+//	next, welcome, _ := g.CreateSuccessor(newID, otherMembersKeyPackages, cfg, nil)
+//	// bob, with his key package of newSuite and his state old of g:
+//	bobNext, _ := mls.Join(bobNewID, bobKPPriv, welcome, cfg,
+//		&mls.JoinOptions{ResumedGroup: old})
+//
+// Group.Branch creates a subgroup of some members in the same suite, linked
+// by a resumption PSK of usage branch (§11.3); the old group goes on.
 //
 // # Cipher suites
 //
@@ -126,14 +157,13 @@
 //
 // # Not implemented
 //
-// Resumption PSKs of usage reinit and branch (a group is closed by a
-// ReInit commit, see Group.ReInitInfo, but the new group is created and
-// joined as any other); sending proposals as an external sender (receiving them from
-// the senders of the external_senders extension is supported).
+// Sending proposals as an external sender (receiving them from the senders
+// of the external_senders extension is supported).
 //
 // The package's tests run the MLS working group's interoperability test
 // vectors (testdata/vectors, or the directory named by MLS_TEST_VECTORS).
-// The test of package mls/interop runs this package live against an
-// independent implementation, ts-mls (TypeScript, under Node.js), over
-// MLSMessage bytes only: go test ./mls/... -run Interop -v.
+// TestInterop runs this package live against an independent
+// implementation, ts-mls (TypeScript, under Node.js, pinned in
+// interop/package-lock.json), over MLS wire objects only:
+// go test ./mls/ -run Interop -v (see interop/README.md).
 package mls

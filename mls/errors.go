@@ -72,6 +72,9 @@ var (
 	// ErrReInit: the group was closed by a ReInit commit; it accepts no more
 	// messages.
 	ErrReInit = errors.New("mls: group was reinitialised")
+	// ErrResumption: a successor or branch does not match the group it
+	// resumes (RFC 9420 §11.2, §11.3, §12.4.3.1).
+	ErrResumption = errors.New("mls: invalid group resumption")
 )
 
 // classify maps the internal packages' sentinel errors to the public ones,

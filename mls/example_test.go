@@ -91,3 +91,54 @@ func Example() {
 	// true
 	// replay refused
 }
+
+// A two-member group of suite 0x0001 moves to suite 0x0003: Alice commits a
+// ReInit, Bob creates the successor group and Alice joins it with her state
+// of the old group, which proves the link (RFC 9420 §11.2).
+func ExampleGroup_CreateSuccessor() {
+	must := func(err error) {
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	const oldSuite, newSuite = mls.X25519_AES128GCM_SHA256_Ed25519, mls.X25519_CHACHA20POLY1305_SHA256_Ed25519
+	alice, err := mls.NewIdentity(oldSuite, mls.BasicCredential([]byte("alice")))
+	must(err)
+	bob, err := mls.NewIdentity(oldSuite, mls.BasicCredential([]byte("bob")))
+	must(err)
+	aliceOld, err := mls.Create(alice, nil, nil)
+	must(err)
+	kp, kpPriv, err := mls.NewKeyPackage(bob, nil)
+	must(err)
+	b, err := aliceOld.Commit(&mls.CommitOptions{Proposals: []mls.Proposal{mls.AddProposal(kp)}})
+	must(err)
+	must(aliceOld.MergeCommit())
+	bobOld, err := mls.Join(bob, kpPriv, b.Welcome, nil, nil)
+	must(err)
+
+	// The ReInit closes the old group.
+	b, err = aliceOld.Commit(&mls.CommitOptions{Proposals: []mls.Proposal{mls.ReInitProposal(nil, newSuite, nil)}})
+	must(err)
+	for _, g := range []*mls.Group{aliceOld, bobOld} {
+		_, err := g.Process(b.Commit)
+		must(err)
+	}
+	fmt.Println("old group active:", bobOld.Active())
+
+	// Bob creates the successor from Alice's key package of the new suite.
+	aliceNew, err := mls.NewIdentity(newSuite, mls.BasicCredential([]byte("alice")))
+	must(err)
+	bobNew, err := mls.NewIdentity(newSuite, mls.BasicCredential([]byte("bob")))
+	must(err)
+	kp, kpPriv, err = mls.NewKeyPackage(aliceNew, nil)
+	must(err)
+	bobNext, welcome, err := bobOld.CreateSuccessor(bobNew, []*mls.KeyPackage{kp}, nil, nil)
+	must(err)
+	aliceNext, err := mls.Join(aliceNew, kpPriv, welcome, nil, &mls.JoinOptions{ResumedGroup: aliceOld})
+	must(err)
+	fmt.Println("suite:", aliceNext.CipherSuite() == newSuite, "epoch:", aliceNext.Epoch(),
+		"same epoch authenticator:", string(aliceNext.EpochAuthenticator()) == string(bobNext.EpochAuthenticator()))
+	// Output:
+	// old group active: false
+	// suite: true epoch: 1 same epoch authenticator: true
+}

@@ -129,7 +129,7 @@ func loadFuzzGroups(f testing.TB) ([]fuzzGroup, [][]byte) {
 	}
 	for _, fx := range fuzzFixtures {
 		ff, late := loadFuzzFixture(f, fx.path)
-		groups = append(groups, fuzzGroup{state: []byte(ff.State), cfg: &Config{AllowExternalJoin: allowAll}}, late)
+		groups = append(groups, fuzzGroup{state: []byte(ff.State), cfg: &Config{AllowExternalJoin: allowAll}}, late, closedFuzzGroup(f, late))
 		for _, m := range ff.Messages {
 			seeds = append(seeds, []byte(m))
 		}
@@ -164,6 +164,26 @@ func loadFuzzFixture(f testing.TB, path string) (*fuzzFixtureFile, fuzzGroup) {
 		f.Fatal(err)
 	}
 	return &ff, fuzzGroup{state: st, cfg: late}
+}
+
+// closedFuzzGroup returns the state of fg after it committed a ReInit: a
+// closed group, which reads only late application messages.
+func closedFuzzGroup(f testing.TB, fg fuzzGroup) fuzzGroup {
+	g, err := UnmarshalGroup(fg.state, fg.cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := g.Commit(&CommitOptions{Proposals: []Proposal{ReInitProposal(nil, g.CipherSuite(), nil)}}); err != nil {
+		f.Fatal(err)
+	}
+	if err := g.MergeCommit(); err != nil {
+		f.Fatal(err)
+	}
+	st, err := g.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	return fuzzGroup{state: st, cfg: fg.cfg}
 }
 
 func FuzzProcess(f *testing.F) {

@@ -23,7 +23,10 @@ type Config struct {
 	ValidateCredential CredentialValidator
 	// ValidateCredentialChange decides whether a member may replace its
 	// credential old with new (in an Update, a commit, or an external
-	// rejoin). When nil, the credential must stay the same.
+	// rejoin). When nil, the credential must stay the same. It also
+	// decides which members of a group and of its successor or branch are
+	// the same client (Group.CreateSuccessor, Group.Branch, and Join with
+	// JoinOptions.ResumedGroup; RFC 9420 §11.2, §11.3).
 	ValidateCredentialChange func(old, new Credential) error
 	// AllowExternalJoin decides whether a client may join from outside
 	// the group with the given credential: by external commit
@@ -154,7 +157,9 @@ type Group struct {
 	pending         *pendingCommit
 	removed         bool
 	reinit          *wire.ReInit
-	confirmationTag []byte // of the commit that started the epoch
+	resumed         *resumedPSK // only on a successor's or branch's epoch 0
+	resumedFrom     *Group      // only while Join resolves a Welcome's PSKs
+	confirmationTag []byte      // of the commit that started the epoch
 
 	// Set only on the state a commit creates, for its Welcome.
 	joinerSecret, welcomeSecret []byte

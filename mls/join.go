@@ -22,6 +22,12 @@ type JoinOptions struct {
 	// Resync names the leaf of a previous incarnation of the joiner that an
 	// external commit removes (§12.4.3.2).
 	Resync *uint32
+	// ResumedGroup is this client's state of the group that a Welcome
+	// resumes: the group a ReInit closed, for its successor (§11.2), or
+	// the group a subgroup branches from (§11.3). Join takes the resumption
+	// PSK the Welcome names from it and checks the new group against it
+	// (§12.4.3.1). It is only read.
+	ResumedGroup *Group
 }
 
 // loadTree decodes the ratchet tree from opts or from the extensions of a
@@ -58,10 +64,11 @@ func loadTree(s *suite.Suite, cfg *Config, gi *wire.GroupInfo, opts *JoinOptions
 	// leaf's capabilities only against the group's required_capabilities
 	// (done by t.Validate) and its own extensions: it does not ask that the
 	// capabilities list the group's cipher suite and version. Refusing
-	// such a tree would refuse groups that OpenMLS and mls-rs accept; that
-	// new members support the suite is checked by whoever adds them (see
-	// validateSingleProposal). The group context extensions must be
-	// supported by every member, as mls-rs checks too (§7.3: "compatible
+	// such a tree would refuse groups that OpenMLS, mls-rs and mlspp accept
+	// (none of them checks it when validating a tree); that new members
+	// support the suite is checked by the member who adds them
+	// (supportsGroupSuite). The group context extensions must be supported
+	// by every member, as mls-rs and mlspp check too (§7.3: "compatible
 	// with the group's parameters", §12.1.7).
 	var err2 error
 	t.Members(func(l tree.LeafIndex, leaf *wire.LeafNode) bool {
@@ -122,14 +129,25 @@ func Join(id *Identity, keyPackagePrivate, welcomeMsg []byte, cfg *Config, opts 
 		}
 		return leaf.SignatureKey, nil
 	}
+	var resumption *wire.PreSharedKeyID // of usage reinit or branch
 	pskSecret := func(ids []wire.PreSharedKeyID) ([]byte, error) {
 		for i := range ids {
-			if ids[i].Type == wire.PSKTypeResumption && ids[i].Usage != wire.ResumptionPSKUsageApplication {
-				return nil, fmt.Errorf("%w: a Welcome may not use a resumption PSK of usage %d", ErrUnknownPSK, ids[i].Usage)
+			if ids[i].Type != wire.PSKTypeResumption || ids[i].Usage == wire.ResumptionPSKUsageApplication {
+				continue
 			}
+			// §12.4.3.1: a resumption PSK of usage reinit or branch must be
+			// the only such PSK.
+			if resumption != nil {
+				return nil, fmt.Errorf("%w: several resumption PSKs of usage reinit or branch", ErrResumption)
+			}
+			if ids[i].Usage != wire.ResumptionPSKUsageReInit && ids[i].Usage != wire.ResumptionPSKUsageBranch {
+				return nil, fmt.Errorf("%w: resumption PSK of usage %d", ErrUnknownPSK, ids[i].Usage)
+			}
+			resumption = &ids[i]
 		}
 		return g.pskSecret(ids)
 	}
+	g.resumedFrom = opts.ResumedGroup
 	j, err := welcome.Join(s, m.Welcome, &kpp.kp.kp, kpp.initPriv, pskSecret, signerKey)
 	if err != nil {
 		return nil, classify(err)
@@ -137,6 +155,12 @@ func Join(id *Identity, keyPackagePrivate, welcomeMsg []byte, cfg *Config, opts 
 	gi := j.GroupInfo
 	if gi.GroupContext.Version != wire.MLS10 {
 		return nil, fmt.Errorf("%w: group of protocol version %d", ErrMalformed, gi.GroupContext.Version)
+	}
+	g.resumedFrom = nil
+	if resumption != nil {
+		if err := checkResumption(cfg, opts.ResumedGroup, resumption, &gi.GroupContext, t); err != nil {
+			return nil, err
+		}
 	}
 	own, ok := t.FindLeaf(func(l *wire.LeafNode) bool {
 		return bytes.Equal(l.SignatureKey, kpp.kp.kp.LeafNode.SignatureKey) && bytes.Equal(l.EncryptionKey, kpp.kp.kp.LeafNode.EncryptionKey)

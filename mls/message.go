@@ -220,15 +220,28 @@ func (g *Group) Propose(p Proposal, aad []byte) ([]byte, error) {
 // check leaves the group unchanged and returns an error saying what failed.
 //
 // When the message is this member's own pending commit, as echoed by the
-// delivery service, it is merged.
+// delivery service, it is merged. Once a ReInit commit closed the group,
+// Process reads only late application messages of the earlier epochs that
+// Config.PastEpochs keeps, and returns ErrReInit for anything else.
 func (g *Group) Process(msg []byte) (rcv *Received, err error) {
 	defer guard(&err)
-	if err := g.usable(); err != nil {
-		return nil, err
+	if g.removed {
+		return nil, ErrNotMember
 	}
 	var m wire.MLSMessage
 	if err := wire.Unmarshal(msg, &m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if g.reinit != nil {
+		// A group closed by a ReInit takes nothing new (RFC 9420 §12.4.2:
+		// its members stop sending); application messages that were sent
+		// in earlier epochs and arrive late are still read when
+		// Config.PastEpochs kept those epochs' keys, so that no message
+		// of the old group is lost in the move to its successor.
+		if pm := m.PrivateMessage; pm != nil && pm.Epoch < g.ctx.Epoch && g.findPast(pm.Epoch) != nil {
+			return g.processPast(pm)
+		}
+		return nil, ErrReInit
 	}
 	if g.pending != nil && bytes.Equal(msg, g.pending.message) {
 		info := g.pending.info

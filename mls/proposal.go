@@ -71,6 +71,10 @@ type PSKID struct {
 	// GroupID and Epoch of a resumption PSK (usage application).
 	GroupID []byte
 	Epoch   uint64
+
+	// usage of a resumption PSK: application unless set by
+	// CreateSuccessor or Branch.
+	usage wire.ResumptionPSKUsage
 }
 
 // Proposal is a proposed change to the group (§12.1), either made by this
@@ -118,7 +122,10 @@ func ResumptionPSKProposal(groupID []byte, epoch uint64) Proposal {
 }
 
 // ReInitProposal proposes closing the group so that it can be re-created
-// with a new group ID, suite and extensions (§12.1.5).
+// with a new group ID, suite and extensions (§12.1.5, §11.2). A nil groupID
+// gives a random one. Once a commit covering it is merged, the group is
+// closed (Group.Active is false, Group.ReInitInfo tells the parameters) and
+// one member creates the successor with Group.CreateSuccessor.
 func ReInitProposal(groupID []byte, cs CipherSuite, extensions []Extension) Proposal {
 	return Proposal{Type: ProposalReInit, GroupID: clone(groupID), CipherSuite: cs, Extensions: extensions}
 }

@@ -202,7 +202,11 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 		if len(id.PSKNonce) != g.s.Nh() {
 			return fmt.Errorf("%w: PSK nonce of %d bytes, want %d", ErrInvalidProposal, len(id.PSKNonce), g.s.Nh())
 		}
-		if id.Type == wire.PSKTypeResumption && id.Usage != wire.ResumptionPSKUsageApplication {
+		// §12.1.4: a PreSharedKey proposal of a resumption PSK with usage
+		// reinit or branch is invalid; the one exception is the first
+		// commit of a group this member creates as a successor or branch
+		// (§11.2, §11.3), which nobody else processes.
+		if id.Type == wire.PSKTypeResumption && id.Usage != wire.ResumptionPSKUsageApplication && !g.initialResumption(id, sender, sending) {
 			return fmt.Errorf("%w: resumption PSK with usage %d in a PreSharedKey proposal", ErrInvalidProposal, id.Usage)
 		}
 	case wire.ProposalTypeReInit:
@@ -230,8 +234,9 @@ func (g *Group) validateSingleProposal(p *wire.Proposal, sender wire.Sender, t *
 // suite. §11.1: "At a minimum, all members of the group need to support
 // the ciphersuite and protocol version in use"; §10: the capabilities say
 // what the client supports. It applies only to the Adds this member makes
-// (proposalToWire): §7.3 and §10.1 do not make it a reason to refuse a leaf or Add
-// received from others, and OpenMLS and mls-rs do not refuse them.
+// (proposalToWire): §7.3 and §10.1 do not make it a reason to refuse a
+// leaf or an Add received from others, and OpenMLS, mls-rs and mlspp do not
+// refuse them.
 func (g *Group) supportsGroupSuite(caps *wire.Capabilities) error {
 	if !containsT(caps.Versions, g.ctx.Version) || !containsT(caps.CipherSuites, g.ctx.CipherSuite) {
 		return fmt.Errorf("%w: the key package's capabilities do not list the group's version and cipher suite", ErrInvalidKeyPackage)
@@ -274,15 +279,20 @@ func (g *Group) checkSameClient(old, leaf *wire.LeafNode) error {
 		}
 		return nil
 	}
-	o, n := &old.Credential, &leaf.Credential
+	if !equalCredentials(&old.Credential, &leaf.Credential) {
+		return fmt.Errorf("%w: a member may not change its identity", ErrCredentialRejected)
+	}
+	return nil
+}
+
+// equalCredentials reports whether two credentials are byte-for-byte the
+// same.
+func equalCredentials(o, n *wire.Credential) bool {
 	same := o.Type == n.Type && string(o.Identity) == string(n.Identity) && len(o.Certificates) == len(n.Certificates)
 	for i := 0; same && i < len(o.Certificates); i++ {
 		same = string(o.Certificates[i]) == string(n.Certificates[i])
 	}
-	if !same {
-		return fmt.Errorf("%w: a member may not change its identity", ErrCredentialRejected)
-	}
-	return nil
+	return same
 }
 
 // leafAt returns the leaf node at index i of t, or nil when it is blank or

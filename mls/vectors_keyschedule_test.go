@@ -158,20 +158,26 @@ func runTranscriptHashes(t *testing.T, data []byte) vectorCounts {
 		if err := wire.Unmarshal(c.AuthenticatedContent, &ac); err != nil {
 			return err
 		}
-		confirmed, err := keyschedule.ConfirmedTranscriptHash(s, c.InterimTranscriptHashBefore, ac.WireFormat, &ac.Content, ac.Auth.Signature)
-		if err != nil {
-			return err
-		}
-		if err := eq("confirmed_transcript_hash_after", confirmed, c.ConfirmedTranscriptHashAfter); err != nil {
-			return err
-		}
-		if !keyschedule.VerifyConfirmationTag(s, c.ConfirmationKey, confirmed, ac.Auth.ConfirmationTag) {
-			return errors.New("confirmation_tag does not verify")
-		}
-		interim, err := keyschedule.InterimTranscriptHash(s, confirmed, ac.Auth.ConfirmationTag)
-		if err != nil {
-			return err
-		}
-		return eq("interim_transcript_hash_after", interim, c.InterimTranscriptHashAfter)
+		return checkCommitTranscript(s, c.InterimTranscriptHashBefore, &ac, c.ConfirmationKey, c.ConfirmedTranscriptHashAfter, c.InterimTranscriptHashAfter)
 	})
+}
+
+// checkCommitTranscript checks the transcript hashes of a commit (§8.2):
+// the confirmed hash after it, its confirmation tag and the interim hash.
+func checkCommitTranscript(s *suite.Suite, interimBefore []byte, ac *wire.AuthenticatedContent, confirmationKey, wantConfirmed, wantInterim []byte) error {
+	confirmed, err := keyschedule.ConfirmedTranscriptHash(s, interimBefore, ac.WireFormat, &ac.Content, ac.Auth.Signature)
+	if err != nil {
+		return err
+	}
+	if err := eq("confirmed_transcript_hash_after", confirmed, wantConfirmed); err != nil {
+		return err
+	}
+	if !keyschedule.VerifyConfirmationTag(s, confirmationKey, confirmed, ac.Auth.ConfirmationTag) {
+		return errors.New("confirmation_tag does not verify")
+	}
+	interim, err := keyschedule.InterimTranscriptHash(s, confirmed, ac.Auth.ConfirmationTag)
+	if err != nil {
+		return err
+	}
+	return eq("interim_transcript_hash_after", interim, wantInterim)
 }

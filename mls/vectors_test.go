@@ -39,6 +39,10 @@ var vectorRunners = []struct {
 	{"message-protection.json", runMessageProtection},
 	{"welcome.json", runWelcome},
 	{"passive-client*.json", runPassiveClient},
+	{"passive_client*.json", runPassiveClient},
+	{"transcript.json", runTranscriptMessage},
+	{"transcripts-hashes.json", runTranscriptsHashes},
+	{"parent_hash.json", runParentHash},
 	{"tree-validation.json", runTreeValidation},
 	{"tree-operations.json", runTreeOperations},
 	{"treekem.json", runTreeKEM},
@@ -90,7 +94,8 @@ func TestVectors(t *testing.T) {
 			}
 		}
 		if run == nil {
-			summary = append(summary, name+": not run (no runner yet)")
+			t.Errorf("%s: no runner for this file", name)
+			summary = append(summary, name+": not run (no runner for this file)")
 			continue
 		}
 		data, err := os.ReadFile(file)
@@ -103,11 +108,13 @@ func TestVectors(t *testing.T) {
 			if c.failed > 0 {
 				t.Errorf("%d cases failed", c.failed)
 			}
-			if c.passed == 0 {
-				t.Errorf("no case passed")
+			if c.passed == 0 && c.unsupported == 0 {
+				t.Errorf("no case ran")
 			}
 		})
-		summary = append(summary, fmt.Sprintf("%s: %d passed, %d failed, %d unsupported", name, c.passed, c.failed, c.unsupported))
+		line := fmt.Sprintf("%s: %d passed, %d failed, %d unsupported", name, c.passed, c.failed, c.unsupported)
+		t.Log(line)
+		summary = append(summary, line)
 	}
 	vectorSummary = summary
 }
@@ -133,6 +140,11 @@ func runCases[T any](t *testing.T, data []byte, suiteOf func(*T) uint16, check f
 			}
 		}
 		if err := check(t, c); err != nil {
+			if errors.Is(err, errPreRFCVector) {
+				n.unsupported++
+				t.Logf("case %d (suite %d): unsupported: %v", i, id, err)
+				continue
+			}
 			n.failed++
 			t.Errorf("case %d (suite %d): %v", i, id, err)
 			continue
@@ -162,7 +174,12 @@ func (h *hexBytes) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (h hexBytes) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+func (h hexBytes) MarshalJSON() ([]byte, error) {
+	if h == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(hex.EncodeToString(h))
+}
 
 func eq(what string, got, want []byte) error {
 	if string(got) != string(want) {

@@ -143,6 +143,12 @@ func (s *State) apply(e Event, v any) (string, error) {
 		return s.adopt(e, who, p)
 	case *signPayload:
 		return s.sign(e, who, p)
+	case *translatePayload:
+		return s.translate(e, who, p)
+	case *concordPayload:
+		return s.concord(e, who, p)
+	case *adoptPackagePayload:
+		return s.adoptPackage(e, who, p)
 	}
 	panic("negotiation: internal error: unhandled payload")
 }
@@ -944,47 +950,12 @@ func (s *State) adopt(e Event, who sender, p *adoptPayload) (string, error) {
 	if t.Package.Status != PackageAgreed {
 		return "", fmt.Errorf("text %s is not agreed by every party on every paragraph", t.ID)
 	}
-	if len(p.Languages) == 0 || len(p.Languages) > MaxLanguages {
-		return "", fmt.Errorf("adoption needs 1 to %d languages", MaxLanguages)
-	}
 	if len(p.Seed) != 32 || len(p.Digest) != 32 {
 		return "", errors.New("seed and digest must be 32 bytes each")
 	}
-	seen := map[string]bool{}
-	negotiated := false
-	langs := make([]Language, len(p.Languages))
-	for i, l := range p.Languages {
-		if err := checkLang(l.Lang); err != nil {
-			return "", err
-		}
-		if seen[l.Lang] {
-			return "", fmt.Errorf("language %q twice", l.Lang)
-		}
-		seen[l.Lang] = true
-		if err := checkString("title", l.Title, MaxTitleBytes, false, true); err != nil {
-			return "", fmt.Errorf("%s: %w", l.Lang, err)
-		}
-		if len(l.Paragraphs) != len(t.Paragraphs) {
-			return "", fmt.Errorf("%s version has %d paragraphs, the text has %d", l.Lang, len(l.Paragraphs), len(t.Paragraphs))
-		}
-		for j, para := range l.Paragraphs {
-			if err := checkString("paragraph", para, MaxParagraphBytes, false, true); err != nil {
-				return "", fmt.Errorf("%s paragraph %d: %w", l.Lang, j+1, err)
-			}
-		}
-		if l.Lang == t.Language {
-			negotiated = true
-			for j, para := range t.Paragraphs {
-				plain, _ := PlainText(para.Segments)
-				if l.Paragraphs[j] != plain {
-					return "", fmt.Errorf("%s paragraph %d differs from the agreed wording", l.Lang, j+1)
-				}
-			}
-		}
-		langs[i] = Language{Lang: l.Lang, Title: l.Title, Paragraphs: append([]string(nil), l.Paragraphs...)}
-	}
-	if !negotiated {
-		return "", fmt.Errorf("adoption lacks the negotiated language %q", t.Language)
+	langs, err := s.adoptionLanguages(t, p.Languages)
+	if err != nil {
+		return "", err
 	}
 	t.Adoption = &Adoption{
 		Version: t.Version, By: who.party.ID, LogIndex: e.LogIndex, Languages: langs,
@@ -998,6 +969,53 @@ func (s *State) adopt(e Event, who sender, p *adoptPayload) (string, error) {
 		}
 	}
 	return t.ID, nil
+}
+
+// adoptionLanguages checks the language versions of an adoption of t: the
+// negotiated language in the agreed wording, every other one concordant.
+func (s *State) adoptionLanguages(t *Text, in []Language) ([]Language, error) {
+	if len(in) == 0 || len(in) > MaxLanguages {
+		return nil, fmt.Errorf("adoption needs 1 to %d languages", MaxLanguages)
+	}
+	seen := map[string]bool{}
+	negotiated := false
+	langs := make([]Language, len(in))
+	for i, l := range in {
+		if err := checkLang(l.Lang); err != nil {
+			return nil, err
+		}
+		if seen[l.Lang] {
+			return nil, fmt.Errorf("language %q twice", l.Lang)
+		}
+		seen[l.Lang] = true
+		if err := checkString("title", l.Title, MaxTitleBytes, false, true); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.Lang, err)
+		}
+		if len(l.Paragraphs) != len(t.Paragraphs) {
+			return nil, fmt.Errorf("%s version has %d paragraphs, the text has %d", l.Lang, len(l.Paragraphs), len(t.Paragraphs))
+		}
+		for j, para := range l.Paragraphs {
+			if err := checkString("paragraph", para, MaxParagraphBytes, false, true); err != nil {
+				return nil, fmt.Errorf("%s paragraph %d: %w", l.Lang, j+1, err)
+			}
+		}
+		if l.Lang == t.Language {
+			negotiated = true
+			for j, para := range t.Paragraphs {
+				plain, _ := PlainText(para.Segments)
+				if l.Paragraphs[j] != plain {
+					return nil, fmt.Errorf("%s paragraph %d differs from the agreed wording", l.Lang, j+1)
+				}
+			}
+		} else if err := s.checkConcordance(t, l); err != nil {
+			return nil, err
+		}
+		langs[i] = Language{Lang: l.Lang, Title: l.Title, Paragraphs: append([]string(nil), l.Paragraphs...)}
+	}
+	if !negotiated {
+		return nil, fmt.Errorf("adoption lacks the negotiated language %q", t.Language)
+	}
+	return langs, nil
 }
 
 // OutcomeSignatureContext prefixes the message a delegation's root key
@@ -1042,12 +1060,19 @@ func (s *State) sign(e Event, who sender, p *signPayload) (string, error) {
 		return "", fmt.Errorf("signature is not by the root key of %s", who.party.ID)
 	}
 	sg := Signature{Party: who.party.ID, Signature: append([]byte(nil), p.Signature...), Person: who.person, LogIndex: e.LogIndex}
-	i := sort.Search(len(ad.Signatures), func(i int) bool { return ad.Signatures[i].Party >= sg.Party })
-	ad.Signatures = append(ad.Signatures, Signature{})
-	copy(ad.Signatures[i+1:], ad.Signatures[i:])
-	ad.Signatures[i] = sg
-	if len(ad.Signatures) == len(s.Config.Parties) {
-		t.Status = TextAdopted
+	// One signature covers every text of a package: they share the digest.
+	for _, pt := range s.packageTexts(t) {
+		ad := pt.Adoption
+		i := sort.Search(len(ad.Signatures), func(i int) bool { return ad.Signatures[i].Party >= sg.Party })
+		ad.Signatures = append(ad.Signatures, Signature{})
+		copy(ad.Signatures[i+1:], ad.Signatures[i:])
+		ad.Signatures[i] = sg
+		if len(ad.Signatures) == len(s.Config.Parties) {
+			pt.Status = TextAdopted
+		}
+	}
+	if ad.Package != "" {
+		return ad.Package, nil
 	}
 	return t.ID, nil
 }

@@ -36,10 +36,27 @@
 //	adopt         text, version, languages [{lang, title,             party
 //	              paragraphs}], seed, digest (base64)
 //	sign          text, digest, signature (base64)                    party
+//	translate     text, lang, title, paragraphs [{para, text}]        party or host
+//	concord       text, lang, parts [{para, version}]                 party
+//	adopt_package package, title, texts [{text, version,              party
+//	              languages}], seed, digest (base64)
 //
 // Unknown fields make a payload malformed. IDs the engine assigns are
 // deterministic: proposals "A1", "A2", ...; statements "S1", ...;
 // paragraphs "p1", "p2", ... per text, stable across moves.
+//
+// # Concordance and packages
+//
+// The authentic language versions of a text are equally authoritative
+// (Vienna Convention on the Law of Treaties, art. 33). Before a text is
+// adopted in a language other than that of the negotiation, the wording of
+// its title and of every paragraph in that language is submitted
+// (translate, by a party or the host's translators) and confirmed by every
+// party (concord); a new wording, or a change of the original paragraph,
+// clears the confirmations ([State.Concordance]). Several agreed texts can
+// be adopted together as one package under one digest (adopt_package):
+// nothing is agreed until everything is agreed, and one signature per
+// party covers the whole package.
 //
 // # Who may do what
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,17 +27,20 @@ const (
 
 // Event payload types.
 const (
-	TypeAddItem    = "add_item"
-	TypeItemStatus = "item_status"
-	TypeTableText  = "table_text"
-	TypePropose    = "propose"
-	TypeRespond    = "respond"
-	TypeWithdraw   = "withdraw"
-	TypePosition   = "position"
-	TypeReady      = "ready"
-	TypeStatement  = "statement"
-	TypeAdopt      = "adopt"
-	TypeSign       = "sign"
+	TypeAddItem      = "add_item"
+	TypeItemStatus   = "item_status"
+	TypeTableText    = "table_text"
+	TypePropose      = "propose"
+	TypeRespond      = "respond"
+	TypeWithdraw     = "withdraw"
+	TypePosition     = "position"
+	TypeReady        = "ready"
+	TypeStatement    = "statement"
+	TypeAdopt        = "adopt"
+	TypeSign         = "sign"
+	TypeTranslate    = "translate"
+	TypeConcord      = "concord"
+	TypeAdoptPackage = "adopt_package"
 )
 
 // Op is the kind of an amendment.
@@ -281,6 +285,12 @@ func decodePayload(b []byte) (string, any, error) {
 		v = &adoptPayload{}
 	case TypeSign:
 		v = &signPayload{}
+	case TypeTranslate:
+		v = &translatePayload{}
+	case TypeConcord:
+		v = &concordPayload{}
+	case TypeAdoptPackage:
+		v = &adoptPackagePayload{}
 	default:
 		return e.Type, nil, fmt.Errorf("%w: type %q", errUnknown, e.Type)
 	}
@@ -297,7 +307,10 @@ func decodePayload(b []byte) (string, any, error) {
 
 // checkString validates free text: valid UTF-8 (checked for the whole
 // payload), at most max bytes, no control characters except newlines when
-// multiline.
+// multiline. A single-line string (a title, a name) may not hold
+// bidirectional controls either (U+202E and the like), which make it read
+// differently from what it is; multiline text may, as right-to-left
+// scripts need them.
 func checkString(what, s string, max int, multiline, required bool) error {
 	if required && s == "" {
 		return fmt.Errorf("%s is empty", what)
@@ -311,6 +324,9 @@ func checkString(what, s string, max int, multiline, required bool) error {
 		}
 		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == 0x2028 || r == 0x2029 {
 			return fmt.Errorf("%s contains control character %U", what, r)
+		}
+		if !multiline && unicode.Is(unicode.Bidi_Control, r) {
+			return fmt.Errorf("%s contains bidirectional control character %U", what, r)
 		}
 	}
 	return nil

@@ -48,6 +48,27 @@ func (s *State) Markdown(id string) (string, error) {
 			fmt.Fprintf(&b, "- paragraph %d: %s (%s)\n", bl.Number, mdEscape(name(bl.Party)), bl.Reason)
 		}
 	}
+	if c := s.Concordance(t.ID); len(c.Langs) > 0 {
+		b.WriteString("\n## Concordance\n\n")
+		for i, lang := range c.Langs {
+			var missing, stale, pending int
+			for _, r := range c.Rows {
+				switch r.Cells[i].Status {
+				case ConcordanceMissing:
+					missing++
+				case ConcordanceStale:
+					stale++
+				case ConcordancePending:
+					pending++
+				}
+			}
+			state := "concordant: confirmed by every party"
+			if missing+stale+pending > 0 {
+				state = fmt.Sprintf("%d missing, %d stale, %d awaiting confirmation", missing, stale, pending)
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", lang, state)
+		}
+	}
 	if ad := t.Adoption; ad != nil {
 		b.WriteString("\n## Adoption\n\n")
 		var langs []string

@@ -293,7 +293,36 @@ func playScenario(t testing.TB) (*State, *log) {
 			t.Fatalf("paragraph %d = %q, want %q", i+1, plain, finalJointStatement[i])
 		}
 	}
+	playConcordance(t, s, l)
 	return s, l
+}
+
+// playConcordance: the host's translators submit the French and Russian
+// versions; each party confirms their concordance, paragraph by paragraph.
+func playConcordance(t testing.TB, s *State, l *log) {
+	t.Helper()
+	js := s.Text("joint-statement")
+	for _, lang := range scenarioLanguages[1:] {
+		var paras []TranslatedParagraph
+		for i, p := range js.Paragraphs {
+			paras = append(paras, TranslatedParagraph{Para: p.ID, Text: lang.Paragraphs[i]})
+		}
+		play(t, s, l, "arman-bekov", NewTranslation("joint-statement", lang.Lang, lang.Title, paras))
+	}
+	refuse(t, s, l, "arman-bekov", NewConcordance("joint-statement", "fr", []PartVersion{{Para: "p1", Version: 1}}), "only a party")
+	refuse(t, s, l, "tomas-reig", NewTranslation("joint-statement", "en", "Joint Statement", nil), "language of the negotiation")
+	for _, person := range []string{"tomas-reig", "iryna-holt"} {
+		for _, lang := range []string{"fr", "ru"} {
+			parts := []PartVersion{{Version: 1}}
+			for _, p := range js.Paragraphs {
+				parts = append(parts, PartVersion{Para: p.ID, Version: 1})
+			}
+			play(t, s, l, person, NewConcordance("joint-statement", lang, parts))
+		}
+	}
+	if c := s.Concordance("joint-statement"); strings.Join(c.Concordant, ",") != "fr,ru" {
+		t.Fatalf("concordant languages %v", c.Concordant)
+	}
 }
 
 // ScenarioLanguages are the authentic language versions of the final

@@ -68,9 +68,11 @@ type State struct {
 	Proposals  []*Proposal  `json:"proposals"`  // in order of tabling; ID "A<n>"
 	Statements []*Statement `json:"statements"` // in order of sending; ID "S<n>"
 	Readiness  []*Readiness `json:"readiness"`  // in order of first signal
-	Package    PackageView  `json:"package"`    // across the whole agenda
-	Cursors    []Cursor     `json:"cursors"`    // last log index per channel, sorted by channel
-	Log        []Record     `json:"log"`        // every event, applied or not, in order
+	// Packages are the packages of texts adopted together, in order.
+	Packages []*OutcomePackage `json:"packages,omitempty"`
+	Package  PackageView       `json:"package"` // across the whole agenda
+	Cursors  []Cursor          `json:"cursors"` // last log index per channel, sorted by channel
+	Log      []Record          `json:"log"`     // every event, applied or not, in order
 
 	idx *index // lookup tables, rebuilt on demand; not part of the state
 }
@@ -130,19 +132,22 @@ const (
 
 // A Text is a negotiating text.
 type Text struct {
-	ID         string        `json:"id"`
-	Title      string        `json:"title"`
-	Item       string        `json:"item,omitempty"`
-	Level      Level         `json:"level"`
-	Language   string        `json:"language"` // language of the negotiation, e.g. "en"
-	TabledBy   string        `json:"tabled_by"`
-	Status     TextStatus    `json:"status"`
-	Version    int           `json:"version"` // increases with every applied change
-	Paragraphs []*Paragraph  `json:"paragraphs"`
-	Removed    []*Paragraph  `json:"removed"`  // deleted paragraphs, kept for the history
-	Versions   []TextVersion `json:"versions"` // Versions[v-1] describes version v
-	Package    PackageView   `json:"package"`
-	Adoption   *Adoption     `json:"adoption,omitempty"`
+	ID         string       `json:"id"`
+	Title      string       `json:"title"`
+	Item       string       `json:"item,omitempty"`
+	Level      Level        `json:"level"`
+	Language   string       `json:"language"` // language of the negotiation, e.g. "en"
+	TabledBy   string       `json:"tabled_by"`
+	Status     TextStatus   `json:"status"`
+	Version    int          `json:"version"` // increases with every applied change
+	Paragraphs []*Paragraph `json:"paragraphs"`
+	Removed    []*Paragraph `json:"removed"` // deleted paragraphs, kept for the history
+	// Translations are the other language versions submitted for
+	// concordance before adoption, sorted by language (see Concordance).
+	Translations []*Translation `json:"translations,omitempty"`
+	Versions     []TextVersion  `json:"versions"` // Versions[v-1] describes version v
+	Package      PackageView    `json:"package"`
+	Adoption     *Adoption      `json:"adoption,omitempty"`
 
 	nextPara int
 }
@@ -348,6 +353,9 @@ type Adoption struct {
 	Seed       []byte      `json:"seed"`       // 32 bytes: salts of the outcome commitments derive from it
 	Digest     []byte      `json:"digest"`     // 32 bytes: the outcome digest every party signs
 	Signatures []Signature `json:"signatures"` // sorted by party
+	// Package is the package the text was adopted in, with others under
+	// the same digest; "" for a text adopted alone.
+	Package string `json:"package,omitempty"`
 }
 
 // A Language is one authentic language version of a text.
@@ -515,8 +523,23 @@ func (s *State) check() error {
 				}
 			}
 		}
+		for _, tr := range t.Translations {
+			if tr == nil || tr.Paragraphs == nil {
+				return errors.New("missing translation")
+			}
+		}
 		if t.Status != TextNegotiating && t.Adoption == nil {
 			return errors.New("adopted text without adoption")
+		}
+	}
+	for _, pkg := range s.Packages {
+		if pkg == nil {
+			return errors.New("missing package")
+		}
+		for _, id := range pkg.Texts {
+			if t := texts[id]; t == nil || t.Adoption == nil || t.Adoption.Package != pkg.ID {
+				return errors.New("package of a text that is not in it")
+			}
 		}
 	}
 	items := map[string]bool{}

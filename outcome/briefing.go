@@ -51,6 +51,9 @@ func (b *Bundle) Brief(refs []Ref) (*Briefing, error) {
 	if len(refs) == 0 {
 		return nil, errors.New("failed to brief: nothing to disclose")
 	}
+	if b.Package != "" {
+		return nil, errors.New("failed to brief: briefings on the documents of a package are not supported yet")
+	}
 	if b.checkShape() != nil || len(b.Signatures) != len(b.Parties) {
 		return nil, errors.New("failed to brief: the bundle is not complete")
 	}
@@ -215,6 +218,10 @@ type Report struct {
 	Paragraphs int         `json:"paragraphs"`
 	Signers    []Signer    `json:"signers"`
 	Disclosed  []Disclosed `json:"disclosed,omitempty"`
+	// For a package of texts: its ID, title and documents.
+	Package   string           `json:"package,omitempty"`
+	Title     string           `json:"title,omitempty"`
+	Documents []ReportDocument `json:"documents,omitempty"`
 	// Evidence is what the venue's log proves, for a bundle with evidence
 	// and a channel briefing.
 	Evidence *EvidenceReport `json:"evidence,omitempty"`
@@ -242,6 +249,16 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  %s: %s\n", r.Languages[i], t)
 		}
 		fmt.Fprintf(&b, "Every language version is exactly the text whose digest %s was signed by:\n", r.Digest)
+	case "outcome-package":
+		fmt.Fprintf(&b, "VALID package of %d documents %q (%s) of %q, adopted together:\n", len(r.Documents), r.Title, r.Package, r.Talks)
+		for i, d := range r.Documents {
+			fmt.Fprintf(&b, "  %d. text %q (version %d), %d paragraphs in %d authentic languages (%s)\n",
+				i+1, d.Text, d.Version, d.Paragraphs, len(d.Languages), strings.Join(d.Languages, ", "))
+			for j, t := range d.Titles {
+				fmt.Fprintf(&b, "     %s: %s\n", d.Languages[j], t)
+			}
+		}
+		fmt.Fprintf(&b, "Every language version of every document is exactly the one whose digest %s was signed by:\n", r.Digest)
 	case "briefing":
 		fmt.Fprintf(&b, "VALID briefing on text %q (version %d) of %q, which has %d paragraphs in %s.\n",
 			r.Text, r.Version, r.Talks, r.Paragraphs, strings.Join(r.Languages, ", "))
@@ -262,7 +279,7 @@ func (r *Report) String() string {
 		}
 		fmt.Fprintf(&b, "  %s (%s), %s, %s\n", s.Name, s.Party, s.Fingerprint, pin)
 	}
-	if r.Kind == "outcome" {
+	if r.Kind == "outcome" || r.Kind == "outcome-package" {
 		r.Evidence.write(&b, r.Signers)
 	}
 	return b.String()
@@ -280,7 +297,7 @@ func Verify(data []byte, o Options) (*Report, error) {
 		return nil, errors.New("failed to read: not an outcome bundle or a briefing")
 	}
 	switch probe.Format {
-	case BundleFormat, BundleFormatV1:
+	case BundleFormat, BundleFormatV1, PackageFormat:
 		b, err := ParseBundle(data)
 		if err != nil {
 			return nil, err

@@ -37,6 +37,13 @@
 // a detached signature that an air-gapped machine can make from the digest
 // alone ([Sign]).
 //
+// # Packages
+//
+// A package of texts adopted together has its own format
+// (goodoffices-outcome-package-v1, see package.go): one tree and one digest
+// over every document in every language, with leaf and digest contexts of
+// its own, signed once by each party; verification lists the documents.
+//
 // # Signing offline
 //
 // A desk exports a [SigningRequest]: the unsigned bundle (the text in
@@ -74,13 +81,12 @@
 //
 // [TextPDF] and [Bundle.PDF] render a negotiating text (brackets and
 // attributions visible) and a signed outcome (each language, then a
-// signature page) as PDF 1.4 with a small writer of our own and
-// deterministic output. Without a font, text is set in the standard Type 1
-// font Helvetica with WinAnsiEncoding, which covers Latin-1 only (English,
-// French); a text in another script (Russian) is refused with advice
-// rather than printed wrongly. Given a TrueType font ([PDFOptions].Font,
-// e.g. DejaVuSans.ttf) the font is embedded as a CIDFontType2 with
-// Identity-H encoding and a ToUnicode CMap (ISO 32000-1 §9.7, §9.10).
+// signature page) as PDF with codeberg.org/go-pdf/fpdf and deterministic
+// output. The text is set in DejaVu Sans, embedded in the binary, which
+// covers Latin, Cyrillic (with the Kazakh and Ukrainian letters) and Greek;
+// only the glyphs used are embedded (a TrueType subset, CIDFontType2 with
+// Identity-H encoding and a ToUnicode map, ISO 32000-1 §9.7, §9.10), so the
+// text can be copied and searched. [PDFOptions].Font replaces it.
 //
 // # Files
 //

@@ -361,11 +361,24 @@ func openEntry(b *Bundle, digest []byte, lc *logCheck, cert *delegation.Certific
 		V         int    `json:"v"`
 		Type      string `json:"type"`
 		Text      string `json:"text"`
+		Package   string `json:"package"`
 		Version   int    `json:"version"`
 		Digest    []byte `json:"digest"`
 		Signature []byte `json:"signature"`
 	}
-	if json.Unmarshal(dm.Data, &p) != nil || p.V != negotiation.PayloadVersion || p.Type != x.Kind || p.Text != b.Text || !bytes.Equal(p.Digest, digest) {
+	if json.Unmarshal(dm.Data, &p) != nil || p.V != negotiation.PayloadVersion || !bytes.Equal(p.Digest, digest) {
+		return fail
+	}
+	if b.Package != "" {
+		// A package is adopted by one adopt_package event; a signature
+		// names any of its texts.
+		switch {
+		case x.Kind == EntryAdopt && (p.Type != negotiation.TypeAdoptPackage || p.Package != b.Package):
+			return fail
+		case x.Kind == EntrySign && (p.Type != x.Kind || !b.hasDocument(p.Text)):
+			return fail
+		}
+	} else if p.Type != x.Kind || p.Text != b.Text {
 		return fail
 	}
 	switch x.Kind {

@@ -46,7 +46,10 @@ func NewSigningRequest(b *Bundle, channel string) (*SigningRequest, error) {
 		return nil, fmt.Errorf("failed to make signing request: %w", err)
 	}
 	u := *b
-	u.Format, u.Signatures, u.Evidence = BundleFormat, []Signature{}, nil
+	u.Signatures, u.Evidence = []Signature{}, nil
+	if u.Package == "" {
+		u.Format = BundleFormat
+	}
 	return &SigningRequest{Format: SigningRequestFormat, Channel: channel, Bundle: &u}, nil
 }
 
@@ -63,7 +66,7 @@ func ParseSigningRequest(data []byte) (*SigningRequest, error) {
 	if err := strictDecode(data, &r); err != nil {
 		return nil, fmt.Errorf("failed to parse signing request: %w", err)
 	}
-	if r.Format != SigningRequestFormat || r.Bundle == nil || r.Bundle.Format != BundleFormat || r.Bundle.Evidence != nil {
+	if r.Format != SigningRequestFormat || r.Bundle == nil || (r.Bundle.Format != BundleFormat && r.Bundle.Format != PackageFormat) || !r.Bundle.knownFormat() || r.Bundle.Evidence != nil {
 		return nil, errors.New("failed to parse signing request: unknown format")
 	}
 	if err := checkText("channel", r.Channel, 64); err != nil {
@@ -91,7 +94,7 @@ func SignRequest(r *SigningRequest, party string, sign func([]byte) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("failed to sign: %w", err)
 	}
-	return &SignatureFile{Format: SignatureFileFormat, Channel: r.Channel, Text: r.Bundle.Text, Party: party, Digest: r.Bundle.Digest, Signature: sig}, nil
+	return &SignatureFile{Format: SignatureFileFormat, Channel: r.Channel, Text: r.Bundle.SignText(), Party: party, Digest: r.Bundle.Digest, Signature: sig}, nil
 }
 
 // Check checks that s is a valid signature of digest by root.

@@ -31,6 +31,9 @@ const (
 	// read and verified.
 	BundleFormatV1 = "goodoffices-outcome-v1"
 	BriefingFormat = "goodoffices-briefing-v1"
+	// PackageFormat is the format of the bundle of a package of texts
+	// adopted together (package.go).
+	PackageFormat = "goodoffices-outcome-package-v1"
 )
 
 // Limits. Files and fields beyond them are refused.
@@ -89,6 +92,12 @@ type Bundle struct {
 	Signatures []Signature `json:"signatures"` // one per party, sorted by party
 	// Evidence from the venue's log (format v2 only; optional).
 	Evidence *Evidence `json:"evidence,omitempty"`
+
+	// A package of texts (PackageFormat) has a package ID, a title and
+	// its documents instead of Text, Version and Languages.
+	Package   string     `json:"package,omitempty"`
+	Title     string     `json:"title,omitempty"`
+	Documents []Document `json:"documents,omitempty"`
 }
 
 // A Draft is what an outcome is made from.
@@ -99,6 +108,12 @@ type Draft struct {
 	Parties   []Party
 	Languages []negotiation.Language
 	Seed      []byte // SeedSize random bytes, from NewSeed
+
+	// For a package: its ID and title, and its documents (Text, Version
+	// and Languages are then unused).
+	Package   string
+	Title     string
+	Documents []negotiation.PackageText
 }
 
 // NewSeed returns a fresh random seed for the salts of an outcome.
@@ -123,6 +138,9 @@ func salt(seed []byte, index int64) []byte {
 func New(d Draft) (*Bundle, error) {
 	if len(d.Seed) != SeedSize {
 		return nil, fmt.Errorf("failed to make outcome: seed is not %d bytes", SeedSize)
+	}
+	if d.Package != "" {
+		return newPackage(d)
 	}
 	b := &Bundle{
 		Format: BundleFormat, Talks: d.Talks, Text: d.Text, Version: d.Version,
@@ -173,6 +191,17 @@ func FromState(s *negotiation.State, textID string) (*Bundle, error) {
 		return nil, fmt.Errorf("failed to make outcome: text %q has not been adopted", textID)
 	}
 	d := Draft{Talks: s.Config.Talks, Text: t.ID, Version: t.Adoption.Version, Languages: t.Adoption.Languages, Seed: t.Adoption.Seed}
+	if id := t.Adoption.Package; id != "" {
+		pkg := s.OutcomePackage(id)
+		if pkg == nil {
+			return nil, fmt.Errorf("failed to make outcome: package %q of text %q is unknown", id, textID)
+		}
+		d = Draft{Talks: s.Config.Talks, Package: pkg.ID, Title: pkg.Title, Seed: t.Adoption.Seed}
+		for _, id := range pkg.Texts {
+			pt := s.Text(id)
+			d.Documents = append(d.Documents, negotiation.PackageText{Text: pt.ID, Version: pt.Adoption.Version, Languages: pt.Adoption.Languages})
+		}
+	}
 	for _, p := range s.Config.Parties {
 		if len(p.RootKey) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("failed to make outcome: root key of %s unknown", p.ID)
@@ -355,6 +384,9 @@ func (b *Bundle) header() *header {
 
 // leaves returns the leaf data of the tree in order.
 func (b *Bundle) leaves() [][]byte {
+	if b.Package != "" {
+		return b.packageLeaves()
+	}
 	out := [][]byte{b.header().leaf()}
 	for _, l := range b.Languages {
 		out = append(out, paragraphLeaf(l.Title.Salt, l.Lang, 0, l.Title.Text))
@@ -394,11 +426,17 @@ func (b *Bundle) tree() ([32]byte, memTree, error) {
 	if err != nil {
 		return [32]byte{}, nil, err
 	}
+	if b.Package != "" {
+		return packageDigestOf(int64(len(leaves)), root), m, nil
+	}
 	return digestOf(int64(len(leaves)), root), m, nil
 }
 
 // checkShape checks the fields of b that do not need cryptography.
 func (b *Bundle) checkShape() error {
+	if b.Package != "" || b.Format == PackageFormat {
+		return b.checkPackageShape()
+	}
 	if err := checkHeader(b.header()); err != nil {
 		return err
 	}
@@ -554,7 +592,7 @@ func (b *Bundle) Verify(o Options) (*Report, error) {
 	fail := func(err error) (*Report, error) {
 		return nil, fmt.Errorf("invalid outcome bundle: %w", err)
 	}
-	if b.Format != BundleFormat && (b.Format != BundleFormatV1 || b.Evidence != nil) {
+	if !b.knownFormat() {
 		return fail(errors.New("unknown format"))
 	}
 	if err := b.checkShape(); err != nil {
@@ -574,8 +612,20 @@ func (b *Bundle) Verify(o Options) (*Report, error) {
 	if err != nil {
 		return fail(err)
 	}
-	r := &Report{Kind: "outcome", Talks: b.Talks, Text: b.Text, Version: b.Version, Digest: b.Digest,
-		Paragraphs: len(b.Languages[0].Paragraphs), Signers: signers}
+	r := &Report{Kind: "outcome", Talks: b.Talks, Text: b.Text, Version: b.Version, Digest: b.Digest, Signers: signers}
+	if b.Package != "" {
+		r.Kind, r.Package, r.Title = "outcome-package", b.Package, b.Title
+		for _, doc := range b.Documents {
+			rd := ReportDocument{Text: doc.Text, Version: doc.Version, Paragraphs: len(doc.Languages[0].Paragraphs)}
+			for _, l := range doc.Languages {
+				rd.Languages = append(rd.Languages, l.Lang)
+				rd.Titles = append(rd.Titles, l.Title.Text)
+			}
+			r.Documents = append(r.Documents, rd)
+		}
+	} else {
+		r.Paragraphs = len(b.Languages[0].Paragraphs)
+	}
 	if b.Evidence != nil {
 		if r.Evidence, err = verifyEvidence(b, d[:], o); err != nil {
 			return fail(fmt.Errorf("venue evidence: %w", err))
@@ -588,6 +638,20 @@ func (b *Bundle) Verify(o Options) (*Report, error) {
 		r.Titles = append(r.Titles, l.Title.Text)
 	}
 	return r, nil
+}
+
+// knownFormat reports whether b's format is one this package reads, with
+// the fields that format has.
+func (b *Bundle) knownFormat() bool {
+	switch b.Format {
+	case BundleFormat:
+		return b.Package == "" && b.Documents == nil
+	case BundleFormatV1:
+		return b.Package == "" && b.Documents == nil && b.Evidence == nil
+	case PackageFormat:
+		return b.Package != "" && b.Text == "" && b.Version == 0 && b.Languages == nil
+	}
+	return false
 }
 
 // Marshal returns the canonical encoding of b.
@@ -630,7 +694,7 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if err := strictDecode(data, &b); err != nil {
 		return nil, fmt.Errorf("failed to parse outcome bundle: %w", err)
 	}
-	if b.Format != BundleFormat && (b.Format != BundleFormatV1 || b.Evidence != nil) {
+	if !b.knownFormat() {
 		return nil, errors.New("failed to parse outcome bundle: unknown format")
 	}
 	return &b, nil

@@ -306,6 +306,21 @@ func TestFromState(t *testing.T) {
 		apply("arden", negotiation.NewPosition(txt.ID, p.ID, p.Version, negotiation.Agree, ""))
 		apply("borealia", negotiation.NewPosition(txt.ID, p.ID, p.Version, negotiation.Agree, ""))
 	}
+	for _, l := range jointStatement {
+		if l.Lang == txt.Language {
+			continue
+		}
+		var paras []negotiation.TranslatedParagraph
+		for i, p := range txt.Paragraphs {
+			paras = append(paras, negotiation.TranslatedParagraph{Para: p.ID, Text: l.Paragraphs[i]})
+		}
+		apply("arden", negotiation.NewTranslation(txt.ID, l.Lang, l.Title, paras))
+		parts := []negotiation.PartVersion{{Version: 1}}
+		for _, p := range txt.Paragraphs {
+			parts = append(parts, negotiation.PartVersion{Para: p.ID, Version: 1})
+		}
+		apply("borealia", negotiation.NewConcordance(txt.ID, l.Lang, parts))
+	}
 	payload, unsigned, err := PrepareAdoption(s, txt.ID, jointStatement)
 	if err != nil {
 		t.Fatal(err)

@@ -185,7 +185,9 @@ func invalidf(format string, args ...any) error {
 }
 
 // checkName accepts a non-empty UTF-8 name of at most MaxNameLen bytes with
-// no control characters and no surrounding spaces.
+// no control characters, no bidirectional controls (U+202E and the like,
+// which make a name read differently from what it is) and no surrounding
+// spaces.
 func checkName(what, s string) error {
 	if s == "" {
 		return invalidf("%s is empty", what)
@@ -199,6 +201,9 @@ func checkName(what, s string) error {
 	for _, r := range s {
 		if unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
 			return invalidf("%s %q contains a control character", what, s)
+		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return invalidf("%s %q contains a bidirectional control character (%U)", what, s, r)
 		}
 	}
 	if strings.TrimSpace(s) != s {

@@ -48,7 +48,7 @@ func (v *Venue) device(ctx context.Context, id string) (cachedDevice, error) {
 		if err != nil {
 			return cachedDevice{}, errDeviceInvalid
 		}
-		if revoked, err := v.revoked(ctx, id); err != nil || revoked {
+		if revoked, err := v.revoked(ctx, sd.Delegation, id); err != nil || revoked {
 			return cachedDevice{}, errDeviceInvalid
 		}
 		d = cachedDevice{id: id, delegation: sd.Delegation, person: cert.Person, role: cert.Role, key: cert.Device, notAfter: cert.NotAfter, loaded: now}

@@ -191,7 +191,7 @@ func TestCosignEventsAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: fanout.Wrap(st, pubs[i]), Rate: -1, Logger: quiet})
+		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: fanout.Wrap(st, pubs[i]), Rate: -1, OpaqueEntries: true, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,12 +211,12 @@ func TestCosignEventsAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var privs []ed25519.PrivateKey
-	anon, _ := client.New(urls[0])
 	for range 2 {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 		cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-		if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+		reg, _ := client.New(urls[0], client.WithDevice(priv))
+		if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 			t.Fatal(err)
 		}
 		privs = append(privs, priv)

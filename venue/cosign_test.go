@@ -182,7 +182,7 @@ func TestCosignatureBadInput(t *testing.T) {
 		{"no credentials", "plenary", "", cosignAs(t, "arden", devKey(a), cp), 401},
 		{"garbage", "plenary", tokA, []byte("hello\n\n— x y\n"), 400},
 		{"too large", "plenary", tokA, bytes.Repeat([]byte("a"), 5<<10), 413},
-		{"unknown log", "nope", tokA, cosignAs(t, "arden", devKey(a), cp), 404},
+		{"unknown log", "nope", tokA, cosignAs(t, "arden", devKey(a), cp), 403},
 	} {
 		status, body := post(tc.log, tc.tok, tc.body)
 		if status != tc.status || !strings.Contains(body, `"error"`) {
@@ -201,7 +201,7 @@ func TestCosignatureBadInput(t *testing.T) {
 // always a JSON answer, and nothing stored unless it is a valid cosignature.
 func FuzzAddCosignature(f *testing.F) {
 	dir := f.TempDir()
-	v, err := venue.New(f.Context(), venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v, err := venue.New(f.Context(), venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, OpaqueEntries: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -219,8 +219,8 @@ func FuzzAddCosignature(f *testing.F) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-	anon, _ := client.New(srv.URL)
-	if _, err := anon.RegisterDevice(f.Context(), cert); err != nil {
+	reg, _ := client.New(srv.URL, client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(f.Context(), cert); err != nil {
 		f.Fatal(err)
 	}
 	dev, _ := client.New(srv.URL, client.WithDevice(priv))
@@ -278,7 +278,7 @@ func TestCosignaturesSharedAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: st, Rate: -1, Logger: quiet})
+		v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Store: st, Rate: -1, OpaqueEntries: true, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,8 +298,8 @@ func TestCosignaturesSharedAcrossNodes(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-	anon, _ := client.New(urls[0])
-	if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+	reg, _ := client.New(urls[0], client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 		t.Fatal(err)
 	}
 	d1, _ := client.New(urls[0], client.WithDevice(priv))

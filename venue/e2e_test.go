@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/good-offices/goodoffices/bench"
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue"
@@ -47,9 +49,10 @@ type venueProc struct {
 	done   chan error
 }
 
-func startVenueProc(t *testing.T, bin, data string) *venueProc {
+func startVenueProc(t *testing.T, bin, data string, extra ...string) *venueProc {
 	t.Helper()
-	cmd := exec.Command(bin, "venue", "--listen", "127.0.0.1:0", "--data", data, "--name", "venue.e2e", "--rate", "-1", "--log-level", "warn")
+	args := append([]string{"venue", "--listen", "127.0.0.1:0", "--data", data, "--name", "venue.e2e", "--rate", "-1", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +262,7 @@ func TestEndToEnd(t *testing.T) {
 							}
 						}
 						id := mine[i%len(mine)]
-						e := fmt.Sprintf("%s/%d/%d/%d -> %s", d, di, w, i, id)
+						e := string(bench.Frame(fmt.Appendf(nil, "%s/%d/%d/%d -> %s", d, di, w, i, id)))
 						idx, err := c.Append(ctx, id, []byte(e))
 						if err != nil {
 							t.Errorf("append: %v", err)
@@ -358,39 +361,80 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // TestKillDurability kills the venue with SIGKILL (and, separately, stops it
-// with SIGTERM) during concurrent appends and checks, after a restart, that
-// every acknowledged entry is there at its index, the log verifies, and the
-// new checkpoint is consistent with the last one served before the kill.
+// with SIGTERM) during concurrent appends from three devices of three
+// delegations, several writers each, and checks, after a restart, that the
+// bytes of every acknowledged entry are there at its index, the log
+// verifies, and the new checkpoint is consistent with the last one served
+// before the kill.
 func TestKillDurability(t *testing.T) {
 	bin := buildBinary(t)
 	t.Run("SIGKILL", func(t *testing.T) { testStopDuringAppends(t, bin, syscall.SIGKILL) })
 	t.Run("SIGTERM", func(t *testing.T) { testStopDuringAppends(t, bin, syscall.SIGTERM) })
 }
 
+// TestKillDurabilityLoop is the durability benchmark, not run in CI: with
+// GOODOFFICES_DURABILITY_ROUNDS=N it repeats the SIGKILL round N times and
+// reports the counts (BENCHMARKS.md):
+//
+//	GOODOFFICES_DURABILITY_ROUNDS=20 go test ./venue -run TestKillDurabilityLoop -v -timeout 1h
+func TestKillDurabilityLoop(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("GOODOFFICES_DURABILITY_ROUNDS"))
+	if n <= 0 {
+		t.Skip("set GOODOFFICES_DURABILITY_ROUNDS=N to run N kill -9 rounds")
+	}
+	bin := buildBinary(t)
+	var total durabilityCounts
+	for i := range n {
+		var c durabilityCounts
+		t.Run(fmt.Sprintf("round%d", i+1), func(t *testing.T) { c = testStopDuringAppends(t, bin, syscall.SIGKILL) })
+		total.acked += c.acked
+		total.logged += c.logged
+		total.checked += c.checked
+	}
+	t.Logf("durability: %d kill -9 rounds, 3 devices x %d writers, %d entries acknowledged, %d checked byte for byte, %d in the logs after restart, 0 lost or changed, every log consistent with the last checkpoint served",
+		n, durabilityWriters, total.acked, total.checked, total.logged)
+}
+
+// durabilityWriters is the number of concurrent writers per device.
+const durabilityWriters = 6
+
+type durabilityCounts struct{ acked, checked, logged int }
+
 // testStopDuringAppends stops the venue with sig during concurrent appends,
 // restarts it and checks that nothing acknowledged was lost. After SIGTERM
 // the venue must also exit cleanly.
-func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) {
+func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabilityCounts {
 	data := filepath.Join(t.TempDir(), "venue-data")
 	p := startVenueProc(t, bin, data)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cred, _ := os.ReadFile(filepath.Join(data, venue.AdminFile))
 	admin, _ := client.New(p.url, client.WithAdmin(string(cred)))
-	root, _ := delegation.GenerateRoot("arden")
-	if _, err := admin.Accredit(ctx, "arden", root.VerifierKey()); err != nil {
-		t.Fatal(err)
+	dels := []string{"arden", "borealia", "caspia"}
+	roots := map[string]*delegation.RootKey{}
+	for _, d := range dels {
+		root, _ := delegation.GenerateRoot(d)
+		if _, err := admin.Accredit(ctx, d, root.VerifierKey()); err != nil {
+			t.Fatal(err)
+		}
+		roots[d] = root
 	}
-	for _, id := range []string{"plenary", "wg"} {
-		if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: id, Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
+	logs := []string{"plenary", "wg"}
+	for _, id := range logs {
+		if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: id, Kind: "plenary", Level: "expert", Members: dels}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	cert := certFor(t, root, pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	dev, _ := client.New(p.url, client.WithDevice(priv))
-	if _, err := dev.RegisterDevice(ctx, cert); err != nil {
-		t.Fatal(err)
+	var devs []*client.Client
+	var privs []ed25519.PrivateKey
+	for _, d := range dels {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		cert := certFor(t, roots[d], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		dev, _ := client.New(p.url, client.WithDevice(priv))
+		if _, err := dev.RegisterDevice(ctx, cert); err != nil {
+			t.Fatal(err)
+		}
+		devs, privs = append(devs, dev), append(privs, priv)
 	}
 	vfy, _ := note.NewVerifier(p.vkey)
 
@@ -398,29 +442,36 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) {
 	var acks []acked
 	lastServed := map[string]tlog.Checkpoint{}
 	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				id := []string{"plenary", "wg"}[(w+i)%2]
-				e := fmt.Sprintf("w%d-%d", w, i)
-				idx, err := dev.Append(ctx, id, []byte(e))
-				if err != nil {
-					return // the venue died
+	for d, dev := range devs {
+		for w := range durabilityWriters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					id := logs[(d+w+i)%2]
+					// Random bytes of varying length, so that a torn or
+					// shifted write cannot pass for the original.
+					e := make([]byte, 16+(i*37+w*11)%1000)
+					rand.Read(e)
+					copy(e, fmt.Sprintf("d%dw%d-%d;", d, w, i))
+					e = bench.Frame(e)
+					idx, err := dev.Append(ctx, id, e)
+					if err != nil {
+						return // the venue died
+					}
+					mu.Lock()
+					acks = append(acks, acked{id, idx, string(e)})
+					mu.Unlock()
 				}
-				mu.Lock()
-				acks = append(acks, acked{id, idx, e})
-				mu.Unlock()
-			}
-		}()
+			}()
+		}
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {
-			for _, id := range []string{"plenary", "wg"} {
-				cp, _, err := dev.Log(id, client.ChannelOrigin("venue.e2e", id), vfy).Checkpoint(ctx)
+			for _, id := range logs {
+				cp, _, err := devs[0].Log(id, client.ChannelOrigin("venue.e2e", id), vfy).Checkpoint(ctx)
 				if err != nil {
 					return
 				}
@@ -448,9 +499,9 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) {
 	if p2.vkey != p.vkey {
 		t.Fatal("venue key changed across restart")
 	}
-	dev2, _ := client.New(p2.url, client.WithDevice(priv))
+	dev2, _ := client.New(p2.url, client.WithDevice(privs[0]))
 	// Appends work after the restart.
-	if _, err := dev2.Append(ctx, "plenary", []byte("after restart")); err != nil {
+	if _, err := dev2.Append(ctx, "plenary", bench.Frame([]byte("after restart"))); err != nil {
 		t.Fatal(err)
 	}
 	byLog := map[string]map[int64]string{}
@@ -458,9 +509,13 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) {
 		if byLog[a.log] == nil {
 			byLog[a.log] = map[int64]string{}
 		}
+		if prev, dup := byLog[a.log][a.index]; dup && prev != a.entry {
+			t.Fatalf("%s: index %d acknowledged for two different entries", a.log, a.index)
+		}
 		byLog[a.log][a.index] = a.entry
 	}
-	for _, id := range []string{"plenary", "wg"} {
+	counts := durabilityCounts{acked: len(acks)}
+	for _, id := range logs {
 		lc := dev2.Log(id, client.ChannelOrigin("venue.e2e", id), vfy)
 		cp, _, err := lc.Checkpoint(ctx)
 		if err != nil {
@@ -475,10 +530,13 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) {
 		}
 		for idx, e := range byLog[id] {
 			if idx >= cp.Size || string(entries[idx]) != e {
-				t.Fatalf("%s: acknowledged entry %d (%q) lost after kill -9", id, idx, e)
+				t.Fatalf("%s: acknowledged entry %d (%q...) lost or changed after the stop", id, idx, e[:min(len(e), 12)])
 			}
+			counts.checked++
 		}
+		counts.logged += int(cp.Size)
 		t.Logf("%s: %d acknowledged, %d in the log after restart", id, len(byLog[id]), cp.Size)
 	}
 	p2.stop(t)
+	return counts
 }

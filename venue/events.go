@@ -408,7 +408,7 @@ func (v *Venue) streamValid(ctx context.Context, sub *subscriber) error {
 	if !time.Now().Before(sub.notAfter) {
 		return errStreamInvalid
 	}
-	revoked, err := v.revoked(ctx, sub.device)
+	revoked, err := v.revoked(ctx, sub.delegation, sub.device)
 	if err != nil {
 		return err
 	}

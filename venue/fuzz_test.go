@@ -1,10 +1,15 @@
 package venue
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/good-offices/goodoffices/mls"
 )
 
 func FuzzParseCursor(f *testing.F) {
@@ -79,4 +84,44 @@ func TestCredentials(t *testing.T) {
 	if _, err := other.checkToken(tok, now); err == nil {
 		t.Fatal("token accepted under another key")
 	}
+}
+
+// FuzzRewriteServerError: whatever is written to a connection, the rewrite
+// changes only net/http's own plain-text errors, and always into a
+// well-formed JSON error response.
+func FuzzRewriteServerError(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 431 Request Header Fields Too Large" + serverErrorHeaders + "431 Request Header Fields Too Large"))
+	f.Add([]byte("HTTP/1.1 400 Bad Request: malformed Host header" + serverErrorHeaders + "400 Bad Request: malformed Host header"))
+	f.Add([]byte("HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n\r\n{}"))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		out := rewriteServerError(p)
+		if bytes.Equal(out, p) {
+			return
+		}
+		if !bytes.Contains(p, []byte(serverErrorHeaders)) {
+			t.Fatalf("rewrote a write without net/http's error headers: %q", p)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), nil)
+		if err != nil {
+			t.Fatalf("rewritten response does not parse: %v\n%q", err, out)
+		}
+		var e struct{ Error string }
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || resp.StatusCode < 400 || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("rewritten response %d %q: %v", resp.StatusCode, out, err)
+		}
+	})
+}
+
+// FuzzCheckFraming: an entry passes the framing check only if package mls
+// decodes it as a PublicMessage or PrivateMessage.
+func FuzzCheckFraming(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 2, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 'x'}, int64(-1))
+	f.Add([]byte("x"), int64(0))
+	f.Fuzz(func(t *testing.T, entry []byte, epoch int64) {
+		err := checkFraming(entry, epoch)
+		h, perr := mls.ParseHeader(entry)
+		if err == nil && (perr != nil || (h.WireFormat != mls.WireFormatPublicMessage && h.WireFormat != mls.WireFormatPrivateMessage)) {
+			t.Fatalf("accepted %x", entry)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package venue
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -528,7 +529,15 @@ func (v *Venue) handleRegisterDevice(w http.ResponseWriter, r *http.Request, _ p
 		writeError(w, http.StatusForbidden, "certificate does not chain to the accredited root of "+peek.Delegation+" or is not valid now")
 		return
 	}
-	if revoked, err := v.revoked(r.Context(), cert.DeviceID()); err != nil {
+	// Proof of possession: only the holder of the device key registers it,
+	// so a delegation cannot squat another's (not yet registered) device
+	// key by certifying it with its own root.
+	proof, err := base64.StdEncoding.Strict().DecodeString(r.Header.Get(api.RegistrationProofHeader))
+	if err != nil || len(proof) != ed25519.SignatureSize || !ed25519.Verify(cert.Device, api.RegistrationMessage(body), proof) {
+		writeError(w, http.StatusForbidden, "registration must carry "+api.RegistrationProofHeader+": the device key's signature of the certificate (proof of possession)")
+		return
+	}
+	if revoked, err := v.revoked(r.Context(), cert.Delegation, cert.DeviceID()); err != nil {
 		v.writeErr(w, &errStore{err})
 		return
 	} else if revoked {
@@ -787,15 +796,11 @@ func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, http.StatusNotFound, "no such log")
 		return false
 	}
+	// Whether a channel exists is not told to those who may not read it
+	// (docs/metadata.md): a device of a delegation that is not a member gets
+	// the same 403 for a channel that exists and one that does not.
 	c, err := v.channel(r.Context(), log)
-	if errors.Is(err, store.ErrNotFound) {
-		if p.device == "" {
-			writeError(w, statusFor(p), "only member devices may read a channel's log")
-		} else {
-			writeError(w, http.StatusNotFound, "no such channel")
-		}
-		return false
-	} else if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		v.writeErr(w, &errStore{err})
 		return false
 	}
@@ -803,8 +808,8 @@ func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, statusFor(p), "only member devices may read a channel's log")
 		return false
 	}
-	if !slices.Contains(c.Members, p.delegation) {
-		writeError(w, http.StatusForbidden, "delegation "+p.delegation+" is not a member of channel "+log)
+	if err != nil || !slices.Contains(c.Members, p.delegation) {
+		writeError(w, http.StatusForbidden, "delegation "+p.delegation+" is not a member of a channel "+log)
 		return false
 	}
 	return true
@@ -848,6 +853,12 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 	if len(body) == 0 {
 		writeError(w, http.StatusBadRequest, "empty entry")
 		return
+	}
+	if !v.cfg.OpaqueEntries {
+		if err := checkFraming(body, epoch); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	idx, size, err := v.seq.append(r.Context(), log, body, epoch)
 	if errors.Is(err, errEpochTaken) {

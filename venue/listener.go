@@ -102,6 +102,15 @@ func (c *limitConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// CloseWrite half-closes the connection, as net/http's server does before
+// closing after an error it answered itself.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // trust moves c out of the pending budget.
 func (c *limitConn) trust() {
 	c.l.mu.Lock()

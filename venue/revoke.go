@@ -22,8 +22,13 @@ import (
 type revocationView struct {
 	mu      sync.Mutex
 	size    int64
-	revoked map[string]bool // device IDs
+	revoked map[string]bool // revocationKey(delegation, device ID)
 }
+
+// revocationKey keys revocations by (delegation, device): a delegation's
+// root revokes only its own registration of a device key, never another
+// delegation's.
+func revocationKey(delegation, device string) string { return delegation + "\n" + device }
 
 // refreshRevocationsLocked reads new entries of the revocations log.
 func (v *Venue) refreshRevocationsLocked(ctx context.Context) error {
@@ -56,7 +61,7 @@ func (v *Venue) readRevocationsLocked(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("revocations entry %d: %w", rv.size+int64(i), err)
 		}
 		id := delegation.DeviceID(r.Device)
-		rv.revoked[id] = true
+		rv.revoked[revocationKey(r.Delegation, id)] = true
 		ids = append(ids, id)
 	}
 	rv.size = size
@@ -81,14 +86,14 @@ func (v *Venue) peerRevoked() {
 	v.hub.revocationsChanged()
 }
 
-// revoked reports whether a device was revoked.
-func (v *Venue) revoked(ctx context.Context, device string) (bool, error) {
+// revoked reports whether a delegation revoked a device.
+func (v *Venue) revoked(ctx context.Context, del, device string) (bool, error) {
 	v.revocations.mu.Lock()
 	defer v.revocations.mu.Unlock()
 	if err := v.refreshRevocationsLocked(ctx); err != nil {
 		return false, err
 	}
-	return v.revocations.revoked[device], nil
+	return v.revocations.revoked[revocationKey(del, device)], nil
 }
 
 // handleRevoke logs a revocation signed by a delegation's accredited root.
@@ -125,7 +130,7 @@ func (v *Venue) handleRevoke(w http.ResponseWriter, r *http.Request, _ principal
 		v.writeErr(w, &errStore{err})
 		return
 	}
-	if v.revocations.revoked[id] {
+	if v.revocations.revoked[revocationKey(rev.Delegation, id)] {
 		writeError(w, http.StatusConflict, "this device is already revoked")
 		return
 	}

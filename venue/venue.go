@@ -27,9 +27,12 @@
 //
 // Each channel has a log named by its ID, origin
 // "<venue name>/channels/<id>", readable only by devices of its member
-// delegations. Entries are opaque (MLS messages, RFC 9420 §6), at most
-// 65535 bytes (the tlog-tiles entry bundle limit) and by default
-// [DefaultMaxEntry].
+// delegations. Entries are MLS messages (RFC 9420 §6) that the venue cannot
+// read; it checks only their framing (framing.go). They are at most 65535
+// bytes (the tlog-tiles entry bundle limit) and by default
+// [DefaultMaxEntry]. To a device of a delegation that is not a member, a
+// channel that exists and one that does not answer alike (403): the venue
+// does not tell who may not read a channel that it exists.
 //
 // # Appends and durability
 //
@@ -85,7 +88,11 @@
 //
 // A device registers with POST /v1/devices and its certificate (package
 // delegation); the venue accepts it only if it verifies against the root key
-// of an accredited delegation in the register. To authenticate, the device
+// of an accredited delegation in the register and the request carries the
+// device key's signature of it (header Goodoffices-Device-Proof, see
+// api.RegistrationMessage): only the holder of a device key registers it,
+// so no delegation can squat another's. Revocations are keyed by
+// (delegation, device): a root revokes only its own delegation's devices. To authenticate, the device
 // fetches a challenge (POST /v1/auth/challenge, valid 60 s, MAC'd by the
 // venue, no state), signs [AuthMessage](venue name, challenge) with its key
 // and exchanges it at POST /v1/auth/token for a bearer token (default 15
@@ -96,8 +103,13 @@
 //
 // # HTTP API
 //
-// Errors are JSON {"error": "..."} with a 4xx status for bad requests and
-// 503 (with Retry-After) for storage failures; nothing is stored on error.
+// Errors are JSON {"error": "..."} with a 4xx status for bad requests, 507
+// when a quota or the disk watermark is reached (quota.go) and 503 (with
+// Retry-After) for storage failures; nothing is stored on error. Every
+// route answers 405 (with Allow) to a method it does not serve, 307 (JSON
+// too) to a path with dot segments or double slashes, and 431 to a header
+// past [MaxHeaderBytes]; bodies are read within a time bounded by their
+// size limit (guard.go).
 //
 //	GET  /v1/venue                            public   venue name, verifier key, origins
 //	GET  /v1/delegations                      public   accredited delegations (from the register)
@@ -105,7 +117,7 @@
 //	GET  /v1/channels                         admin: all; device: its delegation's
 //	POST /v1/channels                         admin    {"id","kind","level","members":[...]}
 //	PUT  /v1/channels/{id}/members            admin    {"members":[...]}
-//	POST /v1/devices                          public   body: certificate note -> {"id","delegation",...}
+//	POST /v1/devices                          public   body: certificate note, Goodoffices-Device-Proof -> {"id","delegation",...}
 //	POST /v1/revocations                      public   body: revocation note signed by the root -> {"index"}
 //	GET  /v1/devices[?delegation=X]           admin or device
 //	POST /v1/auth/challenge                   public   -> {"challenge"}
@@ -147,6 +159,14 @@
 // Which delegations are in which channel, device certificates (person, role,
 // level), sizes and times of entries and mail, key package counts. Never
 // plaintext or a delegate's private key.
+//
+// # Revocation of open streams
+//
+// A device's event stream ends within a second of its revocation being
+// logged, on whichever node (PeerChanged), and when its certificate
+// expires; before each delivery the stream re-reads the revocations log
+// after the sizes of its logs, so no entry appended after a revocation
+// reaches the revoked device.
 package venue
 
 import (
@@ -211,6 +231,12 @@ type Config struct {
 	ClaimBurst      int           // key package claims per device per ClaimWindow
 	ClaimWindow     time.Duration
 	MinFree         int64 // refuse new data below this many free bytes on the data directory's disk; < 0 disables
+
+	// OpaqueEntries accepts channel entries that are not MLS messages. It
+	// is for tests of the log machinery only: a venue refuses, by default,
+	// any entry that is not the framing of an MLS PublicMessage or
+	// PrivateMessage (framing.go).
+	OpaqueEntries bool
 }
 
 func (c *Config) defaults() {

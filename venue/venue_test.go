@@ -39,7 +39,9 @@ type testVenue struct {
 func newTestVenue(t testing.TB, mutate ...func(*venue.Config)) *testVenue {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := venue.Config{DataDir: dir, Name: "venue.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// OpaqueEntries: these tests exercise the log machinery with short
+	// entries; the framing check has its own tests (harden_test.go).
+	cfg := venue.Config{DataDir: dir, Name: "venue.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OpaqueEntries: true}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -97,11 +99,10 @@ func (tv *testVenue) device(t testing.TB, del string) *client.Client {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert := certFor(t, tv.roots[del], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	anon, _ := client.New(tv.srv.URL)
-	if _, err := anon.RegisterDevice(t.Context(), cert); err != nil {
+	c, _ := client.New(tv.srv.URL, client.WithDevice(priv))
+	if _, err := c.RegisterDevice(t.Context(), cert); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := client.New(tv.srv.URL, client.WithDevice(priv))
 	keys.Store(c.DeviceID(), priv)
 	return c
 }
@@ -345,9 +346,10 @@ func TestAuthorization(t *testing.T) {
 	if st, _ := raw(t, "POST", url+"/v1/channels", "goadmin-"+strings.Repeat("A", 43), "application/json", []byte(`{}`)); st != 401 {
 		t.Fatalf("wrong admin credential: %d", st)
 	}
-	// Forged, expired, unaccredited certificates.
-	anon, _ := client.New(url)
+	// Forged, expired, unaccredited certificates, registered by the
+	// device itself (with proof of possession).
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	anon, _ := client.New(url, client.WithDevice(priv))
 	rogue, _ := delegation.GenerateRoot("arden") // same name, different key
 	for name, cert := range map[string][]byte{
 		"forged":       certFor(t, rogue, pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)),
@@ -458,7 +460,7 @@ func TestBadInput(t *testing.T) {
 		{"no content type", "POST", "/logs/plenary/entries", tok, "", []byte("x"), nil, 415},
 		{"oversized entry", "POST", "/logs/plenary/entries", tok, "message/mls", make([]byte, 1001), nil, 413},
 		{"empty entry", "POST", "/logs/plenary/entries", tok, "message/mls", nil, nil, 400},
-		{"unknown channel", "POST", "/logs/nope/entries", tok, "message/mls", []byte("x"), nil, 404},
+		{"unknown channel", "POST", "/logs/nope/entries", tok, "message/mls", []byte("x"), nil, 403},
 		{"bad channel id", "POST", "/logs/NOPE!/entries", tok, "message/mls", []byte("x"), nil, 404},
 		{"append to register", "POST", "/logs/register/entries", tok, "message/mls", []byte("x"), nil, 403},
 		{"epoch not canonical", "POST", "/logs/plenary/entries", tok, "message/mls", []byte("x"), []string{"Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "01"}, 400},
@@ -726,7 +728,7 @@ func TestTwoVenuesOneStore(t *testing.T) {
 	tv.accredit(t, "arden")
 	tv.channel(t, "plenary", "plenary", "arden")
 	tv.channel(t, "wg", "working-group", "arden")
-	v2, err := venue.New(t.Context(), venue.Config{DataDir: tv.dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v2, err := venue.New(t.Context(), venue.Config{DataDir: tv.dir, OpaqueEntries: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -859,7 +861,7 @@ func TestRevocation(t *testing.T) {
 		t.Fatalf("revoked device authenticated: %v", err)
 	}
 	cert := certFor(t, tv.roots["arden"], apub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	if _, err := anon.RegisterDevice(ctx, cert); status(err) != 403 {
+	if _, err := a.RegisterDevice(ctx, cert); status(err) != 403 {
 		t.Fatalf("re-registering a revoked device: %v", err)
 	}
 	// Others are unaffected, and the revocation is public and verifiable.

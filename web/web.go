@@ -24,7 +24,10 @@
 //   - Cross-origin refusal: a state-changing request (anything but GET/HEAD)
 //     with Sec-Fetch-Site other than same-origin or none is refused; when the
 //     browser sends no Sec-Fetch-Site, Origin (or else Referer) must equal the
-//     Host. This stops CSRF without tokens in forms.
+//     Host. "Origin: null" (sandboxed frames, data: and file: pages,
+//     cross-origin redirects) is refused, and so is a state-changing request
+//     that carries none of the three headers. This stops CSRF without tokens
+//     in forms.
 //   - A one-time login token (256 random bits, printed by the process that
 //     starts the UI) is exchanged once for a session cookie (HttpOnly,
 //     SameSite=Strict, Path=/); the token cannot be used again, so a URL that
@@ -159,6 +162,9 @@ func (g *Guard) hostAllowed(host string) bool {
 // SameOrigin reports whether r may change state: safe methods always may;
 // others must come from the page itself. Sec-Fetch-Site decides when the
 // browser sends it; otherwise Origin, else Referer, must name the Host.
+// "Origin: null" is refused, and so is a request with none of the three:
+// a script or curl that changes state through the UI says where it comes
+// from (Origin: http://<host>) like a browser does.
 func SameOrigin(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -168,13 +174,14 @@ func SameOrigin(r *http.Request) bool {
 		return s == "same-origin" || s == "none"
 	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
+	if o == "null" {
+		return false
+	}
+	if o == "" {
 		o = r.Header.Get("Referer")
 	}
 	if o == "" {
-		// Not a browser (curl, a script): no ambient cookie is involved
-		// unless the caller sent one on purpose.
-		return true
+		return false
 	}
 	u, err := url.Parse(o)
 	if err != nil {

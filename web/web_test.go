@@ -33,6 +33,10 @@ func TestGuard(t *testing.T) {
 		{"POST with Origin of another port", "POST", "127.0.0.1:8480", map[string]string{"Origin": "http://127.0.0.1:9999"}, 403},
 		{"POST with own Origin", "POST", "127.0.0.1:8480", map[string]string{"Origin": "http://127.0.0.1:8480"}, 200},
 		{"POST with null Origin and foreign Referer", "POST", "127.0.0.1:8480", map[string]string{"Origin": "null", "Referer": "http://evil.example/x"}, 403},
+		{"POST with null Origin", "POST", "127.0.0.1:8480", map[string]string{"Origin": "null"}, 403},
+		{"POST with null Origin and own Referer", "POST", "127.0.0.1:8480", map[string]string{"Origin": "null", "Referer": "http://127.0.0.1:8480/x"}, 403},
+		{"POST with none of Sec-Fetch-Site, Origin, Referer", "POST", "127.0.0.1:8480", nil, 403},
+		{"POST with own Referer only", "POST", "127.0.0.1:8480", map[string]string{"Referer": "http://127.0.0.1:8480/x"}, 200},
 		{"Sec-Fetch-Site wins over a matching Origin", "POST", "127.0.0.1:8480", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://127.0.0.1:8480"}, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

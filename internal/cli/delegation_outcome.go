@@ -66,7 +66,11 @@ Example:
 	if *asJSON {
 		w = env.Stderr
 	}
-	fmt.Fprintf(w, "Outcome of %q, channel %s: text %q, version %d\nParties: ", b.Talks, req.Channel, b.Text, b.Version)
+	if b.Package != "" {
+		fmt.Fprintf(w, "Outcome of %q, channel %s: package %q (%s) of %d documents, adopted together\nParties: ", b.Talks, req.Channel, b.Title, b.Package, len(b.Documents))
+	} else {
+		fmt.Fprintf(w, "Outcome of %q, channel %s: text %q, version %d\nParties: ", b.Talks, req.Channel, b.Text, b.Version)
+	}
 	for i, p := range b.Parties {
 		if i > 0 {
 			fmt.Fprint(w, ", ")
@@ -74,10 +78,15 @@ Example:
 		fmt.Fprintf(w, "%s (%s, root key %s)", p.Name, p.ID, outcome.Fingerprint(p.ID, p.RootKey))
 	}
 	fmt.Fprintln(w)
-	for _, l := range b.Languages {
-		fmt.Fprintf(w, "\n[%s] %s\n", l.Lang, l.Title.Text)
-		for k, p := range l.Paragraphs {
-			fmt.Fprintf(w, "  %d. %s\n", k+1, p.Text)
+	for _, doc := range b.AllDocuments() {
+		if b.Package != "" {
+			fmt.Fprintf(w, "\n== text %q, version %d\n", doc.Text, doc.Version)
+		}
+		for _, l := range doc.Languages {
+			fmt.Fprintf(w, "\n[%s] %s\n", l.Lang, l.Title.Text)
+			for k, p := range l.Paragraphs {
+				fmt.Fprintf(w, "  %d. %s\n", k+1, p.Text)
+			}
 		}
 	}
 	fmt.Fprintf(w, "\nDigest (commits to every language above): %s\n", b.Digest)
@@ -120,7 +129,11 @@ Example:
 		return fmt.Errorf("failed to sign: %w", err)
 	}
 	if *out == "" {
-		*out = filepath.Join(filepath.Dir(fs.Arg(0)), b.Text+"."+root.Name+".signature.json")
+		name := b.Text
+		if b.Package != "" {
+			name = b.Package
+		}
+		*out = filepath.Join(filepath.Dir(fs.Arg(0)), name+"."+root.Name+".signature.json")
 	}
 	if err := os.WriteFile(*out, sf.Marshal(), 0o644); err != nil {
 		return fmt.Errorf("failed to write signature: %w", err)

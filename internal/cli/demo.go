@@ -78,6 +78,12 @@ Examples:
 	defer d.Close()
 	fmt.Fprintf(env.Stdout, "\nVenue API: %s (data in %s)\n", d.VenueURL, data)
 	fmt.Fprintf(env.Stdout, "Venue key: %s\n", d.Venue.VerifierKey())
+	for _, dl := range d.Delegates {
+		if si, err := dl.Desk.ChannelSuite(ctx, "plenary"); err == nil {
+			fmt.Fprintf(env.Stdout, "Channels: MLS suite %s (%s), %s\n", si.Name, si.Code, si.Summary)
+			break
+		}
+	}
 	fmt.Fprintf(env.Stdout, "\nOpen in your browser (each link signs you in once):\n\n")
 	fmt.Fprintf(env.Stdout, "  %-32s %s\n", "Venue UI (host, Caspia):", d.VenueUI.LoginURL())
 	for _, dl := range d.Delegates {

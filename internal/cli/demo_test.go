@@ -45,7 +45,7 @@ func TestDemoBinary(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	links := map[string]string{}
-	var venueKey string
+	var venueKey, suiteLine string
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -68,6 +68,9 @@ wait:
 			if k, ok := strings.CutPrefix(l, "Venue key: "); ok {
 				venueKey = k
 			}
+			if strings.HasPrefix(l, "Channels: ") {
+				suiteLine = l
+			}
 			if strings.Contains(l, "Press Ctrl-C") {
 				break wait
 			}
@@ -79,6 +82,9 @@ wait:
 		for range lines {
 		}
 	}()
+	if !strings.Contains(suiteLine, "MLS_256_XWING_AES256GCM_SHA512_Ed25519 (0x0053), post-quantum") {
+		t.Errorf("the demo's channels: %q, want X-Wing", suiteLine)
+	}
 	link := links["Iryna Holt (Borealia):"]
 	if link == "" {
 		t.Fatalf("no link for Borealia's expert in %v", links)
@@ -103,6 +109,7 @@ wait:
 	} else if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("reused link: status %d", resp.StatusCode)
 	}
+	checkUIGuards(t, c, link[:strings.Index(link, "/login")], links, link)
 	// Enter: the venue signs a fork of working group 1; Borealia's desk
 	// checks, raises the alarm and offers the proof.
 	if _, err := io.WriteString(stdin, "\n"); err != nil {
@@ -134,6 +141,17 @@ wait:
 	os.WriteFile(pf, proofData, 0o600)
 	if out, err := exec.Command(bin, "verify", "--venue-key", venueKey, pf).CombinedOutput(); err != nil {
 		t.Errorf("goodoffices verify of the downloaded proof: %v\n%s", err, out)
+	}
+	// The demo's channels run on the post-quantum suite (the desks'
+	// default), as the trust panel says.
+	if resp, err := c.Get(base + "/trust"); err != nil {
+		t.Error(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if n := strings.Count(string(page), "MLS_256_XWING_AES256GCM_SHA512_Ed25519"); n < 2 || strings.Contains(string(page), "NOT post-quantum") {
+			t.Errorf("trust panel: %d channels on X-Wing, classical ones: %v", n, strings.Contains(string(page), "NOT post-quantum"))
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -135,6 +136,9 @@ func (f deskFlags) lockHome(env *Env, cmd string) (*dirlock.Lock, error) {
 }
 
 func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
+	if env.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(desk.MemoryLimit)
+	}
 	pass, err := f.passphrase(env)
 	if err != nil {
 		return nil, err
@@ -413,13 +417,20 @@ verifies each checkpoint (venue signature, consistency with the last one
 accepted) and the inclusion of each entry, and processes the new entries in
 log order. A log that fails verification is halted, its evidence kept under
 <home>/evidence/, and the command exits with status 3. A venue that cannot
-be reached is not an alarm: run sync again later.`)
+be reached is not an alarm: run sync again later. On a terminal, a backlog of
+more than a few hundred entries shows a progress bar on stderr (entries,
+rate, time left).`)
 	f := addDeskFlags(fs, true)
 	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if isTerminal(env.Stderr) {
+		bar := &progressBar{w: env.Stderr}
+		d.OnSyncProgress(bar.update)
+		defer bar.finish()
+	}
 	res, err := d.Sync(ctx)
 	if err != nil {
 		return err

@@ -21,22 +21,24 @@ func init() {
 }
 
 func runDeskAdopt(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk adopt", "CHANNEL --text ID [--languages FILE] [--host NAME] [--json]", `
+	fs := newFlagSet(env, "desk adopt", "CHANNEL --text ID [--lang fr,ru] [--host NAME] [--json]", `
 Adopts a text that every party has agreed, paragraph by paragraph: the text
 is frozen and its authentic language versions are attached. A canonical
 digest of all of them is computed; each party's root key then signs it
 (desk signing-request, delegation sign-outcome, desk post-signature).
 
---languages is a JSON file with the language versions, each with all the
-paragraphs in order:
-  [{"lang":"fr","title":"Déclaration commune","paragraphs":["…","…"]},
-   {"lang":"ru","title":"Совместное заявление","paragraphs":["…","…"]}]
-The version in the language of the negotiation is the agreed wording; it is
-added when the file leaves it out. Every desk refuses an adoption whose
-negotiated-language version differs from the agreed text.`+deskPassphraseHelp)
+Every language version other than the language of the negotiation must be
+concordant first: submitted with 'desk translate' and confirmed by every
+party with 'desk concord' ('desk concordance' shows the table). By default
+the text is adopted in every language submitted, and the adoption is
+refused while any is not concordant; --lang fr,ru adopts in those only.
+The version in the language of the negotiation is the agreed wording.
+Every desk refuses an adoption whose language versions differ from the
+agreed text or the concordant wordings.`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
-	langFile := fs.String("languages", "", "JSON `file` with the other language versions")
+	langFile := fs.String("languages", "", "JSON `file` with the other language versions (each must be concordant)")
+	langCodes := fs.String("lang", "", "adopt in these concordant `languages` only, e.g. fr,ru (default: every language submitted)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -48,6 +50,14 @@ negotiated-language version differs from the agreed text.`+deskPassphraseHelp)
 		return &UsageError{Msg: "--text is required"}
 	}
 	var langs []negotiation.Language
+	if *langFile != "" && *langCodes != "" {
+		return &UsageError{Msg: "give --languages or --lang, not both"}
+	}
+	if *langCodes != "" {
+		if langs, err = d.ConcordantVersions(ctx, ch, *host, *text, strings.Split(*langCodes, ",")); err != nil {
+			return fmt.Errorf("nothing sent: %w", err)
+		}
+	}
 	if *langFile != "" {
 		data, err := readLimited(*langFile, negotiation.MaxPayloadBytes)
 		if err != nil {
@@ -162,7 +172,7 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 	text := fs.String("text", "", "text `ID`")
 	out := fs.String("out", "", "bundle `file` (default <text>.outcome.json)")
 	pdfOut := fs.String("pdf", "", "also render the outcome as PDF to `file`: each language, then a signature page")
-	font := fs.String("font", "", "TrueType font `file` to embed in the PDF (needed for Russian and other non-Latin scripts)")
+	font := fs.String("font", "", "TrueType font `file` to embed in the PDF instead of the built-in DejaVu Sans (which covers Latin, Cyrillic and Kazakh)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -341,14 +351,15 @@ unagreed text in [brackets] and the party that tabled each bracket named,
 each paragraph's status and positions, and the adoption. (desk talks --text
 prints the same as Markdown.)
 
-The standard Helvetica font covers English, French and other Latin-1
-languages only; for Russian or any other script, give a TrueType font with
---font (e.g. /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf), which is
-embedded in the file.`+deskPassphraseHelp)
+The text is set in DejaVu Sans, built into the binary, which covers
+English, French, Russian, Ukrainian, Kazakh and most other Latin and
+Cyrillic languages; only the glyphs used are embedded, and the text can be
+copied and searched. --font embeds another TrueType font instead (for a
+script DejaVu Sans lacks).`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
 	out := fs.String("out", "", "PDF `file` (default <text>.pdf)")
-	font := fs.String("font", "", "TrueType font `file` to embed (for non-Latin scripts)")
+	font := fs.String("font", "", "TrueType font `file` to embed instead of the built-in DejaVu Sans")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {

@@ -28,7 +28,7 @@ import (
 func TestDoctoredViewsVerify(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Rate: -1, OpaqueEntries: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +55,8 @@ func TestDoctoredViewsVerify(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
-	anon, _ := client.New(srv.URL)
-	if _, err := anon.RegisterDevice(ctx, cert); err != nil {
+	reg, _ := client.New(srv.URL, client.WithDevice(priv))
+	if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 		t.Fatal(err)
 	}
 	real, _ := client.New(srv.URL, client.WithDevice(priv))

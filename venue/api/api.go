@@ -10,6 +10,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -133,4 +134,18 @@ type Cosignatures struct {
 type Cosigner struct {
 	Name        string `json:"name"`        // CosignerName
 	Certificate string `json:"certificate"` // its device certificate (package delegation)
+}
+
+// RegistrationProofHeader carries, on POST /v1/devices, the device key's
+// signature of RegistrationMessage(certificate): proof that whoever
+// registers the certificate holds the device's private key, so that no
+// delegation can register (squat) another delegation's device key.
+const RegistrationProofHeader = "Goodoffices-Device-Proof"
+
+// RegistrationMessage returns the message a device signs (Ed25519) to
+// register a certificate: a domain separator and the certificate's
+// SHA-256.
+func RegistrationMessage(certificate []byte) []byte {
+	h := sha256.Sum256(certificate)
+	return fmt.Appendf(nil, "goodoffices device registration v1\n%x\n", h[:])
 }

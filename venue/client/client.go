@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/api"
 )
 
 // An Error is an error response of the venue.
@@ -367,10 +369,16 @@ type Device struct {
 }
 
 // RegisterDevice registers the device a certificate names. It needs no
-// credential: the certificate must chain to an accredited root.
+// credential: the certificate must chain to an accredited root, and the
+// client must hold the device's key (WithDevice), with which it proves
+// possession (api.RegistrationProofHeader).
 func (c *Client) RegisterDevice(ctx context.Context, certificate []byte) (Device, error) {
 	var out Device
-	err := c.getJSON(ctx, request{method: "POST", path: "/v1/devices", body: certificate, contentType: "text/plain; charset=utf-8"}, &out)
+	h := http.Header{}
+	if c.key != nil {
+		h.Set(api.RegistrationProofHeader, base64.StdEncoding.EncodeToString(ed25519.Sign(c.key, api.RegistrationMessage(certificate))))
+	}
+	err := c.getJSON(ctx, request{method: "POST", path: "/v1/devices", body: certificate, contentType: "text/plain; charset=utf-8", header: h}, &out)
 	return out, err
 }
 

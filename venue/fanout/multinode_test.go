@@ -277,7 +277,7 @@ func TestTwoNodes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range perWriter {
-				e := fmt.Appendf(nil, "writer %d entry %d", i, j)
+				e := bench.Frame(fmt.Appendf(nil, "writer %d entry %d", i, j))
 				idx, err := appendRetrying(ctx, c, w.channel, e)
 				if err != nil {
 					t.Error(err)
@@ -321,19 +321,19 @@ func TestTwoNodes(t *testing.T) {
 	// At once: an append on node 1 reaches the subscriber on node 2 long
 	// before the stream's heartbeat or a poll would.
 	start := time.Now()
-	idx, err := appendRetrying(ctx, writers[0], w.channel, []byte("at once"))
+	idx, err := appendRetrying(ctx, writers[0], w.channel, bench.Frame([]byte("at once")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := collect(t, sub, w.channel, 1, 10*time.Second)[0]
-	if ev.Index != idx || string(ev.Entry) != "at once" {
+	if ev.Index != idx || string(ev.Entry) != string(bench.Frame([]byte("at once"))) {
 		t.Fatalf("got %+v, want index %d", ev, idx)
 	}
 	// Without fan-out it would wait for the stream's 15 s heartbeat.
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("node 2 saw node 1's append after %s", d)
 	}
-	acked[idx] = []byte("at once")
+	acked[idx] = bench.Frame([]byte("at once"))
 	total++
 
 	// NATS down for a while: appends on node 1 go on; when NATS is back,
@@ -341,7 +341,7 @@ func TestTwoNodes(t *testing.T) {
 	ns.stop()
 	const whileDown = 20
 	for j := range whileDown {
-		e := fmt.Appendf(nil, "while NATS was down %d", j)
+		e := bench.Frame(fmt.Appendf(nil, "while NATS was down %d", j))
 		idx, err := appendRetrying(ctx, writers[0], w.channel, e)
 		if err != nil {
 			t.Fatal(err)
@@ -438,7 +438,7 @@ func TestThreeNodesKill(t *testing.T) {
 				default:
 				}
 				ch := channels[j%2]
-				e := fmt.Appendf(nil, "writer %d entry %d", i, j)
+				e := bench.Frame(fmt.Appendf(nil, "writer %d entry %d", i, j))
 				actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				idx, err := c.Append(actx, ch, e)
 				cancel()
@@ -755,7 +755,7 @@ func TestTwoNodesPolling(t *testing.T) {
 	writer := w.device(t, n1.URL, "writer")
 	for i := range 5 {
 		start := time.Now()
-		idx, err := appendRetrying(ctx, writer, w.channel, fmt.Appendf(nil, "polled %d", i))
+		idx, err := appendRetrying(ctx, writer, w.channel, bench.Frame(fmt.Appendf(nil, "polled %d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -806,7 +806,7 @@ func TestDatabaseConnectionsKilled(t *testing.T) {
 					return
 				default:
 				}
-				e := fmt.Appendf(nil, "writer %d entry %d", i, j)
+				e := bench.Frame(fmt.Appendf(nil, "writer %d entry %d", i, j))
 				idx, err := c.Append(ctx, w.channel, e)
 				mu.Lock()
 				var ae *client.Error

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/good-offices/goodoffices/bench"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/store/postgres/pgtest"
 )
@@ -40,7 +41,7 @@ func TestLaggingNodeServesNoOlderCheckpoint(t *testing.T) {
 
 	acked := map[int64][]byte{}
 	for i := range 3 {
-		e := fmt.Appendf(nil, "node 2 entry %d", i)
+		e := bench.Frame(fmt.Appendf(nil, "node 2 entry %d", i))
 		idx, err := c2.Append(ctx, w.channel, e)
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +52,7 @@ func TestLaggingNodeServesNoOlderCheckpoint(t *testing.T) {
 		t.Fatalf("node 2 checkpoint %d, %v; want size 3", cp.Size, err)
 	}
 	for i := range 20 {
-		e := fmt.Appendf(nil, "node 1 entry %d", i)
+		e := bench.Frame(fmt.Appendf(nil, "node 1 entry %d", i))
 		idx, err := c1.Append(ctx, w.channel, e)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +114,7 @@ func TestTwoNodesRacingOneChannel(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range perWriter {
-				e := fmt.Appendf(nil, "writer %d entry %d", i, j)
+				e := bench.Frame(fmt.Appendf(nil, "writer %d entry %d", i, j))
 				idx, err := c.Append(ctx, w.channel, e)
 				mu.Lock()
 				if err != nil {
@@ -157,7 +158,7 @@ func TestTwoNodesRacingOneChannel(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := c.AppendCommit(ctx, w.channel, fmt.Appendf(nil, "commit %d", epoch), epoch)
+				_, err := c.AppendCommit(ctx, w.channel, bench.FrameCommit(epoch, fmt.Appendf(nil, "commit %d", epoch)), epoch)
 				mu.Lock()
 				defer mu.Unlock()
 				var ae *client.Error

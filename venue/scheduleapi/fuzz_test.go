@@ -90,7 +90,9 @@ func FuzzMeetingAPI(f *testing.F) {
 		h := svc.Handler()
 		do := func(method, path string, b []byte) *httptest.ResponseRecorder {
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewReader(b)))
+			req := httptest.NewRequest(method, path, bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			h.ServeHTTP(rec, req)
 			if rec.Code >= 500 || !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("%s %s %q: HTTP %d %s", method, path, b, rec.Code, rec.Body.Bytes())
 			}

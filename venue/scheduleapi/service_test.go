@@ -196,6 +196,7 @@ func TestRoomsAPI(t *testing.T) {
 	for _, body := range []string{`{"name":"X","capacity":3,"seats":4}`, `{"name":"X","capacity":3} {}`, `{"name":`} {
 		req, _ := http.NewRequest("POST", v.srv.URL+"/v1/schedule/rooms", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -311,6 +312,7 @@ func TestBadInputAPI(t *testing.T) {
 	// A malformed time is refused while decoding.
 	r, _ := http.NewRequest("POST", v.srv.URL+"/v1/schedule/meetings", strings.NewReader(`{"title":"x","start":"2026-11-23 09:30"}`))
 	r.Header.Set("Authorization", "Bearer "+adminToken)
+	r.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)

@@ -337,6 +337,11 @@ func TestBrowser(t *testing.T) {
 	trustURL := iryna.UI.URL() + "/trust"
 	untilText(t, borealia, trustURL, "#trust-wg1-ceasefire .conf", "confirmed by all parties", 90*time.Second)
 	untilText(t, borealia, trustURL, "#trust-plenary .conf", "confirmed by all parties", 60*time.Second)
+	// Each channel's suite, by name, and whether it is post-quantum.
+	waitText(t, borealia, "#trust-plenary .suite", "MLS_256_XWING_AES256GCM_SHA512_Ed25519", 10*time.Second)
+	if txt := waitText(t, borealia, "#trust-wg1-ceasefire .suite", "MLS_256_XWING", 10*time.Second); !strings.HasPrefix(txt, "post-quantum") {
+		t.Errorf("trust panel, wg1-ceasefire's suite: %q, want post-quantum", txt)
+	}
 	shot(t, borealia, dir, "desk-trust.png")
 	unlabelled(t, borealia)
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/"))

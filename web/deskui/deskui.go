@@ -223,6 +223,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /texts/{id}/package", s.auth(s.packageView))
 	mux.HandleFunc("GET /texts/{id}/diff", s.auth(s.diff))
 	mux.HandleFunc("GET /texts/{id}/outcome.json", s.auth(s.outcomeBundle))
+	mux.HandleFunc("GET /texts/{id}/concordance", s.auth(s.concordance))
+	mux.HandleFunc("POST /texts/{id}/concord", s.auth(s.postConcord))
+	mux.HandleFunc("GET /texts/{id}/docx", s.auth(s.docxDownload))
+	mux.HandleFunc("GET /search", s.auth(s.search))
 	mux.HandleFunc("GET /trust", s.auth(s.trust))
 	mux.HandleFunc("POST /trust/confirm", s.auth(s.postConfirm))
 	mux.HandleFunc("POST /trust/clear", s.auth(s.postClear))
@@ -267,7 +271,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // localPath returns p if it is a path on this server, else "/": a login
 // link cannot send the browser elsewhere.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
+		return "/"
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return "/" // TAB, CR, LF and other controls: browsers strip some of them
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p

@@ -181,6 +181,7 @@ func TestListenLoopbackOnly(t *testing.T) {
 func TestLocalPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"/texts/x": "/texts/x", "": "/", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/", "/a\r\nSet-Cookie: x": "/",
+		"/\t/evil.example/phish": "/", "/\x00x": "/", "/a\x7fb": "/", "/%2f%2fevil": "/", "/texts/x?y=1#z": "/texts/x?y=1#z",
 	} {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)

@@ -38,7 +38,9 @@ type page struct {
 	Alarms                  string
 	Flash                   string
 	FlashErr                bool
-	Me                      string // own delegation
+	Query                   string        // in the search box
+	Progress                *progressView // the sync under way, if long
+	Me                      string        // own delegation
 	IsParty                 bool
 	M                       *model
 	Data                    any
@@ -95,6 +97,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	p := page{
 		App: "Good Offices desk", Title: title, Live: "/events", M: m, Data: data,
 		Flash: r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != "",
+	}
+	if name == "search" {
+		p.Query = r.URL.Query().Get("q")
+	}
+	if sp, ok := s.d.SyncProgress(); ok {
+		p.Progress = &progressView{Log: sp.Log, Done: sp.Done, Total: sp.Total, Rate: int64(sp.Rate()), Left: sp.Left().Round(time.Second).String()}
 	}
 	prof := s.d.Profile()
 	p.Me = prof.Delegation
@@ -818,6 +826,7 @@ type trustChan struct {
 	Epoch   uint64
 	MemErr  string
 	Conf    *confView
+	Suite   *desk.SuiteInfo // nil until the desk is in the channel's group
 }
 
 // confView is a log's cosignature state as the trust panel shows it.
@@ -941,6 +950,9 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			tc.MemErr = err.Error()
 		}
 		tc.Members, tc.Epoch = mem, epoch
+		if si, err := s.d.ChannelSuite(ctx, c.ID); err == nil {
+			tc.Suite = &si
+		}
 		d.Channels = append(d.Channels, tc)
 	}
 	d.Alarms = alarmsOf(m.Status)

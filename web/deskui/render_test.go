@@ -99,3 +99,25 @@ func TestRenderEscapes(t *testing.T) {
 		t.Error("the paragraph's text is missing")
 	}
 }
+
+// TestRenderConcordance renders the concordance table of the scenario's
+// Joint Statement (French and Russian confirmed by both parties) and the
+// Word download of the text.
+func TestRenderConcordance(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	m, tx := scenarioModel(t)
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/joint-statement/concordance", nil), "concordance", tx.Title, m,
+		concordanceData{Text: tx, Table: m.State.Concordance(tx.ID)})
+	got := text(w.Body.String())
+	for _, want := range []string{"Concordance — Joint Statement", "Concordant, ready for adoption: FR RU", "Совместное заявление",
+		"Les Parties réaffirment leur attachement à un règlement négocié.", "concordant"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("concordance page lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "pending") || strings.Contains(w.Body.String(), "concord-form") {
+		t.Error("an adopted text's concordance shows pending wordings or offers to confirm")
+	}
+}

@@ -86,8 +86,13 @@ func TestVenueUI(t *testing.T) {
 	if r, _ := get("/"); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("no session: %d", r.StatusCode)
 	}
-	if r := post(url.Values{"credential": {"wrong"}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := post(url.Values{"credential": {"wrong"}}, map[string]string{"Origin": ui.URL}); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong credential: %d", r.StatusCode)
+	}
+	for _, h := range []map[string]string{nil, {"Origin": "null"}} {
+		if r := post(url.Values{"credential": {admin}}, h); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("login with %v: %d, want 403", h, r.StatusCode)
+		}
 	}
 	if r := post(url.Values{"credential": {admin}}, map[string]string{"Sec-Fetch-Site": "cross-site"}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site login: %d", r.StatusCode)

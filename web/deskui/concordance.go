@@ -1,0 +1,57 @@
+package deskui
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/good-offices/goodoffices/internal/docx"
+	"github.com/good-offices/goodoffices/negotiation"
+)
+
+// concordanceData is the concordance page of a text: every language
+// version of every paragraph side by side.
+type concordanceData struct {
+	Text  *negotiation.Text
+	Table *negotiation.ConcordanceTable
+}
+
+func (s *Server) concordance(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, r, "concordance", t.Title+" — concordance", m, concordanceData{Text: t, Table: m.State.Concordance(t.ID)})
+}
+
+// postConcord confirms, for this desk's delegation, every wording of a
+// language version it has not confirmed yet.
+func (s *Server) postConcord(w http.ResponseWriter, r *http.Request) {
+	_, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	back := "/texts/" + t.ID + "/concordance"
+	lang := r.FormValue("lang")
+	if _, parts, err := s.d.Concord(r.Context(), textChannel(t), s.o.Host, t.ID, lang, nil); err != nil {
+		redirect(w, r, back, "Concordance not confirmed: "+err.Error(), true)
+	} else {
+		s.Notify([]string{textChannel(t)})
+		redirect(w, r, back, "Concordance of "+strconv.Itoa(len(parts))+" "+lang+" wordings confirmed.", false)
+	}
+}
+
+// docxDownload sends the current text as a Word document.
+func (s *Server) docxDownload(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	b, err := docx.Export(m.State, t.ID, docx.ExportOptions{})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+t.ID+`.docx"`)
+	w.Write(b)
+}
