@@ -102,7 +102,7 @@ func (tv *testVenue) serve(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
-	if tamper == nil || resp.StatusCode != 200 || !strings.HasPrefix(r.URL.Path, "/logs/") {
+	if tamper == nil || resp.StatusCode != 200 || !(strings.HasPrefix(r.URL.Path, "/logs/") || strings.HasSuffix(r.URL.Path, "/keypackage")) {
 		w.WriteHeader(resp.StatusCode)
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
