@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -240,6 +241,11 @@ func (d *Desk) successorKeyPackages(ctx context.Context, g *mls.Group, cs mls.Ci
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("%s (%s): %v", dev, memberOf(m).Person, err))
 			continue
+		}
+		// The successor must hold the same devices: a key package of
+		// another key is the venue's substitution (see candidates).
+		if !bytes.Equal(kp.SignatureKey(), m.SignatureKey) || !bytes.Equal(kp.Credential().Identity, m.Credential.Identity) {
+			return nil, nil, fmt.Errorf("the venue answered the claim for a key package of %s with one of another key or credential", dev)
 		}
 		kps, devs = append(kps, kp), append(devs, dev)
 	}
