@@ -207,7 +207,9 @@ func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, 
 		// the transaction holds exactly that state (Put and Delete of the
 		// key forget it).
 		if cg, ok := t.groups[ch]; ok {
-			delete(t.groups, ch)
+			if !t.dirty[ch] {
+				delete(t.groups, ch)
+			}
 			return cg.g, nil
 		}
 	}
@@ -233,6 +235,16 @@ func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, 
 }
 
 func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
+	if tx.deferGroups {
+		// A batch of entries: the state is written once, before the
+		// transaction commits (flushGroups), not after every entry.
+		tx.keepGroup(ch, g, nil)
+		if tx.dirty == nil {
+			tx.dirty = map[string]bool{}
+		}
+		tx.dirty[ch] = true
+		return nil
+	}
 	b, err := g.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("failed to save the group state of %s: %w", ch, err)
@@ -259,13 +271,40 @@ func (t *Tx) keepGroup(ch string, g *mls.Group, state []byte) {
 // forgetGroup drops the group kept for a key written in the transaction.
 func (t *Tx) forgetGroup(key string) {
 	if len(t.groups) > 0 && strings.HasPrefix(key, prefGroup) {
-		delete(t.groups, strings.TrimPrefix(key, prefGroup))
+		ch := strings.TrimPrefix(key, prefGroup)
+		delete(t.groups, ch)
+		delete(t.dirty, ch)
 	}
+}
+
+// flushGroups writes the group states saved in a batch (saveGroup with
+// deferGroups), before the transaction commits.
+func (t *Tx) flushGroups(ctx context.Context) error {
+	chans := make([]string, 0, len(t.dirty))
+	for ch := range t.dirty {
+		chans = append(chans, ch)
+	}
+	slices.Sort(chans)
+	t.deferGroups = false
+	for _, ch := range chans {
+		cg, ok := t.groups[ch]
+		if !ok || !t.dirty[ch] {
+			continue
+		}
+		delete(t.dirty, ch)
+		if err := saveGroup(ctx, t, ch, cg.g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // returnGroup puts back in the cache a group that was loaded in tx and not
 // changed, once tx commits.
 func (d *Desk) returnGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) {
+	if tx.dirty[ch] {
+		return // kept, and written before the transaction commits
+	}
 	if b, err := tx.Get(ctx, prefGroup+ch); err == nil {
 		tx.OnCommit(func() { d.groups.put(ch, g, b) })
 		tx.keepGroup(ch, g, b)
