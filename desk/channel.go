@@ -555,6 +555,13 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		m.Kind, m.Note = "commit", describeCommit(rcv.Commit)
 		if _, cs, _, closed := g.ReInitInfo(); closed && rcv.Commit != nil {
 			m.Note = fmt.Sprintf("epoch %d: the group is closed for an upgrade to %s (0x%04x); its successor continues the channel", rcv.Commit.NewEpoch, cs, uint16(cs))
+			if m.Own {
+				// Our ReInit won the epoch: this desk makes the successor
+				// (Upgrade, upgrade.go), even after a restart.
+				if err := tx.Put(ctx, prefUpgrading+ch, []byte("1")); err != nil {
+					return err
+				}
+			}
 		}
 		if err := tx.Delete(ctx, prefProposal+ch); err != nil {
 			return err

@@ -102,7 +102,7 @@ func (tv *testVenue) serve(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
-	if tamper == nil || resp.StatusCode != 200 || !strings.HasPrefix(r.URL.Path, "/logs/") {
+	if tamper == nil || resp.StatusCode != 200 || !(strings.HasPrefix(r.URL.Path, "/logs/") || strings.HasSuffix(r.URL.Path, "/keypackage")) {
 		w.WriteHeader(resp.StatusCode)
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -1016,11 +1016,12 @@ func TestJunkFirstEntryDoesNotBlockGroup(t *testing.T) {
 	}
 	confirmAll(t, a1)
 	confirmAll(t, a2)
-	// A PrivateMessage framing of this group, epoch 0, with garbage inside.
-	gid := groupID(tv.v.Name(), "wg1")
-	junk := append([]byte{0, 1, 0, 2, byte(len(gid))}, gid...)
-	junk = append(junk, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 4, 0xde, 0xad, 0xbe, 0xef)
-	appendRaw(t, tv, a2, "wg1", string(junk))
+	// A PrivateMessage framing of this channel's group, epoch 0, with
+	// garbage inside: desks without the group wait on it for a Welcome.
+	junk := mlsFramed(groupID(tv.v.Name(), "wg1"), 0, []byte{0xde, 0xad, 0xbe, 0xef})
+	if _, err := a2.api.appendEntry(ctx, "wg1", junk, -1); err != nil {
+		t.Fatal(err)
+	}
 	// Plain junk does not even get in.
 	if _, err := a2.api.appendEntry(ctx, "wg1", []byte("junk"), -1); err == nil {
 		t.Fatal("the venue logged an entry that is not MLS framing")

@@ -160,6 +160,11 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 	})
 }
 
+// maxWaitingWelcomes bounds the Welcomes a desk keeps for later (waiting
+// for a party's confirmation or for a ReInit commit), so that a venue or a
+// member cannot fill the store with them.
+const maxWaitingWelcomes = 64
+
 // processMail joins the groups of the Welcomes in the device's mailbox
 // (RFC 9420 §12.4.3.1). A Welcome is accepted only for a channel of this
 // delegation that this desk is not yet in, and only if every member of the
@@ -172,9 +177,11 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	kept := 0
 	for _, kv := range waiting {
 		ch, err := d.tryWelcome(ctx, kv.Value)
 		if errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit) {
+			kept++
 			continue
 		}
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, kv.Key) })
@@ -193,6 +200,8 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	for _, m := range mail {
 		ch, err := d.tryWelcome(ctx, m.Data)
 		switch {
+		case (errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit)) && kept >= maxWaitingWelcomes:
+			d.log.Warn("dropped a Welcome: too many wait already", "mail", m.ID, "err", err)
 		case errors.Is(err, ErrNotConfirmed), errors.Is(err, errWaitingReInit):
 			if errors.Is(err, ErrNotConfirmed) {
 				d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
@@ -202,6 +211,7 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 			if err := d.store.Put(ctx, fmt.Sprintf("%s%016d", prefWelcome, m.ID), m.Data); err != nil {
 				return joined, err
 			}
+			kept++
 		case err != nil:
 			d.log.Warn("ignored a message in the mailbox", "mail", m.ID, "err", err)
 		case ch != "":
@@ -583,12 +593,18 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 				d.log.Warn("expired key package from the venue; the device must sync to upload fresh ones", "device", dev.ID)
 				continue
 			}
+			// The venue answered a claim for this device's key package: one
+			// that is not the device's is a substitution by the venue (or
+			// its path), never a reason to carry on without the device.
 			pub, _ := delegation.ParseDeviceID(dev.ID)
 			if !bytes.Equal(kp.SignatureKey(), pub) {
-				d.log.Warn("key package not of the device it was claimed for", "device", dev.ID)
-				continue
+				return nil, nil, d.warn(ctx, &Alarm{Log: ch, Kind: AlarmKeyPackage,
+					Detail: fmt.Sprintf("the venue answered the claim for a key package of device %s of %s with one whose signature key is not that device's: the channel's group was not changed, so that no party's device is left out of it unseen", dev.ID, del)},
+					map[string][]byte{"keypackage": kp.Bytes()})
 			}
 			if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
+				// The device's own key with a credential that no longer
+				// holds (an expired or revoked certificate): not added.
 				d.log.Warn("key package credential refused", "device", dev.ID, "err", err)
 				continue
 			}

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -35,7 +36,7 @@ import (
 // More store keys of the MLS layer.
 const (
 	prefEpochBase = "mls/epoch-base/" // per channel: added to the group's epoch when announcing a commit
-	prefUpgrading = "mls/upgrading/"  // per channel: this desk committed its ReInit and owes the successor
+	prefUpgrading = "mls/upgrading/"  // per channel: this desk's ReInit commit closed the group; it owes the successor
 )
 
 // errWaitingReInit keeps a Welcome into a channel's successor group until
@@ -158,11 +159,6 @@ func (d *Desk) Upgrade(ctx context.Context, ch string, cs mls.CipherSuite) error
 		if g, err = d.loadGroup(ctx, d.store, ch); err != nil {
 			return err
 		}
-		if _, _, _, closed := g.ReInitInfo(); closed {
-			if err := d.store.Put(ctx, prefUpgrading+ch, []byte("1")); err != nil {
-				return err
-			}
-		}
 	}
 	_, newCS, _, closed := g.ReInitInfo()
 	if !closed {
@@ -245,6 +241,11 @@ func (d *Desk) successorKeyPackages(ctx context.Context, g *mls.Group, cs mls.Ci
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("%s (%s): %v", dev, memberOf(m).Person, err))
 			continue
+		}
+		// The successor must hold the same devices: a key package of
+		// another key is the venue's substitution (see candidates).
+		if !bytes.Equal(kp.SignatureKey(), m.SignatureKey) || !bytes.Equal(kp.Credential().Identity, m.Credential.Identity) {
+			return nil, nil, fmt.Errorf("the venue answered the claim for a key package of %s with one of another key or credential", dev)
 		}
 		kps, devs = append(kps, kp), append(devs, dev)
 	}

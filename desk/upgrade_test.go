@@ -187,3 +187,59 @@ func logSize(t *testing.T, d *Desk, ch string) int64 {
 	}
 	return st.Size
 }
+
+// TestUpgradeResumes: a desk that stopped after its ReInit commit was logged
+// (before making the successor) finishes the upgrade when run again.
+func TestUpgradeResumes(t *testing.T) {
+	tv := startVenue(t)
+	ctx := t.Context()
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a := tv.newDesk(arden, "Tomas Reig")
+	b := tv.newDesk(borealia, "Iryna Holt")
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*Desk{a, b} {
+		if err := d.SetSuitePolicy(ctx, SuitePolicy{Suite: mls.DefaultCipherSuite, Minimum: MinClassical}); err != nil {
+			t.Fatal(err)
+		}
+		confirmAll(t, d)
+	}
+	if _, err := a.Send(ctx, "wg1", []byte("on X25519")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a, b)
+	for _, d := range []*Desk{a, b} {
+		if err := d.SetSuitePolicy(ctx, DefaultSuitePolicy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncAll(t, a, b)
+	// What Upgrade does up to the ReInit commit, and no further.
+	a.mu.Lock()
+	err := a.commitLocked(ctx, "wg1", false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
+		return &mls.CommitOptions{Proposals: []mls.Proposal{mls.ReInitProposal(groupIDGen(a.venue.Name, "wg1", 1), DefaultSuite, nil)}}, nil, nil
+	})
+	a.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a, b)
+	if _, err := b.Send(ctx, "wg1", []byte("too early")); err == nil || !strings.Contains(err.Error(), "being upgraded") {
+		t.Fatalf("sending in a closed group: %v", err)
+	}
+	if err := a.Upgrade(ctx, "wg1", DefaultSuite); err != nil {
+		t.Fatalf("finishing the upgrade: %v", err)
+	}
+	syncAll(t, a, b)
+	if _, err := b.Send(ctx, "wg1", []byte("on X-Wing")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a, b)
+	if got := strings.Join(texts(t, a, "wg1"), "|"); got != "Tomas Reig: on X25519|Iryna Holt: on X-Wing" {
+		t.Fatalf("a reads %q", got)
+	}
+	if si, err := b.ChannelSuite(ctx, "wg1"); err != nil || si.ID != uint16(DefaultSuite) {
+		t.Fatalf("b's wg1 on %+v, %v", si, err)
+	}
+}

@@ -104,6 +104,16 @@ for p in docx.Document(sys.argv[1]).paragraphs: print(p.text)
 // runBoth runs the binary, checks its exit code and returns stdout and stderr.
 func (c *cluster) runBoth(want int, args ...string) (string, string) {
 	c.t.Helper()
+	code, stdout, stderr := c.runCode(args...)
+	if code != want {
+		c.t.Fatalf("goodoffices %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
+// runCode runs the binary and returns its exit code, stdout and stderr.
+func (c *cluster) runCode(args ...string) (int, string, string) {
+	c.t.Helper()
 	cmd := exec.CommandContext(c.t.Context(), c.bin, args...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), c.env...)
@@ -117,10 +127,7 @@ func (c *cluster) runBoth(want int, args ...string) (string, string) {
 	} else if err != nil {
 		c.t.Fatal(err)
 	}
-	if code != want {
-		c.t.Fatalf("goodoffices %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, stdout.String(), stderr.String())
-	}
-	return stdout.String(), stderr.String()
+	return code, stdout.String(), stderr.String()
 }
 
 func zipPart(t *testing.T, file, name string) string {

@@ -126,7 +126,7 @@ Syncs, then prints a channel's history as this desk has verified and
 decrypted it, in log order: messages with their sender (from the sender's
 certified device), and membership changes. Entries not yet processed are
 counted at the end. With --offline it reads only the desk's own encrypted
-store and says when it last synced. It decrypts only the entries it prints:
+store and says when it last synced. It reads only the entries it prints:
 --last 20 is as fast in a channel of 100,000 messages as in one of 100.`)
 	f := addDeskFlags(fs, true)
 	from := fs.Int64("from", 0, "first log `index` to show")
@@ -358,8 +358,8 @@ byte for byte).`)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "print this text `ID` as Markdown")
 	host := hostFlag(fs)
-	replay := fs.Bool("replay", false, "drop the snapshot and replay the whole history")
 	offline := offlineFlag(fs)
+	replay := fs.Bool("replay", false, "drop the snapshot and replay the whole history")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err

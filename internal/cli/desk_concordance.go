@@ -42,6 +42,7 @@ every paragraph in the text's order:
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || (*file == "") == (*lang == "") {
 		return &UsageError{Msg: "--text and either --languages or --lang are required"}
 	}
@@ -97,6 +98,7 @@ original paragraph cannot be confirmed: it must be updated first.`+deskPassphras
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || *lang == "" {
 		return &UsageError{Msg: "--text and --lang are required"}
 	}
@@ -133,6 +135,7 @@ missing. A text is adopted only in concordant versions.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -200,6 +203,7 @@ the package, and 'goodoffices verify' says which documents it holds.`+deskPassph
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *id == "" || *title == "" || len(texts) < 2 {
 		return &UsageError{Msg: "--package, --title and at least two --text are required"}
 	}

@@ -273,6 +273,7 @@ type msgView struct {
 
 type channelData struct {
 	Channel    desk.ChannelInfo
+	Suite      *desk.SuiteInfo // nil until the desk is in the channel's group
 	Messages   []msgView
 	Window     bool // messages around an entry asked for, not the last ones
 	HasEarlier bool // there are earlier messages, shown from ?at=Earlier
@@ -311,6 +312,9 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := channelData{Channel: *ch}
+	if si, err := s.d.ChannelSuite(r.Context(), id); err == nil {
+		d.Suite = &si
+	}
 	m.State = m.States[id]
 	// The last messages, kept in memory; or, with ?at=N (a search result),
 	// the messages around entry N, read from the desk's store.

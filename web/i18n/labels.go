@@ -132,6 +132,8 @@ var labels = map[string]map[string]string{
 		"withholding":     N("confirmation withheld"),
 		"freeze":          N("frozen view"),
 		"replay":          N("replayed message"),
+		"membership":      N("membership changed by the venue"),
+		"key-package":     N("substituted key package"),
 	},
 	// … and, in one sentence, exactly what the venue did.
 	"alarm-explain": {
@@ -146,6 +148,8 @@ var labels = map[string]map[string]string{
 		"withholding":     N("An entry stayed without the cosignatures of every party longer than allowed: the venue may be withholding it, or the parties' cosignatures, from someone."),
 		"freeze":          N("Other parties have cosigned a longer log than the venue serves your desk: the venue may be hiding newer entries from you."),
 		"replay":          N("The venue delivered again a message whose key had already been used; your desk rejected the copy."),
+		"membership":      N("The venue's member list of this channel leaves out a delegation that is in the channel's encrypted group: only the parties decide who is in. Your desk still waits for that delegation's cosignature before it counts an entry as confirmed."),
+		"key-package":     N("Asked for the key package of a party's device, the venue answered with one that is not that device's. Your desk refused it and did not change the channel's group, so that no party is left out unseen."),
 	},
 }
 
