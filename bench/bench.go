@@ -337,3 +337,38 @@ func (s Stats) String() string {
 	return fmt.Sprintf("%d group commits, %.1f entries and %.2fms each on average", s.Batches,
 		float64(s.Appends)/float64(s.Batches), float64(s.BatchTime)/float64(s.Batches)/float64(time.Millisecond))
 }
+
+// Prefill appends perChannel entries of entrySize bytes to each of
+// channels channels with the given writers, before anything is measured, so
+// that a run can show whether the cost of an append grows with the length
+// of the logs. It returns the number of entries appended.
+func Prefill(ctx context.Context, writers []Writer, channels, perChannel, entrySize int) (int64, error) {
+	var next, done atomic.Int64
+	total := int64(channels) * int64(perChannel)
+	errc := make(chan error, len(writers))
+	var wg sync.WaitGroup
+	for _, w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			entry := make([]byte, entrySize)
+			for {
+				i := next.Add(1) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				if err := w.Append(ctx, int(i%int64(channels)), entry); err != nil {
+					errc <- fmt.Errorf("failed to prefill: %w", err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return done.Load(), err
+	}
+	return done.Load(), ctx.Err()
+}

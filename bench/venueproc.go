@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -152,4 +153,31 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// CPUTime returns the user and system CPU time the venue process has used
+// so far, read from /proc (Linux only; 0 and false elsewhere).
+func (p *VenueProcess) CPUTime() (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the command name (which may hold spaces) start
+	// after the last ')'; utime and stime are fields 14 and 15 of the
+	// line, 12 and 13 after it, in clock ticks (100 per second on Linux).
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, true
 }

@@ -398,6 +398,10 @@ func TestKillDurabilityLoop(t *testing.T) {
 // durabilityWriters is the number of concurrent writers per device.
 const durabilityWriters = 6
 
+// durabilityMinAcked is how many acknowledged appends a round waits for
+// before it stops the venue.
+const durabilityMinAcked = 300
+
 type durabilityCounts struct{ acked, checked, logged int }
 
 // testStopDuringAppends stops the venue with sig during concurrent appends,
@@ -482,7 +486,24 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabil
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	// Kill once enough appends are acknowledged, not after a fixed time:
+	// on a loaded machine 1.5 s may see only a few dozen. The writers keep
+	// going meanwhile, so the kill still lands under load.
+	waitAcked := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acks)
+	}
+	minRun := time.After(1500 * time.Millisecond)
+	for ran := false; !ran || waitAcked() < durabilityMinAcked; {
+		select {
+		case <-minRun:
+			ran = true
+		case <-ctx.Done():
+			t.Fatalf("only %d appends acknowledged in %v, want %d before the kill", waitAcked(), 2*time.Minute, durabilityMinAcked)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	p.cmd.Process.Signal(sig) // SIGKILL: no chance to flush anything
 	exitErr := <-p.done
 	wg.Wait()
@@ -491,7 +512,7 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabil
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(acks) < 100 {
+	if len(acks) < durabilityMinAcked {
 		t.Fatalf("only %d appends acknowledged before the kill", len(acks))
 	}
 

@@ -44,6 +44,12 @@ afterwards), with --nodes N as N venue nodes on that database, writers
 spread over them. With --url it measures a venue that is already running
 (give its admin credential with --admin-file).
 
+With --prefill N it first appends N entries to every channel, so that the
+measured runs show whether the cost of an append grows with log length.
+For a venue it started itself it prints the venue process's CPU time per
+append (from /proc), which holds on a shared machine where throughput does
+not.
+
 Then it runs the same workload against NATS JetStream (file storage, every
 write synced to disk before it is acknowledged: sync_interval: always) on a
 nats-server it starts and stops itself, and prints the venue's throughput
@@ -55,10 +61,12 @@ and pass --nats-server ~/go/bin/nats-server.
 Examples:
   goodoffices bench venue
   goodoffices bench venue --duration 20s --writers 128
+  goodoffices bench venue --channels 100000 --prefill 10 --writers 128
   goodoffices bench venue --db postgres://postgres@127.0.0.1:5432/test --nodes 3
   goodoffices bench venue --url http://127.0.0.1:8470 --admin-file goodoffices-data/admin.token --no-jetstream`)
 	writersFlag := fs.String("writers", "1,16,128", "comma-separated `counts` of concurrent writers, one run each")
 	channels := fs.Int("channels", 256, "`number` of channels the writers spread over")
+	prefill := fs.Int("prefill", 0, "append this `number` of entries to every channel before measuring (to see whether cost grows with log length)")
 	size := fs.Int("size", 256, "entry size in `bytes`")
 	duration := fs.Duration("duration", 10*time.Second, "measured `time` per run")
 	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured `time` before each run")
@@ -91,6 +99,8 @@ Examples:
 	switch {
 	case *channels < 1:
 		return &UsageError{Msg: "--channels must be at least 1"}
+	case *prefill < 0:
+		return &UsageError{Msg: "--prefill must not be negative"}
 	case *size < 1 || *size > 65535:
 		return &UsageError{Msg: "--size must be between 1 and 65535"}
 	case *duration <= 0 || *warmup < 0:
@@ -139,7 +149,7 @@ Examples:
 		if len(urls) > 1 {
 			fmt.Fprintf(out, "appends routed to nodes by %s\n", *route)
 		}
-		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *channels, *size, *warmup, *duration)
+		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *channels, *prefill, *size, *warmup, *duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -369,10 +379,24 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, channels, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+	start := time.Now()
 	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
 	if err != nil {
 		return nil, err
+	}
+	fmt.Fprintf(out, "%d channels created in %s\n", channels, time.Since(start).Round(time.Millisecond))
+	if prefill > 0 {
+		ws, err := t.Writers(ctx, 64, route)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		n, err := bench.Prefill(ctx, ws, channels, prefill, size)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "prefilled %d entries (%d per channel) in %s\n", n, prefill, time.Since(start).Round(time.Millisecond))
 	}
 	bench.PrintHeader(out)
 	var res []bench.Result
@@ -382,10 +406,18 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 			return nil, err
 		}
 		before := t.Stats(ctx, admin)
+		cpu0, cpuOK := venueCPU()
 		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		cpu1, _ := venueCPU()
 		after := t.Stats(ctx, admin)
 		bench.PrintResult(out, r)
 		fmt.Fprintf(out, "%8s (%s, warm-up included)\n", "", after.Sub(before))
+		if d := after.Sub(before); cpuOK && d.Appends > 0 {
+			// The venue process's own CPU time, so the figure holds on a
+			// shared machine where wall-clock throughput does not.
+			fmt.Fprintf(out, "%8s venue CPU %.1f µs per append (%s over %d appends, warm-up included)\n", "",
+				float64((cpu1-cpu0).Microseconds())/float64(d.Appends), (cpu1 - cpu0).Round(time.Millisecond), d.Appends)
+		}
 		res = append(res, r)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -425,4 +457,21 @@ func init() {
 	if l := osGetenv("GOODOFFICES_BENCH_LOG"); l != "" {
 		benchVenueLogLevel = l
 	}
+}
+
+// venueCPU returns the CPU time used so far by the venue processes this
+// command started; false when it started none or cannot read it.
+func venueCPU() (time.Duration, bool) {
+	if len(venueProcs) == 0 {
+		return 0, false
+	}
+	var sum time.Duration
+	for _, p := range venueProcs {
+		d, ok := p.CPUTime()
+		if !ok {
+			return 0, false
+		}
+		sum += d
+	}
+	return sum, true
 }
