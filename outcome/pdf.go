@@ -231,6 +231,9 @@ func concordanceBlocks(c *negotiation.ConcordanceTable) []pdfBlock {
 // digest, and what the venue's evidence showed. r is the report of
 // b.Verify.
 func (b *Bundle) PDF(r *Report, o PDFOptions) ([]byte, error) {
+	if b.Package != "" {
+		return nil, errors.New("failed to render: a PDF of a package of texts is not supported yet; render each text with 'desk render'")
+	}
 	if r == nil || r.Kind != "outcome" || r.Digest != b.Digest {
 		return nil, errors.New("failed to render: the bundle is not verified")
 	}
