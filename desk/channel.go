@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,12 +61,39 @@ func groupID(venueName, channel string) []byte {
 	return []byte("goodoffices channel v1\n" + venueName + "\n" + channel)
 }
 
-func (d *Desk) channelOfGroup(gid []byte) (string, bool) {
-	rest, ok := bytes.CutPrefix(gid, []byte("goodoffices channel v1\n"+d.venue.Name+"\n"))
-	if !ok || !delegation.ValidName(string(rest)) {
-		return "", false
+// groupIDGen is the group ID of a channel's group after gen upgrades
+// (upgrade.go): the first group's ID, then "\n" and gen.
+func groupIDGen(venueName, channel string, gen int) []byte {
+	if gen == 0 {
+		return groupID(venueName, channel)
 	}
-	return string(rest), true
+	return fmt.Appendf(groupID(venueName, channel), "\n%d", gen)
+}
+
+// parseGroupID returns the channel and generation a group ID of this venue
+// names.
+func (d *Desk) parseGroupID(gid []byte) (ch string, gen int, ok bool) {
+	rest, ok := bytes.CutPrefix(gid, []byte("goodoffices channel v1\n"+d.venue.Name+"\n"))
+	if !ok {
+		return "", 0, false
+	}
+	name, g, hasGen := strings.Cut(string(rest), "\n")
+	if !delegation.ValidName(name) {
+		return "", 0, false
+	}
+	if hasGen {
+		n, err := strconv.Atoi(g)
+		if err != nil || n < 1 || strconv.Itoa(n) != g {
+			return "", 0, false
+		}
+		gen = n
+	}
+	return name, gen, true
+}
+
+func (d *Desk) channelOfGroup(gid []byte) (string, bool) {
+	ch, _, ok := d.parseGroupID(gid)
+	return ch, ok
 }
 
 // A MemberInfo is who a leaf of a channel's group is, from its certificate
@@ -179,7 +207,9 @@ func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, 
 		// the transaction holds exactly that state (Put and Delete of the
 		// key forget it).
 		if cg, ok := t.groups[ch]; ok {
-			delete(t.groups, ch)
+			if !t.dirty[ch] {
+				delete(t.groups, ch)
+			}
 			return cg.g, nil
 		}
 	}
@@ -205,6 +235,16 @@ func (d *Desk) loadGroup(ctx context.Context, q getter, ch string) (*mls.Group, 
 }
 
 func saveGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) error {
+	if tx.deferGroups {
+		// A batch of entries: the state is written once, before the
+		// transaction commits (flushGroups), not after every entry.
+		tx.keepGroup(ch, g, nil)
+		if tx.dirty == nil {
+			tx.dirty = map[string]bool{}
+		}
+		tx.dirty[ch] = true
+		return nil
+	}
 	b, err := g.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("failed to save the group state of %s: %w", ch, err)
@@ -231,13 +271,40 @@ func (t *Tx) keepGroup(ch string, g *mls.Group, state []byte) {
 // forgetGroup drops the group kept for a key written in the transaction.
 func (t *Tx) forgetGroup(key string) {
 	if len(t.groups) > 0 && strings.HasPrefix(key, prefGroup) {
-		delete(t.groups, strings.TrimPrefix(key, prefGroup))
+		ch := strings.TrimPrefix(key, prefGroup)
+		delete(t.groups, ch)
+		delete(t.dirty, ch)
 	}
+}
+
+// flushGroups writes the group states saved in a batch (saveGroup with
+// deferGroups), before the transaction commits.
+func (t *Tx) flushGroups(ctx context.Context) error {
+	chans := make([]string, 0, len(t.dirty))
+	for ch := range t.dirty {
+		chans = append(chans, ch)
+	}
+	slices.Sort(chans)
+	t.deferGroups = false
+	for _, ch := range chans {
+		cg, ok := t.groups[ch]
+		if !ok || !t.dirty[ch] {
+			continue
+		}
+		delete(t.dirty, ch)
+		if err := saveGroup(ctx, t, ch, cg.g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // returnGroup puts back in the cache a group that was loaded in tx and not
 // changed, once tx commits.
 func (d *Desk) returnGroup(ctx context.Context, tx *Tx, ch string, g *mls.Group) {
+	if tx.dirty[ch] {
+		return // kept, and written before the transaction commits
+	}
 	if b, err := tx.Get(ctx, prefGroup+ch); err == nil {
 		tx.OnCommit(func() { d.groups.put(ch, g, b) })
 		tx.keepGroup(ch, g, b)
@@ -375,14 +442,33 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		return err
 	}
 	gid, epoch, ok := peekEpoch(entry)
-	want := groupID(d.venue.Name, ch)
-	if !ok || !bytes.Equal(gid, want) {
+	var gch string
+	var gen int
+	if ok {
+		gch, gen, ok = d.parseGroupID(gid)
+	}
+	if !ok || gch != ch {
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Kind: "rejected", Note: "not an MLS message of this channel's group"})
 	}
 	if g == nil {
 		// Not (yet) a member: wait for a Welcome, which tells from which
 		// epoch on this desk can read.
 		return errWaitingWelcome
+	}
+	if !bytes.Equal(gid, g.GroupID()) {
+		// A message of another generation of the channel's group: an
+		// earlier one, sent before the upgrade this desk has processed, or
+		// the successor this desk waits to be welcomed into (upgrade.go).
+		_, cur, _ := d.parseGroupID(g.GroupID())
+		next, _, _, closed := g.ReInitInfo()
+		d.returnGroup(ctx, tx, ch, g)
+		switch {
+		case gen < cur:
+			return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent in the channel's group before its upgrade"})
+		case closed && bytes.Equal(gid, next):
+			return errWaitingWelcome
+		}
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "rejected", Note: "a message of a group of this channel that this desk does not know"})
 	}
 	if sb, err := tx.Get(ctx, sentKey(ch, entry)); err == nil {
 		var s sentRecord
@@ -410,7 +496,11 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if !g.Active() {
 		d.returnGroup(ctx, tx, ch, g)
-		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "this desk is no longer a member"})
+		note := "this desk is no longer a member"
+		if _, _, _, closed := g.ReInitInfo(); closed {
+			note = "sent after the channel's group was closed for an upgrade"
+		}
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: note})
 	}
 	disc := discloseReceived(g, entry) // before Process erases the key (briefing.go)
 	rcv, err := g.Process(entry)
@@ -463,6 +553,16 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		}
 	case mls.KindCommit:
 		m.Kind, m.Note = "commit", describeCommit(rcv.Commit)
+		if _, cs, _, closed := g.ReInitInfo(); closed && rcv.Commit != nil {
+			m.Note = fmt.Sprintf("epoch %d: the group is closed for an upgrade to %s (0x%04x); its successor continues the channel", rcv.Commit.NewEpoch, cs, uint16(cs))
+			if m.Own {
+				// Our ReInit won the epoch: this desk makes the successor
+				// (Upgrade, upgrade.go), even after a restart.
+				if err := tx.Put(ctx, prefUpgrading+ch, []byte("1")); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.Delete(ctx, prefProposal+ch); err != nil {
 			return err
 		}

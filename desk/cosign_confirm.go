@@ -59,6 +59,8 @@ const (
 	AlarmWithholding = "withholding" // an entry stayed pending longer than the bound
 	AlarmFreeze      = "freeze"      // others cosigned a larger log than the venue serves this desk
 	AlarmReplay      = "replay"      // an MLS message whose key generation was already used (a replay)
+	AlarmMembership  = "membership"  // the venue's channel list omits a delegation the group holds
+	AlarmKeyPackage  = "key-package" // the venue answered a claim with a key package that is not the device's
 )
 
 // DefaultWithholdingBound is how long an entry may stay pending before
@@ -145,6 +147,9 @@ type Confirmation struct {
 	Marks        []sizeMark `json:"marks,omitempty"`
 	WarnedWithho int64      `json:"warned_withholding,omitempty"` // 1 + index already warned about
 	WarnedFreeze int64      `json:"warned_freeze,omitempty"`      // Ahead already warned about
+	// WarnedMembers lists the delegations of the group that the venue's
+	// channel list omitted when this desk last raised a membership alarm.
+	WarnedMembers string `json:"warned_members,omitempty"`
 }
 
 // sizeMark records when the desk first accepted a checkpoint of Size.
@@ -234,7 +239,36 @@ func (d *Desk) members(ctx context.Context, log string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.Members, nil
+	set, _ := d.confirmationSet(ctx, log, c.Members)
+	return set, nil
+}
+
+// confirmationSet returns the delegations whose cosignatures confirm the
+// entries of channel ch: every delegation in the channel's MLS group as this
+// desk sees it (the membership the parties agreed by their commits), and
+// every delegation the venue lists for the channel (so that an entry is not
+// confirmed before a listed delegation has joined and cosigned). The host
+// cannot shrink the set by editing its channel list; unlisted names the
+// delegations in the group that the venue's list omits, which is an alarm.
+func (d *Desk) confirmationSet(ctx context.Context, ch string, listed []string) (set, unlisted []string) {
+	set = slices.Clone(listed)
+	ms, _, err := d.Members(ctx, ch)
+	if err != nil {
+		// Not in the group yet: only the venue's list is known.
+		return set, nil
+	}
+	for _, m := range ms {
+		if m.Delegation == "" || slices.Contains(set, m.Delegation) {
+			continue
+		}
+		set = append(set, m.Delegation)
+		if !slices.Contains(unlisted, m.Delegation) {
+			unlisted = append(unlisted, m.Delegation)
+		}
+	}
+	slices.Sort(set)
+	slices.Sort(unlisted)
+	return set, unlisted
 }
 
 // cosigned is a verified cosigned checkpoint.
@@ -544,7 +578,24 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 		conf.Ahead, conf.AheadSince = 0, time.Time{}
 	}
 	var alarm *Alarm
-	if bound := cfg.bound(); bound > 0 {
+	if log != RegisterLog && log != "revocations" {
+		// The venue's channel list must not omit a delegation that is in
+		// the group: the host does not decide who must confirm.
+		if c, err := d.channelMeta(ctx, d.store, log); err == nil {
+			if _, unlisted := d.confirmationSet(ctx, log, c.Members); len(unlisted) > 0 {
+				key := strings.Join(unlisted, ",")
+				if conf.WarnedMembers != key {
+					conf.WarnedMembers = key
+					alarm = &Alarm{Log: log, Kind: AlarmMembership, Index: cp.Size,
+						Detail: fmt.Sprintf("the venue's member list of this channel (%s) omits %s, which the channel's encrypted group holds: the parties, not the host, decide who is in; entries still need %s's cosignature to be confirmed",
+							strings.Join(c.Members, ", "), key, key)}
+				}
+			} else {
+				conf.WarnedMembers = ""
+			}
+		}
+	}
+	if bound := cfg.bound(); bound > 0 && alarm == nil {
 		switch {
 		case conf.Ahead > cp.Size && now.Sub(conf.AheadSince) > bound && conf.WarnedFreeze != conf.Ahead:
 			conf.WarnedFreeze = conf.Ahead

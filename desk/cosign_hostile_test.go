@@ -56,7 +56,9 @@ func newArenaOf(t testing.TB, withholding time.Duration, names ...string) *arena
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
-	v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Logger: quiet, Rate: -1})
+	// OpaqueEntries: the attacks append raw entries, as a hostile venue
+	// can (the real one refuses what is not MLS framing).
+	v, err := venue.New(ctx, venue.Config{DataDir: dir, Name: "venue.test", Logger: quiet, Rate: -1, OpaqueEntries: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -293,8 +293,10 @@ func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byt
 	if err := d.store.Put(ctx, keyVenue, vj); err != nil {
 		return nil, err
 	}
-	// Verify the register before trusting anything it says.
-	if err := d.syncLogLocked(ctx, RegisterLog); err != nil {
+	// Verify the register before trusting anything it says. Its
+	// confirmation (handing over this desk's cosignature) needs the device
+	// registered: it follows the registration below.
+	if err := d.syncLogOpt(ctx, RegisterLog, false); err != nil {
 		return nil, err
 	}
 	own, err := d.party(ctx, d.profile.Delegation)
@@ -319,6 +321,9 @@ func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byt
 		return nil, err
 	}
 	d.cert = cert
+	if err := d.refreshConfirmationLocked(ctx, RegisterLog); err != nil {
+		d.log.Warn("failed to confirm the register; the next sync retries", "err", err)
+	}
 	// Stock key packages at once, so that members can add this device.
 	if err := d.replenishKeyPackages(ctx); err != nil {
 		d.log.Warn("failed to upload key packages; the next sync retries", "err", err)

@@ -102,7 +102,7 @@ func (tv *testVenue) serve(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
-	if tamper == nil || resp.StatusCode != 200 || !strings.HasPrefix(r.URL.Path, "/logs/") {
+	if tamper == nil || resp.StatusCode != 200 || !(strings.HasPrefix(r.URL.Path, "/logs/") || strings.HasSuffix(r.URL.Path, "/keypackage")) {
 		w.WriteHeader(resp.StatusCode)
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -998,4 +998,60 @@ func TestRunReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("Tomas Reig: one|Tomas Reig: two|Tomas Reig: three")
+}
+
+// TestJunkFirstEntryDoesNotBlockGroup: a member device jams a new channel
+// with a first entry that is well-formed MLS framing of the channel's group
+// (the venue cannot tell it from a real message) but not its creation; a
+// desk still starts the group, the others join it, and the junk is recorded
+// as rejected.
+func TestJunkFirstEntryDoesNotBlockGroup(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	a1 := tv.newDesk(arden, "Tomas Reig")
+	a2 := tv.newDesk(arden, "Nora Vass")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, a2)
+	// A PrivateMessage framing of this channel's group, epoch 0, with
+	// garbage inside: desks without the group wait on it for a Welcome.
+	junk := mlsFramed(groupID(tv.v.Name(), "wg1"), 0, []byte{0xde, 0xad, 0xbe, 0xef})
+	if _, err := a2.api.appendEntry(ctx, "wg1", junk, -1); err != nil {
+		t.Fatal(err)
+	}
+	// Plain junk does not even get in.
+	if _, err := a2.api.appendEntry(ctx, "wg1", []byte("junk"), -1); err == nil {
+		t.Fatal("the venue logged an entry that is not MLS framing")
+	}
+	// 'desk open' (or a send that starts the group) is not stopped by the
+	// junk: the venue's one commit per epoch decides.
+	if _, err := a1.Send(ctx, "wg1", []byte("one")); errors.Is(err, ErrNoGroup) {
+		if err := a1.Open(ctx, "wg1"); err != nil {
+			t.Fatalf("starting the group after a junk first entry: %v", err)
+		}
+		if _, err := a1.Send(ctx, "wg1", []byte("one")); err != nil {
+			t.Fatal(err)
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, a2)
+	if got := strings.Join(texts(t, a2, "wg1"), "|"); got != "Tomas Reig: one" {
+		t.Fatalf("a2 reads %q", got)
+	}
+	// Another desk asked to start the group now learns it is started.
+	a3 := tv.newDesk(arden, "Ilse Marr")
+	confirmAll(t, a3)
+	if err := a3.Open(ctx, "wg1"); !errors.Is(err, ErrNoGroup) {
+		t.Fatalf("open of a started group by a desk not in it: %v, want ErrNoGroup", err)
+	}
+	for _, d := range []*Desk{a1, a2} {
+		ms, _ := d.Read(ctx, "wg1", 0, 0)
+		if len(ms) == 0 || (ms[0].Kind != "rejected" && ms[0].Kind != "skipped") {
+			t.Fatalf("%s: the junk entry is not recorded as rejected or skipped: %+v", d.Profile().Person, ms)
+		}
+	}
 }

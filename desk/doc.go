@@ -74,6 +74,22 @@
 // conversation, and member desks add missing devices of confirmed member
 // delegations on their own (the desk with the lowest leaf index does it).
 //
+// # Cipher suites: post-quantum by default
+//
+// The venue does not choose a channel's cipher suite; each desk's
+// SuitePolicy does. By default a desk opens channels and publishes key
+// packages on MLS_256_XWING_AES256GCM_SHA512_Ed25519 (0x0053: X-Wing, that
+// is ML-KEM-768 + X25519, so that a host recording the talks cannot decrypt
+// them later with a quantum computer) and refuses to open or join a channel
+// on a classical suite (ErrSuitePolicy). ChannelSuite describes a channel's
+// suite (DescribeSuite says plainly whether it is post-quantum). Upgrade
+// moves a channel in place to another suite (upgrade.go: a ReInit commit,
+// RFC 9420 §11.2, and a successor group "…\n<channel>\n<n>" that every
+// member joins against its state of the closed group); the channel's log,
+// history and negotiation state carry over, and commits of the successor
+// are announced at its epoch plus the channel's epoch base
+// (Goodoffices-Epoch-Base).
+//
 // # Negotiation
 //
 // Events turns a channel's application messages into negotiation.Event

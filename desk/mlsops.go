@@ -160,6 +160,11 @@ func (d *Desk) replenishKeyPackages(ctx context.Context) error {
 	})
 }
 
+// maxWaitingWelcomes bounds the Welcomes a desk keeps for later (waiting
+// for a party's confirmation or for a ReInit commit), so that a venue or a
+// member cannot fill the store with them.
+const maxWaitingWelcomes = 64
+
 // processMail joins the groups of the Welcomes in the device's mailbox
 // (RFC 9420 §12.4.3.1). A Welcome is accepted only for a channel of this
 // delegation that this desk is not yet in, and only if every member of the
@@ -172,9 +177,11 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	kept := 0
 	for _, kv := range waiting {
 		ch, err := d.tryWelcome(ctx, kv.Value)
-		if errors.Is(err, ErrNotConfirmed) {
+		if errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit) {
+			kept++
 			continue
 		}
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, kv.Key) })
@@ -193,11 +200,18 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 	for _, m := range mail {
 		ch, err := d.tryWelcome(ctx, m.Data)
 		switch {
-		case errors.Is(err, ErrNotConfirmed):
-			d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
+		case (errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit)) && kept >= maxWaitingWelcomes:
+			d.log.Warn("dropped a Welcome: too many wait already", "mail", m.ID, "err", err)
+		case errors.Is(err, ErrNotConfirmed), errors.Is(err, errWaitingReInit):
+			if errors.Is(err, ErrNotConfirmed) {
+				d.log.Warn("a Welcome waits until its members' delegations are confirmed (desk verify-party)", "mail", m.ID)
+			} else {
+				d.log.Info("a Welcome into an upgraded channel waits for the ReInit commit in its log", "mail", m.ID)
+			}
 			if err := d.store.Put(ctx, fmt.Sprintf("%s%016d", prefWelcome, m.ID), m.Data); err != nil {
 				return joined, err
 			}
+			kept++
 		case err != nil:
 			d.log.Warn("ignored a message in the mailbox", "mail", m.ID, "err", err)
 		case ch != "":
@@ -260,6 +274,13 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 	for _, kv := range kps {
 		rejected = nil
 		g, err := mls.Join(id, kv.Value, welcome, cfg, nil)
+		var resumed *mls.Group // the closed group g succeeds (upgrade.go)
+		if resumesGroup(err) {
+			_, g, resumed, err = d.joinSuccessor(ctx, id, kv.Value, welcome, cfg)
+			if errors.Is(err, errWaitingReInit) {
+				return "", err
+			}
+		}
 		if errors.Is(err, mls.ErrNotForUs) {
 			continue
 		}
@@ -292,10 +313,25 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 				return "", a
 			}
 		}
-		if old, err := d.loadGroup(ctx, d.store, ch); err == nil && old != nil && old.Active() {
-			return "", fmt.Errorf("a Welcome into %s, whose group this desk is already in", ch)
+		old, err := d.loadGroup(ctx, d.store, ch)
+		if err == nil && old != nil && resumed == nil {
+			if old.Active() {
+				return "", fmt.Errorf("a Welcome into %s, whose group this desk is already in", ch)
+			}
+			if _, _, _, closed := old.ReInitInfo(); closed {
+				return "", fmt.Errorf("a Welcome into %s that does not resume its group closed for an upgrade", ch)
+			}
 		}
 		err = d.store.Update(ctx, func(tx *Tx) error {
+			if resumed != nil {
+				if err := d.enterSuccessor(ctx, tx, ch, g, d.epochBase(ctx, tx, ch)+resumed.Epoch()); err != nil {
+					return err
+				}
+				if string(lr) != strings.TrimPrefix(kv.Key, prefKP) {
+					return tx.Delete(ctx, kv.Key)
+				}
+				return nil
+			}
 			if err := saveGroup(ctx, tx, ch, g); err != nil {
 				return err
 			}
@@ -414,14 +450,17 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if err != nil {
 			return err
 		}
+		created := false
 		if g == nil {
-			st, err := d.logState(ctx, d.store, ch)
-			if err != nil {
-				return err
-			}
-			if !create || st.Size > 0 {
+			// Without a group, only a creation may go on. Whether the
+			// group was started is the venue's one commit per epoch to
+			// tell, not the log's size: entries that are not its creation
+			// (junk a member appended first) must not block it. If the
+			// commit for epoch 0 is taken, another desk started it.
+			if !create {
 				return ErrNoGroup
 			}
+			created = true
 			pol, err := d.SuitePolicy(ctx)
 			if err != nil {
 				return err
@@ -472,7 +511,7 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		}); err != nil {
 			return err
 		}
-		_, err = d.api.appendEntry(ctx, ch, bundle.Commit, int64(epoch))
+		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
 		if err != nil {
 			g.DiscardCommit()
 			d.store.Update(ctx, func(tx *Tx) error {
@@ -487,6 +526,9 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 				return saveGroup(ctx, tx, ch, g)
 			})
 			if errors.Is(err, ErrEpochTaken) {
+				if created {
+					return ErrNoGroup // another desk started the group: wait for its Welcome
+				}
 				d.log.Info("another commit won the epoch; re-basing", "channel", ch, "epoch", epoch)
 				continue
 			}
@@ -551,12 +593,18 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 				d.log.Warn("expired key package from the venue; the device must sync to upload fresh ones", "device", dev.ID)
 				continue
 			}
+			// The venue answered a claim for this device's key package: one
+			// that is not the device's is a substitution by the venue (or
+			// its path), never a reason to carry on without the device.
 			pub, _ := delegation.ParseDeviceID(dev.ID)
 			if !bytes.Equal(kp.SignatureKey(), pub) {
-				d.log.Warn("key package not of the device it was claimed for", "device", dev.ID)
-				continue
+				return nil, nil, d.warn(ctx, &Alarm{Log: ch, Kind: AlarmKeyPackage,
+					Detail: fmt.Sprintf("the venue answered the claim for a key package of device %s of %s with one whose signature key is not that device's: the channel's group was not changed, so that no party's device is left out of it unseen", dev.ID, del)},
+					map[string][]byte{"keypackage": kp.Bytes()})
 			}
 			if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
+				// The device's own key with a credential that no longer
+				// holds (an expired or revoked certificate): not added.
 				d.log.Warn("key package credential refused", "device", dev.ID, "err", err)
 				continue
 			}
@@ -620,8 +668,11 @@ func addOptions(kps []*mls.KeyPackage, devs []string) (*mls.CommitOptions, []str
 	return opts, devs
 }
 
-// Open starts the MLS group of a channel whose log is still empty, with
-// every device of its member delegations that this delegate accepts.
+// Open starts the MLS group of a channel that has none yet, with every
+// device of its member delegations that this delegate accepts. Entries
+// already in the log that are not the group's creation (junk a member
+// appended) do not stop it: the venue's one commit per epoch tells whether
+// another desk started the group (ErrNoGroup then).
 func (d *Desk) Open(ctx context.Context, ch string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -851,6 +902,9 @@ func (d *Desk) send(ctx context.Context, ch string, data []byte, check func() er
 // it. late reports that the message landed after a commit that ended the
 // epoch it was encrypted in.
 func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byte) (idx int64, late bool, err error) {
+	if _, cs, _, closed := g.ReInitInfo(); closed {
+		return 0, false, fmt.Errorf("channel %s is being upgraded to %s: this desk waits for the Welcome into its new group (sync again)", ch, suiteLabel(cs))
+	}
 	if !g.Active() {
 		return 0, false, fmt.Errorf("this desk is no longer a member of %s", ch)
 	}

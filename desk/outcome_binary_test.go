@@ -15,20 +15,7 @@ func TestBinaryOutcome(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	c := startCluster(t)
-	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
-		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
-		fps[del] = c.field(out, "fingerprint")
-		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
-	}
-	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
-	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
-	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
-	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
-	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
-	c.syncAll("tomas", "iryna")
+	c, fps := startWorkingGroup(t)
 
 	c.run(0, "desk", "table", "wg1", "--home", "tomas", "--json", "--text", "js", "--title", "Joint Statement",
 		"--para", "The Parties agree to a [complete] [partial] ceasefire.", "--para", "The Parties will meet again.")

@@ -289,17 +289,21 @@ func searchable(m Message) (kind, text string, ok bool) {
 	if m.Kind != "application" || len(m.Data) == 0 {
 		return "", "", false
 	}
-	var env struct {
-		V    int    `json:"v"`
-		Type string `json:"type"`
+	// One decoding: the type, then the text, of a negotiation event.
+	var v any
+	typ := ""
+	if json.Unmarshal(m.Data, &v) == nil {
+		if mp, ok := v.(map[string]any); ok {
+			typ, _ = mp["type"].(string)
+		}
 	}
-	if json.Unmarshal(m.Data, &env) != nil || env.Type == "" {
+	if typ == "" {
 		if !utf8.Valid(m.Data) {
 			return "", "", false
 		}
 		return KindMessage, string(m.Data), true
 	}
-	switch env.Type {
+	switch typ {
 	case negotiation.TypeStatement:
 		kind = KindStatement
 	case negotiation.TypeTableText:
@@ -310,10 +314,6 @@ func searchable(m Message) (kind, text string, ok bool) {
 		kind = KindPosition
 	default:
 		kind = KindEvent
-	}
-	var v any
-	if json.Unmarshal(m.Data, &v) != nil {
-		return "", "", false
 	}
 	var b strings.Builder
 	collectText(&b, "", v)

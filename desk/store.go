@@ -373,6 +373,10 @@ type Tx struct {
 	tx       *sql.Tx
 	onCommit []func()
 	groups   map[string]cachedGroup // group states as this transaction holds them (channel.go)
+	// deferGroups makes saveGroup keep the states of a batch of entries
+	// in memory (dirty) and write them once, before the commit.
+	deferGroups bool
+	dirty       map[string]bool
 
 	getStmt, putStmt *sql.Stmt // the store's, on the transaction
 }
@@ -426,6 +430,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	defer tx.Rollback()
 	t := &Tx{s: s, tx: tx}
 	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.flushGroups(ctx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

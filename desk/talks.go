@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -179,4 +180,27 @@ func (d *Desk) Unread(ctx context.Context, ch string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// prefUILanguage keeps the language the delegate chose for the desk's web
+// interface.
+const prefUILanguage = "ui/language"
+
+// SetUILanguage remembers the language (a code such as "ru") the delegate
+// chose for the desk's web interface, so that it survives a restart and a
+// new browser.
+func (d *Desk) SetUILanguage(ctx context.Context, code string) error {
+	if len(code) == 0 || len(code) > 16 {
+		return errors.New("failed to save the language: not a language code")
+	}
+	return d.store.Put(ctx, prefUILanguage, []byte(code))
+}
+
+// UILanguage returns the language saved by SetUILanguage, "" if none.
+func (d *Desk) UILanguage(ctx context.Context) string {
+	b, err := d.store.Get(ctx, prefUILanguage)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -127,6 +127,9 @@ func (c *talksCache) advance(ctx context.Context, d *Desk, ch string, cfg negoti
 			d.log.Warn("failed to write the snapshot of the talks", "channel", ch, "err", err)
 		}
 	}
+	// Build the state's lookup tables now, under c.mu: the state is shared
+	// from here on and readers must not build them concurrently.
+	e.st.Text("")
 	e.shared = true
 	for len(c.m) > talksCached {
 		var old string

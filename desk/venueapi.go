@@ -115,10 +115,16 @@ func (v *venueClient) deleteMail(ctx context.Context, through int64) error {
 // appendEntry posts an entry to a channel's log. If commitEpoch >= 0 the
 // entry is announced as the commit for that epoch; a 409 yields ErrEpochTaken.
 func (v *venueClient) appendEntry(ctx context.Context, log string, entry []byte, commitEpoch int64) (int64, error) {
+	return v.appendEntryBased(ctx, log, entry, commitEpoch, 0)
+}
+
+// appendEntryBased is appendEntry for a commit of a group whose channel's
+// earlier groups ended at a total of base epochs (upgrade.go).
+func (v *venueClient) appendEntryBased(ctx context.Context, log string, entry []byte, commitEpoch int64, base uint64) (int64, error) {
 	var idx int64
 	var err error
 	if commitEpoch >= 0 {
-		idx, err = v.cl().AppendCommit(ctx, log, entry, uint64(commitEpoch))
+		idx, err = v.cl().AppendCommitBased(ctx, log, entry, uint64(commitEpoch), base)
 	} else {
 		idx, err = v.cl().Append(ctx, log, entry)
 	}

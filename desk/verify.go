@@ -351,6 +351,7 @@ func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 			batched := st
 			accepting := pendingAccept
 			err := d.store.Update(ctx, func(tx *Tx) error {
+				tx.deferGroups = true // written once for the batch
 				if accepting {
 					if err := accept(tx); err != nil {
 						return err

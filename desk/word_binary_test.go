@@ -24,20 +24,7 @@ func TestBinaryWord(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	py := pythonDocx(t)
-	c := startCluster(t)
-	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
-		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
-		fps[del] = c.field(out, "fingerprint")
-		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
-	}
-	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
-	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
-	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
-	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
-	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
-	c.syncAll("tomas", "iryna")
+	c, _ := startWorkingGroup(t)
 
 	write := func(name, script string) string {
 		t.Helper()
@@ -117,6 +104,16 @@ for p in docx.Document(sys.argv[1]).paragraphs: print(p.text)
 // runBoth runs the binary, checks its exit code and returns stdout and stderr.
 func (c *cluster) runBoth(want int, args ...string) (string, string) {
 	c.t.Helper()
+	code, stdout, stderr := c.runCode(args...)
+	if code != want {
+		c.t.Fatalf("goodoffices %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
+// runCode runs the binary and returns its exit code, stdout and stderr.
+func (c *cluster) runCode(args ...string) (int, string, string) {
+	c.t.Helper()
 	cmd := exec.CommandContext(c.t.Context(), c.bin, args...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), c.env...)
@@ -130,10 +127,7 @@ func (c *cluster) runBoth(want int, args ...string) (string, string) {
 	} else if err != nil {
 		c.t.Fatal(err)
 	}
-	if code != want {
-		c.t.Fatalf("goodoffices %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, stdout.String(), stderr.String())
-	}
-	return stdout.String(), stderr.String()
+	return code, stdout.String(), stderr.String()
 }
 
 func zipPart(t *testing.T, file, name string) string {
@@ -169,4 +163,27 @@ func pythonDocx(t *testing.T) string {
 	}
 	t.Skip("no python3 with the docx module (apt-get install python3-docx)")
 	return ""
+}
+
+// startWorkingGroup starts a venue with Arden and Borealia accredited, the
+// working group wg1 of both, and a desk for each (tomas of Arden, iryna of
+// Borealia) that has confirmed the other's fingerprint and synced. It
+// returns the cluster and the delegations' root-key fingerprints.
+func startWorkingGroup(t *testing.T) (*cluster, map[string]string) {
+	t.Helper()
+	c := startCluster(t)
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	fps := map[string]string{}
+	for _, del := range []string{"arden", "borealia"} {
+		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
+		fps[del] = c.field(out, "fingerprint")
+		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
+	}
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
+	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
+	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	c.syncAll("tomas", "iryna")
+	return c, fps
 }

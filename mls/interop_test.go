@@ -75,6 +75,7 @@ var interopScenarios = []struct {
 	{"group-context-extensions", groupContextExtensions, false},
 	{"message-sizes", messageSizes, false},
 	{"external-sender-proposal", externalSender, false},
+	{"tampered-ts-messages-refused", tamperedMessages, false},
 	{"go-reinits-to-xwing", goReInits, true},
 	{"ts-reinits-to-xwing", tsReInits, true},
 	{"go-branches-subgroup", goBranches, false},
@@ -493,6 +494,60 @@ func appendVector(b, v []byte) []byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(n)|0x80000000)
 	}
 	return append(b, v...)
+}
+
+// tamperedMessages: every ts-mls message with one byte changed, at every
+// position (an application PrivateMessage, a PrivateMessage and a
+// PublicMessage commit, a Welcome), is refused by our member, whose group
+// stays as it was: the untouched message is then accepted.
+func tamperedMessages(h *harness) {
+	a := h.goMember("alice")
+	b := h.tsMember("bob")
+	h.create(a)
+	h.add(a, true, b)
+	ga := a.(*goMember)
+
+	refuseEveryFlip := func(what string, msg []byte, process func([]byte) error) {
+		h.t.Helper()
+		for i := range msg {
+			bad := bytes.Clone(msg)
+			bad[i] ^= 0x01
+			if err := process(bad); err == nil {
+				h.t.Fatalf("%s with byte %d of %d changed was accepted", what, i, len(msg))
+			}
+		}
+	}
+	processGo := func(m []byte) error { _, err := ga.g.Process(m); return err }
+
+	app := b.encrypt([]byte("the text of article 4"), []byte("aad"))
+	refuseEveryFlip("an application message", app, processGo)
+	if data, ok := a.process(app); !ok || string(data) != "the text of article 4" {
+		h.t.Fatalf("alice read %q after refusing the tampered copies", data)
+	}
+
+	for _, public := range []bool{false, true} {
+		h.public = public
+		commit, _, _ := b.commit(commitSpec{path: true})
+		refuseEveryFlip(fmt.Sprintf("a commit (public %t)", public), commit, processGo)
+		h.deliver(b, commit)
+		h.epoch++
+		h.agree()
+	}
+	h.public = false
+
+	// A Welcome from ts-mls, to a client of ours.
+	d := h.goMember("dave").(*goMember)
+	commit, welcome, _ := b.commit(commitSpec{adds: [][]byte{d.keyPackage()}, treeInWelcome: true})
+	refuseEveryFlip("a Welcome", welcome, func(w []byte) error {
+		_, err := mls.Join(d.id, d.priv, w, d.cfg, nil)
+		return err
+	})
+	h.deliver(b, commit)
+	h.epoch++
+	d.join(welcome, nil)
+	h.members = append(h.members, d)
+	h.agree()
+	h.messages()
 }
 
 // outOfOrder has sender send n application messages that every other

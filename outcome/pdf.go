@@ -175,6 +175,9 @@ func TextPDF(s *negotiation.State, textID string, o PDFOptions) ([]byte, error) 
 			b = append(b, pdfBlock{text: fmt.Sprintf("paragraph %d: %s (%s)", bl.Number, bl.Party, bl.Reason), size: 10, before: 2})
 		}
 	}
+	if c := s.Concordance(t.ID); len(c.Langs) > 0 {
+		b = append(b, concordanceBlocks(c)...)
+	}
 	if ad := t.Adoption; ad != nil {
 		var langs []string
 		for _, l := range ad.Languages {
@@ -193,11 +196,44 @@ func TextPDF(s *negotiation.State, textID string, o PDFOptions) ([]byte, error) 
 	return render(b, o)
 }
 
+// concordanceBlocks renders the concordance table of a text: for the title
+// and each paragraph, the wording in the language of the negotiation, then
+// each other language's wording with its state and who confirmed it.
+func concordanceBlocks(c *negotiation.ConcordanceTable) []pdfBlock {
+	b := []pdfBlock{{text: "Concordance of the language versions", size: 13, style: 1, before: 14},
+		{text: "Each language version is equally authentic; every party confirms each wording before adoption.", size: 9, style: 2}}
+	for _, r := range c.Rows {
+		head := fmt.Sprintf("%d.  [%s] %s", r.Number, c.Language, r.Original)
+		if r.Para == "" {
+			head = fmt.Sprintf("Title  [%s] %s", c.Language, r.Original)
+		}
+		b = append(b, pdfBlock{text: head, size: 10, before: 6})
+		for _, cell := range r.Cells {
+			state := string(cell.Status)
+			if len(cell.Confirmed) > 0 {
+				state += "; confirmed by " + strings.Join(cell.Confirmed, ", ")
+			}
+			if cell.Status == negotiation.ConcordancePending {
+				state += "; waiting for " + strings.Join(cell.Waiting, ", ")
+			}
+			text := cell.Text
+			if text == "" {
+				text = "(no wording)"
+			}
+			b = append(b, pdfBlock{text: fmt.Sprintf("[%s] %s — %s", cell.Lang, text, state), size: 9, indent: 18, before: 2})
+		}
+	}
+	return b
+}
+
 // PDF renders a verified bundle: each authentic language version, then a
 // signature page with each party's root-key fingerprint and signature, the
 // digest, and what the venue's evidence showed. r is the report of
 // b.Verify.
 func (b *Bundle) PDF(r *Report, o PDFOptions) ([]byte, error) {
+	if b.Package != "" {
+		return nil, errors.New("failed to render: a PDF of a package of texts is not supported yet; render each text with 'desk render'")
+	}
 	if r == nil || r.Kind != "outcome" || r.Digest != b.Digest {
 		return nil, errors.New("failed to render: the bundle is not verified")
 	}

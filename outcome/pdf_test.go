@@ -74,6 +74,25 @@ func TestTextPDF(t *testing.T) {
 	if _, err := TextPDF(s, "none", PDFOptions{}); err == nil {
 		t.Error("rendered a text that does not exist")
 	}
+
+	// The concordance table: a Russian version submitted by Borealia,
+	// confirmed by Borealia only.
+	r = s.Apply(negotiation.Event{LogIndex: 2, Channel: "wg1", Delegation: "borealia", Person: "iryna-holt", Payload: negotiation.NewTranslation("joint-statement", "ru", "Совместное заявление",
+		[]negotiation.TranslatedParagraph{{Para: "p2", Text: "Стороны договариваются о полном прекращении огня."}})})
+	if r.Result != negotiation.ResultApplied {
+		t.Fatal(r.Reason)
+	}
+	pdf, err = TextPDF(s, "joint-statement", PDFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = pdfText(t, pdf)
+	for _, want := range []string{"Concordance of the language versions", "[ru] Совместное заявление — pending; confirmed by borealia; waiting for arden",
+		"[ru] Стороны договариваются о полном прекращении огня. — pending", "[ru] (no wording) — missing"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pdftotext does not find %q in:\n%s", want, text)
+		}
+	}
 }
 
 func TestBundlePDF(t *testing.T) {

@@ -115,13 +115,20 @@ func FuzzRewriteServerError(f *testing.F) {
 // FuzzCheckFraming: an entry passes the framing check only if package mls
 // decodes it as a PublicMessage or PrivateMessage.
 func FuzzCheckFraming(f *testing.F) {
-	f.Add([]byte{0, 1, 0, 2, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 'x'}, int64(-1))
-	f.Add([]byte("x"), int64(0))
-	f.Fuzz(func(t *testing.T, entry []byte, epoch int64) {
-		err := checkFraming(entry, epoch)
+	f.Add([]byte{0, 1, 0, 2, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 'x'}, int64(-1), int64(0))
+	f.Add([]byte("x"), int64(0), int64(0))
+	f.Add([]byte{0, 1, 0, 2, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0, 1, 'x'}, int64(5), int64(4))
+	f.Fuzz(func(t *testing.T, entry []byte, epoch, base int64) {
+		if base < 0 || base > max(epoch, 0) {
+			return // refused by the handler before the check
+		}
+		err := checkFraming(entry, epoch, base)
 		h, perr := mls.ParseHeader(entry)
 		if err == nil && (perr != nil || (h.WireFormat != mls.WireFormatPublicMessage && h.WireFormat != mls.WireFormatPrivateMessage)) {
 			t.Fatalf("accepted %x", entry)
+		}
+		if err == nil && epoch >= 0 && (h.Kind != mls.KindCommit || h.Epoch+uint64(base) != uint64(epoch)) {
+			t.Fatalf("accepted %x as the commit of epoch %d (base %d)", entry, epoch, base)
 		}
 	})
 }

@@ -676,11 +676,25 @@ func TestJunkEntriesRefused(t *testing.T) {
 	if status, body := post(bench.Frame([]byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "0"); status != http.StatusBadRequest {
 		t.Errorf("a non-commit announced as a commit: %d %s", status, body)
 	}
+	// After an upgrade (a new MLS group), a commit of group epoch 1 is
+	// announced as epoch base+1: the framing must say base+1-base.
+	if status, body := post(bench.FrameCommit(1, []byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "5", "Goodoffices-Epoch-Base", "3"); status != http.StatusBadRequest {
+		t.Errorf("a commit of epoch 1 announced for 5 with base 3: %d %s", status, body)
+	}
+	if status, body := post(bench.Frame([]byte("x")), "Goodoffices-Epoch-Base", "3"); status != http.StatusBadRequest {
+		t.Errorf("an epoch base without a commit: %d %s", status, body)
+	}
+	if status, body := post(bench.FrameCommit(1, []byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "5", "Goodoffices-Epoch-Base", "6"); status != http.StatusBadRequest {
+		t.Errorf("an epoch base above the epoch: %d %s", status, body)
+	}
 	if status, body := post(bench.Frame([]byte("x"))); status != http.StatusCreated {
 		t.Fatalf("a well-formed PrivateMessage: %d %s", status, body)
 	}
-	if status, body := raw(t, "GET", hv.p.url+"/logs/plenary/checkpoint", tok, "", nil); status != 200 || !strings.Contains(body, "\n1\n") {
-		t.Fatalf("the log holds more than the one well-formed entry: %s", body)
+	if status, body := post(bench.FrameCommit(1, []byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "5", "Goodoffices-Epoch-Base", "4"); status != http.StatusCreated {
+		t.Fatalf("a commit of group epoch 1 announced for 5 with base 4: %d %s", status, body)
+	}
+	if status, body := raw(t, "GET", hv.p.url+"/logs/plenary/checkpoint", tok, "", nil); status != 200 || !strings.Contains(body, "\n2\n") {
+		t.Fatalf("the log holds more than the two well-formed entries: %s", body)
 	}
 }
 

@@ -827,9 +827,13 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 	if !requireMLS(w, r) {
 		return
 	}
-	epoch := int64(-1)
+	epoch, base := int64(-1), int64(0)
 	switch hs := r.Header.Get("Goodoffices-Handshake"); hs {
 	case "":
+		if r.Header.Get("Goodoffices-Epoch-Base") != "" {
+			writeError(w, http.StatusBadRequest, "Goodoffices-Epoch-Base goes with Goodoffices-Handshake: commit only")
+			return
+		}
 	case "commit":
 		e := r.Header.Get("Goodoffices-Epoch")
 		n, err := strconv.ParseInt(e, 10, 64)
@@ -838,6 +842,14 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 			return
 		}
 		epoch = n
+		if b := r.Header.Get("Goodoffices-Epoch-Base"); b != "" {
+			n, err := strconv.ParseInt(b, 10, 64)
+			if err != nil || n < 0 || n > epoch || strconv.FormatInt(n, 10) != b {
+				writeError(w, http.StatusBadRequest, "Goodoffices-Epoch-Base: a canonical non-negative decimal, at most Goodoffices-Epoch, is required")
+				return
+			}
+			base = n
+		}
 	default:
 		writeError(w, http.StatusBadRequest, "Goodoffices-Handshake: only 'commit' is defined")
 		return
@@ -855,7 +867,7 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 		return
 	}
 	if !v.cfg.OpaqueEntries {
-		if err := checkFraming(body, epoch); err != nil {
+		if err := checkFraming(body, epoch, base); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}

@@ -78,7 +78,13 @@
 // not logged. The venue cannot read the epoch from the ciphertext; the
 // header is the desk's claim, and desks check it against the MLS message
 // they process (RFC 9420 §14: the Delivery Service orders handshake
-// messages).
+// messages). A channel upgraded to another cipher suite (ReInit, RFC 9420
+// §11.2) continues in a new MLS group whose epochs start again at 1: its
+// commits are announced with "Goodoffices-Epoch-Base: <decimal>", the sum
+// of the final epochs of the channel's earlier groups, and
+// Goodoffices-Epoch is the group's epoch plus that base, so the epochs of
+// one log never repeat. The venue checks that the framing's epoch is the
+// announced epoch less the base.
 //
 // # Authentication
 //

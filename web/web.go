@@ -13,6 +13,15 @@
 // fetches the page again and swaps its <main>. No framework is vendored, so
 // the trusted computing base of the desk UI is this repository alone.
 //
+// # Languages
+//
+// Every page is rendered in the delegate's language — English, Russian,
+// Ukrainian, Kazakh or French (package web/i18n): Pages is parsed once per
+// locale (LocalePages) with a T function bound to it, the locale of a
+// request comes from the language menu (a cookie per server, and a desk's
+// own settings), else from Accept-Language (Locale), and LanguageHandler
+// serves the menu's form.
+//
 // # Security of a local web UI
 //
 // The desk serves its UI on loopback, like tailscale's local web client, and

@@ -88,13 +88,27 @@ func run(ctx context.Context, env *Env, args []string) int {
 	}
 	if c == nil {
 		if group := subcommands(args[0]); len(group) > 0 {
+			if len(args) >= 2 {
+				if s := suggest(args[0] + " " + args[1]); s != "" {
+					fmt.Fprintf(env.Stderr, "goodoffices: unknown command %q; did you mean 'goodoffices %s'?\n", args[0]+" "+args[1], s)
+					return ExitUsage
+				}
+			}
 			fmt.Fprintf(env.Stderr, "goodoffices %s: missing or unknown subcommand; one of:\n", args[0])
 			for _, g := range group {
 				fmt.Fprintf(env.Stderr, "  goodoffices %-22s %s\n", g.name, g.summary)
 			}
 			return ExitUsage
 		}
-		fmt.Fprintf(env.Stderr, "goodoffices: unknown command %q; run 'goodoffices help'\n", args[0])
+		name := args[0]
+		if len(args) >= 2 && !strings.HasPrefix(args[1], "-") {
+			name += " " + args[1]
+		}
+		if s := suggest(name); s != "" {
+			fmt.Fprintf(env.Stderr, "goodoffices: unknown command %q; did you mean 'goodoffices %s'?\n", name, s)
+		} else {
+			fmt.Fprintf(env.Stderr, "goodoffices: unknown command %q; run 'goodoffices help'\n", args[0])
+		}
 		return ExitUsage
 	}
 	err := c.run(ctx, env, rest)
@@ -218,4 +232,42 @@ func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {
 		return pos[0], nil
 	}
 	return "", &UsageError{Msg: "unexpected arguments: " + strings.Join(pos[1:], " ")}
+}
+
+// suggest returns the command closest to a mistyped one (at most two
+// edits away, or a unique prefix), "" if none.
+func suggest(name string) string {
+	best, bestD := "", 3
+	for n := range commands {
+		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Damerau-Levenshtein distance (optimal string
+// alignment) between a and b: a swap of two neighbours is one edit.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

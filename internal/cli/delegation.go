@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,8 +29,9 @@ func runDelegationInit(ctx context.Context, env *Env, args []string) error {
 Creates the root key of a delegation (a party to the talks). The head of
 delegation keeps it offline; it certifies the delegates' devices and signs
 outcomes. The file is written with mode 0600 and is encrypted with the
-passphrase in $GOODOFFICES_PASSPHRASE (scrypt + ChaCha20-Poly1305) when that is
-set; without it the key is stored unencrypted and a warning is printed.
+passphrase in $GOODOFFICES_PASSPHRASE (scrypt + ChaCha20-Poly1305), or else
+one asked twice on the terminal; with neither (no terminal) the key is
+stored unencrypted and a warning is printed.
 
 It prints the verifier key, which the host accredits, and the fingerprint,
 which the other parties compare with you out of band (in person, on a call).
@@ -54,7 +56,14 @@ Example:
 	}
 	pass := []byte(env.Getenv(passphraseEnv))
 	if len(pass) == 0 {
-		fmt.Fprintf(env.Stderr, "warning: $%s is not set; the root key is stored unencrypted\n", passphraseEnv)
+		p, err := readPassphrase(env, "Passphrase for the root key: ", true)
+		switch {
+		case errors.Is(err, errNoTerminal):
+			fmt.Fprintf(env.Stderr, "warning: $%s is not set; the root key is stored unencrypted\n", passphraseEnv)
+		case err != nil:
+			return err
+		}
+		pass = p
 	}
 	if err := delegation.SaveRoot(*keyPath, k, pass); err != nil {
 		return err
@@ -64,7 +73,14 @@ Example:
 }
 
 func loadRoot(env *Env, path string) (*delegation.RootKey, error) {
-	k, err := delegation.LoadRoot(path, []byte(env.Getenv(passphraseEnv)))
+	pass := []byte(env.Getenv(passphraseEnv))
+	k, err := delegation.LoadRoot(path, pass)
+	if err != nil && len(pass) == 0 {
+		// Encrypted, and no passphrase in the environment: ask on a terminal.
+		if p, perr := readPassphrase(env, "Passphrase for the root key "+path+": ", false); perr == nil {
+			k, err = delegation.LoadRoot(path, p)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to load root key %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,8 +33,10 @@ signature file (default <text>.<delegation>.signature.json next to REQUEST).
 Carry that file back; 'goodoffices desk post-signature' posts it into the
 channel, where every party's desk checks it against your root key.
 
-The root key's passphrase comes from $GOODOFFICES_PASSPHRASE. With --dry-run
-the text is shown and nothing is signed.
+On a terminal it asks before signing what it showed; --yes signs without
+asking. The root key's passphrase comes from $GOODOFFICES_PASSPHRASE (or,
+on a terminal, a prompt). With --dry-run the text is shown and nothing is
+signed.
 
 Example:
   GOODOFFICES_PASSPHRASE='…' goodoffices delegation sign-outcome \
@@ -42,6 +45,7 @@ Example:
 	out := fs.String("out", "", "signature `file` to write")
 	dry := fs.Bool("dry-run", false, "show what would be signed; sign nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	yes := fs.Bool("yes", false, "sign without asking (on a terminal it asks)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +93,15 @@ Example:
 	if *dry {
 		fmt.Fprintln(w, "Dry run: nothing signed.")
 		return nil
+	}
+	if !*yes {
+		ok, err := confirm(env, fmt.Sprintf("Sign %q (digest %s…) with the root key %s? [y/N] ", b.Text, b.Digest[:16], *keyPath))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("not signed")
+		}
 	}
 	root, err := loadRoot(env, *keyPath)
 	if err != nil {

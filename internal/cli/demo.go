@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "demo", summary: "start a venue and three desks playing the Caspia scenario, with their web UIs", run: runDemo})
+	register(&command{name: "demo", summary: "start a venue and five desks (the host and two per party) playing the Caspia scenario, with their web UIs", run: runDemo})
 }
 
 func runDemo(ctx context.Context, env *Env, args []string) error {

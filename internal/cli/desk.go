@@ -60,8 +60,8 @@ func addDeskFlags(fs *flag.FlagSet, withJSON bool) deskFlags {
 const deskPassphraseHelp = `
 The desk keeps its keys, group states and decrypted history in its home
 directory, encrypted under a key derived (scrypt) from a passphrase. The
-passphrase comes from --passphrase-file or, for unattended use, from
-$GOODOFFICES_DESK_PASSPHRASE.`
+passphrase comes from --passphrase-file, from $GOODOFFICES_DESK_PASSPHRASE
+for unattended use, or else from a prompt on the terminal.`
 
 func (f deskFlags) homeDir(env *Env) string {
 	if *f.home != "" {
@@ -73,7 +73,11 @@ func (f deskFlags) homeDir(env *Env) string {
 	return deskDefaultHome
 }
 
-func (f deskFlags) passphrase(env *Env) ([]byte, error) {
+func (f deskFlags) passphrase(env *Env) ([]byte, error) { return f.passphraseFor(env, false) }
+
+// passphraseFor is passphrase; on a terminal, without a file or the
+// environment variable, it prompts (twice when creating the desk).
+func (f deskFlags) passphraseFor(env *Env, creating bool) ([]byte, error) {
 	if *f.passFile != "" {
 		b, err := os.ReadFile(*f.passFile)
 		if err != nil {
@@ -88,7 +92,10 @@ func (f deskFlags) passphrase(env *Env) ([]byte, error) {
 	if p := env.Getenv(deskPassphraseEnv); p != "" {
 		return []byte(p), nil
 	}
-	return nil, &UsageError{Msg: "no passphrase: set $" + deskPassphraseEnv + " or use --passphrase-file"}
+	if p, err := readPassphrase(env, "Desk passphrase: ", creating); !errors.Is(err, errNoTerminal) {
+		return p, err
+	}
+	return nil, &UsageError{Msg: "no passphrase: set $" + deskPassphraseEnv + ", use --passphrase-file, or run on a terminal to be asked"}
 }
 
 func deskLogger(env *Env) *slog.Logger {
@@ -143,6 +150,37 @@ func (f deskFlags) open(ctx context.Context, env *Env) (*desk.Desk, error) {
 	return d, nil
 }
 
+// offlineFlag adds --offline to a command that shows the desk's state.
+func offlineFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("offline", false, "do not sync first: show the state of the desk's last sync (and say when it was)")
+}
+
+// syncFirst brings the desk up to date from the venue before a command shows
+// its state. With offline, or when the venue cannot be reached, it says on
+// standard error that what follows is the state of the last sync, and when
+// that was.
+func syncFirst(ctx context.Context, env *Env, d *desk.Desk, offline bool) {
+	last := func() string {
+		var t time.Time
+		for _, l := range must(d.Logs(ctx)) {
+			if l.Verified.After(t) {
+				t = l.Verified
+			}
+		}
+		if t.IsZero() {
+			return "never synced: run without --offline, or 'goodoffices desk sync'"
+		}
+		return "last sync " + t.Local().Format("2006-01-02 15:04:05 MST")
+	}
+	if offline {
+		fmt.Fprintf(env.Stderr, "offline: showing the desk's state as of its %s\n", last())
+		return
+	}
+	if _, err := d.Sync(ctx); err != nil {
+		fmt.Fprintf(env.Stderr, "could not sync with the venue (%v); showing the desk's state as of its %s\n", err, last())
+	}
+}
+
 func deskJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -192,7 +230,7 @@ Example:
 		fs.Usage()
 		return &UsageError{Msg: "--delegation, --person and --role are required"}
 	}
-	pass, err := f.passphrase(env)
+	pass, err := f.passphraseFor(env, true)
 	if err != nil {
 		return err
 	}
@@ -358,7 +396,9 @@ Example:
 	}
 	p, err := d.VerifyParty(ctx, name, *fp)
 	if errors.Is(err, desk.ErrFingerprint) {
-		return &AlarmError{Err: fmt.Errorf("delegation %s: %w. Do NOT proceed: the register shows %s", name, err, p.Fingerprint)}
+		// Never print the expected fingerprint here: it would invite copying
+		// it instead of comparing it in person.
+		return &AlarmError{Err: fmt.Errorf("delegation %s: %w. Do NOT proceed: compare the fingerprint again with the delegation, in person or by a channel you trust, reading it from their device", name, err)}
 	}
 	if err != nil {
 		return err
@@ -475,15 +515,20 @@ with status 3 while any log is halted by an alarm.`)
 
 func runDeskChannels(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk channels", "[--home DIR] [--json]", `
-Lists the channels of this delegation as of the last sync: kind, level,
-member delegations (metadata the venue knows) and the desk's verified state
-of each channel's log.`)
+Syncs, then lists the channels of this delegation: kind, level, member
+delegations (metadata the venue knows), the desk's verified state of each
+channel's log, and the MLS cipher suite of its group (PQ: post-quantum,
+X-Wing; CLASSICAL: not post-quantum, see 'desk upgrade'; - : this desk is not
+in the group). With --offline it shows the last sync's state and says when
+that was.`)
 	f := addDeskFlags(fs, true)
+	offline := offlineFlag(fs)
 	d, err := f.parseAndOpen(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, *offline)
 	cs, err := d.Channels(ctx)
 	if err != nil {
 		return err
@@ -492,9 +537,16 @@ of each channel's log.`)
 		return deskJSON(env.Stdout, cs)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHANNEL\tKIND\tLEVEL\tMEMBERS\tVERIFIED SIZE\tPENDING")
+	fmt.Fprintln(tw, "CHANNEL\tKIND\tLEVEL\tMEMBERS\tVERIFIED SIZE\tPENDING\tSUITE")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", c.ID, c.Kind, c.Level, strings.Join(c.Members, ","), c.State.Size, c.State.Pending())
+		suite := "-"
+		if si, err := d.ChannelSuite(ctx, c.ID); err == nil {
+			suite = si.Code + " CLASSICAL"
+			if si.PostQuantum {
+				suite = si.Code + " PQ"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", c.ID, c.Kind, c.Level, strings.Join(c.Members, ","), c.State.Size, c.State.Pending(), suite)
 	}
 	return tw.Flush()
 }

@@ -53,12 +53,14 @@ func channelCmd(ctx context.Context, env *Env, fs *flag.FlagSet, f deskFlags, ar
 
 func runDeskOpen(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk open", "CHANNEL [--home DIR]", `
-Starts the MLS group of a channel the host has convened and whose log is
-still empty: this desk creates the group and adds every registered device of
+Starts the MLS group of a channel the host has convened and that has no
+group yet: this desk creates the group and adds every registered device of
 the channel's member delegations that you have confirmed (desk verify-party),
 then sends each a Welcome through the venue. 'desk send' does this by itself
 on a new channel. Devices of delegations confirmed later are added by the
-next sync of a member desk.`)
+next sync of a member desk. Entries that are not a group's creation (junk a
+member appended first) do not stop it; if another desk started the group, it
+says so and this desk waits for its Welcome.`)
 	f := addDeskFlags(fs, false)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
@@ -119,18 +121,19 @@ Example:
 }
 
 func runDeskRead(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--limit N | --last N] [--sync] [--json]", `
-Prints a channel's history as this desk has verified and decrypted it, in log
-order: messages with their sender (from the sender's certified device), and
-membership changes. Entries not yet processed are counted at the end; run
-with --sync (or 'desk sync') to fetch new ones first. Reads only the desk's
-own encrypted store otherwise, and only the entries it prints: --last 20 is
-as fast in a channel of 100,000 messages as in one of 100.`)
+	fs := newFlagSet(env, "desk read", "CHANNEL [--from N] [--limit N | --last N] [--offline] [--json]", `
+Syncs, then prints a channel's history as this desk has verified and
+decrypted it, in log order: messages with their sender (from the sender's
+certified device), and membership changes. Entries not yet processed are
+counted at the end. With --offline it reads only the desk's own encrypted
+store and says when it last synced. It reads only the entries it prints:
+--last 20 is as fast in a channel of 100,000 messages as in one of 100.`)
 	f := addDeskFlags(fs, true)
 	from := fs.Int64("from", 0, "first log `index` to show")
 	limit := fs.Int("limit", 0, "show at most `N` entries from --from (0: all)")
 	last := fs.Int("last", 0, "show only the last `N` entries")
-	doSync := fs.Bool("sync", false, "sync the channel first")
+	fs.Bool("sync", true, "sync first (the default; see --offline)")
+	offline := offlineFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -139,11 +142,7 @@ as fast in a channel of 100,000 messages as in one of 100.`)
 	if *limit < 0 || *last < 0 || (*last > 0 && (*limit > 0 || *from > 0)) {
 		return &UsageError{Msg: "--last N shows the last N entries: do not combine it with --from or --limit; N >= 0"}
 	}
-	if *doSync {
-		if _, err := d.Sync(ctx); err != nil {
-			return err
-		}
-	}
+	syncFirst(ctx, env, d, *offline)
 	var ms []desk.Message
 	if *last > 0 {
 		ms, err = d.ReadLast(ctx, ch, *last)
@@ -256,11 +255,13 @@ person, role and device ID from each member's verified certificate; and the
 group's cipher suite, saying whether it is post-quantum (whether messages a
 host records today stay confidential once it has a quantum computer).`)
 	f := addDeskFlags(fs, true)
+	offline := offlineFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, *offline)
 	ms, epoch, err := d.Members(ctx, ch)
 	if err != nil {
 		return err
@@ -357,12 +358,14 @@ byte for byte).`)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "print this text `ID` as Markdown")
 	host := hostFlag(fs)
+	offline := offlineFlag(fs)
 	replay := fs.Bool("replay", false, "drop the snapshot and replay the whole history")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, *offline)
 	if *replay {
 		if err := d.RebuildTalks(ctx, ch); err != nil {
 			return err

@@ -36,12 +36,13 @@ every paragraph in the text's order:
 	lang := fs.String("lang", "", "the `language` of one wording")
 	para := fs.String("para", "", "the `paragraph` ID (p2, or 2) or \"title\"")
 	wording := fs.String("wording", "", "the paragraph's `wording` in --lang")
-	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || (*file == "") == (*lang == "") {
 		return &UsageError{Msg: "--text and either --languages or --lang are required"}
 	}
@@ -54,6 +55,7 @@ every paragraph in the text's order:
 		if err := json.Unmarshal(data, &langs); err != nil {
 			return &UsageError{Msg: fmt.Sprintf("%s: not a JSON list of language versions: %v", *file, err)}
 		}
+		syncFirst(ctx, env, d, false)
 		idx, err := d.Translate(ctx, ch, *host, *text, langs)
 		if err != nil {
 			return alarmErr(err)
@@ -90,12 +92,13 @@ original paragraph cannot be confirmed: it must be updated first.`+deskPassphras
 	text := fs.String("text", "", "text `ID`")
 	lang := fs.String("lang", "", "the `language` version")
 	para := fs.String("para", "", "comma-separated `paragraphs` (default: all not yet confirmed)")
-	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	host := hostFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || *lang == "" {
 		return &UsageError{Msg: "--text and --lang are required"}
 	}
@@ -105,6 +108,7 @@ original paragraph cannot be confirmed: it must be updated first.`+deskPassphras
 			paras = append(paras, paraID(strings.TrimSpace(p)))
 		}
 	}
+	syncFirst(ctx, env, d, false)
 	idx, parts, err := d.Concord(ctx, ch, *host, *text, *lang, paras)
 	if err != nil {
 		return alarmErr(err)
@@ -124,15 +128,18 @@ pending (waiting for a party), stale (the original changed since) or
 missing. A text is adopted only in concordant versions.`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
-	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
+	host := hostFlag(fs)
+	offline := offlineFlag(fs)
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
+	syncFirst(ctx, env, d, *offline)
 	st, err := d.Talks(ctx, ch, *host)
 	if err != nil {
 		return err
@@ -196,6 +203,7 @@ the package, and 'goodoffices verify' says which documents it holds.`+deskPassph
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *id == "" || *title == "" || len(texts) < 2 {
 		return &UsageError{Msg: "--package, --title and at least two --text are required"}
 	}
@@ -203,6 +211,7 @@ the package, and 'goodoffices verify' says which documents it holds.`+deskPassph
 	if *langCodes != "" {
 		langs = strings.Split(*langCodes, ",")
 	}
+	syncFirst(ctx, env, d, false)
 	idx, b, err := d.AdoptPackage(ctx, ch, *host, *id, *title, texts, langs)
 	if err != nil {
 		return alarmErr(err)

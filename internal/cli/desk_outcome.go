@@ -45,6 +45,7 @@ agreed text or the concordant wordings.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -94,6 +95,7 @@ this desk has seen the adoption.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -146,6 +148,7 @@ checks it again. When every party has signed, the text is adopted and
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	idx, err := d.PostSignature(ctx, *host, sf)
 	if err != nil {
 		return alarmErr(err)
@@ -176,6 +179,7 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}
@@ -240,7 +244,7 @@ disclosed.`+deskPassphraseHelp)
 	f := addDeskFlags(fs, true)
 	entries := fs.String("entries", "", "comma-separated log `indexes` of the messages")
 	text := fs.String("text", "", "text `ID` whose paragraph's history to disclose")
-	para := fs.String("para", "", "paragraph `ID`, e.g. p4")
+	para := fs.String("para", "", "paragraph `ID` as desk talks shows it: p4 (or 4)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	out := fs.String("out", "", "briefing `file` (default <channel>.briefing.json)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
@@ -248,6 +252,7 @@ disclosed.`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	var idx []int64
 	switch {
 	case *entries != "" && *text == "" && *para == "":
@@ -259,7 +264,7 @@ disclosed.`+deskPassphraseHelp)
 			idx = append(idx, n)
 		}
 	case *entries == "" && *text != "" && *para != "":
-		if idx, err = d.ParagraphHistory(ctx, ch, *host, *text, *para); err != nil {
+		if idx, err = d.ParagraphHistory(ctx, ch, *host, *text, paraID(*para)); err != nil {
 			return err
 		}
 		if len(idx) == 0 {
@@ -305,6 +310,7 @@ Example:
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || len(refs) == 0 {
 		return &UsageError{Msg: "--text and at least one --ref are required"}
 	}
@@ -360,6 +366,7 @@ script DejaVu Sans lacks).`+deskPassphraseHelp)
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" {
 		return &UsageError{Msg: "--text is required"}
 	}

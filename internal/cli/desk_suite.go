@@ -9,6 +9,50 @@ import (
 
 func init() {
 	register(&command{name: "desk policy", summary: "show or set the cipher suites this desk uses and accepts (post-quantum by default)", run: runDeskPolicy})
+	register(&command{name: "desk upgrade", summary: "move a channel to the post-quantum suite in place (ReInit)", run: runDeskUpgrade})
+}
+
+func runDeskUpgrade(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk upgrade", "CHANNEL [--suite SUITE] [--home DIR]", `
+Moves a channel to another cipher suite in place, by default the desk's
+policy suite (post-quantum: X-Wing, 0x0053). A ReInit commit (RFC 9420
+§11.2) closes the channel's MLS group; this desk creates its successor in the
+new suite with every member device and sends each a Welcome, which their
+desks accept only as the continuation of the group they were in. The channel
+keeps its log: its history stays readable and verifiable, and the negotiation
+state carries over. What was sent before the upgrade stays as exposed as the
+old suite left it.
+
+Every other member device must have published key packages of the new suite
+(its desk's 'desk policy --suite'); otherwise the upgrade is refused before
+anything is sent. If this desk stops after the ReInit commit, running the
+command again finishes the upgrade.`)
+	f := addDeskFlags(fs, false)
+	suite := fs.String("suite", "", "the `suite` to move to (default: this desk's policy suite)")
+	d, ch, err := channelCmd(ctx, env, fs, f, args)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	p, err := d.SuitePolicy(ctx)
+	if err != nil {
+		return err
+	}
+	cs := p.Suite
+	if *suite != "" {
+		if cs, err = desk.ParseSuite(*suite); err != nil {
+			return &UsageError{Msg: err.Error()}
+		}
+	}
+	if err := d.Upgrade(ctx, ch, cs); err != nil {
+		return alarmErr(err)
+	}
+	si, err := d.ChannelSuite(ctx, ch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "channel %s upgraded to %s (%s)\n  %s\n", ch, si.Name, si.Code, si.Summary)
+	return nil
 }
 
 func runDeskPolicy(ctx context.Context, env *Env, args []string) error {

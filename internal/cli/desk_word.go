@@ -133,9 +133,11 @@ Example:
 		return err
 	}
 	defer d.Close()
+	syncFirst(ctx, env, d, false)
 	if *text == "" || *out == "" {
 		return &UsageError{Msg: "--text and --docx are required"}
 	}
+	syncFirst(ctx, env, d, false)
 	st, err := d.OutcomeTalks(ctx, ch, *host)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/web/deskui"
 	"github.com/good-offices/goodoffices/web/venueui"
 )
@@ -62,6 +63,17 @@ Examples:
 			return fmt.Errorf("failed to read the admin credential (see --admin-file): %w", err)
 		}
 		cred = strings.TrimSpace(string(b))
+	}
+	// Check the venue once, now, and say plainly what is wrong.
+	vc, err := client.New(u)
+	if err != nil {
+		return &UsageError{Msg: fmt.Sprintf("--venue %s is not a venue URL: %v", u, err)}
+	}
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = vc.Info(ictx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("no venue answers at %s: start it ('goodoffices venue') or give its URL with --venue", u)
 	}
 	ui, err := venueui.New(venueui.Options{VenueURL: u, Admin: cred, Talks: *talks, Logger: slog.New(slog.NewTextHandler(env.Stderr, nil))})
 	if err != nil {

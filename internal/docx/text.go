@@ -10,6 +10,10 @@ import (
 	"github.com/good-offices/goodoffices/negotiation"
 )
 
+// signatureStyle is the paragraph style of an adopted text's signature
+// page, which Import recognises and does not take for paragraphs.
+const signatureStyle = "GoodOfficesSignature"
+
 // partyColors are the colours of the brackets of the first, second, …
 // party of the talks (dark enough to read on white, told apart in print).
 var partyColors = []string{"1F4E9A", "A6241C", "2E7D32", "7B1FA2", "B45F06", "00838F", "5D4037", "455A64"}
@@ -99,8 +103,8 @@ func signaturePage(s *negotiation.State, t *negotiation.Text, name func(string) 
 	}
 	out := []Block{
 		{Style: "Heading1", PageBreakBefore: true, Runs: []Run{{Text: "Signatures"}}},
-		{Runs: []Run{{Text: fmt.Sprintf("Version %d adopted in %s, each version equally authentic.", ad.Version, strings.Join(langs, ", "))}}},
-		{Runs: []Run{{Text: "Outcome digest (SHA-256): "}, {Text: fmt.Sprintf("%x", ad.Digest), Bold: true}}},
+		{Style: signatureStyle, Runs: []Run{{Text: fmt.Sprintf("Version %d adopted in %s, each version equally authentic.", ad.Version, strings.Join(langs, ", "))}}},
+		{Style: signatureStyle, Runs: []Run{{Text: "Outcome digest (SHA-256): "}, {Text: fmt.Sprintf("%x", ad.Digest), Bold: true}}},
 	}
 	signed := map[string]bool{}
 	for _, sg := range ad.Signatures {
@@ -111,7 +115,7 @@ func signaturePage(s *negotiation.State, t *negotiation.Text, name func(string) 
 		if signed[p.ID] {
 			state = "signed with the delegation's root key (verify with: goodoffices verify)"
 		}
-		out = append(out, Block{Runs: []Run{{Text: "For " + name(p.ID) + ": ", Bold: true}, {Text: state}}})
+		out = append(out, Block{Style: signatureStyle, Runs: []Run{{Text: "For " + name(p.ID) + ": ", Bold: true}, {Text: state}}})
 	}
 	return out
 }
@@ -189,6 +193,7 @@ func Import(data []byte) (*Imported, error) {
 		return nil, err
 	}
 	im := &Imported{Issues: f.Issues}
+	signatures := false
 	for _, p := range f.Paragraphs {
 		txt := normalise(p.Text)
 		if txt == "" {
@@ -196,6 +201,12 @@ func Import(data []byte) (*Imported, error) {
 		}
 		style := strings.ToLower(p.Style)
 		switch {
+		case p.Style == signatureStyle:
+			if !signatures {
+				signatures = true
+				im.Issues = append(im.Issues, Issue{Paragraph: p.Number, What: "the signature page of an adopted text is not imported"})
+			}
+			continue
 		case im.Title == "" && len(im.Paragraphs) == 0 && (style == "title" || style == "heading1"):
 			im.Title = txt
 			continue

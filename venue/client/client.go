@@ -416,9 +416,20 @@ func (c *Client) Append(ctx context.Context, channel string, entry []byte) (int6
 // AppendCommit adds an MLS commit for epoch. If another commit for that
 // epoch is already logged, it fails with an *Error of status 409.
 func (c *Client) AppendCommit(ctx context.Context, channel string, entry []byte, epoch uint64) (int64, error) {
+	return c.AppendCommitBased(ctx, channel, entry, epoch, 0)
+}
+
+// AppendCommitBased adds an MLS commit of the group epoch epoch in a
+// channel whose earlier groups (before an upgrade) ended at a total of base
+// epochs: the venue logs one commit per base+epoch (see the venue's "One
+// commit per epoch").
+func (c *Client) AppendCommitBased(ctx context.Context, channel string, entry []byte, epoch, base uint64) (int64, error) {
 	h := http.Header{}
 	h.Set("Goodoffices-Handshake", "commit")
-	h.Set("Goodoffices-Epoch", strconv.FormatUint(epoch, 10))
+	h.Set("Goodoffices-Epoch", strconv.FormatUint(base+epoch, 10))
+	if base > 0 {
+		h.Set("Goodoffices-Epoch-Base", strconv.FormatUint(base, 10))
+	}
 	return c.append(ctx, channel, entry, h)
 }
 

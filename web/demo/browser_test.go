@@ -14,12 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/proof"
 	"github.com/good-offices/goodoffices/web/deskui"
+	"github.com/good-offices/goodoffices/web/i18n"
 )
 
 // chromium finds Debian's chromium. Without it the browser test skips on a
@@ -332,6 +335,48 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("after a restart: wg1 unread %v (want false), plenary unread %v (want true)", unreadOf("wg1-ceasefire"), unreadOf("plenary"))
 	}
 
+	// A delegate of Borealia works in Russian: her browser asks for Russian
+	// (Accept-Language) and every label, button and message of her desk is
+	// in Russian; the negotiating text stays as the parties wrote it.
+	ru, cancelRu := chromedp.NewContext(b)
+	defer cancelRu()
+	if err := chromedp.Do(ru); err != nil { // opens the tab for the test's lifetime
+		t.Fatal(err)
+	}
+	run(t, ru, acceptLanguage("ru-RU,ru;q=0.9,en;q=0.5"))
+	run(t, ru, chromedp.Navigate(iryna.UI.LoginURL()+"&next=/texts/joint-statement"))
+	waitText(t, ru, "#p4", "[20] km", 20*time.Second)
+	waitText(t, ru, "#p4", "Занять позицию по пункту 3", 5*time.Second)
+	if lang := eval[string](t, ru, "document.documentElement.lang"); lang != "ru" {
+		t.Errorf("the Russian delegate's page is in %q", lang)
+	}
+	run(t, ru,
+		chromedp.Click(chromedp.CSS(`#p4 details.act:first-of-type summary`)),
+		chromedp.SetValue(chromedp.CSS(`#stance-p4`), "reserve"),
+		chromedp.SendKeys(chromedp.CSS(`#pnote-p4`), "нужны консультации со столицей"),
+		chromedp.Click(chromedp.CSS(`#take-p4`)),
+	)
+	waitText(t, ru, ".flash", "Ваша позиция по пункту 3: оговорка.", 60*time.Second)
+	waitText(t, ru, "#p4", "нужны консультации со столицей", 10*time.Second)
+	run(t, ru,
+		chromedp.Click(chromedp.CSS(`#p4 details.act:last-of-type summary`)),
+		chromedp.SetValue(chromedp.CSS(`#notation-p4`), "[The Parties agree to withdraw heavy weapons [20]{arden} [25]{borealia} km from the line of contact.]{borealia}"),
+		chromedp.Click(chromedp.CSS(`#p4 form.stack button[type=submit]`)),
+	)
+	waitText(t, ru, ".flash", "Поправка к пункту 3 предложена.", 60*time.Second)
+	prop := waitText(t, ru, "#p4 .proposal", "[25]", 20*time.Second)
+	for _, want := range []string{"предлагает: заменить формулировку пункта", "ответов пока нет"} {
+		if !strings.Contains(prop, want) {
+			t.Errorf("the Russian proposal lacks %q: %q", want, prop)
+		}
+	}
+	noEnglish(t, ru, "ru")
+	unlabelled(t, ru)
+	shot(t, ru, dir, "desk-ru-text.png")
+	// Arden's expert, in English, sees the same proposal.
+	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement"))
+	waitText(t, arden, "#p4 .proposal", "proposes to replace the paragraph's wording", 60*time.Second)
+
 	// The trust panel: every channel verified, and confirmed by all
 	// parties once each member delegation has cosigned its checkpoint.
 	trustURL := iryna.UI.URL() + "/trust"
@@ -383,7 +428,7 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, "#party-dalmor", "not confirmed", 10*time.Second)
 	run(t, borealia, chromedp.SetValue(chromedp.CSS("#fp-dalmor"), strings.ToLower(strings.ReplaceAll(fp, "-", " "))),
 		chromedp.Click(chromedp.CSS("#party-dalmor button[type=submit]")))
-	waitText(t, borealia, ".flash", "Confirmed: dalmor", 30*time.Second)
+	waitText(t, borealia, ".flash", "Confirmed: the root key of dalmor", 30*time.Second)
 	if got := waitText(t, borealia, "#party-dalmor", "confirmed", 10*time.Second); strings.Contains(got, "not confirmed") {
 		t.Errorf("dalmor still unconfirmed: %q", got)
 	}
@@ -396,9 +441,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	untilText(t, borealia, trustURL, "main", "ALARM on register: withholding", 60*time.Second)
+	untilText(t, borealia, trustURL, "main", "ALARM on register: confirmation withheld", 60*time.Second)
 	waitText(t, borealia, `main .alarm[data-log="register"]`, "The log is still processed", 5*time.Second)
-	waitText(t, borealia, ".alarm-banner", "withholding", 5*time.Second)
+	waitText(t, borealia, ".alarm-banner", "confirmation withheld", 5*time.Second)
 	shot(t, borealia, dir, "desk-trust-withholding.png")
 	if err := iryna.Desk.SetNeutrality(ctx, desk.NeutralityConfig{WithholdingBound: -1}); err != nil {
 		t.Fatal(err)
@@ -421,7 +466,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#m-del-borealia")),
 		chromedp.Click(chromedp.CSS("#propose-submit")))
 	refused := waitText(t, venue, ".refusal", "Not proposed", 30*time.Second)
-	for _, want := range []string{"capacity", "delegation-busy"} {
+	for _, want := range []string{"room too small", "delegation busy"} {
 		if !strings.Contains(refused, want) {
 			t.Errorf("the refusal does not give the %s reason: %q", want, refused)
 		}
@@ -432,7 +477,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#override-capacity")),
 		chromedp.Click(chromedp.CSS("#override-delegation-busy")),
 		chromedp.Click(chromedp.CSS("#propose-submit")))
-	waitText(t, venue, ".flash", "Overridden: capacity, delegation-busy", 30*time.Second)
+	waitText(t, venue, ".flash", "Overridden: room too small, delegation busy", 30*time.Second)
 	waitText(t, venue, "#readiness", "not yet ready", 10*time.Second)
 
 	// Readiness: Borealia's head signals it from the desk's schedule
@@ -513,23 +558,27 @@ func TestBrowser(t *testing.T) {
 	shot(t, borealia, dir, "desk-trust-alarm.png")
 	unlabelled(t, borealia)
 	d.Tamper(nil)
-	cctx, ccancel := context.WithTimeout(borealia, 30*time.Second)
-	b64, err := chromedp.Run(cctx, chromedp.Evaluate[string](`fetch(document.querySelector("main .alarm a[download]").href).then(r => r.arrayBuffer()).then(b => { let s = ""; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`, chromedp.EvalAwaitPromise))
-	ccancel()
-	if err != nil {
-		t.Fatal(err)
+	checkProof(t, borealia, d.Venue.VerifierKey())
+
+	// The same alarm for the delegate who works in Russian: what the venue
+	// did, in her language, and the proof to download.
+	run(t, ru, chromedp.Navigate(iryna.UI.URL()+"/trust"))
+	alarm := waitText(t, ru, "main .alarm", "ТРЕВОГА в wg1-ceasefire: раздвоение: две разные истории", 30*time.Second)
+	for _, want := range []string{
+		"Площадка подписала две разные версии этого журнала одинаковой длины: она показывает разным сторонам разную историю.",
+		"Обработка этого журнала остановлена",
+		"Скачать доказательство нарушения",
+		"Я разобрался: возобновить wg1-ceasefire",
+	} {
+		if !strings.Contains(alarm, want) {
+			t.Errorf("the Russian alarm lacks %q: %q", want, alarm)
+		}
 	}
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := proof.Parse(raw)
-	if err != nil {
-		t.Fatalf("the downloaded proof does not parse: %v", err)
-	}
-	if _, err := proof.Verify(pr, d.Venue.VerifierKey()); err != nil {
-		t.Fatalf("the downloaded proof does not verify: %v", err)
-	}
+	waitText(t, ru, ".alarm-banner", "Тревога:", 5*time.Second)
+	noEnglish(t, ru, "ru")
+	unlabelled(t, ru)
+	shot(t, ru, dir, "desk-ru-trust-alarm.png")
+	checkProof(t, ru, d.Venue.VerifierKey())
 
 	// Readable on a tablet: the text at 820 px, nothing wider than the
 	// viewport.
@@ -549,5 +598,83 @@ func TestBrowser(t *testing.T) {
 		if w := eval[int](t, pg, "document.documentElement.scrollWidth"); w > 820 {
 			t.Errorf("%s is %d px wide on an 820 px tablet", u, w)
 		}
+	}
+
+	// The language menu: Arden's expert switches his desk to Kazakh, which
+	// the desk remembers; the host switches the venue's UI to French.
+	run(t, arden, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement"))
+	waitText(t, arden, "#p4", "[20] km", 20*time.Second)
+	run(t, arden, chromedp.Click(chromedp.CSS("#lang-kk")))
+	waitText(t, arden, "main .legend", "Жақшадағы мәтін оны ұсынған тараптың түсімен белгіленген.", 30*time.Second)
+	waitText(t, arden, "#p4", "3-тармақ бойынша ұстаным білдіру", 5*time.Second)
+	if lang := eval[string](t, arden, "document.documentElement.lang"); lang != "kk" {
+		t.Errorf("after choosing Kazakh the page is in %q", lang)
+	}
+	if got := tomas.Desk.UILanguage(ctx); got != "kk" {
+		t.Errorf("the desk remembers %q, want kk", got)
+	}
+	noEnglish(t, arden, "kk")
+	shot(t, arden, dir, "desk-kk-text.png")
+	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement/package"))
+	waitText(t, arden, "main h1", "Пакет тақтасы", 20*time.Second)
+	noEnglish(t, arden, "kk")
+	shot(t, arden, dir, "desk-kk-package.png")
+	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/schedule"))
+	waitText(t, venue, "main h1", "Rooms & schedule", 20*time.Second)
+	run(t, venue, chromedp.Click(chromedp.CSS("#lang-fr")))
+	waitText(t, venue, "main h1", "Salles et calendrier", 30*time.Second)
+	waitText(t, venue, "main", "Calendrier de la semaine", 5*time.Second)
+	noEnglish(t, venue, "fr")
+	unlabelled(t, venue)
+	shot(t, venue, dir, "venue-fr-schedule.png")
+	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/"))
+	waitText(t, venue, "main h1", "Accréditation et canaux", 20*time.Second)
+	noEnglish(t, venue, "fr")
+	shot(t, venue, dir, "venue-fr-accreditation.png")
+}
+
+// acceptLanguage makes the tab ask for lang (an Accept-Language value), as
+// a browser set to that language does.
+func acceptLanguage(lang string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}})
+		return err
+	})
+}
+
+// noEnglish fails the test if the page, in locale code, shows an English
+// message of the UI (i18n.Leaks), outside what is marked translate="no"
+// (the parties' words, meeting titles, the desk's technical records).
+func noEnglish(t *testing.T, ctx context.Context, code string) {
+	t.Helper()
+	body := eval[string](t, ctx, `(() => { const c = document.body.cloneNode(true); c.querySelectorAll('[translate="no"]').forEach(e => e.remove()); return c.textContent; })()`)
+	for _, f := range i18n.Leaks(code, body) {
+		t.Errorf("English left in a %s page: %q", code, f)
+	}
+}
+
+// checkProof downloads the proof of misbehaviour linked from the alarm on
+// the page, as the delegate's browser does, and verifies it offline.
+func checkProof(t *testing.T, ctx context.Context, venueKey string) {
+	t.Helper()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	b64, err := chromedp.Run(cctx, chromedp.Evaluate[string](`fetch(document.querySelector("main .alarm a[download]").href).then(r => r.arrayBuffer()).then(b => { let s = ""; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`, chromedp.EvalAwaitPromise))
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := proof.Parse(raw)
+	if err != nil {
+		t.Fatalf("the downloaded proof does not parse: %v", err)
+	}
+	if _, err := proof.Verify(pr, venueKey); err != nil {
+		t.Fatalf("the downloaded proof does not verify: %v", err)
 	}
 }

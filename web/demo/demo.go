@@ -391,6 +391,18 @@ func (d *Demo) play(ctx context.Context) error {
 		{"", "arden-expert", wg, negotiation.NewStatement("Arden reserves on paragraph 3 until the general staff has looked at the distances.", "S1", text, "p4")},
 		{"", "arden-expert", "arden-internal", []byte("Internal: the capital could live with 20 km as a fallback. Do not table it yet.")},
 		{"", "borealia-expert", "borealia-internal", []byte("Internal: hold on \"the date of signature\" in paragraph 2.")},
+		{"Borealia tables the Protocol on the ceasefire line", "borealia-expert", wg, negotiation.NewTableText(negotiation.TableText{
+			ID: "protocol", Title: "Protocol on the ceasefire line", Item: "ceasefire", Level: negotiation.LevelExpert, Language: "en",
+			Paragraphs: []string{
+				"The line of contact is as shown on the map annexed to this Protocol.",
+				"Monitors report [weekly]{borealia} [monthly]{borealia} to both Parties.",
+			},
+		})},
+		{"Arden submits the French Joint Statement for concordance", "arden-expert", wg, negotiation.NewTranslation(text, "fr", "Déclaration commune", []negotiation.TranslatedParagraph{
+			{Para: "p1", Text: "Les Parties réaffirment leur attachement à un règlement négocié."},
+			{Para: "p3", Text: "Les Parties prient la République de Caspia de continuer à offrir ses bons offices en tant que lieu de nouvelles négociations à tous les niveaux."},
+		})},
+		{"", "borealia-expert", wg, negotiation.NewConcordance(text, "fr", []negotiation.PartVersion{{Version: 1}, {Para: "p1", Version: 1}})},
 		{"Arden's head signals readiness for a leaders' meeting", "arden-head", wg, negotiation.NewReadiness(negotiation.ScopeItem, "ceasefire", negotiation.LevelLeaders, "Arden is ready to take item 1 to the leaders once paragraph 2 is settled.")},
 	}
 	for _, s := range steps {

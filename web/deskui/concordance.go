@@ -2,7 +2,7 @@ package deskui
 
 import (
 	"net/http"
-	"strconv"
+	"strings"
 
 	"github.com/good-offices/goodoffices/internal/docx"
 	"github.com/good-offices/goodoffices/negotiation"
@@ -20,7 +20,7 @@ func (s *Server) concordance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, "concordance", t.Title+" — concordance", m, concordanceData{Text: t, Table: m.State.Concordance(t.ID)})
+	s.render(w, r, "concordance", t.Title+" — "+s.tr(r, "Concordance"), m, concordanceData{Text: t, Table: m.State.Concordance(t.ID)})
 }
 
 // postConcord confirms, for this desk's delegation, every wording of a
@@ -33,10 +33,10 @@ func (s *Server) postConcord(w http.ResponseWriter, r *http.Request) {
 	back := "/texts/" + t.ID + "/concordance"
 	lang := r.FormValue("lang")
 	if _, parts, err := s.d.Concord(r.Context(), textChannel(t), s.o.Host, t.ID, lang, nil); err != nil {
-		redirect(w, r, back, "Concordance not confirmed: "+err.Error(), true)
+		redirect(w, r, back, s.tr(r, "Concordance not confirmed: %s", err.Error()), true)
 	} else {
 		s.Notify([]string{textChannel(t)})
-		redirect(w, r, back, "Concordance of "+strconv.Itoa(len(parts))+" "+lang+" wordings confirmed.", false)
+		redirect(w, r, back, s.tr(r, "Concordance confirmed for %d wordings in %s.", len(parts), strings.ToUpper(lang)), false)
 	}
 }
 
@@ -48,7 +48,7 @@ func (s *Server) docxDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := docx.Export(m.State, t.ID, docx.ExportOptions{})
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")

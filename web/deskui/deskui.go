@@ -77,7 +77,7 @@ type Server struct {
 	o        Options
 	d        *desk.Desk
 	log      *slog.Logger
-	pages    map[string]*template.Template
+	pages    map[string]map[string]*template.Template // locale -> page -> template
 	sessions web.Sessions
 	guard    web.Guard
 	base     string
@@ -92,6 +92,7 @@ type Server struct {
 	lastRead map[string]int64 // channel -> highest index the delegate has seen
 	subs     map[chan struct{}]bool
 	colours  map[string]string
+	lang     string // the language saved in the desk's settings, if any
 }
 
 // New returns a server for the desk in o.
@@ -103,11 +104,12 @@ func New(o Options) (*Server, error) {
 		o.Logger = slog.Default()
 	}
 	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}, cache: map[string]*chanCache{}}
-	pages, err := web.Pages(s.funcs(), "desk")
+	pages, err := web.LocalePages("desk", s.funcs)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse templates: %w", err)
 	}
 	s.pages = pages
+	s.lang = o.Desk.UILanguage(context.Background())
 	return s, nil
 }
 
@@ -211,6 +213,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", web.Static())
 	mux.HandleFunc("GET /login", s.login)
 	mux.HandleFunc("POST /logout", s.auth(s.logout))
+	mux.HandleFunc("POST /lang", s.auth(web.LanguageHandler(false, s.saveLanguage)))
 	mux.HandleFunc("GET /{$}", s.auth(s.overview))
 	mux.HandleFunc("GET /events", s.auth(s.events))
 	mux.HandleFunc("GET /channels/{id}", s.auth(s.channel))
@@ -245,7 +248,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 		if !s.sessions.Valid(r) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintln(w, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk web' for a new one).")
+			fmt.Fprintln(w, s.tr(r, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk web' for a new one)."))
 			return
 		}
 		if r.URL.Path != "/events" {
@@ -261,7 +264,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprintln(w, "This login link is invalid or was used already. Ask the desk for a new one.")
+		fmt.Fprintln(w, s.tr(r, "This login link is invalid or was used already. Ask the desk for a new one (run 'goodoffices desk web')."))
 		return
 	}
 	s.sessions.SetCookie(w, r, id)
@@ -270,27 +273,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // localPath returns p if it is a path on this server, else "/": a login
 // link cannot send the browser elsewhere.
-func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
-		return "/"
+func localPath(p string) string { return web.LocalPath(p) }
+
+// saveLanguage keeps the language chosen in the menu in the desk's
+// settings: the desk speaks it to any browser after a restart.
+func (s *Server) saveLanguage(r *http.Request, code string) error {
+	if err := s.d.SetUILanguage(r.Context(), code); err != nil {
+		return err
 	}
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
-			return "/" // TAB, CR, LF and other controls: browsers strip some of them
-		}
-	}
-	u, err := url.Parse(p)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
-		return "/"
-	}
-	return p
+	s.mu.Lock()
+	s.lang = code
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Close(r)
 	http.SetCookie(w, &http.Cookie{Name: web.CookieName(r.Host), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, "Signed out.")
+	fmt.Fprintln(w, s.tr(r, "Signed out."))
 }
 
 // events is the SSE stream that tells pages to refresh.
@@ -383,6 +384,13 @@ func isEvent(b []byte) bool {
 // that a page applies only the entries processed since the last one
 // (negotiation.State.Apply is incremental) instead of replaying the whole
 // history on every request.
+// keptMessages is how many of a channel's last messages the interface
+// keeps in memory; readChunk how many it reads from the desk at a time.
+const (
+	keptMessages = 300
+	readChunk    = 2048
+)
+
 type chanCache struct {
 	key   string // the engine configuration it was built with
 	msgs  []desk.Message
@@ -503,28 +511,38 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 	if cc.processed == processed && cc.msgs != nil {
 		return cc, nil // the desk processed nothing since
 	}
-	msgs, err := s.d.Read(ctx, ch, cc.next, 0)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read channel %s: %w", ch, err)
-	}
-	cc.processed = processed
 	if cc.msgs == nil {
 		cc.msgs = []desk.Message{}
 	}
-	for _, msg := range msgs {
-		if msg.Index < cc.next {
-			continue
+	// New messages a chunk at a time; only the last keptMessages stay in
+	// memory (older ones are read from the desk's store when asked for).
+	for {
+		msgs, err := s.d.Read(ctx, ch, cc.next, readChunk)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read channel %s: %w", ch, err)
 		}
-		cc.msgs = append(cc.msgs, msg)
-		cc.next = msg.Index + 1
-		if cc.state != nil && msg.Kind == "application" && isEvent(msg.Data) {
-			cc.state.Apply(negotiation.Event{
-				LogIndex: uint64(msg.Index), Channel: ch,
-				Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
-				Payload: msg.Data,
-			})
+		for _, msg := range msgs {
+			if msg.Index < cc.next {
+				continue
+			}
+			cc.msgs = append(cc.msgs, msg)
+			cc.next = msg.Index + 1
+			if cc.state != nil && msg.Kind == "application" && isEvent(msg.Data) {
+				cc.state.Apply(negotiation.Event{
+					LogIndex: uint64(msg.Index), Channel: ch,
+					Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
+					Payload: msg.Data,
+				})
+			}
+		}
+		if n := len(cc.msgs); n > keptMessages {
+			cc.msgs = append([]desk.Message(nil), cc.msgs[n-keptMessages:]...)
+		}
+		if len(msgs) < readChunk {
+			break
 		}
 	}
+	cc.processed = processed
 	return cc, nil
 }
 

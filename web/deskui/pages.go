@@ -19,6 +19,8 @@ import (
 	"github.com/good-offices/goodoffices/outcome"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
+	"github.com/good-offices/goodoffices/web"
+	"github.com/good-offices/goodoffices/web/i18n"
 )
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
@@ -38,6 +40,7 @@ type page struct {
 	Alarms                  string
 	Flash                   string
 	FlashErr                bool
+	Path                    string        // of the page, for the language menu
 	Query                   string        // in the search box
 	Progress                *progressView // the sync under way, if long
 	Me                      string        // own delegation
@@ -46,28 +49,26 @@ type page struct {
 	Data                    any
 }
 
-var stanceLabels = map[negotiation.Stance]string{
-	negotiation.Agree: "agree", negotiation.AgreeAdReferendum: "agree ad referendum",
-	negotiation.Reserve: "reserve", negotiation.Object: "object",
+// stances are the positions a party may take, in the order the form
+// offers them.
+var stances = map[negotiation.Stance]bool{
+	negotiation.Agree: true, negotiation.AgreeAdReferendum: true,
+	negotiation.Reserve: true, negotiation.Object: true,
 }
 
-var statusLabels = map[string]string{
-	"agreed": "agreed", "agreed_ad_referendum": "agreed ad ref.", "reserved": "reserved",
-	"objected": "objected", "bracketed": "bracketed", "open": "open", "empty": "empty",
-	"negotiating": "negotiating", "adopting": "adopting", "adopted": "adopted",
-}
-
-func (s *Server) funcs() template.FuncMap {
+// funcs are the template functions of locale l (with web.LocaleFuncs).
+func (s *Server) funcs(l *i18n.Locale) template.FuncMap {
 	return template.FuncMap{
-		"partyClass": s.colour,
-		"partyName":  s.name,
-		"stance":     func(st negotiation.Stance) string { return stanceLabels[st] },
-		"statusLabel": func(v any) string {
-			k := fmt.Sprint(v)
-			if l, ok := statusLabels[k]; ok {
-				return l
+		"partyClass":  s.colour,
+		"partyName":   s.name,
+		"stance":      func(st negotiation.Stance) string { return l.Label("stance", st) },
+		"statusLabel": func(v any) string { return l.Label("status", v) },
+		"partyList": func(ps []string) string {
+			names := make([]string, len(ps))
+			for i, p := range ps {
+				names[i] = s.name(p)
 			}
-			return k
+			return strings.Join(names, ", ")
 		},
 		"add": func(a, b int) int { return a + b },
 		"pct": func(a, b int) int {
@@ -76,26 +77,36 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return a * 100 / b
 		},
-		"hhmm": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return t.Local().Format("2 Jan 15:04:05")
-		},
+		"hhmm":  func(t time.Time) string { return l.DayTime(t.Local()) },
 		"hex":   func(b []byte) string { return hex.EncodeToString(b) },
 		"join":  strings.Join,
 		"upper": strings.ToUpper,
 	}
 }
 
+// loc returns the locale of r: the language the delegate chose (cookie, or
+// the desk's saved choice), else the browser's.
+func (s *Server) loc(r *http.Request) *i18n.Locale {
+	s.mu.Lock()
+	stored := s.lang
+	s.mu.Unlock()
+	return web.Locale(r, stored)
+}
+
+// tr translates key (a format with args) into the locale of r.
+func (s *Server) tr(r *http.Request, key string, args ...any) string {
+	return s.loc(r).T(key, args...)
+}
+
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, m *model, data any) {
-	t, ok := s.pages[name]
+	l := s.loc(r)
+	t, ok := s.pages[l.Code][name]
 	if !ok {
 		http.Error(w, "no such page", http.StatusInternalServerError)
 		return
 	}
 	p := page{
-		App: "Good Offices desk", Title: title, Live: "/events", M: m, Data: data,
+		App: l.T("Good Offices desk"), Title: title, Live: "/events", M: m, Data: data, Path: r.URL.Path,
 		Flash: r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != "",
 	}
 	if name == "search" {
@@ -107,9 +118,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	prof := s.d.Profile()
 	p.Me = prof.Delegation
 	p.IsParty = prof.Delegation != s.o.Host
-	p.Who = fmt.Sprintf("%s · %s, %s (%s level)", s.name(prof.Delegation), prof.Person, prof.Role, prof.Level)
+	p.Who = fmt.Sprintf("%s · %s, %s (%s)", s.name(prof.Delegation), prof.Person, l.Label("role", prof.Role), l.Label("level", prof.Level))
 	if v := s.d.Venue(); v != nil {
-		p.Footer = "Venue " + v.Name + " · " + s.o.Talks
+		p.Footer = l.T("Venue %s", v.Name) + " · " + s.o.Talks
 	}
 	unread, alarms := 0, 0
 	if m != nil {
@@ -120,26 +131,26 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 		for _, a := range alarmsOf(m.Status) {
 			switch {
 			case a.Halts:
-				halted = append(halted, a.Log+" ("+a.Kind+")")
+				halted = append(halted, a.Log+" ("+l.Label("alarm", a.Kind)+")")
 			case a.Active:
-				warned = append(warned, a.Log+" ("+a.Kind+")")
+				warned = append(warned, a.Log+" ("+l.Label("alarm", a.Kind)+")")
 			}
 		}
 		alarms = len(halted) + len(warned)
 		var parts []string
 		if len(halted) > 0 {
-			parts = append(parts, "processing halted on "+strings.Join(halted, ", "))
+			parts = append(parts, l.T("processing halted on %s", strings.Join(halted, ", ")))
 		}
 		if len(warned) > 0 {
-			parts = append(parts, "entries not confirmed by every party in time on "+strings.Join(warned, ", "))
+			parts = append(parts, l.T("entries not confirmed by every party in time on %s", strings.Join(warned, ", ")))
 		}
 		p.Alarms = strings.Join(parts, "; ")
 	}
 	nav := []navItem{
-		{Href: "/", Label: "Overview"},
-		{Href: "/channels", Label: "Channels"},
-		{Href: "/trust", Label: "Trust"},
-		{Href: "/schedule", Label: "Schedule"},
+		{Href: "/", Label: l.T("Overview")},
+		{Href: "/channels", Label: l.T("Channels")},
+		{Href: "/trust", Label: l.T("Trust")},
+		{Href: "/schedule", Label: l.T("Schedule")},
 	}
 	if unread > 0 {
 		nav[1].Badge = strconv.Itoa(unread)
@@ -168,9 +179,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	}
 }
 
-func (s *Server) fail(w http.ResponseWriter, err error) {
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("desk UI request failed", "err", err)
-	http.Error(w, "The desk could not do this: "+err.Error(), http.StatusInternalServerError)
+	http.Error(w, s.tr(r, "The desk could not do this: %s", err.Error()), http.StatusInternalServerError)
 }
 
 func (s *Server) unread(m *model, ch string) int {
@@ -216,7 +227,7 @@ var levelOrder = map[string]int{"expert": 0, "senior-officials": 1, "ministerial
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	m, err := s.load(r.Context())
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	d := overviewData{Talks: s.o.Talks}
@@ -242,7 +253,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		d.Ready = append(d.Ready, st.Readiness...)
 		d.Items = append(d.Items, st.Agenda...)
 	}
-	s.render(w, r, "overview", "Overview", m, d)
+	s.render(w, r, "overview", s.tr(r, "Overview"), m, d)
 }
 
 // ---- channels and messages ----
@@ -262,16 +273,33 @@ type msgView struct {
 
 type channelData struct {
 	Channel    desk.ChannelInfo
+	Suite      *desk.SuiteInfo // nil until the desk is in the channel's group
 	Messages   []msgView
-	Statements []*negotiation.Statement
+	Window     bool // messages around an entry asked for, not the last ones
+	HasEarlier bool // there are earlier messages, shown from ?at=Earlier
+	Earlier    int64
+}
+
+// Messages shown around an entry asked for (?at=N).
+const contextBefore, contextAfter = 100, 100
+
+// statementByID returns the statement "S<n>" of a state (statement IDs are
+// their position, from 1), or nil.
+func statementByID(st *negotiation.State, id string) *negotiation.Statement {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "S"))
+	if err != nil || !strings.HasPrefix(id, "S") || n < 1 || n > len(st.Statements) || st.Statements[n-1].ID != id {
+		return nil
+	}
+	return st.Statements[n-1]
 }
 
 func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 	m, err := s.load(r.Context())
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
+	l := s.loc(r)
 	id := r.PathValue("id")
 	var ch *desk.ChannelInfo
 	for i := range m.Channels {
@@ -284,31 +312,54 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := channelData{Channel: *ch}
+	if si, err := s.d.ChannelSuite(r.Context(), id); err == nil {
+		d.Suite = &si
+	}
 	m.State = m.States[id]
+	// The last messages, kept in memory; or, with ?at=N (a search result),
+	// the messages around entry N, read from the desk's store.
+	msgs := m.Messages[id]
+	if at, err := strconv.ParseInt(r.URL.Query().Get("at"), 10, 64); err == nil && at >= 0 &&
+		(len(msgs) == 0 || at < msgs[0].Index) {
+		if msgs, err = s.d.Read(r.Context(), id, max(0, at-contextBefore), contextBefore+contextAfter); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Window = true
+	}
+	if len(msgs) > 0 && msgs[0].Index > 0 {
+		d.HasEarlier, d.Earlier = true, max(0, msgs[0].Index-contextAfter)
+	}
 	recs := map[uint64]negotiation.Record{}
 	stmts := map[string]*negotiation.Statement{}
-	if m.State != nil {
-		for _, rec := range m.State.Log {
-			if rec.Channel == id {
-				recs[rec.LogIndex] = rec
+	if m.State != nil && len(msgs) > 0 {
+		// The engine's records of the messages shown: its log is in log
+		// order (one channel per state), so they are found by bisection.
+		lo, hi := uint64(msgs[0].Index), uint64(msgs[len(msgs)-1].Index)
+		log := m.State.Log
+		for i := sort.Search(len(log), func(i int) bool { return log[i].LogIndex >= lo }); i < len(log) && log[i].LogIndex <= hi; i++ {
+			if log[i].Channel == id {
+				recs[log[i].LogIndex] = log[i]
 			}
 		}
-		for _, st := range m.State.Statements {
-			stmts[st.ID] = st
-			if st.Channel == id {
-				d.Statements = append(d.Statements, st)
+		for _, rec := range recs {
+			if st := statementByID(m.State, rec.Ref); st != nil {
+				stmts[st.ID] = st
+				if p := statementByID(m.State, st.ReplyTo); p != nil {
+					stmts[p.ID] = p
+				}
 			}
 		}
 	}
 	var maxIdx int64 = -1
-	for _, msg := range m.Messages[id] {
+	for _, msg := range msgs {
 		if msg.Index > maxIdx {
 			maxIdx = msg.Index
 		}
 		v := msgView{Index: msg.Index, Sender: msg.Sender, Own: msg.Own, Received: msg.Received}
 		switch {
 		case msg.Kind != "application":
-			v.Kind, v.Body = "system", msg.Kind+": "+msg.Note
+			v.Kind, v.Body = "system", systemBody(l, msg.Kind, msg.Note)
 		case !isEvent(msg.Data):
 			v.Kind, v.Body = "text", string(msg.Data)
 		default:
@@ -332,7 +383,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			v.Kind = "event"
-			v.Body = describe(m.State, rec, ok)
+			v.Body = describe(l, m.State, rec, ok)
 		}
 		d.Messages = append(d.Messages, v)
 	}
@@ -348,32 +399,33 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("failed to record the read mark", "channel", id, "err", err)
 		}
 	}
-	s.render(w, r, "channel", "Channel "+id, m, d)
+	s.render(w, r, "channel", s.tr(r, "Channel %s", id), m, d)
 }
 
 func hasKey(m map[string]int64, k string) bool { _, ok := m[k]; return ok }
 
 var typeVerbs = map[string]string{
-	negotiation.TypeAddItem: "added agenda item", negotiation.TypeItemStatus: "set the status of",
-	negotiation.TypeTableText: "tabled text", negotiation.TypePropose: "proposed amendment",
-	negotiation.TypeRespond: "answered proposal", negotiation.TypeWithdraw: "withdrew",
-	negotiation.TypePosition: "took a position", negotiation.TypeReady: "signalled readiness",
-	negotiation.TypeAdopt: "adopted", negotiation.TypeSign: "signed",
+	negotiation.TypeAddItem: i18n.N("added agenda item"), negotiation.TypeItemStatus: i18n.N("set the status of"),
+	negotiation.TypeTableText: i18n.N("tabled text"), negotiation.TypePropose: i18n.N("proposed amendment"),
+	negotiation.TypeRespond: i18n.N("answered proposal"), negotiation.TypeWithdraw: i18n.N("withdrew"),
+	negotiation.TypePosition: i18n.N("took a position"), negotiation.TypeReady: i18n.N("signalled readiness"),
+	negotiation.TypeAdopt: i18n.N("adopted|event"), negotiation.TypeSign: i18n.N("signed|event"),
 }
 
-func describe(st *negotiation.State, rec negotiation.Record, ok bool) string {
+// describe says in words, in locale l, what a negotiation event did.
+func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok bool) string {
 	if !ok {
-		return "negotiation event (not processed)"
+		return l.T("negotiation event (not processed)")
 	}
-	v := typeVerbs[rec.Type]
-	if v == "" {
-		v = rec.Type
+	v := rec.Type
+	if k, ok := typeVerbs[rec.Type]; ok {
+		v = l.T(k)
 	}
 	ref := rec.Ref
 	if rec.Type == negotiation.TypePosition && st != nil {
 		for _, t := range st.Texts {
 			if p := t.Paragraph(ref); p != nil {
-				ref = fmt.Sprintf("on %s ¶%d", t.Title, p.Number)
+				ref = l.T("on %s", fmt.Sprintf("%s ¶%d", t.Title, p.Number))
 				break
 			}
 		}
@@ -382,7 +434,7 @@ func describe(st *negotiation.State, rec negotiation.Record, ok bool) string {
 		v += " " + ref
 	}
 	if rec.Result != negotiation.ResultApplied {
-		v += " — " + string(rec.Result)
+		v += " — " + l.Label("result", rec.Result)
 		if rec.Reason != "" {
 			v += ": " + rec.Reason
 		}
@@ -390,24 +442,65 @@ func describe(st *negotiation.State, rec negotiation.Record, ok bool) string {
 	return v
 }
 
+// systemNotes are the desk's fixed explanations of entries it did not
+// decrypt as messages (desk.Message.Note), to translate.
+var systemNotes = map[string]string{
+	"sent before this desk joined":               i18n.N("sent before this desk joined"),
+	"this desk is no longer a member":            i18n.N("this desk is no longer a member"),
+	"sent in an epoch that had already ended":    i18n.N("sent in an epoch that had already ended"),
+	"not an MLS message of this channel's group": i18n.N("not an MLS message of this channel's group"),
+}
+
+// systemBody says in locale l what a log entry that is not an application
+// message was (a commit, a proposal, a skipped or rejected entry).
+func systemBody(l *i18n.Locale, kind, note string) string {
+	if k, ok := systemNotes[note]; ok {
+		note = l.T(k)
+	}
+	return l.Label("entry", kind) + ": " + note
+}
+
+// waitingReasons are the desk's words for what a provisional meeting waits
+// for (desk.ScheduledMeeting.Waiting), by prefix, to translate.
+var waitingReasons = []struct{ prefix, key string }{
+	{"the readiness signal of the head of delegation of ", i18n.N("the readiness signal of the head of delegation of %s")},
+	{"the readiness signals of the other parties' heads of delegation (not shown to your delegation)", i18n.N("the readiness signals of the other parties' heads of delegation (not shown to your delegation)")},
+	{"the host's confirmation", i18n.N("the host's confirmation")},
+}
+
+// waiting translates one of the desk's waiting reasons into locale l.
+func (s *Server) waiting(l *i18n.Locale, w string) string {
+	for _, r := range waitingReasons {
+		if rest, ok := strings.CutPrefix(w, r.prefix); ok {
+			if strings.Contains(r.key, "%s") {
+				return l.T(r.key, s.name(rest))
+			}
+			if rest == "" {
+				return l.T(r.key)
+			}
+		}
+	}
+	return w
+}
+
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	back := "/channels/" + id
 	body := strings.TrimSpace(r.FormValue("body"))
 	if body == "" {
-		redirect(w, r, back, "Write a message first.", true)
+		redirect(w, r, back, s.tr(r, "Write a message first."), true)
 		return
 	}
 	if len(body) > negotiation.MaxBodyBytes {
-		redirect(w, r, back, "The message is too long.", true)
+		redirect(w, r, back, s.tr(r, "The message is too long."), true)
 		return
 	}
 	payload := negotiation.NewStatement(body, r.FormValue("reply_to"), r.FormValue("about_text"), r.FormValue("about_para"))
 	if err := s.send(r.Context(), id, payload); err != nil {
-		redirect(w, r, back, "Not sent: "+err.Error(), true)
+		redirect(w, r, back, s.tr(r, "Not sent: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, back, "Sent, encrypted for the channel's members.", false)
+	redirect(w, r, back, s.tr(r, "Sent, encrypted for the channel's members."), false)
 }
 
 // ---- the negotiating text ----
@@ -437,7 +530,7 @@ type textData struct {
 func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
 	m, err := s.load(r.Context())
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return nil, nil, false
 	}
 	t := m.text(r.PathValue("id"))
@@ -513,32 +606,32 @@ func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
 	back := "/texts/" + t.ID
 	p := t.Paragraph(r.FormValue("para"))
 	if p == nil {
-		redirect(w, r, back, "No such paragraph.", true)
+		redirect(w, r, back, s.tr(r, "No such paragraph."), true)
 		return
 	}
 	st := negotiation.Stance(r.FormValue("stance"))
-	if _, ok := stanceLabels[st]; !ok {
-		redirect(w, r, back, "Choose a position.", true)
+	if !stances[st] {
+		redirect(w, r, back, s.tr(r, "Choose a position."), true)
 		return
 	}
 	v, err := strconv.Atoi(r.FormValue("version"))
 	if err != nil || v != p.Version {
-		redirect(w, r, back, fmt.Sprintf("Paragraph %d has changed since you loaded the page; read it again.", p.Number), true)
+		redirect(w, r, back, s.tr(r, "Paragraph %d has changed since you loaded the page; read it again.", p.Number), true)
 		return
 	}
 	payload := negotiation.NewPosition(t.ID, p.ID, v, st, strings.TrimSpace(r.FormValue("note")))
 	if err := s.sendChecked(r, textChannel(t), payload); err != nil {
-		redirect(w, r, back, "Position not taken: "+err.Error(), true)
+		redirect(w, r, back, s.tr(r, "Position not taken: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, back+"#"+p.ID, fmt.Sprintf("Your position on paragraph %d: %s.", p.Number, stanceLabels[st]), false)
+	redirect(w, r, back+"#"+p.ID, s.tr(r, "Your position on paragraph %d: %s.", p.Number, s.loc(r).Label("stance", st)), false)
 }
 
 // sendChecked sends payload and reports the engine's verdict on it, so the
 // delegate learns at once if the rules refused it.
 func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	if ch == "" {
-		return errors.New("the text's channel is unknown")
+		return errors.New(s.tr(r, "the text's channel is unknown"))
 	}
 	idx, err := s.d.SendEvent(r.Context(), ch, s.o.Host, payload)
 	if err != nil {
@@ -554,7 +647,7 @@ func (s *Server) sendChecked(r *http.Request, ch string, payload []byte) error {
 	}
 	for _, rec := range m.States[ch].Log {
 		if rec.Channel == ch && rec.LogIndex == uint64(idx) && rec.Result != negotiation.ResultApplied {
-			return fmt.Errorf("sent, but the rules of the talks refuse it (%s)", rec.Reason)
+			return errors.New(s.tr(r, "sent, but the rules of the talks refuse it (%s)", rec.Reason))
 		}
 	}
 	return nil
@@ -568,25 +661,25 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
 	back := "/texts/" + t.ID
 	p := t.Paragraph(r.FormValue("para"))
 	if p == nil {
-		redirect(w, r, back, "No such paragraph.", true)
+		redirect(w, r, back, s.tr(r, "No such paragraph."), true)
 		return
 	}
 	notation := strings.TrimSpace(r.FormValue("notation"))
 	if _, err := negotiation.ParseNotation(notation); err != nil {
-		redirect(w, r, back+"#"+p.ID, "The wording is not valid bracket notation: "+err.Error(), true)
+		redirect(w, r, back+"#"+p.ID, s.tr(r, "The wording is not valid bracket notation: %s", err.Error()), true)
 		return
 	}
 	if notation == p.Text {
-		redirect(w, r, back+"#"+p.ID, "The wording is unchanged.", true)
+		redirect(w, r, back+"#"+p.ID, s.tr(r, "The wording is unchanged."), true)
 		return
 	}
 	base, _ := strconv.Atoi(r.FormValue("base"))
 	payload := negotiation.NewProposal(t.ID, negotiation.Amendment{Op: negotiation.OpReplace, Para: p.ID, Base: base, Notation: notation})
 	if err := s.sendChecked(r, textChannel(t), payload); err != nil {
-		redirect(w, r, back+"#"+p.ID, "Proposal not tabled: "+err.Error(), true)
+		redirect(w, r, back+"#"+p.ID, s.tr(r, "Proposal not tabled: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, back+"#"+p.ID, fmt.Sprintf("Amendment to paragraph %d proposed.", p.Number), false)
+	redirect(w, r, back+"#"+p.ID, s.tr(r, "Amendment to paragraph %d proposed.", p.Number), false)
 }
 
 func (s *Server) postResponse(w http.ResponseWriter, r *http.Request) {
@@ -604,14 +697,14 @@ func (s *Server) postResponse(w http.ResponseWriter, r *http.Request) {
 	switch resp {
 	case negotiation.Accept, negotiation.AcceptAdReferendum, negotiation.Decline:
 	default:
-		redirect(w, r, back, "Choose an answer.", true)
+		redirect(w, r, back, s.tr(r, "Choose an answer."), true)
 		return
 	}
 	if err := s.sendChecked(r, pr.Channel, negotiation.NewResponse(pr.ID, resp, strings.TrimSpace(r.FormValue("note")))); err != nil {
-		redirect(w, r, back, "Answer not sent: "+err.Error(), true)
+		redirect(w, r, back, s.tr(r, "Answer not sent: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, back+"#"+pr.Amendment.Para, "Answer to "+pr.ID+" sent.", false)
+	redirect(w, r, back+"#"+pr.Amendment.Para, s.tr(r, "Answer to %s sent.", pr.ID), false)
 }
 
 func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
@@ -626,7 +719,7 @@ func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
 		known = known || l == lvl
 	}
 	if !known {
-		redirect(w, r, back, "Choose a level.", true)
+		redirect(w, r, back, s.tr(r, "Choose a level."), true)
 		return
 	}
 	scope, id := negotiation.ScopeText, t.ID
@@ -634,10 +727,10 @@ func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
 		scope, id = negotiation.ScopeItem, t.Item
 	}
 	if err := s.sendChecked(r, textChannel(t), negotiation.NewReadiness(scope, id, lvl, strings.TrimSpace(r.FormValue("note")))); err != nil {
-		redirect(w, r, back, "Readiness not signalled: "+err.Error(), true)
+		redirect(w, r, back, s.tr(r, "Readiness not signalled: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, back, "Readiness for the "+string(lvl)+" level signalled.", false)
+	redirect(w, r, back, s.tr(r, "Readiness signalled for the %s.", s.loc(r).Label("level", lvl)), false)
 }
 
 // ---- package dashboard ----
@@ -681,7 +774,7 @@ func (s *Server) packageView(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, "package", t.Title+" — package", m, packageDataOf(m, t))
+	s.render(w, r, "package", t.Title+" — "+s.tr(r, "Package dashboard"), m, packageDataOf(m, t))
 }
 
 // packageDataOf prepares the package dashboard of text t of m.State.
@@ -782,7 +875,7 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Diff = append(d.Diff, row)
 	}
-	s.render(w, r, "diff", t.Title+" — changes", m, d)
+	s.render(w, r, "diff", t.Title+" — "+s.tr(r, "Changes"), m, d)
 }
 
 func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
@@ -791,12 +884,12 @@ func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t.Status != negotiation.TextAdopted {
-		http.Error(w, "the text is not adopted and signed by every party yet", http.StatusConflict)
+		http.Error(w, s.tr(r, "The text is not adopted and signed by every party yet."), http.StatusConflict)
 		return
 	}
 	b, err := outcome.FromState(m.State, t.ID)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	data := b.Marshal()
@@ -919,7 +1012,7 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m, err := s.load(ctx)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	d := trustData{Venue: s.d.Venue(), Device: s.d.DeviceID()}
@@ -961,7 +1054,7 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			d.Alarms[i].Files = readEvidence(d.Alarms[i].Evidence)
 		}
 	}
-	s.render(w, r, "trust", "Trust", m, d)
+	s.render(w, r, "trust", s.tr(r, "Trust"), m, d)
 }
 
 // proofDownload serves the misbehaviour proof of alarm n (its position in
@@ -969,7 +1062,7 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 func (s *Server) proofDownload(w http.ResponseWriter, r *http.Request) {
 	as, err := s.d.Alarms(r.Context())
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
@@ -1003,15 +1096,15 @@ func safeName(s string) string {
 func (s *Server) postCheck(w http.ResponseWriter, r *http.Request) {
 	res, err := s.d.Sync(r.Context())
 	if err != nil {
-		redirect(w, r, "/trust", "Could not check: "+err.Error(), true)
+		redirect(w, r, "/trust", s.tr(r, "Could not check: %s", err.Error()), true)
 		return
 	}
 	s.Notify(nil)
 	if err := res.Err(); err != nil {
-		redirect(w, r, "/trust", "Checked: an ALARM was raised ("+err.Error()+").", true)
+		redirect(w, r, "/trust", s.tr(r, "Checked: an ALARM was raised (%s).", err.Error()), true)
 		return
 	}
-	redirect(w, r, "/trust", "Checked: every log the venue serves verifies.", false)
+	redirect(w, r, "/trust", s.tr(r, "Checked: every log the venue serves verifies."), false)
 }
 
 // readEvidence reads the first bytes of each evidence file, for display.
@@ -1057,28 +1150,28 @@ func (s *Server) postConfirm(w http.ResponseWriter, r *http.Request) {
 	name := r.FormValue("party")
 	fp := r.FormValue("fingerprint")
 	if strings.TrimSpace(fp) == "" {
-		redirect(w, r, "/trust", "Type the fingerprint as the other delegation read it out to you.", true)
+		redirect(w, r, "/trust", s.tr(r, "Type the fingerprint as the other delegation read it out to you."), true)
 		return
 	}
 	p, err := s.d.VerifyParty(r.Context(), name, fp)
 	if err != nil {
 		if errors.Is(err, desk.ErrFingerprint) {
-			redirect(w, r, "/trust#party-"+name, "The fingerprint does NOT match the root key of "+s.name(name)+" in the venue's register. Do not proceed: check with the delegation in person.", true)
+			redirect(w, r, "/trust#party-"+name, s.tr(r, "The fingerprint does NOT match the root key of %s in the venue's register. Do not proceed: check with the delegation in person.", s.name(name)), true)
 			return
 		}
-		redirect(w, r, "/trust", "Not confirmed: "+err.Error(), true)
+		redirect(w, r, "/trust", s.tr(r, "Not confirmed: %s", err.Error()), true)
 		return
 	}
 	s.Notify(nil)
-	redirect(w, r, "/trust", "Confirmed: "+s.name(p.Name)+"'s root key matches what they read out.", false)
+	redirect(w, r, "/trust", s.tr(r, "Confirmed: the root key of %s matches what they read out.", s.name(p.Name)), false)
 }
 
 func (s *Server) postClear(w http.ResponseWriter, r *http.Request) {
 	if err := s.d.ClearAlarm(r.Context(), r.FormValue("log")); err != nil {
-		redirect(w, r, "/trust", "Not cleared: "+err.Error(), true)
+		redirect(w, r, "/trust", s.tr(r, "Not cleared: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, "/trust", "Processing of "+r.FormValue("log")+" resumed; the alarm stays on record.", false)
+	redirect(w, r, "/trust", s.tr(r, "Processing of %s resumed; the alarm stays on record.", r.FormValue("log")), false)
 }
 
 // ---- schedule ----
@@ -1117,7 +1210,7 @@ func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, newFeed string) {
 	m, err := s.load(r.Context())
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	d := scheduleData{Zone: s.o.Zone, VenueZone: s.o.VenueZone}
@@ -1146,6 +1239,12 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, newFeed st
 			}
 		}
 	}
+	l := s.loc(r)
+	for i := range d.Meetings {
+		for j, w := range d.Meetings[i].Waiting {
+			d.Meetings[i].Waiting[j] = s.waiting(l, w)
+		}
+	}
 	d.NewFeed = newFeed
 	if d.VenueZone == "" {
 		d.VenueZone = schedule.DefaultZone
@@ -1153,7 +1252,7 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, newFeed st
 	if d.Zone == "" {
 		d.Zone = d.VenueZone
 	}
-	s.render(w, r, "schedule", "Schedule", m, d)
+	s.render(w, r, "schedule", s.tr(r, "Schedule"), m, d)
 }
 
 // postReady signs and sends the head's readiness statement for a
@@ -1168,16 +1267,16 @@ func (s *Server) postMeetingReady(w http.ResponseWriter, r *http.Request) {
 	mt, err := s.d.SignalReady(r.Context(), id, opts)
 	if err != nil {
 		if errors.Is(err, desk.ErrNotHead) {
-			redirect(w, r, "/schedule", "Only the head of delegation signals readiness, from the head's own desk.", true)
+			redirect(w, r, "/schedule", s.tr(r, "Only the head of delegation signals readiness, from the head's own desk."), true)
 			return
 		}
-		redirect(w, r, "/schedule#meeting-"+id, "Readiness not signalled: "+err.Error(), true)
+		redirect(w, r, "/schedule#meeting-"+id, s.tr(r, "Readiness not signalled: %s", err.Error()), true)
 		return
 	}
 	s.Notify(nil)
-	msg := fmt.Sprintf("Readiness for %q signed and sent: the venue now shows %s as ready (it never learns why).", mt.Title, s.name(s.d.Profile().Delegation))
+	msg := s.tr(r, "Readiness for “%s” signed and sent: the venue now shows %s as ready (it never learns why).", mt.Title, s.name(s.d.Profile().Delegation))
 	if mt.Status == schedule.StatusConfirmed {
-		msg += " Every party is ready: the host can confirm the meeting."
+		msg += " " + s.tr(r, "Every party is ready: the host can confirm the meeting.")
 	}
 	redirect(w, r, "/schedule#meeting-"+id, msg, false)
 }
@@ -1188,7 +1287,7 @@ func (s *Server) postMeetingReady(w http.ResponseWriter, r *http.Request) {
 func (s *Server) postFeed(w http.ResponseWriter, r *http.Request) {
 	_, u, err := s.d.CreateFeed(r.Context(), s.o.Zone)
 	if err != nil {
-		redirect(w, r, "/schedule#calendar", "No calendar link: "+err.Error(), true)
+		redirect(w, r, "/schedule#calendar", s.tr(r, "No calendar link: %s", err.Error()), true)
 		return
 	}
 	s.scheduleWith(w, r, u)
@@ -1196,8 +1295,8 @@ func (s *Server) postFeed(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) postRevokeFeed(w http.ResponseWriter, r *http.Request) {
 	if err := s.d.RevokeFeed(r.Context(), r.PathValue("id")); err != nil {
-		redirect(w, r, "/schedule#calendar", "Not revoked: "+err.Error(), true)
+		redirect(w, r, "/schedule#calendar", s.tr(r, "Not revoked: %s", err.Error()), true)
 		return
 	}
-	redirect(w, r, "/schedule#calendar", "Calendar link revoked: it stops working at once.", false)
+	redirect(w, r, "/schedule#calendar", s.tr(r, "Calendar link revoked: it stops working at once."), false)
 }

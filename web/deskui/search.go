@@ -34,7 +34,7 @@ type searchData struct {
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	m, err := s.load(r.Context())
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -65,21 +65,21 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	d.Q.To, ok2 = day(d.To, true)
 	switch {
 	case !ok1 || !ok2:
-		d.Err = "Dates are written YYYY-MM-DD."
+		d.Err = s.tr(r, "Dates are written YYYY-MM-DD.")
 	case len(d.Q.Text) > 500:
-		d.Err = "The query is too long."
+		d.Err = s.tr(r, "The query is too long.")
 	case d.Q.Text != "":
 		t0 := time.Now()
 		d.Results, err = s.d.Search(r.Context(), d.Q)
 		d.Took = time.Since(t0).Round(100 * time.Microsecond).String()
 		switch {
 		case errors.Is(err, desk.ErrEmptyQuery):
-			d.Err = "Type at least one word to search for."
+			d.Err = s.tr(r, "Type at least one word to search for.")
 		case err != nil:
 			d.Err = err.Error()
 		default:
 			d.Searched = true
 		}
 	}
-	s.render(w, r, "search", "Search", m, d)
+	s.render(w, r, "search", s.tr(r, "Search"), m, d)
 }

@@ -9,6 +9,9 @@
   var src = body && body.getAttribute("data-live");
   if (!src || !window.EventSource) { return; }
   var status = document.getElementById("live-status");
+  // The words come from the page, in the delegate's language.
+  function say(key, fallback) { return (status && status.getAttribute("data-" + key)) || fallback; }
+  var lang = document.documentElement.lang || undefined;
   var busy = false, again = false;
 
   function editing() {
@@ -43,16 +46,16 @@
           if (banner && !curBanner) { document.body.insertBefore(banner, document.getElementById("main")); }
           body.setAttribute("data-updated", String(Date.now()));
         }
-        if (status) { status.textContent = "Updated " + new Date().toLocaleTimeString(); }
+        if (status) { status.textContent = say("updated", "Updated") + " " + new Date().toLocaleTimeString(lang); }
       })
-      .catch(function () { if (status) { status.textContent = "Update failed; reload the page"; } })
+      .catch(function () { if (status) { status.textContent = say("failed", "Update failed; reload the page"); } })
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
   }
 
   var es = new EventSource(src);
   es.addEventListener("sync", refresh);
-  es.addEventListener("open", function () { if (status) { status.textContent = "Live"; } });
-  es.addEventListener("error", function () { if (status) { status.textContent = "Reconnecting…"; } });
+  es.addEventListener("open", function () { if (status) { status.textContent = say("connected", "Live"); } });
+  es.addEventListener("error", function () { if (status) { status.textContent = say("reconnecting", "Reconnecting…"); } });
 
   // Confirmation for buttons that carry data-confirm.
   document.addEventListener("submit", function (e) {

@@ -15,6 +15,7 @@ import (
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
+	"github.com/good-offices/goodoffices/web/i18n"
 )
 
 // The host's write actions. Every one is a plain HTML form posted to this
@@ -50,14 +51,14 @@ type accreditPreview struct {
 // Ed25519 verifier key named after the delegation.
 func checkRootKey(name, vkey string) error {
 	if !delegation.ValidName(name) {
-		return errors.New("the delegation ID must be a short lower-case name (letters, digits, hyphens)")
+		return uiError("the delegation ID must be a short lower-case name (letters, digits, hyphens)")
 	}
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
-		return errors.New("that is not a root verifier key (expected <name>+<hash>+<key>, as 'goodoffices delegation init' prints it)")
+		return uiError("that is not a root verifier key (expected <name>+<hash>+<key>, as 'goodoffices delegation init' prints it)")
 	}
 	if v.Name() != name {
-		return fmt.Errorf("the key is named %q, not %q", v.Name(), name)
+		return uiError("the key is named “%s”, not “%s”", v.Name(), name)
 	}
 	return nil
 }
@@ -66,7 +67,7 @@ func (s *Server) postAccredit(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.FormValue("name"))
 	key := strings.TrimSpace(r.FormValue("root_key"))
 	if err := checkRootKey(name, key); err != nil {
-		back(w, r, "/", "Not accredited: "+err.Error(), true)
+		back(w, r, "/", s.tr(r, "Not accredited: %s", s.msg(r, err)), true)
 		return
 	}
 	fp := delegation.Fingerprint(key)
@@ -81,10 +82,10 @@ func (s *Server) postAccredit(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.api.Accredit(r.Context(), name, key)
 	if err != nil {
-		back(w, r, "/", "Not accredited: "+err.Error(), true)
+		back(w, r, "/", s.tr(r, "Not accredited: %s", s.msg(r, err)), true)
 		return
 	}
-	back(w, r, "/", fmt.Sprintf("%s accredited (register entry %d, fingerprint %s). Every desk will show this fingerprint for its delegates to compare.", s.name(d.Name), d.Index, fp), false)
+	back(w, r, "/", s.tr(r, "%s accredited (register entry %d, fingerprint %s). Every desk will show this fingerprint for its delegates to compare.", s.name(d.Name), d.Index, fp), false)
 }
 
 // ---- rooms ----
@@ -107,29 +108,29 @@ func splitList(s string, lower bool) []string {
 func (s *Server) postRoom(w http.ResponseWriter, r *http.Request) {
 	capacity, err := strconv.Atoi(strings.TrimSpace(r.FormValue("capacity")))
 	if err != nil || capacity <= 0 {
-		back(w, r, "/schedule#rooms", "Room not added: give the number of seats.", true)
+		back(w, r, "/schedule#rooms", s.tr(r, "Room not added: give the number of seats."), true)
 		return
 	}
 	room := schedule.Room{Name: strings.TrimSpace(r.FormValue("name")), Capacity: capacity,
 		Booths: splitList(r.FormValue("booths"), true), Equipment: splitList(r.FormValue("equipment"), false)}
 	if _, err := schedule.ValidateRoom(room); err != nil {
-		back(w, r, "/schedule#rooms", "Room not added: "+err.Error(), true)
+		back(w, r, "/schedule#rooms", s.tr(r, "Room not added: %s", err.Error()), true)
 		return
 	}
 	if _, err := s.sched.AddRoom(r.Context(), room); err != nil {
-		back(w, r, "/schedule#rooms", "Room not added: "+apiMessage(err), true)
+		back(w, r, "/schedule#rooms", s.tr(r, "Room not added: %s", apiMessage(err)), true)
 		return
 	}
-	back(w, r, "/schedule#rooms", "Room "+room.Name+" added.", false)
+	back(w, r, "/schedule#rooms", s.tr(r, "Room %s added.", room.Name), false)
 }
 
 func (s *Server) postRemoveRoom(w http.ResponseWriter, r *http.Request) {
 	name := r.FormValue("name")
 	if err := s.sched.RemoveRoom(r.Context(), name); err != nil {
-		back(w, r, "/schedule#rooms", "Room not removed: "+apiMessage(err), true)
+		back(w, r, "/schedule#rooms", s.tr(r, "Room not removed: %s", apiMessage(err)), true)
 		return
 	}
-	back(w, r, "/schedule#rooms", "Room "+name+" removed.", false)
+	back(w, r, "/schedule#rooms", s.tr(r, "Room %s removed.", name), false)
 }
 
 // ---- meetings ----
@@ -211,17 +212,17 @@ func (r *refusal) Overridable() []kindReasons {
 
 // refused builds the refusal of action for err, with a short message when
 // the reasons are listed one by one.
-func refused(action, verb string, err error) *refusal {
+func refused(l *i18n.Locale, action, verb string, err error) *refusal {
 	cs, missing := conflictsOf(err)
-	ref := &refusal{Action: action, Message: verb + ": " + apiMessage(err), Conflicts: cs, Missing: missing}
+	ref := &refusal{Action: action, Message: l.T(verb) + ": " + apiMessage(err), Conflicts: cs, Missing: missing}
 	n := len(ref.Overridable())
 	switch {
 	case n == 1:
-		ref.Message = verb + ": it breaks a scheduling rule."
+		ref.Message = l.T(verb) + ": " + l.T("it breaks a scheduling rule.")
 	case n > 1:
-		ref.Message = fmt.Sprintf("%s: it breaks %d scheduling rules.", verb, n)
+		ref.Message = l.T(verb) + ": " + l.T("it breaks %d scheduling rules.", n)
 	case len(missing) > 0:
-		ref.Message = verb + ": not every party is ready."
+		ref.Message = l.T(verb) + ": " + l.T("not every party is ready.")
 	}
 	return ref
 }
@@ -249,19 +250,19 @@ func (f meetingForm) spec(talks string) (schedule.MeetingSpec, error) {
 	}
 	sp.Title, sp.Talks, sp.Room, sp.Channel = f.Title, talks, f.Room, f.Channel
 	if sp.Talks == "" {
-		return sp, errors.New("name the talks the meeting belongs to")
+		return sp, uiError("name the talks the meeting belongs to")
 	}
 	if sp.Level, err = schedule.ParseLevel(f.Level); err != nil {
 		return sp, err
 	}
 	if sp.Start, err = schedule.ParseLocalTime(f.Start); err != nil {
-		return sp, fmt.Errorf("start: %w", err)
+		return sp, uiError("start: %s", err.Error())
 	}
 	if sp.End, err = schedule.ParseLocalTime(f.End); err != nil {
-		return sp, fmt.Errorf("end: %w", err)
+		return sp, uiError("end: %s", err.Error())
 	}
 	if sp.Headcount, err = strconv.Atoi(strings.TrimSpace(f.Headcount)); err != nil || sp.Headcount <= 0 {
-		return sp, errors.New("give the number of people expected")
+		return sp, uiError("give the number of people expected")
 	}
 	sp.Languages = splitList(f.Languages, true)
 	if len(sp.Languages) > 0 {
@@ -272,7 +273,7 @@ func (f meetingForm) spec(talks string) (schedule.MeetingSpec, error) {
 	}
 	sort.Strings(sp.Delegations)
 	if len(sp.Delegations) == 0 {
-		return sp, errors.New("choose the delegations that attend")
+		return sp, uiError("choose the delegations that attend")
 	}
 	return sp, nil
 }
@@ -282,30 +283,31 @@ func (s *Server) postMeeting(w http.ResponseWriter, r *http.Request) {
 	f := formOf(r)
 	sp, err := f.spec(s.o.Talks)
 	if err != nil {
-		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: "Not proposed: " + err.Error()})
+		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: s.tr(r, "Not proposed: %s", s.msg(r, err))})
 		return
 	}
 	ov, err := overrides(r)
 	if err != nil {
-		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: "Not proposed: " + err.Error()})
+		s.scheduleWith(w, r, &f, &refusal{Action: "propose", Message: s.tr(r, "Not proposed: %s", s.msg(r, err))})
 		return
 	}
 	mv, err := s.sched.Propose(r.Context(), scheduleapi.MeetingRequest{MeetingSpec: sp, Override: ov, Note: strings.TrimSpace(r.FormValue("note"))})
 	if err != nil {
-		s.scheduleWith(w, r, &f, refused("propose", "Not proposed", err))
+		s.scheduleWith(w, r, &f, refused(s.locale(r), "propose", i18n.N("Not proposed"), err))
 		return
 	}
-	msg := fmt.Sprintf("%q proposed (%s).", mv.Title, mv.Status)
+	l := s.locale(r)
+	msg := l.T("“%s” proposed (%s).", mv.Title, l.Label("meeting", mv.Status))
 	if len(ov) > 0 {
-		msg += " Overridden: " + kinds(ov) + "."
+		msg += " " + l.T("Overridden: %s.", kinds(l, ov))
 	}
 	back(w, r, "/meetings/"+url.PathEscape(mv.ID), msg, false)
 }
 
-func kinds(ks []schedule.ConflictKind) string {
+func kinds(l *i18n.Locale, ks []schedule.ConflictKind) string {
 	ss := make([]string, len(ks))
 	for i, k := range ks {
-		ss[i] = string(k)
+		ss[i] = l.Label("conflict", k)
 	}
 	return strings.Join(ss, ", ")
 }
@@ -340,7 +342,7 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 			http.NotFound(w, r)
 			return
 		}
-		s.render(w, r, "meeting", "Meeting", meetingData{Err: err.Error()})
+		s.render(w, r, "meeting", s.tr(r, "Meeting"), meetingData{Err: err.Error()})
 		return
 	}
 	d := meetingData{M: mv, Gated: mv.Level.Gated(), Refused: ref, Kinds: schedule.ConflictKinds}
@@ -415,7 +417,7 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 	id, action := r.PathValue("id"), r.PathValue("action")
 	ov, err := overrides(r)
 	if err != nil {
-		s.meetingWith(w, r, &refusal{Action: action, Message: err.Error()})
+		s.meetingWith(w, r, &refusal{Action: action, Message: s.msg(r, err)})
 		return
 	}
 	ctx, note := r.Context(), strings.TrimSpace(r.FormValue("note"))
@@ -429,7 +431,7 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 		f := formOf(r)
 		var sp schedule.MeetingSpec
 		if sp, err = f.spec(s.o.Talks); err != nil {
-			s.meetingWith(w, r, &refusal{Action: action, Message: "Not changed: " + err.Error()})
+			s.meetingWith(w, r, &refusal{Action: action, Message: s.tr(r, "Not changed: %s", s.msg(r, err))})
 			return
 		}
 		sp.ID = id
@@ -441,7 +443,7 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 			req.End, err = schedule.ParseLocalTime(r.FormValue("end"))
 		}
 		if err != nil {
-			s.meetingWith(w, r, &refusal{Action: action, Message: "Not moved: " + err.Error()})
+			s.meetingWith(w, r, &refusal{Action: action, Message: s.tr(r, "Not moved: %s", s.msg(r, err))})
 			return
 		}
 		mv, err = s.sched.Move(ctx, id, req)
@@ -450,14 +452,15 @@ func (s *Server) postMeetingAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		verb := map[string]string{"confirm": "Not confirmed", "cancel": "Not cancelled", "move": "Not moved", "update": "Not changed"}[action]
-		s.meetingWith(w, r, refused(action, verb, err))
+		verb := map[string]string{"confirm": i18n.N("Not confirmed"), "cancel": i18n.N("Not cancelled"), "move": i18n.N("Not moved"), "update": i18n.N("Not changed")}[action]
+		s.meetingWith(w, r, refused(s.locale(r), action, verb, err))
 		return
 	}
-	msg := map[string]string{"confirm": "Confirmed", "cancel": "Cancelled", "move": "Moved", "update": "Changed"}[action]
-	msg = fmt.Sprintf("%s: %q is now %s.", msg, mv.Title, mv.Status)
+	l := s.locale(r)
+	msg := map[string]string{"confirm": i18n.N("Confirmed"), "cancel": i18n.N("Cancelled"), "move": i18n.N("Moved"), "update": i18n.N("Changed")}[action]
+	msg = l.T(msg) + ": " + l.T("“%s” is now %s.", mv.Title, l.Label("meeting", mv.Status))
 	if len(ov) > 0 {
-		msg += " Overridden: " + kinds(ov) + "."
+		msg += " " + l.T("Overridden: %s.", kinds(l, ov))
 	}
 	back(w, r, "/meetings/"+url.PathEscape(mv.ID), msg, false)
 }

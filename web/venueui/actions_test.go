@@ -100,7 +100,7 @@ func TestHostActions(t *testing.T) {
 		t.Fatalf("register: %+v", ds)
 	}
 	other, _ := delegation.GenerateRoot("other")
-	if r, _ = post("/accredit", url.Values{"name": {"arden"}, "root_key": {other.VerifierKey()}}, nil); !strings.Contains(flash(r), "not \"arden\"") {
+	if r, _ = post("/accredit", url.Values{"name": {"arden"}, "root_key": {other.VerifierKey()}}, nil); !strings.Contains(flash(r), "not “arden”") {
 		t.Errorf("a key named for another delegation: %q", flash(r))
 	}
 	root2, _ := delegation.GenerateRoot("arden")
@@ -139,7 +139,7 @@ func TestHostActions(t *testing.T) {
 	}
 	mf.Set("override", "capacity")
 	r, _ = post("/meetings", mf, nil)
-	if r.StatusCode != http.StatusSeeOther || !strings.Contains(flash(r), "Overridden: capacity") {
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(flash(r), "Overridden: room too small") {
 		t.Fatalf("override: %d %q", r.StatusCode, flash(r))
 	}
 	mpath := r.Header.Get("Location")

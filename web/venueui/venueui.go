@@ -42,6 +42,7 @@ import (
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
 	"github.com/good-offices/goodoffices/web"
+	"github.com/good-offices/goodoffices/web/i18n"
 )
 
 // Options configure a Server.
@@ -59,7 +60,7 @@ type Server struct {
 	o        Options
 	api      *client.Client
 	sched    *scheduleapi.Client
-	pages    map[string]*template.Template
+	pages    map[string]map[string]*template.Template // locale -> page -> template
 	sessions web.Sessions
 	guard    web.Guard
 	ln       net.Listener
@@ -88,17 +89,66 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{o: o, api: api, sched: &scheduleapi.Client{BaseURL: o.VenueURL, Token: o.Admin}, loc: loc, log: o.Logger}
-	s.pages, err = web.Pages(template.FuncMap{
-		"name": s.name,
-		"join": strings.Join,
-		"fp":   delegation.Fingerprint,
-		"day":  func(t time.Time) string { return t.In(loc).Format("2 Jan 2006 15:04") },
-		"hm":   func(t time.Time) string { return t.In(loc).Format("15:04") },
-	}, "venue")
+	s.pages, err = web.LocalePages("venue", func(l *i18n.Locale) template.FuncMap {
+		return template.FuncMap{
+			"name":  s.name,
+			"names": s.names,
+			"join":  strings.Join,
+			"fp":    delegation.Fingerprint,
+			"day":   func(t time.Time) string { return l.DateTime(t.In(loc)) },
+			"hm":    func(t time.Time) string { return t.In(loc).Format("15:04") },
+			"conflicts": func(ks []schedule.ConflictKind) string {
+				out := make([]string, len(ks))
+				for i, k := range ks {
+					out[i] = l.Label("conflict", k)
+				}
+				return strings.Join(out, ", ")
+			},
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse templates: %w", err)
 	}
 	return s, nil
+}
+
+// names joins the display names of delegations ids.
+func (s *Server) names(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = s.name(id)
+	}
+	return strings.Join(out, ", ")
+}
+
+// loc returns the locale of r: the language the host chose in the menu,
+// else the browser's.
+func (s *Server) locale(r *http.Request) *i18n.Locale { return web.Locale(r, "") }
+
+// tr translates key (a format with args) into the locale of r.
+func (s *Server) tr(r *http.Request, key string, args ...any) string {
+	return s.locale(r).T(key, args...)
+}
+
+// A translatable is an error the host caused (a form filled wrongly),
+// worded for translation.
+type translatable struct {
+	key  string
+	args []any
+}
+
+func (e *translatable) Error() string { return i18n.Get("en").T(e.key, e.args...) }
+
+// uiError returns a translatable error: key is a format with args.
+func uiError(key string, args ...any) error { return &translatable{key, args} }
+
+// msg is err in the locale of r if it is translatable, else its text.
+func (s *Server) msg(r *http.Request, err error) string {
+	var t *translatable
+	if errors.As(err, &t) {
+		return s.tr(r, t.key, t.args...)
+	}
+	return err.Error()
 }
 
 func (s *Server) name(id string) string {
@@ -166,6 +216,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", web.Static())
 	mux.HandleFunc("GET /login", s.login)
 	mux.HandleFunc("POST /login", s.loginForm)
+	mux.HandleFunc("POST /lang", web.LanguageHandler(false, nil))
 	mux.HandleFunc("GET /{$}", s.auth(s.overview))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
 	mux.HandleFunc("GET /events", s.auth(s.events))
@@ -191,6 +242,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 type page struct {
 	App, Title, Who, Footer string
 	Live                    string
+	Path                    string // of the page, for the language menu
 	Nav                     []navItem
 	Alarms                  string
 	Flash                   string
@@ -204,19 +256,20 @@ type navItem struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
-	p := page{App: "Good Offices venue", Title: title, Who: "host · " + s.o.Talks, Data: data,
-		Footer: "The venue sees metadata only: who, when, where, how much. Never what is said.",
+	l := s.locale(r)
+	p := page{App: l.T("Good Offices venue"), Title: title, Who: l.T("host") + " · " + s.o.Talks, Data: data, Path: r.URL.Path,
+		Footer: l.T("The venue sees metadata only: who, when, where, how much. Never what is said."),
 		Flash:  r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != ""}
 	if name != "login" {
 		p.Live = "/events"
-		p.Nav = []navItem{{Href: "/", Label: "Accreditation & channels"}, {Href: "/schedule", Label: "Rooms & schedule"}}
+		p.Nav = []navItem{{Href: "/", Label: l.T("Accreditation & channels")}, {Href: "/schedule", Label: l.T("Rooms & schedule")}}
 		for i := range p.Nav {
 			p.Nav[i].Current = p.Nav[i].Href == r.URL.Path
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
+	if err := s.pages[l.Code][name].ExecuteTemplate(w, "layout", p); err != nil {
 		s.log.Error("failed to render page", "page", name, "err", err)
 	}
 }
@@ -226,20 +279,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		id, ok := s.sessions.Redeem(tok)
 		if !ok {
 			w.WriteHeader(http.StatusUnauthorized)
-			s.render(w, r, "login", "Sign in", "This sign-in link is invalid or was used already.")
+			s.render(w, r, "login", s.tr(r, "Sign in"), s.tr(r, "This sign-in link is invalid or was used already. Sign in with the admin credential, or print a new link with 'goodoffices host web'."))
 			return
 		}
 		s.sessions.SetCookie(w, r, id)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, "login", "Sign in", "")
+	s.render(w, r, "login", s.tr(r, "Sign in"), "")
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if !web.Equal(strings.TrimSpace(r.FormValue("credential")), s.o.Admin) {
 		w.WriteHeader(http.StatusUnauthorized)
-		s.render(w, r, "login", "Sign in", "That is not the venue's admin credential.")
+		s.render(w, r, "login", s.tr(r, "Sign in"), s.tr(r, "That is not the venue's admin credential."))
 		return
 	}
 	s.sessions.SetCookie(w, r, s.sessions.Open())
@@ -292,7 +345,7 @@ func (s *Server) overviewWith(w http.ResponseWriter, r *http.Request, preview *a
 	if err := errors.Join(errs...); err != nil {
 		d.Err = err.Error()
 	}
-	s.render(w, r, "overview", "Accreditation & channels", d)
+	s.render(w, r, "overview", s.tr(r, "Accreditation & channels"), d)
 }
 
 // ---- schedule: rooms, week calendar, readiness ----
@@ -404,13 +457,14 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 		}
 	}
 	monday := time.Date(wref.Year(), wref.Month(), wref.Day()-((int(wref.Weekday())+6)%7), 0, 0, 0, 0, s.loc)
-	d.Week = monday.Format("2 January 2006")
+	l := s.locale(r)
+	d.Week = l.LongDate(monday)
 	d.Prev = monday.AddDate(0, 0, -7).Format("2006-01-02")
 	d.Next = monday.AddDate(0, 0, 7).Format("2006-01-02")
 	nrows := (calEnd - calStart) * 60 / slotMin
 	for i := range 7 {
 		day := monday.AddDate(0, 0, i)
-		d.Days = append(d.Days, calDay{Label: day.Format("Mon 2 Jan"), Today: day.Year() == now.Year() && day.YearDay() == now.YearDay()})
+		d.Days = append(d.Days, calDay{Label: l.WeekdayDate(day), Today: day.Year() == now.Year() && day.YearDay() == now.YearDay()})
 	}
 	grid := make([][]*calCell, nrows)
 	for i := range grid {
@@ -460,5 +514,5 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 	if ref != nil {
 		w.WriteHeader(http.StatusConflict)
 	}
-	s.render(w, r, "schedule", "Rooms & schedule", d)
+	s.render(w, r, "schedule", s.tr(r, "Rooms & schedule"), d)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
+	"github.com/good-offices/goodoffices/web/i18n"
 )
 
 type jar struct{ cs []*http.Cookie }
@@ -110,6 +112,37 @@ func TestVenueUI(t *testing.T) {
 	r, body = get("/schedule")
 	if r.StatusCode != 200 || !strings.Contains(body, "Library") || !strings.Contains(body, "Week calendar") {
 		t.Fatalf("schedule: %d", r.StatusCode)
+	}
+	// In French (the browser's language), then in Russian (the menu).
+	getIn := func(path, accept string) string {
+		req, _ := http.NewRequest("GET", ui.URL+path, nil)
+		req.Header.Set("Accept-Language", accept)
+		r, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return string(b)
+	}
+	fr := getIn("/", "fr-FR,fr;q=0.9") + getIn("/schedule", "fr-FR,fr;q=0.9")
+	for _, w := range []string{`<html lang="fr">`, "Délégations accréditées", "Calendrier de la semaine", "Proposer une réunion", "niveau des experts"} {
+		if !strings.Contains(fr, w) {
+			t.Errorf("French pages lack %q", w)
+		}
+	}
+	visible := regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(fr, " ")
+	for _, f := range i18n.Leaks("fr", visible) {
+		t.Errorf("English left in the French pages: %q", f)
+	}
+	lreq, _ := http.NewRequest("POST", ui.URL+"/lang", strings.NewReader("lang=ru&next=/schedule"))
+	lreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	lreq.Header.Set("Origin", ui.URL)
+	if r, err := c.Do(lreq); err != nil || r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/schedule" {
+		t.Fatalf("language menu: %v %v", r, err)
+	}
+	if ru := getIn("/schedule", "fr"); !strings.Contains(ru, `<html lang="ru">`) || !strings.Contains(ru, "Календарь на неделю") {
+		t.Error("the language chosen in the menu does not override the browser's")
 	}
 	// One-time links work once.
 	tokn := s.NewLoginToken()
