@@ -132,3 +132,28 @@ func FuzzCheckFraming(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBatch(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 1, 'd'})
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 9, 'a'})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		entries, err := parseBatch(body, 64)
+		if err != nil {
+			return
+		}
+		// Accepted: the entries, re-encoded, are exactly the body.
+		var again []byte
+		for _, e := range entries {
+			if len(e) == 0 || len(e) > 64 {
+				t.Fatalf("entry of %d bytes accepted", len(e))
+			}
+			again = append(again, byte(len(e)>>24), byte(len(e)>>16), byte(len(e)>>8), byte(len(e)))
+			again = append(again, e...)
+		}
+		if !bytes.Equal(again, body) || len(entries) > MaxBatchEntries {
+			t.Fatalf("batch %x parsed into %d entries that do not re-encode to it", body, len(entries))
+		}
+	})
+}

@@ -137,6 +137,7 @@ func (v *Venue) Handler() http.Handler {
 	h("GET /v1/events", deviceOnly, v.handleEvents)
 	h("GET /v1/stats", adminOnly, v.handleStats)
 	h("POST /logs/{log}/entries", deviceOnly, v.handleAppend)
+	h("POST /logs/{log}/batch", deviceOnly, v.handleAppendBatch)
 	h("GET /logs/{log}/checkpoint", public, v.handleCheckpoint)
 	h("GET /logs/{log}/tile/{path...}", public, v.handleTile)
 	for pattern, handler := range v.extra {

@@ -141,6 +141,51 @@ func (s *sequencer) append(ctx context.Context, log string, entry []byte, epoch 
 	return res.index, res.size, res.err
 }
 
+// appendMany queues entries for one log together and waits until each is
+// durable or failed. It returns the index of each entry (-1 for one that
+// failed), the log's size after the last, and the first error.
+func (s *sequencer) appendMany(ctx context.Context, log string, entries [][]byte) (idx []int64, size int64, err error) {
+	reqs := make([]*appendReq, len(entries))
+	for i, e := range entries {
+		reqs[i] = &appendReq{log: log, entry: e, epoch: -1, result: make(chan appendResult, 1)}
+	}
+	idx = make([]int64, len(entries))
+	for i := range idx {
+		idx[i] = -1
+	}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return idx, 0, errShuttingDown
+	}
+	queued := 0
+	for _, r := range reqs {
+		select {
+		case s.reqs <- r:
+			queued++
+			continue
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		break
+	}
+	s.closeMu.RUnlock()
+	// Wait for everything queued, even if the client went away, so that
+	// nothing is reported before it is known.
+	for i, r := range reqs[:queued] {
+		res := <-r.result
+		if res.err != nil {
+			if err == nil {
+				err = res.err
+			}
+			continue
+		}
+		idx[i] = res.index
+		size = max(size, res.size)
+	}
+	return idx, size, err
+}
+
 // A flight is a planned batch being written to the store.
 type flight struct {
 	plan *plan

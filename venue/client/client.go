@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -411,6 +412,31 @@ func (c *Client) Devices(ctx context.Context, delegationName string) ([]Device, 
 // index once the venue has made it durable.
 func (c *Client) Append(ctx context.Context, channel string, entry []byte) (int64, error) {
 	return c.append(ctx, channel, entry, nil)
+}
+
+// AppendBatch adds several entries to a channel's log in one request and
+// returns their indexes, once all are durable. The venue checks every entry
+// and appends none if one is refused; at most venue.MaxBatchEntries (256)
+// per call. Handshake commits go one at a time through AppendCommit.
+func (c *Client) AppendBatch(ctx context.Context, channel string, entries [][]byte) ([]int64, error) {
+	n := 0
+	for _, e := range entries {
+		n += 4 + len(e)
+	}
+	body := make([]byte, 0, n)
+	for _, e := range entries {
+		body = binary.BigEndian.AppendUint32(body, uint32(len(e)))
+		body = append(body, e...)
+	}
+	var out struct {
+		Indexes []int64 `json:"indexes"`
+	}
+	err := c.getJSON(ctx, request{method: "POST", path: "/logs/" + url.PathEscape(channel) + "/batch", body: body,
+		contentType: "application/vnd.goodoffices.entries", auth: authDevice}, &out)
+	if err == nil && len(out.Indexes) != len(entries) {
+		return nil, fmt.Errorf("failed to append a batch: the venue answered %d indexes for %d entries", len(out.Indexes), len(entries))
+	}
+	return out.Indexes, err
 }
 
 // AppendCommit adds an MLS commit for epoch. If another commit for that
