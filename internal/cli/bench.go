@@ -66,6 +66,7 @@ Examples:
   goodoffices bench venue --url http://127.0.0.1:8470 --admin-file goodoffices-data/admin.token --no-jetstream`)
 	writersFlag := fs.String("writers", "1,16,128", "comma-separated `counts` of concurrent writers, one run each")
 	channels := fs.Int("channels", 256, "`number` of channels the writers spread over")
+	batch := fs.Int("batch", 1, "entries per request: above 1, each writer sends `N` entries at a time to the batch endpoint (POST /logs/{log}/batch) and the appends/s count entries")
 	h2c := fs.Bool("h2c", false, "writers speak HTTP/2 without TLS (h2c) to the venue instead of HTTP/1.1")
 	prefill := fs.Int("prefill", 0, "append this `number` of entries to every channel before measuring (to see whether cost grows with log length)")
 	size := fs.Int("size", 256, "entry size in `bytes`")
@@ -100,6 +101,8 @@ Examples:
 	switch {
 	case *channels < 1:
 		return &UsageError{Msg: "--channels must be at least 1"}
+	case *batch < 1 || *batch > venue.MaxBatchEntries:
+		return &UsageError{Msg: fmt.Sprintf("--batch must be between 1 and %d", venue.MaxBatchEntries)}
 	case *prefill < 0:
 		return &UsageError{Msg: "--prefill must not be negative"}
 	case *size < 1 || *size > 65535:
@@ -150,7 +153,7 @@ Examples:
 		if len(urls) > 1 {
 			fmt.Fprintf(out, "appends routed to nodes by %s\n", *route)
 		}
-		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *h2c, *channels, *prefill, *size, *warmup, *duration)
+		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *batch, *h2c, *channels, *prefill, *size, *warmup, *duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -385,7 +388,7 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, h2c bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, batch int, h2c bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
 	rss0 := venueRSS()
 	start := time.Now()
 	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
@@ -415,6 +418,11 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		}
 		fmt.Fprintf(out, "prefilled %d entries (%d per channel) in %s\n", n, prefill, time.Since(start).Round(time.Millisecond))
 	}
+	// After the prefill, which appends one entry per request.
+	if batch > 1 {
+		t.Batch = batch
+		fmt.Fprintf(out, "writers send %d entries per request (batch endpoint); latencies are per request\n", batch)
+	}
 	bench.PrintHeader(out)
 	var res []bench.Result
 	for _, n := range counts {
@@ -425,6 +433,8 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		before := t.Stats(ctx, admin)
 		cpu0, cpuOK := venueCPU()
 		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		r.Appends *= int64(batch)
+		r.Errors *= int64(batch)
 		cpu1, _ := venueCPU()
 		after := t.Stats(ctx, admin)
 		bench.PrintResult(out, r)
