@@ -362,7 +362,8 @@ func TestEndToEnd(t *testing.T) {
 
 // TestKillDurability kills the venue with SIGKILL (and, separately, stops it
 // with SIGTERM) during concurrent appends from three devices of three
-// delegations, several writers each, and checks, after a restart, that the
+// delegations, several writers each (one delegation over h2c, half of its
+// writers through the batch endpoint), and checks, after a restart, that the
 // bytes of every acknowledged entry are there at its index, the log
 // verifies, and the new checkpoint is consistent with the last one served
 // before the kill.
@@ -436,7 +437,8 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabil
 		cert := certFor(t, roots[d], pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 		opts := []client.Option{client.WithDevice(priv)}
 		if d == "caspia" {
-			// One delegation's writers share one HTTP/2 (h2c) connection.
+			// One delegation's writers share one HTTP/2 (h2c) connection,
+			// and half of them append in batches (below).
 			opts = append(opts, client.WithH2C())
 		}
 		dev, _ := client.New(p.url, opts...)
@@ -464,6 +466,21 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal) durabil
 					rand.Read(e)
 					copy(e, fmt.Sprintf("d%dw%d-%d;", d, w, i))
 					e = bench.Frame(e)
+					if d == 2 && w%2 == 0 {
+						// Half of one delegation's writers use the batch
+						// endpoint: three entries, acknowledged together.
+						es := [][]byte{e, bench.Frame(append([]byte("b1;"), e...)), bench.Frame(append([]byte("b2;"), e...))}
+						idx, err := dev.AppendBatch(ctx, id, es)
+						if err != nil {
+							return // the venue died
+						}
+						mu.Lock()
+						for k, x := range idx {
+							acks = append(acks, acked{id, x, string(es[k])})
+						}
+						mu.Unlock()
+						continue
+					}
 					idx, err := dev.Append(ctx, id, e)
 					if err != nil {
 						return // the venue died

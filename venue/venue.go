@@ -52,6 +52,16 @@
 // it may be, and a retry logs it twice. Desks recognise a duplicate (the
 // same MLS message) and ignore it.
 //
+// POST /logs/{id}/batch takes up to MaxBatchEntries entries in one request
+// (each a 4-byte big-endian length and the entry); each is checked as a
+// single append is, none is appended if one is refused, and the 201 with
+// every index is sent only once all of them are durable. The rate limit
+// counts entries. Handshake commits are not taken in batches.
+//
+// The listener speaks HTTP/1.1 and h2c (HTTP/2 without TLS, prior
+// knowledge; `goodoffices venue --h2c=false` turns it off), for a proxy or
+// desk on the same host that multiplexes requests (client.WithH2C).
+//
 // # Several nodes on one store
 //
 // Store.Append is a compare-and-swap on each log's size, so venue nodes
@@ -136,6 +146,7 @@
 //	DELETE /v1/mail?through=N                 device   delete own mail up to N
 //	GET  /v1/events                           device   SSE stream, resumable with Last-Event-ID
 //	POST /logs/{id}/entries                   member   body message/mls -> 201 {"index","size"}
+//	POST /logs/{id}/batch                     member   body application/vnd.goodoffices.entries -> 201 {"indexes":[...],"size"} (batch.go)
 //	GET  /logs/{id}/checkpoint                member (register, revocations: public)   tlog-checkpoint
 //	GET  /logs/{id}/tile/{L}/{N}[.p/{W}]      member (register: public)   hash tile
 //	GET  /logs/{id}/tile/entries/{N}[.p/{W}]  member (register: public)   entry bundle
