@@ -17,6 +17,13 @@ const BatchContentType = "application/vnd.goodoffices.entries"
 // MaxBatchEntries bounds the entries of one batch request.
 const MaxBatchEntries = 256
 
+// batchBodyLimit is the largest batch body: MaxBatchEntries entries, but
+// at most 1 MiB (or one largest entry) so that the time allowed to send it
+// stays that of a mail (SECURITY.md, "Limits and quotas").
+func batchBodyLimit(maxEntry int) int {
+	return max(min(MaxBatchEntries*(maxEntry+4), 1<<20), maxEntry+4)
+}
+
 // parseBatch splits a batch body into its entries (sub-slices of body). Every
 // entry is non-empty and at most maxEntry bytes; there are at most
 // MaxBatchEntries of them and no trailing bytes.
@@ -73,7 +80,7 @@ func (v *Venue) handleAppendBatch(w http.ResponseWriter, r *http.Request, p prin
 		writeError(w, http.StatusBadRequest, "handshake commits are appended one at a time (POST /logs/{log}/entries)")
 		return
 	}
-	body, ok := readBody(w, r, min(MaxBatchEntries*(v.cfg.MaxEntry+4), 16<<20))
+	body, ok := readBody(w, r, batchBodyLimit(v.cfg.MaxEntry))
 	if !ok {
 		return
 	}
