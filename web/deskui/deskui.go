@@ -505,6 +505,7 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 			if cc.state, err = negotiation.New(cfg); err != nil {
 				return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
 			}
+			cc.state.SetReferralVerifier(s.d.ReferralVerifier())
 		}
 		s.cache[ch] = cc
 	}
