@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -25,10 +26,22 @@ func TestBinaryReferral(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	c, _ := startWorkingGroup(t)
+	c, fps := startWorkingGroup(t)
 	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
 	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "min1", "--kind", "plenary", "--level", "ministerial", "--members", "arden,borealia")...)
-	c.syncAll("tomas", "iryna")
+	// Arden's head, for the readiness gate of a ministerial meeting in min1.
+	c.newDesk("ilse", "arden", "Ilse Marven", "head")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "ilse", "--fingerprint", fps["borealia"])
+	c.syncAll("tomas", "iryna", "ilse")
+	c.syncAll("tomas", "iryna", "ilse")
+	c.run(0, append(append([]string{"host", "rooms", "add"}, admin...), "Hall of Independence", "--capacity", "40", "--booths", "en,ru")...)
+	out := c.run(0, append(append([]string{"host", "meetings", "propose"}, admin...), "--title", "Ministerial meeting", "--talks", "caspia-talks",
+		"--channel", "min1", "--level", "ministerial", "--room", "Hall of Independence", "--start", "2027-01-12T10:00", "--end", "2027-01-12T13:00",
+		"--languages", "en,ru", "--delegations", "arden,borealia", "--headcount", "20")...)
+	meeting := regexp.MustCompile(`\b(m[0-9a-z-]+)\b`).FindString(out)
+	if meeting == "" {
+		t.Fatalf("no meeting ID in:\n%s", out)
+	}
 
 	c.run(0, "desk", "table", "wg1", "--home", "tomas", "--text", "js", "--title", "Joint Statement",
 		"--para", "The Parties agree to a complete ceasefire.", "--para", "Monitors report [weekly] [monthly].")
@@ -43,6 +56,10 @@ func TestBinaryReferral(t *testing.T) {
 	// every party has referred.
 	if out := c.runErr(1, "desk", "refer", "wg1", "--home", "iryna", "--text", "js", "--to", "expert"); !strings.Contains(out, "refer it to a higher one") {
 		t.Fatalf("refer to the same level: %s", out)
+	}
+	// Summits are prepared at a lower level: nothing taken up yet.
+	if out := c.runErr(1, "desk", "ready", meeting, "--home", "ilse"); !strings.Contains(out, "nothing has been prepared at a lower level") {
+		t.Fatalf("readiness for an unprepared ministerial meeting: %s", out)
 	}
 	c.run(0, "desk", "refer", "wg1", "--home", "tomas", "--text", "js", "--to", "ministerial")
 	c.syncAll("tomas", "iryna")
@@ -111,6 +128,9 @@ func TestBinaryReferral(t *testing.T) {
 			t.Fatalf("%s: p2 should stay blocked by borealia's objection with its reason: blocks %+v note %q", h, x.Package.Blocks, note)
 		}
 	}
+
+	c.syncAll("ilse")
+	c.run(0, "desk", "ready", meeting, "--home", "ilse")
 
 	// Borealia reopens what the experts agreed; the reason is recorded.
 	c.run(0, "desk", "reopen", "min1", "--home", "iryna", "--text", "js", "--para", "1", "--note", "the ministers want a date")
