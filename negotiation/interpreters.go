@@ -57,11 +57,14 @@ type removeInterpreterPayload struct {
 	Note   string `json:"note,omitempty"`
 }
 
+// An interpretation names the statement it renders by its entry in the
+// channel's log: an interpreter joins after the statements before it, so
+// its desk does not number statements as the parties' desks do.
 type interpretPayload struct {
 	envelope
-	Statement string `json:"statement"`
-	Lang      string `json:"lang"`
-	Body      string `json:"body"`
+	Entry uint64 `json:"entry"`
+	Lang  string `json:"lang"`
+	Body  string `json:"body"`
 }
 
 // NewInterpreterConsent returns the payload by which the sender's party
@@ -77,10 +80,10 @@ func NewInterpreterRemoval(device, note string) []byte {
 	return marshal(removeInterpreterPayload{env(TypeRemoveInterpreter), device, note})
 }
 
-// NewInterpretation returns the payload of an interpretation of a statement
-// into lang.
-func NewInterpretation(statement, lang, body string) []byte {
-	return marshal(interpretPayload{env(TypeInterpret), statement, lang, body})
+// NewInterpretation returns the payload of an interpretation into lang of
+// the statement at log index entry of the channel.
+func NewInterpretation(entry uint64, lang, body string) []byte {
+	return marshal(interpretPayload{env(TypeInterpret), entry, lang, body})
 }
 
 // Interpreter returns the interpreter record of a device, or nil.
@@ -179,9 +182,14 @@ func (s *State) interpret(e Event, who sender, p *interpretPayload) (string, err
 		return "", errors.New("only an interpreter every party has admitted to this channel may post interpretations")
 	}
 	x := s.index()
-	src := x.statements[p.Statement]
+	var src *Statement
+	for i := len(s.Statements) - 1; i >= 0 && src == nil; i-- {
+		if st := s.Statements[i]; st.Channel == e.Channel && st.LogIndex == p.Entry {
+			src = st
+		}
+	}
 	if src == nil {
-		return "", fmt.Errorf("no such statement %q to interpret", p.Statement)
+		return "", fmt.Errorf("no statement at entry %d to interpret", p.Entry)
 	}
 	if !slices.Contains(in.Languages, p.Lang) {
 		return "", fmt.Errorf("%s does not interpret into %q (languages: %v)", in.Person, p.Lang, in.Languages)
