@@ -380,9 +380,10 @@ type Certificate struct {
 	Role       string
 	Level      string
 	// Languages are an interpreter's working languages (BCP 47 primary
-	// tags such as "en", "ru", "kk"): required for role RoleInterpreter,
-	// absent for every other role. They follow the level as one line,
-	// "languages en,ru", in the signed text.
+	// tags such as "en", "ru", "kk"): only for role RoleInterpreter, which
+	// a root certifies only with them (a desk's certificate request has
+	// none). They follow the level as one line, "languages en,ru", in the
+	// signed text.
 	Languages []string
 	Device    ed25519.PublicKey
 	NotBefore time.Time
@@ -406,7 +407,7 @@ func validLanguages(role string, langs []string) bool {
 	if role != RoleInterpreter {
 		return len(langs) == 0
 	}
-	if len(langs) == 0 || len(langs) > MaxLanguages {
+	if len(langs) > MaxLanguages {
 		return false
 	}
 	for i, l := range langs {
@@ -431,7 +432,7 @@ func (c *Certificate) check() error {
 	case !ValidLevel(c.Level):
 		return fmt.Errorf("invalid level: one of %s", strings.Join(Levels, ", "))
 	case !validLanguages(c.Role, c.Languages):
-		return errors.New("invalid languages: an interpreter has 1 to 12 distinct language codes of 2-3 letters a-z; other roles none")
+		return errors.New("invalid languages: an interpreter has up to 12 distinct language codes of 2-3 letters a-z; other roles none")
 	case len(c.Device) != ed25519.PublicKeySize:
 		return errors.New("invalid device key")
 	case !c.NotAfter.After(c.NotBefore):
@@ -509,6 +510,9 @@ func ParseCertificate(text []byte) (*Certificate, error) {
 func (k *RootKey) Certify(c *Certificate) ([]byte, error) {
 	if c.Delegation != k.Name {
 		return nil, fmt.Errorf("certificate for delegation %q cannot be signed by %q's root", c.Delegation, k.Name)
+	}
+	if c.Role == RoleInterpreter && len(c.Languages) == 0 {
+		return nil, errors.New("an interpreter is certified with its working languages (--languages)")
 	}
 	body, err := c.Marshal()
 	if err != nil {

@@ -306,7 +306,8 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 		}
 		for _, m := range g.Members() {
 			mi := memberOf(m)
-			if !containsStr(meta.Members, mi.Delegation) {
+			interpreter := mi.Role == delegation.RoleInterpreter && containsStr(meta.Interpreters, mi.Device)
+			if !containsStr(meta.Members, mi.Delegation) && !interpreter {
 				a := d.raise(ctx, &Alarm{Log: ch, Kind: AlarmMember,
 					Detail: fmt.Sprintf("a Welcome into %s whose group holds a device of %q, not a member delegation", ch, mi.Delegation)}, nil, nil,
 					map[string][]byte{"welcome": welcome})
