@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
@@ -28,6 +30,10 @@ type clientDevice = client.Device
 // AlarmInterpreter: the channel's group holds an interpreter's device that
 // not every party admitted.
 const AlarmInterpreter = "interpreter"
+
+// prefInterpreterAlarm marks an interpreter alarm raised, by channel,
+// device and epoch, so that a sync does not raise it again.
+const prefInterpreterAlarm = "interpreter-alarm/"
 
 // ErrInterpreterNotAdmitted refuses a send while the group holds an
 // interpreter the parties have not admitted.
@@ -81,8 +87,22 @@ func (d *Desk) checkInterpreters(ctx context.Context, ch string, g *mls.Group) e
 		if rec := st.Interpreter(dev); rec != nil && rec.RemovedBy != "" {
 			return fmt.Errorf("%w (%s was removed by %s and is still in the group)", ErrInterpreterNotAdmitted, dev, rec.RemovedBy)
 		}
-		return d.warn(ctx, &Alarm{Log: ch, Kind: AlarmInterpreter,
-			Detail: fmt.Sprintf("the group of %s holds interpreter device %s, to which not every party consented: this desk sends nothing there until it is removed", ch, dev)}, nil)
+		raised := prefInterpreterAlarm + ch + "/" + dev + "/" + strconv.FormatUint(g.Epoch(), 10)
+		if _, err := d.store.Get(ctx, raised); err == nil {
+			return fmt.Errorf("%w (%s)", ErrInterpreterNotAdmitted, dev) // raised already for this epoch
+		}
+		var members strings.Builder
+		for _, m := range g.Members() {
+			mi := memberOf(m)
+			fmt.Fprintf(&members, "%d %s %s %s %s\n", mi.Leaf, mi.Delegation, mi.Role, mi.Device, mi.Person)
+		}
+		a := d.warn(ctx, &Alarm{Log: ch, Kind: AlarmInterpreter,
+			Detail: fmt.Sprintf("the group of %s holds interpreter device %s, to which not every party consented: this desk sends nothing there until it is removed (goodoffices desk remove %s --device %s)", ch, dev, ch, dev)},
+			map[string][]byte{"members.txt": []byte(members.String())})
+		if err := d.store.Put(ctx, raised, []byte("1")); err != nil {
+			d.log.Error("failed to record an interpreter alarm", "channel", ch, "err", err)
+		}
+		return a
 	}
 	return nil
 }

@@ -53,6 +53,11 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 		return errors.Join(append(errs, err)...)
 	}
 	for _, c := range chans {
+		if g, err := d.loadGroup(ctx, d.store, c.ID); err == nil && g != nil {
+			if err := d.checkInterpreters(ctx, c.ID, g); err != nil && !errors.Is(err, ErrInterpreterNotAdmitted) {
+				errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
+			}
+		}
 		if c.State.Alarm != nil || c.State.Pending() > 0 {
 			continue
 		}
