@@ -530,7 +530,7 @@ func TestBrowser(t *testing.T) {
 	// channel's package dashboard shows where it came from and what was
 	// carried; the working group's shows both referrals.
 	run(t, borealia, chromedp.Navigate(oleh.UI.URL()+"/texts/protocol-ministerial/package"))
-	ref := waitText(t, borealia, "#referrals", "Taken up from the", 20*time.Second)
+	ref := waitText(t, borealia, "#referrals", "Taken up from a lower level", 20*time.Second)
 	if !strings.Contains(ref, "wg1-ceasefire") || !strings.Contains(ref, "Carried open:") {
 		t.Errorf("referral history of the taken-up Protocol: %q", ref)
 	}

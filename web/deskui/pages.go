@@ -880,7 +880,7 @@ func (s *Server) postRefer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Notify([]string{textChannel(t)})
-	redirect(w, r, back+"#referrals", s.tr(r, "Referral to the %s level sent.", s.loc(r).Label("level", lvl)), false)
+	redirect(w, r, back+"#referrals", s.tr(r, "Referral sent — %s.", s.loc(r).Label("level", lvl)), false)
 }
 
 // ---- diff and outcome ----
