@@ -144,7 +144,7 @@ func (v *Venue) Handler() http.Handler {
 		mux.Handle(pattern, handler)
 	}
 	mux.HandleFunc("/", notFound(mux))
-	return v.guard(mux)
+	return v.logAccess(v.guard(mux))
 }
 
 // writeJSON writes v with status.
