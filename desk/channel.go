@@ -189,13 +189,18 @@ func (d *Desk) channelMeta(ctx context.Context, q getter, ch string) (client.Cha
 	return c, jsonUnmarshal(b, &c)
 }
 
+// minPaddingBucket is the smallest size of the desk's messages: a whole
+// message of 1 KiB holds a one-word position and a paragraph of some 700
+// characters alike, with the desk's envelope and MLS's framing.
+const minPaddingBucket = 1 << 10
+
 // paddingBuckets are the sizes this desk pads its PrivateMessages to (RFC
-// 9420 §6.3.1 padding, mls.Config.PaddingBuckets): 256 bytes to 32 KiB in
+// 9420 §6.3.1 padding, mls.Config.PaddingBuckets): 1 KiB to 32 KiB in
 // powers of two, then the largest entry a channel's log takes
 // (tlog.MaxEntrySize), so that a message that fits a log unpadded fits it
 // padded.
 func paddingBuckets() []int {
-	b := slices.DeleteFunc(mls.StandardPaddingBuckets(), func(n int) bool { return n >= tlog.MaxEntrySize })
+	b := slices.DeleteFunc(mls.StandardPaddingBuckets(), func(n int) bool { return n < minPaddingBucket || n >= tlog.MaxEntrySize })
 	return append(b, tlog.MaxEntrySize)
 }
 

@@ -29,7 +29,7 @@ func isBucket(n int) bool {
 	if n == 65535 {
 		return true
 	}
-	for b := 256; b <= 32768; b *= 2 {
+	for b := 1024; b <= 32768; b *= 2 {
 		if n == b {
 			return true
 		}
@@ -179,6 +179,11 @@ func TestMetadataBinary(t *testing.T) {
 		t.Fatalf("%d PrivateMessages stored, want at least %d", private, len(statements)+2)
 	}
 	t.Logf("stored PrivateMessages by channel and size: %v (and %d handshake PublicMessages)", sizes, public)
+	// The plenary's "agree", its paragraph, the tabled text and the
+	// position all look alike.
+	if len(sizes["plenary"]) != 1 {
+		t.Errorf("the plenary's messages have sizes %v: a one-word statement and a paragraph differ", sizes["plenary"])
+	}
 
 	// 2. Exactly the documented columns, in both databases.
 	got := sqliteColumns(t, dbPath)

@@ -174,8 +174,13 @@
 // # Metadata the venue sees
 //
 // Which delegations are in which channel, device certificates (person, role,
-// level), sizes and times of entries and mail, key package counts. Never
-// plaintext or a delegate's private key.
+// level), which device writes to which channel when, sizes of entries (to a
+// padding bucket: desks pad every PrivateMessage) and mail, key package
+// counts. Never plaintext or a delegate's private key. Per entry it stores
+// the channel, the index and the bytes only; the access log (accesslog.go)
+// holds per request only the minute, route pattern, status and duration,
+// for Config.AccessLogRetention. docs/metadata.md lists every request and
+// every stored column.
 //
 // # Revocation of open streams
 //
