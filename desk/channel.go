@@ -18,6 +18,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/mls"
+	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -195,6 +196,25 @@ func (d *Desk) channelMeta(ctx context.Context, q getter, ch string) (client.Cha
 	return c, jsonUnmarshal(b, &c)
 }
 
+// minPaddingBucket is the smallest size of the desk's messages: a whole
+// message of 1 KiB holds a one-word position and a paragraph of some 700
+// characters alike, with the desk's envelope and MLS's framing.
+const minPaddingBucket = 1 << 10
+
+// paddingBuckets are the sizes this desk pads its PrivateMessages to (RFC
+// 9420 §6.3.1 padding, mls.Config.PaddingBuckets): 1 KiB to 32 KiB in
+// powers of two, then the largest entry a channel's log takes
+// (tlog.MaxEntrySize), so that a message that fits a log unpadded fits it
+// padded.
+func paddingBuckets() []int {
+	b := slices.DeleteFunc(mls.StandardPaddingBuckets(), func(n int) bool { return n < minPaddingBucket || n >= tlog.MaxEntrySize })
+	return append(b, tlog.MaxEntrySize)
+}
+
+// groupConfig is the MLS policy of the channel ch: credentials certified
+// by the parties of its members, handshakes in the clear for the venue's
+// checks, and application messages padded to size buckets so that their
+// sizes say little to the venue (docs/metadata.md).
 func (d *Desk) groupConfig(ctx context.Context, q getter, ch string) (*mls.Config, error) {
 	parties, err := d.partiesIn(ctx, q)
 	if err != nil {
@@ -204,7 +224,7 @@ func (d *Desk) groupConfig(ctx context.Context, q getter, ch string) (*mls.Confi
 	if err != nil {
 		return nil, err
 	}
-	return &mls.Config{ValidateCredential: d.validator(parties, meta.Members, meta.Interpreters), PublicHandshake: true}, nil
+	return &mls.Config{ValidateCredential: d.validator(parties, meta.Members, meta.Interpreters), PublicHandshake: true, PaddingBuckets: paddingBuckets()}, nil
 }
 
 // loadGroup returns the channel's group, or nil if this desk has none.

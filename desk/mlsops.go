@@ -268,7 +268,7 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 		return "", err
 	}
 	var rejected error
-	cfg := &mls.Config{PublicHandshake: true, ValidateCredential: func(c mls.Credential, sigKey []byte) error {
+	cfg := &mls.Config{PublicHandshake: true, PaddingBuckets: paddingBuckets(), ValidateCredential: func(c mls.Credential, sigKey []byte) error {
 		_, err := d.verifyCredential(parties, nil, nil, c, sigKey)
 		if err != nil && rejected == nil {
 			rejected = err

@@ -27,7 +27,8 @@
 // Every message is bytes: an MLSMessage (§6). A member sends
 //
 //   - application data with Group.Encrypt (a PrivateMessage, padded to
-//     Config.PaddingBlock, with authenticated data in the clear);
+//     Config.PaddingBlock, or with Config.PaddingBuckets to a whole
+//     message of one of a few sizes, with authenticated data in the clear);
 //   - a proposal with Group.Propose (to be committed by reference by any
 //     member later in the epoch);
 //   - a commit with Group.Commit, which covers every valid proposal

@@ -44,7 +44,19 @@ type Config struct {
 	ExternalPSKs func(id []byte) ([]byte, bool)
 	// PaddingBlock pads the plaintext of every PrivateMessage to a multiple
 	// of this many bytes (§6.3.1); 0 means DefaultPaddingBlock, 1 no padding.
+	// It is ignored when PaddingBuckets is set.
 	PaddingBlock int
+	// PaddingBuckets, when not empty, pads every PrivateMessage so that
+	// its whole MLSMessage encoding (RFC 9420 §6: header, authenticated
+	// data, encrypted sender data and ciphertext) is exactly one of these
+	// sizes in bytes: the smallest that fits, or beyond the largest, the
+	// smallest multiple of the largest that fits. A one-word message and a
+	// paragraph then look alike to anyone who sees only the bytes (the
+	// delivery service). The sizes must be positive and strictly
+	// increasing; StandardPaddingBuckets is a good choice. Padding is zero
+	// bytes in the padding field of PrivateMessageContent (§6.3.1), so
+	// receivers need no configuration to read it.
+	PaddingBuckets []int
 	// PublicHandshake sends proposals and commits as PublicMessage instead
 	// of PrivateMessage. External commits are always PublicMessage.
 	PublicHandshake bool
@@ -63,6 +75,17 @@ type Config struct {
 // DefaultPaddingBlock is the padding granularity of PrivateMessage
 // plaintexts when Config.PaddingBlock is 0.
 const DefaultPaddingBlock = 32
+
+// StandardPaddingBuckets returns the sizes 256, 512, 1K, 2K, … 64K bytes
+// for Config.PaddingBuckets: beyond 64K, messages are padded to multiples
+// of 64K. A fresh slice each call.
+func StandardPaddingBuckets() []int {
+	var b []int
+	for n := 256; n <= 64<<10; n *= 2 {
+		b = append(b, n)
+	}
+	return b
+}
 
 // maxResumptionPSKs bounds how many past epochs' resumption PSKs a group
 // keeps.

@@ -1,10 +1,13 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/good-offices/goodoffices/mls/internal/codec"
 	"github.com/good-offices/goodoffices/mls/internal/framing"
 	"github.com/good-offices/goodoffices/mls/internal/wire"
 )
@@ -471,5 +474,138 @@ func TestHugeLeafIndex(t *testing.T) {
 	})
 	if _, err := bob.process(forged); !errors.Is(err, ErrInvalidProposal) {
 		t.Fatalf("proposal to remove leaf 2^31: got %v", err)
+	}
+}
+
+// twoMembers returns alice and bob in one group, both with cfg, and the
+// commit that added bob.
+func twoMembers(t *testing.T, cfg *Config) (alice, bob *client, added *CommitBundle) {
+	t.Helper()
+	alice, bob = newClient(t, "alice", cfg), newClient(t, "bob", cfg)
+	alice.create()
+	kp, err := ParseKeyPackage(bob.keyPackage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := alice.commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
+	alice.mustProcess(b.Commit)
+	bob.join(b.Welcome)
+	return alice, bob, b
+}
+
+// bucketOf is the size Config.PaddingBuckets pads a message of n bytes to
+// (none of the test's sizes fall where the ciphertext's length prefix
+// grows, see bucketPad).
+func bucketOf(buckets []int, n int) int {
+	for _, b := range buckets {
+		if b >= n {
+			return b
+		}
+	}
+	last := buckets[len(buckets)-1]
+	return (n + last - 1) / last * last
+}
+
+// With Config.PaddingBuckets every PrivateMessage (application data and,
+// without PublicHandshake, proposals and commits) is exactly the smallest
+// bucket its unpadded encoding fits in, and reads back unchanged: a
+// one-word "agree" and a paragraph are the same size.
+func TestPaddingBuckets(t *testing.T) {
+	buckets := StandardPaddingBuckets()
+	alice, bob, _ := twoMembers(t, &Config{PaddingBuckets: buckets})
+	// twin sends the same messages unpadded, in a group of the same ID,
+	// giving each message's unpadded size.
+	twin := newClient(t, "twin", &Config{PaddingBlock: 1})
+	twin.create()
+
+	encrypt := func(c *client, data, aad []byte) []byte {
+		var m []byte
+		if err := c.with(func(g *Group) (err error) { m, err = g.Encrypt(data, aad); return err }); err != nil {
+			t.Fatalf("%s: encrypt %d bytes: %v", c.name, len(data), err)
+		}
+		return m
+	}
+	sizes := []int{0, 1, 5, 60, 100, 120, 130, 200, 255, 256, 300, 1000, 2000, 4000, 16200, 16400, 40000, 65536, 70000, 200000}
+	for _, aad := range [][]byte{nil, bytes.Repeat([]byte("a"), 100)} {
+		for _, n := range sizes {
+			data := bytes.Repeat([]byte{'x'}, n)
+			m := encrypt(alice, data, aad)
+			want := bucketOf(buckets, len(encrypt(twin, data, aad)))
+			if len(m) != want {
+				t.Fatalf("%d bytes of data, %d of aad: message of %d bytes, want %d", n, len(aad), len(m), want)
+			}
+			r := bob.mustProcess(m)
+			if !bytes.Equal(r.Data, data) {
+				t.Fatalf("%d bytes of data: read back %d bytes", n, len(r.Data))
+			}
+		}
+	}
+	agreeMsg := encrypt(alice, []byte("agree"), nil)
+	para := encrypt(alice, []byte("Both parties shall, within seven days of signature, withdraw their forces behind the line of contact."), nil)
+	if len(agreeMsg) != 256 || len(para) != 256 {
+		t.Fatalf("agree: %d bytes, a paragraph: %d bytes; want 256 both", len(agreeMsg), len(para))
+	}
+	// Handshake messages sent as PrivateMessage are padded too.
+	upd := bob.propose(UpdateProposal())
+	if !slices.Contains(buckets, len(upd)) {
+		t.Fatalf("proposal of %d bytes: not a bucket", len(upd))
+	}
+	alice.mustProcess(upd)
+	c := alice.commit(nil)
+	if !slices.Contains(buckets, len(c.Commit)) {
+		t.Fatalf("commit of %d bytes: not a bucket", len(c.Commit))
+	}
+	bob.mustProcess(c.Commit)
+	alice.mustProcess(c.Commit)
+	agree(t, alice, bob)
+}
+
+// Every bit flipped in a bucket-padded message's padding (the ciphertext
+// before the AEAD tag) is refused, and the group reads the genuine message
+// afterwards.
+func TestPaddingBucketsBitFlip(t *testing.T) {
+	alice, bob, _ := twoMembers(t, &Config{PaddingBuckets: StandardPaddingBuckets()})
+	m := alice.encrypt("agree")
+	const tag = 16
+	var pm wire.MLSMessage
+	if err := wire.Unmarshal(m, &pm); err != nil {
+		t.Fatal(err)
+	}
+	// "agree" (1+5 bytes) and an Ed25519 signature (1+64 bytes): the
+	// rest of the plaintext is padding.
+	pad := len(pm.PrivateMessage.Ciphertext) - tag - (1 + 5 + 1 + 64)
+	if pad < 64 {
+		t.Fatalf("padding of %d bytes", pad)
+	}
+	for i := range pad * 8 {
+		bad := bytes.Clone(m)
+		bad[len(bad)-tag-pad+i/8] ^= 1 << (i % 8)
+		if _, err := bob.process(bad); err == nil {
+			t.Fatalf("padding bit %d flipped: accepted", i)
+		}
+	}
+	if r := bob.mustProcess(m); string(r.Data) != "agree" {
+		t.Fatalf("read %q", r.Data)
+	}
+}
+
+func TestPaddingBucketsInvalid(t *testing.T) {
+	for _, b := range [][]int{{0}, {-1, 5}, {512, 256}, {256, 256}} {
+		if _, err := bucketPad(b, 10, 10); err == nil {
+			t.Errorf("buckets %v accepted", b)
+		}
+	}
+	// Around the length prefix's growth from 2 to 4 bytes (a vector of
+	// 16384 bytes), some sizes cannot be reached; the next bucket is used.
+	base := 100
+	for l := 16000; l < 16400; l++ {
+		pad, err := bucketPad([]int{base + 16386, base + 16387, base + 16388, base + 20000}, base, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := base + codec.VarintLen(l+pad) + l + pad
+		if got != base+16388 && got != base+20000 {
+			t.Fatalf("vector of %d bytes padded to a message of %d bytes", l, got)
+		}
 	}
 }

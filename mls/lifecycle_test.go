@@ -402,15 +402,7 @@ func TestDeterministic(t *testing.T) {
 func testDeterministic(t *testing.T) {
 	run := func(t *testing.T) [][]byte {
 		cryptotest.SetGlobalRandom(t, 42)
-		alice, bob := newClient(t, "alice", nil), newClient(t, "bob", nil)
-		alice.create()
-		kp, err := ParseKeyPackage(bob.keyPackage())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := alice.commit(&CommitOptions{Proposals: []Proposal{AddProposal(kp)}})
-		alice.mustProcess(b.Commit)
-		bob.join(b.Welcome)
+		alice, bob, b := twoMembers(t, nil)
 		m := bob.encrypt("hello")
 		alice.mustProcess(m)
 		return [][]byte{b.Commit, b.Welcome, m, alice.state, bob.state}

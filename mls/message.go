@@ -147,14 +147,15 @@ func (g *Group) protect(content *wire.FramedContent, wf wire.WireFormat, ac *wir
 	return wire.Marshal(&m)
 }
 
-// paddingFor returns the padding that brings the PrivateMessageContent of
-// ac to a multiple of the padding block (§6.3.1).
+// paddingFor returns the padding for the PrivateMessageContent of ac: to a
+// bucket size of the whole message when Config.PaddingBuckets is set,
+// otherwise to a multiple of the padding block (§6.3.1).
 func (g *Group) paddingFor(ac *wire.AuthenticatedContent) (int, error) {
 	block := g.cfg.PaddingBlock
 	if block == 0 {
 		block = DefaultPaddingBlock
 	}
-	if block <= 1 {
+	if block <= 1 && len(g.cfg.PaddingBuckets) == 0 {
 		return 0, nil
 	}
 	var n int
@@ -170,7 +171,72 @@ func (g *Group) paddingFor(ac *wire.AuthenticatedContent) (int, error) {
 		}
 		n = len(b)
 	}
+	if len(g.cfg.PaddingBuckets) > 0 {
+		return g.bucketPadding(ac, n)
+	}
 	return (block - n%block) % block, nil
+}
+
+// bucketPadding returns the padding that makes the MLSMessage of ac, whose
+// PrivateMessageContent is n bytes before padding, exactly a size of
+// Config.PaddingBuckets.
+func (g *Group) bucketPadding(ac *wire.AuthenticatedContent, n int) (int, error) {
+	c := &ac.Content
+	sd, err := wire.Marshal(&wire.SenderData{})
+	if err != nil {
+		return 0, err
+	}
+	tag := g.s.Nt()
+	// The message with an empty ciphertext is everything but the
+	// ciphertext and its length prefix (one byte for zero).
+	m := wire.MLSMessage{Version: wire.MLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: &wire.PrivateMessage{
+		GroupID: c.GroupID, Epoch: c.Epoch, ContentType: c.ContentType, AuthenticatedData: c.AuthenticatedData,
+		EncryptedSenderData: make([]byte, len(sd)+tag), Ciphertext: []byte{},
+	}}
+	b, err := wire.Marshal(&m)
+	if err != nil {
+		return 0, err
+	}
+	return bucketPad(g.cfg.PaddingBuckets, len(b)-1, n+tag)
+}
+
+// maxPaddedMessage bounds the size a message is padded to.
+const maxPaddedMessage = codec.MaxVectorLength
+
+// bucketPad returns the least pad >= 0 for which a message of base bytes
+// plus a vector of l+pad bytes (its length prefix and its contents) is a
+// size of buckets as Config.PaddingBuckets describes.
+func bucketPad(buckets []int, base, l int) (int, error) {
+	for i, b := range buckets {
+		if b <= 0 || (i > 0 && b <= buckets[i-1]) {
+			return 0, fmt.Errorf("mls: Config.PaddingBuckets must be positive and strictly increasing, not %v", buckets)
+		}
+	}
+	// fits returns the pad that makes the message size bytes, if any: the
+	// length prefix of the vector grows from 1 to 2 to 4 bytes with it.
+	fits := func(size int) (int, bool) {
+		for _, v := range []int{1, 2, 4} {
+			if vl := size - base - v; vl >= l && codec.VarintLen(vl) == v {
+				return vl - l, true
+			}
+		}
+		return 0, false
+	}
+	least := base + codec.VarintLen(l) + l
+	for _, b := range buckets {
+		if b >= least {
+			if pad, ok := fits(b); ok {
+				return pad, nil
+			}
+		}
+	}
+	last := buckets[len(buckets)-1]
+	for k := max(least/last, 1); k*last <= maxPaddedMessage; k++ {
+		if pad, ok := fits(k * last); ok {
+			return pad, nil
+		}
+	}
+	return 0, fmt.Errorf("mls: a message of %d bytes cannot be padded to a size of Config.PaddingBuckets", least)
 }
 
 // Propose sends a proposal (§12.1) as this member; the returned message goes

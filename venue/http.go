@@ -145,7 +145,7 @@ func (v *Venue) Handler() http.Handler {
 		mux.Handle(pattern, handler)
 	}
 	mux.HandleFunc("/", notFound(mux))
-	return v.guard(mux)
+	return v.logAccess(v.guard(mux))
 }
 
 // writeJSON writes v with status.
@@ -612,7 +612,8 @@ func (v *Venue) handleRegisterDevice(w http.ResponseWriter, r *http.Request, _ p
 		writeError(w, http.StatusForbidden, "this device was revoked by its delegation")
 		return
 	}
-	d := store.Device{ID: cert.DeviceID(), Delegation: cert.Delegation, Certificate: body, Registered: time.Now().UTC()}
+	// The day, not the instant: no decision uses it (docs/metadata.md).
+	d := store.Device{ID: cert.DeviceID(), Delegation: cert.Delegation, Certificate: body, Registered: time.Now().UTC().Truncate(24 * time.Hour)}
 	if err := v.store.PutDevice(r.Context(), d); errors.Is(err, store.ErrExists) {
 		writeError(w, http.StatusConflict, "this device key is registered to another delegation")
 		return

@@ -174,8 +174,13 @@
 // # Metadata the venue sees
 //
 // Which delegations are in which channel, device certificates (person, role,
-// level), sizes and times of entries and mail, key package counts. Never
-// plaintext or a delegate's private key.
+// level), which device writes to which channel when, sizes of entries (to a
+// padding bucket: desks pad every PrivateMessage) and mail, key package
+// counts. Never plaintext or a delegate's private key. Per entry it stores
+// the channel, the index and the bytes only; the access log (accesslog.go)
+// holds per request only the minute, route pattern, status and duration,
+// for Config.AccessLogRetention. docs/metadata.md lists every request and
+// every stored column.
 //
 // # Revocation of open streams
 //
@@ -249,6 +254,11 @@ type Config struct {
 	ClaimWindow     time.Duration
 	MinFree         int64 // refuse new data below this many free bytes on the data directory's disk; < 0 disables
 
+	// AccessLogRetention is how long the access log (accesslog.go) keeps
+	// its lines; 0 means DefaultAccessLogRetention, < 0 keeps no access
+	// log at all.
+	AccessLogRetention time.Duration
+
 	// OpaqueEntries accepts channel entries that are not MLS messages. It
 	// is for tests of the log machinery only: a venue refuses, by default,
 	// any entry that is not the framing of an MLS PublicMessage or
@@ -296,6 +306,9 @@ func (c *Config) defaults() {
 	if c.MailTTL <= 0 {
 		c.MailTTL = DefaultMailTTL
 	}
+	if c.AccessLogRetention == 0 {
+		c.AccessLogRetention = DefaultAccessLogRetention
+	}
 	if c.ClaimBurst <= 0 {
 		c.ClaimBurst = DefaultClaimBurst
 	}
@@ -335,6 +348,8 @@ type Venue struct {
 
 	extra map[string]http.Handler // set by Mount
 
+	access *accessLog // nil: no access log
+
 	cacheMu  sync.Mutex
 	devices  map[string]cachedDevice
 	channels map[string]cachedChannel
@@ -370,6 +385,15 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 			return nil, err
 		}
 		v.store, v.ownStore = s, true
+	}
+	if cfg.AccessLogRetention > 0 {
+		if v.access, err = openAccessLog(filepath.Join(cfg.DataDir, AccessLogDir), cfg.AccessLogRetention); err != nil {
+			if v.ownStore {
+				v.store.Close()
+			}
+			return nil, err
+		}
+		go v.maintainAccessLog()
 	}
 	v.seq = newSequencer(v, cfg.MaxBatch)
 	go v.seq.run()
@@ -422,10 +446,14 @@ func (v *Venue) BeginShutdown() {
 func (v *Venue) Close() error {
 	v.BeginShutdown()
 	v.seq.close()
-	if v.ownStore {
-		return v.store.Close()
+	var err error
+	if v.access != nil {
+		err = v.access.close()
 	}
-	return nil
+	if v.ownStore {
+		err = errors.Join(err, v.store.Close())
+	}
+	return err
 }
 
 // metrics are a few counters, reported by GET /v1/stats (admin).

@@ -31,7 +31,10 @@ party can verify that the host did not alter, drop, reorder or fork anything.
 
 On first start it creates, in the data directory, the venue's signing key
 (venue.key), the host admin credential (admin.token, mode 0600) and the
-SQLite database (venue.db). It prints the venue's verifier key: give it to
+SQLite database (venue.db). The access log (access/, one file per hour)
+keeps per request only the minute, route pattern, status and duration, for
+--access-log-retention; docs/metadata.md says what the venue learns and
+keeps. It prints the venue's verifier key: give it to
 the delegations, who pin it in their desks.
 
 Stop it with Ctrl-C (SIGINT) or SIGTERM: it finishes the appends in flight
@@ -59,6 +62,7 @@ Examples:
 	minFree := fs.Int64("min-free", venue.DefaultMinFree, "refuse new data (507) while the data directory's disk has fewer free `bytes` (negative: never)")
 	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
 	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
+	accessRetention := fs.Duration("access-log-retention", venue.DefaultAccessLogRetention, "keep the access log (<data>/access/: per request only the minute, route pattern, status and duration) for this `duration`, then delete it; 0: keep no access log")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	scale := addScaleOutFlags(fs) // --db, --nats, --poll: see scaleout.go
 	if err := parseFlags(fs, args); err != nil {
@@ -66,6 +70,12 @@ Examples:
 	}
 	if fs.NArg() > 0 {
 		return &UsageError{Msg: "unexpected arguments: " + fmt.Sprint(fs.Args())}
+	}
+	if *accessRetention < 0 {
+		return &UsageError{Msg: "--access-log-retention must not be negative"}
+	}
+	if *accessRetention == 0 {
+		*accessRetention = -1 // venue.Config: keep none
 	}
 	if *maxEntry < 1 || *maxEntry > 65535 {
 		return &UsageError{Msg: "--max-entry must be between 1 and 65535"}
@@ -100,7 +110,7 @@ Examples:
 		DataDir: *data, Name: *name, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
 		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
 		Store: node.Store, MailboxMessages: *mailboxMessages, MailboxBytes: *mailboxBytes, MailTTL: *mailTTL,
-		ClaimBurst: *claims, ClaimWindow: *claimWindow, MinFree: *minFree,
+		ClaimBurst: *claims, ClaimWindow: *claimWindow, MinFree: *minFree, AccessLogRetention: *accessRetention,
 	})
 	if err != nil {
 		return err

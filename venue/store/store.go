@@ -87,8 +87,14 @@ type Device struct {
 type Mail struct {
 	ID      int64
 	Data    []byte
-	Created time.Time
+	Created time.Time // when it was stored, to the minute: MailTime
 }
+
+// MailTime is the time a driver stores with mail put at t: t to the
+// minute. It serves only the expiry of mail nobody fetched (days), so the
+// store keeps no finer record of when one device wrote to another
+// (docs/metadata.md).
+func MailTime(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 
 // Store is what the venue needs from storage. Implementations must be safe
 // for concurrent use; Append may be called concurrently with reads.

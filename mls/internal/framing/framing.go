@@ -193,6 +193,11 @@ func applyReuseGuard(nonce []byte, guard [4]byte) []byte {
 	return n
 }
 
+// tamperPlaintext, set by tests only, changes the plaintext of a
+// PrivateMessage before ProtectPrivate encrypts it: a message that
+// authenticates but breaks a rule of its plaintext (non-zero padding).
+var tamperPlaintext func(plaintext []byte)
+
 // ProtectPrivate encrypts a signed AuthenticatedContent into a
 // PrivateMessage (§6.3): the content with paddingLen zero bytes under the
 // sender's next key of the secret tree and a fresh reuse guard, and the
@@ -215,6 +220,9 @@ func ProtectPrivate(s *suite.Suite, ac *wire.AuthenticatedContent, tree *secrett
 	}, c.ContentType)
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode PrivateMessageContent: %w", err)
+	}
+	if tamperPlaintext != nil {
+		tamperPlaintext(plaintext)
 	}
 	aad, err := m.PrivateContentAAD()
 	if err != nil {

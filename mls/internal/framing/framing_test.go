@@ -3,6 +3,7 @@ package framing
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/good-offices/goodoffices/mls/internal/secrettree"
@@ -124,5 +125,48 @@ func TestPublicMembershipTagFlip(t *testing.T) {
 	m.Auth.Signature[0] ^= 1
 	if _, err := UnprotectPublic(f.s, f.ctx, m, f.mkey, f.sigKey); err == nil {
 		t.Fatal("bad signature accepted")
+	}
+}
+
+// RFC 9420 §6.3.1: a PrivateMessage whose padding is not all zero bytes is
+// rejected as malformed, even when it authenticates (a sender that set the
+// bit); a bit flipped in the padding on the way fails to decrypt.
+func TestPrivatePaddingNotZero(t *testing.T) {
+	f := newFixture(t)
+	ac, err := Sign(f.s, f.sk, wire.WireFormatPrivateMessage, f.app(), f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pad = 8
+	m, err := ProtectPrivate(f.s, ac, f.tree(t), f.sdSec, pad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnprotectPrivate(f.s, f.ctx, m, f.tree(t), f.sdSec, f.sigKey); err != nil {
+		t.Fatalf("zero padding: %v", err)
+	}
+	// The padding is the last pad bytes of the plaintext, just before the
+	// AEAD tag in the ciphertext.
+	tag := f.s.Nt()
+	for i := range pad * 8 {
+		c := bytes.Clone(m.Ciphertext)
+		c[len(c)-tag-pad+i/8] ^= 1 << (i % 8)
+		flipped := *m
+		flipped.Ciphertext = c
+		if _, err := UnprotectPrivate(f.s, f.ctx, &flipped, f.tree(t), f.sdSec, f.sigKey); !errors.Is(err, ErrDecrypt) {
+			t.Fatalf("padding bit %d flipped in the ciphertext: got %v, want ErrDecrypt", i, err)
+		}
+	}
+	t.Cleanup(func() { tamperPlaintext = nil })
+	for i := range pad * 8 {
+		tamperPlaintext = func(p []byte) { p[len(p)-pad+i/8] ^= 1 << (i % 8) }
+		bad, err := ProtectPrivate(f.s, ac, f.tree(t), f.sdSec, pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = UnprotectPrivate(f.s, f.ctx, bad, f.tree(t), f.sdSec, f.sigKey)
+		if err == nil || errors.Is(err, ErrDecrypt) || !strings.Contains(err.Error(), "padding") {
+			t.Fatalf("padding bit %d set by the sender: got %v, want a padding error", i, err)
+		}
 	}
 }

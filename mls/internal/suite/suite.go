@@ -282,6 +282,16 @@ func (s *Suite) Nk() int { return s.nk }
 // Nn is the AEAD nonce size.
 func (s *Suite) Nn() int { return s.nn }
 
+// Nt is the AEAD tag size: how much longer a ciphertext is than its
+// plaintext.
+func (s *Suite) Nt() int {
+	a, err := s.newAEAD(make([]byte, s.nk))
+	if err != nil {
+		panic("mls: internal error: AEAD of the suite's key size: " + err.Error())
+	}
+	return a.Overhead()
+}
+
 // Hash returns Hash(data).
 func (s *Suite) Hash(data []byte) []byte {
 	h := s.newHash()

@@ -703,7 +703,7 @@ func (s *Store) PutMail(ctx context.Context, device string, data []byte) (int64,
 			INSERT INTO mailboxes (device, last_id) VALUES ($1, 1)
 			ON CONFLICT (device) DO UPDATE SET last_id = mailboxes.last_id + 1 RETURNING last_id)
 		INSERT INTO mail (device, id, data, created) SELECT $1, last_id, $2, $3 FROM n RETURNING id`,
-		device, data, time.Now().UnixNano()).Scan(&id)
+		device, data, store.MailTime(time.Now()).UnixNano()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("failed to store mail: %w", err)
 	}

@@ -687,7 +687,7 @@ func (s *Store) CountKeyPackages(ctx context.Context, device string) (int, error
 
 // PutMail implements store.Store.
 func (s *Store) PutMail(ctx context.Context, device string, data []byte) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO mail (device, data, created) VALUES (?, ?, ?)`, device, data, time.Now().UnixNano())
+	res, err := s.w.ExecContext(ctx, `INSERT INTO mail (device, data, created) VALUES (?, ?, ?)`, device, data, store.MailTime(time.Now()).UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("failed to store mail: %w", err)
 	}

@@ -418,6 +418,10 @@ func testMail(t *testing.T, s store.Store) {
 	if _, err := s.PutMail(ctx, "~queue", []byte("kept")); err != nil {
 		t.Fatal(err)
 	}
+	// Mail is stored with the minute it was put, no finer.
+	if ms, _ := s.Mail(ctx, "~queue", 0, 100); len(ms) != 1 || !ms[0].Created.Equal(store.MailTime(ms[0].Created)) || time.Since(ms[0].Created) > 2*time.Minute {
+		t.Fatalf("mail created %v: not this minute", ms)
+	}
 	// Nothing is older than an hour ago; everything but the venue's own
 	// queues is older than an hour from now.
 	if n, err := s.ExpireMail(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
