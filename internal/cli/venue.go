@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/internal/dirlock"
+	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue"
 )
 
@@ -34,12 +35,20 @@ On first start it creates, in the data directory, the venue's signing key
 SQLite database (venue.db). It prints the venue's verifier key: give it to
 the delegations, who pin it in their desks.
 
+The venue's time zone (--zone, an IANA name such as Asia/Almaty) is the
+zone of every wall-clock time the host types and in which the web
+interfaces and calendars show the venue's times. Without --zone a new venue
+takes the zone of its schedule.json, else this machine's (TZ,
+/etc/localtime); a zone given with --zone or 'goodoffices host zone set' is
+kept with the schedule and stays until changed. The venue prints the zone in
+force when it starts.
+
 Stop it with Ctrl-C (SIGINT) or SIGTERM: it finishes the appends in flight
 and never loses an acknowledged entry.
 
 Examples:
   goodoffices venue
-  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example`)
+  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example --zone Asia/Almaty`)
 	listen := fs.String("listen", venue.DefaultListen, "`address` to listen on")
 	data := fs.String("data", venue.DefaultDataDir, "data `directory` (keys, admin credential, database)")
 	name := fs.String("name", venue.DefaultName, "venue `name` for a new signing key (log origins are <name>/channels/<id>); ignored once the key exists")
@@ -59,6 +68,7 @@ Examples:
 	minFree := fs.Int64("min-free", venue.DefaultMinFree, "refuse new data (507) while the data directory's disk has fewer free `bytes` (negative: never)")
 	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
 	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
+	zone := fs.String("zone", "", "the venue's IANA time `zone`, e.g. Europe/Paris (default: the zone set before, else schedule.json's, else this machine's: "+schedule.MachineZone()+")")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	scale := addScaleOutFlags(fs) // --db, --nats, --poll: see scaleout.go
 	if err := parseFlags(fs, args); err != nil {
@@ -69,6 +79,11 @@ Examples:
 	}
 	if *maxEntry < 1 || *maxEntry > 65535 {
 		return &UsageError{Msg: "--max-entry must be between 1 and 65535"}
+	}
+	if *zone != "" {
+		if _, err := schedule.LoadZone(*zone); err != nil {
+			return &UsageError{Msg: "--zone: " + err.Error()}
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -107,7 +122,7 @@ Examples:
 	}
 	// The host's schedule (rooms, meetings, calendar feeds): schedule.db and
 	// the optional schedule.json in the data directory; see venue/schedule.go.
-	schedStore, err := v.MountSchedule(ctx, logger)
+	schedStore, zoneInForce, err := v.MountScheduleWith(ctx, logger, venue.ScheduleOptions{Zone: *zone, DefaultZone: schedule.MachineZone()})
 	if err != nil {
 		v.Close()
 		return err
@@ -134,6 +149,7 @@ Examples:
 	fmt.Fprintf(env.Stdout, "venue %s listening on http://%s\n", v.Name(), ln.Addr())
 	fmt.Fprintf(env.Stdout, "verifier key: %s\n", v.VerifierKey())
 	fmt.Fprintf(env.Stdout, "admin credential: %s%s\n", v.AdminFile(), created)
+	fmt.Fprintf(env.Stdout, "time zone: %s (change it with 'goodoffices host zone set ZONE')\n", zoneInForce)
 	logger.Info("venue started", "name", v.Name(), "addr", ln.Addr().String(), "data", *data)
 
 	errc := make(chan error, 1)

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,15 +67,8 @@ Examples:
 		cred = strings.TrimSpace(string(b))
 	}
 	// Check the venue once, now, and say plainly what is wrong.
-	vc, err := client.New(u)
-	if err != nil {
-		return &UsageError{Msg: fmt.Sprintf("--venue %s is not a venue URL: %v", u, err)}
-	}
-	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = vc.Info(ictx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("no venue answers at %s: start it ('goodoffices venue') or give its URL with --venue", u)
+	if err := checkHostVenue(ctx, u, cred); err != nil {
+		return err
 	}
 	ui, err := venueui.New(venueui.Options{VenueURL: u, Admin: cred, Talks: *talks, Logger: slog.New(slog.NewTextHandler(env.Stderr, nil))})
 	if err != nil {
@@ -84,6 +79,33 @@ Examples:
 	}
 	fmt.Fprintf(env.Stdout, "host web interface on %s\nopen (works once): %s\nCtrl-C to stop\n", ui.URL(), ui.LoginURL())
 	return ui.Serve(ctx)
+}
+
+// checkHostVenue checks, before the host web interface starts, that a
+// Good Offices venue answers at u and takes cred as its admin credential;
+// otherwise it returns one sentence that says what is wrong.
+func checkHostVenue(ctx context.Context, u, cred string) error {
+	vc, err := client.New(u, client.WithAdmin(cred))
+	if err != nil {
+		return &UsageError{Msg: fmt.Sprintf("--venue %s is not a venue URL: %v", u, err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := vc.Info(ctx)
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("no venue answers at %s: start it ('goodoffices venue') or give its URL with --venue", u)
+	case err != nil || info.VerifierKey == "":
+		return fmt.Errorf("%s answers, but it is not a Good Offices venue (a web interface's address?): give the venue's URL with --venue", u)
+	}
+	var ae *client.Error
+	if _, err := vc.Devices(ctx, ""); errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
+		return fmt.Errorf("the venue at %s refuses this admin credential: give the admin.token of that venue's data directory with --admin-file", u)
+	} else if err != nil {
+		return fmt.Errorf("the venue at %s answers, but not to the host: %w", u, err)
+	}
+	return nil
 }
 
 func isFlagSet(fs *flag.FlagSet, name string) bool {

@@ -51,6 +51,7 @@ import (
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/web"
 )
 
@@ -67,7 +68,11 @@ type Options struct {
 	// Heads maps a delegation to the person of its head; when set, only the
 	// head signals readiness (negotiation.Party.Head).
 	Heads map[string]string
-	// Zone is the delegate's IANA time zone; VenueZone the venue's.
+	// Zone is the delegate's IANA time zone: every time on the pages is
+	// shown in it, with its abbreviation (meetings also in the venue's
+	// zone). Empty means the machine's (schedule.MachineZone), but the
+	// schedule then shows meetings in the venue's zone only. VenueZone is
+	// the venue's zone until the venue's answers say otherwise.
 	Zone, VenueZone string
 	Logger          *slog.Logger
 }
@@ -88,11 +93,13 @@ type Server struct {
 	view  sync.Mutex
 	cache map[string]*chanCache
 
-	mu       sync.Mutex
-	lastRead map[string]int64 // channel -> highest index the delegate has seen
-	subs     map[chan struct{}]bool
-	colours  map[string]string
-	lang     string // the language saved in the desk's settings, if any
+	mu         sync.Mutex
+	lastRead   map[string]int64 // channel -> highest index the delegate has seen
+	subs       map[chan struct{}]bool
+	colours    map[string]string
+	lang       string         // the language saved in the desk's settings, if any
+	tz         *time.Location // the delegate's zone: every time on a page is in it
+	venueTitle string         // the venue's display name, once it said it
 }
 
 // New returns a server for the desk in o.
@@ -110,6 +117,13 @@ func New(o Options) (*Server, error) {
 	}
 	s.pages = pages
 	s.lang = o.Desk.UILanguage(context.Background())
+	zone := o.Zone
+	if zone == "" {
+		zone = schedule.MachineZone()
+	}
+	if s.tz, err = schedule.LoadZone(zone); err != nil {
+		return nil, fmt.Errorf("deskui: %w", err)
+	}
 	return s, nil
 }
 
@@ -622,4 +636,15 @@ func fingerprintOf(vkey string) string {
 		return ""
 	}
 	return delegation.Fingerprint(vkey)
+}
+
+// venueName is the venue's display name, when the venue gives one, else
+// its name.
+func (s *Server) venueName(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.venueTitle != "" {
+		return s.venueTitle
+	}
+	return name
 }

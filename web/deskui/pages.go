@@ -77,7 +77,8 @@ func (s *Server) funcs(l *i18n.Locale) template.FuncMap {
 			}
 			return a * 100 / b
 		},
-		"hhmm":  func(t time.Time) string { return l.DayTime(t.Local()) },
+		"hhmm":  func(t time.Time) string { return web.Zoned(l.DayTime, t.In(s.tz)) },
+		"when":  func(t time.Time) string { return web.Zoned(l.DateTime, t.In(s.tz)) },
 		"hex":   func(b []byte) string { return hex.EncodeToString(b) },
 		"join":  strings.Join,
 		"upper": strings.ToUpper,
@@ -119,9 +120,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	p.Me = prof.Delegation
 	p.IsParty = prof.Delegation != s.o.Host
 	p.Who = fmt.Sprintf("%s · %s, %s (%s)", s.name(prof.Delegation), prof.Person, l.Label("role", prof.Role), l.Label("level", prof.Level))
+	venue := ""
 	if v := s.d.Venue(); v != nil {
-		p.Footer = l.T("Venue %s", v.Name) + " · " + s.o.Talks
+		venue = l.T("Venue %s", s.venueName(v.Name))
 	}
+	abbr, _ := time.Now().In(s.tz).Zone()
+	p.Footer = web.JoinNonEmpty(" · ", venue, s.o.Talks, l.T("times in your zone, %s (%s)", s.tz.String(), abbr))
 	unread, alarms := 0, 0
 	if m != nil {
 		for _, c := range m.Channels {

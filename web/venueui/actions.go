@@ -350,8 +350,8 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 	if err != nil {
 		d.Err = err.Error()
 	}
-	d.Start = schedule.LocalOf(mv.Start, s.loc).String()
-	d.End = schedule.LocalOf(mv.End, s.loc).String()
+	d.Start = schedule.LocalOf(mv.Start, s.zone()).String()
+	d.End = schedule.LocalOf(mv.End, s.zone()).String()
 	if ref != nil {
 		if v := r.FormValue("start"); v != "" {
 			d.Start = v
@@ -362,7 +362,7 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 	}
 	d.Parties = readinessOf(mv)
 	d.Levels = schedule.Levels
-	sp := schedule.SpecOf(mv.Meeting, s.loc)
+	sp := schedule.SpecOf(mv.Meeting, s.zone())
 	d.Form = meetingForm{Title: sp.Title, Talks: sp.Talks, Level: string(sp.Level), Room: sp.Room, Start: sp.Start.String(), End: sp.End.String(),
 		Channel: sp.Channel, Languages: strings.Join(sp.Languages, ", "), Interpretation: sp.Interpretation,
 		Headcount: strconv.Itoa(sp.Headcount), Delegations: map[string]bool{}}
