@@ -13,6 +13,7 @@ import (
 	"github.com/good-offices/goodoffices/internal/dirlock"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/api"
 )
 
 func init() {
@@ -48,10 +49,12 @@ and never loses an acknowledged entry.
 
 Examples:
   goodoffices venue
-  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example --zone Asia/Almaty`)
+  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example \
+      --display-name "Caspia venue" --zone Asia/Almaty`)
 	listen := fs.String("listen", venue.DefaultListen, "`address` to listen on")
 	data := fs.String("data", venue.DefaultDataDir, "data `directory` (keys, admin credential, database)")
 	name := fs.String("name", venue.DefaultName, "venue `name` for a new signing key (log origins are <name>/channels/<id>); ignored once the key exists")
+	displayName := fs.String("display-name", "", "the venue's `name` for people, e.g. \"Caspia venue\", shown by the web interfaces (default: --name)")
 	maxEntry := fs.Int("max-entry", venue.DefaultMaxEntry, "largest log entry in `bytes` (at most 65535)")
 	maxMail := fs.Int("max-mail", venue.DefaultMaxMail, "largest Welcome message or key package upload in `bytes`")
 	rate := fs.Float64("rate", venue.DefaultRate, "appends per second per device (negative: unlimited)")
@@ -79,6 +82,11 @@ Examples:
 	}
 	if *maxEntry < 1 || *maxEntry > 65535 {
 		return &UsageError{Msg: "--max-entry must be between 1 and 65535"}
+	}
+	if *displayName != "" {
+		if err := api.CheckDisplayName(*displayName); err != nil {
+			return &UsageError{Msg: "--display-name: " + err.Error()}
+		}
 	}
 	if *zone != "" {
 		if _, err := schedule.LoadZone(*zone); err != nil {
@@ -112,7 +120,7 @@ Examples:
 	}
 	defer node.close()
 	v, err := venue.New(ctx, venue.Config{
-		DataDir: *data, Name: *name, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
+		DataDir: *data, Name: *name, DisplayName: *displayName, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
 		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
 		Store: node.Store, MailboxMessages: *mailboxMessages, MailboxBytes: *mailboxBytes, MailTTL: *mailTTL,
 		ClaimBurst: *claims, ClaimWindow: *claimWindow, MinFree: *minFree,

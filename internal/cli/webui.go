@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/web/deskui"
@@ -133,13 +134,16 @@ line.`+deskPassphraseHelp)
 	listen := fs.String("listen", "127.0.0.1:8471", "loopback `address` to serve the interface on")
 	host := fs.String("host-delegation", "", "the host's delegation `name` (not a party to the texts)")
 	talks := fs.String("talks", "", "name of the talks, for display")
-	zone := fs.String("zone", "", "your IANA time `zone` for the schedule (default: the venue's)")
+	zone := fs.String("zone", schedule.MachineZone(), "your IANA time `zone`: every time on the pages is shown in it, meetings also in the venue's (default: this machine's)")
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	if _, err := schedule.LoadZone(*zone); err != nil {
+		return &UsageError{Msg: "--zone: " + err.Error()}
 	}
 	lock, err := f.lockHome(env, "desk web")
 	if err != nil {

@@ -52,6 +52,8 @@ import (
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/api"
+	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/web"
 )
 
@@ -97,9 +99,10 @@ type Server struct {
 	lastRead   map[string]int64 // channel -> highest index the delegate has seen
 	subs       map[chan struct{}]bool
 	colours    map[string]string
-	lang       string         // the language saved in the desk's settings, if any
-	tz         *time.Location // the delegate's zone: every time on a page is in it
-	venueTitle string         // the venue's display name, once it said it
+	lang       string            // the language saved in the desk's settings, if any
+	tz         *time.Location    // the delegate's zone: every time on a page is in it
+	venueTitle string            // the venue's display name, once it said it
+	display    map[string]string // delegation -> display name from the register
 }
 
 // New returns a server for the desk in o.
@@ -110,7 +113,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}, cache: map[string]*chanCache{}}
+	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}, display: map[string]string{}, cache: map[string]*chanCache{}}
 	pages, err := web.LocalePages("desk", s.funcs)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse templates: %w", err)
@@ -169,6 +172,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("deskui: Serve before Listen")
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if v := s.d.Venue(); v != nil {
+		go s.learnVenueName(ctx, v.URL)
+	}
 	if s.d.Venue() != nil {
 		// Open pages refresh when the delegation's meetings change (the
 		// venue answers the desk's long poll at once).
@@ -560,8 +566,16 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 	return cc, nil
 }
 
+// name is what a page calls delegation id: the display name the options
+// give, else the one the host logged with its accreditation in the
+// register, else the ID itself.
 func (s *Server) name(id string) string {
 	if n, ok := s.o.Names[id]; ok && n != "" {
+		return n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.display[id]; n != "" {
 		return n
 	}
 	return id
@@ -579,6 +593,9 @@ func (s *Server) assignColours(ps []desk.Party) {
 	defer s.mu.Unlock()
 	for i, n := range names {
 		s.colours[n] = "party-" + strconv.Itoa(i%4)
+	}
+	for _, p := range ps {
+		s.display[p.Name] = p.DisplayName
 	}
 	if s.o.Host != "" {
 		s.colours[s.o.Host] = "party-host"
@@ -636,6 +653,24 @@ func fingerprintOf(vkey string) string {
 		return ""
 	}
 	return delegation.Fingerprint(vkey)
+}
+
+// learnVenueName asks the venue for its display name, for the pages'
+// footer. The name is only a label: the venue is identified by its key.
+func (s *Server) learnVenueName(ctx context.Context, venueURL string) {
+	c, err := client.New(venueURL)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := c.Info(ctx)
+	if err != nil || info.DisplayName == "" || api.CheckDisplayName(info.DisplayName) != nil {
+		return
+	}
+	s.mu.Lock()
+	s.venueTitle = info.DisplayName
+	s.mu.Unlock()
 }
 
 // venueName is the venue's display name, when the venue gives one, else

@@ -35,6 +35,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,9 @@ type Server struct {
 	base     string
 	loc      atomic.Pointer[time.Location] // the venue's zone, as it last said
 	log      *slog.Logger
+
+	mu      sync.Mutex
+	display map[string]string // delegation -> display name, from the register
 }
 
 // zone returns the venue's time zone.
@@ -110,7 +114,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, api: api, sched: &scheduleapi.Client{BaseURL: o.VenueURL, Token: o.Admin}, log: o.Logger}
+	s := &Server{o: o, api: api, sched: &scheduleapi.Client{BaseURL: o.VenueURL, Token: o.Admin}, log: o.Logger, display: map[string]string{}}
 	s.loc.Store(loc)
 	s.pages, err = web.LocalePages("venue", func(l *i18n.Locale) template.FuncMap {
 		return template.FuncMap{
@@ -178,11 +182,32 @@ func (s *Server) msg(r *http.Request, err error) string {
 	return err.Error()
 }
 
+// name is what a page calls delegation id: the display name the options
+// give, else the one logged with its accreditation, else the ID.
 func (s *Server) name(id string) string {
 	if n := s.o.Names[id]; n != "" {
 		return n
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.display[id]; n != "" {
+		return n
+	}
 	return id
+}
+
+// learnNames reads the delegations' display names from the venue (the
+// register); on failure the names known stay.
+func (s *Server) learnNames(ctx context.Context) {
+	ds, err := s.api.Delegations(ctx)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range ds {
+		s.display[d.Name] = d.DisplayName
+	}
 }
 
 // Listen binds to a loopback addr.
@@ -264,6 +289,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 		}
 		if r.URL.Path != "/events" {
 			s.refreshZone(r.Context())
+			s.learnNames(r.Context())
 		}
 		h(w, r)
 	}
