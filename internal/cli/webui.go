@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -78,7 +79,8 @@ Examples:
 	if err := ui.Listen(*listen); err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
-	fmt.Fprintf(env.Stdout, "host web interface on %s\nopen (works once): %s\nCtrl-C to stop\n", ui.URL(), ui.LoginURL())
+	fmt.Fprintf(env.Stdout, "host web interface on %s\nopen (works once): %s\nEnter for a new link, Ctrl-C to stop\n", ui.URL(), ui.LoginURL())
+	go printLinksOnEnter(env, ui.LoginURL)
 	return ui.Serve(ctx)
 }
 
@@ -107,6 +109,17 @@ func checkHostVenue(ctx context.Context, u, cred string) error {
 		return fmt.Errorf("the venue at %s answers, but not to the host: %w", u, err)
 	}
 	return nil
+}
+
+// printLinksOnEnter prints a new one-time sign-in link each time a line
+// comes on standard input (Enter in the terminal), which is what the
+// interfaces' sign-in page tells a browser whose link was used. Without a
+// terminal (stdin at its end) it does nothing.
+func printLinksOnEnter(env *Env, link func() string) {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		fmt.Fprintf(env.Stdout, "open (works once): %s\n", link())
+	}
 }
 
 func isFlagSet(fs *flag.FlagSet, name string) bool {
@@ -162,7 +175,8 @@ line.`+deskPassphraseHelp)
 	if err := ui.Listen(*listen); err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
-	fmt.Fprintf(env.Stdout, "desk web interface on %s\nopen (works once): %s\nCtrl-C to stop\n", ui.URL(), ui.LoginURL())
+	fmt.Fprintf(env.Stdout, "desk web interface on %s\nopen (works once): %s\nEnter for a new link, Ctrl-C to stop\n", ui.URL(), ui.LoginURL())
+	go printLinksOnEnter(env, ui.LoginURL)
 	errc := make(chan error, 2)
 	go func() { errc <- ui.Serve(ctx) }()
 	go func() { errc <- d.Run(ctx, *interval, ui.Notify) }()

@@ -299,7 +299,7 @@ func (d *Demo) newDesk(ctx context.Context, home string, dl *Delegate) error {
 
 func (d *Demo) newUI(dl *Delegate) error {
 	ui, err := deskui.New(deskui.Options{
-		Desk: dl.Desk, Talks: Talks, Host: "caspia", Names: Names, Heads: Heads,
+		Desk: dl.Desk, Talks: Talks, Host: "caspia", Names: Names, Heads: Heads, Demo: true,
 		Zone: dl.Zone, VenueZone: schedule.DefaultZone, Logger: d.log,
 	})
 	if err != nil {

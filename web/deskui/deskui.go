@@ -67,6 +67,9 @@ type Options struct {
 	// Names gives display names of delegations, e.g. "arden" -> "Federation
 	// of Arden". Missing names show the ID.
 	Names map[string]string
+	// Demo says the desk runs in 'goodoffices demo', whose terminal prints
+	// new sign-in links (for the sign-in page's advice).
+	Demo bool
 	// Heads maps a delegation to the person of its head; when set, only the
 	// head signals readiness (negotiation.Party.Head).
 	Heads map[string]string
@@ -267,9 +270,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.sessions.Valid(r) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintln(w, s.tr(r, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk web' for a new one)."))
+			s.renderSignin(w, r, http.StatusUnauthorized, s.tr(r, "You are not signed in, or your session has ended."), true)
 			return
 		}
 		if r.URL.Path != "/events" {
@@ -283,9 +284,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.sessions.Redeem(r.URL.Query().Get("token"))
 	if !ok {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprintln(w, s.tr(r, "This login link is invalid or was used already. Ask the desk for a new one (run 'goodoffices desk web')."))
+		s.renderSignin(w, r, http.StatusUnauthorized, s.tr(r, "This sign-in link is invalid or was used already."), true)
 		return
 	}
 	s.sessions.SetCookie(w, r, id)
@@ -311,8 +310,7 @@ func (s *Server) saveLanguage(r *http.Request, code string) error {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Close(r)
 	http.SetCookie(w, &http.Cookie{Name: web.CookieName(r.Host), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, s.tr(r, "Signed out."))
+	s.renderSignin(w, r, http.StatusOK, s.tr(r, "Signed out."), false)
 }
 
 // events is the SSE stream that tells pages to refresh.

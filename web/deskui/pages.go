@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +44,7 @@ type page struct {
 	Path                    string        // of the page, for the language menu
 	Query                   string        // in the search box
 	Progress                *progressView // the sync under way, if long
+	Bare                    bool          // a page for someone not signed in: no menus, nothing of the desk
 	Me                      string        // own delegation
 	IsParty                 bool
 	M                       *model
@@ -181,6 +182,33 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	w.Header().Set("Cache-Control", "no-store")
 	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
 		s.log.Error("failed to render page", "page", name, "err", err)
+	}
+}
+
+// signinData is the sign-in page's.
+type signinData struct {
+	Message   string
+	Err, Demo bool
+}
+
+// renderSignin answers a browser that is not signed in (or just signed
+// out) with the sign-in page: what happened, and how to get a new link. It
+// shows nothing of the desk, and no language menu (choosing one needs a
+// session); the browser's language chooses.
+func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, status int, msg string, isErr bool) {
+	l := s.loc(r)
+	t, ok := s.pages[l.Code]["signin"]
+	if !ok {
+		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	p := page{App: l.T("Good Offices desk"), Title: l.T("Sign in to this desk"), Bare: true, Path: "/",
+		Data: signinData{Message: msg, Err: isErr, Demo: s.o.Demo}}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
+		s.log.Error("failed to render page", "page", "signin", "err", err)
 	}
 }
 

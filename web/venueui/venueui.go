@@ -297,6 +297,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 
 type page struct {
 	App, Title, Who, Footer string
+	Bare                    bool // no language menu (never on the venue's pages)
 	Live                    string
 	Path                    string // of the page, for the language menu
 	Nav                     []navItem
@@ -337,7 +338,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		id, ok := s.sessions.Redeem(tok)
 		if !ok {
 			w.WriteHeader(http.StatusUnauthorized)
-			s.render(w, r, "login", s.tr(r, "Sign in"), s.tr(r, "This sign-in link is invalid or was used already. Sign in with the admin credential, or print a new link with 'goodoffices host web'."))
+			s.render(w, r, "login", s.tr(r, "Sign in"), s.tr(r, "This sign-in link is invalid or was used already. Sign in with the admin credential, or press Enter in the terminal where %s runs: it prints a new link.", "goodoffices host web"))
 			return
 		}
 		s.sessions.SetCookie(w, r, id)
