@@ -392,7 +392,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		v := msgView{Index: msg.Index, Sender: msg.Sender, Own: msg.Own, Received: msg.Received}
 		switch {
 		case msg.Kind != "application":
-			v.Kind, v.Body = "system", systemBody(l, msg.Kind, msg.Note)
+			v.Kind, v.Body = "system", s.systemBody(l, msg)
 		case !isEvent(msg.Data):
 			v.Kind, v.Body = "text", string(msg.Data)
 		default:
@@ -475,22 +475,61 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 	return v
 }
 
-// systemNotes are the desk's fixed explanations of entries it did not
-// decrypt as messages (desk.Message.Note), to translate.
+// systemNotes say in words why the desk could not read an entry
+// (desk.Message.Note of a skipped or rejected entry), to translate.
 var systemNotes = map[string]string{
-	"sent before this desk joined":               i18n.N("sent before this desk joined"),
-	"this desk is no longer a member":            i18n.N("this desk is no longer a member"),
-	"sent in an epoch that had already ended":    i18n.N("sent in an epoch that had already ended"),
-	"not an MLS message of this channel's group": i18n.N("not an MLS message of this channel's group"),
+	"sent before this desk joined":                                      i18n.N("A message sent before this desk joined the channel. By design, a new member cannot read what was said before it joined."),
+	"this desk is no longer a member":                                   i18n.N("A message sent after this desk left the channel: it cannot read it."),
+	"sent in an epoch that had already ended":                           i18n.N("A message encrypted with keys the channel had already replaced: it cannot be read."),
+	"sent after the channel's group was closed for an upgrade":          i18n.N("A message sent after the channel's encryption was closed for an upgrade: it cannot be read."),
+	"sent in the channel's group before its upgrade":                    i18n.N("A message sent before the channel's encryption was upgraded, which this desk did not receive: it cannot read it."),
+	"not an MLS message of this channel's group":                        i18n.N("An entry that is not an encrypted message of this channel: the desk ignored it."),
+	"a message of a group of this channel that this desk does not know": i18n.N("An entry encrypted for a group this desk does not know: the desk ignored it."),
 }
 
-// systemBody says in locale l what a log entry that is not an application
-// message was (a commit, a proposal, a skipped or rejected entry).
-func systemBody(l *i18n.Locale, kind, note string) string {
-	if k, ok := systemNotes[note]; ok {
-		note = l.T(k)
+// systemBody says in words, in locale l, what a log entry that is not a
+// message was: who joined or left the channel, a renewal of its keys, or
+// why the desk could not read it. It never shows device IDs or MLS terms.
+func (s *Server) systemBody(l *i18n.Locale, msg desk.Message) string {
+	who := func(ms []desk.MemberInfo) string {
+		out := make([]string, len(ms))
+		for i, m := range ms {
+			if m.Person == "" {
+				out[i] = l.T("a device without a valid certificate")
+				continue
+			}
+			out[i] = fmt.Sprintf("%s (%s)", m.Person, s.name(m.Delegation))
+		}
+		return strings.Join(out, ", ")
 	}
-	return l.Label("entry", kind) + ": " + note
+	switch msg.Kind {
+	case "commit":
+		switch {
+		case msg.Upgrade:
+			return l.T("The channel's encryption is being upgraded: a new group with a stronger suite continues the channel.")
+		case len(msg.Added) > 0 && len(msg.Removed) > 0:
+			return l.T("Added to the channel: %s. Removed from it: %s.", who(msg.Added), who(msg.Removed))
+		case len(msg.Added) > 0:
+			return l.T("Added to the channel: %s.", who(msg.Added))
+		case len(msg.Removed) > 0:
+			return l.T("Removed from the channel: %s.", who(msg.Removed))
+		case strings.Contains(msg.Note, "added ") || strings.Contains(msg.Note, "removed "):
+			return l.T("The channel's members changed.") // recorded before the desk kept who
+		}
+		return l.T("The channel's keys were renewed, a routine step that keeps later messages safe.")
+	case "proposal":
+		if len(msg.Added) > 0 {
+			return l.T("Proposed: to add %s to the channel.", who(msg.Added))
+		}
+		return l.T("A proposed change of the channel's members or keys.")
+	}
+	if k, ok := systemNotes[msg.Note]; ok {
+		return l.T(k)
+	}
+	if msg.Kind == "skipped" {
+		return l.T("A message this desk cannot read.")
+	}
+	return l.T("An entry this desk could not decrypt or verify: it ignored it.")
 }
 
 // waitingReasons are the desk's words for what a provisional meeting waits
