@@ -957,7 +957,9 @@ func (s *Server) postRefer(w http.ResponseWriter, r *http.Request) {
 
 type diffRow struct {
 	negotiation.ParaDiff
-	Plain string // the wording, when nothing changed
+	// Runs are the paragraph's words, kept, deleted and inserted, with
+	// its brackets as the text page shows them (negotiation.DiffNotation).
+	Runs []negotiation.DiffRun
 }
 
 type diffData struct {
@@ -973,13 +975,19 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := diffData{Text: t, From: 1, To: t.Version}
+	from, to := 1, t.Version
 	if v, err := strconv.Atoi(r.URL.Query().Get("from")); err == nil {
-		d.From = v
+		from = v
 	}
 	if v, err := strconv.Atoi(r.URL.Query().Get("to")); err == nil {
-		d.To = v
+		to = v
 	}
+	s.render(w, r, "diff", t.Title+" — "+s.tr(r, "Changes"), m, diffDataOf(t, from, to))
+}
+
+// diffDataOf is the diff page of text t from version from to version to.
+func diffDataOf(t *negotiation.Text, from, to int) diffData {
+	d := diffData{Text: t, From: from, To: to}
 	for v := 1; v <= t.Version; v++ {
 		d.Versions = append(d.Versions, v)
 	}
@@ -987,18 +995,20 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d.Err = err.Error()
 	}
-	for _, pd := range diff {
-		row := diffRow{ParaDiff: pd}
-		if len(pd.Ops) == 0 && d.To >= 1 && d.To <= len(t.Versions) {
-			for _, ref := range t.Versions[d.To-1].Paragraphs {
-				if ref.ID == pd.Para {
-					row.Plain, _ = t.WordingAt(ref.ID, ref.Version)
-				}
+	wording := func(v int) map[string]string {
+		out := map[string]string{}
+		if v >= 1 && v <= len(t.Versions) {
+			for _, ref := range t.Versions[v-1].Paragraphs {
+				out[ref.ID], _ = t.WordingAt(ref.ID, ref.Version)
 			}
 		}
-		d.Diff = append(d.Diff, row)
+		return out
 	}
-	s.render(w, r, "diff", t.Title+" — "+s.tr(r, "Changes"), m, d)
+	before, after := wording(d.From), wording(d.To)
+	for _, pd := range diff {
+		d.Diff = append(d.Diff, diffRow{ParaDiff: pd, Runs: negotiation.DiffNotation(before[pd.Para], after[pd.Para])})
+	}
+	return d
 }
 
 func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
