@@ -34,8 +34,6 @@ func LocaleFuncs(l *i18n.Locale) template.FuncMap {
 		},
 		"label":       l.Label,
 		"num":         l.Number,
-		"dayTime":     func(t time.Time) string { return l.DayTime(t.Local()) },
-		"dateTime":    l.DateTime,
 		"weekdayDate": l.WeekdayDate,
 		"longDate":    l.LongDate,
 		"span":        l.Span,
