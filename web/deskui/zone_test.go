@@ -62,3 +62,17 @@ func TestDeskTimesCarryZone(t *testing.T) {
 		t.Error("the footer has a dangling separator without a talks name")
 	}
 }
+
+// TestDisplayNamesFromRegister: outside the demo (no names in the options)
+// a delegation is called by the display name logged with its
+// accreditation, else by its ID.
+func TestDisplayNamesFromRegister(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia", DisplayName: "Republic of Borealia"}})
+	if got := s.name("borealia"); got != "Republic of Borealia" {
+		t.Errorf("name(borealia) = %q", got)
+	}
+	if got := s.name("arden"); got != "arden" {
+		t.Errorf("name(arden) = %q, want the ID", got)
+	}
+}
