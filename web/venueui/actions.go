@@ -136,6 +136,24 @@ func (s *Server) postRemoveRoom(w http.ResponseWriter, r *http.Request) {
 	back(w, r, "/schedule#rooms", s.tr(r, "Room %s removed.", name), false)
 }
 
+// ---- the venue's time zone ----
+
+// postZone changes the venue's time zone (PUT /v1/schedule/zone).
+func (s *Server) postZone(w http.ResponseWriter, r *http.Request) {
+	zone := strings.TrimSpace(r.FormValue("zone"))
+	if _, err := schedule.LoadZone(zone); err != nil {
+		back(w, r, "/schedule", s.tr(r, "Zone not changed: “%s” is not a time zone name such as Europe/Paris.", zone), true)
+		return
+	}
+	z, err := s.sched.SetZone(r.Context(), zone)
+	if err != nil {
+		back(w, r, "/schedule", s.tr(r, "Zone not changed: %s", apiMessage(err)), true)
+		return
+	}
+	s.refreshZone(r.Context())
+	back(w, r, "/schedule", s.tr(r, "The venue's time zone is now %s. Meetings keep their instants; their times now read in this zone, and the desks are told.", z.Zone), false)
+}
+
 // ---- meetings ----
 
 // apiMessage is the venue's reason for refusing a request.

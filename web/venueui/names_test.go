@@ -140,8 +140,27 @@ func TestVenueUINamesAndZone(t *testing.T) {
 
 	// The host moves the venue's zone: the same meeting, the same instant,
 	// now read in Paris time on every page, which says so.
-	if z, err := sc.SetZone(t.Context(), "Europe/Paris"); err != nil || z.Zone != "Europe/Paris" || z.Meetings != 1 {
-		t.Fatalf("SetZone: %+v %v", z, err)
+	postZone := func(zone string) string {
+		req, _ := http.NewRequest("POST", ui.URL+"/zone", strings.NewReader(url.Values{"zone": {zone}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", ui.URL)
+		req.Header.Set("Accept-Language", "en")
+		r, err := c.Do(req) // follows the redirect to the schedule with its flash
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return stdhtml.UnescapeString(string(b))
+	}
+	if body := postZone("Mars/Olympus"); !strings.Contains(body, "Zone not changed: “Mars/Olympus” is not a time zone name such as Europe/Paris.") {
+		t.Error("a wrong zone in the form is not refused with the reason")
+	}
+	if body := postZone("Europe/Paris"); !strings.Contains(body, "The venue's time zone is now Europe/Paris.") {
+		t.Error("changing the zone in the form is not confirmed")
+	}
+	if z, err := sc.Zone(t.Context()); err != nil || z.Zone != "Europe/Paris" || z.Meetings != 1 {
+		t.Fatalf("the venue's zone after the form: %+v %v", z, err)
 	}
 	paris := mustLoad(t, "Europe/Paris")
 	want := m.Start.In(paris).Format("15:04") + "–" + m.End.In(paris).Format("15:04")

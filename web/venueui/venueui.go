@@ -273,6 +273,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
 	mux.HandleFunc("GET /events", s.auth(s.events))
 	mux.HandleFunc("POST /accredit", s.auth(s.postAccredit))
+	mux.HandleFunc("POST /zone", s.auth(s.postZone))
 	mux.HandleFunc("POST /rooms", s.auth(s.postRoom))
 	mux.HandleFunc("POST /rooms/remove", s.auth(s.postRemoveRoom))
 	mux.HandleFunc("POST /meetings", s.auth(s.postMeeting))
