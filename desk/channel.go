@@ -418,15 +418,22 @@ func readVarint(b []byte) (uint64, int, bool) {
 
 // A Message is one processed entry of a channel's log, as the desk keeps it.
 type Message struct {
-	Channel  string     `json:"channel"`
-	Index    int64      `json:"index"`
-	Epoch    uint64     `json:"epoch"`
-	Kind     string     `json:"kind"` // application, commit, proposal, skipped, rejected
-	Sender   MemberInfo `json:"sender,omitzero"`
-	Data     []byte     `json:"data,omitempty"` // plaintext of an application message
-	Note     string     `json:"note,omitempty"` // what a commit did, why an entry was skipped
-	Own      bool       `json:"own,omitempty"`  // sent by this desk
-	Received time.Time  `json:"received"`
+	Channel string     `json:"channel"`
+	Index   int64      `json:"index"`
+	Epoch   uint64     `json:"epoch"`
+	Kind    string     `json:"kind"` // application, commit, proposal, skipped, rejected
+	Sender  MemberInfo `json:"sender,omitzero"`
+	Data    []byte     `json:"data,omitempty"` // plaintext of an application message
+	Note    string     `json:"note,omitempty"` // what a commit did, why an entry was skipped
+	// Added and Removed are the members a commit added and removed (a
+	// proposal: the member it proposes to add), for words without
+	// device IDs; Upgrade is set on the commit that closes the group for
+	// an upgrade of its suite.
+	Added    []MemberInfo `json:"added,omitempty"`
+	Removed  []MemberInfo `json:"removed,omitempty"`
+	Upgrade  bool         `json:"upgrade,omitempty"`
+	Own      bool         `json:"own,omitempty"` // sent by this desk
+	Received time.Time    `json:"received"`
 }
 
 func histKey(ch string, idx int64) string { return fmt.Sprintf("%s%s/%016d", prefHist, ch, idx) }
@@ -572,6 +579,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		}
 	case mls.KindProposal:
 		m.Kind, m.Note = "proposal", describeProposal(rcv.Proposal)
+		if p := rcv.Proposal; p != nil && p.Type == mls.ProposalAdd && p.KeyPackage != nil {
+			m.Added = []MemberInfo{memberOf(mls.Member{Credential: p.KeyPackage.Credential()})}
+		}
 		if rcv.Proposal != nil && rcv.Proposal.Type == mls.ProposalRemove {
 			old, _ := tx.Get(ctx, prefProposal+ch)
 			if err := tx.Put(ctx, prefProposal+ch, fmt.Appendf(old, " %d", rcv.Proposal.Removed)); err != nil {
@@ -580,7 +590,16 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		}
 	case mls.KindCommit:
 		m.Kind, m.Note = "commit", describeCommit(rcv.Commit)
+		if c := rcv.Commit; c != nil {
+			for _, a := range c.Added {
+				m.Added = append(m.Added, memberOf(a))
+			}
+			for _, r := range c.Removed {
+				m.Removed = append(m.Removed, memberOf(r))
+			}
+		}
 		if _, cs, _, closed := g.ReInitInfo(); closed && rcv.Commit != nil {
+			m.Upgrade = true
 			m.Note = fmt.Sprintf("epoch %d: the group is closed for an upgrade to %s (0x%04x); its successor continues the channel", rcv.Commit.NewEpoch, cs, uint16(cs))
 			if m.Own {
 				// Our ReInit won the epoch: this desk makes the successor

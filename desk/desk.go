@@ -62,6 +62,7 @@ type VenueInfo struct {
 // A Party is an accredited delegation as the verified register shows it.
 type Party struct {
 	Name          string    `json:"name"`
+	DisplayName   string    `json:"display_name,omitempty"` // from the register, if the host gave one
 	RootKey       string    `json:"root_key"`
 	Fingerprint   string    `json:"fingerprint"`
 	RegisterIndex int64     `json:"register_index"`

@@ -480,7 +480,7 @@ func (d *Desk) processRegister(ctx context.Context, tx *Tx, index int64, entry [
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	p := Party{Name: rec.Delegation, RootKey: rec.RootKey, Fingerprint: rec.Fingerprint(), RegisterIndex: index, Accredited: rec.Time}
+	p := Party{Name: rec.Delegation, DisplayName: rec.DisplayName, RootKey: rec.RootKey, Fingerprint: rec.Fingerprint(), RegisterIndex: index, Accredited: rec.Time}
 	pj, _ := json.Marshal(p)
 	return tx.Put(ctx, prefParty+p.Name, pj)
 }

@@ -2,6 +2,7 @@ package negotiation
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -75,6 +76,27 @@ func (t *Text) Diff(from, to int) ([]ParaDiff, error) {
 	return out, nil
 }
 
+// lcsTable returns, for sequences x and y, the table whose entry
+// i*(len(y)+1)+j is the length of the longest common subsequence of x[i:]
+// and y[j:].
+func lcsTable[T comparable](x, y []T) []int32 {
+	w := len(y) + 1
+	lcs := make([]int32, (len(x)+1)*w)
+	for i := len(x) - 1; i >= 0; i-- {
+		for j := len(y) - 1; j >= 0; j-- {
+			switch {
+			case x[i] == y[j]:
+				lcs[i*w+j] = lcs[(i+1)*w+j+1] + 1
+			case lcs[(i+1)*w+j] >= lcs[i*w+j+1]:
+				lcs[i*w+j] = lcs[(i+1)*w+j]
+			default:
+				lcs[i*w+j] = lcs[i*w+j+1]
+			}
+		}
+	}
+	return lcs
+}
+
 // inOrder returns the paragraphs present in both a and b that keep their
 // relative order (a longest common subsequence); the others have moved.
 func inOrder(a, b []ParaRef) map[string]bool {
@@ -98,19 +120,7 @@ func inOrder(a, b []ParaRef) map[string]bool {
 		}
 	}
 	w := len(y) + 1
-	lcs := make([]int32, (len(x)+1)*w)
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			switch {
-			case x[i] == y[j]:
-				lcs[i*w+j] = lcs[(i+1)*w+j+1] + 1
-			case lcs[(i+1)*w+j] >= lcs[i*w+j+1]:
-				lcs[i*w+j] = lcs[(i+1)*w+j]
-			default:
-				lcs[i*w+j] = lcs[i*w+j+1]
-			}
-		}
-	}
+	lcs := lcsTable(x, y)
 	stay := map[string]bool{}
 	for i, j := 0, 0; i < len(x) && j < len(y); {
 		switch {
@@ -166,18 +176,7 @@ func DiffWords(a, b string) []DiffOp {
 	}
 	// lcs[i][j] = length of the LCS of x[i:] and y[j:].
 	w := len(y) + 1
-	lcs := make([]int32, (len(x)+1)*w)
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i*w+j] = lcs[(i+1)*w+j+1] + 1
-			} else if lcs[(i+1)*w+j] >= lcs[i*w+j+1] {
-				lcs[i*w+j] = lcs[(i+1)*w+j]
-			} else {
-				lcs[i*w+j] = lcs[i*w+j+1]
-			}
-		}
-	}
+	lcs := lcsTable(x, y)
 	var out []DiffOp
 	emit := func(op, tok string) {
 		if n := len(out); n > 0 && out[n-1].Op == op {
@@ -218,4 +217,198 @@ func FormatDiff(ops []DiffOp) string {
 		}
 	}
 	return b.String()
+}
+
+// A DiffToken is one token of a paragraph's bracket notation as a reader
+// sees it: a word (with the punctuation attached to it), a run of spaces,
+// or a bracket. Escapes are undone ("\[" is the word character "[") and a
+// bracket carries the party that tabled its option, instead of the raw
+// "]{party}" of the notation.
+type DiffToken struct {
+	Kind  string `json:"kind"` // "word", "space", "open", "close"
+	Text  string `json:"text,omitempty"`
+	Party string `json:"party,omitempty"` // of a bracket; empty when the notation did not say
+}
+
+// A DiffRun is a run of tokens kept ("="), inserted ("+") or deleted ("-").
+type DiffRun struct {
+	Op     string      `json:"op"`
+	Tokens []DiffToken `json:"tokens"`
+}
+
+// notationTokens splits paragraph notation into the tokens a reader sees
+// (see DiffToken). It never fails: notation that does not parse still
+// splits into words, spaces and brackets.
+func notationTokens(s string) []DiffToken {
+	var out []DiffToken
+	var word strings.Builder
+	var open []int // indexes in out of the brackets not yet closed
+	flush := func() {
+		if word.Len() > 0 {
+			out = append(out, DiffToken{Kind: "word", Text: word.String()})
+			word.Reset()
+		}
+	}
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			word.WriteByte(s[i+1])
+			i += 2
+		case c == '[':
+			flush()
+			open = append(open, len(out))
+			out = append(out, DiffToken{Kind: "open"})
+			i++
+		case c == ']':
+			flush()
+			i++
+			party := ""
+			if i < len(s) && s[i] == '{' {
+				if j := strings.IndexByte(s[i:], '}'); j > 0 {
+					party, i = s[i+1:i+j], i+j+1
+				}
+			}
+			if n := len(open); n > 0 {
+				out[open[n-1]].Party = party
+				open = open[:n-1]
+			}
+			out = append(out, DiffToken{Kind: "close", Party: party})
+		case c == ' ':
+			flush()
+			j := i
+			for j < len(s) && s[j] == ' ' {
+				j++
+			}
+			out = append(out, DiffToken{Kind: "space", Text: s[i:j]})
+			i = j
+		default:
+			word.WriteByte(c)
+			i++
+		}
+	}
+	flush()
+	return out
+}
+
+// DiffNotation returns a diff from paragraph notation a to b by whole
+// words: a word that changes is deleted and inserted whole, never split
+// inside, and brackets are tokens of their own, with their party (a change
+// of attribution is a change). The runs alternate between kept, deleted
+// and inserted tokens; a space between two changed words belongs to the
+// change. Beyond maxDiffCells it is one deletion and one insertion.
+func DiffNotation(a, b string) []DiffRun {
+	x, y := notationTokens(a), notationTokens(b)
+	if a == b {
+		if len(x) == 0 {
+			return nil
+		}
+		return []DiffRun{{Op: "=", Tokens: x}}
+	}
+	// An opening bracket matches without its party: a change of
+	// attribution shows once, on the closing bracket, and a kept opening
+	// bracket takes the newer party (y's token is kept).
+	key := func(t DiffToken) DiffToken {
+		if t.Kind == "open" {
+			t.Party = ""
+		}
+		return t
+	}
+	xk, yk := make([]DiffToken, len(x)), make([]DiffToken, len(y))
+	for i, t := range x {
+		xk[i] = key(t)
+	}
+	for i, t := range y {
+		yk[i] = key(t)
+	}
+	type step struct {
+		op  string
+		tok DiffToken
+	}
+	var steps []step
+	if len(x)*len(y) > maxDiffCells {
+		for _, t := range x {
+			steps = append(steps, step{"-", t})
+		}
+		for _, t := range y {
+			steps = append(steps, step{"+", t})
+		}
+	} else {
+		w := len(y) + 1
+		lcs := lcsTable(xk, yk)
+		for i, j := 0, 0; i < len(x) || j < len(y); {
+			switch {
+			case i < len(x) && j < len(y) && xk[i] == yk[j]:
+				steps = append(steps, step{"=", y[j]})
+				i++
+				j++
+			case i < len(x) && (j == len(y) || lcs[(i+1)*w+j] >= lcs[i*w+j+1]):
+				steps = append(steps, step{"-", x[i]})
+				i++
+			default:
+				steps = append(steps, step{"+", y[j]})
+				j++
+			}
+		}
+	}
+	// A lone kept space between two changes belongs to the change: a
+	// reader sees a phrase replaced, not words struck out one by one.
+	var joined []step
+	for k, st := range steps {
+		if st.op == "=" && st.tok.Kind == "space" && k > 0 && k+1 < len(steps) && steps[k-1].op != "=" && steps[k+1].op != "=" {
+			joined = append(joined, step{"-", st.tok}, step{"+", st.tok})
+			continue
+		}
+		joined = append(joined, st)
+	}
+	// Runs: each kept stretch, and between two of them one deletion
+	// followed by one insertion.
+	var out []DiffRun
+	for k := 0; k < len(joined); {
+		if joined[k].op == "=" {
+			r := DiffRun{Op: "="}
+			for ; k < len(joined) && joined[k].op == "="; k++ {
+				r.Tokens = append(r.Tokens, joined[k].tok)
+			}
+			out = append(out, r)
+			continue
+		}
+		del, ins := DiffRun{Op: "-"}, DiffRun{Op: "+"}
+		for ; k < len(joined) && joined[k].op != "="; k++ {
+			if joined[k].op == "-" {
+				del.Tokens = append(del.Tokens, joined[k].tok)
+			} else {
+				ins.Tokens = append(ins.Tokens, joined[k].tok)
+			}
+		}
+		// Tokens both sides share at the edges of a change are kept.
+		for len(del.Tokens) > 0 && len(ins.Tokens) > 0 && key(del.Tokens[0]) == key(ins.Tokens[0]) {
+			if n := len(out); n > 0 && out[n-1].Op == "=" {
+				out[n-1].Tokens = append(out[n-1].Tokens, ins.Tokens[0])
+			} else {
+				out = append(out, DiffRun{Op: "=", Tokens: []DiffToken{ins.Tokens[0]}})
+			}
+			del.Tokens, ins.Tokens = del.Tokens[1:], ins.Tokens[1:]
+		}
+		var tail []DiffToken
+		for len(del.Tokens) > 0 && len(ins.Tokens) > 0 && key(del.Tokens[len(del.Tokens)-1]) == key(ins.Tokens[len(ins.Tokens)-1]) {
+			tail = append([]DiffToken{ins.Tokens[len(ins.Tokens)-1]}, tail...)
+			del.Tokens, ins.Tokens = del.Tokens[:len(del.Tokens)-1], ins.Tokens[:len(ins.Tokens)-1]
+		}
+		for _, r := range []DiffRun{del, ins} {
+			if len(r.Tokens) > 0 {
+				out = append(out, r)
+			}
+		}
+		if len(tail) > 0 {
+			if k < len(joined) { // the kept stretch that follows takes them
+				joined = slices.Insert(joined, k, make([]step, len(tail))...)
+				for i, t := range tail {
+					joined[k+i] = step{"=", t}
+				}
+			} else {
+				out = append(out, DiffRun{Op: "=", Tokens: tail})
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"errors"
+	"os"
 	"testing"
 	"time"
 )
@@ -187,4 +188,57 @@ func FuzzParseLocalTime(f *testing.F) {
 			t.Fatalf("%v resolved to %v", v, got)
 		}
 	})
+}
+
+func TestMachineZone(t *testing.T) {
+	none := func(string) (string, error) { return "", os.ErrNotExist }
+	noFile := func(string) ([]byte, error) { return nil, os.ErrNotExist }
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	for _, c := range []struct {
+		name string
+		tz   string
+		link func(string) (string, error)
+		file func(string) ([]byte, error)
+		want string
+	}{
+		{"TZ", "Europe/Paris", none, noFile, "Europe/Paris"},
+		{"TZ with colon", ":Asia/Almaty", none, noFile, "Asia/Almaty"},
+		{"bad TZ, link", "Mars/Olympus", func(string) (string, error) { return "/usr/share/zoneinfo/America/New_York", nil }, noFile, "America/New_York"},
+		{"file", "", none, func(string) ([]byte, error) { return []byte("Europe/Kyiv\n"), nil }, "Europe/Kyiv"},
+		{"nothing", "", none, noFile, "UTC"},
+	} {
+		if got := machineZone(env(c.tz), c.link, c.file); got != c.want {
+			t.Errorf("%s: MachineZone = %q, want %q", c.name, got, c.want)
+		}
+	}
+	for _, bad := range []string{"", "Local", "../etc/passwd", "/etc/localtime", "Mars/Olympus"} {
+		if _, err := LoadZone(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("LoadZone(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestSetZoneKeptInState(t *testing.T) {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.State(); st.Zone != "" {
+		t.Fatalf("zone stored before it was set: %q", st.Zone)
+	}
+	paris, _ := LoadZone("Europe/Paris")
+	if err := s.SetZone(paris); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetZone(time.Local); err == nil {
+		t.Fatal("SetZone(time.Local) accepted")
+	}
+	st := s.State()
+	if st.Zone != "Europe/Paris" {
+		t.Fatalf("State().Zone = %q", st.Zone)
+	}
+	r, err := Restore(Config{}, st)
+	if err != nil || r.Location().String() != "Europe/Paris" {
+		t.Fatalf("Restore: %v, zone %v", err, r.Location())
+	}
 }

@@ -139,6 +139,7 @@ type Config struct {
 // the schedule as it was.
 type Schedule struct {
 	loc      *time.Location
+	zoneSet  bool // the zone was set explicitly (SetZone or a restored State), so State keeps it
 	hours    OpeningHours
 	host     string
 	skew     time.Duration
@@ -178,19 +179,39 @@ func New(cfg Config) (*Schedule, error) {
 // Location returns the venue's time zone.
 func (s *Schedule) Location() *time.Location { return s.loc }
 
+// SetZone makes loc the venue's time zone. Meetings keep their instants:
+// only the wall-clock times shown in the venue's zone, and the opening
+// hours (which are wall-clock times), move with it. From now on State
+// records the zone, so that it outlives the configuration's default.
+func (s *Schedule) SetZone(loc *time.Location) error {
+	if loc == nil || loc.String() == "Local" || loc.String() == "" {
+		return invalidf("the venue's time zone must be an IANA zone name such as Europe/Paris")
+	}
+	s.loc, s.zoneSet = loc, true
+	return nil
+}
+
 // Hours returns the venue's opening hours.
 func (s *Schedule) Hours() OpeningHours { return s.hours }
 
 // State is everything a schedule holds, for persistence (it marshals to
 // JSON). Restore rebuilds a schedule from it.
 type State struct {
+	// Zone is the venue's IANA time zone when it was set explicitly
+	// (SetZone); empty means the configuration's.
+	Zone     string    `json:"zone,omitempty"`
 	Rooms    []Room    `json:"rooms"`
 	Meetings []Meeting `json:"meetings"`
 }
 
-// State returns a deep copy of the schedule's rooms and meetings, sorted.
+// State returns a deep copy of the schedule's rooms and meetings, sorted,
+// and its zone if it was set explicitly.
 func (s *Schedule) State() State {
-	return State{Rooms: s.Rooms(), Meetings: s.Meetings()}
+	st := State{Rooms: s.Rooms(), Meetings: s.Meetings()}
+	if s.zoneSet {
+		st.Zone = s.loc.String()
+	}
+	return st
 }
 
 // Restore returns a schedule with the rooms and meetings of st, as saved
@@ -200,6 +221,13 @@ func Restore(cfg Config, st State) (*Schedule, error) {
 	s, err := New(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if st.Zone != "" {
+		loc, err := LoadZone(st.Zone)
+		if err != nil {
+			return nil, fmt.Errorf("failed to restore schedule: %w", err)
+		}
+		s.loc, s.zoneSet = loc, true
 	}
 	for _, r := range st.Rooms {
 		if err := s.AddRoom(r); err != nil {

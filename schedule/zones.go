@@ -2,6 +2,8 @@ package schedule
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -50,4 +52,49 @@ func TimesFor(m Meeting, venue, own *time.Location) Times {
 		VenueZone: venue.String(), Start: m.Start.In(venue), End: m.End.In(venue), Venue: FormatSpan(m.Start, m.End, venue),
 		OwnZone: own.String(), OwnStart: m.Start.In(own), OwnEnd: m.End.In(own), Own: FormatSpan(m.Start, m.End, own),
 	}
+}
+
+// LoadZone loads an IANA time zone by name ("Europe/Paris"), strictly:
+// "Local", relative paths and names longer than 64 bytes are refused, so
+// that a zone name always means the same zone on every machine. The error
+// wraps ErrInvalid.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || len(name) > 64 || name == "Local" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+		return nil, invalidf("unknown time zone %q (want an IANA name such as Europe/Paris)", truncate(name, 64))
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, invalidf("unknown time zone %q (want an IANA name such as Europe/Paris)", name)
+	}
+	return loc, nil
+}
+
+// MachineZone returns the IANA name of this machine's time zone: $TZ if it
+// names one, else the zone /etc/localtime links to, else /etc/timezone,
+// else "UTC".
+func MachineZone() string {
+	return machineZone(os.Getenv, os.Readlink, os.ReadFile)
+}
+
+func machineZone(getenv func(string) string, readlink func(string) (string, error), readFile func(string) ([]byte, error)) string {
+	if tz := strings.TrimPrefix(getenv("TZ"), ":"); tz != "" {
+		if _, err := LoadZone(tz); err == nil {
+			return tz
+		}
+	}
+	if target, err := readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok {
+			if _, err := LoadZone(name); err == nil {
+				return name
+			}
+		}
+	}
+	if b, err := readFile("/etc/timezone"); err == nil {
+		if name := strings.TrimSpace(string(b)); name != "" {
+			if _, err := LoadZone(name); err == nil {
+				return name
+			}
+		}
+	}
+	return "UTC"
 }

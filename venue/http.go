@@ -277,6 +277,7 @@ func requireMLS(w http.ResponseWriter, r *http.Request) bool {
 // Info is the body of GET /v1/venue.
 type Info struct {
 	Name              string `json:"name"`
+	DisplayName       string `json:"display_name,omitempty"`
 	VerifierKey       string `json:"verifier_key"`
 	RegisterOrigin    string `json:"register_origin"`
 	RevocationsOrigin string `json:"revocations_origin"`
@@ -285,13 +286,14 @@ type Info struct {
 }
 
 func (v *Venue) handleInfo(w http.ResponseWriter, r *http.Request, _ principal) {
-	writeJSON(w, http.StatusOK, Info{Name: v.key.name, VerifierKey: v.key.vkey, RegisterOrigin: v.origin(registerLog), RevocationsOrigin: v.origin(revocationsLog),
+	writeJSON(w, http.StatusOK, Info{Name: v.key.name, DisplayName: v.cfg.DisplayName, VerifierKey: v.key.vkey, RegisterOrigin: v.origin(registerLog), RevocationsOrigin: v.origin(revocationsLog),
 		ChannelOrigin: v.key.name + "/channels/", MaxEntry: v.cfg.MaxEntry})
 }
 
 // Delegation is a delegation as the API returns it.
 type Delegation struct {
 	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name,omitempty"`
 	RootKey     string    `json:"root_key"`
 	Fingerprint string    `json:"fingerprint"`
 	Accredited  time.Time `json:"accredited"`
@@ -299,7 +301,7 @@ type Delegation struct {
 }
 
 func toDelegation(r RegisterRecord) Delegation {
-	return Delegation{Name: r.Delegation, RootKey: r.RootKey, Fingerprint: r.Fingerprint(), Accredited: r.Time, Index: r.Index}
+	return Delegation{Name: r.Delegation, DisplayName: r.DisplayName, RootKey: r.RootKey, Fingerprint: r.Fingerprint(), Accredited: r.Time, Index: r.Index}
 }
 
 func (v *Venue) handleDelegations(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -317,11 +319,18 @@ func (v *Venue) handleDelegations(w http.ResponseWriter, r *http.Request, _ prin
 
 func (v *Venue) handleAccredit(w http.ResponseWriter, r *http.Request, _ principal) {
 	var req struct {
-		Name    string `json:"name"`
-		RootKey string `json:"root_key"`
+		Name        string `json:"name"`
+		DisplayName string `json:"display_name"`
+		RootKey     string `json:"root_key"`
 	}
 	if !decodeJSON(w, r, maxJSON, &req) {
 		return
+	}
+	if req.DisplayName != "" {
+		if err := api.CheckDisplayName(req.DisplayName); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid display_name: "+err.Error())
+			return
+		}
 	}
 	if !delegation.ValidName(req.Name) {
 		writeError(w, http.StatusBadRequest, "invalid delegation name: use 1-64 of a-z, 0-9, '-', '.'")
@@ -331,7 +340,7 @@ func (v *Venue) handleAccredit(w http.ResponseWriter, r *http.Request, _ princip
 		writeError(w, http.StatusBadRequest, "invalid root_key: "+err.Error())
 		return
 	}
-	rec, err := v.accredit(r.Context(), req.Name, req.RootKey)
+	rec, err := v.accredit(r.Context(), req.Name, req.DisplayName, req.RootKey)
 	if errors.Is(err, errAccredited) {
 		writeError(w, http.StatusConflict, "delegation "+req.Name+" is already accredited")
 		return

@@ -79,7 +79,7 @@ func (v *Venue) delegations(ctx context.Context) ([]RegisterRecord, error) {
 var errAccredited = errors.New("delegation already accredited")
 
 // accredit appends an accreditation record to the register.
-func (v *Venue) accredit(ctx context.Context, name, rootKey string) (RegisterRecord, error) {
+func (v *Venue) accredit(ctx context.Context, name, displayName, rootKey string) (RegisterRecord, error) {
 	v.regMu.Lock()
 	defer v.regMu.Unlock()
 	if err := v.refreshRegisterLocked(ctx); err != nil {
@@ -88,7 +88,7 @@ func (v *Venue) accredit(ctx context.Context, name, rootKey string) (RegisterRec
 	if _, ok := v.register.byName[name]; ok {
 		return RegisterRecord{}, errAccredited
 	}
-	r := RegisterRecord{Delegation: name, RootKey: rootKey, Time: time.Now().UTC().Truncate(time.Second)}
+	r := RegisterRecord{Delegation: name, DisplayName: displayName, RootKey: rootKey, Time: time.Now().UTC().Truncate(time.Second)}
 	idx, _, err := v.seq.append(ctx, registerLog, r.Marshal(), -1)
 	if err != nil {
 		return RegisterRecord{}, err

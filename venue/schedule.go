@@ -34,8 +34,12 @@ const (
 //	 "days": ["Mon","Tue","Wed","Thu","Fri"], "host": "caspia",
 //	 "db": "postgres://goodoffices@db.internal/goodoffices"}
 //
-// Every field may be left out: the zone defaults to Asia/Almaty, the hours
-// to 08:00–20:00 every day, and the schedule lives in <data>/schedule.db.
+// Every field may be left out: the zone defaults to Asia/Almaty (the
+// goodoffices venue command passes the machine's zone instead, see
+// [ScheduleOptions]), the hours to 08:00–20:00 every day, and the schedule
+// lives in <data>/schedule.db. A zone set later by the host (PUT
+// /v1/schedule/zone, 'goodoffices host zone set') or by 'venue --zone' is
+// kept with the schedule and takes precedence over this file's.
 // Venue nodes that share one PostgreSQL database ("db") share one schedule;
 // every change is a compare-and-swap, so they cannot double-book.
 type ScheduleConfig struct {
@@ -57,8 +61,8 @@ func (c ScheduleConfig) Schedule() (schedule.Config, error) {
 	if zone == "" {
 		zone = schedule.DefaultZone
 	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "Local" {
+	loc, err := schedule.LoadZone(zone)
+	if err != nil {
 		return sc, fmt.Errorf("failed to configure the schedule: unknown time zone %q", zone)
 	}
 	sc.Zone, sc.Host = loc, c.Host
@@ -128,14 +132,41 @@ func readScheduleConfig(dir string) (ScheduleConfig, error) {
 // store after the server stopped. It uses only the venue's exported API
 // (Mount, Who, Name, AdminFile).
 func (v *Venue) MountSchedule(ctx context.Context, logger *slog.Logger) (io.Closer, error) {
+	c, _, err := v.MountScheduleWith(ctx, logger, ScheduleOptions{})
+	return c, err
+}
+
+// ScheduleOptions are what the venue's command line says of the schedule.
+type ScheduleOptions struct {
+	// Zone, if not empty, is the venue's IANA time zone from now on: it is
+	// stored with the schedule as if the host had set it (PUT
+	// /v1/schedule/zone) and replaces any zone set before.
+	Zone string
+	// DefaultZone is the zone of a venue whose schedule has no zone set
+	// and whose schedule.json names none; empty means
+	// schedule.DefaultZone.
+	DefaultZone string
+}
+
+// MountScheduleWith is MountSchedule with the command line's options; it
+// also returns the venue's time zone in force.
+func (v *Venue) MountScheduleWith(ctx context.Context, logger *slog.Logger, o ScheduleOptions) (io.Closer, string, error) {
 	dir := filepath.Dir(v.AdminFile())
 	sc, err := readScheduleConfig(dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if sc.Zone == "" {
+		sc.Zone = o.DefaultZone
 	}
 	cfg, err := sc.Schedule()
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if o.Zone != "" {
+		if _, err := schedule.LoadZone(o.Zone); err != nil {
+			return nil, "", fmt.Errorf("failed to configure the schedule: %w", err)
+		}
 	}
 	var st *scheduleapi.SQLStore
 	if sc.DB != "" {
@@ -144,7 +175,7 @@ func (v *Venue) MountSchedule(ctx context.Context, logger *slog.Logger) (io.Clos
 		st, err = scheduleapi.OpenSQLite(ctx, filepath.Join(dir, ScheduleDBFile))
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	svc, err := scheduleapi.New(scheduleapi.Config{
 		Schedule: cfg,
@@ -161,8 +192,18 @@ func (v *Venue) MountSchedule(ctx context.Context, logger *slog.Logger) (io.Clos
 	})
 	if err != nil {
 		st.Close()
-		return nil, err
+		return nil, "", err
+	}
+	var z scheduleapi.Zone
+	if o.Zone != "" {
+		z, err = svc.SetZone(ctx, o.Zone)
+	} else {
+		z, err = svc.CurrentZone(ctx)
+	}
+	if err != nil {
+		st.Close()
+		return nil, "", fmt.Errorf("failed to set the venue's time zone: %w", err)
 	}
 	svc.MountOn(v.Mount)
-	return st, nil
+	return st, z.Zone, nil
 }

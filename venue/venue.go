@@ -205,6 +205,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/store"
 	"github.com/good-offices/goodoffices/venue/store/sqlite"
 )
@@ -234,17 +235,20 @@ func publicLog(log string) bool { return log == registerLog || log == revocation
 
 // Config configures a Venue. Zero fields take the defaults.
 type Config struct {
-	DataDir    string       // keys, credential and (without Store) the SQLite database
-	Name       string       // venue name, used only when the key is created
-	Store      store.Store  // nil: SQLite in DataDir
-	Logger     *slog.Logger // nil: slog.Default()
-	MaxEntry   int          // largest log entry, bytes (≤ 65535)
-	MaxMail    int          // largest mail (Welcome) or key package upload, bytes
-	MaxBatch   int          // most entries in one group commit
-	Rate       float64      // appends per second per device; < 0 disables
-	Burst      int          // burst of appends per device
-	MaxStreams int          // concurrent event streams per device
-	TokenTTL   time.Duration
+	DataDir string // keys, credential and (without Store) the SQLite database
+	Name    string // venue name, used only when the key is created
+	// DisplayName is the venue's name for people ("Caspia venue"), shown
+	// by the web interfaces; optional (api.CheckDisplayName).
+	DisplayName string
+	Store       store.Store  // nil: SQLite in DataDir
+	Logger      *slog.Logger // nil: slog.Default()
+	MaxEntry    int          // largest log entry, bytes (≤ 65535)
+	MaxMail     int          // largest mail (Welcome) or key package upload, bytes
+	MaxBatch    int          // most entries in one group commit
+	Rate        float64      // appends per second per device; < 0 disables
+	Burst       int          // burst of appends per device
+	MaxStreams  int          // concurrent event streams per device
+	TokenTTL    time.Duration
 
 	// Quotas (quota.go). Zero fields take the defaults.
 	MailboxMessages int           // messages one mailbox holds
@@ -358,6 +362,11 @@ type Venue struct {
 // New opens (creating on first start) the venue in cfg.DataDir.
 func New(ctx context.Context, cfg Config) (*Venue, error) {
 	cfg.defaults()
+	if cfg.DisplayName != "" {
+		if err := api.CheckDisplayName(cfg.DisplayName); err != nil {
+			return nil, fmt.Errorf("invalid venue display name: %w", err)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create data directory: %w", err)
 	}

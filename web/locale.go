@@ -34,8 +34,6 @@ func LocaleFuncs(l *i18n.Locale) template.FuncMap {
 		},
 		"label":       l.Label,
 		"num":         l.Number,
-		"dayTime":     func(t time.Time) string { return l.DayTime(t.Local()) },
-		"dateTime":    l.DateTime,
 		"weekdayDate": l.WeekdayDate,
 		"longDate":    l.LongDate,
 		"span":        l.Span,
@@ -112,4 +110,27 @@ func LocalPath(p string) string {
 		return "/"
 	}
 	return p
+}
+
+// Zoned writes t with format and the abbreviation of its zone ("+05",
+// "CET"), so that no time on a page goes without its zone. The zero time
+// is written by format alone.
+func Zoned(format func(time.Time) string, t time.Time) string {
+	if t.IsZero() {
+		return format(t)
+	}
+	abbr, _ := t.Zone()
+	return format(t) + " " + abbr
+}
+
+// JoinNonEmpty joins the parts that are not blank with sep: a missing part
+// leaves no dangling separator.
+func JoinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/good-offices/goodoffices/web/demo"
 )
@@ -85,18 +86,25 @@ Examples:
 		}
 	}
 	fmt.Fprintf(env.Stdout, "\nOpen in your browser (each link signs you in once):\n\n")
-	fmt.Fprintf(env.Stdout, "  %-32s %s\n", "Venue UI (host, Caspia):", d.VenueUI.LoginURL())
-	for _, dl := range d.Delegates {
-		fmt.Fprintf(env.Stdout, "  %-32s %s\n", fmt.Sprintf("%s (%s):", dl.Person, demo.Short[dl.Delegation]), dl.UI.LoginURL())
+	links := func() {
+		fmt.Fprintf(env.Stdout, "  %-32s %s\n", "Venue UI (host, Caspia):", d.VenueUI.LoginURL())
+		for _, dl := range d.Delegates {
+			fmt.Fprintf(env.Stdout, "  %-32s %s\n", fmt.Sprintf("%s (%s):", dl.Person, demo.Short[dl.Delegation]), dl.UI.LoginURL())
+		}
 	}
+	links()
 	fmt.Fprintf(env.Stdout, "\nTry: open Tomas Reig (Arden) and Iryna Holt (Borealia) side by side, take a\nposition on paragraph 3 as Arden, and watch Borealia's desk update.\n")
-	fmt.Fprintf(env.Stdout, "Press Enter to make the venue cheat (it signs another history of working group 1\nwith its own key; click 'Check the venue now' in a desk's trust panel), Enter\nagain to make it honest. Press Ctrl-C to stop.\n")
+	fmt.Fprintf(env.Stdout, "Press Enter to make the venue cheat (it signs another history of working group 1\nwith its own key; click 'Check the venue now' in a desk's trust panel), Enter\nagain to make it honest. Type links and Enter for new sign-in links. Press Ctrl-C to stop.\n")
 	go func() {
 		// Enter toggles a hostile venue. Without a terminal (stdin at EOF)
 		// nothing happens.
 		sc := bufio.NewScanner(os.Stdin)
 		hostile := false
 		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "links" {
+				links()
+				continue
+			}
 			hostile = !hostile
 			if hostile {
 				d.Tamper(d.ForkCheckpoint("wg1-ceasefire"))

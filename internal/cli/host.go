@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -81,9 +82,14 @@ that every party verifies, so the host cannot later show different keys to
 different parties. The delegation's head gives you the verifier key printed
 by 'goodoffices delegation init'; compare its fingerprint with them.
 
+--display-name gives the name people read ("Federation of Arden"); it is
+logged in the register with the key, so every party sees the same one. The
+web interfaces show the delegation's name (arden) where there is none.
+
 Example:
-  goodoffices host accredit arden 'arden+1a2b3c4d+AUx…'`)
+  goodoffices host accredit arden 'arden+1a2b3c4d+AUx…' --display-name "Federation of Arden"`)
 	h := addHostFlags(fs)
+	display := fs.String("display-name", "", "the delegation's `name` for people, e.g. \"Federation of Arden\" (logged in the register)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -95,14 +101,23 @@ Example:
 	if err != nil {
 		return err
 	}
-	d, err := c.Accredit(ctx, fs.Arg(0), fs.Arg(1))
+	if *display != "" {
+		if err := api.CheckDisplayName(*display); err != nil {
+			return &UsageError{Msg: "--display-name: " + err.Error()}
+		}
+	}
+	d, err := c.AccreditNamed(ctx, fs.Arg(0), *display, fs.Arg(1))
 	if err != nil {
 		return err
 	}
 	if *h.json {
 		return printJSON(env, d)
 	}
-	fmt.Fprintf(env.Stdout, "accredited %s (register entry %d)\nfingerprint: %s\n", d.Name, d.Index, d.Fingerprint)
+	who := d.Name
+	if d.DisplayName != "" {
+		who = fmt.Sprintf("%s (%s)", d.Name, d.DisplayName)
+	}
+	fmt.Fprintf(env.Stdout, "accredited %s (register entry %d)\nfingerprint: %s\n", who, d.Index, d.Fingerprint)
 	return nil
 }
 
@@ -126,9 +141,9 @@ venue reports them. (A desk verifies the register log itself.)`)
 		return printJSON(env, ds)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DELEGATION\tFINGERPRINT\tACCREDITED")
+	fmt.Fprintln(tw, "DELEGATION\tDISPLAY NAME\tFINGERPRINT\tACCREDITED")
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, d.Fingerprint, d.Accredited.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, orDash(d.DisplayName), d.Fingerprint, d.Accredited.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

@@ -206,7 +206,7 @@ func orDash(s string) string {
 
 const meetingsHelp = `
 Schedules the talks' meetings. Times are wall-clock times of the venue's
-time zone (Asia/Almaty unless the venue's schedule.json says otherwise),
+time zone ('goodoffices host zone' shows it, 'host zone set ZONE' changes it),
 written YYYY-MM-DDTHH:MM; a time that a daylight-saving change skips or
 repeats is refused. The venue refuses a double-booked room, a delegation in
 two meetings at once, too many people for the room, a language without a

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/internal/dirlock"
+	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/api"
 )
 
 func init() {
@@ -37,15 +39,25 @@ keeps per request only the minute, route pattern, status and duration, for
 keeps. It prints the venue's verifier key: give it to
 the delegations, who pin it in their desks.
 
+The venue's time zone (--zone, an IANA name such as Asia/Almaty) is the
+zone of every wall-clock time the host types and in which the web
+interfaces and calendars show the venue's times. Without --zone a new venue
+takes the zone of its schedule.json, else this machine's (TZ,
+/etc/localtime); a zone given with --zone or 'goodoffices host zone set' is
+kept with the schedule and stays until changed. The venue prints the zone in
+force when it starts.
+
 Stop it with Ctrl-C (SIGINT) or SIGTERM: it finishes the appends in flight
 and never loses an acknowledged entry.
 
 Examples:
   goodoffices venue
-  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example`)
+  goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example \
+      --display-name "Caspia venue" --zone Asia/Almaty`)
 	listen := fs.String("listen", venue.DefaultListen, "`address` to listen on")
 	data := fs.String("data", venue.DefaultDataDir, "data `directory` (keys, admin credential, database)")
 	name := fs.String("name", venue.DefaultName, "venue `name` for a new signing key (log origins are <name>/channels/<id>); ignored once the key exists")
+	displayName := fs.String("display-name", "", "the venue's `name` for people, e.g. \"Caspia venue\", shown by the web interfaces (default: --name)")
 	maxEntry := fs.Int("max-entry", venue.DefaultMaxEntry, "largest log entry in `bytes` (at most 65535)")
 	maxMail := fs.Int("max-mail", venue.DefaultMaxMail, "largest Welcome message or key package upload in `bytes`")
 	rate := fs.Float64("rate", venue.DefaultRate, "appends per second per device (negative: unlimited)")
@@ -63,6 +75,7 @@ Examples:
 	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
 	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
 	accessRetention := fs.Duration("access-log-retention", venue.DefaultAccessLogRetention, "keep the access log (<data>/access/: per request only the minute, route pattern, status and duration) for this `duration`, then delete it; 0: keep no access log")
+	zone := fs.String("zone", "", "the venue's IANA time `zone`, e.g. Europe/Paris (default: the zone set before, else schedule.json's, else this machine's: "+schedule.MachineZone()+")")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	scale := addScaleOutFlags(fs) // --db, --nats, --poll: see scaleout.go
 	if err := parseFlags(fs, args); err != nil {
@@ -79,6 +92,16 @@ Examples:
 	}
 	if *maxEntry < 1 || *maxEntry > 65535 {
 		return &UsageError{Msg: "--max-entry must be between 1 and 65535"}
+	}
+	if *displayName != "" {
+		if err := api.CheckDisplayName(*displayName); err != nil {
+			return &UsageError{Msg: "--display-name: " + err.Error()}
+		}
+	}
+	if *zone != "" {
+		if _, err := schedule.LoadZone(*zone); err != nil {
+			return &UsageError{Msg: "--zone: " + err.Error()}
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -107,7 +130,7 @@ Examples:
 	}
 	defer node.close()
 	v, err := venue.New(ctx, venue.Config{
-		DataDir: *data, Name: *name, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
+		DataDir: *data, Name: *name, DisplayName: *displayName, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
 		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
 		Store: node.Store, MailboxMessages: *mailboxMessages, MailboxBytes: *mailboxBytes, MailTTL: *mailTTL,
 		ClaimBurst: *claims, ClaimWindow: *claimWindow, MinFree: *minFree, AccessLogRetention: *accessRetention,
@@ -117,7 +140,7 @@ Examples:
 	}
 	// The host's schedule (rooms, meetings, calendar feeds): schedule.db and
 	// the optional schedule.json in the data directory; see venue/schedule.go.
-	schedStore, err := v.MountSchedule(ctx, logger)
+	schedStore, zoneInForce, err := v.MountScheduleWith(ctx, logger, venue.ScheduleOptions{Zone: *zone, DefaultZone: schedule.MachineZone()})
 	if err != nil {
 		v.Close()
 		return err
@@ -144,6 +167,7 @@ Examples:
 	fmt.Fprintf(env.Stdout, "venue %s listening on http://%s\n", v.Name(), ln.Addr())
 	fmt.Fprintf(env.Stdout, "verifier key: %s\n", v.VerifierKey())
 	fmt.Fprintf(env.Stdout, "admin credential: %s%s\n", v.AdminFile(), created)
+	fmt.Fprintf(env.Stdout, "time zone: %s (change it with 'goodoffices host zone set ZONE')\n", zoneInForce)
 	logger.Info("venue started", "name", v.Name(), "addr", ln.Addr().String(), "data", *data)
 
 	errc := make(chan error, 1)

@@ -1,16 +1,20 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/web/deskui"
@@ -65,15 +69,8 @@ Examples:
 		cred = strings.TrimSpace(string(b))
 	}
 	// Check the venue once, now, and say plainly what is wrong.
-	vc, err := client.New(u)
-	if err != nil {
-		return &UsageError{Msg: fmt.Sprintf("--venue %s is not a venue URL: %v", u, err)}
-	}
-	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = vc.Info(ictx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("no venue answers at %s: start it ('goodoffices venue') or give its URL with --venue", u)
+	if err := checkHostVenue(ctx, u, cred); err != nil {
+		return err
 	}
 	ui, err := venueui.New(venueui.Options{VenueURL: u, Admin: cred, Talks: *talks, Logger: slog.New(slog.NewTextHandler(env.Stderr, nil))})
 	if err != nil {
@@ -82,8 +79,47 @@ Examples:
 	if err := ui.Listen(*listen); err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
-	fmt.Fprintf(env.Stdout, "host web interface on %s\nopen (works once): %s\nCtrl-C to stop\n", ui.URL(), ui.LoginURL())
+	fmt.Fprintf(env.Stdout, "host web interface on %s\nopen (works once): %s\nEnter for a new link, Ctrl-C to stop\n", ui.URL(), ui.LoginURL())
+	go printLinksOnEnter(env, ui.LoginURL)
 	return ui.Serve(ctx)
+}
+
+// checkHostVenue checks, before the host web interface starts, that a
+// Good Offices venue answers at u and takes cred as its admin credential;
+// otherwise it returns one sentence that says what is wrong.
+func checkHostVenue(ctx context.Context, u, cred string) error {
+	vc, err := client.New(u, client.WithAdmin(cred))
+	if err != nil {
+		return &UsageError{Msg: fmt.Sprintf("--venue %s is not a venue URL: %v", u, err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := vc.Info(ctx)
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("no venue answers at %s: start it ('goodoffices venue') or give its URL with --venue", u)
+	case err != nil || info.VerifierKey == "":
+		return fmt.Errorf("%s answers, but it is not a Good Offices venue (a web interface's address?): give the venue's URL with --venue", u)
+	}
+	var ae *client.Error
+	if _, err := vc.Devices(ctx, ""); errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
+		return fmt.Errorf("the venue at %s refuses this admin credential: give the admin.token of that venue's data directory with --admin-file", u)
+	} else if err != nil {
+		return fmt.Errorf("the venue at %s answers, but not to the host: %w", u, err)
+	}
+	return nil
+}
+
+// printLinksOnEnter prints a new one-time sign-in link each time a line
+// comes on standard input (Enter in the terminal), which is what the
+// interfaces' sign-in page tells a browser whose link was used. Without a
+// terminal (stdin at its end) it does nothing.
+func printLinksOnEnter(env *Env, link func() string) {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		fmt.Fprintf(env.Stdout, "open (works once): %s\n", link())
+	}
 }
 
 func isFlagSet(fs *flag.FlagSet, name string) bool {
@@ -111,13 +147,16 @@ line.`+deskPassphraseHelp)
 	listen := fs.String("listen", "127.0.0.1:8471", "loopback `address` to serve the interface on")
 	host := fs.String("host-delegation", "", "the host's delegation `name` (not a party to the texts)")
 	talks := fs.String("talks", "", "name of the talks, for display")
-	zone := fs.String("zone", "", "your IANA time `zone` for the schedule (default: the venue's)")
+	zone := fs.String("zone", schedule.MachineZone(), "your IANA time `zone`: every time on the pages is shown in it, meetings also in the venue's (default: this machine's)")
 	interval := fs.Duration("interval", 30*time.Second, "full resync `interval`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	if _, err := schedule.LoadZone(*zone); err != nil {
+		return &UsageError{Msg: "--zone: " + err.Error()}
 	}
 	lock, err := f.lockHome(env, "desk web")
 	if err != nil {
@@ -136,7 +175,8 @@ line.`+deskPassphraseHelp)
 	if err := ui.Listen(*listen); err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
-	fmt.Fprintf(env.Stdout, "desk web interface on %s\nopen (works once): %s\nCtrl-C to stop\n", ui.URL(), ui.LoginURL())
+	fmt.Fprintf(env.Stdout, "desk web interface on %s\nopen (works once): %s\nEnter for a new link, Ctrl-C to stop\n", ui.URL(), ui.LoginURL())
+	go printLinksOnEnter(env, ui.LoginURL)
 	errc := make(chan error, 2)
 	go func() { errc <- ui.Serve(ctx) }()
 	go func() { errc <- d.Run(ctx, *interval, ui.Notify) }()

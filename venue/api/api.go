@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -27,13 +29,41 @@ import (
 //
 //	goodoffices accreditation v1
 //	delegation <name>
+//	display <display name>            (only when the host gave one)
 //	root <signed-note verifier key of the delegation's root>
 //	time <RFC 3339 UTC>
+//
+// The display name ("Federation of Arden") is in the logged record, so the
+// host cannot show one party a name and another party a different one.
 type RegisterRecord struct {
-	Delegation string    `json:"name"`
-	RootKey    string    `json:"root_key"` // signed-note verifier key
-	Time       time.Time `json:"time"`
-	Index      int64     `json:"index"` // position in the register log
+	Delegation  string    `json:"name"`
+	DisplayName string    `json:"display_name,omitempty"` // see CheckDisplayName
+	RootKey     string    `json:"root_key"`               // signed-note verifier key
+	Time        time.Time `json:"time"`
+	Index       int64     `json:"index"` // position in the register log
+}
+
+// MaxDisplayName bounds a display name, in characters.
+const MaxDisplayName = 80
+
+// CheckDisplayName checks a display name of a delegation or a venue: valid
+// UTF-8, 1 to MaxDisplayName characters, letters, marks, digits,
+// punctuation, symbols and single spaces, no space at either end. Control
+// and formatting characters (bidirectional overrides, zero-width joiners)
+// are refused: they could make one name look like another.
+func CheckDisplayName(s string) error {
+	if !utf8.ValidString(s) || s == "" || utf8.RuneCountInString(s) > MaxDisplayName {
+		return fmt.Errorf("a display name has 1 to %d characters", MaxDisplayName)
+	}
+	if strings.TrimSpace(s) != s || strings.Contains(s, "  ") {
+		return errors.New("a display name has no space at either end and no double space")
+	}
+	for _, r := range s {
+		if r != ' ' && !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S) {
+			return fmt.Errorf("a display name may not contain %U", r)
+		}
+	}
+	return nil
 }
 
 // Fingerprint returns the root key's human-comparable fingerprint.
@@ -46,7 +76,11 @@ const maxRecord = 1024
 
 // Marshal returns the record as logged.
 func (r RegisterRecord) Marshal() []byte {
-	return fmt.Appendf(nil, "%s\ndelegation %s\nroot %s\ntime %s\n", recordHeader, r.Delegation, r.RootKey, r.Time.UTC().Format(time.RFC3339))
+	display := ""
+	if r.DisplayName != "" {
+		display = "display " + r.DisplayName + "\n"
+	}
+	return fmt.Appendf(nil, "%s\ndelegation %s\n%sroot %s\ntime %s\n", recordHeader, r.Delegation, display, r.RootKey, r.Time.UTC().Format(time.RFC3339))
 }
 
 // ParseRegisterRecord parses a register entry strictly: only the canonical
@@ -57,6 +91,15 @@ func ParseRegisterRecord(entry []byte) (RegisterRecord, error) {
 		return RegisterRecord{}, bad
 	}
 	lines := strings.Split(string(entry), "\n")
+	display := ""
+	if len(lines) == 6 {
+		d, ok := strings.CutPrefix(lines[2], "display ")
+		if !ok || CheckDisplayName(d) != nil {
+			return RegisterRecord{}, bad
+		}
+		display = d
+		lines = append(lines[:2], lines[3:]...)
+	}
 	if len(lines) != 5 || lines[0] != recordHeader || lines[4] != "" {
 		return RegisterRecord{}, bad
 	}
@@ -73,7 +116,7 @@ func ParseRegisterRecord(entry []byte) (RegisterRecord, error) {
 	if err != nil {
 		return RegisterRecord{}, bad
 	}
-	r := RegisterRecord{Delegation: name, RootKey: root, Time: t}
+	r := RegisterRecord{Delegation: name, DisplayName: display, RootKey: root, Time: t}
 	if !bytes.Equal(r.Marshal(), entry) {
 		return RegisterRecord{}, bad
 	}

@@ -284,6 +284,7 @@ func (c *Client) Authenticate(ctx context.Context) error {
 // Info describes a venue.
 type Info struct {
 	Name              string `json:"name"`
+	DisplayName       string `json:"display_name,omitempty"`
 	VerifierKey       string `json:"verifier_key"`
 	RegisterOrigin    string `json:"register_origin"`
 	RevocationsOrigin string `json:"revocations_origin"`
@@ -302,6 +303,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 // A Delegation is an accredited delegation.
 type Delegation struct {
 	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name,omitempty"`
 	RootKey     string    `json:"root_key"`
 	Fingerprint string    `json:"fingerprint"`
 	Accredited  time.Time `json:"accredited"`
@@ -318,9 +320,20 @@ func (c *Client) Delegations(ctx context.Context) ([]Delegation, error) {
 
 // Accredit adds a delegation and its root key to the register (admin).
 func (c *Client) Accredit(ctx context.Context, name, rootKey string) (Delegation, error) {
+	return c.AccreditNamed(ctx, name, "", rootKey)
+}
+
+// AccreditNamed accredits a delegation with a display name for people
+// ("Federation of Arden"), logged in the register with the key; empty
+// means none.
+func (c *Client) AccreditNamed(ctx context.Context, name, displayName, rootKey string) (Delegation, error) {
 	var out Delegation
+	body := map[string]string{"name": name, "root_key": rootKey}
+	if displayName != "" {
+		body["display_name"] = displayName
+	}
 	err := c.getJSON(ctx, request{method: "POST", path: "/v1/delegations", auth: authAdmin, contentType: "application/json",
-		body: jsonBody(map[string]string{"name": name, "root_key": rootKey})}, &out)
+		body: jsonBody(body)}, &out)
 	return out, err
 }
 

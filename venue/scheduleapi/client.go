@@ -85,6 +85,18 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 func esc(s string) string { return url.PathEscape(s) }
 
+// Zone returns the venue's time zone.
+func (c *Client) Zone(ctx context.Context) (Zone, error) {
+	var out Zone
+	return out, c.do(ctx, http.MethodGet, "/v1/schedule/zone", nil, &out)
+}
+
+// SetZone changes the venue's time zone (host).
+func (c *Client) SetZone(ctx context.Context, zone string) (Zone, error) {
+	var out Zone
+	return out, c.do(ctx, http.MethodPut, "/v1/schedule/zone", Zone{Zone: zone}, &out)
+}
+
 // Rooms lists the venue's rooms.
 func (c *Client) Rooms(ctx context.Context) ([]schedule.Room, error) {
 	var out []schedule.Room

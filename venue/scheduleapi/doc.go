@@ -12,6 +12,8 @@
 // allowed, 404 unknown, 409 conflict or wrong status, 503 storage (retry).
 // Nothing is saved on error.
 //
+//	GET    /v1/schedule/zone                      host or desk: {"zone","offset","meetings"}
+//	PUT    /v1/schedule/zone                      host   {"zone":"Europe/Paris"}: the venue's zone from now on
 //	GET    /v1/schedule/rooms                     host   rooms
 //	POST   /v1/schedule/rooms                     host   {"name","capacity","booths":[..],"equipment":[..]}
 //	PUT    /v1/schedule/rooms/{name}              host   same, plus "override":[kinds]
@@ -32,7 +34,10 @@
 //	GET    /v1/calendar/{token}.ics               anyone holding the token
 //
 // Times in requests are venue wall-clock times "YYYY-MM-DDTHH:MM"; a time
-// that does not exist or repeats in the venue's zone is refused.
+// that does not exist or repeats in the venue's zone is refused. The venue's
+// zone is an IANA name; changing it (PUT /v1/schedule/zone) keeps every
+// meeting's instant and is stored with the schedule, so every node and
+// every restart uses it.
 //
 // # Notifications
 //

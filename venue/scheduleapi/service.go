@@ -132,6 +132,8 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Routes() map[string]http.Handler {
 	f := func(h http.HandlerFunc) http.Handler { return h }
 	return map[string]http.Handler{
+		"GET /v1/schedule/zone":                     f(s.auth(s.getZone)),
+		"PUT /v1/schedule/zone":                     f(s.auth(s.hostOnly(s.putZone))),
 		"GET /v1/schedule/rooms":                    f(s.auth(s.hostOnly(s.listRooms))),
 		"POST /v1/schedule/rooms":                   f(s.auth(s.hostOnly(s.addRoom))),
 		"PUT /v1/schedule/rooms/{name}":             f(s.auth(s.hostOnly(s.updateRoom))),
@@ -311,15 +313,88 @@ func zoneParam(r *http.Request) (*time.Location, error) {
 	return loadZone(z)
 }
 
-func loadZone(z string) (*time.Location, error) {
-	if len(z) > 64 || z == "Local" || strings.Contains(z, "..") {
-		return nil, fmt.Errorf("%w: unknown time zone %q", schedule.ErrInvalid, z)
+func loadZone(z string) (*time.Location, error) { return schedule.LoadZone(z) }
+
+// Zone is the venue's time zone, as GET and PUT /v1/schedule/zone carry it.
+type Zone struct {
+	// Zone is the IANA name, e.g. "Asia/Almaty".
+	Zone string `json:"zone"`
+	// Offset is the zone's abbreviation or UTC offset now, e.g. "+05".
+	Offset string `json:"offset,omitempty"`
+	// Meetings counts the meetings not cancelled (in an answer to PUT:
+	// whose venue wall-clock times now read in the new zone).
+	Meetings int `json:"meetings"`
+}
+
+func (s *Service) zoneOf(sc *schedule.Schedule) Zone {
+	loc := sc.Location()
+	abbr, _ := s.cfg.Now().In(loc).Zone()
+	z := Zone{Zone: loc.String(), Offset: abbr}
+	for _, m := range sc.Meetings() {
+		if m.Status != schedule.StatusCancelled {
+			z.Meetings++
+		}
 	}
-	loc, err := time.LoadLocation(z)
+	return z
+}
+
+// getZone answers the venue's time zone (host and desks: every venue
+// wall-clock time is in it).
+func (s *Service) getZone(w http.ResponseWriter, r *http.Request, c Caller) {
+	sc, _, err := s.load(r.Context())
 	if err != nil {
-		return nil, fmt.Errorf("%w: unknown time zone %q", schedule.ErrInvalid, z)
+		s.fail(w, err)
+		return
 	}
-	return loc, nil
+	z := s.zoneOf(sc)
+	if !c.Host {
+		z.Meetings = 0 // a delegation learns nothing of others' meetings
+	}
+	writeJSON(w, http.StatusOK, z)
+}
+
+// putZone changes the venue's time zone: {"zone": "Europe/Paris"}.
+func (s *Service) putZone(w http.ResponseWriter, r *http.Request, c Caller) {
+	var req Zone
+	if !decode(w, r, &req) {
+		return
+	}
+	z, err := s.SetZone(r.Context(), req.Zone)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.cfg.Logger.Info("schedule zone changed", "zone", z.Zone, "actor", actor(c))
+	writeJSON(w, http.StatusOK, z)
+}
+
+// SetZone makes name (an IANA zone) the venue's time zone and keeps it in
+// the schedule's store, where it outlives restarts and is shared by every
+// venue node. Meetings keep their instants; their wall-clock times in the
+// venue's zone, and the opening hours, read in the new zone.
+func (s *Service) SetZone(ctx context.Context, name string) (Zone, error) {
+	loc, err := schedule.LoadZone(name)
+	if err != nil {
+		return Zone{}, err
+	}
+	var z Zone
+	err = s.mutate(ctx, func(sc *schedule.Schedule) error {
+		if err := sc.SetZone(loc); err != nil {
+			return err
+		}
+		z = s.zoneOf(sc)
+		return nil
+	})
+	return z, err
+}
+
+// CurrentZone returns the venue's time zone in force.
+func (s *Service) CurrentZone(ctx context.Context) (Zone, error) {
+	sc, _, err := s.load(ctx)
+	if err != nil {
+		return Zone{}, err
+	}
+	return s.zoneOf(sc), nil
 }
 
 // Requests.
@@ -625,6 +700,9 @@ func (s *Service) viewsFor(ctx context.Context, c Caller, own *time.Location) ([
 	}
 	views := make([]MeetingView, 0, len(ms))
 	h := sha256.New()
+	// The venue's zone is part of the view: a change of zone moves every
+	// meeting's venue wall-clock time, so the desks are told.
+	fmt.Fprintf(h, "zone %s\n", sc.Location())
 	enc := json.NewEncoder(h)
 	for _, m := range ms {
 		v := s.view(sc, m, c, own)

@@ -235,6 +235,13 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(body, "invalid or was used") {
 		t.Fatalf("a used login link opened a session: %q", body)
 	}
+	// The sign-in page is styled like the others and says how to get a
+	// new link.
+	if !strings.Contains(body, "type links and press Enter") || eval[int](t, borealia, `document.querySelectorAll("link[rel=stylesheet]").length`) != 1 ||
+		eval[string](t, borealia, `getComputedStyle(document.querySelector(".signin")).maxWidth`) == "none" {
+		t.Errorf("the sign-in page after a used link is not the styled page with advice: %q", body)
+	}
+	shot(t, borealia, dir, "desk-signin.png")
 
 	// Both delegates read the Joint Statement: brackets and positions.
 	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement"))
@@ -274,6 +281,7 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(strings.ToLower(row), "objected") {
 		t.Errorf("package row of paragraph 3: %q", row)
 	}
+	fits(t, borealia, "desk package dashboard at 1280 px")
 	shot(t, borealia, dir, "desk-package.png")
 
 	// Arden proposes an amendment; Borealia sees it live and accepts it.
@@ -304,8 +312,27 @@ func TestBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#body")))
 	waitText(t, arden, ".flash", "Sent", 60*time.Second)
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/channels/wg1-ceasefire"))
-	waitText(t, borealia, "ul.msgs", "Arden can accept 20 km", 90*time.Second)
+	msgs := waitText(t, borealia, "ul.msgs", "Arden can accept 20 km", 90*time.Second)
+	for _, jargon := range []string{"skipped:", "epoch", "#0 "} {
+		if strings.Contains(msgs, jargon) {
+			t.Errorf("the channel page says %q", jargon)
+		}
+	}
+	if !strings.Contains(msgs, "Added to the channel:") && !strings.Contains(msgs, "before this desk joined the channel") {
+		t.Errorf("the channel page does not say in words who joined: %q", msgs)
+	}
 	shot(t, borealia, dir, "desk-channel.png")
+	// The changes of the Joint Statement: brackets as on the text page,
+	// whole words.
+	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/texts/joint-statement/diff?from=1&to=2"))
+	diff := waitText(t, borealia, "ol.diff", "km", 20*time.Second)
+	if strings.Contains(diff, "{borealia}") || strings.Contains(diff, "{arden}") {
+		t.Errorf("the diff page shows raw bracket notation: %q", diff)
+	}
+	if n := eval[int](t, borealia, `document.querySelectorAll("ol.diff .br.party-1").length`); n == 0 {
+		t.Error("the diff page does not colour brackets by party")
+	}
+	shot(t, borealia, dir, "desk-diff.png")
 	// The read mark lives in the desk: a new UI over the same desk (as
 	// after a restart) shows working group 1 read and the plenary unread.
 	ui2, err := deskui.New(deskui.Options{Desk: iryna.Desk, Talks: Talks, Host: "caspia", Names: Names})
@@ -631,6 +658,7 @@ func TestBrowser(t *testing.T) {
 	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/texts/joint-statement/package"))
 	waitText(t, arden, "main h1", "Пакет тақтасы", 20*time.Second)
 	noEnglish(t, arden, "kk")
+	fits(t, arden, "desk package dashboard in Kazakh at 1280 px")
 	shot(t, arden, dir, "desk-kk-package.png")
 	run(t, venue, chromedp.Navigate(d.VenueUI.URL()+"/schedule"))
 	waitText(t, venue, "main h1", "Rooms & schedule", 20*time.Second)
@@ -644,6 +672,20 @@ func TestBrowser(t *testing.T) {
 	waitText(t, venue, "main h1", "Accréditation et canaux", 20*time.Second)
 	noEnglish(t, venue, "fr")
 	shot(t, venue, dir, "venue-fr-accreditation.png")
+}
+
+// fits checks that nothing on the page is wider than the box it is in: the
+// page no wider than the window, and every table no wider than its
+// wrapper (no hidden or scrolled columns).
+func fits(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if w, vw := eval[int](t, ctx, "document.documentElement.scrollWidth"), eval[int](t, ctx, "window.innerWidth"); w > vw {
+		t.Errorf("%s: the page is %d px wide in a %d px window", what, w, vw)
+	}
+	over := eval[[]string](t, ctx, `Array.from(document.querySelectorAll(".table-wrap")).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => (w.closest("section") || w).id + ": " + w.scrollWidth + " > " + w.clientWidth)`)
+	for _, o := range over {
+		t.Errorf("%s: a table overflows its box (%s)", what, o)
+	}
 }
 
 // acceptLanguage makes the tab ask for lang (an Accept-Language value), as

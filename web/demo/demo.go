@@ -159,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	}
 	os.WriteFile(filepath.Join(vdir, "schedule.json"), []byte(`{"zone":"Asia/Almaty","open":"08:00","close":"20:00","host":"caspia"}`), 0o600)
 	progress("starting the venue (SQLite in " + vdir + ")")
-	v, err := venue.New(ctx, venue.Config{DataDir: vdir, Name: "venue.caspia.example", Logger: log, Rate: -1})
+	v, err := venue.New(ctx, venue.Config{DataDir: vdir, Name: "venue.caspia.example", DisplayName: "Caspia venue", Logger: log, Rate: -1})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the venue: %w", err)
 	}
@@ -205,7 +205,9 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := d.Admin.Accredit(ctx, name, root.VerifierKey()); err != nil {
+		// The display name goes into the register with the key, so every
+		// desk shows the same name.
+		if _, err := d.Admin.AccreditNamed(ctx, name, Names[name], root.VerifierKey()); err != nil {
 			return nil, fmt.Errorf("failed to accredit %s: %w", name, err)
 		}
 		d.roots[name] = root
@@ -299,7 +301,7 @@ func (d *Demo) newDesk(ctx context.Context, home string, dl *Delegate) error {
 
 func (d *Demo) newUI(dl *Delegate) error {
 	ui, err := deskui.New(deskui.Options{
-		Desk: dl.Desk, Talks: Talks, Host: "caspia", Names: Names, Heads: Heads,
+		Desk: dl.Desk, Talks: Talks, Host: "caspia", Names: Names, Heads: Heads, Demo: true,
 		Zone: dl.Zone, VenueZone: schedule.DefaultZone, Logger: d.log,
 	})
 	if err != nil {

@@ -51,6 +51,9 @@ import (
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/api"
+	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/web"
 )
 
@@ -64,10 +67,17 @@ type Options struct {
 	// Names gives display names of delegations, e.g. "arden" -> "Federation
 	// of Arden". Missing names show the ID.
 	Names map[string]string
+	// Demo says the desk runs in 'goodoffices demo', whose terminal prints
+	// new sign-in links (for the sign-in page's advice).
+	Demo bool
 	// Heads maps a delegation to the person of its head; when set, only the
 	// head signals readiness (negotiation.Party.Head).
 	Heads map[string]string
-	// Zone is the delegate's IANA time zone; VenueZone the venue's.
+	// Zone is the delegate's IANA time zone: every time on the pages is
+	// shown in it, with its abbreviation (meetings also in the venue's
+	// zone). Empty means the machine's (schedule.MachineZone), but the
+	// schedule then shows meetings in the venue's zone only. VenueZone is
+	// the venue's zone until the venue's answers say otherwise.
 	Zone, VenueZone string
 	Logger          *slog.Logger
 }
@@ -88,11 +98,14 @@ type Server struct {
 	view  sync.Mutex
 	cache map[string]*chanCache
 
-	mu       sync.Mutex
-	lastRead map[string]int64 // channel -> highest index the delegate has seen
-	subs     map[chan struct{}]bool
-	colours  map[string]string
-	lang     string // the language saved in the desk's settings, if any
+	mu         sync.Mutex
+	lastRead   map[string]int64 // channel -> highest index the delegate has seen
+	subs       map[chan struct{}]bool
+	colours    map[string]string
+	lang       string            // the language saved in the desk's settings, if any
+	tz         *time.Location    // the delegate's zone: every time on a page is in it
+	venueTitle string            // the venue's display name, once it said it
+	display    map[string]string // delegation -> display name from the register
 }
 
 // New returns a server for the desk in o.
@@ -103,13 +116,20 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}, cache: map[string]*chanCache{}}
+	s := &Server{o: o, d: o.Desk, log: o.Logger, lastRead: map[string]int64{}, subs: map[chan struct{}]bool{}, colours: map[string]string{}, display: map[string]string{}, cache: map[string]*chanCache{}}
 	pages, err := web.LocalePages("desk", s.funcs)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse templates: %w", err)
 	}
 	s.pages = pages
 	s.lang = o.Desk.UILanguage(context.Background())
+	zone := o.Zone
+	if zone == "" {
+		zone = schedule.MachineZone()
+	}
+	if s.tz, err = schedule.LoadZone(zone); err != nil {
+		return nil, fmt.Errorf("deskui: %w", err)
+	}
 	return s, nil
 }
 
@@ -155,6 +175,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("deskui: Serve before Listen")
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if v := s.d.Venue(); v != nil {
+		go s.learnVenueName(ctx, v.URL)
+	}
 	if s.d.Venue() != nil {
 		// Open pages refresh when the delegation's meetings change (the
 		// venue answers the desk's long poll at once).
@@ -247,9 +270,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.sessions.Valid(r) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintln(w, s.tr(r, "Not signed in. Open the desk UI with the one-time link the desk printed (run 'goodoffices desk web' for a new one)."))
+			s.renderSignin(w, r, http.StatusUnauthorized, s.tr(r, "You are not signed in, or your session has ended."), true)
 			return
 		}
 		if r.URL.Path != "/events" {
@@ -263,9 +284,7 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.sessions.Redeem(r.URL.Query().Get("token"))
 	if !ok {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprintln(w, s.tr(r, "This login link is invalid or was used already. Ask the desk for a new one (run 'goodoffices desk web')."))
+		s.renderSignin(w, r, http.StatusUnauthorized, s.tr(r, "This sign-in link is invalid or was used already."), true)
 		return
 	}
 	s.sessions.SetCookie(w, r, id)
@@ -291,8 +310,7 @@ func (s *Server) saveLanguage(r *http.Request, code string) error {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Close(r)
 	http.SetCookie(w, &http.Cookie{Name: web.CookieName(r.Host), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, s.tr(r, "Signed out."))
+	s.renderSignin(w, r, http.StatusOK, s.tr(r, "Signed out."), false)
 }
 
 // events is the SSE stream that tells pages to refresh.
@@ -548,8 +566,16 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 	return cc, nil
 }
 
+// name is what a page calls delegation id: the display name the options
+// give, else the one the host logged with its accreditation in the
+// register, else the ID itself.
 func (s *Server) name(id string) string {
 	if n, ok := s.o.Names[id]; ok && n != "" {
+		return n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.display[id]; n != "" {
 		return n
 	}
 	return id
@@ -567,6 +593,9 @@ func (s *Server) assignColours(ps []desk.Party) {
 	defer s.mu.Unlock()
 	for i, n := range names {
 		s.colours[n] = "party-" + strconv.Itoa(i%4)
+	}
+	for _, p := range ps {
+		s.display[p.Name] = p.DisplayName
 	}
 	if s.o.Host != "" {
 		s.colours[s.o.Host] = "party-host"
@@ -624,4 +653,33 @@ func fingerprintOf(vkey string) string {
 		return ""
 	}
 	return delegation.Fingerprint(vkey)
+}
+
+// learnVenueName asks the venue for its display name, for the pages'
+// footer. The name is only a label: the venue is identified by its key.
+func (s *Server) learnVenueName(ctx context.Context, venueURL string) {
+	c, err := client.New(venueURL)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := c.Info(ctx)
+	if err != nil || info.DisplayName == "" || api.CheckDisplayName(info.DisplayName) != nil {
+		return
+	}
+	s.mu.Lock()
+	s.venueTitle = info.DisplayName
+	s.mu.Unlock()
+}
+
+// venueName is the venue's display name, when the venue gives one, else
+// its name.
+func (s *Server) venueName(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.venueTitle != "" {
+		return s.venueTitle
+	}
+	return name
 }

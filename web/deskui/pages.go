@@ -45,6 +45,7 @@ type page struct {
 	Path                    string        // of the page, for the language menu
 	Query                   string        // in the search box
 	Progress                *progressView // the sync under way, if long
+	Bare                    bool          // a page for someone not signed in: no menus, nothing of the desk
 	Me                      string        // own delegation
 	IsParty                 bool
 	M                       *model
@@ -79,7 +80,8 @@ func (s *Server) funcs(l *i18n.Locale) template.FuncMap {
 			}
 			return a * 100 / b
 		},
-		"hhmm":  func(t time.Time) string { return l.DayTime(t.Local()) },
+		"hhmm":  func(t time.Time) string { return web.Zoned(l.DayTime, t.In(s.tz)) },
+		"when":  func(t time.Time) string { return web.Zoned(l.DateTime, t.In(s.tz)) },
 		"hex":   func(b []byte) string { return hex.EncodeToString(b) },
 		"join":  strings.Join,
 		"upper": strings.ToUpper,
@@ -121,9 +123,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	p.Me = prof.Delegation
 	p.IsParty = prof.Delegation != s.o.Host
 	p.Who = fmt.Sprintf("%s · %s, %s (%s)", s.name(prof.Delegation), prof.Person, l.Label("role", prof.Role), l.Label("level", prof.Level))
+	venue := ""
 	if v := s.d.Venue(); v != nil {
-		p.Footer = l.T("Venue %s", v.Name) + " · " + s.o.Talks
+		venue = l.T("Venue %s", s.venueName(v.Name))
 	}
+	abbr, _ := time.Now().In(s.tz).Zone()
+	p.Footer = web.JoinNonEmpty(" · ", venue, s.o.Talks, l.T("times in your zone, %s (%s)", s.tz.String(), abbr))
 	unread, alarms := 0, 0
 	if m != nil {
 		for _, c := range m.Channels {
@@ -178,6 +183,33 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	w.Header().Set("Cache-Control", "no-store")
 	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
 		s.log.Error("failed to render page", "page", name, "err", err)
+	}
+}
+
+// signinData is the sign-in page's.
+type signinData struct {
+	Message   string
+	Err, Demo bool
+}
+
+// renderSignin answers a browser that is not signed in (or just signed
+// out) with the sign-in page: what happened, and how to get a new link. It
+// shows nothing of the desk, and no language menu (choosing one needs a
+// session); the browser's language chooses.
+func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, status int, msg string, isErr bool) {
+	l := s.loc(r)
+	t, ok := s.pages[l.Code]["signin"]
+	if !ok {
+		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	p := page{App: l.T("Good Offices desk"), Title: l.T("Sign in to this desk"), Bare: true, Path: "/",
+		Data: signinData{Message: msg, Err: isErr, Demo: s.o.Demo}}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
+		s.log.Error("failed to render page", "page", "signin", "err", err)
 	}
 }
 
@@ -361,7 +393,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		v := msgView{Index: msg.Index, Sender: msg.Sender, Own: msg.Own, Received: msg.Received}
 		switch {
 		case msg.Kind != "application":
-			v.Kind, v.Body = "system", systemBody(l, msg.Kind, msg.Note)
+			v.Kind, v.Body = "system", s.systemBody(l, msg)
 		case !isEvent(msg.Data):
 			v.Kind, v.Body = "text", string(msg.Data)
 		default:
@@ -444,22 +476,61 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 	return v
 }
 
-// systemNotes are the desk's fixed explanations of entries it did not
-// decrypt as messages (desk.Message.Note), to translate.
+// systemNotes say in words why the desk could not read an entry
+// (desk.Message.Note of a skipped or rejected entry), to translate.
 var systemNotes = map[string]string{
-	"sent before this desk joined":               i18n.N("sent before this desk joined"),
-	"this desk is no longer a member":            i18n.N("this desk is no longer a member"),
-	"sent in an epoch that had already ended":    i18n.N("sent in an epoch that had already ended"),
-	"not an MLS message of this channel's group": i18n.N("not an MLS message of this channel's group"),
+	"sent before this desk joined":                                      i18n.N("A message sent before this desk joined the channel. By design, a new member cannot read what was said before it joined."),
+	"this desk is no longer a member":                                   i18n.N("A message sent after this desk left the channel: it cannot read it."),
+	"sent in an epoch that had already ended":                           i18n.N("A message encrypted with keys the channel had already replaced: it cannot be read."),
+	"sent after the channel's group was closed for an upgrade":          i18n.N("A message sent after the channel's encryption was closed for an upgrade: it cannot be read."),
+	"sent in the channel's group before its upgrade":                    i18n.N("A message sent before the channel's encryption was upgraded, which this desk did not receive: it cannot read it."),
+	"not an MLS message of this channel's group":                        i18n.N("An entry that is not an encrypted message of this channel: the desk ignored it."),
+	"a message of a group of this channel that this desk does not know": i18n.N("An entry encrypted for a group this desk does not know: the desk ignored it."),
 }
 
-// systemBody says in locale l what a log entry that is not an application
-// message was (a commit, a proposal, a skipped or rejected entry).
-func systemBody(l *i18n.Locale, kind, note string) string {
-	if k, ok := systemNotes[note]; ok {
-		note = l.T(k)
+// systemBody says in words, in locale l, what a log entry that is not a
+// message was: who joined or left the channel, a renewal of its keys, or
+// why the desk could not read it. It never shows device IDs or MLS terms.
+func (s *Server) systemBody(l *i18n.Locale, msg desk.Message) string {
+	who := func(ms []desk.MemberInfo) string {
+		out := make([]string, len(ms))
+		for i, m := range ms {
+			if m.Person == "" {
+				out[i] = l.T("a device without a valid certificate")
+				continue
+			}
+			out[i] = fmt.Sprintf("%s (%s)", m.Person, s.name(m.Delegation))
+		}
+		return strings.Join(out, ", ")
 	}
-	return l.Label("entry", kind) + ": " + note
+	switch msg.Kind {
+	case "commit":
+		switch {
+		case msg.Upgrade:
+			return l.T("The channel's encryption is being upgraded: a new group with a stronger suite continues the channel.")
+		case len(msg.Added) > 0 && len(msg.Removed) > 0:
+			return l.T("Added to the channel: %s. Removed from it: %s.", who(msg.Added), who(msg.Removed))
+		case len(msg.Added) > 0:
+			return l.T("Added to the channel: %s.", who(msg.Added))
+		case len(msg.Removed) > 0:
+			return l.T("Removed from the channel: %s.", who(msg.Removed))
+		case strings.Contains(msg.Note, "added ") || strings.Contains(msg.Note, "removed "):
+			return l.T("The channel's members changed.") // recorded before the desk kept who
+		}
+		return l.T("The channel's keys were renewed, a routine step that keeps later messages safe.")
+	case "proposal":
+		if len(msg.Added) > 0 {
+			return l.T("Proposed: to add %s to the channel.", who(msg.Added))
+		}
+		return l.T("A proposed change of the channel's members or keys.")
+	}
+	if k, ok := systemNotes[msg.Note]; ok {
+		return l.T(k)
+	}
+	if msg.Kind == "skipped" {
+		return l.T("A message this desk cannot read.")
+	}
+	return l.T("An entry this desk could not decrypt or verify: it ignored it.")
 }
 
 // waitingReasons are the desk's words for what a provisional meeting waits
@@ -887,7 +958,9 @@ func (s *Server) postRefer(w http.ResponseWriter, r *http.Request) {
 
 type diffRow struct {
 	negotiation.ParaDiff
-	Plain string // the wording, when nothing changed
+	// Runs are the paragraph's words, kept, deleted and inserted, with
+	// its brackets as the text page shows them (negotiation.DiffNotation).
+	Runs []negotiation.DiffRun
 }
 
 type diffData struct {
@@ -903,13 +976,19 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := diffData{Text: t, From: 1, To: t.Version}
+	from, to := 1, t.Version
 	if v, err := strconv.Atoi(r.URL.Query().Get("from")); err == nil {
-		d.From = v
+		from = v
 	}
 	if v, err := strconv.Atoi(r.URL.Query().Get("to")); err == nil {
-		d.To = v
+		to = v
 	}
+	s.render(w, r, "diff", t.Title+" — "+s.tr(r, "Changes"), m, diffDataOf(t, from, to))
+}
+
+// diffDataOf is the diff page of text t from version from to version to.
+func diffDataOf(t *negotiation.Text, from, to int) diffData {
+	d := diffData{Text: t, From: from, To: to}
 	for v := 1; v <= t.Version; v++ {
 		d.Versions = append(d.Versions, v)
 	}
@@ -917,18 +996,20 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d.Err = err.Error()
 	}
-	for _, pd := range diff {
-		row := diffRow{ParaDiff: pd}
-		if len(pd.Ops) == 0 && d.To >= 1 && d.To <= len(t.Versions) {
-			for _, ref := range t.Versions[d.To-1].Paragraphs {
-				if ref.ID == pd.Para {
-					row.Plain, _ = t.WordingAt(ref.ID, ref.Version)
-				}
+	wording := func(v int) map[string]string {
+		out := map[string]string{}
+		if v >= 1 && v <= len(t.Versions) {
+			for _, ref := range t.Versions[v-1].Paragraphs {
+				out[ref.ID], _ = t.WordingAt(ref.ID, ref.Version)
 			}
 		}
-		d.Diff = append(d.Diff, row)
+		return out
 	}
-	s.render(w, r, "diff", t.Title+" — "+s.tr(r, "Changes"), m, d)
+	before, after := wording(d.From), wording(d.To)
+	for _, pd := range diff {
+		d.Diff = append(d.Diff, diffRow{ParaDiff: pd, Runs: negotiation.DiffNotation(before[pd.Para], after[pd.Para])})
+	}
+	return d
 }
 
 func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {

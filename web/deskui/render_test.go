@@ -121,3 +121,39 @@ func TestRenderConcordance(t *testing.T) {
 		t.Error("an adopted text's concordance shows pending wordings or offers to confirm")
 	}
 }
+
+// TestRenderDiff renders the Joint Statement's changes from its first to
+// its last version: brackets as the text page shows them (coloured by
+// party, no raw {party} notation), and whole words struck out or
+// inserted, never a piece of a word.
+func TestRenderDiff(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	m, tx := scenarioModel(t)
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/joint-statement/diff", nil), "diff", tx.Title, m, diffDataOf(tx, 1, tx.Version))
+	page := w.Body.String()
+	main := page[strings.Index(page, `<ol class="paras diff">`):]
+	if strings.Contains(main, "{arden}") || strings.Contains(main, "{borealia}") || strings.Contains(main, "{-") {
+		t.Error("the diff page shows raw bracket notation")
+	}
+	if !regexp.MustCompile(`<span class="br party-\d" title="Tabled by borealia">\[</span>`).MatchString(main) {
+		t.Error("the diff page does not colour brackets by the party that tabled them")
+	}
+	// Every <ins> and <del> starts and ends at a word's edge: with the
+	// other tags taken out, no change boundary has a letter on both sides.
+	marked := regexp.MustCompile(`</?(?:ins|del)>`).ReplaceAllString(main, "|")
+	marked = regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(marked, "")
+	for _, m := range regexp.MustCompile(`\p{L}\|\p{L}`).FindAllString(marked, -1) {
+		t.Errorf("a change splits a word: %q", m)
+	}
+	got := text(main)
+	for _, want := range []string{"cessation of hostilities from", "date of signature", "20 km from the line of contact"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("diff page lacks %q", want)
+		}
+	}
+	if !strings.Contains(main, "<del>") || !strings.Contains(main, "<ins>") {
+		t.Error("the diff page shows no change")
+	}
+}

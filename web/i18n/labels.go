@@ -22,6 +22,13 @@ var labels = map[string]map[string]string{
 		"moved":     N("moved|paragraph"),
 		"unchanged": N("unchanged|paragraph"),
 	},
+	// Why a party blocks a paragraph (negotiation.Block.Reason).
+	"block": {
+		"no position": N("no position"),
+		"object":      N("objection|block"),
+		"reserve":     N("reservation|block"),
+		"brackets":    N("open brackets|block"),
+	},
 	"result": {
 		"applied":   N("applied"),
 		"rejected":  N("refused by the rules of the talks"),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/schedule"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
 	"github.com/good-offices/goodoffices/web/i18n"
 )
@@ -44,7 +45,7 @@ func back(w http.ResponseWriter, r *http.Request, to, flash string, isErr bool) 
 // accreditPreview is a key the host pasted, with its fingerprint, waiting
 // for the host to compare it with the delegation's head and confirm.
 type accreditPreview struct {
-	Name, Key, Fingerprint string
+	Name, DisplayName, Key, Fingerprint string
 }
 
 // checkRootKey validates a delegation's root verifier key: a signed-note
@@ -70,21 +71,23 @@ func (s *Server) postAccredit(w http.ResponseWriter, r *http.Request) {
 		back(w, r, "/", s.tr(r, "Not accredited: %s", s.msg(r, err)), true)
 		return
 	}
+	display := strings.Join(strings.Fields(r.FormValue("display_name")), " ")
+	if display != "" && api.CheckDisplayName(display) != nil {
+		back(w, r, "/", s.tr(r, "Not accredited: %s", s.tr(r, "the display name must have 1 to %d letters, digits, punctuation or spaces", api.MaxDisplayName)), true)
+		return
+	}
 	fp := delegation.Fingerprint(key)
-	if r.FormValue("step") != "accredit" {
+	if r.FormValue("step") != "accredit" || r.FormValue("compared") != "yes" {
 		// First step: show the fingerprint to compare.
-		s.overviewWith(w, r, &accreditPreview{Name: name, Key: key, Fingerprint: fp})
+		s.overviewWith(w, r, &accreditPreview{Name: name, DisplayName: display, Key: key, Fingerprint: fp})
 		return
 	}
-	if r.FormValue("compared") != "yes" {
-		s.overviewWith(w, r, &accreditPreview{Name: name, Key: key, Fingerprint: fp})
-		return
-	}
-	d, err := s.api.Accredit(r.Context(), name, key)
+	d, err := s.api.AccreditNamed(r.Context(), name, display, key)
 	if err != nil {
 		back(w, r, "/", s.tr(r, "Not accredited: %s", s.msg(r, err)), true)
 		return
 	}
+	s.learnNames(r.Context())
 	back(w, r, "/", s.tr(r, "%s accredited (register entry %d, fingerprint %s). Every desk will show this fingerprint for its delegates to compare.", s.name(d.Name), d.Index, fp), false)
 }
 
@@ -131,6 +134,24 @@ func (s *Server) postRemoveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back(w, r, "/schedule#rooms", s.tr(r, "Room %s removed.", name), false)
+}
+
+// ---- the venue's time zone ----
+
+// postZone changes the venue's time zone (PUT /v1/schedule/zone).
+func (s *Server) postZone(w http.ResponseWriter, r *http.Request) {
+	zone := strings.TrimSpace(r.FormValue("zone"))
+	if _, err := schedule.LoadZone(zone); err != nil {
+		back(w, r, "/schedule", s.tr(r, "Zone not changed: “%s” is not a time zone name such as Europe/Paris.", zone), true)
+		return
+	}
+	z, err := s.sched.SetZone(r.Context(), zone)
+	if err != nil {
+		back(w, r, "/schedule", s.tr(r, "Zone not changed: %s", apiMessage(err)), true)
+		return
+	}
+	s.refreshZone(r.Context())
+	back(w, r, "/schedule", s.tr(r, "The venue's time zone is now %s. Meetings keep their instants; their times now read in this zone, and the desks are told.", z.Zone), false)
 }
 
 // ---- meetings ----
@@ -350,8 +371,8 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 	if err != nil {
 		d.Err = err.Error()
 	}
-	d.Start = schedule.LocalOf(mv.Start, s.loc).String()
-	d.End = schedule.LocalOf(mv.End, s.loc).String()
+	d.Start = schedule.LocalOf(mv.Start, s.zone()).String()
+	d.End = schedule.LocalOf(mv.End, s.zone()).String()
 	if ref != nil {
 		if v := r.FormValue("start"); v != "" {
 			d.Start = v
@@ -362,7 +383,7 @@ func (s *Server) meetingWith(w http.ResponseWriter, r *http.Request, ref *refusa
 	}
 	d.Parties = readinessOf(mv)
 	d.Levels = schedule.Levels
-	sp := schedule.SpecOf(mv.Meeting, s.loc)
+	sp := schedule.SpecOf(mv.Meeting, s.zone())
 	d.Form = meetingForm{Title: sp.Title, Talks: sp.Talks, Level: string(sp.Level), Room: sp.Room, Start: sp.Start.String(), End: sp.End.String(),
 		Channel: sp.Channel, Languages: strings.Join(sp.Languages, ", "), Interpretation: sp.Interpretation,
 		Headcount: strconv.Itoa(sp.Headcount), Delegations: map[string]bool{}}

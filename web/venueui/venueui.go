@@ -35,6 +35,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
@@ -51,8 +53,11 @@ type Options struct {
 	Admin    string // the host admin credential
 	Talks    string
 	Names    map[string]string // display names of delegations
-	Zone     string            // the venue's zone; schedule.DefaultZone if empty
-	Logger   *slog.Logger
+	// Zone is the venue's zone until the venue says otherwise: every
+	// page asks the venue for the zone in force (GET /v1/schedule/zone);
+	// schedule.DefaultZone if empty.
+	Zone   string
+	Logger *slog.Logger
 }
 
 // A Server is the host's web interface.
@@ -65,8 +70,29 @@ type Server struct {
 	guard    web.Guard
 	ln       net.Listener
 	base     string
-	loc      *time.Location
+	loc      atomic.Pointer[time.Location] // the venue's zone, as it last said
 	log      *slog.Logger
+
+	mu      sync.Mutex
+	display map[string]string // delegation -> display name, from the register
+}
+
+// zone returns the venue's time zone.
+func (s *Server) zone() *time.Location { return s.loc.Load() }
+
+// refreshZone asks the venue for its time zone (the host may have changed
+// it since the last page); on failure the last known zone stays.
+func (s *Server) refreshZone(ctx context.Context) {
+	z, err := s.sched.Zone(ctx)
+	if err != nil {
+		return
+	}
+	if cur := s.zone(); cur != nil && cur.String() == z.Zone {
+		return
+	}
+	if loc, err := schedule.LoadZone(z.Zone); err == nil {
+		s.loc.Store(loc)
+	}
 }
 
 // New returns a server.
@@ -88,15 +114,20 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, api: api, sched: &scheduleapi.Client{BaseURL: o.VenueURL, Token: o.Admin}, loc: loc, log: o.Logger}
+	s := &Server{o: o, api: api, sched: &scheduleapi.Client{BaseURL: o.VenueURL, Token: o.Admin}, log: o.Logger, display: map[string]string{}}
+	s.loc.Store(loc)
 	s.pages, err = web.LocalePages("venue", func(l *i18n.Locale) template.FuncMap {
 		return template.FuncMap{
 			"name":  s.name,
 			"names": s.names,
 			"join":  strings.Join,
 			"fp":    delegation.Fingerprint,
-			"day":   func(t time.Time) string { return l.DateTime(t.In(loc)) },
-			"hm":    func(t time.Time) string { return t.In(loc).Format("15:04") },
+			"day":   func(t time.Time) string { return web.Zoned(l.DateTime, t.In(s.zone())) },
+			"hm":    func(t time.Time) string { return t.In(s.zone()).Format("15:04") },
+			"during": func(a, b time.Time) string {
+				loc := s.zone()
+				return l.Span(a.In(loc), b.In(loc), "")
+			},
 			"conflicts": func(ks []schedule.ConflictKind) string {
 				out := make([]string, len(ks))
 				for i, k := range ks {
@@ -151,11 +182,32 @@ func (s *Server) msg(r *http.Request, err error) string {
 	return err.Error()
 }
 
+// name is what a page calls delegation id: the display name the options
+// give, else the one logged with its accreditation, else the ID.
 func (s *Server) name(id string) string {
 	if n := s.o.Names[id]; n != "" {
 		return n
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.display[id]; n != "" {
+		return n
+	}
 	return id
+}
+
+// learnNames reads the delegations' display names from the venue (the
+// register); on failure the names known stay.
+func (s *Server) learnNames(ctx context.Context) {
+	ds, err := s.api.Delegations(ctx)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range ds {
+		s.display[d.Name] = d.DisplayName
+	}
 }
 
 // Listen binds to a loopback addr.
@@ -221,6 +273,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))
 	mux.HandleFunc("GET /events", s.auth(s.events))
 	mux.HandleFunc("POST /accredit", s.auth(s.postAccredit))
+	mux.HandleFunc("POST /zone", s.auth(s.postZone))
 	mux.HandleFunc("POST /rooms", s.auth(s.postRoom))
 	mux.HandleFunc("POST /rooms/remove", s.auth(s.postRemoveRoom))
 	mux.HandleFunc("POST /meetings", s.auth(s.postMeeting))
@@ -235,12 +288,17 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
+		if r.URL.Path != "/events" {
+			s.refreshZone(r.Context())
+			s.learnNames(r.Context())
+		}
 		h(w, r)
 	}
 }
 
 type page struct {
 	App, Title, Who, Footer string
+	Bare                    bool // no language menu (never on the venue's pages)
 	Live                    string
 	Path                    string // of the page, for the language menu
 	Nav                     []navItem
@@ -257,9 +315,11 @@ type navItem struct {
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
 	l := s.locale(r)
-	p := page{App: l.T("Good Offices venue"), Title: title, Who: l.T("host") + " · " + s.o.Talks, Data: data, Path: r.URL.Path,
-		Footer: l.T("The venue sees metadata only: who, when, where, how much. Never what is said."),
-		Flash:  r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != ""}
+	abbr, _ := time.Now().In(s.zone()).Zone()
+	p := page{App: l.T("Good Offices venue"), Title: title, Who: web.JoinNonEmpty(" · ", l.T("host"), s.o.Talks), Data: data, Path: r.URL.Path,
+		Footer: l.T("The venue sees metadata only: who, when, where, how much. Never what is said.") + " " +
+			l.T("Times are in the venue's zone, %s (%s).", s.zone().String(), abbr),
+		Flash: r.URL.Query().Get("flash"), FlashErr: r.URL.Query().Get("err") != ""}
 	if name != "login" {
 		p.Live = "/events"
 		p.Nav = []navItem{{Href: "/", Label: l.T("Accreditation & channels")}, {Href: "/schedule", Label: l.T("Rooms & schedule")}}
@@ -279,7 +339,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		id, ok := s.sessions.Redeem(tok)
 		if !ok {
 			w.WriteHeader(http.StatusUnauthorized)
-			s.render(w, r, "login", s.tr(r, "Sign in"), s.tr(r, "This sign-in link is invalid or was used already. Sign in with the admin credential, or print a new link with 'goodoffices host web'."))
+			s.render(w, r, "login", s.tr(r, "Sign in"), s.tr(r, "This sign-in link is invalid or was used already. Sign in with the admin credential, or press Enter in the terminal where %s runs: it prints a new link.", "goodoffices host web"))
 			return
 		}
 		s.sessions.SetCookie(w, r, id)
@@ -410,12 +470,12 @@ func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meetingForm, ref *refusal) {
 	ctx := r.Context()
-	d := scheduleData{Zone: s.o.Zone, Form: form, Refused: ref, Levels: schedule.Levels, Kinds: schedule.ConflictKinds}
+	d := scheduleData{Zone: s.zone().String(), Form: form, Refused: ref, Levels: schedule.Levels, Kinds: schedule.ConflictKinds}
 	if d.Form == nil {
-		t := time.Now().In(s.loc).AddDate(0, 0, 1)
-		t = time.Date(t.Year(), t.Month(), t.Day(), 10, 0, 0, 0, s.loc)
+		t := time.Now().In(s.zone()).AddDate(0, 0, 1)
+		t = time.Date(t.Year(), t.Month(), t.Day(), 10, 0, 0, 0, s.zone())
 		d.Form = &meetingForm{Delegations: map[string]bool{}, Level: string(schedule.LevelExpert), Headcount: "10",
-			Start: schedule.LocalOf(t, s.loc).String(), End: schedule.LocalOf(t.Add(time.Hour), s.loc).String()}
+			Start: schedule.LocalOf(t, s.zone()).String(), End: schedule.LocalOf(t.Add(time.Hour), s.zone()).String()}
 	}
 	if dels, err := s.api.Delegations(ctx); err == nil {
 		for _, dl := range dels {
@@ -440,23 +500,23 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 			d.Form.Talks = m.Talks
 		}
 	}
-	now := time.Now().In(s.loc)
+	now := time.Now().In(s.zone())
 	// The week shown: ?week=YYYY-MM-DD (any day of it), else the week of
 	// the next meeting, else this week.
 	wref := now
 	if wk := r.URL.Query().Get("week"); wk != "" {
-		if t, err := time.ParseInLocation("2006-01-02", wk, s.loc); err == nil {
+		if t, err := time.ParseInLocation("2006-01-02", wk, s.zone()); err == nil {
 			wref = t
 		}
 	} else {
 		for _, m := range d.Meetings {
 			if m.End.After(now) && m.Status.Active() {
-				wref = m.Start.In(s.loc)
+				wref = m.Start.In(s.zone())
 				break
 			}
 		}
 	}
-	monday := time.Date(wref.Year(), wref.Month(), wref.Day()-((int(wref.Weekday())+6)%7), 0, 0, 0, 0, s.loc)
+	monday := time.Date(wref.Year(), wref.Month(), wref.Day()-((int(wref.Weekday())+6)%7), 0, 0, 0, 0, s.zone())
 	l := s.locale(r)
 	d.Week = l.LongDate(monday)
 	d.Prev = monday.AddDate(0, 0, -7).Format("2006-01-02")
@@ -476,8 +536,8 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 		d.Rows = append(d.Rows, calRow{Label: fmt.Sprintf("%02d:%02d", t/60, t%60), Hour: t%60 == 0})
 	}
 	for _, m := range d.Meetings {
-		st := m.Start.In(s.loc)
-		dayIdx := int(time.Date(st.Year(), st.Month(), st.Day(), 0, 0, 0, 0, s.loc).Sub(monday).Hours()+0.5) / 24
+		st := m.Start.In(s.zone())
+		dayIdx := int(time.Date(st.Year(), st.Month(), st.Day(), 0, 0, 0, 0, s.zone()).Sub(monday).Hours()+0.5) / 24
 		if dayIdx < 0 || dayIdx > 6 {
 			continue
 		}
