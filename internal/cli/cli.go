@@ -218,6 +218,21 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	return fs.Args(), nil
 }
 
+// parseSub parses a command of the form "CMD SUBCOMMAND [ARGS] [flags]"
+// with flags anywhere, also before the subcommand, and returns the
+// subcommand and the other positional arguments.
+func parseSub(fs *flag.FlagSet, args []string) (string, []string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return "", nil, &UsageError{Msg: "the subcommand is missing"}
+	}
+	return pos[0], pos[1:], nil
+}
+
 // parseOneArg parses flags given before or after at most one positional
 // argument and returns that argument ("" if none).
 func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {

@@ -197,12 +197,12 @@ Levels: expert, senior-officials, ministerial, leaders.`)
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	sub := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	sub, pos, err := parseSub(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	if len(pos) > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + strings.Join(pos, " ")}
 	}
 	split := func(s string) []string {
 		var out []string
