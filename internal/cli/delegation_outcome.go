@@ -42,6 +42,7 @@ Example:
   GOODOFFICES_PASSPHRASE='…' goodoffices delegation sign-outcome \
       --key arden.root joint-statement.signing-request.json`)
 	keyPath := fs.String("key", "", "the delegation's root key `file`")
+	passFile := rootPassFlag(fs)
 	out := fs.String("out", "", "signature `file` to write")
 	dry := fs.Bool("dry-run", false, "show what would be signed; sign nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -103,7 +104,7 @@ Example:
 			return errors.New("not signed")
 		}
 	}
-	root, err := loadRoot(env, *keyPath)
+	root, err := loadRoot(env, *keyPath, *passFile)
 	if err != nil {
 		return err
 	}
