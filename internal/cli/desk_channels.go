@@ -127,8 +127,9 @@ decrypted it, in log order: messages with their sender (from the sender's
 certified device) and the ID commands take (S3 for a statement, to answer
 with 'desk send --reply-to S3'; A1 for a proposal, for 'desk respond'),
 negotiation moves in words (a move the rules refused says so, and why),
-and membership changes. Colour only on a terminal (NO_COLOR turns it off);
---json for scripts. Entries not yet processed are
+and membership changes (a page of a channel longer than 20,000 entries
+shows the IDs with --ids only: they cost a replay of the talks). Colour only
+on a terminal (NO_COLOR turns it off); --json for scripts. Entries not yet processed are
 counted at the end. With --offline it reads only the desk's own encrypted
 store and says when it last synced. It reads only the entries it prints:
 --last 20 is as fast in a channel of 100,000 messages as in one of 100.`)
@@ -139,6 +140,7 @@ store and says when it last synced. It reads only the entries it prints:
 	fs.Bool("sync", true, "sync first (the default; see --offline)")
 	offline := offlineFlag(fs)
 	host := hostFlag(fs)
+	ids := fs.Bool("ids", false, fmt.Sprintf("show the statement and proposal IDs also on a page (--last, --limit) of a channel longer than %d entries", readIDsUpTo))
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
 	if err != nil {
 		return err
@@ -164,8 +166,13 @@ store and says when it last synced. It reads only the entries it prints:
 		}
 	}
 	// The engine's record of each message gives the IDs commands take
-	// (S3, A1) and says which moves the rules refused.
-	talks, _ := d.Talks(ctx, ch, *host)
+	// (S3, A1) and says which moves the rules refused. Loading the state
+	// of a long channel costs in proportion to its history, so a page of
+	// a long channel (--last, --limit) shows them only with --ids.
+	var talks *negotiation.State
+	if *ids || (*last == 0 && *limit == 0) || st.Size <= readIDsUpTo {
+		talks, _ = d.Talks(ctx, ch, *host)
+	}
 	if *f.json {
 		type jm struct {
 			desk.Message
@@ -194,6 +201,9 @@ store and says when it last synced. It reads only the entries it prints:
 	for _, m := range ms {
 		fmt.Fprintln(env.Stdout, readLine(pt, m, refOf(talks, ch, m.Index), talks, pendingMark(ctx, d, ch, m.Index)))
 	}
+	if talks == nil {
+		fmt.Fprintf(env.Stdout, "(statement and proposal IDs not shown on a page of a channel of %d entries: add --ids, or see goodoffices desk talks %s)\n", st.Size, ch)
+	}
 	if st.Pending() > 0 {
 		fmt.Fprintf(env.Stdout, "(%d verified entries not yet processed", st.Pending())
 		if st.Blocked != "" {
@@ -206,6 +216,11 @@ store and says when it last synced. It reads only the entries it prints:
 	}
 	return nil
 }
+
+// readIDsUpTo is the longest channel whose page 'desk read' shows with
+// the IDs without being asked (--ids): loading the state of the talks of
+// 20,000 entries takes about a fifth of a second.
+const readIDsUpTo = 20000
 
 func must[T any](v T, _ error) T { return v }
 
