@@ -228,8 +228,9 @@ func runDeskTail(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "desk tail", "CHANNEL [--from N] [--json]", `
 Prints a channel's messages and keeps following it live until interrupted
 (Ctrl-C): like 'desk run', it listens to the venue's event stream and
-verifies every new entry before it decrypts and prints it. With --json it
-prints one JSON object per line.`)
+verifies every new entry before it decrypts and prints it, as 'desk read'
+does (with the IDs to answer: S3, A1). With --json it prints one JSON
+object per line.`)
 	f := addDeskFlags(fs, true)
 	from := fs.Int64("from", 0, "first log `index` to show")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
@@ -238,6 +239,7 @@ prints one JSON object per line.`)
 	}
 	defer d.Close()
 	next := *from
+	pt := newPaint(env)
 	print := func() {
 		ms, err := d.Read(ctx, ch, next, 0)
 		if err != nil {
@@ -252,7 +254,9 @@ prints one JSON object per line.`)
 				}{m, m.Summary()})
 				fmt.Fprintf(env.Stdout, "%s\n", b)
 			} else {
-				fmt.Fprintf(env.Stdout, "%5d  %s  %s (%s): %s\n", m.Index, m.Received.Local().Format("15:04:05"), m.Sender.Person, m.Sender.Delegation, m.Summary())
+				// The talks advance in memory with each new message: cheap.
+				talks, _ := d.Talks(ctx, ch, "")
+				fmt.Fprintln(env.Stdout, readLine(pt, m, refOf(talks, ch, m.Index), talks, ""))
 			}
 			next = m.Index + 1
 		}
