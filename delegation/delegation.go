@@ -67,6 +67,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -378,15 +379,44 @@ type Certificate struct {
 	Person     string
 	Role       string
 	Level      string
-	Device     ed25519.PublicKey
-	NotBefore  time.Time
-	NotAfter   time.Time
+	// Languages are an interpreter's working languages (BCP 47 primary
+	// tags such as "en", "ru", "kk"): only for role RoleInterpreter, which
+	// a root certifies only with them (a desk's certificate request has
+	// none). They follow the level as one line, "languages en,ru", in the
+	// signed text.
+	Languages []string
+	Device    ed25519.PublicKey
+	NotBefore time.Time
+	NotAfter  time.Time
 }
 
 // DeviceID returns the certified device's ID.
 func (c *Certificate) DeviceID() string { return DeviceID(c.Device) }
 
 const certHeader = "goodoffices device certificate v1"
+
+// RoleInterpreter is the role of an interpreter's device: it carries
+// languages, and the parties' desks admit it to a channel only with every
+// party's consent.
+const RoleInterpreter = "interpreter"
+
+// MaxLanguages bounds an interpreter's languages.
+const MaxLanguages = 12
+
+func validLanguages(role string, langs []string) bool {
+	if role != RoleInterpreter {
+		return len(langs) == 0
+	}
+	if len(langs) > MaxLanguages {
+		return false
+	}
+	for i, l := range langs {
+		if len(l) < 2 || len(l) > 3 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "" || slices.Contains(langs[:i], l) {
+			return false
+		}
+	}
+	return true
+}
 
 // MaxCertificateSize bounds a signed certificate note.
 const MaxCertificateSize = 2048
@@ -401,6 +431,8 @@ func (c *Certificate) check() error {
 		return errors.New("invalid role: 1-32 of a-z and '-'")
 	case !ValidLevel(c.Level):
 		return fmt.Errorf("invalid level: one of %s", strings.Join(Levels, ", "))
+	case !validLanguages(c.Role, c.Languages):
+		return errors.New("invalid languages: an interpreter has up to 12 distinct language codes of 2-3 letters a-z; other roles none")
 	case len(c.Device) != ed25519.PublicKeySize:
 		return errors.New("invalid device key")
 	case !c.NotAfter.After(c.NotBefore):
@@ -417,8 +449,11 @@ func (c *Certificate) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\ndelegation %s\nperson %s\nrole %s\nlevel %s\ndevice %s\nnot-before %s\nnot-after %s\n",
-		certHeader, c.Delegation, c.Person, c.Role, c.Level, DeviceID(c.Device),
+	fmt.Fprintf(&b, "%s\ndelegation %s\nperson %s\nrole %s\nlevel %s\n", certHeader, c.Delegation, c.Person, c.Role, c.Level)
+	if len(c.Languages) > 0 {
+		fmt.Fprintf(&b, "languages %s\n", strings.Join(c.Languages, ","))
+	}
+	fmt.Fprintf(&b, "device %s\nnot-before %s\nnot-after %s\n", DeviceID(c.Device),
 		c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 	return b.Bytes(), nil
 }
@@ -431,6 +466,13 @@ func ParseCertificate(text []byte) (*Certificate, error) {
 		return nil, errBadCert
 	}
 	lines := strings.Split(string(text), "\n")
+	var langs []string
+	if len(lines) > 5 {
+		if v, ok := strings.CutPrefix(lines[5], "languages "); ok {
+			langs = strings.Split(v, ",")
+			lines = slices.Delete(lines, 5, 6)
+		}
+	}
 	keys := []string{"delegation", "person", "role", "level", "device", "not-before", "not-after"}
 	if len(lines) != len(keys)+2 || lines[0] != certHeader || lines[len(lines)-1] != "" {
 		return nil, errBadCert
@@ -443,7 +485,7 @@ func ParseCertificate(text []byte) (*Certificate, error) {
 		}
 		vals[i] = v
 	}
-	c := &Certificate{Delegation: vals[0], Person: vals[1], Role: vals[2], Level: vals[3]}
+	c := &Certificate{Delegation: vals[0], Person: vals[1], Role: vals[2], Level: vals[3], Languages: langs}
 	var err error
 	if c.Device, err = ParseDeviceID(vals[4]); err != nil {
 		return nil, errBadCert
@@ -468,6 +510,9 @@ func ParseCertificate(text []byte) (*Certificate, error) {
 func (k *RootKey) Certify(c *Certificate) ([]byte, error) {
 	if c.Delegation != k.Name {
 		return nil, fmt.Errorf("certificate for delegation %q cannot be signed by %q's root", c.Delegation, k.Name)
+	}
+	if c.Role == RoleInterpreter && len(c.Languages) == 0 {
+		return nil, errors.New("an interpreter is certified with its working languages (--languages)")
 	}
 	body, err := c.Marshal()
 	if err != nil {

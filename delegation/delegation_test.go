@@ -207,3 +207,38 @@ func TestDeviceID(t *testing.T) {
 		}
 	}
 }
+
+// TestInterpreterCertificate: an interpreter's certificate carries its
+// languages in the signed text; no other role may, and an interpreter must.
+func TestInterpreterCertificate(t *testing.T) {
+	root, _ := GenerateRoot("caspia")
+	c, _ := testCert(t, root)
+	c.Delegation, c.Role, c.Languages = "caspia", RoleInterpreter, []string{"en", "ru", "kk"}
+	msg, err := root.Certify(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(msg), "\nlevel expert\nlanguages en,ru,kk\ndevice ") {
+		t.Fatalf("certificate text:\n%s", msg)
+	}
+	got, err := VerifyCertificate(msg, root.VerifierKey(), time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	if err != nil || strings.Join(got.Languages, ",") != "en,ru,kk" {
+		t.Fatalf("verify: %v %+v", err, got)
+	}
+	body, _ := c.Marshal()
+	for _, bad := range []string{
+		strings.Replace(string(body), "role interpreter", "role expert", 1), // languages on another role
+		strings.Replace(string(body), "en,ru,kk", "en,ru,en", 1),
+		strings.Replace(string(body), "en,ru,kk", "EN", 1),
+		strings.Replace(string(body), "en,ru,kk", "", 1),
+		strings.Replace(string(body), "en,ru,kk", "en,,ru", 1),
+	} {
+		if _, err := ParseCertificate([]byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	c.Languages = nil
+	if _, err := root.Certify(c); err == nil {
+		t.Error("certified an interpreter without languages")
+	}
+}

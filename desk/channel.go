@@ -112,9 +112,9 @@ type MemberInfo struct {
 // under the root key of a delegation that is in the verified register, that
 // this delegate confirmed out of band, and that is a member of the channel;
 // and the leaf's signature key must be the certified device key.
-func (d *Desk) validator(parties map[string]Party, members []string) mls.CredentialValidator {
+func (d *Desk) validator(parties map[string]Party, members, interpreters []string) mls.CredentialValidator {
 	return func(c mls.Credential, sigKey []byte) error {
-		_, err := d.verifyCredential(parties, members, c, sigKey)
+		_, err := d.verifyCredential(parties, members, interpreters, c, sigKey)
 		return err
 	}
 }
@@ -122,7 +122,13 @@ func (d *Desk) validator(parties map[string]Party, members []string) mls.Credent
 // errRejectedMember marks a credential refused by the desk's policy.
 var errRejectedMember = errors.New("member not certified by a confirmed delegation of this channel")
 
-func (d *Desk) verifyCredential(parties map[string]Party, members []string, c mls.Credential, sigKey []byte) (*delegation.Certificate, error) {
+// verifyCredential checks a member's credential: a device certificate of an
+// accredited delegation whose root this desk confirmed, of a member
+// delegation of the channel (members; nil for any), or of an interpreter's
+// device the venue lets use the channel (interpreters) — whether every
+// party consented to that interpreter is checked against the talks
+// (interpreterCheck), since the consents are messages of the channel.
+func (d *Desk) verifyCredential(parties map[string]Party, members, interpreters []string, c mls.Credential, sigKey []byte) (*delegation.Certificate, error) {
 	if c.Type != mls.CredentialBasic {
 		return nil, fmt.Errorf("%w: not a basic credential", errRejectedMember)
 	}
@@ -137,7 +143,8 @@ func (d *Desk) verifyCredential(parties map[string]Party, members []string, c ml
 	if p.Confirmed.IsZero() {
 		return nil, fmt.Errorf("%w: delegation %q: %w", errRejectedMember, p.Name, ErrNotConfirmed)
 	}
-	if members != nil && !slices.Contains(members, p.Name) {
+	interpreter := peek.Role == delegation.RoleInterpreter && slices.Contains(interpreters, peek.DeviceID())
+	if members != nil && !slices.Contains(members, p.Name) && !interpreter {
 		return nil, fmt.Errorf("%w: delegation %q is not a member of the channel", errRejectedMember, p.Name)
 	}
 	cert, err := delegation.VerifyCertificate(c.Identity, p.RootKey, time.Now())
@@ -197,7 +204,7 @@ func (d *Desk) groupConfig(ctx context.Context, q getter, ch string) (*mls.Confi
 	if err != nil {
 		return nil, err
 	}
-	return &mls.Config{ValidateCredential: d.validator(parties, meta.Members), PublicHandshake: true}, nil
+	return &mls.Config{ValidateCredential: d.validator(parties, meta.Members, meta.Interpreters), PublicHandshake: true}, nil
 }
 
 // loadGroup returns the channel's group, or nil if this desk has none.

@@ -258,7 +258,8 @@ func (d *Desk) confirmationSet(ctx context.Context, ch string, listed []string) 
 		return set, nil
 	}
 	for _, m := range ms {
-		if m.Delegation == "" || slices.Contains(set, m.Delegation) {
+		if m.Delegation == "" || slices.Contains(set, m.Delegation) || m.Role == delegation.RoleInterpreter {
+			// An interpreter reads and interprets; it does not confirm.
 			continue
 		}
 		set = append(set, m.Delegation)

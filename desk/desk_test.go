@@ -148,11 +148,18 @@ func (tv *testVenue) accredit(name string) *party {
 
 // newDesk initialises and enrols a desk for a delegate of p.
 func (tv *testVenue) newDesk(p *party, person string) *Desk {
+	tv.t.Helper()
+	return tv.newDeskAs(p, person, "expert")
+}
+
+// newDeskAs creates and enrolls a desk of role role; an interpreter is
+// certified for English and Russian.
+func (tv *testVenue) newDeskAs(p *party, person, role string, langs ...string) *Desk {
 	t := tv.t
 	t.Helper()
 	ctx := t.Context()
 	home := t.TempDir()
-	d, err := Init(ctx, home, []byte("pass "+person), Profile{Delegation: p.name, Person: person, Role: "expert", Level: "expert"}, Options{Logger: quiet})
+	d, err := Init(ctx, home, []byte("pass "+person), Profile{Delegation: p.name, Person: person, Role: role, Level: "expert"}, Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +172,7 @@ func (tv *testVenue) newDesk(p *party, person string) *Desk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Languages = langs
 	cert, err := p.root.Certify(c)
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,11 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 		return errors.Join(append(errs, err)...)
 	}
 	for _, c := range chans {
+		if g, err := d.loadGroup(ctx, d.store, c.ID); err == nil && g != nil {
+			if err := d.checkInterpreters(ctx, c.ID, g); err != nil && !errors.Is(err, ErrInterpreterNotAdmitted) {
+				errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
+			}
+		}
 		if c.State.Alarm != nil || c.State.Pending() > 0 {
 			continue
 		}
@@ -264,7 +269,7 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 	}
 	var rejected error
 	cfg := &mls.Config{PublicHandshake: true, ValidateCredential: func(c mls.Credential, sigKey []byte) error {
-		_, err := d.verifyCredential(parties, nil, c, sigKey)
+		_, err := d.verifyCredential(parties, nil, nil, c, sigKey)
 		if err != nil && rejected == nil {
 			rejected = err
 		}
@@ -306,7 +311,8 @@ func (d *Desk) tryWelcome(ctx context.Context, welcome []byte) (string, error) {
 		}
 		for _, m := range g.Members() {
 			mi := memberOf(m)
-			if !containsStr(meta.Members, mi.Delegation) {
+			interpreter := mi.Role == delegation.RoleInterpreter && containsStr(meta.Interpreters, mi.Device)
+			if !containsStr(meta.Members, mi.Delegation) && !interpreter {
 				a := d.raise(ctx, &Alarm{Log: ch, Kind: AlarmMember,
 					Detail: fmt.Sprintf("a Welcome into %s whose group holds a device of %q, not a member delegation", ch, mi.Delegation)}, nil, nil,
 					map[string][]byte{"welcome": welcome})
@@ -602,7 +608,7 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 					Detail: fmt.Sprintf("the venue answered the claim for a key package of device %s of %s with one whose signature key is not that device's: the channel's group was not changed, so that no party's device is left out of it unseen", dev.ID, del)},
 					map[string][]byte{"keypackage": kp.Bytes()})
 			}
-			if _, err := d.verifyCredential(parties, meta.Members, kp.Credential(), kp.SignatureKey()); err != nil {
+			if _, err := d.verifyCredential(parties, meta.Members, nil, kp.Credential(), kp.SignatureKey()); err != nil {
 				// The device's own key with a credential that no longer
 				// holds (an expired or revoked certificate): not added.
 				d.log.Warn("key package credential refused", "device", dev.ID, "err", err)
@@ -814,6 +820,9 @@ func (d *Desk) maintainGroup(ctx context.Context, ch string) error {
 		})
 	}
 	kps, devs, err := d.candidates(ctx, ch, g, "")
+	if err == nil && len(kps) == 0 {
+		err = d.maintainInterpreters(ctx, ch, g)
+	}
 	if err != nil || len(kps) == 0 {
 		return err
 	}
@@ -868,6 +877,11 @@ func (d *Desk) send(ctx context.Context, ch string, data []byte, check func() er
 	g, err := d.loadGroup(ctx, d.store, ch)
 	if err != nil {
 		return 0, err
+	}
+	if g != nil {
+		if err := d.checkInterpreters(ctx, ch, g); err != nil {
+			return 0, err
+		}
 	}
 	if g == nil {
 		err := d.openLocked(ctx, ch)

@@ -120,6 +120,9 @@ var (
 // error means nothing changed.
 func (s *State) apply(e Event, v any) (string, error) {
 	who := s.sender(e)
+	if _, ok := v.(*interpretPayload); !ok && who.party == nil && s.Interpreter(e.Device) != nil {
+		return "", errInterpreterOnly
+	}
 	switch p := v.(type) {
 	case *addItemPayload:
 		return s.addItem(who, p)
@@ -155,6 +158,12 @@ func (s *State) apply(e Event, v any) (string, error) {
 		return s.takeUp(e, who, p)
 	case *reopenPayload:
 		return s.reopen(e, who, p)
+	case *consentInterpreterPayload:
+		return s.consentInterpreter(e, who, p)
+	case *removeInterpreterPayload:
+		return s.removeInterpreter(e, who, p)
+	case *interpretPayload:
+		return s.interpret(e, who, p)
 	}
 	panic("negotiation: internal error: unhandled payload")
 }

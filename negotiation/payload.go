@@ -297,6 +297,12 @@ func decodePayload(b []byte) (string, any, error) {
 		v = &takeUpPayload{}
 	case TypeReopen:
 		v = &reopenPayload{}
+	case TypeConsentInterpreter:
+		v = &consentInterpreterPayload{}
+	case TypeRemoveInterpreter:
+		v = &removeInterpreterPayload{}
+	case TypeInterpret:
+		v = &interpretPayload{}
 	default:
 		return e.Type, nil, fmt.Errorf("%w: type %q", errUnknown, e.Type)
 	}

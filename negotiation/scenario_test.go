@@ -102,7 +102,7 @@ type log struct {
 var persons = map[string]string{
 	"ilse-marven": "arden", "tomas-reig": "arden", "nora-vass": "arden", "pieter-ost": "arden",
 	"oleh-varta": "borealia", "iryna-holt": "borealia", "maks-dorn": "borealia", "sana-ruel": "borealia",
-	"dana-seitkali": "caspia", "arman-bekov": "caspia",
+	"dana-seitkali": "caspia", "arman-bekov": "caspia", "aigul-nur": "caspia",
 }
 
 func (l *log) add(person string, payload []byte) Event {

@@ -72,9 +72,12 @@ type State struct {
 	Packages []*OutcomePackage `json:"packages,omitempty"`
 	// Referrals are the referrals of texts to higher levels, in order.
 	Referrals []*Referral `json:"referrals,omitempty"`
-	Package   PackageView `json:"package"` // across the whole agenda
-	Cursors   []Cursor    `json:"cursors"` // last log index per channel, sorted by channel
-	Log       []Record    `json:"log"`     // every event, applied or not, in order
+	// Interpreters are the interpreters' devices the parties consented to
+	// in this channel, in order of first consent.
+	Interpreters []*Interpreter `json:"interpreters,omitempty"`
+	Package      PackageView    `json:"package"` // across the whole agenda
+	Cursors      []Cursor       `json:"cursors"` // last log index per channel, sorted by channel
+	Log          []Record       `json:"log"`     // every event, applied or not, in order
 
 	idx            *index           // lookup tables, rebuilt on demand; not part of the state
 	verifyReferral ReferralVerifier // checks take_up evidence; not part of the state
@@ -326,6 +329,11 @@ type Statement struct {
 	Channel    string   `json:"channel"`
 	LogIndex   uint64   `json:"log_index"`
 	Replies    []string `json:"replies"` // IDs of the statements replying to this one
+	// An interpretation renders statement Interprets into language Lang;
+	// Interpretations lists those of this statement.
+	Interprets      string   `json:"interprets,omitempty"`
+	Lang            string   `json:"lang,omitempty"`
+	Interpretations []string `json:"interpretations,omitempty"`
 }
 
 // Readiness collects the parties' signals that a text or an agenda item is
@@ -573,6 +581,11 @@ func (s *State) check() error {
 	for _, r := range s.Readiness {
 		if r == nil {
 			return errors.New("missing readiness")
+		}
+	}
+	for _, in := range s.Interpreters {
+		if in == nil {
+			return errors.New("missing interpreter")
 		}
 	}
 	for i, r := range s.Referrals {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
@@ -125,16 +126,44 @@ func (v *Venue) forgetChannel(id string) {
 }
 
 // channelsOf returns the channels a delegation is a member of.
-func (v *Venue) channelsOf(ctx context.Context, del string) ([]store.Channel, error) {
+func (v *Venue) channelsOf(ctx context.Context, del, device string) ([]store.Channel, error) {
 	all, err := v.store.Channels(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Channel
 	for _, c := range all {
-		if slices.Contains(c.Members, del) {
+		if mayAccess(c, del, device) {
 			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// Interpreters' devices. A channel's stored member list holds the member
+// delegations and, as "interpreter/<device ID>", the interpreters' devices
+// the host lets read and write the channel's log (delegation names and
+// device IDs never contain '/'). The venue lets such a device through; only
+// the parties' desks admit it to the channel's group, when every party has
+// consented (package negotiation, consent_interpreter).
+const interpreterPrefix = "interpreter/"
+
+// splitMembers returns the delegations and the interpreters' devices of a
+// stored member list.
+func splitMembers(stored []string) (delegations, interpreters []string) {
+	for _, m := range stored {
+		if dev, ok := strings.CutPrefix(m, interpreterPrefix); ok {
+			interpreters = append(interpreters, dev)
+		} else {
+			delegations = append(delegations, m)
+		}
+	}
+	return delegations, interpreters
+}
+
+// mayAccess reports whether a device of delegation del may use channel c's
+// log: its delegation is a member, or the device is one of its
+// interpreters.
+func mayAccess(c store.Channel, del, device string) bool {
+	return slices.Contains(c.Members, del) || device != "" && slices.Contains(c.Members, interpreterPrefix+device)
 }

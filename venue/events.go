@@ -357,7 +357,7 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 // the delegation joined: all of it is new to it). Every cosignature queue
 // is read at the next delivery.
 func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *cursor, fresh bool) error {
-	chans, err := v.channelsOf(ctx, sub.delegation)
+	chans, err := v.channelsOf(ctx, sub.delegation, sub.device)
 	if err != nil {
 		return err
 	}

@@ -123,6 +123,7 @@ func (v *Venue) Handler() http.Handler {
 	h("GET /v1/channels", adminOrDevice, v.handleChannels)
 	h("POST /v1/channels", adminOnly, v.handleCreateChannel)
 	h("PUT /v1/channels/{id}/members", adminOnly, v.handleSetMembers)
+	h("PUT /v1/channels/{id}/interpreters", adminOnly, v.handleSetInterpreters)
 	h("POST /v1/devices", public, v.handleRegisterDevice)
 	h("POST /v1/revocations", public, v.handleRevoke)
 	h("GET /v1/devices", adminOrDevice, v.handleDevices)
@@ -345,16 +346,21 @@ func (v *Venue) handleAccredit(w http.ResponseWriter, r *http.Request, _ princip
 
 // Channel is a channel as the API returns it.
 type Channel struct {
-	ID      string    `json:"id"`
-	Kind    string    `json:"kind"`
-	Level   string    `json:"level"`
-	Members []string  `json:"members"`
-	Origin  string    `json:"origin"`
-	Created time.Time `json:"created"`
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Level   string   `json:"level"`
+	Members []string `json:"members"`
+	// Interpreters are the interpreters' devices the host lets use the
+	// channel's log; the parties' desks admit one to the channel's group
+	// only when every party has consented.
+	Interpreters []string  `json:"interpreters,omitempty"`
+	Origin       string    `json:"origin"`
+	Created      time.Time `json:"created"`
 }
 
 func (v *Venue) toChannel(c store.Channel) Channel {
-	return Channel{ID: c.ID, Kind: c.Kind, Level: c.Level, Members: c.Members, Origin: v.origin(c.ID), Created: c.Created}
+	ms, in := splitMembers(c.Members)
+	return Channel{ID: c.ID, Kind: c.Kind, Level: c.Level, Members: ms, Interpreters: in, Origin: v.origin(c.ID), Created: c.Created}
 }
 
 // validChannelID reports whether id may name a channel: 1-64 of a-z, 0-9
@@ -372,7 +378,7 @@ func (v *Venue) handleChannels(w http.ResponseWriter, r *http.Request, p princip
 	if p.admin {
 		list, err = v.store.Channels(r.Context())
 	} else {
-		list, err = v.channelsOf(r.Context(), p.delegation)
+		list, err = v.channelsOf(r.Context(), p.delegation, p.device)
 	}
 	if err != nil {
 		v.writeErr(w, &errStore{err})
@@ -476,14 +482,75 @@ func (v *Venue) handleSetMembers(w http.ResponseWriter, r *http.Request, _ princ
 		writeError(w, status, msg)
 		return
 	}
-	if err := v.store.SetMembers(r.Context(), id, ms); err != nil {
+	_, interpreters := splitMembers(c.Members)
+	stored := ms
+	for _, dev := range interpreters {
+		stored = append(stored, interpreterPrefix+dev)
+	}
+	if err := v.store.SetMembers(r.Context(), id, stored); err != nil {
 		v.writeErr(w, &errStore{err})
 		return
 	}
 	v.forgetChannel(id)
 	v.hub.channelsChanged()
-	c.Members = ms
+	c.Members = stored
 	v.log.Info("changed channel members", "channel", id, "members", strings.Join(ms, ","))
+	writeJSON(w, http.StatusOK, v.toChannel(c))
+}
+
+// handleSetInterpreters replaces the interpreters' devices that may use a
+// channel's log: registered devices whose certificate names the role
+// interpreter.
+func (v *Venue) handleSetInterpreters(w http.ResponseWriter, r *http.Request, _ principal) {
+	id := r.PathValue("id")
+	c, err := v.store.Channel(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such channel")
+		return
+	} else if err != nil {
+		v.writeErr(w, &errStore{err})
+		return
+	}
+	var req struct {
+		Devices []string `json:"devices"`
+	}
+	if !decodeJSON(w, r, maxJSON, &req) {
+		return
+	}
+	if len(req.Devices) > 16 {
+		writeError(w, http.StatusBadRequest, "devices: at most 16 interpreters in a channel")
+		return
+	}
+	members, _ := splitMembers(c.Members)
+	stored := slices.Clone(members)
+	for _, dev := range req.Devices {
+		d, err := v.store.Device(r.Context(), dev)
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusBadRequest, "devices: no device "+strconv.Quote(dev))
+			return
+		} else if err != nil {
+			v.writeErr(w, &errStore{err})
+			return
+		}
+		cert, err := delegation.PeekCertificate(d.Certificate)
+		if err != nil || cert.Role != delegation.RoleInterpreter {
+			writeError(w, http.StatusBadRequest, "devices: "+dev+" is not certified as an interpreter")
+			return
+		}
+		if slices.Contains(stored, interpreterPrefix+dev) {
+			writeError(w, http.StatusBadRequest, "devices: duplicate device")
+			return
+		}
+		stored = append(stored, interpreterPrefix+dev)
+	}
+	if err := v.store.SetMembers(r.Context(), id, stored); err != nil {
+		v.writeErr(w, &errStore{err})
+		return
+	}
+	v.forgetChannel(id)
+	v.hub.channelsChanged()
+	c.Members = stored
+	v.log.Info("changed channel interpreters", "channel", id, "interpreters", len(req.Devices))
 	writeJSON(w, http.StatusOK, v.toChannel(c))
 }
 
@@ -822,7 +889,7 @@ func (v *Venue) canAccessLog(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, statusFor(p), "only member devices may read a channel's log")
 		return false
 	}
-	if err != nil || !slices.Contains(c.Members, p.delegation) {
+	if err != nil || !mayAccess(c, p.delegation, p.device) {
 		writeError(w, http.StatusForbidden, "delegation "+p.delegation+" is not a member of a channel "+log)
 		return false
 	}

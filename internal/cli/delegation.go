@@ -132,6 +132,7 @@ Example:
 	person := fs.String("person", "", "the delegate's `name` as colleagues know it")
 	role := fs.String("role", "", "`role`: e.g. head, expert, adviser, interpreter, logistics")
 	level := fs.String("level", "expert", "`level`: "+strings.Join(delegation.Levels, ", "))
+	langs := fs.String("languages", "", "an interpreter's working `languages`, e.g. en,ru,kk (role interpreter only, and required there)")
 	valid := fs.Duration("valid-for", 90*24*time.Hour, "validity from now")
 	out := fs.String("out", "", "write the certificate to `file` instead of standard output")
 	if err := parseFlags(fs, args); err != nil {
@@ -153,7 +154,11 @@ Example:
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	c := &delegation.Certificate{Delegation: k.Name, Person: *person, Role: *role, Level: *level, Device: pub,
+	var languages []string
+	if *langs != "" {
+		languages = strings.Split(*langs, ",")
+	}
+	c := &delegation.Certificate{Delegation: k.Name, Person: *person, Role: *role, Level: *level, Languages: languages, Device: pub,
 		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(*valid)}
 	msg, err := k.Certify(c)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
 )
@@ -305,10 +306,24 @@ host records today stay confidential once it has a quantum computer).`)
 	fmt.Fprintf(env.Stdout, "suite   %s (%s)\n        %s\n", si.Name, si.Code, si.Summary)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LEAF\tDELEGATION\tPERSON\tROLE\tDEVICE")
+	var interpreters []desk.MemberInfo
 	for _, m := range ms {
+		if m.Role == delegation.RoleInterpreter {
+			interpreters = append(interpreters, m)
+			continue
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.Leaf, m.Delegation, m.Person, m.Role, m.Device)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(interpreters) > 0 {
+		fmt.Fprintln(env.Stdout, "interpreters (not parties; admitted with every party's consent; they read everything here):")
+		for _, m := range interpreters {
+			fmt.Fprintf(env.Stdout, "  %d  %s of %s  %s\n", m.Leaf, m.Person, m.Delegation, m.Device)
+		}
+	}
+	return nil
 }
 
 func runDeskInvite(ctx context.Context, env *Env, args []string) error {

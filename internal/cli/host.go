@@ -180,7 +180,13 @@ channel's log only to devices of its member delegations.
 
   goodoffices host channel create --id ID --kind KIND --level LEVEL --members A,B
   goodoffices host channel members --id ID --members A,B,C
+  goodoffices host channel interpreters --id ID --devices DEVICE[,DEVICE]
   goodoffices host channel list
+
+'interpreters' lets interpreters' devices (certified with role interpreter)
+use a channel's log; the parties' desks add one to the channel's group only
+once every party has consented (goodoffices desk interpreter consent), and
+any party removes it. --devices '' ends the venue's permission.
 
 Kinds: `+strings.Join(venue.Kinds, ", ")+`.
 Levels: expert, senior-officials, ministerial, leaders.`)
@@ -189,9 +195,10 @@ Levels: expert, senior-officials, ministerial, leaders.`)
 	kind := fs.String("kind", "", "channel `kind`")
 	level := fs.String("level", "expert", "`level` of the channel")
 	members := fs.String("members", "", "member delegations, comma-separated")
+	devices := fs.String("devices", "", "interpreters' device IDs, comma-separated")
 	if len(args) == 0 {
 		fs.Usage()
-		return &UsageError{Msg: "want create, members or list"}
+		return &UsageError{Msg: "want create, members, interpreters or list"}
 	}
 	if args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
@@ -229,6 +236,11 @@ Levels: expert, senior-officials, ministerial, leaders.`)
 			return &UsageError{Msg: "members needs --id and --members"}
 		}
 		ch, err = c.SetMembers(ctx, *id, split(*members))
+	case "interpreters":
+		if *id == "" || !isFlagSet(fs, "devices") {
+			return &UsageError{Msg: "interpreters needs --id and --devices"}
+		}
+		ch, err = c.SetInterpreters(ctx, *id, split(*devices))
 	case "list":
 		chs, err := c.Channels(ctx)
 		if err != nil {
@@ -244,7 +256,7 @@ Levels: expert, senior-officials, ministerial, leaders.`)
 		}
 		return tw.Flush()
 	default:
-		return &UsageError{Msg: "unknown subcommand " + sub + ": want create, members or list"}
+		return &UsageError{Msg: "unknown subcommand " + sub + ": want create, members, interpreters or list"}
 	}
 	if err != nil {
 		return err
@@ -253,5 +265,8 @@ Levels: expert, senior-officials, ministerial, leaders.`)
 		return printJSON(env, ch)
 	}
 	fmt.Fprintf(env.Stdout, "channel %s (%s, %s): %s\nlog origin: %s\n", ch.ID, ch.Kind, ch.Level, strings.Join(ch.Members, ", "), ch.Origin)
+	if len(ch.Interpreters) > 0 {
+		fmt.Fprintf(env.Stdout, "interpreters' devices (admitted by the parties' consent only): %s\n", strings.Join(ch.Interpreters, ", "))
+	}
 	return nil
 }

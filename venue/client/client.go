@@ -326,12 +326,15 @@ func (c *Client) Accredit(ctx context.Context, name, rootKey string) (Delegation
 
 // A Channel is a channel of the talks.
 type Channel struct {
-	ID      string    `json:"id"`
-	Kind    string    `json:"kind"`
-	Level   string    `json:"level"`
-	Members []string  `json:"members"`
-	Origin  string    `json:"origin"`
-	Created time.Time `json:"created"`
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Level   string   `json:"level"`
+	Members []string `json:"members"`
+	// Interpreters are the interpreters' devices the host lets use the
+	// channel's log (the parties' desks decide whether they join).
+	Interpreters []string  `json:"interpreters,omitempty"`
+	Origin       string    `json:"origin"`
+	Created      time.Time `json:"created"`
 }
 
 // ChannelSpec describes a channel to create.
@@ -369,6 +372,18 @@ func (c *Client) SetMembers(ctx context.Context, id string, members []string) (C
 	var out Channel
 	err := c.getJSON(ctx, request{method: "PUT", path: "/v1/channels/" + url.PathEscape(id) + "/members", auth: authAdmin,
 		contentType: "application/json", body: jsonBody(map[string][]string{"members": members})}, &out)
+	return out, err
+}
+
+// SetInterpreters replaces the interpreters' devices that may use a
+// channel's log (admin).
+func (c *Client) SetInterpreters(ctx context.Context, id string, devices []string) (Channel, error) {
+	var out Channel
+	if devices == nil {
+		devices = []string{}
+	}
+	err := c.getJSON(ctx, request{method: "PUT", path: "/v1/channels/" + url.PathEscape(id) + "/interpreters", auth: authAdmin,
+		contentType: "application/json", body: jsonBody(map[string][]string{"devices": devices})}, &out)
 	return out, err
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/outcome"
@@ -968,10 +969,13 @@ type alarmView struct {
 type trustChan struct {
 	desk.ChannelInfo
 	Members []desk.MemberInfo
-	Epoch   uint64
-	MemErr  string
-	Conf    *confView
-	Suite   *desk.SuiteInfo // nil until the desk is in the channel's group
+	// Interpreters are the members certified as interpreters: not
+	// parties, admitted with every party's consent.
+	Interpreters []desk.MemberInfo
+	Epoch        uint64
+	MemErr       string
+	Conf         *confView
+	Suite        *desk.SuiteInfo // nil until the desk is in the channel's group
 }
 
 // confView is a log's cosignature state as the trust panel shows it.
@@ -1094,7 +1098,14 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			tc.MemErr = err.Error()
 		}
-		tc.Members, tc.Epoch = mem, epoch
+		for _, mi := range mem {
+			if mi.Role == delegation.RoleInterpreter {
+				tc.Interpreters = append(tc.Interpreters, mi)
+			} else {
+				tc.Members = append(tc.Members, mi)
+			}
+		}
+		tc.Epoch = epoch
 		if si, err := s.d.ChannelSuite(ctx, c.ID); err == nil {
 			tc.Suite = &si
 		}
