@@ -16,32 +16,37 @@ import (
 // quoted.
 func Describe(payload []byte) string {
 	var p struct {
-		Type       string        `json:"type"`
-		Body       string        `json:"body"`
-		ReplyTo    string        `json:"reply_to"`
-		AboutText  string        `json:"about_text"`
-		AboutPara  string        `json:"about_para"`
-		Text       string        `json:"text"`
-		Title      string        `json:"title"`
-		Item       string        `json:"item"`
-		Parent     string        `json:"parent"`
-		Status     string        `json:"status"`
-		Paragraphs []any         `json:"paragraphs"`
-		Amendment  Amendment     `json:"amendment"`
-		Proposal   string        `json:"proposal"`
-		Response   string        `json:"response"`
-		Note       string        `json:"note"`
-		Para       string        `json:"para"`
-		Version    int           `json:"version"`
-		Stance     string        `json:"stance"`
-		Scope      string        `json:"scope"`
-		ID         string        `json:"id"`
-		Level      string        `json:"level"`
-		Languages  []Language    `json:"languages"`
-		Lang       string        `json:"lang"`
-		Language   string        `json:"language"`
-		Package    string        `json:"package"`
-		Texts      []PackageText `json:"texts"`
+		Type       string          `json:"type"`
+		Body       string          `json:"body"`
+		ReplyTo    string          `json:"reply_to"`
+		AboutText  string          `json:"about_text"`
+		AboutPara  string          `json:"about_para"`
+		Text       string          `json:"text"`
+		Title      string          `json:"title"`
+		Item       string          `json:"item"`
+		Parent     string          `json:"parent"`
+		Status     string          `json:"status"`
+		Paragraphs []any           `json:"paragraphs"`
+		Amendment  Amendment       `json:"amendment"`
+		Proposal   string          `json:"proposal"`
+		Response   string          `json:"response"`
+		Note       string          `json:"note"`
+		Para       string          `json:"para"`
+		Version    int             `json:"version"`
+		Stance     string          `json:"stance"`
+		Scope      string          `json:"scope"`
+		ID         string          `json:"id"`
+		Level      string          `json:"level"`
+		Languages  json.RawMessage `json:"languages"` // []Language (adopt) or []string (consent_interpreter)
+		Lang       string          `json:"lang"`
+		Language   string          `json:"language"`
+		Package    string          `json:"package"`
+		Texts      []PackageText   `json:"texts"`
+		Referral   ReferredText    `json:"referral"`
+		Device     string          `json:"device"`
+		Delegation string          `json:"delegation"`
+		Person     string          `json:"person"`
+		Entry      uint64          `json:"entry"`
 	}
 	if len(payload) > MaxPayloadBytes || json.Unmarshal(payload, &p) != nil || p.Type == "" {
 		return strconv.Quote(clipWords(string(payload), 200))
@@ -87,8 +92,10 @@ func Describe(payload []byte) string {
 	case TypeReady:
 		return fmt.Sprintf("is ready to take %s %s to %s level%s", words(p.Scope), p.ID, words(p.Level), note(p.Note))
 	case TypeAdopt:
+		var ls []Language
+		json.Unmarshal(p.Languages, &ls)
 		var langs []string
-		for _, l := range p.Languages {
+		for _, l := range ls {
 			langs = append(langs, l.Lang)
 		}
 		return fmt.Sprintf("adopts text %s version %d in %s", p.Text, p.Version, strings.Join(langs, ", "))
@@ -104,6 +111,21 @@ func Describe(payload []byte) string {
 			ids = append(ids, t.Text)
 		}
 		return fmt.Sprintf("adopts package %s %s (%s)", p.Package, q(p.Title), strings.Join(ids, ", "))
+	case TypeRefer:
+		r := p.Referral
+		return fmt.Sprintf("refers text %s %s (version %d) from %s to %s level", r.Text, q(r.Title), r.Version, words(string(r.From)), words(string(r.To)))
+	case TypeTakeUp:
+		return fmt.Sprintf("takes up text %s, referred from a lower level", p.Text)
+	case TypeReopen:
+		return fmt.Sprintf("reopens %s %s%s", p.Text, p.Para, note(p.Note))
+	case TypeConsentInterpreter:
+		var langs []string
+		json.Unmarshal(p.Languages, &langs)
+		return fmt.Sprintf("consents to %s (%s) interpreting, in %s", p.Person, p.Delegation, strings.Join(langs, ", "))
+	case TypeRemoveInterpreter:
+		return fmt.Sprintf("removes interpreter device %s%s", clipWords(p.Device, 16), note(p.Note))
+	case TypeInterpret:
+		return fmt.Sprintf("interprets entry %d into %s: %s", p.Entry, p.Lang, q(p.Body))
 	}
 	return fmt.Sprintf("sends a %q event this version does not know", clipWords(p.Type, 40))
 }
