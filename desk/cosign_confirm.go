@@ -304,6 +304,12 @@ func (d *Desk) verifyCosignatures(ctx context.Context, log string, vv note.Verif
 			continue
 		}
 		cert, err := verifyCertCached(parties[del], []byte(c.Certificate), now)
+		if errors.Is(err, ErrNotConfirmed) {
+			// Expected until this delegate confirms that party out of
+			// band; its cosignatures cannot count before (describeMissing
+			// says so), and that is no warning.
+			continue
+		}
 		if err != nil || cert.Delegation != del || delegation.DeviceID(cert.Device) != id {
 			d.log.Warn("ignoring a cosigner whose certificate does not verify", "log", log, "cosigner", c.Name, "err", err)
 			continue

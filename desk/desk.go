@@ -266,7 +266,7 @@ func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byt
 	}
 	info, err := api.info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("failed to reach the venue: %w", err)
+		return nil, fmt.Errorf("failed to fetch the venue's information: %w", err)
 	}
 	if venueKey != "" && subtle.ConstantTimeCompare([]byte(venueKey), []byte(info.VerifierKey)) != 1 {
 		return nil, &Alarm{Log: RegisterLog, Kind: AlarmVenueKey, Detail: "the venue presents a different signing key than the one given"}

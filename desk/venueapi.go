@@ -141,7 +141,7 @@ func (v *venueClient) fetcher(log string) func(ctx context.Context, path string)
 	return func(ctx context.Context, path string) ([]byte, error) {
 		b, err := v.cl().Fetch(ctx, log, path)
 		if err != nil {
-			return nil, transient(fmt.Errorf("failed to fetch %s of log %s: %w", path, log, err))
+			return nil, transient(fmt.Errorf("log %s, %s: %w", log, path, err))
 		}
 		return b, nil
 	}

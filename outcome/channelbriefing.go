@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/good-offices/goodoffices/mls"
+	"github.com/good-offices/goodoffices/negotiation"
 )
 
 // # Channel briefings
@@ -148,21 +149,21 @@ func (cb *ChannelBriefing) Verify(o Options) (*Report, error) {
 	return r, nil
 }
 
-// summary renders a disclosed negotiation event in one line.
+// summary renders a disclosed negotiation event in one line, in words
+// (negotiation.Describe): a statement as its quoted body, any other event
+// as what it asks for, never as raw JSON.
 func summary(data string) string {
 	var p struct {
 		Type string `json:"type"`
 		Body string `json:"body"`
-		Text string `json:"text"`
-		Para string `json:"para"`
 	}
 	if json.Unmarshal([]byte(data), &p) != nil || p.Type == "" {
 		return fmt.Sprintf("%q", data)
 	}
-	if p.Body != "" {
-		return fmt.Sprintf("%s: %q", p.Type, p.Body)
+	if p.Type == negotiation.TypeStatement {
+		return fmt.Sprintf("statement: %q", p.Body)
 	}
-	return data
+	return negotiation.Describe([]byte(data))
 }
 
 func (r *Report) writeChannelBriefing(b *strings.Builder) {

@@ -3,6 +3,7 @@ package venue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,26 @@ type cachedChannel struct {
 
 var errDeviceInvalid = errors.New("device not registered or certificate invalid")
 
+// errDeviceRevoked is errDeviceInvalid for a device its delegation revoked.
+// Only the device itself is told (it proved it holds the device key): the
+// revocations log is public anyway, and nobody else learns anything.
+var errDeviceRevoked = fmt.Errorf("%w: revoked", errDeviceInvalid)
+
+// Messages of the 401 refusing a device's own request.
+const (
+	msgDeviceInvalid = "device not registered or its certificate is no longer valid"
+	msgDeviceRevoked = "this device was revoked by its delegation (logged in /logs/revocations/): it can no longer use the venue; the head of delegation certifies a new device"
+)
+
+// deviceRefusal is the message of the 401 refusing a device's own request
+// because of err from device.
+func deviceRefusal(err error) string {
+	if errors.Is(err, errDeviceRevoked) {
+		return msgDeviceRevoked
+	}
+	return msgDeviceInvalid
+}
+
 // device returns a registered device whose certificate is valid now.
 func (v *Venue) device(ctx context.Context, id string) (cachedDevice, error) {
 	now := time.Now()
@@ -49,8 +70,12 @@ func (v *Venue) device(ctx context.Context, id string) (cachedDevice, error) {
 		if err != nil {
 			return cachedDevice{}, errDeviceInvalid
 		}
-		if revoked, err := v.revoked(ctx, sd.Delegation, id); err != nil || revoked {
+		revoked, err := v.revoked(ctx, sd.Delegation, id)
+		if err != nil {
 			return cachedDevice{}, errDeviceInvalid
+		}
+		if revoked {
+			return cachedDevice{}, errDeviceRevoked
 		}
 		d = cachedDevice{id: id, delegation: sd.Delegation, person: cert.Person, role: cert.Role, key: cert.Device, notAfter: cert.NotAfter, loaded: now}
 		v.cacheMu.Lock()

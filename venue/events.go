@@ -289,7 +289,7 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 	}
 	d, err := v.device(ctx, p.device)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "device not registered or its certificate is no longer valid")
+		writeError(w, http.StatusUnauthorized, deviceRefusal(err))
 		return
 	}
 	// A stream outlives the request that authenticated it: it must not be

@@ -93,7 +93,7 @@ func (v *Venue) principalOf(r *http.Request) (principal, int, string) {
 		}
 		d, err := v.device(r.Context(), delegation.DeviceID(pub))
 		if err != nil {
-			return p, http.StatusUnauthorized, "device not registered or its certificate is no longer valid"
+			return p, http.StatusUnauthorized, deviceRefusal(err)
 		}
 		p.device, p.delegation, p.person, p.role, p.key = d.id, d.delegation, d.person, d.role, d.key
 	default:
@@ -572,6 +572,9 @@ type Device struct {
 	Level       string    `json:"level"`
 	NotAfter    time.Time `json:"not_after"`
 	Certificate string    `json:"certificate"` // the signed note, verifiable by anyone holding the root key
+	// Revoked says that its delegation revoked the device (as the public
+	// revocations log records); the venue refuses it.
+	Revoked bool `json:"revoked,omitempty"`
 }
 
 func toDevice(d store.Device) Device {
@@ -646,9 +649,18 @@ func (v *Venue) handleDevices(w http.ResponseWriter, r *http.Request, _ principa
 		v.writeErr(w, &errStore{err})
 		return
 	}
+	v.revocations.mu.Lock()
+	err = v.refreshRevocationsLocked(r.Context())
 	out := make([]Device, 0, len(list))
 	for _, d := range list {
-		out = append(out, toDevice(d))
+		dv := toDevice(d)
+		dv.Revoked = v.revocations.revoked[revocationKey(d.Delegation, d.ID)]
+		out = append(out, dv)
+	}
+	v.revocations.mu.Unlock()
+	if err != nil {
+		v.writeErr(w, &errStore{err})
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -685,7 +697,8 @@ func (v *Venue) handleToken(w http.ResponseWriter, r *http.Request, _ principal)
 		return
 	}
 	if _, err := v.device(r.Context(), req.Device); err != nil {
-		writeError(w, http.StatusUnauthorized, "device not registered or its certificate is no longer valid")
+		// The caller proved it holds the device key: it may learn why.
+		writeError(w, http.StatusUnauthorized, deviceRefusal(err))
 		return
 	}
 	if err := v.store.UseNonce(r.Context(), nonce, exp); errors.Is(err, store.ErrReplay) {

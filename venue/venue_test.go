@@ -857,8 +857,19 @@ func TestRevocation(t *testing.T) {
 	if _, err := a.Append(ctx, "plenary", []byte("after")); status(err) != 401 {
 		t.Fatalf("append by revoked device: %v", err)
 	}
-	if err := a.Authenticate(ctx); status(err) != 401 {
-		t.Fatalf("revoked device authenticated: %v", err)
+	if err := a.Authenticate(ctx); status(err) != 401 || !strings.Contains(err.Error(), "this device was revoked by its delegation") {
+		t.Fatalf("revoked device authenticated, or not told it was revoked: %v", err)
+	}
+	// Another key is told only that it is not a registered device (only the
+	// holder of the revoked key, which signs the token request, is told).
+	other, _ := client.New(tv.srv.URL, client.WithDevice(ed25519.NewKeyFromSeed(make([]byte, 32))))
+	if err := other.Authenticate(ctx); err == nil || strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("a stranger's authentication: %v", err)
+	}
+	// The host's list marks it.
+	ds, err := tv.admin.Devices(ctx, "arden")
+	if err != nil || len(ds) != 1 || !ds[0].Revoked {
+		t.Fatalf("host's device list after revocation: %+v %v", ds, err)
 	}
 	cert := certFor(t, tv.roots["arden"], apub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if _, err := a.RegisterDevice(ctx, cert); status(err) != 403 {

@@ -39,6 +39,7 @@ func TestScripts(t *testing.T) {
 			"waitfor": cmdWaitFor,
 			"stop":    cmdStop,
 			"capture": cmdCapture,
+			"ptyrun":  cmdPtyRun, // pty_linux_test.go
 		},
 	})
 }

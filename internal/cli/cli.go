@@ -27,6 +27,7 @@ const (
 type command struct {
 	name    string // e.g. "venue" or "delegation init"
 	summary string // one line for the command list
+	hidden  bool   // not listed, suggested or completed (a helper of the completion scripts)
 	// run executes the command. args excludes the command's name.
 	run func(ctx context.Context, env *Env, args []string) error
 }
@@ -134,7 +135,7 @@ func run(ctx context.Context, env *Env, args []string) int {
 func subcommands(prefix string) []*command {
 	var out []*command
 	for name, c := range commands {
-		if strings.HasPrefix(name, prefix+" ") {
+		if strings.HasPrefix(name, prefix+" ") && !c.hidden {
 			out = append(out, c)
 		}
 	}
@@ -154,8 +155,10 @@ Usage: goodoffices <command> [flags]
 Commands:
 `)
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
@@ -218,6 +221,21 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	return fs.Args(), nil
 }
 
+// parseSub parses a command of the form "CMD SUBCOMMAND [ARGS] [flags]"
+// with flags anywhere, also before the subcommand, and returns the
+// subcommand and the other positional arguments.
+func parseSub(fs *flag.FlagSet, args []string) (string, []string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return "", nil, &UsageError{Msg: "the subcommand is missing"}
+	}
+	return pos[0], pos[1:], nil
+}
+
 // parseOneArg parses flags given before or after at most one positional
 // argument and returns that argument ("" if none).
 func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {
@@ -238,7 +256,10 @@ func parseOneArg(fs *flag.FlagSet, args []string) (string, error) {
 // edits away, or a unique prefix), "" if none.
 func suggest(name string) string {
 	best, bestD := "", 3
-	for n := range commands {
+	for n, c := range commands {
+		if c.hidden {
+			continue
+		}
 		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
 			best, bestD = n, d
 		}

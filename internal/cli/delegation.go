@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,9 +30,11 @@ func runDelegationInit(ctx context.Context, env *Env, args []string) error {
 Creates the root key of a delegation (a party to the talks). The head of
 delegation keeps it offline; it certifies the delegates' devices and signs
 outcomes. The file is written with mode 0600 and is encrypted with the
-passphrase in $GOODOFFICES_PASSPHRASE (scrypt + ChaCha20-Poly1305), or else
-one asked twice on the terminal; with neither (no terminal) the key is
-stored unencrypted and a warning is printed.
+passphrase from --passphrase-file or $GOODOFFICES_PASSPHRASE (scrypt +
+ChaCha20-Poly1305), or else one asked twice on the terminal (without echo);
+with none of them (no terminal) the key is stored unencrypted and a warning
+is printed. Every command that uses the root key reads its passphrase the
+same way.
 
 It prints the verifier key, which the host accredits, and the fingerprint,
 which the other parties compare with you out of band (in person, on a call).
@@ -40,6 +43,7 @@ Example:
   GOODOFFICES_PASSPHRASE='…' goodoffices delegation init --name arden`)
 	name := fs.String("name", "", "delegation `name`: 1-64 of a-z, 0-9, '-', '.' (e.g. arden)")
 	keyPath := fs.String("key", "", "root key `file` to create (default <name>.root)")
+	passFile := rootPassFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +58,10 @@ Example:
 	if err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
-	pass := []byte(env.Getenv(passphraseEnv))
+	pass, err := rootPassphrase(env, *passFile)
+	if err != nil {
+		return err
+	}
 	if len(pass) == 0 {
 		p, err := readPassphrase(env, "Passphrase for the root key: ", true)
 		switch {
@@ -72,8 +79,26 @@ Example:
 	return nil
 }
 
-func loadRoot(env *Env, path string) (*delegation.RootKey, error) {
-	pass := []byte(env.Getenv(passphraseEnv))
+// rootPassFlag adds --passphrase-file to a command that uses the root key.
+func rootPassFlag(fs *flag.FlagSet) *string {
+	return fs.String("passphrase-file", "", "read the root key's passphrase from `file` (default $"+passphraseEnv+", or else a prompt on the terminal)")
+}
+
+// rootPassphrase is the root key's passphrase from file, or else from the
+// environment; nil if neither gives one. A passphrase is never an argument
+// (other users of the machine see those).
+func rootPassphrase(env *Env, file string) ([]byte, error) {
+	if file != "" {
+		return passphraseFile(file)
+	}
+	return []byte(env.Getenv(passphraseEnv)), nil
+}
+
+func loadRoot(env *Env, path, passFile string) (*delegation.RootKey, error) {
+	pass, err := rootPassphrase(env, passFile)
+	if err != nil {
+		return nil, err
+	}
 	k, err := delegation.LoadRoot(path, pass)
 	if err != nil && len(pass) == 0 {
 		// Encrypted, and no passphrase in the environment: ask on a terminal.
@@ -102,6 +127,7 @@ Example:
   goodoffices delegation certify --key arden.root --device 0Zr… \
       --person "Tomas Reig" --role expert --level expert --out tomas.cert`)
 	keyPath := fs.String("key", "", "root key `file`")
+	passFile := rootPassFlag(fs)
 	device := fs.String("device", "", "device `ID` (base64url of the device public key)")
 	person := fs.String("person", "", "the delegate's `name` as colleagues know it")
 	role := fs.String("role", "", "`role`: e.g. head, expert, adviser, interpreter, logistics")
@@ -123,7 +149,7 @@ Example:
 	if *valid <= 0 {
 		return &UsageError{Msg: "--valid-for must be positive"}
 	}
-	k, err := loadRoot(env, *keyPath)
+	k, err := loadRoot(env, *keyPath, *passFile)
 	if err != nil {
 		return err
 	}
@@ -158,13 +184,14 @@ Prints the name, verifier key and fingerprint of a root key file, or the
 fingerprint of a verifier key given as argument (to compare with what another
 party reads out to you).`)
 	keyPath := fs.String("key", "", "root key `file`")
+	passFile := rootPassFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var vkey string
 	switch {
 	case *keyPath != "" && fs.NArg() == 0:
-		k, err := loadRoot(env, *keyPath)
+		k, err := loadRoot(env, *keyPath, *passFile)
 		if err != nil {
 			return err
 		}
@@ -193,6 +220,7 @@ standard output) you get the signed revocation to send later.
 Example:
   goodoffices delegation revoke --key arden.root --device 0Zr… --venue http://127.0.0.1:8470`)
 	keyPath := fs.String("key", "", "root key `file`")
+	passFile := rootPassFlag(fs)
 	device := fs.String("device", "", "device `ID` to revoke")
 	venueURL := fs.String("venue", "", "send the revocation to the venue at this `URL`")
 	out := fs.String("out", "", "write the revocation to `file`")
@@ -207,7 +235,7 @@ Example:
 	if err != nil {
 		return &UsageError{Msg: "--device: " + err.Error()}
 	}
-	k, err := loadRoot(env, *keyPath)
+	k, err := loadRoot(env, *keyPath, *passFile)
 	if err != nil {
 		return err
 	}

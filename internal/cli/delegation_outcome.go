@@ -42,6 +42,7 @@ Example:
   GOODOFFICES_PASSPHRASE='…' goodoffices delegation sign-outcome \
       --key arden.root joint-statement.signing-request.json`)
 	keyPath := fs.String("key", "", "the delegation's root key `file`")
+	passFile := rootPassFlag(fs)
 	out := fs.String("out", "", "signature `file` to write")
 	dry := fs.Bool("dry-run", false, "show what would be signed; sign nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -103,7 +104,7 @@ Example:
 			return errors.New("not signed")
 		}
 	}
-	root, err := loadRoot(env, *keyPath)
+	root, err := loadRoot(env, *keyPath, *passFile)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ Example:
 func readLimited(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open: %w", err)
+		return nil, fmt.Errorf("failed to read the file: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))

@@ -79,15 +79,7 @@ func (f deskFlags) passphrase(env *Env) ([]byte, error) { return f.passphraseFor
 // environment variable, it prompts (twice when creating the desk).
 func (f deskFlags) passphraseFor(env *Env, creating bool) ([]byte, error) {
 	if *f.passFile != "" {
-		b, err := os.ReadFile(*f.passFile)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read passphrase file: %w", err)
-		}
-		p := strings.TrimRight(string(b), "\r\n")
-		if p == "" {
-			return nil, &UsageError{Msg: "the passphrase file is empty"}
-		}
-		return []byte(p), nil
+		return passphraseFile(*f.passFile)
 	}
 	if p := env.Getenv(deskPassphraseEnv); p != "" {
 		return []byte(p), nil

@@ -297,8 +297,7 @@ func runDeskFeed(ctx context.Context, env *Env, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	sub := args[0]
-	pos, err := parseArgs(fs, args[1:])
+	sub, pos, err := parseSub(fs, args)
 	if err != nil {
 		return err
 	}

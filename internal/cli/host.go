@@ -149,7 +149,11 @@ venue reports them. (A desk verifies the register log itself.)`)
 }
 
 func runHostDevices(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "host devices", "[flags] [DELEGATION]", `Lists registered devices, of one delegation or all.`)
+	fs := newFlagSet(env, "host devices", "[flags] [DELEGATION]", `
+Lists registered devices, of one delegation or all, with their status:
+active, expired (the certificate's validity ended) or REVOKED (its
+delegation revoked it with 'goodoffices delegation revoke'; the venue
+refuses it).`)
 	h := addHostFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -169,9 +173,16 @@ func runHostDevices(ctx context.Context, env *Env, args []string) error {
 		return printJSON(env, ds)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DELEGATION\tPERSON\tROLE\tLEVEL\tVALID UNTIL\tDEVICE")
+	fmt.Fprintln(tw, "DELEGATION\tPERSON\tROLE\tLEVEL\tVALID UNTIL\tSTATUS\tDEVICE")
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Delegation, d.Person, d.Role, d.Level, d.NotAfter.Format(time.RFC3339), d.ID)
+		status := "active"
+		switch {
+		case d.Revoked:
+			status = "REVOKED"
+		case !time.Now().Before(d.NotAfter):
+			status = "expired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Delegation, d.Person, d.Role, d.Level, d.NotAfter.Format(time.RFC3339), status, d.ID)
 	}
 	return tw.Flush()
 }
@@ -208,12 +219,12 @@ Levels: expert, senior-officials, ministerial, leaders.`)
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	sub := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	sub, pos, err := parseSub(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return &UsageError{Msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	if len(pos) > 0 {
+		return &UsageError{Msg: "unexpected arguments: " + strings.Join(pos, " ")}
 	}
 	split := func(s string) []string {
 		var out []string

@@ -120,8 +120,7 @@ func runHostRooms(ctx context.Context, env *Env, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	sub := args[0]
-	pos, err := parseArgs(fs, args[1:])
+	sub, pos, err := parseSub(fs, args)
 	if err != nil {
 		return err
 	}
@@ -255,8 +254,7 @@ func runHostMeetings(ctx context.Context, env *Env, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	sub := args[0]
-	pos, err := parseArgs(fs, args[1:])
+	sub, pos, err := parseSub(fs, args)
 	if err != nil {
 		return err
 	}
@@ -529,8 +527,7 @@ func runHostFeeds(ctx context.Context, env *Env, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	sub := args[0]
-	pos, err := parseArgs(fs, args[1:])
+	sub, pos, err := parseSub(fs, args)
 	if err != nil {
 		return err
 	}

@@ -62,3 +62,17 @@ func readPassphrase(env *Env, prompt string, confirmRepeat bool) ([]byte, error)
 }
 
 var errNoTerminal = errors.New("no terminal to ask on")
+
+// passphraseFile reads a passphrase from a file: its content without the
+// final line ending.
+func passphraseFile(file string) ([]byte, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the passphrase file: %w", err)
+	}
+	p := strings.TrimRight(string(b), "\r\n")
+	if p == "" {
+		return nil, &UsageError{Msg: "the passphrase file is empty"}
+	}
+	return []byte(p), nil
+}

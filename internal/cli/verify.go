@@ -80,12 +80,12 @@ Example:
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
-		return fmt.Errorf("failed to open: %w", err)
+		return fmt.Errorf("cannot verify: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, outcome.MaxFileBytes+1))
 	if err != nil {
-		return fmt.Errorf("failed to read: %w", err)
+		return fmt.Errorf("failed to read %s: %w", fs.Arg(0), err)
 	}
 	if isProofFile(data) {
 		return verifyProof(env, fs.Arg(0), data, *venueKey, *asJSON) // verify_proof.go

@@ -409,6 +409,7 @@ type Device struct {
 	Level       string    `json:"level"`
 	NotAfter    time.Time `json:"not_after"`
 	Certificate string    `json:"certificate"`
+	Revoked     bool      `json:"revoked,omitempty"` // revoked by its delegation
 }
 
 // RegisterDevice registers the device a certificate names. It needs no
