@@ -196,6 +196,7 @@ func (d *Desk) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		d.api.acked = d.recordAck
 		d.api.setDevice(vi.Name, d.key)
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
@@ -288,6 +289,7 @@ func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byt
 	}
 	vi := &VenueInfo{URL: venueURL, Name: info.Name, VerifierKey: info.VerifierKey}
 	d.venue, d.api = vi, api
+	d.api.acked = d.recordAck
 	api.setDevice(info.Name, d.key)
 	vj, _ := json.Marshal(vi)
 	if err := d.store.Put(ctx, keyVenue, vj); err != nil {
