@@ -152,11 +152,11 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 // A VenueTarget is a venue prepared for the workload: one delegation, its
 // channels, and authenticated devices.
 type VenueTarget struct {
-	URLs     []string // the venue nodes; writers are spread over them
+	URLs []string // the venue nodes; writers are spread over them
 	// Batch is the number of entries each writer sends per request
 	// (POST /logs/{log}/batch) when above 1; a Result then counts requests,
 	// and the entries are Batch times its Appends.
-	Batch int
+	Batch    int
 	Channels []string
 	hc       *http.Client
 	rootKey  *delegation.RootKey

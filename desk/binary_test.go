@@ -45,6 +45,19 @@ func buildBinary(t *testing.T) string {
 // status is not want.
 func (c *cluster) run(want int, args ...string) string {
 	c.t.Helper()
+	stdout, _ := c.exec(want, args...)
+	return stdout
+}
+
+// runErr is run returning stdout and stderr together.
+func (c *cluster) runErr(want int, args ...string) string {
+	c.t.Helper()
+	stdout, stderr := c.exec(want, args...)
+	return stdout + stderr
+}
+
+func (c *cluster) exec(want int, args ...string) (string, string) {
+	c.t.Helper()
 	cmd := exec.CommandContext(c.t.Context(), c.bin, args...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), c.env...)
@@ -61,7 +74,7 @@ func (c *cluster) run(want int, args ...string) string {
 	if code != want {
 		c.t.Fatalf("goodoffices %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout.String(), stderr.String())
 	}
-	return stdout.String()
+	return stdout.String(), stderr.String()
 }
 
 func startCluster(t *testing.T) *cluster {

@@ -44,7 +44,7 @@ func (d *Desk) CheckEvent(ctx context.Context, ch, host string, payload []byte) 
 		return err
 	}
 	// Talks shares its state: apply to a copy.
-	cp, err := negotiation.Decode(st.Canonical())
+	cp, err := d.decodeEngine(st.Canonical())
 	if err != nil {
 		return fmt.Errorf("failed to copy the state of the talks: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue/client"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
@@ -62,6 +63,9 @@ type ScheduleOptions struct {
 	// HostDelegation is the host's delegation, which attends without a
 	// readiness signal; empty if the host does not attend or is unknown.
 	HostDelegation string
+	// Unprepared lets SignalReady signal readiness for a meeting whose
+	// channel holds no text taken up from a lower level.
+	Unprepared bool
 }
 
 // ViewMeeting returns how delegation own sees m, with its times in
@@ -408,12 +412,54 @@ func (d *Desk) SignalReady(ctx context.Context, id string, opts ScheduleOptions)
 	if mv.Status == schedule.StatusCancelled {
 		return ScheduledMeeting{}, fmt.Errorf("meeting %s is cancelled", id)
 	}
+	if !opts.Unprepared {
+		if err := d.checkPrepared(ctx, mv.Meeting); err != nil {
+			return ScheduledMeeting{}, err
+		}
+	}
 	after, err := api.SignalReady(ctx, d.key, mv.Meeting, d.profile.Delegation, time.Now())
 	if err != nil {
 		return ScheduledMeeting{}, fmt.Errorf("failed to signal readiness for meeting %s: %w", id, err)
 	}
 	d.log.Info("readiness signalled", "meeting", id, "level", mv.Level)
 	return ViewMeeting(after.Meeting, d.profile.Delegation, venueZone(after), opts), nil
+}
+
+// ErrUnprepared is SignalReady's refusal for a ministerial or leaders'
+// meeting whose channel holds no text taken up from a lower level.
+var ErrUnprepared = errors.New("nothing has been prepared at a lower level for this meeting")
+
+// PreparedTexts returns the texts of a meeting's channel that were taken
+// up at the meeting's level from a lower one ("summits must be prepared at
+// the expert level"); ok is false when the meeting names no channel or
+// this desk is not in it.
+func (d *Desk) PreparedTexts(ctx context.Context, m schedule.Meeting) (texts []*negotiation.Text, ok bool, err error) {
+	if m.Channel == "" {
+		return nil, false, nil
+	}
+	if _, err := d.channelMeta(ctx, d.store, m.Channel); err != nil {
+		return nil, false, nil
+	}
+	st, err := d.Talks(ctx, m.Channel, "")
+	if err != nil {
+		return nil, false, err
+	}
+	for _, t := range st.Texts {
+		if t.Origin != nil && string(t.Level) == string(m.Level) {
+			texts = append(texts, t)
+		}
+	}
+	return texts, true, nil
+}
+
+// checkPrepared refuses readiness for a meeting whose channel this desk
+// can read and which holds no text taken up at the meeting's level.
+func (d *Desk) checkPrepared(ctx context.Context, m schedule.Meeting) error {
+	texts, ok, err := d.PreparedTexts(ctx, m)
+	if err != nil || !ok || len(texts) > 0 {
+		return err
+	}
+	return fmt.Errorf("meeting %s (%s, channel %s): %w; refer a text there first (desk refer, then desk take-up), or signal readiness without one", m.ID, m.Level, m.Channel, ErrUnprepared)
 }
 
 // CreateFeed creates a calendar feed (iCalendar, RFC 5545) of this

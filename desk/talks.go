@@ -103,7 +103,7 @@ func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.S
 	if err != nil {
 		return nil, err
 	}
-	st, err := negotiation.New(cfg)
+	st, err := d.newEngine(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
 	}

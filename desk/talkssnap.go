@@ -103,7 +103,7 @@ func (c *talksCache) advance(ctx context.Context, d *Desk, ch string, cfg negoti
 		if e.shared && applyErr == nil {
 			// Copy on write: whoever holds the state handed out keeps it
 			// as it was.
-			cp, err := negotiation.Decode(e.st.Canonical())
+			cp, err := d.decodeEngine(e.st.Canonical())
 			if err != nil {
 				applyErr = err
 				return
@@ -160,7 +160,7 @@ func (d *Desk) loadTalks(ctx context.Context, ch string, cfg negotiation.Config,
 	if e := d.snapshotTalks(ctx, ch, key); e != nil {
 		return e, nil
 	}
-	st, err := negotiation.New(cfg)
+	st, err := d.newEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (d *Desk) snapshotTalks(ctx context.Context, ch, key string) *talksEntry {
 			return nil
 		}
 	}
-	st, err := negotiation.Decode(snap.State)
+	st, err := d.decodeEngine(snap.State)
 	if err != nil {
 		d.log.Debug("snapshot of the talks does not decode; replaying", "channel", ch, "err", err)
 		return nil

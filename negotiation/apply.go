@@ -149,6 +149,12 @@ func (s *State) apply(e Event, v any) (string, error) {
 		return s.concord(e, who, p)
 	case *adoptPackagePayload:
 		return s.adoptPackage(e, who, p)
+	case *referPayload:
+		return s.refer(e, who, p)
+	case *takeUpPayload:
+		return s.takeUp(e, who, p)
+	case *reopenPayload:
+		return s.reopen(e, who, p)
 	}
 	panic("negotiation: internal error: unhandled payload")
 }

@@ -291,6 +291,12 @@ func decodePayload(b []byte) (string, any, error) {
 		v = &concordPayload{}
 	case TypeAdoptPackage:
 		v = &adoptPackagePayload{}
+	case TypeRefer:
+		v = &referPayload{}
+	case TypeTakeUp:
+		v = &takeUpPayload{}
+	case TypeReopen:
+		v = &reopenPayload{}
 	default:
 		return e.Type, nil, fmt.Errorf("%w: type %q", errUnknown, e.Type)
 	}

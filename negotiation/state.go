@@ -70,11 +70,14 @@ type State struct {
 	Readiness  []*Readiness `json:"readiness"`  // in order of first signal
 	// Packages are the packages of texts adopted together, in order.
 	Packages []*OutcomePackage `json:"packages,omitempty"`
-	Package  PackageView       `json:"package"` // across the whole agenda
-	Cursors  []Cursor          `json:"cursors"` // last log index per channel, sorted by channel
-	Log      []Record          `json:"log"`     // every event, applied or not, in order
+	// Referrals are the referrals of texts to higher levels, in order.
+	Referrals []*Referral `json:"referrals,omitempty"`
+	Package   PackageView `json:"package"` // across the whole agenda
+	Cursors   []Cursor    `json:"cursors"` // last log index per channel, sorted by channel
+	Log       []Record    `json:"log"`     // every event, applied or not, in order
 
-	idx *index // lookup tables, rebuilt on demand; not part of the state
+	idx            *index           // lookup tables, rebuilt on demand; not part of the state
+	verifyReferral ReferralVerifier // checks take_up evidence; not part of the state
 }
 
 // A Cursor is the last log index seen on a channel.
@@ -148,6 +151,11 @@ type Text struct {
 	Versions     []TextVersion  `json:"versions"` // Versions[v-1] describes version v
 	Package      PackageView    `json:"package"`
 	Adoption     *Adoption      `json:"adoption,omitempty"`
+	// ReferredTo is the complete referral that froze the text (status
+	// referred); Origin says where a text taken up from a lower level
+	// came from.
+	ReferredTo string  `json:"referred_to,omitempty"`
+	Origin     *Origin `json:"origin,omitempty"`
 
 	nextPara int
 }
@@ -246,6 +254,9 @@ type Position struct {
 	Version  int    `json:"version"` // paragraph version it was taken on
 	Person   string `json:"person"`
 	LogIndex uint64 `json:"log_index"`
+	// Carried names the lower level a position was carried from when the
+	// text was taken up ("" for a position taken at this level).
+	Carried Level `json:"carried,omitempty"`
 }
 
 // A PositionChange is an entry of a paragraph's position history. Stance
@@ -528,8 +539,8 @@ func (s *State) check() error {
 				return errors.New("missing translation")
 			}
 		}
-		if t.Status != TextNegotiating && t.Adoption == nil {
-			return errors.New("adopted text without adoption")
+		if t.Status == TextReferred && t.ReferredTo == "" || t.Status != TextNegotiating && t.Status != TextReferred && t.Adoption == nil {
+			return errors.New("adopted or referred text without adoption or referral")
 		}
 	}
 	for _, pkg := range s.Packages {
@@ -562,6 +573,11 @@ func (s *State) check() error {
 	for _, r := range s.Readiness {
 		if r == nil {
 			return errors.New("missing readiness")
+		}
+	}
+	for i, r := range s.Referrals {
+		if r == nil || r.ID != "R"+strconv.Itoa(i+1) || texts[r.Text] == nil {
+			return errors.New("missing referral or unknown text")
 		}
 	}
 	for i := 1; i < len(s.Cursors); i++ {

@@ -228,12 +228,18 @@ are ready, nothing else; the other parties are not told by the venue.
 The meeting stays provisional until every party's head has signalled
 readiness; then the host confirms it. A device that is not the head's is
 refused here, before anything is sent.
+
+Summits are prepared at a lower level: when the meeting names a channel
+this desk is in, readiness is refused while no text has been taken up there
+at the meeting's level (desk refer, then desk take-up); --unprepared
+signals it anyway.
 `+deskPassphraseHelp+`
 
 Example:
   goodoffices desk ready m-3f9c2a1b7d4e`)
 	f := addDeskFlags(fs, true)
 	zone := fs.String("zone", "", "your IANA time `zone` for the meeting's time (default $TZ or this computer's)")
+	unprepared := fs.Bool("unprepared", false, "signal readiness although no text was taken up from a lower level")
 	id, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
@@ -251,7 +257,7 @@ Example:
 		return err
 	}
 	defer d.Close()
-	m, err := d.SignalReady(ctx, id, desk.ScheduleOptions{Zone: loc})
+	m, err := d.SignalReady(ctx, id, desk.ScheduleOptions{Zone: loc, Unprepared: *unprepared})
 	if errors.Is(err, desk.ErrNotHead) {
 		p := d.Profile()
 		return fmt.Errorf("refused: %w (you are %s, %s of %s); nothing was sent to the venue", err, p.Person, p.Role, p.Delegation)

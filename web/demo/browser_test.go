@@ -526,6 +526,19 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(ready, "Federation of Arden not yet ready") {
 		t.Errorf("readiness per party: %q", ready)
 	}
+	// The Protocol went up from the working group: the ministerial
+	// channel's package dashboard shows where it came from and what was
+	// carried; the working group's shows both referrals.
+	run(t, borealia, chromedp.Navigate(oleh.UI.URL()+"/texts/protocol-ministerial/package"))
+	ref := waitText(t, borealia, "#referrals", "Taken up from the", 20*time.Second)
+	if !strings.Contains(ref, "wg1-ceasefire") || !strings.Contains(ref, "Carried open:") {
+		t.Errorf("referral history of the taken-up Protocol: %q", ref)
+	}
+	shot(t, borealia, dir, "desk-referral.png")
+	run(t, borealia, chromedp.Navigate(oleh.UI.URL()+"/texts/protocol/package"))
+	if ref := waitText(t, borealia, "#referrals", "R1", 20*time.Second); !strings.Contains(ref, "complete") {
+		t.Errorf("referral history of the Protocol in the working group: %q", ref)
+	}
 	// An expert's desk has no readiness button.
 	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/schedule"))
 	waitText(t, arden, "main", "Leaders' summit", 20*time.Second)

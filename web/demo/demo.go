@@ -210,13 +210,14 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 		}
 		d.roots[name] = root
 	}
-	progress("opening the channels (plenary, working group 1, logistics, delegation-internal)")
+	progress("opening the channels (plenary, working group 1, logistics, delegation-internal, ministerial)")
 	for _, spec := range []client.ChannelSpec{
 		{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}},
 		{ID: "wg1-ceasefire", Kind: "working-group", Level: "expert", Members: []string{"arden", "borealia"}},
 		{ID: "logistics", Kind: "logistics", Level: "senior-officials", Members: []string{"caspia", "arden", "borealia"}},
 		{ID: "arden-internal", Kind: "delegation-internal", Level: "expert", Members: []string{"arden"}},
 		{ID: "borealia-internal", Kind: "delegation-internal", Level: "expert", Members: []string{"borealia"}},
+		{ID: "ministerial", Kind: "plenary", Level: "ministerial", Members: []string{"arden", "borealia"}},
 	} {
 		if _, err := d.Admin.CreateChannel(ctx, spec); err != nil {
 			return nil, fmt.Errorf("failed to open channel %s: %w", spec.ID, err)
@@ -413,7 +414,34 @@ func (d *Demo) play(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return d.escalate(ctx, wg, "protocol")
+}
+
+// escalate plays the Protocol's way up: both heads refer it, as it stands
+// (one paragraph still bracketed), from the working group to the
+// ministerial level, and Arden's head takes it up in the ministerial
+// channel with the evidence of both referrals.
+func (d *Demo) escalate(ctx context.Context, wg, text string) error {
+	d.progress("playing the scenario: the heads refer the Protocol to the ministerial level")
+	for _, who := range []string{"arden-head", "borealia-head"} {
+		st, err := d.Delegate(who).Desk.Talks(ctx, wg, "caspia")
+		if err != nil {
+			return err
+		}
+		r, err := st.ReferralOf(text, negotiation.LevelMinisterial)
+		if err != nil {
+			return fmt.Errorf("demo: cannot refer %s: %w", text, err)
+		}
+		if err := d.say(ctx, who, wg, negotiation.NewReferral(*r)); err != nil {
+			return err
+		}
+	}
+	d.progress("playing the scenario: the ministerial level takes up the Protocol")
+	ev, err := d.Delegate("arden-head").Desk.TakeUpEvidence(ctx, wg, "caspia", text)
+	if err != nil {
+		return err
+	}
+	return d.say(ctx, "arden-head", "ministerial", negotiation.NewTakeUp(text+"-ministerial", ev))
 }
 
 func (d *Demo) scheduleMeetings(ctx context.Context) error {
@@ -449,6 +477,8 @@ func (d *Demo) scheduleMeetings(ctx context.Context) error {
 			Start: at(2, 8, 30), End: at(2, 9, 15), Delegations: []string{"caspia", "arden", "borealia"}, Headcount: 6}, true},
 		{schedule.MeetingSpec{Title: "Plenary, expert level", Talks: Talks, Channel: "plenary", Level: schedule.LevelExpert, Room: "Hall of Independence",
 			Start: at(2, 10, 0), End: at(2, 12, 0), Languages: []string{"en", "fr", "ru"}, Interpretation: schedule.Simultaneous, Delegations: parties, Headcount: 40}, true},
+		{schedule.MeetingSpec{Title: "Ministerial meeting", Talks: Talks, Channel: "ministerial", Level: schedule.LevelMinisterial, Room: "Hall of Independence",
+			Start: at(3, 10, 0), End: at(3, 12, 0), Languages: []string{"en", "fr", "ru"}, Interpretation: schedule.Simultaneous, Delegations: parties, Headcount: 30}, false},
 		{schedule.MeetingSpec{Title: "Leaders' summit", Talks: Talks, Level: schedule.LevelLeaders, Room: "Hall of Independence",
 			Start: at(4, 11, 0), End: at(4, 14, 0), Languages: []string{"en", "fr", "ru"}, Interpretation: schedule.Simultaneous, Delegations: parties, Headcount: 60}, false},
 	}

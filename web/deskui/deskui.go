@@ -222,6 +222,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /texts/{id}/position", s.auth(s.postPosition))
 	mux.HandleFunc("POST /texts/{id}/propose", s.auth(s.postProposal))
 	mux.HandleFunc("POST /texts/{id}/ready", s.auth(s.postReady))
+	mux.HandleFunc("POST /texts/{id}/refer", s.auth(s.postRefer))
 	mux.HandleFunc("POST /texts/{id}/proposals/{proposal}/respond", s.auth(s.postResponse))
 	mux.HandleFunc("GET /texts/{id}/package", s.auth(s.packageView))
 	mux.HandleFunc("GET /texts/{id}/diff", s.auth(s.diff))
@@ -505,6 +506,7 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 			if cc.state, err = negotiation.New(cfg); err != nil {
 				return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
 			}
+			cc.state.SetReferralVerifier(s.d.ReferralVerifier())
 		}
 		s.cache[ch] = cc
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -767,6 +768,16 @@ type packageData struct {
 	Levels     []levelReady
 	Item       *negotiation.Item
 	Whole      negotiation.PackageView
+	// Escalation: where the text came from, its referrals to higher
+	// levels, and the levels it may still be referred to.
+	Origin    *negotiation.Origin
+	Referrals []referralView
+	ReferTo   []negotiation.Level
+}
+
+type referralView struct {
+	*negotiation.Referral
+	Waiting []string // parties that have not referred this state
 }
 
 func (s *Server) packageView(w http.ResponseWriter, r *http.Request) {
@@ -827,7 +838,48 @@ func packageDataOf(m *model, t *negotiation.Text) packageData {
 		}
 		d.Levels = append(d.Levels, lr)
 	}
+	d.Origin = t.Origin
+	for _, ref := range m.State.Referrals {
+		if ref.Text != t.ID {
+			continue
+		}
+		rv := referralView{Referral: ref}
+		for _, party := range m.Parties {
+			if !slices.ContainsFunc(ref.Signals, func(g negotiation.ReadySignal) bool { return g.Party == party.ID }) {
+				rv.Waiting = append(rv.Waiting, party.ID)
+			}
+		}
+		d.Referrals = append(d.Referrals, rv)
+	}
+	if t.Status == negotiation.TextNegotiating {
+		for _, l := range m.State.Config.Levels {
+			if _, err := m.State.ReferralOf(t.ID, l); err == nil {
+				d.ReferTo = append(d.ReferTo, l)
+			}
+		}
+	}
 	return d
+}
+
+// postRefer sends this party's referral of a text to a higher level, as the
+// text stands (Desk.Refer).
+func (s *Server) postRefer(w http.ResponseWriter, r *http.Request) {
+	m, t, ok := s.findText(w, r)
+	if !ok {
+		return
+	}
+	back := "/texts/" + t.ID + "/package"
+	lvl := negotiation.Level(r.FormValue("level"))
+	if _, err := m.State.ReferralOf(t.ID, lvl); err != nil {
+		redirect(w, r, back, s.tr(r, "Choose a higher level."), true)
+		return
+	}
+	if _, err := s.d.Refer(r.Context(), textChannel(t), s.o.Host, t.ID, lvl); err != nil {
+		redirect(w, r, back, s.tr(r, "Referral not sent: %s", err.Error()), true)
+		return
+	}
+	s.Notify([]string{textChannel(t)})
+	redirect(w, r, back+"#referrals", s.tr(r, "Referral to the %s level sent.", s.loc(r).Label("level", lvl)), false)
 }
 
 // ---- diff and outcome ----

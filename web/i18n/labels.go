@@ -83,6 +83,7 @@ var labels = map[string]map[string]string{
 		"empty":                N("empty"),
 		"negotiating":          N("negotiating"),
 		"adopting":             N("adopting"),
+		"referred":             N("referred"),
 		"adopted":              N("adopted"),
 		"withdrawn":            N("withdrawn"),
 		"accepted":             N("accepted"),
