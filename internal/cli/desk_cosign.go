@@ -53,7 +53,11 @@ checkpoint that covers it, and pending until then. If an entry stays pending
 longer than the withholding bound, the desk raises a "withholding" alarm (the
 venue may be hiding it from a party, or hiding their cosignature from you);
 if other parties cosigned a log larger than the venue serves this desk for
-longer than the bound, a "freeze" alarm. These alarms do not halt the log.
+longer than the bound, a "freeze" alarm. If the venue acknowledged one of
+your own appends at an index that the checkpoint it serves you still does
+not cover after the bound, a "stale-view" alarm; if a witness of your policy
+('desk witness') cosigned a larger checkpoint than the venue serves you for
+longer than the bound, an "eclipse" alarm. These alarms do not halt the log.
 
 Without --withholding, shows the current setting. A negative duration turns
 both alarms off; 0 restores the default (`+desk.DefaultWithholdingBound.String()+`).
@@ -83,7 +87,7 @@ Example:
 	}
 	switch b := c.WithholdingBound; {
 	case b < 0:
-		fmt.Fprintln(env.Stdout, "withholding and freeze alarms: off")
+		fmt.Fprintln(env.Stdout, "withholding, freeze, stale-view and eclipse alarms: off")
 	case b == 0:
 		fmt.Fprintf(env.Stdout, "withholding bound: %s (default)\n", desk.DefaultWithholdingBound)
 	default:
