@@ -91,6 +91,7 @@ type Desk struct {
 	talks    talksCache      // engine states (talkssnap.go)
 	progress progressTracker // of the sync under way (progress.go)
 	search   searchIndex     // full-text indexes, in memory only (search.go)
+	acks     ackBuffer       // the venue's acknowledgements of appends, not yet stored (eclipse.go)
 }
 
 // MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) the
@@ -214,6 +215,7 @@ func errOr(err, def error) error {
 // Close closes the desk's store.
 func (d *Desk) Close() error {
 	d.bg.Wait()
+	d.flushAcks(context.Background())
 	d.mu.close()
 	return d.store.Close()
 }

@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -74,44 +75,107 @@ type Ack struct {
 	Venue string `json:"venue"`
 }
 
+// ackBuffer holds the acknowledgements of appends not yet stored: they are
+// merged into the store by the next check of their log (checkAcks), or
+// when the desk closes, so that an append costs no extra durable write
+// when a checkpoint covering it is served at once.
+type ackBuffer struct {
+	mu sync.Mutex
+	m  map[string][]Ack
+}
+
+func (b *ackBuffer) add(a Ack) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string][]Ack{}
+	}
+	if len(b.m[a.Log]) < maxAcks {
+		b.m[a.Log] = append(b.m[a.Log], a)
+	}
+}
+
+func (b *ackBuffer) take(log string) []Ack {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.m[log]
+	delete(b.m, log)
+	return out
+}
+
+func (b *ackBuffer) logs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for l := range b.m {
+		out = append(out, l)
+	}
+	return out
+}
+
 // recordAck keeps the venue's acknowledgement of an append until a served
 // checkpoint covers it.
-func (d *Desk) recordAck(ctx context.Context, log string, index int64) {
+func (d *Desk) recordAck(_ context.Context, log string, index int64) {
+	d.acks.add(Ack{Log: log, Index: index, Time: time.Now().UTC(), Venue: d.api.url})
+}
+
+// flushAcks stores the acknowledgements not yet checked (Close).
+func (d *Desk) flushAcks(ctx context.Context) {
+	for _, log := range d.acks.logs() {
+		d.mergeAcks(ctx, log, d.acks.take(log), func(acks []Ack) ([]Ack, *Ack) { return acks, nil })
+	}
+}
+
+// mergeAcks merges pending into the stored acknowledgements of log and
+// stores what keep returns, in one transaction if anything changes.
+func (d *Desk) mergeAcks(ctx context.Context, log string, pending []Ack, keep func([]Ack) ([]Ack, *Ack)) (*Ack, error) {
+	var stale *Ack
 	err := d.store.Update(ctx, func(tx *Tx) error {
 		var acks []Ack
-		if b, err := tx.Get(ctx, prefAck+log); err == nil {
+		b, err := tx.Get(ctx, prefAck+log)
+		if err == nil {
 			json.Unmarshal(b, &acks)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if len(acks) >= maxAcks {
+		n := len(acks)
+		acks = append(acks, pending[:min(len(pending), max(0, maxAcks-len(acks)))]...)
+		kept, s := keep(acks)
+		stale = s
+		if len(kept) == n && len(pending) == 0 && s == nil {
 			return nil
 		}
-		acks = append(acks, Ack{Log: log, Index: index, Time: time.Now().UTC(), Venue: d.api.url})
-		b, _ := json.Marshal(acks)
+		if len(kept) == 0 {
+			if n == 0 {
+				return nil
+			}
+			return tx.Delete(ctx, prefAck+log)
+		}
+		b, _ = json.Marshal(kept)
 		return tx.Put(ctx, prefAck+log, b)
 	})
-	if err != nil {
-		d.log.Warn("failed to record the venue's acknowledgement", "log", log, "index", index, "err", err)
-	}
+	return stale, err
 }
 
 // checkAcks drops the acknowledgements that the served checkpoint cp (note
 // msg) covers and returns AlarmStaleView if one older than bound is not
 // covered (once per index).
 func (d *Desk) checkAcks(ctx context.Context, log string, cp tlog.Checkpoint, msg []byte, bound time.Duration) *Alarm {
-	var stale *Ack
-	now := time.Now().UTC()
-	err := d.store.Update(ctx, func(tx *Tx) error {
-		stale = nil
-		b, err := tx.Get(ctx, prefAck+log)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
+	var pending []Ack
+	for _, a := range d.acks.take(log) {
+		if a.Index >= cp.Size {
+			pending = append(pending, a)
 		}
-		var acks, keep []Ack
-		json.Unmarshal(b, &acks)
+	}
+	if len(pending) == 0 {
+		// Nothing new: look at the stored ones without a write if none.
+		if _, err := d.store.Get(ctx, prefAck+log); errors.Is(err, ErrNotFound) {
+			return nil
+		}
+	}
+	now := time.Now().UTC()
+	stale, err := d.mergeAcks(ctx, log, pending, func(acks []Ack) ([]Ack, *Ack) {
+		var keep []Ack
 		for _, a := range acks {
 			if a.Index >= cp.Size {
 				keep = append(keep, a)
@@ -119,19 +183,15 @@ func (d *Desk) checkAcks(ctx context.Context, log string, cp tlog.Checkpoint, ms
 		}
 		if len(keep) > 0 && bound > 0 && now.Sub(keep[0].Time) > bound {
 			a := keep[0]
-			stale = &a
-			keep = keep[1:] // raised once
+			return keep[1:], &a // raised once
 		}
-		if len(keep) == len(acks) {
-			return nil
-		}
-		if len(keep) == 0 {
-			return tx.Delete(ctx, prefAck+log)
-		}
-		b, _ = json.Marshal(keep)
-		return tx.Put(ctx, prefAck+log, b)
+		return keep, nil
 	})
-	if err != nil || stale == nil {
+	if err != nil {
+		d.log.Warn("failed to check the venue's acknowledgements", "log", log, "err", err)
+		return nil
+	}
+	if stale == nil {
 		return nil
 	}
 	ack, _ := json.MarshalIndent(stale, "", "  ")
