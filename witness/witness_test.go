@@ -261,3 +261,20 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSize: the client's parser of a 409 answer accepts exactly the
+// canonical "<size>\n".
+func FuzzParseSize(f *testing.F) {
+	f.Add([]byte("0\n"))
+	f.Add([]byte("20852014\n"))
+	f.Add([]byte("007\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := ParseSize(b)
+		if err != nil {
+			return
+		}
+		if n < 0 || fmt.Sprintf("%d\n", n) != string(b) {
+			t.Fatalf("%q parsed as %d", b, n)
+		}
+	})
+}
