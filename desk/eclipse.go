@@ -196,7 +196,7 @@ func (d *Desk) checkAcks(ctx context.Context, log string, cp tlog.Checkpoint, ms
 	}
 	ack, _ := json.MarshalIndent(stale, "", "  ")
 	return d.warn(ctx, &Alarm{Log: log, Kind: AlarmStaleView, Index: stale.Index,
-		Detail: fmt.Sprintf("the venue acknowledged this desk's entry at index %d at %s, but %s later still serves a checkpoint of size %d (bound %s): the view it serves this desk is stale (frozen or isolated)",
+		Detail: fmt.Sprintf("the venue acknowledged this desk's entry at index %d at %s, but %s later still serves a checkpoint of size %d (bound %s): either the venue never integrated the entry it acknowledged, or the view it serves this desk is stale (frozen, isolated)",
 			stale.Index, stale.Time.Format(time.RFC3339), now.Sub(stale.Time).Round(time.Millisecond), cp.Size, bound)},
 		map[string][]byte{"acknowledgement.json": ack, "checkpoint": msg})
 }
