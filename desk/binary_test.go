@@ -80,12 +80,25 @@ func (c *cluster) exec(want int, args ...string) (string, string) {
 func startCluster(t *testing.T) *cluster {
 	c := &cluster{t: t, bin: buildBinary(t), dir: t.TempDir()}
 	c.env = []string{"GOODOFFICES_PASSPHRASE=root secret", "GOODOFFICES_DESK_PASSPHRASE=desk secret"}
+	m := c.startBackground("venue", []string{"venue", "--listen", "127.0.0.1:0", "--data", "vdata", "--rate", "-1"},
+		`listening on (http://\S+)`, `verifier key: (\S+)`)
+	c.venueURL, c.venueKey = m[0], m[1]
+	c.env = append(c.env, "GOODOFFICES_VENUE="+c.venueURL)
+	return c
+}
+
+// startBackground starts the binary with args in the background (stopped
+// with SIGINT at the end of the test) and returns, for each pattern, the
+// first submatch of the first line of its standard output that matches.
+func (c *cluster) startBackground(what string, args []string, patterns ...string) []string {
+	t := c.t
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, c.bin, "venue", "--listen", "127.0.0.1:0", "--data", "vdata", "--rate", "-1")
+	cmd := exec.CommandContext(ctx, c.bin, args...)
 	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -95,8 +108,6 @@ func startCluster(t *testing.T) *cluster {
 		cmd.Wait()
 	})
 	sc := bufio.NewScanner(stdout)
-	addr := regexp.MustCompile(`listening on (http://\S+)`)
-	vkey := regexp.MustCompile(`verifier key: (\S+)`)
 	deadline := time.After(20 * time.Second)
 	lines := make(chan string)
 	go func() {
@@ -105,28 +116,43 @@ func startCluster(t *testing.T) *cluster {
 		}
 		close(lines)
 	}()
-	for c.venueURL == "" || c.venueKey == "" {
+	found := make([]string, len(patterns))
+	for n := 0; n < len(patterns); {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatalf("venue exited: %s", stderr.String())
+				t.Fatalf("%s exited: %s", what, stderr.String())
 			}
-			if m := addr.FindStringSubmatch(l); m != nil {
-				c.venueURL = m[1]
-			}
-			if m := vkey.FindStringSubmatch(l); m != nil {
-				c.venueKey = m[1]
+			for i, p := range patterns {
+				if m := regexp.MustCompile(p).FindStringSubmatch(l); m != nil && found[i] == "" {
+					found[i] = m[1]
+					n++
+				}
 			}
 		case <-deadline:
-			t.Fatal("venue did not start")
+			t.Fatalf("%s did not start: %s", what, stderr.String())
 		}
 	}
 	go func() {
 		for range lines {
 		}
 	}()
-	c.env = append(c.env, "GOODOFFICES_VENUE="+c.venueURL)
-	return c
+	return found
+}
+
+// accreditPair creates the root keys of Arden and Borealia, has the host
+// accredit both and create channel id of kind with both as members; it
+// returns their root-key fingerprints.
+func (c *cluster) accreditPair(id, kind string) map[string]string {
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	fps := map[string]string{}
+	for _, del := range []string{"arden", "borealia"} {
+		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
+		fps[del] = c.field(out, "fingerprint")
+		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
+	}
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", id, "--kind", kind, "--level", "expert", "--members", "arden,borealia")...)
+	return fps
 }
 
 func (c *cluster) field(out, name string) string {

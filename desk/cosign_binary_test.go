@@ -24,16 +24,8 @@ func TestNeutralityBinary(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	c := startCluster(t)
-	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
-		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
-		fps[del] = c.field(out, "fingerprint")
-		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
-	}
-	for _, ch := range [][]string{{"plenary", "plenary", "arden,borealia"}, {"arden-internal", "delegation-internal", "arden"}} {
-		c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", ch[0], "--kind", ch[1], "--level", "expert", "--members", ch[2])...)
-	}
+	fps := c.accreditPair("plenary", "plenary")
+	c.run(0, "host", "channel", "create", "--admin-file", filepath.Join("vdata", "admin.token"), "--id", "arden-internal", "--kind", "delegation-internal", "--level", "expert", "--members", "arden")
 	c.newDesk("tomas", "arden", "Tomas Reig", "head")
 	c.newDesk("iryna", "borealia", "Iryna Holt", "head")
 	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
@@ -108,35 +100,7 @@ func TestHostileBinaryForkProof(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	c := startCluster(t)
-	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
-		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
-		fps[del] = c.field(out, "fingerprint")
-		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
-	}
-	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "plenary", "--kind", "plenary", "--level", "expert", "--members", "arden,borealia")...)
-	skey, err := os.ReadFile(filepath.Join(c.dir, "vdata", venue.KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := hv.New(c.venueURL, signer)
-	front := httptest.NewServer(px.Handler("borealia"))
-	defer front.Close()
-
-	c.newDesk("tomas", "arden", "Tomas Reig", "head")
-	// Borealia's desk talks to the venue through the host's proxy.
-	c.run(0, "desk", "init", "--home", "iryna", "--delegation", "borealia", "--person", "Iryna Holt", "--role", "head")
-	var s struct{ Device string }
-	json.Unmarshal([]byte(c.run(0, "desk", "status", "--home", "iryna", "--json")), &s)
-	c.run(0, "delegation", "certify", "--key", "borealia.root", "--device", s.Device, "--person", "Iryna Holt", "--role", "head", "--level", "expert", "--out", "iryna.cert")
-	c.run(0, "desk", "enroll", "--home", "iryna", "--venue", front.URL, "--venue-key", c.venueKey, "--cert", "iryna.cert")
-	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
-	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	px := c.hostilePair()
 	c.syncAll("tomas", "iryna")
 	c.run(0, "desk", "send", "plenary", "--home", "tomas", "Arden opens the plenary")
 	c.syncAll("tomas", "iryna")
@@ -169,4 +133,45 @@ func TestHostileBinaryForkProof(t *testing.T) {
 		t.Fatalf("verify:\n%s", out)
 	}
 	t.Logf("goodoffices verify:\n%s", out)
+}
+
+// hostilePair accredits Arden and Borealia with a plenary of both, and
+// creates Arden's desk (tomas, direct to the venue) and Borealia's (iryna,
+// through the hostile proxy it returns); each confirms the other's
+// fingerprint.
+func (c *cluster) hostilePair() *hv.Proxy {
+	fps := c.accreditPair("plenary", "plenary")
+	c.newDesk("tomas", "arden", "Tomas Reig", "head")
+	px := c.hostileDesk("iryna", "borealia", "Iryna Holt")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	return px
+}
+
+// hostileDesk creates, certifies and enrols a desk of del that talks to
+// the venue through the hostile proxy (holding the venue's key, read from
+// its data directory, as the host has it), honest until told otherwise;
+// the proxy's audience is del.
+func (c *cluster) hostileDesk(home, del, person string) *hv.Proxy {
+	t := c.t
+	skey, err := os.ReadFile(filepath.Join(c.dir, "vdata", venue.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := hv.New(c.venueURL, signer)
+	front := httptest.NewServer(px.Handler(del))
+	t.Cleanup(func() {
+		front.CloseClientConnections()
+		front.Close()
+	})
+	c.run(0, "desk", "init", "--home", home, "--delegation", del, "--person", person, "--role", "head")
+	var s struct{ Device string }
+	json.Unmarshal([]byte(c.run(0, "desk", "status", "--home", home, "--json")), &s)
+	c.run(0, "delegation", "certify", "--key", del+".root", "--device", s.Device, "--person", person, "--role", "head", "--level", "expert", "--out", home+".cert")
+	c.run(0, "desk", "enroll", "--home", home, "--venue", front.URL, "--venue-key", c.venueKey, "--cert", home+".cert")
+	return px
 }

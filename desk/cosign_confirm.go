@@ -147,6 +147,17 @@ type Confirmation struct {
 	Marks        []sizeMark `json:"marks,omitempty"`
 	WarnedWithho int64      `json:"warned_withholding,omitempty"` // 1 + index already warned about
 	WarnedFreeze int64      `json:"warned_freeze,omitempty"`      // Ahead already warned about
+	// Witnessed holds, per witness of the policy, the largest size of this
+	// desk's view it cosigned; WitnessSize the largest size it is known to
+	// have cosigned (from its 409 answers), and WitnessAhead, since
+	// WitnessAheadSince, the largest such size beyond Size (an eclipse, if
+	// it lasts), reported by WitnessAheadBy.
+	Witnessed         map[string]int64 `json:"witnessed,omitempty"`
+	WitnessSize       map[string]int64 `json:"witness_size,omitempty"`
+	WitnessAhead      int64            `json:"witness_ahead,omitempty"`
+	WitnessAheadSince time.Time        `json:"witness_ahead_since,omitzero"`
+	WitnessAheadBy    string           `json:"witness_ahead_by,omitempty"`
+	WarnedEclipse     int64            `json:"warned_eclipse,omitempty"`
 	// WarnedMembers lists the delegations of the group that the venue's
 	// channel list omitted when this desk last raised a membership alarm.
 	WarnedMembers string `json:"warned_members,omitempty"`
@@ -468,6 +479,11 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 	}
 	cfg, _ := d.Neutrality(ctx)
 	now := time.Now().UTC()
+	// The venue's acknowledgements of this desk's own appends must be
+	// covered by what it serves within the bound (eclipse.go).
+	if a := d.checkAcks(ctx, log, cp, msg, cfg.bound()); a != nil {
+		return a
+	}
 	// Everything confirmed and nothing new: look at the others'
 	// cosignatures again only every refetch (a freeze shows there).
 	if conf.Size == cp.Size && conf.Confirmed == cp.Size && conf.OwnCosigned >= cp.Size && conf.Ahead == 0 &&
@@ -542,6 +558,11 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 	if !servedOwn && conf.OwnCosigned > 0 && conf.OwnCosigned == cp.Size {
 		conf.OwnCosigned = 0 // not served back: hand it over again next time
 	}
+	// The witnesses of this desk's policy, asked directly (eclipse.go).
+	if alarm := d.checkWitnesses(ctx, &conf, cp, msg, fetch, cfg.bound()); alarm != nil {
+		d.putConfirmation(ctx, conf)
+		return alarm
+	}
 	members, err := d.members(ctx, log)
 	if err != nil {
 		d.log.Warn("unknown members; confirmation waits", "log", log, "err", err)
@@ -554,6 +575,16 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 		confirmed = min(confirmed, cover[m])
 		if cover[m] < cp.Size {
 			conf.Missing = append(conf.Missing, m)
+		}
+	}
+	if ws, err := d.Witnesses(ctx); err == nil {
+		for _, w := range ws {
+			m, n := WitnessMember(w.Name), conf.Witnessed[w.Name]
+			conf.Cosigned[m] = n
+			confirmed = min(confirmed, n)
+			if n < cp.Size {
+				conf.Missing = append(conf.Missing, m)
+			}
 		}
 	}
 	if len(members) == 0 {

@@ -92,6 +92,7 @@ type Desk struct {
 	talks    talksCache      // engine states (talkssnap.go)
 	progress progressTracker // of the sync under way (progress.go)
 	search   searchIndex     // full-text indexes, in memory only (search.go)
+	acks     ackBuffer       // the venue's acknowledgements of appends, not yet stored (eclipse.go)
 }
 
 // MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) the
@@ -197,6 +198,7 @@ func (d *Desk) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		d.api.acked = d.recordAck
 		d.api.setDevice(vi.Name, d.key)
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
@@ -214,6 +216,7 @@ func errOr(err, def error) error {
 // Close closes the desk's store.
 func (d *Desk) Close() error {
 	d.bg.Wait()
+	d.flushAcks(context.Background())
 	d.mu.close()
 	return d.store.Close()
 }
@@ -289,6 +292,7 @@ func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byt
 	}
 	vi := &VenueInfo{URL: venueURL, Name: info.Name, VerifierKey: info.VerifierKey}
 	d.venue, d.api = vi, api
+	d.api.acked = d.recordAck
 	api.setDevice(info.Name, d.key)
 	vj, _ := json.Marshal(vi)
 	if err := d.store.Put(ctx, keyVenue, vj); err != nil {

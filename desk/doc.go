@@ -129,4 +129,14 @@
 // offline; a pending entry older than NeutralityConfig.WithholdingBound
 // raises AlarmWithholding and a log others cosigned beyond what this desk
 // is served raises AlarmFreeze; a replayed MLS message raises AlarmReplay.
+//
+// A venue that isolates this desk (an eclipse: its view frozen, the stale
+// cosignatures it saw replayed) is caught by two checks that look past the
+// venue (eclipse.go): an append the venue acknowledged at an index that no
+// served checkpoint covers within the bound raises AlarmStaleView, and a
+// witness of the desk's policy (AddWitness; c2sp.org/tlog-witness, asked
+// directly, every verified checkpoint submitted to it) that cosigned a
+// larger checkpoint than the venue serves raises AlarmEclipse. With
+// witnesses in the policy, an entry is confirmed only once each of them
+// has cosigned it too.
 package desk

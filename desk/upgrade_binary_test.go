@@ -1,7 +1,6 @@
 package desk_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,14 +16,7 @@ func TestBinaryUpgrade(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	c := startCluster(t)
-	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
-		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
-		fps[del] = c.field(out, "fingerprint")
-		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
-	}
-	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "plenary", "--kind", "plenary", "--level", "expert", "--members", "arden,borealia")...)
+	fps := c.accreditPair("plenary", "plenary")
 	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
 	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
 	both := []string{"tomas", "iryna"}

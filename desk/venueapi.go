@@ -35,8 +35,11 @@ func transient(err error) error {
 
 type venueClient struct {
 	url string
-	mu  sync.Mutex
-	c   *client.Client // anonymous until setDevice
+	// acked, if set, is told of every append the venue acknowledged
+	// (eclipse.go: the desk checks that a served checkpoint covers it).
+	acked func(ctx context.Context, log string, index int64)
+	mu    sync.Mutex
+	c     *client.Client // anonymous until setDevice
 }
 
 func newVenueClient(rawURL string) (*venueClient, error) {
@@ -131,6 +134,9 @@ func (v *venueClient) appendEntryBased(ctx context.Context, log string, entry []
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.Status == http.StatusConflict {
 		return 0, ErrEpochTaken
+	}
+	if err == nil && v.acked != nil {
+		v.acked(ctx, log, idx)
 	}
 	return idx, transient(err)
 }

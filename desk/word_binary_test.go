@@ -172,14 +172,7 @@ func pythonDocx(t *testing.T) string {
 func startWorkingGroup(t *testing.T) (*cluster, map[string]string) {
 	t.Helper()
 	c := startCluster(t)
-	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	fps := map[string]string{}
-	for _, del := range []string{"arden", "borealia"} {
-		out := c.run(0, "delegation", "init", "--name", del, "--key", del+".root")
-		fps[del] = c.field(out, "fingerprint")
-		c.run(0, append(append([]string{"host", "accredit"}, admin...), del, c.field(out, "verifier key"))...)
-	}
-	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
+	fps := c.accreditPair("wg1", "working-group")
 	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
 	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
 	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])

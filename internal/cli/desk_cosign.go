@@ -53,7 +53,11 @@ checkpoint that covers it, and pending until then. If an entry stays pending
 longer than the withholding bound, the desk raises a "withholding" alarm (the
 venue may be hiding it from a party, or hiding their cosignature from you);
 if other parties cosigned a log larger than the venue serves this desk for
-longer than the bound, a "freeze" alarm. These alarms do not halt the log.
+longer than the bound, a "freeze" alarm. If the venue acknowledged one of
+your own appends at an index that the checkpoint it serves you still does
+not cover after the bound, a "stale-view" alarm; if a witness of your policy
+('desk witness') cosigned a larger checkpoint than the venue serves you for
+longer than the bound, an "eclipse" alarm. These alarms do not halt the log.
 
 Without --withholding, shows the current setting. A negative duration turns
 both alarms off; 0 restores the default (`+desk.DefaultWithholdingBound.String()+`).
@@ -83,11 +87,91 @@ Example:
 	}
 	switch b := c.WithholdingBound; {
 	case b < 0:
-		fmt.Fprintln(env.Stdout, "withholding and freeze alarms: off")
+		fmt.Fprintln(env.Stdout, "withholding, freeze, stale-view and eclipse alarms: off")
 	case b == 0:
 		fmt.Fprintf(env.Stdout, "withholding bound: %s (default)\n", desk.DefaultWithholdingBound)
 	default:
 		fmt.Fprintf(env.Stdout, "withholding bound: %s\n", b)
 	}
 	return nil
+}
+
+func init() {
+	register(&command{name: "desk witness", summary: "list, add or remove the witnesses that must cosign before an entry counts as confirmed", run: runDeskWitness})
+}
+
+func runDeskWitness(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk witness", "[list | add URL VERIFIER-KEY | remove NAME] [--home DIR] [--json]", `
+A witness ('goodoffices witness', or any C2SP tlog-witness) cosigns the
+venue's checkpoints only if they are consistent with everything it cosigned
+before. Every checkpoint this desk verifies is submitted to each witness of
+its policy, directly, not through the venue; an entry counts as confirmed
+only once every witness of the policy has cosigned a checkpoint covering it
+(besides every member delegation). A witness that has cosigned a larger
+checkpoint than the venue serves this desk, for longer than the neutrality
+bound, raises an "eclipse" alarm: the venue is isolating this desk. Name
+your own delegation's witness at least, and the witnesses the other parties
+use, so that what they verify reaches yours.
+
+VERIFIER-KEY is the witness's cosignature key as 'goodoffices witness'
+prints it (<name>+<key ID>+<key>); URL its submission prefix.
+
+Examples:
+  goodoffices desk witness add http://127.0.0.1:8471 witness.borealia.example+1a2b3c4d+BAbc...
+  goodoffices desk witness list
+  goodoffices desk witness remove witness.borealia.example`)
+	f := addDeskFlags(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pos := fs.Args()
+	verb := "list"
+	if len(pos) > 0 {
+		verb, pos = pos[0], pos[1:]
+	}
+	want := map[string]int{"list": 0, "add": 2, "remove": 1}
+	n, ok := want[verb]
+	if !ok || len(pos) != n {
+		return &UsageError{Msg: "usage: goodoffices desk witness [list | add URL VERIFIER-KEY | remove NAME]"}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	switch verb {
+	case "add":
+		w, err := d.AddWitness(ctx, pos[0], pos[1])
+		if err != nil {
+			return &UsageError{Msg: err.Error()}
+		}
+		fmt.Fprintf(env.Stdout, "witness %s added (%s)\n", w.Name, w.URL)
+		return nil
+	case "remove":
+		if err := d.RemoveWitness(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "witness %s removed\n", pos[0])
+		return nil
+	}
+	ws, err := d.Witnesses(ctx)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		if ws == nil {
+			ws = []desk.Witness{}
+		}
+		return deskJSON(env.Stdout, ws)
+	}
+	if len(ws) == 0 {
+		fmt.Fprintln(env.Stdout, "no witnesses: entries are confirmed by the member delegations' cosignatures alone")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WITNESS\tURL")
+	for _, w := range ws {
+		fmt.Fprintf(tw, "%s\t%s\n", w.Name, w.URL)
+	}
+	return tw.Flush()
 }

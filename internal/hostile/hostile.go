@@ -50,6 +50,25 @@ type Attack struct {
 	Bundle func(b []byte) []byte
 	// HideCosignatures serves no cosignatures of the log.
 	HideCosignatures bool
+	// ReplayCosignatures serves, as the log's cosignatures, the last
+	// answer the proxy forwarded to this audience before the attack: the
+	// stale cosignatures it saw, nothing of what the others cosigned since.
+	ReplayCosignatures bool
+	// DropMail serves this audience an empty mailbox.
+	DropMail bool
+	// DropEvents holds this audience's event stream open without
+	// delivering any event (the others' cosignatures, new entries).
+	DropEvents bool
+}
+
+// Eclipse isolates one party: its view of log is frozen at size, it is
+// replayed the stale cosignatures it saw before, and it gets no mail and
+// no events. Nothing it is served contradicts anything else it is served.
+func Eclipse(log string, size int) *Attack {
+	a := Withhold(log, size, false)
+	a.Name = "eclipse one party (frozen view, stale cosignatures, no mail, no events)"
+	a.ReplayCosignatures, a.DropMail, a.DropEvents = true, true, true
+	return a
 }
 
 // AlterByte flips one bit of the entry at index.
@@ -143,12 +162,13 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	attacks map[string]*Attack // by audience
+	seen    map[string][]byte  // last cosignatures answer forwarded, by audience and path
 }
 
 // New returns a proxy in front of the venue at target whose signing key is
 // signer (the venue key: the host has it).
 func New(target string, signer note.Signer) *Proxy {
-	return &Proxy{target: strings.TrimSuffix(target, "/"), signer: signer, hc: &http.Client{}, attacks: map[string]*Attack{}}
+	return &Proxy{target: strings.TrimSuffix(target, "/"), signer: signer, hc: &http.Client{}, attacks: map[string]*Attack{}, seen: map[string][]byte{}}
 }
 
 // Set starts attack a against audience; nil makes the proxy honest again.
@@ -170,12 +190,36 @@ func (p *Proxy) Handler(audience string) http.Handler {
 		p.mu.Unlock()
 		if a != nil && r.Method == http.MethodGet {
 			if rest, ok := strings.CutPrefix(r.URL.Path, "/logs/"+a.Log+"/"); ok {
+				if rest == "cosignatures" && a.ReplayCosignatures {
+					p.mu.Lock()
+					b := p.seen[audience+" "+r.URL.Path]
+					p.mu.Unlock()
+					if b != nil {
+						w.Header().Set("Content-Type", "application/json")
+						w.Write(b)
+						return
+					}
+				}
 				if p.serveAttack(w, r, a, rest) {
 					return
 				}
 			}
+			switch {
+			case r.URL.Path == "/v1/mail" && a.DropMail:
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte("[]"))
+				return
+			case r.URL.Path == "/v1/events" && a.DropEvents:
+				w.Header().Set("Content-Type", "text/event-stream")
+				w.WriteHeader(http.StatusOK)
+				if f, ok := w.(http.Flusher); ok {
+					f.Flush()
+				}
+				<-r.Context().Done()
+				return
+			}
 		}
-		p.forward(w, r, a)
+		p.forward(w, r, a, audience)
 	})
 }
 
@@ -231,7 +275,7 @@ func (p *Proxy) serveAttack(w http.ResponseWriter, r *http.Request, a *Attack, p
 
 // forward passes the request to the real venue, rewriting entry bundles
 // of the attacked log if the attack says so.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, a *Attack) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, a *Attack, audience string) {
 	u := p.target + r.URL.Path
 	if r.URL.RawQuery != "" {
 		u += "?" + r.URL.RawQuery
@@ -250,6 +294,20 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, a *Attack) {
 	defer resp.Body.Close()
 	for k, v := range resp.Header {
 		w.Header()[k] = v
+	}
+	if a == nil && r.Method == http.MethodGet && resp.StatusCode == 200 && strings.HasPrefix(r.URL.Path, "/logs/") && strings.HasSuffix(r.URL.Path, "/cosignatures") {
+		// Remembered for a later ReplayCosignatures.
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.seen[audience+" "+r.URL.Path] = b
+		p.mu.Unlock()
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(resp.StatusCode)
+		w.Write(b)
+		return
 	}
 	if a != nil && a.Bundle != nil && resp.StatusCode == 200 && strings.HasPrefix(r.URL.Path, "/logs/"+a.Log+"/tile/entries/") {
 		b, _ := io.ReadAll(resp.Body)
