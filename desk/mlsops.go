@@ -518,6 +518,12 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 			return err
 		}
 		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
+		if err != nil && maybeLogged(err) {
+			// The venue may have logged it (its answer was lost): keep the
+			// pending commit and its Welcomes. The next sync merges it if
+			// the log holds it; the next commit discards it if not.
+			return fmt.Errorf("failed to append the commit (the venue may have logged it: sync to see): %w", err)
+		}
 		if err != nil {
 			g.DiscardCommit()
 			d.store.Update(ctx, func(tx *Tx) error {
@@ -943,6 +949,11 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	}
 	idx, err = d.api.appendEntry(ctx, ch, ct, -1)
 	if err != nil {
+		if maybeLogged(err) {
+			// No answer, or a 5xx: the venue may have logged it. Keep the
+			// record, so that this desk reads it as its own if it is.
+			return 0, false, fmt.Errorf("failed to send (the venue may have logged it: sync to see): %w", err)
+		}
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, sentKey(ch, ct)) })
 		return 0, false, fmt.Errorf("failed to send: %w", err)
 	}
