@@ -57,7 +57,7 @@ var (
 	simSeeds = flag.Int("sim.seeds", 1000, "simulation: how many seeds to run")
 	simFirst = flag.Uint64("sim.first", 1, "simulation: the first seed")
 	simSeed  = flag.Int64("sim.seed", -1, "simulation: replay this one seed and print its trace")
-	simSteps = flag.Int("sim.steps", 8, "simulation: steps per seed")
+	simSteps = flag.Int("sim.steps", 6, "simulation: steps per seed")
 	simFor   = flag.Duration("sim.for", 0, "simulation: keep running seeds until this much wall time has passed (long run)")
 )
 
@@ -101,7 +101,12 @@ func TestSimulation(t *testing.T) {
 		for _, l := range r.trace {
 			t.Log(l)
 		}
-		report(t, 1, r.violations, []uint64{uint64(*simSeed)}, time.Since(start))
+		var failed []uint64
+		if len(r.violations) > 0 {
+			failed = []uint64{uint64(*simSeed)}
+			t.Errorf("seed %d (host %s) violates: %s", *simSeed, r.host, strings.Join(r.violations, "; "))
+		}
+		report(t, 1, r.violations, failed, time.Since(start))
 		return
 	}
 	var failed []uint64
@@ -646,27 +651,9 @@ func (w *simWorld) run(t *testing.T, fx *simFixture, steps int) simResult {
 			w.logf("step %d: time passes (%v)", step, d)
 			time.Sleep(d)
 		}
-		// Crashes that happened during the step.
-		w.mu.Lock()
-		vcrashed := w.crashed
-		w.mu.Unlock()
-		if vcrashed {
-			w.logf("step %d: the venue restarts", step)
-			w.stopVenue()
-			if err := w.startVenue(ctx); err != nil {
-				res.violations = append(res.violations, fmt.Sprintf("step %d: the venue does not restart: %v", step, err))
-				return res
-			}
-		}
-		for _, sd := range desks {
-			if sd.crashed() {
-				w.logf("step %d: %s restarts after its crash", step, sd.name)
-				sd.close()
-				if err := w.openDesk(ctx, sd); err != nil {
-					res.violations = append(res.violations, fmt.Sprintf("step %d: %s does not reopen: %v", step, sd.name, err))
-					return res
-				}
-			}
+		if err := w.restartCrashed(ctx, step, desks); err != nil {
+			res.violations = append(res.violations, err.Error())
+			return res
 		}
 		ackMu.Lock()
 		as := slices.Clone(acked)
@@ -683,7 +670,11 @@ func (w *simWorld) run(t *testing.T, fx *simFixture, steps int) simResult {
 	w.mu.Unlock()
 	time.Sleep(2 * time.Second)
 	w.logf("heal")
-	for round := range 4 {
+	for round := range 3 {
+		if err := w.restartCrashed(ctx, steps+round, desks); err != nil {
+			res.violations = append(res.violations, err.Error())
+			return res
+		}
 		if round == 2 {
 			time.Sleep(simBound + time.Minute)
 		}
@@ -693,6 +684,31 @@ func (w *simWorld) run(t *testing.T, fx *simFixture, steps int) simResult {
 	}
 	res.violations = append(res.violations, inv.check(ctx, "after healing", desks, acked, true)...)
 	return res
+}
+
+// restartCrashed restarts the venue and the desks that crashed during the
+// step, in the operation or in the background work that followed it.
+func (w *simWorld) restartCrashed(ctx context.Context, step int, desks []*simDesk) error {
+	w.mu.Lock()
+	vcrashed := w.crashed
+	w.mu.Unlock()
+	if vcrashed {
+		w.logf("step %d: the venue restarts", step)
+		w.stopVenue()
+		if err := w.startVenue(ctx); err != nil {
+			return fmt.Errorf("step %d: the venue does not restart: %v", step, err)
+		}
+	}
+	for _, sd := range desks {
+		if sd.crashed() {
+			w.logf("step %d: %s restarts after its crash", step, sd.name)
+			sd.close()
+			if err := w.openDesk(ctx, sd); err != nil {
+				return fmt.Errorf("step %d: %s does not reopen: %v", step, sd.name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // startCheat makes the host play strategy against audience from now on.
@@ -770,14 +786,14 @@ func (inv *simInvariants) venueSize(ctx context.Context) int64 {
 
 // simView is one desk's view of the channel.
 type simView struct {
-	sd       *simDesk
-	st       LogState
-	msgs     []Message
-	conf     Confirmation
-	alarms   []Alarm
-	talks    []byte
-	halted   bool // an alarm on the channel
-	forked   bool // its accepted checkpoint is not the venue's real tree
+	sd     *simDesk
+	st     LogState
+	msgs   []Message
+	conf   Confirmation
+	alarms []Alarm
+	talks  []byte
+	halted bool // an alarm on the channel
+	forked bool // its accepted checkpoint is not the venue's real tree
 }
 
 // simKey is what two desks' readings of one entry must agree on: an
@@ -900,7 +916,9 @@ func (inv *simInvariants) check(ctx context.Context, when string, desks []*simDe
 			continue
 		}
 		v.talks = st.Canonical()
-		if rs, err := d.ReplayTalks(ctx, simChannel, ""); err != nil {
+		if !final {
+			// The replay is checked after healing (it costs a full read).
+		} else if rs, err := d.ReplayTalks(ctx, simChannel, ""); err != nil {
 			bad("%s: replay talks: %v", sd.name, err)
 		} else if !bytes.Equal(rs.Canonical(), v.talks) {
 			bad("%s: the state of the talks differs from a replay of its history", sd.name)
@@ -958,9 +976,19 @@ func (inv *simInvariants) check(ctx context.Context, when string, desks []*simDe
 			}
 		}
 	}
+	anyHalted := false
+	for _, v := range views {
+		anyHalted = anyHalted || v.halted
+	}
 	for _, v := range views {
 		for _, a := range acked {
 			if v.halted || a.index >= int64(len(v.msgs)) {
+				continue
+			}
+			if !inv.honest && (!final || anyHalted) {
+				// A cheating host can make an entry unreadable (e.g. a
+				// frozen view makes its sender write in an ended epoch);
+				// then an alarm must be raised within the bound.
 				continue
 			}
 			m := v.msgs[a.index]
