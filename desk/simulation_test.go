@@ -57,7 +57,7 @@ var (
 	simSeeds    = flag.Int("sim.seeds", 1000, "simulation: how many seeds to run")
 	simFirst    = flag.Uint64("sim.first", 1, "simulation: the first seed")
 	simSeed     = flag.Int64("sim.seed", -1, "simulation: replay this one seed and print its trace")
-	simSteps    = flag.Int("sim.steps", 6, "simulation: steps per seed")
+	simSteps    = flag.Int("sim.steps", 5, "simulation: steps per seed")
 	simNParties = flag.Int("sim.parties", 2, "simulation: parties (2 or 3), one desk each")
 	simFor      = flag.Duration("sim.for", 0, "simulation: keep running seeds until this much wall time has passed (long run)")
 )
