@@ -106,6 +106,11 @@ type MemberInfo struct {
 	Role       string `json:"role"`
 	Level      string `json:"level"`
 	Device     string `json:"device"`
+	// Interpreter is set (by Members) on an interpreter's device that is
+	// in the group by the parties' consent: certified as an interpreter by
+	// a delegation that is not a member of the channel. An interpreter of
+	// a member delegation is that delegation's device like any other.
+	Interpreter bool `json:"interpreter,omitempty"`
 }
 
 // validator returns the credential check of a channel's group (RFC 9420

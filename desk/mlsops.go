@@ -1011,9 +1011,16 @@ func (d *Desk) Members(ctx context.Context, ch string) ([]MemberInfo, uint64, er
 	if g == nil {
 		return nil, 0, ErrNoGroup
 	}
+	meta, err := d.channelMeta(ctx, d.store, ch)
+	if err != nil {
+		return nil, 0, err
+	}
+	in := groupInterpreters(g, meta.Members)
 	var out []MemberInfo
 	for _, m := range g.Members() {
-		out = append(out, memberOf(m))
+		mi := memberOf(m)
+		_, mi.Interpreter = in[m.Index]
+		out = append(out, mi)
 	}
 	return out, g.Epoch(), nil
 }
