@@ -567,9 +567,24 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "rejected", Note: err.Error()})
 	}
 	m := Message{Channel: ch, Index: index, Epoch: rcv.Epoch}
+	refused := ""
 	if rcv.Sender.Type == mls.SenderMember {
 		m.Sender = memberOf(mls.Member{Index: rcv.Sender.Index, Credential: rcv.Sender.Credential})
 		m.Own = bytes.Equal(rcv.Sender.SignatureKey, d.key.Public().(ed25519.PublicKey))
+		if why, ok := revokedSender(ctx, tx, ch, index, delegation.DeviceID(ed25519.PublicKey(rcv.Sender.SignatureKey))); ok {
+			// The venue let a revoked device append: its entry is refused
+			// (an application message is not shown). A commit or proposal
+			// has been applied to the group all the same, so that the
+			// desks stay in one group, and the removal of the device
+			// (removeRevoked) follows.
+			if rcv.Kind == mls.KindApplication {
+				if err := saveGroup(ctx, tx, ch, g); err != nil {
+					return err
+				}
+				return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: rcv.Epoch, Kind: "rejected", Sender: m.Sender, Note: why})
+			}
+			refused = why
+		}
 	}
 	switch rcv.Kind {
 	case mls.KindApplication:
@@ -638,6 +653,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if err := saveGroup(ctx, tx, ch, g); err != nil {
 		return err
+	}
+	if refused != "" {
+		m.Note = refused + " (applied to the group: " + m.Note + ")"
 	}
 	return putMessage(ctx, tx, m)
 }

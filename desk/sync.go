@@ -54,6 +54,7 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 		}
 	}
 	note(RegisterLog, d.syncLogLocked(ctx, RegisterLog))
+	note(RevocationsLog, d.syncLogLocked(ctx, RevocationsLog)) // after the register: its roots verify it
 	chans, err := d.api.channels(ctx)
 	if err != nil {
 		return res, fmt.Errorf("failed to list channels: %w", err)
@@ -64,9 +65,12 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 	for _, c := range chans {
 		note(c.ID, d.syncLogLocked(ctx, c.ID))
 	}
-	if err := d.afterSyncLocked(ctx); err != nil {
-		res.Errors["mls"] = err
+	if err := d.markRevokedLocked(ctx); err != nil {
+		res.Errors[RevocationsLog] = err
 	}
+	// An alarm raised by the housekeeping (a substituted key package, a
+	// rogue interpreter) is an alarm like any other.
+	note("mls", d.afterSyncLocked(ctx))
 	return res, nil
 }
 

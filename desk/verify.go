@@ -217,8 +217,11 @@ func (d *Desk) Alarms(ctx context.Context) ([]Alarm, error) {
 }
 
 func (d *Desk) origin(log string) string {
-	if log == RegisterLog {
+	switch log {
+	case RegisterLog:
 		return client.RegisterOrigin(d.venue.Name)
+	case RevocationsLog:
+		return client.RevocationsOrigin(d.venue.Name)
 	}
 	return client.ChannelOrigin(d.venue.Name, log)
 }
@@ -462,8 +465,11 @@ func checkpointBody(msg []byte) []byte {
 
 // processor returns the processing function for a log.
 func (d *Desk) processor(log string) processFunc {
-	if log == RegisterLog {
+	switch log {
+	case RegisterLog:
 		return d.processRegister
+	case RevocationsLog:
+		return d.processRevocation
 	}
 	return d.channelProcessor(log)
 }
