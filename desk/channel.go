@@ -516,6 +516,8 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 			Sender: memberOf(mls.Member{Index: g.OwnIndex(), Credential: mls.BasicCredential(d.cert)})}
 		if s.Epoch != g.Epoch() {
 			m.Note = "sent in an epoch that had ended: other members cannot read it"
+		} else if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
+			return err
 		}
 		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, m)
@@ -590,6 +592,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	case mls.KindApplication:
 		m.Kind, m.Data = "application", rcv.Data
 		if err := putDisclosure(ctx, tx, ch, entry, disc); err != nil {
+			return err
+		}
+		if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
 			return err
 		}
 	case mls.KindProposal:

@@ -63,8 +63,12 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 		return res, err
 	}
 	for _, c := range chans {
+		if d.isRecovered(ctx, c.ID) {
+			continue // continued in a fresh channel (recover.go); its alarm is dealt with
+		}
 		note(c.ID, d.syncLogLocked(ctx, c.ID))
 	}
+	note("recoveries", d.checkRecoveriesLocked(ctx))
 	if err := d.markRevokedLocked(ctx); err != nil {
 		res.Errors[RevocationsLog] = err
 	}
@@ -139,6 +143,8 @@ type Status struct {
 	KeyPackages int        `json:"key_packages_on_venue"` // -1 if unknown
 	// Confirmations: per log, which entries every member delegation has cosigned (cosign_confirm.go).
 	Confirmations []Confirmation `json:"confirmations"`
+	// Recovered: the channels continued in fresh ones after an alarm (recover.go).
+	Recovered []Recovered `json:"recovered,omitempty"`
 }
 
 // Halted returns the alarms that currently halt a log.
@@ -167,6 +173,9 @@ func (d *Desk) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	if s.Confirmations, err = d.Confirmations(ctx); err != nil {
+		return nil, err
+	}
+	if s.Recovered, err = d.RecoveredChannels(ctx); err != nil {
 		return nil, err
 	}
 	if n, err := d.store.Get(ctx, keyKPCount); err == nil {
