@@ -61,6 +61,9 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 		if c.State.Alarm != nil || c.State.Pending() > 0 {
 			continue
 		}
+		if err := d.removeRevoked(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("%s: removing revoked devices: %w", c.ID, err))
+		}
 		if err := d.maintainGroup(ctx, c.ID); err != nil && !errors.Is(err, ErrNoGroup) {
 			errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
 		}
@@ -571,6 +574,10 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 	for _, m := range g.Members() {
 		in[delegation.DeviceID(ed25519.PublicKey(m.SignatureKey))] = true
 	}
+	revoked, err := d.revokedIn(ctx, d.store)
+	if err != nil {
+		return nil, nil, err
+	}
 	var kps []*mls.KeyPackage
 	var devs []string
 	for _, del := range meta.Members {
@@ -584,6 +591,9 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 		for _, dev := range devices {
 			if in[dev.ID] || (only != "" && dev.ID != only) {
 				continue
+			}
+			if _, ok := revoked[dev.ID]; ok {
+				continue // revoked in the verified revocations log, whatever the venue lists
 			}
 			if only == "" {
 				if _, err := d.store.Get(ctx, prefRemoved+ch+"/"+dev.ID); err == nil {
@@ -957,7 +967,7 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	}
 	if b, err := d.store.Get(ctx, histKey(ch, idx)); err == nil {
 		var m Message
-		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" {
+		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" && m.Kind == "application" {
 			return idx, true, nil
 		}
 	}
