@@ -106,6 +106,11 @@ type MemberInfo struct {
 	Role       string `json:"role"`
 	Level      string `json:"level"`
 	Device     string `json:"device"`
+	// Interpreter is set (by Members) on an interpreter's device that is
+	// in the group by the parties' consent: certified as an interpreter by
+	// a delegation that is not a member of the channel. An interpreter of
+	// a member delegation is that delegation's device like any other.
+	Interpreter bool `json:"interpreter,omitempty"`
 }
 
 // validator returns the credential check of a channel's group (RFC 9420
@@ -537,6 +542,8 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 			Sender: memberOf(mls.Member{Index: g.OwnIndex(), Credential: mls.BasicCredential(d.cert)})}
 		if s.Epoch != g.Epoch() {
 			m.Note = "sent in an epoch that had ended: other members cannot read it"
+		} else if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
+			return err
 		}
 		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, m)
@@ -594,14 +601,32 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "rejected", Note: err.Error()})
 	}
 	m := Message{Channel: ch, Index: index, Epoch: rcv.Epoch}
+	refused := ""
 	if rcv.Sender.Type == mls.SenderMember {
 		m.Sender = memberOf(mls.Member{Index: rcv.Sender.Index, Credential: rcv.Sender.Credential})
 		m.Own = bytes.Equal(rcv.Sender.SignatureKey, d.key.Public().(ed25519.PublicKey))
+		if why, ok := revokedSender(ctx, tx, ch, index, delegation.DeviceID(ed25519.PublicKey(rcv.Sender.SignatureKey))); ok {
+			// The venue let a revoked device append: its entry is refused
+			// (an application message is not shown). A commit or proposal
+			// has been applied to the group all the same, so that the
+			// desks stay in one group, and the removal of the device
+			// (removeRevoked) follows.
+			if rcv.Kind == mls.KindApplication {
+				if err := saveGroup(ctx, tx, ch, g); err != nil {
+					return err
+				}
+				return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: rcv.Epoch, Kind: "rejected", Sender: m.Sender, Note: why})
+			}
+			refused = why
+		}
 	}
 	switch rcv.Kind {
 	case mls.KindApplication:
 		m.Kind, m.Data = "application", rcv.Data
 		if err := putDisclosure(ctx, tx, ch, entry, disc); err != nil {
+			return err
+		}
+		if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
 			return err
 		}
 	case mls.KindProposal:
@@ -665,6 +690,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if err := saveGroup(ctx, tx, ch, g); err != nil {
 		return err
+	}
+	if refused != "" {
+		m.Note = refused + " (applied to the group: " + m.Note + ")"
 	}
 	return putMessage(ctx, tx, m)
 }

@@ -61,6 +61,9 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 		if c.State.Alarm != nil || c.State.Pending() > 0 {
 			continue
 		}
+		if err := d.removeRevoked(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("%s: removing revoked devices: %w", c.ID, err))
+		}
 		if err := d.maintainGroup(ctx, c.ID); err != nil && !errors.Is(err, ErrNoGroup) {
 			errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
 		}
@@ -615,6 +618,10 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 	for _, m := range g.Members() {
 		in[delegation.DeviceID(ed25519.PublicKey(m.SignatureKey))] = true
 	}
+	revoked, err := d.revokedIn(ctx, d.store)
+	if err != nil {
+		return nil, nil, err
+	}
 	var kps []*mls.KeyPackage
 	var devs []string
 	for _, del := range meta.Members {
@@ -628,6 +635,9 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 		for _, dev := range devices {
 			if in[dev.ID] || (only != "" && dev.ID != only) {
 				continue
+			}
+			if _, ok := revoked[dev.ID]; ok {
+				continue // revoked in the verified revocations log, whatever the venue lists
 			}
 			if only == "" {
 				if _, err := d.store.Get(ctx, prefRemoved+ch+"/"+dev.ID); err == nil {
@@ -1006,7 +1016,7 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	}
 	if b, err := d.store.Get(ctx, histKey(ch, idx)); err == nil {
 		var m Message
-		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" {
+		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" && m.Kind == "application" {
 			return idx, true, nil
 		}
 	}
@@ -1060,9 +1070,16 @@ func (d *Desk) Members(ctx context.Context, ch string) ([]MemberInfo, uint64, er
 	if g == nil {
 		return nil, 0, ErrNoGroup
 	}
+	meta, err := d.channelMeta(ctx, d.store, ch)
+	if err != nil {
+		return nil, 0, err
+	}
+	in := groupInterpreters(g, meta.Members)
 	var out []MemberInfo
 	for _, m := range g.Members() {
-		out = append(out, memberOf(m))
+		mi := memberOf(m)
+		_, mi.Interpreter = in[m.Index]
+		out = append(out, mi)
 	}
 	return out, g.Epoch(), nil
 }

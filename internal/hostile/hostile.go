@@ -122,6 +122,16 @@ func Withhold(log string, size int, hide bool) *Attack {
 	}}
 }
 
+// ForgetRevocations serves the public revocations log without its entries
+// from index on: the host "forgets" the revocations logged since (a stolen
+// laptop it keeps serving) towards this audience. A view consistent with
+// what the audience saw before, signed with the venue key.
+func ForgetRevocations(index int) *Attack {
+	a := Withhold("revocations", index, false)
+	a.Name = "forget the device revocations logged since"
+	return a
+}
+
 // Rollback serves an old checkpoint note.
 func Rollback(log string, old []byte) *Attack {
 	return &Attack{Name: "serve an old checkpoint (rollback)", Log: log, Checkpoint: old}
