@@ -59,6 +59,7 @@ var (
 	simSeed     = flag.Int64("sim.seed", -1, "simulation: replay this one seed and print its trace")
 	simSteps    = flag.Int("sim.steps", 4, "simulation: steps per seed")
 	simNParties = flag.Int("sim.parties", 2, "simulation: parties (2 or 3), one desk each")
+	simDir      = flag.String("sim.dir", "", "simulation: directory for the seeds' files (default: /dev/shm if there, else the temporary directory)")
 	simFor      = flag.Duration("sim.for", 0, "simulation: keep running seeds until this much wall time has passed (long run)")
 )
 
@@ -479,6 +480,24 @@ type simAck struct {
 	payload []byte
 }
 
+// simTempRoot is where seeds keep their files: -sim.dir, else /dev/shm
+// when it is there (a RAM file system: SQLite's syncs cost nothing, the
+// files and their formats are the same), else the default temporary
+// directory.
+func simTempRoot() string {
+	if *simDir != "" {
+		return *simDir
+	}
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", "goodoffices-sim-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return ""
+}
+
 // copyDir copies the regular files of a tree.
 func copyDir(dst, src string) error {
 	return filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
@@ -504,7 +523,7 @@ var hostStrategies = []string{"honest", "honest", "honest", "honest", "honest", 
 	"fork", "alter", "drop", "reorder", "withhold", "eclipse", "rollback", "replay"}
 
 func runSeed(t *testing.T, fx *simFixture, seed uint64, steps int, verbose bool) simResult {
-	dir, err := os.MkdirTemp("", "goodoffices-sim-")
+	dir, err := os.MkdirTemp(simTempRoot(), "goodoffices-sim-")
 	if err != nil {
 		t.Fatal(err)
 	}
