@@ -471,7 +471,11 @@ func TestHostileReplayMessage(t *testing.T) {
 	}
 	ar.px.Set("borealia", hv.Replay("plenary", idx))
 	t.Logf("attack: replay arden's application message (entry %d) to borealia", idx)
-	expect(t, ar.b, "plenary", AlarmReplay)
+	// The copy is the very bytes of a message borealia read: it is
+	// skipped as a duplicate (an honest venue may log a message twice, see
+	// TestSimulation), so it cannot change the talks; what gives the host
+	// away is that no other party cosigns the view with the copy.
+	expect(t, ar.b, "plenary", AlarmWithholding)
 	n := 0
 	for _, m := range mustRead(t, ar.b) {
 		if m.Kind == "application" && string(m.Data) == "Good morning from Arden" {
@@ -599,13 +603,17 @@ func TestNeutralityConfirmedEndToEnd(t *testing.T) {
 		var logs []string
 		for _, c := range cs {
 			logs = append(logs, c.Log)
+			if c.Log == "revocations" && c.Size == 0 {
+				continue // nobody revoked: an empty public log, nothing to confirm
+			}
 			if c.Size == 0 || c.Confirmed != c.Size || c.Pending() != 0 {
 				t.Errorf("%s: %s not confirmed: %+v", d.Profile().Delegation, c.Log, c)
 			}
 		}
-		want := []string{RegisterLog, "plenary"}
+		// The public logs (register, revocations) and the channels.
+		want := []string{RegisterLog, "plenary", "revocations"}
 		if d == ar.a {
-			want = []string{RegisterLog, "arden-internal", "plenary"}
+			want = []string{RegisterLog, "arden-internal", "plenary", "revocations"}
 		}
 		if !slices.Equal(logs, want) {
 			t.Errorf("%s confirmations of %v, want %v", d.Profile().Delegation, logs, want)
