@@ -68,6 +68,11 @@ func TestRogueInterpreterAlarm(t *testing.T) {
 	if alarm == nil || !groupHas(t, b1, "plenary", i1.DeviceID()) {
 		t.Fatalf("no interpreter alarm for an Add without consent: alarms %v errors %v", res.Alarms, res.Errors)
 	}
+	// An alarm raised by MLS housekeeping counts like a log's: res.Err is
+	// what makes `desk sync` exit 3.
+	if a := new(*Alarm); !errors.As(res.Err(), a) {
+		t.Fatalf("the housekeeping alarm does not make the sync fail: Err() = %v", res.Err())
+	}
 	if _, err := b1.Send(ctx, "plenary", []byte("secret")); !errors.Is(err, ErrInterpreterNotAdmitted) && !errors.As(err, new(*Alarm)) {
 		t.Fatalf("b1 sent with an unadmitted interpreter in the group: %v", err)
 	}

@@ -59,6 +59,22 @@ type Attack struct {
 	// DropEvents holds this audience's event stream open without
 	// delivering any event (the others' cosignatures, new entries).
 	DropEvents bool
+	// KeyPackages, if set, answers this audience's claims of the key
+	// package of a device (POST /v1/devices/{id}/keypackage) with its
+	// result instead of the venue's, when not nil: a substituted key
+	// package.
+	KeyPackages func(device string) []byte
+}
+
+// SubstituteKeyPackage answers every claim of device's key package with
+// kp (which the host made: the device's certificate, another key).
+func SubstituteKeyPackage(device string, kp []byte) *Attack {
+	return &Attack{Name: "substitute a device's key package", Log: "-", KeyPackages: func(d string) []byte {
+		if d == device {
+			return kp
+		}
+		return nil
+	}}
 }
 
 // Eclipse isolates one party: its view of log is frozen at size, it is
@@ -203,6 +219,15 @@ func (p *Proxy) Handler(audience string) http.Handler {
 		p.mu.Lock()
 		a := p.attacks[audience]
 		p.mu.Unlock()
+		if a != nil && a.KeyPackages != nil && r.Method == http.MethodPost {
+			if dev, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1/devices/"), "/keypackage"); ok && !strings.Contains(dev, "/") {
+				if kp := a.KeyPackages(dev); kp != nil {
+					w.Header().Set("Content-Type", "message/mls")
+					w.Write(kp)
+					return
+				}
+			}
+		}
 		if a != nil && r.Method == http.MethodGet {
 			if rest, ok := strings.CutPrefix(r.URL.Path, "/logs/"+a.Log+"/"); ok {
 				if rest == "cosignatures" && a.ReplayCosignatures {
