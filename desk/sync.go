@@ -67,6 +67,7 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 	if err := d.afterSyncLocked(ctx); err != nil {
 		res.Errors["mls"] = err
 	}
+	note(handoverAlarm, d.applyHandovers(ctx))
 	return res, nil
 }
 
