@@ -287,6 +287,10 @@ func openHandoverEnvelope(b []byte) (ref, kemOutput, ct []byte, err error) {
 	return parts[0], parts[1], rest, nil
 }
 
+// handoverTamper, set by tests only, changes a hand-over before it is
+// signed: the lying device of the tests.
+var handoverTamper func(*Handover)
+
 // ErrNotHeadHandover: only the head of delegation decides a hand-over.
 var ErrNotHeadHandover = errors.New("only the head of delegation hands history over, and this device's certificate does not name its holder head of delegation")
 
@@ -397,6 +401,9 @@ func (d *Desk) Handover(ctx context.Context, ch, to string, pol HandoverPolicy) 
 		kept = append(kept, e)
 	}
 	h.Entries = kept
+	if handoverTamper != nil {
+		handoverTamper(h) // tests: a lying device
+	}
 	signed, err := EncodeHandover(h, d.key)
 	if err != nil {
 		return fail(err)
