@@ -106,6 +106,11 @@ type MemberInfo struct {
 	Role       string `json:"role"`
 	Level      string `json:"level"`
 	Device     string `json:"device"`
+	// Interpreter is set (by Members) on an interpreter's device that is
+	// in the group by the parties' consent: certified as an interpreter by
+	// a delegation that is not a member of the channel. An interpreter of
+	// a member delegation is that delegation's device like any other.
+	Interpreter bool `json:"interpreter,omitempty"`
 }
 
 // validator returns the credential check of a channel's group (RFC 9420
@@ -451,10 +456,26 @@ func putMessage(ctx context.Context, tx *Tx, m Message) error {
 }
 
 // sentRecord is an application message of ours, kept until we see it in the
-// log (MLS does not let a sender decrypt its own PrivateMessage).
+// log (MLS does not let a sender decrypt its own PrivateMessage), and then
+// as a marker that a later copy of it is a duplicate.
 type sentRecord struct {
 	Epoch uint64 `json:"epoch"`
 	Data  []byte `json:"data"`
+	// Logged is 1 + the index at which the message was read back from the
+	// log (then Data is dropped): a later copy is a duplicate (dupNote).
+	Logged int64 `json:"logged,omitempty"`
+}
+
+// dupNote is the note of a byte-identical copy of an entry already read:
+// the venue logged one message twice (a request it got twice, or a retry
+// after a lost answer; see package venue, "Appends and durability"). The
+// copy is skipped, so it cannot change the talks; a copy that the host
+// shows one party only is a split view, which the cosignatures catch.
+func dupNote(first int64) string {
+	if first < 0 {
+		return "a copy of a message already read: the venue logged it twice"
+	}
+	return fmt.Sprintf("a copy of entry %d: the venue logged the same message twice", first)
 }
 
 func sentKey(ch string, entry []byte) string {
@@ -512,13 +533,20 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		if err := jsonUnmarshal(sb, &s); err != nil {
 			return err
 		}
-		if err := tx.Delete(ctx, sentKey(ch, entry)); err != nil {
+		if s.Logged > 0 {
+			d.returnGroup(ctx, tx, ch, g)
+			return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: s.Epoch, Kind: "skipped", Own: true, Note: dupNote(s.Logged - 1)})
+		}
+		kept, _ := json.Marshal(sentRecord{Epoch: s.Epoch, Logged: index + 1})
+		if err := tx.Put(ctx, sentKey(ch, entry), kept); err != nil {
 			return err
 		}
 		m := Message{Channel: ch, Index: index, Epoch: s.Epoch, Kind: "application", Data: s.Data, Own: true,
 			Sender: memberOf(mls.Member{Index: g.OwnIndex(), Credential: mls.BasicCredential(d.cert)})}
 		if s.Epoch != g.Epoch() {
 			m.Note = "sent in an epoch that had ended: other members cannot read it"
+		} else if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
+			return err
 		}
 		d.returnGroup(ctx, tx, ch, g)
 		return putMessage(ctx, tx, m)
@@ -567,21 +595,45 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		return &Alarm{Kind: AlarmMember, Detail: fmt.Sprintf("entry %d brings in a member this desk does not accept: %v", index, err)}
 	case errors.Is(err, mls.ErrWrongEpoch) && epoch < g.Epoch():
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent in an epoch that had already ended"})
-	case errors.Is(err, mls.ErrGenerationReused): // a replayed message (cosign_confirm.go)
+	case errors.Is(err, mls.ErrGenerationReused):
+		if _, derr := tx.Get(ctx, disclosureKey(ch, entry)); derr == nil {
+			// The very bytes of a message this desk read before.
+			d.returnGroup(ctx, tx, ch, g)
+			return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: dupNote(-1)})
+		}
+		// Another message under a used key generation: a replay.
 		return &Alarm{Kind: AlarmReplay, Detail: fmt.Sprintf("entry %d replays a message whose key generation was already used (RFC 9420 §9.2)", index)}
 	case err != nil:
 		d.log.Warn("rejected a channel entry", "channel", ch, "index", index, "err", err)
 		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "rejected", Note: err.Error()})
 	}
 	m := Message{Channel: ch, Index: index, Epoch: rcv.Epoch}
+	refused := ""
 	if rcv.Sender.Type == mls.SenderMember {
 		m.Sender = memberOf(mls.Member{Index: rcv.Sender.Index, Credential: rcv.Sender.Credential})
 		m.Own = bytes.Equal(rcv.Sender.SignatureKey, d.key.Public().(ed25519.PublicKey))
+		if why, ok := revokedSender(ctx, tx, ch, index, delegation.DeviceID(ed25519.PublicKey(rcv.Sender.SignatureKey))); ok {
+			// The venue let a revoked device append: its entry is refused
+			// (an application message is not shown). A commit or proposal
+			// has been applied to the group all the same, so that the
+			// desks stay in one group, and the removal of the device
+			// (removeRevoked) follows.
+			if rcv.Kind == mls.KindApplication {
+				if err := saveGroup(ctx, tx, ch, g); err != nil {
+					return err
+				}
+				return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: rcv.Epoch, Kind: "rejected", Sender: m.Sender, Note: why})
+			}
+			refused = why
+		}
 	}
 	switch rcv.Kind {
 	case mls.KindApplication:
 		m.Kind, m.Data = "application", rcv.Data
 		if err := putDisclosure(ctx, tx, ch, entry, disc); err != nil {
+			return err
+		}
+		if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
 			return err
 		}
 	case mls.KindProposal:
@@ -645,6 +697,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if err := saveGroup(ctx, tx, ch, g); err != nil {
 		return err
+	}
+	if refused != "" {
+		m.Note = refused + " (applied to the group: " + m.Note + ")"
 	}
 	return putMessage(ctx, tx, m)
 }

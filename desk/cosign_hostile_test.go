@@ -471,7 +471,11 @@ func TestHostileReplayMessage(t *testing.T) {
 	}
 	ar.px.Set("borealia", hv.Replay("plenary", idx))
 	t.Logf("attack: replay arden's application message (entry %d) to borealia", idx)
-	expect(t, ar.b, "plenary", AlarmReplay)
+	// The copy is the very bytes of a message borealia read: it is
+	// skipped as a duplicate (an honest venue may log a message twice, see
+	// TestSimulation), so it cannot change the talks; what gives the host
+	// away is that no other party cosigns the view with the copy.
+	expect(t, ar.b, "plenary", AlarmWithholding)
 	n := 0
 	for _, m := range mustRead(t, ar.b) {
 		if m.Kind == "application" && string(m.Data) == "Good morning from Arden" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,7 @@ type Desk struct {
 	cert    []byte // nil until enrolled
 	venue   *VenueInfo
 	api     *venueClient
+	hc      *http.Client // Options.HTTPClient
 
 	mu       deskLock // serialises syncs and sends, across processes too
 	groups   groupCache
@@ -106,6 +108,11 @@ const MemoryLimit = 160 << 20
 // Options tune a Desk. The zero value is fine.
 type Options struct {
 	Logger *slog.Logger
+	// HTTPClient, if set, carries every request of the desk to its venue
+	// and witnesses (nil: a default client). The simulation
+	// (simulation_test.go) passes one whose transport is an in-memory
+	// network with faults; nothing else changes.
+	HTTPClient *http.Client
 }
 
 // CertificateValidity is how long a certificate request asks to be valid.
@@ -157,7 +164,7 @@ func Open(ctx context.Context, home string, passphrase []byte, opts Options) (*D
 	if err != nil {
 		return nil, err
 	}
-	d := &Desk{home: home, store: s, log: opts.Logger}
+	d := &Desk{home: home, store: s, log: opts.Logger, hc: opts.HTTPClient}
 	s.desk = d
 	if d.log == nil {
 		d.log = slog.Default()
@@ -194,7 +201,7 @@ func (d *Desk) load(ctx context.Context) error {
 			return fmt.Errorf("failed to load venue: %w", err)
 		}
 		d.venue = &vi
-		d.api, err = newVenueClient(vi.URL)
+		d.api, err = newVenueClient(vi.URL, d.hc)
 		if err != nil {
 			return err
 		}
@@ -263,7 +270,7 @@ func (d *Desk) CertificateRequest() ([]byte, error) {
 func (d *Desk) Enroll(ctx context.Context, venueURL, venueKey string, cert []byte) (*VenueInfo, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	api, err := newVenueClient(venueURL)
+	api, err := newVenueClient(venueURL, d.hc)
 	if err != nil {
 		return nil, err
 	}

@@ -128,7 +128,19 @@
 // misbehaviour (ProofFile, package proof) that 'goodoffices verify' checks
 // offline; a pending entry older than NeutralityConfig.WithholdingBound
 // raises AlarmWithholding and a log others cosigned beyond what this desk
-// is served raises AlarmFreeze; a replayed MLS message raises AlarmReplay.
+// is served raises AlarmFreeze; a message under a key generation already
+// used raises AlarmReplay. A byte-identical copy of an entry already read is
+// skipped ("a copy of entry N"): an honest venue logs one message twice when
+// a request reaches it twice, and a copy cannot change the talks; a copy the
+// host shows one party only is a split view, which no other party cosigns
+// (AlarmWithholding within the bound).
+//
+// An append whose answer was lost (no answer, or a 5xx other than 507) may
+// have been logged: the desk keeps the sent message's record (and, for a
+// commit, the pending commit and its Welcomes), so that it reads the entry
+// as its own if the log holds it. A commit refused with 409 is checked the
+// same way: the epoch may be held by this very commit, logged by an earlier
+// copy of the request.
 //
 // A venue that isolates this desk (an eclipse: its view frozen, the stale
 // cosignatures it saw replayed) is caught by two checks that look past the

@@ -256,6 +256,24 @@ const witnessTimeout = 10 * time.Second
 // witnessClient is the HTTP client of witness requests.
 var witnessClient = &http.Client{Timeout: witnessTimeout}
 
+// witnessHTTP returns the client for witness requests: Options.HTTPClient
+// if set, else witnessClient.
+func (d *Desk) witnessHTTP() *http.Client {
+	if d.hc != nil {
+		return d.hc
+	}
+	return witnessClient
+}
+
+// httpClient returns the client for the desk's own requests to the venue:
+// Options.HTTPClient if set, else http.DefaultClient.
+func (d *Desk) httpClient() *http.Client {
+	if d.hc != nil {
+		return d.hc
+	}
+	return http.DefaultClient
+}
+
 // WitnessMember is how a witness is named among the confirmers of a log.
 func WitnessMember(name string) string { return "witness " + name }
 
@@ -348,7 +366,7 @@ func (d *Desk) submitWitness(ctx context.Context, conf *Confirmation, w Witness,
 				return old, nil
 			}
 		}
-		lines, err := witness.Add(ctx, witnessClient, w.URL, witness.Request{OldSize: old, Proof: proof, Checkpoint: head})
+		lines, err := witness.Add(ctx, d.witnessHTTP(), w.URL, witness.Request{OldSize: old, Proof: proof, Checkpoint: head})
 		var ce *witness.ConflictError
 		var se *witness.StatusError
 		switch {

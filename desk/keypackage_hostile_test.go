@@ -77,3 +77,53 @@ func TestHostileKeyPackageSubstituted(t *testing.T) {
 		t.Fatalf("Borealia reads %q", got)
 	}
 }
+
+// TestHousekeepingAlarmCounts: an alarm raised by the MLS housekeeping of a
+// sync (here: the venue substitutes the key package of a device joining an
+// open channel, found when the desk adds missing devices) is one of the
+// sync's alarms, so that 'desk sync' exits 3 on the sync that raised it,
+// not only on a later one.
+func TestHousekeepingAlarmCounts(t *testing.T) {
+	tv := startVenue(t)
+	arden := tv.accredit("arden")
+	borealia := tv.accredit("borealia")
+	a := tv.newDesk(arden, "Tomas Reig")
+	b := tv.newDesk(borealia, "Iryna Holt")
+	ctx := t.Context()
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a)
+	confirmAll(t, b)
+	syncAll(t, a, b)
+	if _, err := a.Send(ctx, "wg1", []byte("Good morning.")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a, b)
+
+	b2 := tv.newDesk(borealia, "Iryna Holt")
+	confirmAll(t, b2)
+	id, err := mls.NewIdentity(DefaultSuite, mls.BasicCredential(b2.Certificate()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogue, _, err := mls.NewKeyPackage(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimPath := "/v1/devices/" + b2.DeviceID() + "/keypackage"
+	tv.setTamper(func(path string, body []byte) []byte {
+		if path == claimPath {
+			return rogue.Bytes()
+		}
+		return body
+	})
+	res, err := a.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alarm *Alarm
+	if !errors.As(res.Err(), &alarm) || alarm.Kind != AlarmKeyPackage {
+		t.Fatalf("the sync that met a substituted key package reports alarm %v (errors %v)", res.Err(), res.Errors)
+	}
+}

@@ -16,9 +16,20 @@ const LockFile = "desk.lock"
 // line) with an advisory file lock, held only for the operation. Readers
 // need no lock: the store is SQLite in WAL mode and a cached group is used
 // only while the store still holds the state it was cached with.
+//
+// The in-process lock is a one-slot channel rather than a sync.Mutex: a
+// goroutine waiting on a channel is "durably blocked" in the sense of
+// testing/synctest, so the simulation's fake clock can advance while one
+// operation waits for another that is waiting on the (simulated) network.
 type deskLock struct {
-	mu sync.Mutex
-	f  *os.File // nil: no file lock (the file could not be opened)
+	once sync.Once
+	sem  chan struct{}
+	f    *os.File // nil: no file lock (the file could not be opened)
+}
+
+func (l *deskLock) slot() chan struct{} {
+	l.once.Do(func() { l.sem = make(chan struct{}, 1) })
+	return l.sem
 }
 
 func (l *deskLock) open(home string) {
@@ -29,7 +40,7 @@ func (l *deskLock) open(home string) {
 }
 
 func (l *deskLock) Lock() {
-	l.mu.Lock()
+	l.slot() <- struct{}{}
 	if l.f != nil {
 		flock(l.f)
 	}
@@ -39,7 +50,7 @@ func (l *deskLock) Unlock() {
 	if l.f != nil {
 		funlock(l.f)
 	}
-	l.mu.Unlock()
+	<-l.slot()
 }
 
 func (l *deskLock) close() {

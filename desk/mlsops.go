@@ -61,6 +61,9 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 		if c.State.Alarm != nil || c.State.Pending() > 0 {
 			continue
 		}
+		if err := d.removeRevoked(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("%s: removing revoked devices: %w", c.ID, err))
+		}
 		if err := d.maintainGroup(ctx, c.ID); err != nil && !errors.Is(err, ErrNoGroup) {
 			errs = append(errs, fmt.Errorf("%s: %w", c.ID, err))
 		}
@@ -526,7 +529,36 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		}); err != nil {
 			return err
 		}
+		before, err := d.logState(ctx, d.store, ch)
+		if err != nil {
+			return err
+		}
 		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
+		if errors.Is(err, ErrEpochTaken) && !created {
+			// The commit holding the epoch may be this very one, logged
+			// when the request reached the venue twice: read the log with
+			// the pending commit kept (processing merges it if it is ours,
+			// and discards it if another won), then look.
+			serr := d.syncLogLocked(ctx, ch)
+			if serr == nil && d.ownCommitSince(ctx, ch, before.Next, epoch) {
+				if err := d.deliverOutbox(ctx); err != nil {
+					d.log.Warn("Welcomes not all delivered; the next sync retries", "err", err)
+				}
+				return nil
+			}
+			d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, outboxKey(ch, epoch)) })
+			if serr != nil {
+				return serr
+			}
+			d.log.Info("another commit won the epoch; re-basing", "channel", ch, "epoch", epoch)
+			continue
+		}
+		if err != nil && maybeLogged(err) {
+			// The venue may have logged it (its answer was lost): keep the
+			// pending commit and its Welcomes. The next sync merges it if
+			// the log holds it; the next commit discards it if not.
+			return fmt.Errorf("failed to append the commit (the venue may have logged it: sync to see): %w", err)
+		}
 		if err != nil {
 			g.DiscardCommit()
 			d.store.Update(ctx, func(tx *Tx) error {
@@ -560,6 +592,21 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 	return fmt.Errorf("failed to commit in %s: the epoch kept being taken", ch)
 }
 
+// ownCommitSince reports whether the channel's history from index from on
+// holds a commit of this desk sent in epoch.
+func (d *Desk) ownCommitSince(ctx context.Context, ch string, from int64, epoch uint64) bool {
+	ms, err := d.Read(ctx, ch, from, 0)
+	if err != nil {
+		return false
+	}
+	for _, m := range ms {
+		if m.Kind == "commit" && m.Own && m.Epoch == epoch {
+			return true
+		}
+	}
+	return false
+}
+
 // candidates returns the key packages of the devices of the channel's
 // member delegations that are not in the group, pass the credential check
 // and were not removed on purpose. It claims one key package per device.
@@ -580,6 +627,10 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 	for _, m := range g.Members() {
 		in[delegation.DeviceID(ed25519.PublicKey(m.SignatureKey))] = true
 	}
+	revoked, err := d.revokedIn(ctx, d.store)
+	if err != nil {
+		return nil, nil, err
+	}
 	var kps []*mls.KeyPackage
 	var devs []string
 	for _, del := range meta.Members {
@@ -593,6 +644,9 @@ func (d *Desk) candidates(ctx context.Context, ch string, g *mls.Group, only str
 		for _, dev := range devices {
 			if in[dev.ID] || (only != "" && dev.ID != only) {
 				continue
+			}
+			if _, ok := revoked[dev.ID]; ok {
+				continue // revoked in the verified revocations log, whatever the venue lists
 			}
 			if only == "" {
 				if _, err := d.store.Get(ctx, prefRemoved+ch+"/"+dev.ID); err == nil {
@@ -952,6 +1006,11 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	}
 	idx, err = d.api.appendEntry(ctx, ch, ct, -1)
 	if err != nil {
+		if maybeLogged(err) {
+			// No answer, or a 5xx: the venue may have logged it. Keep the
+			// record, so that this desk reads it as its own if it is.
+			return 0, false, fmt.Errorf("failed to send (the venue may have logged it: sync to see): %w", err)
+		}
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, sentKey(ch, ct)) })
 		return 0, false, fmt.Errorf("failed to send: %w", err)
 	}
@@ -966,7 +1025,7 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	}
 	if b, err := d.store.Get(ctx, histKey(ch, idx)); err == nil {
 		var m Message
-		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" {
+		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" && m.Kind == "application" {
 			return idx, true, nil
 		}
 	}
@@ -1020,9 +1079,16 @@ func (d *Desk) Members(ctx context.Context, ch string) ([]MemberInfo, uint64, er
 	if g == nil {
 		return nil, 0, ErrNoGroup
 	}
+	meta, err := d.channelMeta(ctx, d.store, ch)
+	if err != nil {
+		return nil, 0, err
+	}
+	in := groupInterpreters(g, meta.Members)
 	var out []MemberInfo
 	for _, m := range g.Members() {
-		out = append(out, memberOf(m))
+		mi := memberOf(m)
+		_, mi.Interpreter = in[m.Index]
+		out = append(out, mi)
 	}
 	return out, g.Epoch(), nil
 }

@@ -120,7 +120,7 @@ func (d *Desk) scheduleAPI(ctx context.Context) (*scheduleapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &scheduleapi.Client{BaseURL: strings.TrimSuffix(d.venue.URL, "/"), Token: tok}, nil
+	return &scheduleapi.Client{BaseURL: strings.TrimSuffix(d.venue.URL, "/"), Token: tok, HTTP: d.hc}, nil
 }
 
 // deviceToken authenticates this device with the venue (signed challenge,
@@ -137,7 +137,7 @@ func (d *Desk) deviceToken(ctx context.Context) (string, error) {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := d.httpClient().Do(req)
 		if err != nil {
 			return transient(fmt.Errorf("failed to reach the venue: %w", err))
 		}

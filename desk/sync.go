@@ -54,6 +54,7 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 		}
 	}
 	note(RegisterLog, d.syncLogLocked(ctx, RegisterLog))
+	note(RevocationsLog, d.syncLogLocked(ctx, RevocationsLog)) // after the register: its roots verify it
 	chans, err := d.api.channels(ctx)
 	if err != nil {
 		return res, fmt.Errorf("failed to list channels: %w", err)
@@ -62,11 +63,18 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 		return res, err
 	}
 	for _, c := range chans {
+		if d.isRecovered(ctx, c.ID) {
+			continue // continued in a fresh channel (recover.go); its alarm is dealt with
+		}
 		note(c.ID, d.syncLogLocked(ctx, c.ID))
 	}
-	if err := d.afterSyncLocked(ctx); err != nil {
-		res.Errors["mls"] = err
+	note("recoveries", d.checkRecoveriesLocked(ctx))
+	if err := d.markRevokedLocked(ctx); err != nil {
+		res.Errors[RevocationsLog] = err
 	}
+	// An alarm raised by the housekeeping (a substituted key package, a
+	// rogue interpreter) is an alarm like any other.
+	note("mls", d.afterSyncLocked(ctx))
 	note(handoverAlarm, d.applyHandovers(ctx))
 	return res, nil
 }
@@ -136,6 +144,8 @@ type Status struct {
 	KeyPackages int        `json:"key_packages_on_venue"` // -1 if unknown
 	// Confirmations: per log, which entries every member delegation has cosigned (cosign_confirm.go).
 	Confirmations []Confirmation `json:"confirmations"`
+	// Recovered: the channels continued in fresh ones after an alarm (recover.go).
+	Recovered []Recovered `json:"recovered,omitempty"`
 }
 
 // Halted returns the alarms that currently halt a log.
@@ -164,6 +174,9 @@ func (d *Desk) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	if s.Confirmations, err = d.Confirmations(ctx); err != nil {
+		return nil, err
+	}
+	if s.Recovered, err = d.RecoveredChannels(ctx); err != nil {
 		return nil, err
 	}
 	if n, err := d.store.Get(ctx, keyKPCount); err == nil {

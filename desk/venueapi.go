@@ -35,6 +35,7 @@ func transient(err error) error {
 
 type venueClient struct {
 	url string
+	hc  *http.Client // nil: client's default
 	// acked, if set, is told of every append the venue acknowledged
 	// (eclipse.go: the desk checks that a served checkpoint covers it).
 	acked func(ctx context.Context, log string, index int64)
@@ -42,16 +43,25 @@ type venueClient struct {
 	c     *client.Client // anonymous until setDevice
 }
 
-func newVenueClient(rawURL string) (*venueClient, error) {
-	c, err := client.New(rawURL)
+func newVenueClient(rawURL string, hc *http.Client) (*venueClient, error) {
+	v := &venueClient{url: rawURL, hc: hc}
+	c, err := client.New(rawURL, v.options()...)
 	if err != nil {
 		return nil, err
 	}
-	return &venueClient{url: rawURL, c: c}, nil
+	v.c = c
+	return v, nil
+}
+
+func (v *venueClient) options(more ...client.Option) []client.Option {
+	if v.hc != nil {
+		more = append(more, client.WithHTTPClient(v.hc))
+	}
+	return more
 }
 
 func (v *venueClient) setDevice(_ string, key ed25519.PrivateKey) {
-	c, err := client.New(v.url, client.WithDevice(key))
+	c, err := client.New(v.url, v.options(client.WithDevice(key))...)
 	if err != nil {
 		return // the URL was accepted by newVenueClient
 	}
@@ -139,6 +149,18 @@ func (v *venueClient) appendEntryBased(ctx context.Context, log string, entry []
 		v.acked(ctx, log, idx)
 	}
 	return idx, transient(err)
+}
+
+// maybeLogged reports whether an append that failed with err may still
+// have been logged: the venue did not answer, or answered 5xx other than
+// 507 (package venue: "a 503 ... the entry is then usually not in the log,
+// but ... it may be"). A 4xx or 507 is a refusal: nothing was logged.
+func maybeLogged(err error) bool {
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		return !errors.Is(err, ErrEpochTaken)
+	}
+	return ce.Status >= 500 && ce.Status != http.StatusInsufficientStorage
 }
 
 // fetcher returns a tlog.FetchFunc for a log. Failures to get an answer are

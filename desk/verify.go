@@ -41,6 +41,8 @@ type Alarm struct {
 	Index    int64     `json:"index,omitempty"` // the entry concerned, if any
 	Time     time.Time `json:"time"`
 	Evidence string    `json:"evidence,omitempty"` // directory with the evidence
+	// Cleared, if set, says who cleared the alarm, when and why.
+	Cleared *Clearance `json:"cleared,omitempty"`
 }
 
 func (a *Alarm) Error() string {
@@ -218,8 +220,11 @@ func (d *Desk) Alarms(ctx context.Context) ([]Alarm, error) {
 }
 
 func (d *Desk) origin(log string) string {
-	if log == RegisterLog {
+	switch log {
+	case RegisterLog:
 		return client.RegisterOrigin(d.venue.Name)
+	case RevocationsLog:
+		return client.RevocationsOrigin(d.venue.Name)
 	}
 	return client.ChannelOrigin(d.venue.Name, log)
 }
@@ -463,8 +468,11 @@ func checkpointBody(msg []byte) []byte {
 
 // processor returns the processing function for a log.
 func (d *Desk) processor(log string) processFunc {
-	if log == RegisterLog {
+	switch log {
+	case RegisterLog:
 		return d.processRegister
+	case RevocationsLog:
+		return d.processRevocation
 	}
 	return d.channelProcessor(log)
 }
@@ -486,13 +494,50 @@ func (d *Desk) processRegister(ctx context.Context, tx *Tx, index int64, entry [
 	return tx.Put(ctx, prefParty+p.Name, pj)
 }
 
-// ClearAlarm lifts the halt on a log after the delegate has dealt with the
-// alarm. The accepted checkpoint is kept, so a venue that keeps serving the
-// same bad data raises the alarm again.
+// ClearAlarm is ClearAlarmBecause without a reason.
 func (d *Desk) ClearAlarm(ctx context.Context, log string) error {
+	return d.ClearAlarmBecause(ctx, log, "")
+}
+
+// A Clearance records that a delegate cleared an alarm: who, when and why.
+// The alarm and its evidence are kept.
+type Clearance struct {
+	Person     string    `json:"person"`
+	Delegation string    `json:"delegation"`
+	Device     string    `json:"device"`
+	Time       time.Time `json:"time"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+// ClearAlarmBecause lifts the halt on a log after the delegate has dealt
+// with the alarm, and marks every alarm of the log not cleared yet as
+// cleared by this desk's delegate, now, for reason. The alarms and their
+// evidence are kept. The accepted checkpoint is kept too, so a venue that
+// keeps serving the same bad data raises the alarm again: the way forward
+// from a fork is a fresh channel (Recover).
+func (d *Desk) ClearAlarmBecause(ctx context.Context, log, reason string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	kvs, err := d.store.List(ctx, prefAlarm, 0)
+	if err != nil {
+		return err
+	}
+	c := &Clearance{Person: d.profile.Person, Delegation: d.profile.Delegation, Device: d.DeviceID(), Time: time.Now().UTC(), Reason: reason}
 	return d.store.Update(ctx, func(tx *Tx) error {
+		for _, kv := range kvs {
+			var a Alarm
+			if err := json.Unmarshal(kv.Value, &a); err != nil {
+				return fmt.Errorf("failed to load alarm: %w", err)
+			}
+			if a.Log != log || a.Cleared != nil {
+				continue
+			}
+			a.Cleared = c
+			b, _ := json.Marshal(a)
+			if err := tx.Put(ctx, kv.Key, b); err != nil {
+				return err
+			}
+		}
 		st, err := d.logState(ctx, tx, log)
 		if err != nil {
 			return err

@@ -105,6 +105,11 @@ type Meeting struct {
 	Interpretation string   `json:"interpretation,omitempty"`
 	Delegations    []string `json:"delegations"`
 	Headcount      int      `json:"headcount"`
+	// Interpreters are the device IDs of the interpreters the host books
+	// for the meeting; with a channel, the venue lets them use the
+	// channel's log. They join its encrypted group only once every party
+	// has consented (the desks' rule, not the host's).
+	Interpreters []string `json:"interpreters,omitempty"`
 
 	Status Status `json:"status"`
 	// Sequence is the iCalendar SEQUENCE (RFC 5545 §3.8.7.4): 0 when
@@ -144,6 +149,7 @@ type Change struct {
 func (m Meeting) Clone() Meeting {
 	m.Languages = slices.Clone(m.Languages)
 	m.Delegations = slices.Clone(m.Delegations)
+	m.Interpreters = slices.Clone(m.Interpreters)
 	m.Overrides = slices.Clone(m.Overrides)
 	m.Readiness = slices.Clone(m.Readiness)
 	for i := range m.Readiness {
@@ -237,6 +243,33 @@ func normLanguages(what string, in []string) ([]string, error) {
 	}
 	if len(out) == 0 {
 		return nil, nil
+	}
+	return out, nil
+}
+
+// MaxInterpreters is the most interpreters booked for one meeting (the
+// venue lets at most as many use a channel).
+const MaxInterpreters = 16
+
+// checkDevices checks a list of device IDs (as delegation.DeviceID
+// writes them: unpadded base64url): at most MaxInterpreters, distinct.
+func checkDevices(what string, in []string) ([]string, error) {
+	if len(in) > MaxInterpreters {
+		return nil, invalidf("more than %d %ss", MaxInterpreters, what)
+	}
+	var out []string
+	for _, s := range in {
+		ok := len(s) >= 16 && len(s) <= 64
+		for _, r := range s {
+			ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}
+		if !ok {
+			return nil, invalidf("%s %q is not a device ID", what, truncate(s, 64))
+		}
+		if slices.Contains(out, s) {
+			return nil, invalidf("%s %q is listed twice", what, s)
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -422,6 +422,7 @@ type MeetingSpec struct {
 	Interpretation string    `json:"interpretation,omitempty"`
 	Delegations    []string  `json:"delegations"`
 	Headcount      int       `json:"headcount"`
+	Interpreters   []string  `json:"interpreters,omitempty"`
 }
 
 // SpecOf returns the spec that describes m as it stands, in zone loc.
@@ -431,6 +432,7 @@ func SpecOf(m Meeting, loc *time.Location) MeetingSpec {
 		Start: LocalOf(m.Start, loc), End: LocalOf(m.End, loc),
 		Languages: slices.Clone(m.Languages), Interpretation: m.Interpretation,
 		Delegations: slices.Clone(m.Delegations), Headcount: m.Headcount,
+		Interpreters: slices.Clone(m.Interpreters),
 	}
 }
 
@@ -528,9 +530,20 @@ func (s *Schedule) build(spec MeetingSpec) (Meeting, error) {
 	if spec.Headcount < 1 || spec.Headcount > MaxHeadcount {
 		return m, invalidf("headcount must be between 1 and %d, not %d", MaxHeadcount, spec.Headcount)
 	}
+	interp, err := checkDevices("interpreter", spec.Interpreters)
+	if err != nil {
+		return m, err
+	}
+	if len(interp) > 0 && len(langs) == 0 {
+		return m, invalidf("interpreters booked for a meeting without interpretation languages")
+	}
+	if len(interp) > 0 && spec.Channel == "" {
+		return m, invalidf("interpreters booked for a meeting without a channel: name the channel they interpret in")
+	}
 	return Meeting{
 		Title: spec.Title, Talks: spec.Talks, Channel: spec.Channel, Level: spec.Level, Room: spec.Room,
 		Start: start, End: end, Languages: langs, Interpretation: mode, Delegations: dels, Headcount: spec.Headcount,
+		Interpreters: interp,
 	}, nil
 }
 
@@ -747,6 +760,7 @@ func (s *Schedule) Update(id string, spec MeetingSpec, op Op) (Meeting, error) {
 	m := cur.Clone()
 	m.Title, m.Talks, m.Channel, m.Level, m.Room = nm.Title, nm.Talks, nm.Channel, nm.Level, nm.Room
 	m.Start, m.End, m.Languages, m.Interpretation = nm.Start, nm.End, nm.Languages, nm.Interpretation
+	m.Interpreters = nm.Interpreters
 	m.Delegations, m.Headcount = nm.Delegations, nm.Headcount
 	moved := slices.ContainsFunc(fields, func(f string) bool { return f == "room" || f == "start" || f == "end" })
 	// Overrides granted earlier still count unless the meeting moved, which
@@ -814,6 +828,7 @@ func changedFields(a, b *Meeting) []string {
 	add("start", !a.Start.Equal(b.Start))
 	add("end", !a.End.Equal(b.End))
 	add("languages", !slices.Equal(a.Languages, b.Languages))
+	add("interpreters", !slices.Equal(a.Interpreters, b.Interpreters))
 	add("interpretation", a.Interpretation != b.Interpretation)
 	add("delegations", !slices.Equal(a.Delegations, b.Delegations))
 	add("headcount", a.Headcount != b.Headcount)

@@ -533,17 +533,11 @@ func (v *Venue) handleSetInterpreters(w http.ResponseWriter, r *http.Request, _ 
 	members, _ := splitMembers(c.Members)
 	stored := slices.Clone(members)
 	for _, dev := range req.Devices {
-		d, err := v.store.Device(r.Context(), dev)
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusBadRequest, "devices: no device "+strconv.Quote(dev))
+		if err := v.checkInterpreter(r.Context(), dev); errors.Is(err, errNotInterpreter) {
+			writeError(w, http.StatusBadRequest, "devices: "+err.Error())
 			return
 		} else if err != nil {
 			v.writeErr(w, &errStore{err})
-			return
-		}
-		cert, err := delegation.PeekCertificate(d.Certificate)
-		if err != nil || cert.Role != delegation.RoleInterpreter {
-			writeError(w, http.StatusBadRequest, "devices: "+dev+" is not certified as an interpreter")
 			return
 		}
 		if slices.Contains(stored, interpreterPrefix+dev) {
@@ -561,6 +555,64 @@ func (v *Venue) handleSetInterpreters(w http.ResponseWriter, r *http.Request, _ 
 	c.Members = stored
 	v.log.Info("changed channel interpreters", "channel", id, "interpreters", len(req.Devices))
 	writeJSON(w, http.StatusOK, v.toChannel(c))
+}
+
+// errNotInterpreter: a device named as an interpreter is not registered,
+// or not certified as one.
+var errNotInterpreter = errors.New("not an interpreter's device")
+
+// checkInterpreter checks that dev is a registered device certified with
+// the role interpreter; its errors other than errNotInterpreter are the
+// store's.
+func (v *Venue) checkInterpreter(ctx context.Context, dev string) error {
+	d, err := v.store.Device(ctx, dev)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no device %s", errNotInterpreter, strconv.Quote(dev))
+	} else if err != nil {
+		return err
+	}
+	cert, err := delegation.PeekCertificate(d.Certificate)
+	if err != nil || cert.Role != delegation.RoleInterpreter {
+		return fmt.Errorf("%w: %s is not certified as an interpreter", errNotInterpreter, dev)
+	}
+	return nil
+}
+
+// LinkInterpreters lets the interpreters' devices booked for a meeting use
+// its channel's log, besides those the channel already lets through (the
+// schedule calls it when the host books interpreters for a meeting). The
+// devices join the channel's encrypted group only once every party has
+// consented. Its errors are meant for the host.
+func (v *Venue) LinkInterpreters(ctx context.Context, channel string, devices []string) error {
+	c, err := v.store.Channel(ctx, channel)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no channel %s", strconv.Quote(channel))
+	} else if err != nil {
+		return fmt.Errorf("failed to read channel %s: %w", channel, err)
+	}
+	stored := slices.Clone(c.Members)
+	_, current := splitMembers(c.Members)
+	for _, dev := range devices {
+		if err := v.checkInterpreter(ctx, dev); err != nil {
+			return err
+		}
+		if !slices.Contains(current, dev) {
+			stored, current = append(stored, interpreterPrefix+dev), append(current, dev)
+		}
+	}
+	if len(current) > 16 {
+		return fmt.Errorf("channel %s would have %d interpreters: at most 16", channel, len(current))
+	}
+	if len(stored) == len(c.Members) {
+		return nil
+	}
+	if err := v.store.SetMembers(ctx, channel, stored); err != nil {
+		return fmt.Errorf("failed to store channel %s: %w", channel, err)
+	}
+	v.forgetChannel(channel)
+	v.hub.channelsChanged()
+	v.log.Info("linked a meeting's interpreters to its channel", "channel", channel, "interpreters", len(current))
+	return nil
 }
 
 // Device is a device as the API returns it.

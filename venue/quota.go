@@ -53,7 +53,7 @@ func (v *Venue) diskLow() (bool, int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if now := time.Now(); now.Sub(d.at) >= diskCheckEvery {
-		d.free, d.at = freeBytes(v.cfg.DataDir), now
+		d.free, d.at = v.cfg.FreeSpace(v.cfg.DataDir), now
 	}
 	return d.free >= 0 && d.free < v.cfg.MinFree, d.free
 }

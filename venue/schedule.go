@@ -182,6 +182,8 @@ func (v *Venue) MountScheduleWith(ctx context.Context, logger *slog.Logger, o Sc
 		Store:    st,
 		Domain:   v.Name(),
 		Logger:   logger,
+		// A meeting's booked interpreters may use its channel's log.
+		LinkInterpreters: v.LinkInterpreters,
 		Authenticate: func(r *http.Request) (scheduleapi.Caller, error) {
 			c, err := v.Who(r)
 			if err != nil {

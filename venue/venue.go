@@ -257,6 +257,10 @@ type Config struct {
 	ClaimBurst      int           // key package claims per device per ClaimWindow
 	ClaimWindow     time.Duration
 	MinFree         int64 // refuse new data below this many free bytes on the data directory's disk; < 0 disables
+	// FreeSpace, if set, reports the bytes available on the file system
+	// of the data directory (-1: unknown) in place of statfs(2): the
+	// simulation (desk/simulation_test.go) fills the disk with it.
+	FreeSpace func(dir string) int64
 
 	// AccessLogRetention is how long the access log (accesslog.go) keeps
 	// its lines; 0 means DefaultAccessLogRetention, < 0 keeps no access
@@ -321,6 +325,9 @@ func (c *Config) defaults() {
 	}
 	if c.MinFree == 0 {
 		c.MinFree = DefaultMinFree
+	}
+	if c.FreeSpace == nil {
+		c.FreeSpace = freeBytes
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "demo", summary: "start a venue and five desks (the host and two per party) playing the Caspia scenario, with their web UIs", run: runDemo})
+	register(&command{name: "demo", summary: "start a venue and six desks (the host, its interpreter and two per party) playing the Caspia scenario, with their web UIs", run: runDemo})
 }
 
 func runDemo(ctx context.Context, env *Env, args []string) error {

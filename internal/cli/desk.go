@@ -30,6 +30,7 @@ func init() {
 	register(&command{name: "desk status", summary: "per log: verified checkpoint, pending entries, alarms", run: runDeskStatus})
 	register(&command{name: "desk channels", summary: "list the channels of this delegation", run: runDeskChannels})
 	register(&command{name: "desk clear-alarm", summary: "resume a log halted by an alarm (after dealing with it)", run: runDeskClearAlarm})
+	register(&command{name: "desk recover", summary: "continue a channel's talks in a fresh channel after an alarm", run: runDeskRecover})
 	register(&command{name: "desk run", summary: "stay in sync: live delivery, verification, processing", run: runDeskRun})
 }
 
@@ -497,6 +498,12 @@ with status 3 while any log is halted by an alarm.`)
 		printConfirmations(env, s.Confirmations) // desk_cosign.go
 		for _, a := range s.Alarms {
 			fmt.Fprintf(env.Stdout, "\nALARM %s on %s at %s: %s\n  evidence: %s\n", a.Kind, a.Log, a.Time.Format(time.RFC3339), a.Detail, a.Evidence)
+			if c := a.Cleared; c != nil {
+				fmt.Fprintf(env.Stdout, "  cleared by %s (%s) at %s: %s\n", c.Person, c.Delegation, c.Time.Format(time.RFC3339), c.Reason)
+			}
+		}
+		for _, r := range s.Recovered {
+			fmt.Fprintf(env.Stdout, "\n%s continues in %s since %s (verified history: entries 0 to %d)\n", r.From, r.To, r.Time.Format(time.RFC3339), r.Size-1)
 		}
 	}
 	if h := s.Halted(); len(h) > 0 {
@@ -544,26 +551,79 @@ that was.`)
 }
 
 func runDeskClearAlarm(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk clear-alarm", "LOG [--home DIR]", `
+	fs := newFlagSet(env, "desk clear-alarm", "LOG --reason TEXT [--home DIR]", `
 Resumes processing of a log halted by an alarm. Do this only after the
-evidence has been saved and the alarm dealt with: the desk keeps the
-checkpoint it last accepted, so a venue that keeps serving the same bad data
-raises the alarm again at the next sync.`)
+evidence has been saved and the alarm dealt with. The alarm and its evidence
+are kept: the alarm is marked cleared, with who cleared it (this desk's
+delegate and device), when and --reason, and 'desk status' shows it as
+cleared. The desk keeps the checkpoint it last accepted, so a venue that
+keeps serving the same bad data raises the alarm again at the next sync: to
+go on after a fork, continue the talks in a fresh channel ('desk recover').
+
+Example:
+  goodoffices desk clear-alarm wg1 --reason "fork reported to the host; talks continue in wg1b"`)
 	f := addDeskFlags(fs, false)
+	reason := fs.String("reason", "", "why the alarm is cleared (`TEXT`, recorded with it)")
 	log, err := parseOneArg(fs, args)
 	if err != nil {
 		return err
 	}
-	if log == "" {
+	if log == "" || strings.TrimSpace(*reason) == "" {
 		fs.Usage()
-		return &UsageError{Msg: "the LOG (channel ID or 'register') is required"}
+		return &UsageError{Msg: "the LOG (channel ID, 'register' or 'revocations') and --reason are required"}
 	}
 	d, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	return d.ClearAlarm(ctx, log)
+	if err := d.ClearAlarmBecause(ctx, log, *reason); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "alarms of %s cleared (evidence kept): %s\n", log, *reason)
+	return nil
+}
+
+func runDeskRecover(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "desk recover", "--channel C --to NEW [--reason TEXT] [--home DIR]", `
+Continues the talks of channel C, whose log the venue forked (or rolled back,
+or rewrote), in the fresh channel NEW, which the host has created with the
+same member delegations. Clear C's alarm first ('desk clear-alarm'): its
+evidence stays. The desk sends, as the first message in NEW, a recovery
+notice carrying C's last good checkpoint — the venue-signed commitment to
+the history this desk verified, entries 0 to size-1 — and stops syncing C,
+whose verified history stays readable ('desk read C'). Every other party's
+desk verifies the notice against its own view of C (signature, then
+consistency of the two checkpoints) and shows the result on it in 'desk read
+NEW'; a notice that does not agree raises an alarm there.
+
+Example:
+  goodoffices desk recover --channel wg1 --to wg1b`)
+	f := addDeskFlags(fs, false)
+	from := fs.String("channel", "", "the channel `C` to continue")
+	to := fs.String("to", "", "the fresh channel `NEW`")
+	reason := fs.String("reason", "", "a word to the other parties (`TEXT`)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		fs.Usage()
+		return &UsageError{Msg: "--channel and --to are required"}
+	}
+	d, err := f.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	r, err := d.Recover(ctx, *from, *to, *reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "channel %s continues in %s: recovery notice at entry %d carries its verified history, entries 0 to %d\n", r.From, r.To, r.Index, r.Size-1)
+	return nil
 }
 
 func runDeskRun(ctx context.Context, env *Env, args []string) error {

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
 )
@@ -316,7 +315,7 @@ host records today stay confidential once it has a quantum computer).`)
 	fmt.Fprintln(tw, "LEAF\tDELEGATION\tPERSON\tROLE\tDEVICE")
 	var interpreters []desk.MemberInfo
 	for _, m := range ms {
-		if m.Role == delegation.RoleInterpreter {
+		if m.Interpreter {
 			interpreters = append(interpreters, m)
 			continue
 		}

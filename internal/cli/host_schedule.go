@@ -223,9 +223,15 @@ of every attending party has signalled readiness from their desk.
       --languages en,ru --interpretation consecutive --delegations arden,borealia --headcount 10
   goodoffices host meetings check ...same flags as propose...    (what would conflict; changes nothing)
   goodoffices host meetings update ID --headcount 12             (only the flags given change)
+  goodoffices host meetings update ID --interpreters DEVICE-ID   (book the host's interpreters)
   goodoffices host meetings move ID --start 2026-11-24T09:30 --end 2026-11-24T12:30 [--room "Room B"]
   goodoffices host meetings confirm ID
   goodoffices host meetings cancel ID --note "postponed"
+
+Interpreters booked for a meeting with a channel (--interpreters, devices
+certified with the role interpreter) may use that channel's log at the venue;
+they join its encrypted group only once every party's desk has consented
+('goodoffices desk consent-interpreter'). The host proposes; it never admits.
 
 Conflict kinds: room-booked, delegation-busy, capacity, no-booth, outside-hours.`
 
@@ -243,6 +249,7 @@ func runHostMeetings(ctx context.Context, env *Env, args []string) error {
 	interp := fs.String("interpretation", "", "`mode`: simultaneous (needs booths; default) or consecutive")
 	dels := fs.String("delegations", "", "attending `delegations`, comma-separated")
 	headcount := fs.Int("headcount", 0, "expected number of `people`")
+	interpreters := fs.String("interpreters", "", "device `IDs` of the interpreters booked, comma-separated: they may use the meeting's channel, and join it once every party consents")
 	id := fs.String("id", "", "meeting `ID` to use when proposing (default: a random one)")
 	override := fs.String("override", "", "conflict `kinds` to accept, comma-separated")
 	note := fs.String("note", "", "a `note` for the meeting's history")
@@ -322,6 +329,9 @@ func runHostMeetings(ctx context.Context, env *Env, args []string) error {
 		}
 		if set("headcount") {
 			base.Headcount = *headcount
+		}
+		if set("interpreters") {
+			base.Interpreters = splitList(*interpreters)
 		}
 		if set("id") {
 			base.ID = *id
@@ -469,6 +479,9 @@ func printMeeting(w io.Writer, m scheduleapi.MeetingView, history bool) {
 	fmt.Fprintf(w, "  who:    %s, %d people\n", strings.Join(m.Delegations, ", "), m.Headcount)
 	if len(m.Languages) > 0 {
 		fmt.Fprintf(w, "  interpretation: %s (%s)\n", strings.ToUpper(strings.Join(m.Languages, ", ")), m.Interpretation)
+	}
+	if len(m.Interpreters) > 0 {
+		fmt.Fprintf(w, "  interpreters (may use channel %s; join only with every party's consent): %s\n", m.Channel, strings.Join(m.Interpreters, ", "))
 	}
 	if len(m.Overrides) > 0 {
 		var ks []string

@@ -122,6 +122,16 @@ func Withhold(log string, size int, hide bool) *Attack {
 	}}
 }
 
+// ForgetRevocations serves the public revocations log without its entries
+// from index on: the host "forgets" the revocations logged since (a stolen
+// laptop it keeps serving) towards this audience. A view consistent with
+// what the audience saw before, signed with the venue key.
+func ForgetRevocations(index int) *Attack {
+	a := Withhold("revocations", index, false)
+	a.Name = "forget the device revocations logged since"
+	return a
+}
+
 // Rollback serves an old checkpoint note.
 func Rollback(log string, old []byte) *Attack {
 	return &Attack{Name: "serve an old checkpoint (rollback)", Log: log, Checkpoint: old}
@@ -170,6 +180,11 @@ type Proxy struct {
 func New(target string, signer note.Signer) *Proxy {
 	return &Proxy{target: strings.TrimSuffix(target, "/"), signer: signer, hc: &http.Client{}, attacks: map[string]*Attack{}, seen: map[string][]byte{}}
 }
+
+// SetTransport makes the proxy reach the venue through rt rather than
+// the network (the simulation's in-memory network, desk/simulation_test.go).
+// Call it before serving.
+func (p *Proxy) SetTransport(rt http.RoundTripper) { p.hc = &http.Client{Transport: rt} }
 
 // Set starts attack a against audience; nil makes the proxy honest again.
 func (p *Proxy) Set(audience string, a *Attack) {
@@ -221,6 +236,13 @@ func (p *Proxy) Handler(audience string) http.Handler {
 		}
 		p.forward(w, r, a, audience)
 	})
+}
+
+func (p *Proxy) transport() http.RoundTripper {
+	if p.hc.Transport != nil {
+		return p.hc.Transport
+	}
+	return http.DefaultTransport
 }
 
 // serveAttack serves path of the attacked log; false means forward it.
@@ -286,7 +308,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, a *Attack, audie
 		return
 	}
 	req.Header = r.Header.Clone()
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := p.transport().RoundTrip(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return

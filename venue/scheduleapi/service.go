@@ -61,8 +61,13 @@ type Config struct {
 	// m.ForDelegation(delegation), and nothing at all for a change that
 	// view does not show (another party's readiness signal).
 	OnChange func(ctx context.Context, m schedule.Meeting)
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// LinkInterpreters, if set, is called when a meeting with a channel
+	// is proposed or updated with interpreters booked: the venue lets those
+	// devices use the channel's log (they join its group only with every
+	// party's consent). An error refuses the change, with its message.
+	LinkInterpreters func(ctx context.Context, channel string, devices []string) error
+	Now              func() time.Time
+	Logger           *slog.Logger
 	// PollInterval is how often a waiting GET /v1/schedule/changes
 	// re-reads the store, to see changes made through other venue nodes;
 	// zero means one second. Changes through this node wake it at once.
@@ -748,13 +753,28 @@ func (s *Service) respondMeeting(w http.ResponseWriter, r *http.Request, c Calle
 	writeJSON(w, status, s.view(sc, m, c, nil))
 }
 
+// linked links the interpreters booked for meeting m to its channel, once
+// the schedule accepted the change and before it is stored: a refusal
+// stores nothing. (A change lost to a concurrent one may leave the devices
+// let through; they still need every party's consent to join.)
+func (s *Service) linked(ctx context.Context, m schedule.Meeting, err error) (schedule.Meeting, error) {
+	if err != nil || len(m.Interpreters) == 0 || m.Channel == "" || s.cfg.LinkInterpreters == nil {
+		return m, err
+	}
+	if err := s.cfg.LinkInterpreters(ctx, m.Channel, m.Interpreters); err != nil {
+		return schedule.Meeting{}, fmt.Errorf("%w: interpreters: %v", schedule.ErrInvalid, err)
+	}
+	return m, nil
+}
+
 func (s *Service) propose(w http.ResponseWriter, r *http.Request, c Caller) {
 	var req MeetingRequest
 	if !decode(w, r, &req) {
 		return
 	}
 	s.respondMeeting(w, r, c, http.StatusCreated, func(sc *schedule.Schedule) (schedule.Meeting, error) {
-		return sc.Propose(req.MeetingSpec, s.op(c, req.Override, req.Note))
+		m, err := sc.Propose(req.MeetingSpec, s.op(c, req.Override, req.Note))
+		return s.linked(r.Context(), m, err)
 	})
 }
 
@@ -790,7 +810,8 @@ func (s *Service) update(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	s.respondMeeting(w, r, c, http.StatusOK, func(sc *schedule.Schedule) (schedule.Meeting, error) {
-		return sc.Update(id, req.MeetingSpec, s.op(c, req.Override, req.Note))
+		m, err := sc.Update(id, req.MeetingSpec, s.op(c, req.Override, req.Note))
+		return s.linked(r.Context(), m, err)
 	})
 }
 

@@ -313,13 +313,24 @@ func TestBrowser(t *testing.T) {
 	waitText(t, arden, ".flash", "Sent", 60*time.Second)
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/channels/wg1-ceasefire"))
 	msgs := waitText(t, borealia, "ul.msgs", "Arden can accept 20 km", 90*time.Second)
-	for _, jargon := range []string{"skipped:", "epoch", "#0 "} {
+	for _, jargon := range []string{"skipped:", "epoch", "#0 ", "consent_interpreter", "translate ", "concord "} {
 		if strings.Contains(msgs, jargon) {
 			t.Errorf("the channel page says %q", jargon)
 		}
 	}
 	if !strings.Contains(msgs, "Added to the channel:") && !strings.Contains(msgs, "before this desk joined the channel") {
 		t.Errorf("the channel page does not say in words who joined: %q", msgs)
+	}
+	// The host's interpreter, admitted by both parties, rendered Borealia's
+	// statement into Russian: the interpretation names the statement it
+	// renders, and the statement links to it.
+	interp := waitText(t, borealia, "ul.msgs .interpretation", "interpretation of S", 20*time.Second)
+	if !strings.Contains(interp, "into ru") {
+		t.Errorf("the interpretation does not say its language: %q", interp)
+	}
+	waitText(t, borealia, "ul.msgs .interpretations", "(ru)", 20*time.Second)
+	if n := eval[int](t, borealia, `document.querySelectorAll("ul.msgs p.body[lang=ru]").length`); n != 1 {
+		t.Errorf("%d interpretation bodies marked lang=ru, want 1", n)
 	}
 	shot(t, borealia, dir, "desk-channel.png")
 	// The changes of the Joint Statement: brackets as on the text page,
@@ -413,6 +424,10 @@ func TestBrowser(t *testing.T) {
 	waitText(t, borealia, "#trust-plenary .suite", "MLS_256_XWING_AES256GCM_SHA512_Ed25519", 10*time.Second)
 	if txt := waitText(t, borealia, "#trust-wg1-ceasefire .suite", "MLS_256_XWING", 10*time.Second); !strings.HasPrefix(txt, "post-quantum") {
 		t.Errorf("trust panel, wg1-ceasefire's suite: %q, want post-quantum", txt)
+	}
+	// The interpreter is listed apart from the parties' delegates.
+	if txt := waitText(t, borealia, "#trust-wg1-ceasefire .interpreters", "Aigul Nur", 20*time.Second); !strings.Contains(txt, "not parties") {
+		t.Errorf("trust panel, wg1-ceasefire's interpreters: %q", txt)
 	}
 	shot(t, borealia, dir, "desk-trust.png")
 	unlabelled(t, borealia)

@@ -67,6 +67,7 @@ type Delegate struct {
 	Role       string
 	Level      string
 	Zone       string
+	Languages  []string // an interpreter's working languages, in its certificate
 	Desk       *desk.Desk
 	UI         *deskui.Server
 }
@@ -116,6 +117,7 @@ func (d *Demo) Delegate(k string) *Delegate {
 
 var cast = []Delegate{
 	{Key: "caspia-host", Delegation: "caspia", Person: "Dana Seitkali", Role: "head", Level: "senior-officials", Zone: "Asia/Almaty"},
+	{Key: "caspia-interpreter", Delegation: "caspia", Person: "Aigul Nur", Role: delegation.RoleInterpreter, Level: "expert", Zone: "Asia/Almaty", Languages: []string{"en", "ru"}},
 	{Key: "arden-expert", Delegation: "arden", Person: "Tomas Reig", Role: "expert", Level: "expert", Zone: "Europe/Vienna"},
 	{Key: "arden-head", Delegation: "arden", Person: "Ilse Marven", Role: "head", Level: "ministerial", Zone: "Europe/Vienna"},
 	{Key: "borealia-expert", Delegation: "borealia", Person: "Iryna Holt", Role: "expert", Level: "expert", Zone: "Europe/Helsinki"},
@@ -226,7 +228,7 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 		}
 	}
 
-	progress("setting up five desks (keys, certificates, enrolment)")
+	progress("setting up six desks (keys, certificates, enrolment)")
 	for _, c := range cast {
 		dl := c
 		if err := d.newDesk(ctx, filepath.Join(cfg.Dir, "desks", dl.Key), &dl); err != nil {
@@ -291,6 +293,7 @@ func (d *Demo) newDesk(ctx context.Context, home string, dl *Delegate) error {
 	if err != nil {
 		return err
 	}
+	c.Languages = dl.Languages
 	cert, err := d.roots[dl.Delegation].Certify(c)
 	if err != nil {
 		return err
@@ -416,7 +419,54 @@ func (d *Demo) play(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := d.interpret(ctx, wg); err != nil {
+		return err
+	}
 	return d.escalate(ctx, wg, "protocol")
+}
+
+// interpret plays the host's interpreter in working group 1: the host
+// lets the interpreter's device use the channel's log, both parties
+// consent (only then do their desks add it to the group), and it renders
+// Borealia's last statement into Russian.
+func (d *Demo) interpret(ctx context.Context, wg string) error {
+	d.progress("playing the scenario: both parties admit the host's interpreter to working group 1")
+	in := d.Delegate("caspia-interpreter")
+	dev := in.Desk.DeviceID()
+	if _, err := d.Admin.SetInterpreters(ctx, wg, []string{dev}); err != nil {
+		return fmt.Errorf("failed to let the interpreter into %s: %w", wg, err)
+	}
+	for _, who := range []string{"arden-expert", "borealia-expert"} {
+		if _, err := d.Delegate(who).Desk.ConsentInterpreter(ctx, wg, "caspia", dev); err != nil {
+			return fmt.Errorf("demo: %s cannot consent to the interpreter: %w", who, err)
+		}
+		if err := d.syncAll(ctx); err != nil {
+			return err
+		}
+	}
+	// The interpreter reads what is said from now on (MLS gives it no key
+	// to what was said before it joined).
+	if err := d.say(ctx, "borealia-expert", wg, negotiation.NewStatement("Borealia can accept monthly reports if the monitors are neutral.", "", "protocol", "p2")); err != nil {
+		return err
+	}
+	st, err := d.Delegate("arden-expert").Desk.Talks(ctx, wg, "caspia")
+	if err != nil {
+		return err
+	}
+	src := st.Statements[len(st.Statements)-1]
+	for attempt := range 5 {
+		if _, err = in.Desk.Interpret(ctx, wg, int64(src.LogIndex), "ru", "Бореалия может согласиться на ежемесячные отчёты, если наблюдатели нейтральны."); err == nil {
+			break
+		}
+		d.log.Debug("retrying the interpretation", "attempt", attempt, "err", err)
+		if err := d.syncAll(ctx); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("failed to interpret in %s: %w", wg, err)
+	}
+	return d.syncAll(ctx)
 }
 
 // escalate plays the Protocol's way up: both heads refer it, as it stands

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/outcome"
@@ -303,6 +302,20 @@ type msgView struct {
 	ReplyBody string
 	About     string
 	Received  time.Time
+	// An interpretation (by the host's interpreter, with every party's
+	// consent) renders statement Interprets, at entry InterpretsAt, into
+	// Lang; a statement lists its Interpretations.
+	Interprets      string
+	InterpretsAt    uint64
+	Lang            string
+	Interpretations []interpretationRef
+}
+
+// interpretationRef names an interpretation of a statement, for a link.
+type interpretationRef struct {
+	ID    string
+	Lang  string
+	Index uint64
 }
 
 type channelData struct {
@@ -379,8 +392,15 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		for _, rec := range recs {
 			if st := statementByID(m.State, rec.Ref); st != nil {
 				stmts[st.ID] = st
-				if p := statementByID(m.State, st.ReplyTo); p != nil {
-					stmts[p.ID] = p
+				for _, ref := range []string{st.ReplyTo, st.Interprets} {
+					if p := statementByID(m.State, ref); p != nil {
+						stmts[p.ID] = p
+					}
+				}
+				for _, ref := range st.Interpretations {
+					if p := statementByID(m.State, ref); p != nil {
+						stmts[p.ID] = p
+					}
 				}
 			}
 		}
@@ -398,12 +418,20 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 			v.Kind, v.Body = "text", string(msg.Data)
 		default:
 			rec, ok := recs[uint64(msg.Index)]
-			if ok && rec.Type == negotiation.TypeStatement && rec.Result == negotiation.ResultApplied {
+			if ok && (rec.Type == negotiation.TypeStatement || rec.Type == negotiation.TypeInterpret) && rec.Result == negotiation.ResultApplied {
 				st := stmts[rec.Ref]
 				if st != nil {
 					v.Kind, v.ID, v.Body, v.ReplyTo = "statement", st.ID, st.Body, st.ReplyTo
 					if p := stmts[st.ReplyTo]; p != nil {
 						v.ReplyBody = p.Body
+					}
+					if p := stmts[st.Interprets]; p != nil {
+						v.Interprets, v.InterpretsAt, v.Lang = p.ID, p.LogIndex, st.Lang
+					}
+					for _, ref := range st.Interpretations {
+						if p := stmts[ref]; p != nil {
+							v.Interpretations = append(v.Interpretations, interpretationRef{p.ID, p.Lang, p.LogIndex})
+						}
 					}
 					if st.AboutText != "" {
 						v.About = st.AboutText
@@ -444,6 +472,11 @@ var typeVerbs = map[string]string{
 	negotiation.TypeRespond: i18n.N("answered proposal"), negotiation.TypeWithdraw: i18n.N("withdrew"),
 	negotiation.TypePosition: i18n.N("took a position"), negotiation.TypeReady: i18n.N("signalled readiness"),
 	negotiation.TypeAdopt: i18n.N("adopted|event"), negotiation.TypeSign: i18n.N("signed|event"),
+	negotiation.TypeTranslate: i18n.N("submitted a language version of"), negotiation.TypeConcord: i18n.N("confirmed the concordance of"),
+	negotiation.TypeAdoptPackage:       i18n.N("adopted the package"),
+	negotiation.TypeConsentInterpreter: i18n.N("consented to the interpreter"), negotiation.TypeRemoveInterpreter: i18n.N("ended the admission of the interpreter"),
+	negotiation.TypeRefer: i18n.N("referred to a higher level:"), negotiation.TypeTakeUp: i18n.N("took up from a lower level:"),
+	negotiation.TypeReopen: i18n.N("reopened"),
 }
 
 // describe says in words, in locale l, what a negotiation event did.
@@ -456,6 +489,12 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 		v = l.T(k)
 	}
 	ref := rec.Ref
+	if (rec.Type == negotiation.TypeConsentInterpreter || rec.Type == negotiation.TypeRemoveInterpreter) && st != nil {
+		// The interpreter by name and languages, not its device ID.
+		if in := st.Interpreter(ref); in != nil {
+			ref = fmt.Sprintf("%s (%s)", in.Person, strings.ToUpper(strings.Join(in.Languages, ", ")))
+		}
+	}
 	if rec.Type == negotiation.TypePosition && st != nil {
 		for _, t := range st.Texts {
 			if p := t.Paragraph(ref); p != nil {
@@ -1180,7 +1219,7 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 			tc.MemErr = err.Error()
 		}
 		for _, mi := range mem {
-			if mi.Role == delegation.RoleInterpreter {
+			if mi.Interpreter {
 				tc.Interpreters = append(tc.Interpreters, mi)
 			} else {
 				tc.Members = append(tc.Members, mi)

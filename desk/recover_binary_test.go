@@ -1,0 +1,147 @@
+package desk_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	hv "github.com/good-offices/goodoffices/internal/hostile"
+)
+
+// TestBinaryRecoverAfterFork: the host forks the working group's log for
+// Borealia (the hostile proxy serves its desk another history). Borealia's
+// desk raises the alarm; clearing it keeps the evidence and records who,
+// when and why, and the next sync raises it again (the doctored log is
+// still served). Borealia recovers into a fresh channel the host creates:
+// its desk sends the last good checkpoint of the old channel there, and
+// Arden's desk verifies it against its own view of the old channel and
+// says so on the notice. The talks go on in the fresh channel, and
+// Borealia's desk syncs without alarm.
+func TestBinaryRecoverAfterFork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	c := startCluster(t)
+	fps := c.accreditPair("wg1", "working-group")
+	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
+	px := c.hostileDesk("iryna", "borealia", "Iryna Holt")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	c.syncAll("tomas", "iryna")
+	c.run(0, "desk", "send", "wg1", "--home", "tomas", "Good morning.")
+	c.syncAll("tomas", "iryna")
+	var st struct {
+		Logs []struct {
+			Log  string
+			Size int64
+		}
+		Alarms []struct {
+			Log, Kind, Evidence string
+			Cleared             *struct{ Person, Delegation, Device, Reason string }
+		}
+		Recovered []struct {
+			From, To string
+			Size     int64
+		}
+	}
+	status := func(home string, want int) {
+		t.Helper()
+		st.Alarms, st.Recovered = nil, nil
+		if err := json.Unmarshal([]byte(c.run(want, "desk", "status", "--home", home, "--json")), &st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status("iryna", 0)
+	size := int64(0)
+	for _, l := range st.Logs {
+		if l.Log == "wg1" {
+			size = l.Size
+		}
+	}
+	if size < 2 {
+		t.Fatalf("wg1 has %d entries", size)
+	}
+
+	// The fork: the last entry and one more replaced, for Borealia only.
+	px.Set("borealia", hv.Fork("wg1", int(size-1), []byte("forged 1"), []byte("forged 2")))
+	c.run(0, "desk", "send", "wg1", "--home", "tomas", "Arden proposes to meet at ten.")
+	if code, _, errOut := c.runCode("desk", "sync", "--home", "iryna"); code != 3 {
+		t.Fatalf("sync of the forked log: exit %d, want 3 (%s)", code, errOut)
+	}
+	if code, _, _ := c.runCode("desk", "recover", "--channel", "wg1", "--to", "wg1b", "--home", "iryna"); code == 0 {
+		t.Fatal("recover ran with the alarm not cleared")
+	}
+	reason := "fork of wg1 reported to the host; talks continue in wg1b"
+	c.run(0, "desk", "clear-alarm", "wg1", "--reason", reason, "--home", "iryna")
+	status("iryna", 0)
+	var evidence string
+	for _, a := range st.Alarms {
+		if a.Log == "wg1" {
+			if a.Cleared == nil || a.Cleared.Reason != reason || a.Cleared.Person != "Iryna Holt" || a.Cleared.Delegation != "borealia" {
+				t.Fatalf("alarm not marked cleared by Iryna with the reason: %+v", a)
+			}
+			evidence = a.Evidence
+		}
+	}
+	if evidence == "" {
+		t.Fatalf("no alarm of wg1 in the status: %+v", st.Alarms)
+	}
+	if !filepath.IsAbs(evidence) {
+		evidence = filepath.Join(c.dir, evidence)
+	}
+	if _, err := os.Stat(filepath.Join(evidence, "alarm.json")); err != nil {
+		t.Fatalf("evidence not kept: %v", err)
+	}
+	// The doctored log is still served: the alarm comes back.
+	if code, _, _ := c.runCode("desk", "sync", "--home", "iryna"); code != 3 {
+		t.Fatalf("sync after clearing: exit %d, want 3 (the fork is still served)", code)
+	}
+	c.run(0, "desk", "clear-alarm", "wg1", "--reason", reason, "--home", "iryna")
+
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1b", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
+	out := c.run(0, "desk", "recover", "--channel", "wg1", "--to", "wg1b", "--home", "iryna", "--reason", "the venue forked wg1")
+	if !strings.Contains(out, "wg1 continues in wg1b") {
+		t.Fatalf("recover: %s", out)
+	}
+	c.run(0, "desk", "sync", "--home", "iryna")
+	status("iryna", 0)
+	if len(st.Recovered) != 1 || st.Recovered[0].To != "wg1b" || st.Recovered[0].Size != size {
+		t.Fatalf("recovered: %+v, want wg1 → wg1b carrying %d entries", st.Recovered, size)
+	}
+
+	c.syncAll("tomas")
+	var r struct {
+		Messages []struct {
+			Kind, Note string
+		}
+	}
+	if err := json.Unmarshal([]byte(c.run(0, "desk", "read", "wg1b", "--home", "tomas", "--json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, m := range r.Messages {
+		if m.Kind == "recovery" {
+			found++
+			if !strings.Contains(m.Note, "Iryna Holt (borealia) continues channel wg1 here: verified") {
+				t.Fatalf("Arden's desk did not verify the recovery notice: %q", m.Note)
+			}
+			t.Logf("Arden's desk: %s", m.Note)
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d recovery notices in wg1b on Arden's desk, want 1: %+v", found, r.Messages)
+	}
+	c.run(0, "desk", "send", "wg1b", "--home", "tomas", "Shall we go on from where we were?")
+	c.syncAll("iryna")
+	if got := c.texts("iryna", "wg1b"); !slices.Contains(got, "Tomas Reig: Shall we go on from where we were?") {
+		t.Fatalf("Borealia does not read the fresh channel: %q", got)
+	}
+	if got := c.texts("iryna", "wg1"); !slices.Contains(got, "Tomas Reig: Good morning.") {
+		t.Fatalf("the verified history of wg1 is not readable on Borealia's desk: %q", got)
+	}
+	status("tomas", 0)
+}
