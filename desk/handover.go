@@ -55,6 +55,9 @@ const handoverLabel = "goodoffices handover"
 const (
 	MaxHandoverEntries = 1 << 16
 	MaxHandoverSize    = 1 << 20 // the venue's largest mail (venue.DefaultMaxMail)
+	// handoverPadMax leaves room in the largest mail for the envelope (the
+	// key package ref and an X-Wing KEM output of 1,120 bytes) and the AEAD tag.
+	handoverPadMax = MaxHandoverSize - 4<<10
 )
 
 // Policy modes of a hand-over.
@@ -187,8 +190,8 @@ func handoverSigned(body []byte) []byte {
 	return append([]byte(HandoverFormat+"\n"), body...)
 }
 
-// EncodeHandover signs h with key: the body (JSON), then its Ed25519
-// signature, each with a 4-byte length.
+// EncodeHandover signs h with key: the body (JSON), its Ed25519 signature
+// and zero padding, each with a 4-byte length.
 func EncodeHandover(h *Handover, key ed25519.PrivateKey) ([]byte, error) {
 	if err := h.check(); err != nil {
 		return nil, fmt.Errorf("failed to encode hand-over: %w", err)
@@ -202,8 +205,17 @@ func EncodeHandover(h *Handover, key ed25519.PrivateKey) ([]byte, error) {
 	out = append(out, body...)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(sig)))
 	out = append(out, sig...)
-	if len(out) > MaxHandoverSize {
-		return nil, fmt.Errorf("failed to encode hand-over: %d bytes, more than %d: hand over a shorter period", len(out), MaxHandoverSize)
+	// Zero padding to a power of two (at least 1 KiB), so that the blob's
+	// size says little of how many messages it carries.
+	padded := 1 << 10
+	for padded < len(out)+4 {
+		padded *= 2
+	}
+	pad := max(0, min(padded, handoverPadMax)-len(out)-4)
+	out = binary.BigEndian.AppendUint32(out, uint32(pad))
+	out = append(out, make([]byte, pad)...)
+	if len(out) > handoverPadMax {
+		return nil, fmt.Errorf("failed to encode hand-over: %d bytes, more than %d: hand over a shorter period", len(out), handoverPadMax)
 	}
 	return out, nil
 }
@@ -233,8 +245,12 @@ func ParseHandover(data []byte) (h *Handover, body, sig []byte, err error) {
 	}
 	body, ok1 := next()
 	sig, ok2 := next()
-	if !ok1 || !ok2 || len(data) != 0 || len(sig) != ed25519.SignatureSize {
+	pad, ok3 := next()
+	if !ok1 || !ok2 || !ok3 || len(data) != 0 || len(sig) != ed25519.SignatureSize {
 		return fail("framing")
+	}
+	if !bytes.Equal(pad, make([]byte, len(pad))) {
+		return fail("padding")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
