@@ -444,6 +444,15 @@ func (d *Desk) Handover(ctx context.Context, ch, to string, pol HandoverPolicy) 
 		return fail(err)
 	}
 	rep.Bytes = len(blob)
+	// The head's record of the policy it applied (the new desk keeps its
+	// own, from the signed bundle).
+	rec := HandoverRecord{Channel: ch, From: h.From, To: to, Person: head.Person, Policy: pol, Created: h.Created,
+		Applied: time.Now().UTC(), Messages: len(h.Entries)}
+	if rb, err := jsonMarshal(rec); err == nil {
+		if err := d.store.Put(ctx, prefHandoverLog+ch+"/"+rec.Applied.Format("20060102T150405.000000000Z"), rb); err != nil {
+			d.log.Warn("failed to record the hand-over", "channel", ch, "err", err)
+		}
+	}
 	return rep, nil
 }
 
@@ -500,12 +509,14 @@ const (
 	handoverAlarm   = "handover"         // the log name of hand-over alarms
 )
 
-// A HandoverRecord is a hand-over this desk applied: who handed over, under
-// which policy, and how many messages it opened.
+// A HandoverRecord is a hand-over this desk made (To set) or applied: who
+// handed over, under which policy, and how many messages it carried or
+// opened.
 type HandoverRecord struct {
 	Channel  string         `json:"channel"`
-	From     string         `json:"from"` // the handing-over device
-	Person   string         `json:"person"`
+	From     string         `json:"from"`         // the handing-over device
+	To       string         `json:"to,omitempty"` // on the head's desk: the new device
+	Person   string         `json:"person"`       // the head who handed over
 	Policy   HandoverPolicy `json:"policy"`
 	Created  time.Time      `json:"created"`
 	Applied  time.Time      `json:"applied"`

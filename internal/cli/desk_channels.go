@@ -205,6 +205,13 @@ store and says when it last synced. It reads only the entries it prints:
 	if talks == nil {
 		fmt.Fprintf(env.Stdout, "(statement and proposal IDs not shown on a page of a channel of %d entries: add --ids, or see goodoffices desk talks %s)\n", st.Size, ch)
 	}
+	for _, h := range must(d.Handovers(ctx, ch)) {
+		if h.To != "" {
+			fmt.Fprintf(env.Stdout, "(handed over to %s on %s: policy %s, keys of %d messages)\n", h.To, h.Applied.Format(time.DateOnly), h.Policy, h.Messages)
+		} else {
+			fmt.Fprintf(env.Stdout, "(history handed over by %s (%s) on %s: policy %s, %d messages opened)\n", h.Person, h.From, h.Applied.Format(time.DateOnly), h.Policy, h.Messages)
+		}
+	}
 	if rs := must(d.Unreadable(ctx, ch)); len(rs) > 0 {
 		var parts []string
 		for _, r := range rs {
