@@ -663,6 +663,15 @@ func (d *Desk) applyHandover(ctx context.Context, blob []byte) error {
 	if g, err := d.loadGroup(ctx, d.store, ch); err != nil || g == nil {
 		return errHandoverWait // not in the channel yet
 	}
+	if n := len(h.Entries); n > 0 && h.Entries[n-1].Index >= st.Size {
+		// The log may have grown since this sync fetched its checkpoint.
+		if err := d.syncLogLocked(ctx, ch); err != nil {
+			return errHandoverWait
+		}
+		if st, err = d.logState(ctx, d.store, ch); err != nil {
+			return err
+		}
+	}
 	for _, e := range h.Entries {
 		if e.Index >= st.Size {
 			return lie(e.Index, fmt.Sprintf("claims entry %d, which is not in the log (verified size %d)", e.Index, st.Size))
