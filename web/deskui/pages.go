@@ -555,6 +555,7 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 // (desk.Message.Note of a skipped or rejected entry), to translate.
 var systemNotes = map[string]string{
 	"sent before this desk joined":                                      i18n.N("A message sent before this desk joined the channel. By design, a new member cannot read what was said before it joined."),
+	"a message sent before this desk joined: not handed over":           i18n.N("A message sent before this desk joined the channel, whose keys no hand-over from your head of delegation has given: it cannot be read."),
 	"this desk is no longer a member":                                   i18n.N("A message sent after this desk left the channel: it cannot read it."),
 	"sent in an epoch that had already ended":                           i18n.N("A message encrypted with keys the channel had already replaced: it cannot be read."),
 	"sent after the channel's group was closed for an upgrade":          i18n.N("A message sent after the channel's encryption was closed for an upgrade: it cannot be read."),
