@@ -270,6 +270,9 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 			errs = append(errs, alarm)
 		}
 		m.Note = fmt.Sprintf("%s continues channel %s here: %s", who(m.Sender), n.From, verdict)
+		if n.Reason != "" {
+			m.Note += "; their word: " + strconv.Quote(n.Reason)
+		}
 		if err := d.store.Update(ctx, func(tx *Tx) error {
 			b, err := jsonMarshal(m)
 			if err != nil {

@@ -57,7 +57,7 @@ var (
 	simSeeds    = flag.Int("sim.seeds", 1000, "simulation: how many seeds to run")
 	simFirst    = flag.Uint64("sim.first", 1, "simulation: the first seed")
 	simSeed     = flag.Int64("sim.seed", -1, "simulation: replay this one seed and print its trace")
-	simSteps    = flag.Int("sim.steps", 5, "simulation: steps per seed")
+	simSteps    = flag.Int("sim.steps", 4, "simulation: steps per seed")
 	simNParties = flag.Int("sim.parties", 2, "simulation: parties (2 or 3), one desk each")
 	simFor      = flag.Duration("sim.for", 0, "simulation: keep running seeds until this much wall time has passed (long run)")
 )
@@ -157,6 +157,11 @@ func report(t *testing.T, n int, violations []string, failed []uint64, d time.Du
 // buildSimFixture builds the starting state in a bubble.
 func buildSimFixture(t *testing.T) *simFixture {
 	fx := &simFixture{dir: t.TempDir()}
+	// The desks' stores are made with the cheapest key derivation (their
+	// header keeps it for every reopening); the floor returns after the
+	// test, so no other test opens such a store.
+	t.Cleanup(func(n, m int) func() { return func() { scryptLogN, scryptMinLogN = n, m } }(scryptLogN, scryptMinLogN))
+	scryptLogN, scryptMinLogN = 1, 1
 	cryptotest.SetGlobalRandom(t, 0)
 	synctest.Test(t, func(t *testing.T) {
 		begin := time.Now()
@@ -1004,6 +1009,16 @@ func (inv *simInvariants) check(ctx context.Context, when string, desks []*simDe
 				continue
 			}
 			m := v.msgs[a.index]
+			if m.Kind == "skipped" && strings.HasPrefix(m.Note, "a copy of") {
+				// The acknowledgement of a request that reached the venue
+				// twice may name the copy: the message is the first.
+				for _, e := range v.msgs[:a.index] {
+					if e.Kind == "application" && e.Sender.Device == a.device && bytes.Equal(e.Data, a.payload) {
+						m = e
+						break
+					}
+				}
+			}
 			if m.Kind != "application" || m.Sender.Device != a.device || !bytes.Equal(m.Data, a.payload) {
 				bad("%s holds %s at %d, acknowledged to %s as its statement", v.sd.name, m.simKey(), a.index, a.desk)
 			}
