@@ -434,11 +434,14 @@ type Message struct {
 	// proposal: the member it proposes to add), for words without
 	// device IDs; Upgrade is set on the commit that closes the group for
 	// an upgrade of its suite.
-	Added    []MemberInfo `json:"added,omitempty"`
-	Removed  []MemberInfo `json:"removed,omitempty"`
-	Upgrade  bool         `json:"upgrade,omitempty"`
-	Own      bool         `json:"own,omitempty"` // sent by this desk
-	Received time.Time    `json:"received"`
+	Added   []MemberInfo `json:"added,omitempty"`
+	Removed []MemberInfo `json:"removed,omitempty"`
+	Upgrade bool         `json:"upgrade,omitempty"`
+	Own     bool         `json:"own,omitempty"` // sent by this desk
+	// HandedOver names who handed over the keys of a message sent before
+	// this desk joined (handover.go): "person (device)".
+	HandedOver string    `json:"handed_over,omitempty"`
+	Received   time.Time `json:"received"`
 }
 
 func histKey(ch string, idx int64) string { return fmt.Sprintf("%s%s/%016d", prefHist, ch, idx) }
@@ -554,7 +557,11 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if epoch < joined {
 		d.returnGroup(ctx, tx, ch, g)
-		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "sent before this desk joined"})
+		note := "sent before this desk joined"
+		if h, err := mls.ParseHeader(entry); err == nil && h.WireFormat == mls.WireFormatPrivateMessage && h.Kind == mls.KindApplication {
+			note = noteUnreadBeforeJoin // a hand-over may open it (handover.go)
+		}
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: note})
 	}
 	if !g.Active() {
 		d.returnGroup(ctx, tx, ch, g)

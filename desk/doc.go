@@ -110,6 +110,17 @@
 // finds messages, statements, texts and proposals in the decrypted history
 // with an index kept in memory only (search.go).
 //
+// # A new delegate reads the history (handover.go)
+//
+// Handover, on the head of delegation's desk, seals to a new device of the
+// delegation the per-message keys (mls.Disclosure, as briefings use them) of
+// the channel's messages its policy allows (all, since a date, none). The
+// new desk applies it at sync: it fetches each logged entry itself, checks
+// it against its verified checkpoint, opens it with the keys and replays the
+// engine; a bundle that does not open the log raises a "handover" alarm.
+// Unreadable names the messages sent before the desk joined that no
+// hand-over opened.
+//
 // # Live delivery
 //
 // Run listens to the venue's event stream and syncs the logs it names: the

@@ -206,6 +206,15 @@ func (d *Desk) processMail(ctx context.Context) ([]string, error) {
 		return joined, err
 	}
 	for _, m := range mail {
+		if isHandoverMail(m.Data) { // applied after the sync (handover.go)
+			if err := d.keepHandoverMail(ctx, m.ID, m.Data); err != nil {
+				return joined, err
+			}
+			if err := d.store.Put(ctx, keyMailCur, []byte(strconv.FormatInt(m.ID, 10))); err != nil {
+				return joined, err
+			}
+			continue
+		}
 		ch, err := d.tryWelcome(ctx, m.Data)
 		switch {
 		case (errors.Is(err, ErrNotConfirmed) || errors.Is(err, errWaitingReInit)) && kept >= maxWaitingWelcomes:

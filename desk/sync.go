@@ -75,6 +75,7 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 	// An alarm raised by the housekeeping (a substituted key package, a
 	// rogue interpreter) is an alarm like any other.
 	note("mls", d.afterSyncLocked(ctx))
+	note(handoverAlarm, d.applyHandovers(ctx))
 	return res, nil
 }
 

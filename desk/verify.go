@@ -28,6 +28,7 @@ const (
 	AlarmMalformed    = "malformed-entry" // a verified entry that is not what the log may hold
 	AlarmMember       = "member"          // a member whose credential does not chain to a confirmed root
 	AlarmVenueKey     = "venue-key"       // the venue's identity changed
+	AlarmHandover     = "handover"        // a hand-over whose keys do not open the logged entries, or that names entries not in the log
 )
 
 // An Alarm is a verification failure: the venue (or someone it let in) may

@@ -141,7 +141,7 @@
 //	POST /v1/keypackages                      device   {"one_time":[b64...],"last_resort":b64} (own)
 //	GET  /v1/keypackages                      device   {"one_time": n} (own stock)
 //	POST /v1/devices/{id}/keypackage          device   claim one of {id}'s -> message/mls body
-//	POST /v1/devices/{id}/mail                device   body message/mls (a Welcome) -> {"id"}
+//	POST /v1/devices/{id}/mail                device   body message/mls (a Welcome, or a sealed hand-over) -> {"id"}
 //	GET  /v1/mail?after=N                     device   own mailbox -> [{"id","data","created"}]
 //	DELETE /v1/mail?through=N                 device   delete own mail up to N
 //	GET  /v1/events                           device   SSE stream, resumable with Last-Event-ID

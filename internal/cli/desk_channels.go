@@ -187,7 +187,8 @@ store and says when it last synced. It reads only the entries it prints:
 			Messages     []jm              `json:"messages"`
 			State        desk.LogState     `json:"state"`
 			Confirmation desk.Confirmation `json:"confirmation"`
-		}{State: st, Confirmation: conf}
+			Unreadable   []desk.Range      `json:"unreadable,omitempty"` // sent before this desk joined, not handed over
+		}{State: st, Confirmation: conf, Unreadable: must(d.Unreadable(ctx, ch))}
 		for _, m := range ms {
 			j := jm{Message: m, Text: m.Summary(), Confirmed: conf.IsConfirmed(m.Index)}
 			if rec := refOf(talks, ch, m.Index); rec != nil {
@@ -203,6 +204,20 @@ store and says when it last synced. It reads only the entries it prints:
 	}
 	if talks == nil {
 		fmt.Fprintf(env.Stdout, "(statement and proposal IDs not shown on a page of a channel of %d entries: add --ids, or see goodoffices desk talks %s)\n", st.Size, ch)
+	}
+	for _, h := range must(d.Handovers(ctx, ch)) {
+		if h.To != "" {
+			fmt.Fprintf(env.Stdout, "(handed over to %s on %s: policy %s, keys of %d messages)\n", h.To, h.Applied.Format(time.DateOnly), h.Policy, h.Messages)
+		} else {
+			fmt.Fprintf(env.Stdout, "(history handed over by %s (%s) on %s: policy %s, %d messages opened)\n", h.Person, h.From, h.Applied.Format(time.DateOnly), h.Policy, h.Messages)
+		}
+	}
+	if rs := must(d.Unreadable(ctx, ch)); len(rs) > 0 {
+		var parts []string
+		for _, r := range rs {
+			parts = append(parts, r.String())
+		}
+		fmt.Fprintf(env.Stdout, "(messages this desk cannot read: sent before it joined and not handed over: %s)\n", strings.Join(parts, ", "))
 	}
 	if st.Pending() > 0 {
 		fmt.Fprintf(env.Stdout, "(%d verified entries not yet processed", st.Pending())

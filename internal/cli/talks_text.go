@@ -422,5 +422,8 @@ func readLine(pt paint, m desk.Message, rec *negotiation.Record, st *negotiation
 	if pending != "" {
 		pending = pt.with(sgrYellow, pending)
 	}
+	if m.HandedOver != "" {
+		tail += "  " + pt.with(sgrYellow, "[HANDED OVER by "+m.HandedOver+"]")
+	}
 	return fmt.Sprintf("%5d  %s  %s %s: %s%s%s", m.Index, pt.dim(m.Received.Local().Format("2006-01-02 15:04")), pt.bold(fmt.Sprintf("%-4s", id)), who, what, tail, pending)
 }

@@ -572,7 +572,7 @@ func (c *Client) ClaimKeyPackage(ctx context.Context, device string) (kp []byte,
 	return data, h.Get("Goodoffices-Last-Resort") == "true", nil
 }
 
-// SendMail puts msg (an MLS Welcome) in device's mailbox.
+// SendMail puts msg (an MLS Welcome, or a sealed hand-over of history) in device's mailbox.
 func (c *Client) SendMail(ctx context.Context, device string, msg []byte) (int64, error) {
 	var out struct {
 		ID int64 `json:"id"`

@@ -344,6 +344,13 @@ func TestBrowser(t *testing.T) {
 		t.Error("the diff page does not colour brackets by party")
 	}
 	shot(t, borealia, dir, "desk-diff.png")
+	// The concordance table: the French version beside the English, per
+	// paragraph, with who confirmed it.
+	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/texts/joint-statement/concordance"))
+	if txt := waitText(t, borealia, "table.concordance", "Les Parties réaffirment", 20*time.Second); !strings.Contains(txt, "FR") {
+		t.Errorf("the concordance table has no French column: %q", txt)
+	}
+	shot(t, borealia, dir, "desk-concordance.png")
 	// The read mark lives in the desk: a new UI over the same desk (as
 	// after a restart) shows working group 1 read and the plenary unread.
 	ui2, err := deskui.New(deskui.Options{Desk: iryna.Desk, Talks: Talks, Host: "caspia", Names: Names})

@@ -241,6 +241,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /events", s.auth(s.events))
 	mux.HandleFunc("GET /channels/{id}", s.auth(s.channel))
 	mux.HandleFunc("POST /channels/{id}/messages", s.auth(s.postMessage))
+	mux.HandleFunc("POST /channels/{id}/handover", s.auth(s.postHandover))
 	mux.HandleFunc("GET /texts/{id}", s.auth(s.text))
 	mux.HandleFunc("POST /texts/{id}/position", s.auth(s.postPosition))
 	mux.HandleFunc("POST /texts/{id}/propose", s.auth(s.postProposal))

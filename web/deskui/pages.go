@@ -309,6 +309,7 @@ type msgView struct {
 	InterpretsAt    uint64
 	Lang            string
 	Interpretations []interpretationRef
+	HandedOver      string // "person (device)" who handed over this message's keys (desk/handover.go)
 }
 
 // interpretationRef names an interpretation of a statement, for a link.
@@ -325,6 +326,11 @@ type channelData struct {
 	Window     bool // messages around an entry asked for, not the last ones
 	HasEarlier bool // there are earlier messages, shown from ?at=Earlier
 	Earlier    int64
+	// Head: this is the head of delegation's desk, which may hand the
+	// history over to a new device (Desk.Handover). Unreadable: the
+	// entries sent before this desk joined that no hand-over opened.
+	Head       bool
+	Unreadable string
 }
 
 // Messages shown around an entry asked for (?at=N).
@@ -410,7 +416,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		if msg.Index > maxIdx {
 			maxIdx = msg.Index
 		}
-		v := msgView{Index: msg.Index, Sender: msg.Sender, Own: msg.Own, Received: msg.Received}
+		v := msgView{Index: msg.Index, Sender: msg.Sender, Own: msg.Own, Received: msg.Received, HandedOver: msg.HandedOver}
 		switch {
 		case msg.Kind != "application":
 			v.Kind, v.Body = "system", s.systemBody(l, msg)
@@ -461,7 +467,37 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("failed to record the read mark", "channel", id, "err", err)
 		}
 	}
+	if _, err := s.d.HeadCertificate(r.Context()); err == nil && d.Suite != nil {
+		d.Head = true
+	}
+	if rs, err := s.d.Unreadable(r.Context(), id); err == nil {
+		var parts []string
+		for _, r := range rs {
+			parts = append(parts, r.String())
+		}
+		d.Unreadable = strings.Join(parts, ", ")
+	}
 	s.render(w, r, "channel", s.tr(r, "Channel %s", id), m, d)
+}
+
+// postHandover hands the channel's history, as the policy chosen allows,
+// to a new device of the delegation (Desk.Handover): the head's desk only.
+func (s *Server) postHandover(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	back := "/channels/" + id + "#handover"
+	mode, since := r.FormValue("policy"), ""
+	if mode == desk.HandoverSince {
+		since = r.FormValue("since")
+	}
+	pol, err := desk.ParseHandoverPolicy(mode == desk.HandoverAll, mode == desk.HandoverNone, since)
+	if err == nil {
+		var rep *desk.HandoverReport
+		if rep, err = s.d.Handover(r.Context(), id, strings.TrimSpace(r.FormValue("to")), pol); err == nil {
+			redirect(w, r, back, s.tr(r, "Handed over to %s: the keys of %d messages.", rep.To, rep.Messages), false)
+			return
+		}
+	}
+	redirect(w, r, back, s.tr(r, "Not handed over: %s", err.Error()), true)
 }
 
 func hasKey(m map[string]int64, k string) bool { _, ok := m[k]; return ok }
@@ -519,6 +555,7 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 // (desk.Message.Note of a skipped or rejected entry), to translate.
 var systemNotes = map[string]string{
 	"sent before this desk joined":                                      i18n.N("A message sent before this desk joined the channel. By design, a new member cannot read what was said before it joined."),
+	"a message sent before this desk joined: not handed over":           i18n.N("A message sent before this desk joined the channel, whose keys no hand-over from your head of delegation has given: it cannot be read."),
 	"this desk is no longer a member":                                   i18n.N("A message sent after this desk left the channel: it cannot read it."),
 	"sent in an epoch that had already ended":                           i18n.N("A message encrypted with keys the channel had already replaced: it cannot be read."),
 	"sent after the channel's group was closed for an upgrade":          i18n.N("A message sent after the channel's encryption was closed for an upgrade: it cannot be read."),

@@ -157,3 +157,34 @@ func TestRenderDiff(t *testing.T) {
 		t.Error("the diff page shows no change")
 	}
 }
+
+// TestRenderHandover: the head's channel page offers the hand-over; the
+// newcomer's shows handed-over messages with a badge and names the entries
+// no hand-over opened; neither is offered to another delegate.
+func TestRenderHandover(t *testing.T) {
+	s, _ := newServer(t)
+	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{}}
+	page := func(d channelData) string {
+		w := httptest.NewRecorder()
+		s.render(w, httptest.NewRequest("GET", "/channels/wg1", nil), "channel", "wg1", m, d)
+		return w.Body.String()
+	}
+	ch := desk.ChannelInfo{}
+	ch.ID = "wg1"
+	head := page(channelData{Channel: ch, Head: true})
+	if !strings.Contains(head, `action="/channels/wg1/handover"`) || !strings.Contains(text(head), "Hand over the history") {
+		t.Error("the head's page offers no hand-over")
+	}
+	newcomer := page(channelData{Channel: ch, Unreadable: "1-2",
+		Messages: []msgView{{Index: 4, Kind: "text", Body: "monitors report weekly", Sender: desk.MemberInfo{Person: "Iryna Holt", Delegation: "borealia"}, HandedOver: "Helen Vance (dev1)"}}})
+	got := text(newcomer)
+	if strings.Contains(newcomer, "/handover") {
+		t.Error("a delegate who is not the head is offered the hand-over")
+	}
+	if !strings.Contains(newcomer, "badge-handover") || !strings.Contains(got, "handed over by Helen Vance (dev1)") {
+		t.Errorf("no hand-over badge: %s", got)
+	}
+	if !strings.Contains(got, "that no hand-over opened: entries 1-2") {
+		t.Errorf("no unreadable ranges: %s", got)
+	}
+}

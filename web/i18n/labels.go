@@ -142,6 +142,7 @@ var labels = map[string]map[string]string{
 		"replay":          N("replayed message"),
 		"membership":      N("membership changed by the venue"),
 		"key-package":     N("substituted key package"),
+		"handover":        N("lying hand-over"),
 	},
 	// … and, in one sentence, exactly what the venue did.
 	"alarm-explain": {
@@ -158,6 +159,7 @@ var labels = map[string]map[string]string{
 		"replay":          N("The venue delivered again a message whose key had already been used; your desk rejected the copy."),
 		"membership":      N("The venue's member list of this channel leaves out a delegation that is in the channel's encrypted group: only the parties decide who is in. Your desk still waits for that delegation's cosignature before it counts an entry as confirmed."),
 		"key-package":     N("Asked for the key package of a party's device, the venue answered with one that is not that device's. Your desk refused it and did not change the channel's group, so that no party is left out unseen."),
+		"handover":        N("A hand-over of history from your delegation carried keys that do not open the messages in the log, or named entries the log does not hold. Your desk used nothing of it."),
 	},
 }
 
