@@ -1025,7 +1025,7 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	}
 	if b, err := d.store.Get(ctx, histKey(ch, idx)); err == nil {
 		var m Message
-		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" && m.Kind == "application" {
+		if jsonUnmarshal(b, &m) == nil && m.Own && m.Note != "" && m.Kind != "recovery" {
 			return idx, true, nil
 		}
 	}
