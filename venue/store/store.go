@@ -17,6 +17,17 @@
 // loser gets [ErrConflict], reloads and retries. An append is durable when
 // Append returns nil, and not before.
 //
+// # Sequencing and integration
+//
+// A log's size is the number of entries stored ([Store.Size]); its latest
+// checkpoint ([Store.Checkpoint]) may cover fewer. The venue may store
+// entries first (sequencing: the append is durable, its index final) and
+// sign and store a checkpoint covering them a little later
+// ([Store.AddCheckpoints], integration), as Tessera and CT logs do: an
+// Append whose LogAppend has no Note stores no checkpoint. [Store.Behind]
+// names the logs whose entries are not all covered yet, for the venue to
+// integrate them after a restart.
+//
 // # Handshake epochs
 //
 // [LogAppend.Commits] records which entry carries the MLS commit for an
@@ -56,8 +67,15 @@ type LogAppend struct {
 	OldSize int64         // the log's size before the append; must match the stored size
 	Entries [][]byte      // stored at indexes OldSize, OldSize+1, ...
 	Hashes  []tlog.Hash   // stored hashes from tlog.StoredHashCount(OldSize) to StoredHashCount(OldSize+len(Entries))
-	Note    []byte        // the signed checkpoint of size OldSize+len(Entries)
+	Note    []byte        // the signed checkpoint of size OldSize+len(Entries), or nil (integrated later: AddCheckpoints)
 	Commits []EpochCommit // handshake commits among Entries
+}
+
+// A SignedCheckpoint is a signed checkpoint of a log at a size.
+type SignedCheckpoint struct {
+	Log  string
+	Size int64
+	Note []byte
 }
 
 // An EpochCommit records that entry Index of a log is the commit of Epoch.
@@ -103,9 +121,19 @@ type Store interface {
 	// ErrConflict if some log's size is not OldSize and ErrEpochTaken if a
 	// commit's epoch is already taken.
 	Append(ctx context.Context, batch []LogAppend) error
+	// Size returns the number of entries stored in log (0 for a log
+	// nothing was appended to).
+	Size(ctx context.Context, log string) (int64, error)
 	// Checkpoint returns the latest checkpoint of log and its size, or
-	// ErrNotFound if nothing was ever appended.
+	// ErrNotFound if none was stored yet.
 	Checkpoint(ctx context.Context, log string) (size int64, note []byte, err error)
+	// AddCheckpoints durably stores signed checkpoints, all or none. A
+	// checkpoint already stored at its size is kept as it is; one whose
+	// size exceeds its log's stored size is refused with an error.
+	AddCheckpoints(ctx context.Context, cps []SignedCheckpoint) error
+	// Behind returns the logs whose stored size exceeds the size of their
+	// latest checkpoint (entries not integrated yet), in no particular order.
+	Behind(ctx context.Context) ([]string, error)
 	// CheckpointAt returns the checkpoint of log at a given size, or ErrNotFound.
 	CheckpointAt(ctx context.Context, log string, size int64) ([]byte, error)
 	// ReadHashes returns the stored hashes at indexes, or ErrNotFound if one is missing.

@@ -308,7 +308,9 @@ func buildAppend(batch []store.LogAppend) (b *pgx.Batch, lockNames []string, loc
 		for i := range a.Hashes {
 			hLog, hIdx, hData = append(hLog, a.Log), append(hIdx, h0+int64(i)), append(hData, a.Hashes[i][:])
 		}
-		cLog, cSize, cNote = append(cLog, a.Log), append(cSize, newSize), append(cNote, a.Note)
+		if a.Note != nil {
+			cLog, cSize, cNote = append(cLog, a.Log), append(cSize, newSize), append(cNote, a.Note)
+		}
 		newSizes = append(newSizes, newSize)
 	}
 	// The logs' rows are locked in name order, so that two batches never
@@ -327,7 +329,9 @@ func buildAppend(batch []store.LogAppend) (b *pgx.Batch, lockNames []string, loc
 	b.Queue(lockSQL, lockNames, lockOld)
 	b.Queue(`INSERT INTO entries (log, idx, data) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, eLog, eIdx, eData)
 	b.Queue(`INSERT INTO hashes (log, idx, hash) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, hLog, hIdx, hData)
-	b.Queue(`INSERT INTO checkpoints (log, size, note) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, cLog, cSize, cNote)
+	if len(cLog) > 0 {
+		b.Queue(`INSERT INTO checkpoints (log, size, note) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])`, cLog, cSize, cNote)
+	}
 	if len(kLog) > 0 {
 		b.Queue(`INSERT INTO commits (log, epoch, idx) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])`, kLog, kEpoch, kIdx)
 	}
@@ -389,6 +393,65 @@ func (s *Store) Checkpoint(ctx context.Context, log string) (int64, []byte, erro
 		return 0, nil, fmt.Errorf("failed to read checkpoint: %w", err)
 	}
 	return size, note, nil
+}
+
+// Size implements store.Store: the size kept in the log's row.
+func (s *Store) Size(ctx context.Context, log string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT size FROM logs WHERE log = $1`, log).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("failed to read log size: %w", err)
+	}
+	return n, nil
+}
+
+// AddCheckpoints implements store.Store, in one statement: a checkpoint
+// past its log's size makes the whole statement fail.
+func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) error {
+	if len(cps) == 0 {
+		return nil
+	}
+	logs := make([]string, len(cps))
+	sizes := make([]int64, len(cps))
+	notes := make([][]byte, len(cps))
+	for i, c := range cps {
+		if c.Size <= 0 || len(c.Note) == 0 {
+			return fmt.Errorf("checkpoint of %s: size %d, %d bytes: not storable", c.Log, c.Size, len(c.Note))
+		}
+		logs[i], sizes[i], notes[i] = c.Log, c.Size, c.Note
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var past int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM unnest($1::text[], $2::bigint[]) AS w(log, size)
+			WHERE w.size > COALESCE((SELECT size FROM logs WHERE logs.log = w.log), 0)`, logs, sizes).Scan(&past); err != nil {
+			return fmt.Errorf("failed to store checkpoints: %w", err)
+		}
+		if past > 0 {
+			return fmt.Errorf("failed to store checkpoints: %d cover entries the logs do not hold", past)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO checkpoints (log, size, note) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
+			ON CONFLICT (log, size) DO NOTHING`, logs, sizes, notes); err != nil {
+			return fmt.Errorf("failed to store checkpoints: %w", err)
+		}
+		return nil
+	})
+}
+
+// Behind implements store.Store.
+func (s *Store) Behind(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT l.log FROM logs l
+		WHERE l.size > COALESCE((SELECT MAX(c.size) FROM checkpoints c WHERE c.log = l.log), 0)`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
+	}
+	return out, nil
 }
 
 // CheckpointAt implements store.Store.

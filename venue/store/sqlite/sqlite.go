@@ -24,8 +24,10 @@
 // the hash at level L, index K lives in the row of entry ((K+1)<<L)-1. A
 // group commit is a handful of prepared multi-row INSERTs whatever the
 // number of logs and entries in it, after one query that checks every log's
-// size (the compare-and-swap of store.Store.Append). Checkpoints are kept
-// for every size the venue signed.
+// size (the compare-and-swap of store.Store.Append). A log's size is that of
+// its entries (one past the largest index); checkpoints are kept for every
+// size the venue signed, written with the entries or after them
+// (store.Store.AddCheckpoints).
 package sqlite
 
 import (
@@ -53,6 +55,8 @@ type Store struct {
 	ins map[string]*sql.Stmt
 	// sizeq holds the prepared queries of the logs' sizes, by log count.
 	sizeq map[int]*sql.Stmt
+	// addcp stores one checkpoint if its log holds the entries it covers.
+	addcp *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -133,6 +137,9 @@ func (s *Store) Close() error {
 	for _, st := range s.sizeq {
 		st.Close()
 	}
+	if s.addcp != nil {
+		s.addcp.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -171,15 +178,22 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 		s.sizeq[n] = st
 	}
+	st, err := s.w.PrepareContext(ctx, `INSERT INTO checkpoints (log, size, note)
+		SELECT ?1, ?2, ?3 WHERE (SELECT MAX(idx) FROM entries WHERE log = ?1) >= ?2 - 1
+		ON CONFLICT (log, size) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("failed to prepare statement: %w", err)
+	}
+	s.addcp = st
 	return nil
 }
 
-// sizesSQL is the query that reads the sizes of n logs at once: one indexed MAX per log (SQLite's min/max
-// optimisation applies to a correlated single-aggregate subquery, not to a
-// GROUP BY).
+// sizesSQL is the query that reads the sizes of n logs at once: one indexed
+// MAX per log (SQLite's min/max optimisation applies to a correlated
+// single-aggregate subquery, not to a GROUP BY).
 func sizesSQL(n int) string {
 	return `WITH q(log) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", n), ",") +
-		`) SELECT q.log, (SELECT MAX(size) FROM checkpoints c WHERE c.log = q.log) FROM q`
+		`) SELECT q.log, (SELECT MAX(idx) + 1 FROM entries e WHERE e.log = q.log) FROM q`
 }
 
 // sizes reads the stored sizes of the batch's logs with the prepared
@@ -276,10 +290,6 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 		}
 	}()
 	// Compare-and-swap on every log's size.
-	args := make([]any, 0, len(batch))
-	for _, a := range batch {
-		args = append(args, a.Log)
-	}
 	sizes, err := s.sizes(ctx, tx, batch)
 	if err != nil {
 		return err
@@ -315,7 +325,9 @@ func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error)
 			next += k
 			entries = append(entries, []any{a.Log, n, hs, e})
 		}
-		checkpoints = append(checkpoints, []any{a.Log, newSize, a.Note})
+		if a.Note != nil {
+			checkpoints = append(checkpoints, []any{a.Log, newSize, a.Note})
+		}
 	}
 	if err := s.insert(ctx, tx, `INSERT INTO entries (log, idx, hashes, data) VALUES `, 4, entries); err != nil {
 		if isConstraint(err) {
@@ -353,6 +365,89 @@ func (s *Store) Checkpoint(ctx context.Context, log string) (int64, []byte, erro
 		return 0, nil, fmt.Errorf("failed to read checkpoint: %w", err)
 	}
 	return size, note, nil
+}
+
+// Size implements store.Store.
+func (s *Store) Size(ctx context.Context, log string) (int64, error) {
+	var n sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(idx) + 1 FROM entries WHERE log = ?`, log).Scan(&n); err != nil {
+		return 0, fmt.Errorf("failed to read log size: %w", err)
+	}
+	return n.Int64, nil
+}
+
+// AddCheckpoints implements store.Store.
+func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) (err error) {
+	if len(cps) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("failed to begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	st := tx.StmtContext(ctx, s.addcp)
+	for _, c := range cps {
+		if c.Size <= 0 || len(c.Note) == 0 {
+			return fmt.Errorf("checkpoint of %s: size %d, %d bytes: not storable", c.Log, c.Size, len(c.Note))
+		}
+		res, err := st.ExecContext(ctx, c.Log, c.Size, c.Note)
+		if err != nil {
+			return fmt.Errorf("failed to store checkpoint: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("failed to store checkpoint: %w", err)
+		} else if n == 0 {
+			// Either stored already (kept) or past the log's end.
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints WHERE log = ? AND size = ?`, c.Log, c.Size).Scan(&have); err != nil {
+				return fmt.Errorf("failed to store checkpoint: %w", err)
+			}
+			if have == 0 {
+				return fmt.Errorf("checkpoint of %s at size %d: the log holds fewer entries", c.Log, c.Size)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("failed to commit: %w", err)
+	}
+	return nil
+}
+
+// Behind implements store.Store. It walks the distinct logs of the entries
+// index by seeks (a recursive skip-scan), not by scanning every entry, and
+// compares each log's size with its latest checkpoint: a few index lookups
+// per log however long the logs are.
+func (s *Store) Behind(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		WITH RECURSIVE l(log) AS (
+			SELECT (SELECT log FROM entries ORDER BY log LIMIT 1)
+			UNION ALL
+			SELECT (SELECT log FROM entries WHERE log > l.log ORDER BY log LIMIT 1) FROM l WHERE l.log IS NOT NULL
+		)
+		SELECT log FROM l WHERE log IS NOT NULL
+			AND (SELECT MAX(idx) + 1 FROM entries e WHERE e.log = l.log) >
+				COALESCE((SELECT MAX(size) FROM checkpoints c WHERE c.log = l.log), 0)`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
+	}
+	return out, nil
 }
 
 // CheckpointAt implements store.Store.

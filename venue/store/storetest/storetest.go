@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"Append", testAppend},
 		{"AppendConflict", testAppendConflict},
+		{"IntegrateLater", testIntegrateLater},
 		{"AppendAtomic", testAppendAtomic},
 		{"EpochCommits", testEpochCommits},
 		{"ConcurrentAppendAndRead", testConcurrent},
@@ -171,6 +172,70 @@ func testAppendConflict(t *testing.T, s store.Store) {
 	}
 	if size, _, _ := s.Checkpoint(ctx, "x"); size != 1 {
 		t.Fatalf("size %d after conflict", size)
+	}
+}
+
+// testIntegrateLater stores entries without a checkpoint (sequencing) and
+// the checkpoints afterwards (integration).
+func testIntegrateLater(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if n, err := s.Size(ctx, "late"); err != nil || n != 0 {
+		t.Fatalf("Size of an empty log = %d, %v", n, err)
+	}
+	if b, err := s.Behind(ctx); err != nil || len(b) != 0 {
+		t.Fatalf("Behind of an empty store = %q, %v", b, err)
+	}
+	var h, hs hashes
+	a := appendFor(t, "late", &h, []byte("1"), []byte("2"), []byte("3"))
+	a.Note = nil
+	signed := appendFor(t, "signed", &hs, []byte("x"))
+	if err := s.Append(ctx, []store.LogAppend{a, signed}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Size(ctx, "late"); err != nil || n != 3 {
+		t.Fatalf("Size = %d, %v, want 3", n, err)
+	}
+	if _, _, err := s.Checkpoint(ctx, "late"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Checkpoint before integration: %v, want ErrNotFound", err)
+	}
+	if b, err := s.Behind(ctx); err != nil || len(b) != 1 || b[0] != "late" {
+		t.Fatalf("Behind = %q, %v, want [late]", b, err)
+	}
+	// The next append is sequenced on the stored size, not on a checkpoint.
+	b := appendFor(t, "late", &h, []byte("4"))
+	b.Note = nil
+	if err := s.Append(ctx, []store.LogAppend{b}); err != nil {
+		t.Fatalf("append on an unintegrated log: %v", err)
+	}
+	if err := s.AddCheckpoints(ctx, []store.SignedCheckpoint{{Log: "late", Size: 3, Note: []byte("late 3\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, note, err := s.Checkpoint(ctx, "late"); err != nil || n != 3 || string(note) != "late 3\n" {
+		t.Fatalf("Checkpoint = %d %q %v", n, note, err)
+	}
+	if b, err := s.Behind(ctx); err != nil || len(b) != 1 || b[0] != "late" {
+		t.Fatalf("Behind after a partial integration = %q, %v", b, err)
+	}
+	// Past the end: refused, and nothing of the call stored.
+	err := s.AddCheckpoints(ctx, []store.SignedCheckpoint{{Log: "late", Size: 4, Note: []byte("late 4\n")}, {Log: "late", Size: 5, Note: []byte("late 5\n")}})
+	if err == nil {
+		t.Fatal("a checkpoint past the log's end was stored")
+	}
+	if _, err := s.CheckpointAt(ctx, "late", 4); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a failed AddCheckpoints stored part of its checkpoints: %v", err)
+	}
+	// A second checkpoint at a stored size keeps the first.
+	if err := s.AddCheckpoints(ctx, []store.SignedCheckpoint{{Log: "late", Size: 4, Note: []byte("late 4\n")}, {Log: "late", Size: 3, Note: []byte("other 3\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if note, err := s.CheckpointAt(ctx, "late", 3); err != nil || string(note) != "late 3\n" {
+		t.Fatalf("CheckpointAt(3) = %q, %v: a stored checkpoint was replaced", note, err)
+	}
+	if n, _, err := s.Checkpoint(ctx, "late"); err != nil || n != 4 {
+		t.Fatalf("Checkpoint size = %d, %v, want 4", n, err)
+	}
+	if b, err := s.Behind(ctx); err != nil || len(b) != 0 {
+		t.Fatalf("Behind after integration = %q, %v", b, err)
 	}
 }
 
