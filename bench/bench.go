@@ -156,9 +156,13 @@ type VenueTarget struct {
 	// Batch is the number of entries each writer sends per request
 	// (POST /logs/{log}/batch) when above 1; a Result then counts requests,
 	// and the entries are Batch times its Appends.
-	Batch    int
-	Channels []string
-	hc       *http.Client
+	Batch int
+	// AwaitCheckpoint makes each append wait until a signed checkpoint
+	// covers it (Goodoffices-Await: checkpoint, as desks do); by default
+	// an append counts when it is durable at its index.
+	AwaitCheckpoint bool
+	Channels        []string
+	hc              *http.Client
 	rootKey  *delegation.RootKey
 	name     string
 }
@@ -256,7 +260,11 @@ func (t *VenueTarget) Writers(ctx context.Context, n int, route string) ([]Write
 			vw.home = -1
 		}
 		for j, u := range t.URLs {
-			c, err := client.New(u, client.WithDevice(priv), client.WithHTTPClient(t.hc))
+			opts := []client.Option{client.WithDevice(priv), client.WithHTTPClient(t.hc)}
+			if !t.AwaitCheckpoint {
+				opts = append(opts, client.WithDurableAcks())
+			}
+			c, err := client.New(u, opts...)
 			if err != nil {
 				return nil, err
 			}
@@ -317,6 +325,12 @@ func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
 type Stats struct {
 	Appends, Batches int64
 	BatchTime        time.Duration
+	// Integration (one node's venue): rounds, checkpoints signed, time in
+	// them, and the largest time an appended entry waited for its
+	// checkpoint since the venue started.
+	Integrations, Signed int64
+	IntegrateTime        time.Duration
+	MaxLag               time.Duration
 }
 
 // Stats reads the counters of every node; it returns zero Stats if a node
@@ -334,9 +348,13 @@ func (t *VenueTarget) Stats(ctx context.Context, admin string) Stats {
 			return Stats{}
 		}
 		var v struct {
-			Appends    int64   `json:"appends"`
-			Batches    int64   `json:"batches"`
-			AvgBatchMS float64 `json:"avg_batch_ms"`
+			Appends      int64   `json:"appends"`
+			Batches      int64   `json:"batches"`
+			AvgBatchMS   float64 `json:"avg_batch_ms"`
+			Integrations int64   `json:"integrations"`
+			Signed       int64   `json:"checkpoints_signed"`
+			AvgIntMS     float64 `json:"avg_integration_ms"`
+			MaxLagMS     float64 `json:"max_integration_lag_ms"`
 		}
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v)
 		resp.Body.Close()
@@ -346,13 +364,19 @@ func (t *VenueTarget) Stats(ctx context.Context, admin string) Stats {
 		s.Appends += v.Appends
 		s.Batches += v.Batches
 		s.BatchTime += time.Duration(v.AvgBatchMS * float64(v.Batches) * float64(time.Millisecond))
+		s.Integrations += v.Integrations
+		s.Signed += v.Signed
+		s.IntegrateTime += time.Duration(v.AvgIntMS * float64(v.Integrations) * float64(time.Millisecond))
+		s.MaxLag = max(s.MaxLag, time.Duration(v.MaxLagMS*float64(time.Millisecond)))
 	}
 	return s
 }
 
 // Sub returns s - o.
 func (s Stats) Sub(o Stats) Stats {
-	return Stats{Appends: s.Appends - o.Appends, Batches: s.Batches - o.Batches, BatchTime: s.BatchTime - o.BatchTime}
+	return Stats{Appends: s.Appends - o.Appends, Batches: s.Batches - o.Batches, BatchTime: s.BatchTime - o.BatchTime,
+		Integrations: s.Integrations - o.Integrations, Signed: s.Signed - o.Signed, IntegrateTime: s.IntegrateTime - o.IntegrateTime,
+		MaxLag: s.MaxLag}
 }
 
 // String describes the group commits.
@@ -360,8 +384,14 @@ func (s Stats) String() string {
 	if s.Batches <= 0 {
 		return "no group-commit statistics"
 	}
-	return fmt.Sprintf("%d group commits, %.1f entries and %.2fms each on average", s.Batches,
+	out := fmt.Sprintf("%d group commits, %.1f entries and %.2fms each on average", s.Batches,
 		float64(s.Appends)/float64(s.Batches), float64(s.BatchTime)/float64(s.Batches)/float64(time.Millisecond))
+	if s.Integrations > 0 {
+		out += fmt.Sprintf("; %d integrations, %.1f checkpoints and %.2fms each, %.1f appends per checkpoint; longest wait for a checkpoint since start %s",
+			s.Integrations, float64(s.Signed)/float64(s.Integrations), float64(s.IntegrateTime)/float64(s.Integrations)/float64(time.Millisecond),
+			float64(s.Appends)/float64(max(1, s.Signed)), s.MaxLag.Round(100*time.Microsecond))
+	}
+	return out
 }
 
 // Prefill appends perChannel entries of entrySize bytes to each of

@@ -59,7 +59,8 @@ func parseBatch(body []byte, maxEntry int) ([][]byte, error) {
 // is checked as a single append is (framing, size); if any fails, none is
 // appended. Handshake commits are not taken here (they need their own
 // Goodoffices-Handshake headers and may get a 409). The answer, 201
-// {"indexes":[...],"size":n}, is sent only once every entry is durable; the
+// {"indexes":[...],"size":n}, is sent only once every entry is durable (and
+// with Goodoffices-Await: checkpoint, once a served checkpoint covers them); the
 // entries are sequenced together but another writer's entries may fall
 // between them. If the store fails part-way, the answer is the error with
 // "indexes" holding the index of each entry made durable, -1 for the others.
@@ -78,6 +79,10 @@ func (v *Venue) handleAppendBatch(w http.ResponseWriter, r *http.Request, p prin
 	}
 	if r.Header.Get("Goodoffices-Handshake") != "" {
 		writeError(w, http.StatusBadRequest, "handshake commits are appended one at a time (POST /logs/{log}/entries)")
+		return
+	}
+	await, ok := awaitHeader(w, r)
+	if !ok {
 		return
 	}
 	body, ok := readBody(w, r, batchBodyLimit(v.cfg.MaxEntry))
@@ -105,7 +110,7 @@ func (v *Venue) handleAppendBatch(w http.ResponseWriter, r *http.Request, p prin
 			}
 		}
 	}
-	idx, size, err := v.seq.appendMany(r.Context(), log, entries)
+	idx, size, err := v.seq.appendMany(r.Context(), log, entries, await)
 	if err != nil {
 		status, msg := errorStatus(err)
 		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {

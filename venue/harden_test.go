@@ -690,7 +690,7 @@ func TestJunkEntriesRefused(t *testing.T) {
 	if status, body := post(bench.Frame([]byte("x"))); status != http.StatusCreated {
 		t.Fatalf("a well-formed PrivateMessage: %d %s", status, body)
 	}
-	if status, body := post(bench.FrameCommit(1, []byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "5", "Goodoffices-Epoch-Base", "4"); status != http.StatusCreated {
+	if status, body := post(bench.FrameCommit(1, []byte("x")), "Goodoffices-Handshake", "commit", "Goodoffices-Epoch", "5", "Goodoffices-Epoch-Base", "4", "Goodoffices-Await", "checkpoint"); status != http.StatusCreated {
 		t.Fatalf("a commit of group epoch 1 announced for 5 with base 4: %d %s", status, body)
 	}
 	if status, body := raw(t, "GET", hv.p.url+"/logs/plenary/checkpoint", tok, "", nil); status != 200 || !strings.Contains(body, "\n2\n") {

@@ -927,7 +927,13 @@ func (v *Venue) handleStats(w http.ResponseWriter, r *http.Request, _ principal)
 	if b > 0 {
 		avg = float64(v.metrics.batchNanos.Load()) / float64(b) / 1e6
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appends": v.metrics.appends.Load(), "batches": b, "avg_batch_ms": avg})
+	var avgInt float64
+	if n := v.metrics.integrations.Load(); n > 0 {
+		avgInt = float64(v.metrics.integrateNanos.Load()) / float64(n) / 1e6
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appends": v.metrics.appends.Load(), "batches": b, "avg_batch_ms": avg,
+		"integrations": v.metrics.integrations.Load(), "checkpoints_signed": v.metrics.signed.Load(),
+		"avg_integration_ms": avgInt, "max_integration_lag_ms": float64(v.metrics.maxLagNanos.Load()) / 1e6})
 }
 
 // canRead reports whether p may read log; it writes the error if not.
@@ -968,6 +974,10 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 		return
 	}
 	if !requireMLS(w, r) {
+		return
+	}
+	await, ok := awaitHeader(w, r)
+	if !ok {
 		return
 	}
 	epoch, base := int64(-1), int64(0)
@@ -1015,7 +1025,7 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 			return
 		}
 	}
-	idx, size, err := v.seq.append(r.Context(), log, body, epoch)
+	idx, size, err := v.seq.append(r.Context(), log, body, epoch, await)
 	if errors.Is(err, errEpochTaken) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("a commit for epoch %d is already logged in %s", epoch, log))
 		return
@@ -1027,6 +1037,21 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	w.Write(fmt.Appendf(nil, "{\"index\":%d,\"size\":%d}\n", idx, size))
+}
+
+// awaitHeader reads Goodoffices-Await: "checkpoint" asks that the 201 wait
+// until a served checkpoint covers the entry (at most maxAwait); without it
+// the 201 says only that the entry is durable at its index, and the
+// checkpoint follows within Config.CheckpointWithin.
+func awaitHeader(w http.ResponseWriter, r *http.Request) (await, ok bool) {
+	switch r.Header.Get("Goodoffices-Await") {
+	case "":
+		return false, true
+	case "checkpoint":
+		return true, true
+	}
+	writeError(w, http.StatusBadRequest, "Goodoffices-Await: only 'checkpoint' is defined")
+	return false, false
 }
 
 // checkpoint returns the latest signed checkpoint of log, signing the empty

@@ -89,7 +89,7 @@ func (v *Venue) accredit(ctx context.Context, name, displayName, rootKey string)
 		return RegisterRecord{}, errAccredited
 	}
 	r := RegisterRecord{Delegation: name, DisplayName: displayName, RootKey: rootKey, Time: time.Now().UTC().Truncate(time.Second)}
-	idx, _, err := v.seq.append(ctx, registerLog, r.Marshal(), -1)
+	idx, _, err := v.seq.append(ctx, registerLog, r.Marshal(), -1, true)
 	if err != nil {
 		return RegisterRecord{}, err
 	}

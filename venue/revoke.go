@@ -138,7 +138,7 @@ func (v *Venue) handleRevoke(w http.ResponseWriter, r *http.Request, _ principal
 		writeError(w, http.StatusForbidden, "this device belongs to another delegation")
 		return
 	}
-	idx, _, err := v.seq.append(ctx, revocationsLog, body, -1)
+	idx, _, err := v.seq.append(ctx, revocationsLog, body, -1, true)
 	if err != nil {
 		v.writeErr(w, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,17 +37,30 @@ type appendReq struct {
 	result chan appendResult
 }
 
+// maxAwait bounds how long an append that asked to wait for a checkpoint
+// covering it waits after it is durable. The entry is durable either way;
+// past this the answer goes out without the checkpoint (and a venue that
+// never integrates is one the desks alarm about).
+const maxAwait = 10 * time.Second
+
 type appendResult struct {
 	index int64
 	size  int64
 	err   error
 }
 
-// logState is the sequencer's view of one log: its size, its latest
-// checkpoint, the Merkle frontier (the stored hashes that the next append
-// and the tree hash need) and the epochs that hold a commit.
+// logState is the sequencer's view of one log: its size (entries stored,
+// or planned in a speculative state), the tree hash at that size, its
+// latest signed checkpoint, the Merkle frontier (the stored hashes that the
+// next append and the tree hash need) and the epochs that hold a commit.
 type logState struct {
-	size    int64
+	size int64
+	hash xtlog.Hash // tree hash at size
+	// signed is the size of the latest checkpoint, note the checkpoint:
+	// what readers are served. It trails size until the integrator signs
+	// (sequencing apart from integration); -1 means unknown here, ask the
+	// store. Meaningful in committed states only.
+	signed  int64
 	note    []byte
 	hashes  map[int64]xtlog.Hash // stored-hash index -> hash; the frontier of size
 	commits map[int64]bool
@@ -74,9 +88,17 @@ func frontier(n int64) []int64 {
 
 // A sequencer orders the appends of every log of the venue. One goroutine
 // takes waiting appends in batches (group commit): for each log in the batch
-// it computes the new stored hashes, signs one checkpoint, and writes the
-// whole batch in one store transaction; only then does it answer the
-// writers.
+// it computes the new stored hashes and tree hash, and writes the whole
+// batch in one store transaction; only then does it answer the writers,
+// with the entries' indexes (sequencing). Another goroutine, the integrator
+// (integrate), signs one checkpoint per changed log at most every
+// Config.CheckpointWithin/2, stores the checkpoints and only then serves
+// them (integration): readers see a log up to its latest stored checkpoint.
+// An append may ask to be answered only once a checkpoint covers it.
+//
+// On a shared store (several venue nodes, PostgreSQL) there is no separate
+// integration: each batch is planned and signed under the store's row
+// locks (runShared), one checkpoint per log per batch.
 //
 // The work is pipelined: while one batch is being written (the store's
 // commit waits for the disk), the next one is planned — hashed and signed —
@@ -97,8 +119,20 @@ type sequencer struct {
 	// plus the batch in flight. Only the sequencer goroutine uses it.
 	spec map[string]*logState
 
-	mu     sync.Mutex           // guards states
+	mu     sync.Mutex           // guards states and the integrator's fields below
 	states map[string]*logState // committed sizes and checkpoints, for readers
+
+	// The integrator's work: logs whose entries are not all under a
+	// served checkpoint, since when, how many appends wait for one, and
+	// a channel closed (and replaced) after every integration.
+	dirty      map[string]bool
+	firstDirty time.Time
+	waiters    int
+	integrated chan struct{}
+	wake       chan struct{} // cap 1: dirty logs or a waiter
+	gather     time.Duration // how long the integrator gathers changes
+	istop      chan struct{}
+	idone      chan struct{}
 
 	closeMu sync.RWMutex // held to queue; closed is set under it
 	closed  bool
@@ -106,22 +140,38 @@ type sequencer struct {
 	done    chan struct{}
 }
 
-func newSequencer(v *Venue, maxBatch int) *sequencer {
+func newSequencer(v *Venue, maxBatch int, within time.Duration) *sequencer {
 	sh, _ := v.store.(store.Shared)
 	return &sequencer{
-		v:        v,
-		shared:   sh,
-		reqs:     make(chan *appendReq, 4*maxBatch),
-		maxBatch: maxBatch,
-		spec:     map[string]*logState{},
-		states:   map[string]*logState{},
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		v:          v,
+		shared:     sh,
+		reqs:       make(chan *appendReq, 4*maxBatch),
+		maxBatch:   maxBatch,
+		spec:       map[string]*logState{},
+		states:     map[string]*logState{},
+		dirty:      map[string]bool{},
+		integrated: make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		gather:     within / 2,
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		istop:      make(chan struct{}),
+		idone:      make(chan struct{}),
 	}
 }
 
-// append queues an entry and waits until it is durable.
-func (s *sequencer) append(ctx context.Context, log string, entry []byte, epoch int64) (index, size int64, err error) {
+// append queues an entry and waits until it is durable, and with await
+// until a served checkpoint covers it too (at most maxAwait).
+func (s *sequencer) append(ctx context.Context, log string, entry []byte, epoch int64, await bool) (index, size int64, err error) {
+	index, size, err = s.appendDurable(ctx, log, entry, epoch)
+	if err == nil && await {
+		s.awaitSigned(ctx, log, index)
+	}
+	return index, size, err
+}
+
+// appendDurable queues an entry and waits until it is durable.
+func (s *sequencer) appendDurable(ctx context.Context, log string, entry []byte, epoch int64) (index, size int64, err error) {
 	r := &appendReq{log: log, entry: entry, epoch: epoch, result: make(chan appendResult, 1)}
 	s.closeMu.RLock()
 	if s.closed {
@@ -142,9 +192,18 @@ func (s *sequencer) append(ctx context.Context, log string, entry []byte, epoch 
 }
 
 // appendMany queues entries for one log together and waits until each is
-// durable or failed. It returns the index of each entry (-1 for one that
-// failed), the log's size after the last, and the first error.
-func (s *sequencer) appendMany(ctx context.Context, log string, entries [][]byte) (idx []int64, size int64, err error) {
+// durable or failed, and with await until a served checkpoint covers the
+// last. It returns the index of each entry (-1 for one that failed), the
+// log's size after the last, and the first error.
+func (s *sequencer) appendMany(ctx context.Context, log string, entries [][]byte, await bool) (idx []int64, size int64, err error) {
+	idx, size, err = s.appendManyDurable(ctx, log, entries)
+	if err == nil && await && len(idx) > 0 {
+		s.awaitSigned(ctx, log, slices.Max(idx))
+	}
+	return idx, size, err
+}
+
+func (s *sequencer) appendManyDurable(ctx context.Context, log string, entries [][]byte) (idx []int64, size int64, err error) {
 	reqs := make([]*appendReq, len(entries))
 	for i, e := range entries {
 		reqs[i] = &appendReq{log: log, entry: e, epoch: -1, result: make(chan appendResult, 1)}
@@ -273,15 +332,19 @@ func (s *sequencer) close() {
 
 // loadState reads a log's state from the store.
 func (s *sequencer) loadState(ctx context.Context, log string) (*logState, error) {
-	st := &logState{hashes: map[int64]xtlog.Hash{}, commits: map[int64]bool{}}
-	size, note, err := s.v.store.Checkpoint(ctx, log)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return st, nil
-	case err != nil:
+	st := &logState{hashes: map[int64]xtlog.Hash{}, commits: map[int64]bool{}, hash: tlog.EmptyHash}
+	size, err := s.v.store.Size(ctx, log)
+	if err != nil {
 		return nil, err
 	}
-	st.size, st.note = size, note
+	signed, note, err := s.v.store.Checkpoint(ctx, log)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	st.size, st.signed, st.note = size, signed, note
+	if size == 0 {
+		return st, nil
+	}
 	idx := frontier(size)
 	hs, err := s.v.store.ReadHashes(ctx, log, idx)
 	if err != nil {
@@ -289,6 +352,9 @@ func (s *sequencer) loadState(ctx context.Context, log string) (*logState, error
 	}
 	for i, x := range idx {
 		st.hashes[x] = hs[i]
+	}
+	if st.hash, err = xtlog.TreeHash(size, st); err != nil {
+		return nil, fmt.Errorf("failed to compute the tree hash of %s: %w", log, err)
 	}
 	cs, err := s.v.store.Commits(ctx, log)
 	if err != nil {
@@ -313,7 +379,21 @@ func (s *sequencer) forget(logs []string) {
 	s.mu.Unlock()
 }
 
-// size returns the durable size and latest checkpoint of log. On a shared
+// ReadHashes reads the frontier hashes of a loaded state (xtlog.HashReader).
+func (st *logState) ReadHashes(idx []int64) ([]xtlog.Hash, error) {
+	out := make([]xtlog.Hash, len(idx))
+	for i, x := range idx {
+		h, ok := st.hashes[x]
+		if !ok {
+			return nil, fmt.Errorf("venue: internal error: hash %d not in frontier", x)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// size returns the size and latest checkpoint of log that readers are
+// served: the latest integrated (signed and stored) one. On a shared
 // store it asks the store every time: another node may have appended and
 // served a larger checkpoint, and a desk that then got an older one from
 // this node would rightly take it for a rollback.
@@ -329,11 +409,12 @@ func (s *sequencer) size(ctx context.Context, log string) (int64, []byte, error)
 	st := s.states[log]
 	var size int64
 	var note []byte
-	if st != nil {
-		size, note = st.size, st.note
+	known := st != nil && st.signed >= 0
+	if known {
+		size, note = st.signed, st.note
 	}
 	s.mu.Unlock()
-	if st != nil {
+	if known {
 		return size, note, nil
 	}
 	size, note, err := s.v.store.Checkpoint(ctx, log)
@@ -344,12 +425,12 @@ func (s *sequencer) size(ctx context.Context, log string) (int64, []byte, error)
 }
 
 // recentEntries returns the committed entries [start, end) of log if they
-// are all still in memory, or nil.
+// are all still in memory and served (under a checkpoint), or nil.
 func (s *sequencer) recentEntries(log string, start, end int64) [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.states[log]
-	if st == nil || end > st.size || start < st.size-int64(len(st.recent)) || start >= end {
+	if st == nil || end > st.size || end > st.signed || start < st.size-int64(len(st.recent)) || start >= end {
 		return nil
 	}
 	first := st.size - int64(len(st.recent))
@@ -381,7 +462,7 @@ func (p *pendingLog) ReadHashes(idx []int64) ([]xtlog.Hash, error) {
 }
 
 // A plan is a batch ready to be written: entries sequenced, hashes
-// computed, checkpoints signed.
+// computed (and on a shared store, checkpoints signed).
 type plan struct {
 	batch   []*appendReq
 	logs    map[string]*pendingLog
@@ -447,8 +528,8 @@ func (s *sequencer) plan(batch []*appendReq, attempt int) *plan {
 		p.app.Entries = append(p.app.Entries, r.entry)
 		p.reqs = append(p.reqs, r)
 	}
-	// Tree hashes and checkpoint signatures, one per log: spread over the
-	// CPUs when the batch touches many logs.
+	// Tree hashes, and on a shared store checkpoint signatures, one per
+	// log: spread over the CPUs when the batch touches many logs.
 	var todo []*pendingLog
 	var names []string
 	for _, name := range pl.order {
@@ -458,35 +539,22 @@ func (s *sequencer) plan(batch []*appendReq, attempt int) *plan {
 		}
 	}
 	errs := make([]error, len(todo))
+	ths := make([]xtlog.Hash, len(todo))
 	sign := func(i int) {
 		p := todo[i]
 		newSize := p.st.size + int64(len(p.reqs))
-		th, err := xtlog.TreeHash(newSize, p)
-		if err != nil {
-			errs[i] = err
+		ths[i], errs[i] = xtlog.TreeHash(newSize, p)
+		if errs[i] != nil || s.shared == nil {
 			return
 		}
-		cp := tlog.Checkpoint{Origin: s.v.origin(names[i]), Size: newSize, Hash: th}
+		cp := tlog.Checkpoint{Origin: s.v.origin(names[i]), Size: newSize, Hash: ths[i]}
 		p.app.Note, errs[i] = tlog.SignCheckpoint(cp, s.v.key.signer)
 	}
-	if workers := min(runtime.GOMAXPROCS(0), len(todo)/8); workers > 1 {
-		var wg sync.WaitGroup
-		var next atomic.Int64
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
-					sign(i)
-				}
-			}()
-		}
-		wg.Wait()
-	} else {
-		for i := range todo {
-			sign(i)
-		}
+	workers := 1
+	if s.shared != nil {
+		workers = len(todo) / 8
 	}
+	parallel(min(runtime.GOMAXPROCS(0), workers), len(todo), sign)
 	for i, p := range todo {
 		if errs[i] != nil {
 			pl.err = errs[i]
@@ -515,7 +583,7 @@ func (s *sequencer) plan(batch []*appendReq, attempt int) *plan {
 				commits[c.Epoch] = true
 			}
 		}
-		st := &logState{size: newSize, note: p.app.Note, hashes: keep, commits: commits}
+		st := &logState{size: newSize, hash: ths[i], note: p.app.Note, hashes: keep, commits: commits}
 		pl.next[names[i]] = st
 		s.spec[names[i]] = st
 	}
@@ -575,14 +643,28 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 	for name, st := range pl.next {
 		added := pl.logs[name].app.Entries
 		var recent [][]byte
-		if prev := s.states[name]; prev != nil && prev.size+int64(len(added)) == st.size {
+		prev := s.states[name]
+		if prev != nil && prev.size+int64(len(added)) == st.size {
 			keep := prev.recent[max(0, len(prev.recent)+len(added)-maxRecent):]
 			recent = make([][]byte, 0, len(keep)+len(added))
 			recent = append(recent, keep...)
 		}
 		recent = append(recent, added[max(0, len(added)-maxRecent):]...)
-		s.states[name] = &logState{size: st.size, note: st.note, recent: recent}
+		ns := &logState{size: st.size, hash: st.hash, signed: -1, recent: recent}
+		switch {
+		case s.shared != nil:
+			ns.signed, ns.note = st.size, st.note // signed in the batch
+		case prev != nil:
+			ns.signed, ns.note = prev.signed, prev.note
+		}
+		s.states[name] = ns
 		changed = append(changed, name)
+		if s.shared == nil {
+			if len(s.dirty) == 0 {
+				s.firstDirty = time.Now()
+			}
+			s.dirty[name] = true
+		}
 	}
 	s.mu.Unlock()
 	for _, name := range pl.order {
@@ -594,11 +676,37 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 			r.result <- appendResult{err: errEpochTaken}
 		}
 	}
-	if len(changed) > 0 {
+	switch {
+	case len(changed) == 0:
+	case s.shared != nil:
 		s.v.hub.logsChanged(changed)
+	default:
+		s.poke()
 	}
 	s.v.metrics.batch(len(pl.batch), time.Since(pl.start))
 	return nil, false
+}
+
+// parallel calls f(0), ..., f(n-1) on up to workers goroutines.
+func parallel(workers, n int, f func(int)) {
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // runShared is the sequencer's loop on a store other nodes append to as

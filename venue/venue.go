@@ -212,16 +212,19 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultListen     = "127.0.0.1:8470"
-	DefaultDataDir    = "goodoffices-data"
-	DefaultName       = "goodoffices.localhost"
-	DefaultMaxEntry   = tlog.MaxEntrySize
-	DefaultMaxMail    = 1 << 20
-	DefaultMaxBatch   = 1024
-	DefaultRate       = 1000 // appends per second per device
-	DefaultBurst      = 2000
-	DefaultMaxStreams = 4
-	DefaultTokenTTL   = 15 * time.Minute
+	DefaultListen   = "127.0.0.1:8470"
+	DefaultDataDir  = "goodoffices-data"
+	DefaultName     = "goodoffices.localhost"
+	DefaultMaxEntry = tlog.MaxEntrySize
+	DefaultMaxMail  = 1 << 20
+	DefaultMaxBatch = 1024
+	// DefaultCheckpointWithin bounds the time from an append's
+	// acknowledgement to a served checkpoint covering it (integrate.go).
+	DefaultCheckpointWithin = 50 * time.Millisecond
+	DefaultRate             = 1000 // appends per second per device
+	DefaultBurst            = 2000
+	DefaultMaxStreams       = 4
+	DefaultTokenTTL         = 15 * time.Minute
 )
 
 // registerLog is the name of the accreditation register's log.
@@ -245,10 +248,15 @@ type Config struct {
 	MaxEntry    int          // largest log entry, bytes (≤ 65535)
 	MaxMail     int          // largest mail (Welcome) or key package upload, bytes
 	MaxBatch    int          // most entries in one group commit
-	Rate        float64      // appends per second per device; < 0 disables
-	Burst       int          // burst of appends per device
-	MaxStreams  int          // concurrent event streams per device
-	TokenTTL    time.Duration
+	// CheckpointWithin is the venue's promise: a signed checkpoint
+	// covering an acknowledged entry is served within this time, under
+	// normal load (integrate.go). The integrator gathers the logs that grew
+	// for half of it, then signs one checkpoint per log.
+	CheckpointWithin time.Duration
+	Rate             float64 // appends per second per device; < 0 disables
+	Burst            int     // burst of appends per device
+	MaxStreams       int     // concurrent event streams per device
+	TokenTTL         time.Duration
 
 	// Quotas (quota.go). Zero fields take the defaults.
 	MailboxMessages int           // messages one mailbox holds
@@ -292,6 +300,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.CheckpointWithin <= 0 {
+		c.CheckpointWithin = DefaultCheckpointWithin
 	}
 	if c.Rate == 0 {
 		c.Rate = DefaultRate
@@ -411,7 +422,23 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 		}
 		go v.maintainAccessLog()
 	}
-	v.seq = newSequencer(v, cfg.MaxBatch)
+	v.seq = newSequencer(v, cfg.MaxBatch, cfg.CheckpointWithin)
+	if v.seq.shared == nil {
+		// Before anything is served: what was acknowledged before a
+		// crash gets its checkpoint first.
+		if err := v.seq.integrateBehind(ctx); err != nil {
+			if v.access != nil {
+				v.access.close()
+			}
+			if v.ownStore {
+				v.store.Close()
+			}
+			return nil, err
+		}
+		go v.seq.integrate()
+	} else {
+		close(v.seq.idone)
+	}
 	go v.seq.run()
 	go v.expireMail()
 	return v, nil
@@ -462,6 +489,7 @@ func (v *Venue) BeginShutdown() {
 func (v *Venue) Close() error {
 	v.BeginShutdown()
 	v.seq.close()
+	v.seq.closeIntegrator()
 	var err error
 	if v.access != nil {
 		err = v.access.close()
@@ -476,6 +504,24 @@ func (v *Venue) Close() error {
 type metrics struct {
 	appends, batches atomic.Int64
 	batchNanos       atomic.Int64
+	// integrations: rounds of the integrator, checkpoints signed in them,
+	// time spent in them, and the largest time from a log's first
+	// unintegrated append to its checkpoint being served.
+	integrations, signed atomic.Int64
+	integrateNanos       atomic.Int64
+	maxLagNanos          atomic.Int64
+}
+
+func (m *metrics) integration(n int, d, lag time.Duration) {
+	m.integrations.Add(1)
+	m.signed.Add(int64(n))
+	m.integrateNanos.Add(int64(d))
+	for {
+		old := m.maxLagNanos.Load()
+		if int64(lag) <= old || m.maxLagNanos.CompareAndSwap(old, int64(lag)) {
+			return
+		}
+	}
 }
 
 func (m *metrics) batch(n int, d time.Duration) {

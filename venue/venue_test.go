@@ -45,6 +45,7 @@ func newTestVenue(t testing.TB, mutate ...func(*venue.Config)) *testVenue {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	dir = cfg.DataDir
 	v, err := venue.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)

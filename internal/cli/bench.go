@@ -35,7 +35,8 @@ latency, with 1, 16 and 128 concurrent writers spread over many channels,
 driving the real server over HTTP on loopback with the venue's Go client.
 Each writer is a registered, authenticated device that appends one entry at
 a time and waits for the venue's acknowledgement (given only once the entry
-is committed to disk).
+is committed to disk; with --await-checkpoint, only once a signed
+checkpoint covering it is served, as desks ask).
 
 By default it starts a venue of its own (this binary, 'goodoffices venue',
 with a fresh SQLite database in a temporary directory, rate limit off). With
@@ -67,6 +68,7 @@ Examples:
 	writersFlag := fs.String("writers", "1,16,128", "comma-separated `counts` of concurrent writers, one run each")
 	channels := fs.Int("channels", 256, "`number` of channels the writers spread over")
 	batch := fs.Int("batch", 1, "entries per request: above 1, each writer sends `N` entries at a time to the batch endpoint (POST /logs/{log}/batch) and the appends/s count entries")
+	await := fs.Bool("await-checkpoint", false, "each append waits until a signed checkpoint covers it (as desks do), not only until it is durable")
 	h2c := fs.Bool("h2c", false, "writers speak HTTP/2 without TLS (h2c) to the venue instead of HTTP/1.1")
 	prefill := fs.Int("prefill", 0, "append this `number` of entries to every channel before measuring (to see whether cost grows with log length)")
 	size := fs.Int("size", 256, "entry size in `bytes`")
@@ -153,7 +155,7 @@ Examples:
 		if len(urls) > 1 {
 			fmt.Fprintf(out, "appends routed to nodes by %s\n", *route)
 		}
-		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *batch, *h2c, *channels, *prefill, *size, *warmup, *duration)
+		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *batch, *await, *h2c, *channels, *prefill, *size, *warmup, *duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -388,7 +390,7 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, batch int, h2c bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, batch int, await, h2c bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
 	rss0 := venueRSS()
 	start := time.Now()
 	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
@@ -418,7 +420,12 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		}
 		fmt.Fprintf(out, "prefilled %d entries (%d per channel) in %s\n", n, prefill, time.Since(start).Round(time.Millisecond))
 	}
-	// After the prefill, which appends one entry per request.
+	// After the prefill, which appends one entry per request without
+	// waiting for checkpoints.
+	if await {
+		t.AwaitCheckpoint = true
+		fmt.Fprintln(out, "each append waits for a signed checkpoint covering it (Goodoffices-Await: checkpoint)")
+	}
 	if batch > 1 {
 		t.Batch = batch
 		fmt.Fprintf(out, "writers send %d entries per request (batch endpoint); latencies are per request\n", batch)

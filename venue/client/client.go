@@ -65,6 +65,8 @@ type Client struct {
 	token    string
 	tokenExp time.Time
 	name     string // venue name, for the auth message
+
+	durableOnly bool // WithDurableAcks
 }
 
 // An Option configures a Client.
@@ -73,6 +75,14 @@ type Option func(*Client)
 // WithHTTPClient sets the HTTP client (default: a client without a timeout,
 // since event streams are long-lived; bound calls with their context).
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithDurableAcks makes appends return as soon as the venue has made the
+// entries durable at their indexes, without waiting for a signed checkpoint
+// covering them (which the venue serves within its --checkpoint-within).
+// By default an append waits for that checkpoint (Goodoffices-Await:
+// checkpoint), so that what a desk sent is readable, verified, when Append
+// returns. For benchmarks and bulk loaders.
+func WithDurableAcks() Option { return func(c *Client) { c.durableOnly = true } }
 
 // WithH2C makes the client speak HTTP/2 without TLS (h2c, prior knowledge)
 // to an http:// venue: many concurrent requests share one connection. The
@@ -461,7 +471,7 @@ func (c *Client) AppendBatch(ctx context.Context, channel string, entries [][]by
 		Indexes []int64 `json:"indexes"`
 	}
 	err := c.getJSON(ctx, request{method: "POST", path: "/logs/" + url.PathEscape(channel) + "/batch", body: body,
-		contentType: "application/vnd.goodoffices.entries", auth: authDevice}, &out)
+		contentType: "application/vnd.goodoffices.entries", header: c.awaitHeader(nil), auth: authDevice}, &out)
 	if err == nil && len(out.Indexes) != len(entries) {
 		return nil, fmt.Errorf("failed to append a batch: the venue answered %d indexes for %d entries", len(out.Indexes), len(entries))
 	}
@@ -493,8 +503,21 @@ func (c *Client) append(ctx context.Context, channel string, entry []byte, h htt
 		Index int64 `json:"index"`
 	}
 	err := c.getJSON(ctx, request{method: "POST", path: "/logs/" + url.PathEscape(channel) + "/entries", body: entry,
-		contentType: "message/mls", header: h, auth: authDevice}, &out)
+		contentType: "message/mls", header: c.awaitHeader(h), auth: authDevice}, &out)
 	return out.Index, err
+}
+
+// awaitHeader adds Goodoffices-Await: checkpoint to h unless the client
+// takes durable acknowledgements.
+func (c *Client) awaitHeader(h http.Header) http.Header {
+	if c.durableOnly {
+		return h
+	}
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Goodoffices-Await", "checkpoint")
+	return h
 }
 
 // Fetch returns what the venue serves at path under /logs/<log>/
