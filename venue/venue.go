@@ -39,13 +39,33 @@
 // All appends of the venue go through one sequencer goroutine that takes
 // whatever is waiting (up to Config.MaxBatch entries), computes the new
 // stored hashes of each log (x/mod tlog.StoredHashes over an in-memory
-// Merkle frontier), signs one checkpoint per log, and writes the batch in
-// one store transaction (group commit). A writer gets its index only after
-// that transaction committed; with the SQLite store that means the
-// write-ahead log was synced. The sequencer is pipelined: while one batch
-// commits, the next is hashed and signed on top of it, and is planned again
-// if the one in flight fails. Tiles are computed on request from the stored
-// hashes, entry bundles from the stored entries.
+// Merkle frontier) and its tree hash, and writes the batch in one store
+// transaction (group commit). A writer gets its index only after that
+// transaction committed; with the SQLite store that means the write-ahead
+// log was synced. The sequencer is pipelined: while one batch commits, the
+// next is hashed on top of it, and is planned again if the one in flight
+// fails. Tiles are computed on request from the stored hashes, entry
+// bundles from the stored entries.
+//
+// # Sequencing and integration
+//
+// The 201 {"index":i,"size":n} of an append says that the entry is durably
+// stored at index i (and the log holds n entries). The signed checkpoint
+// covering it comes after (integration, integrate.go): one integrator signs
+// one checkpoint per log that grew at most every Config.CheckpointWithin/2
+// (`goodoffices venue --checkpoint-within`, default 50 ms), stores it, and
+// only then serves it — checkpoint, tiles, entry bundles and event streams
+// all show a log up to its latest stored checkpoint. The promise: a
+// checkpoint covering an acknowledged entry is served within
+// CheckpointWithin, under normal load. An append with the header
+// "Goodoffices-Await: checkpoint" is answered only once that checkpoint is
+// served (at most 10 s; the entry is durable either way); desks send it
+// (client.Client does, unless WithDurableAcks), so that what they sent is
+// verified when the call returns. After a crash between the two, the venue
+// signs the missing checkpoints before it serves anything. A venue that
+// acknowledges and never integrates is withholding: the desk's stale-view
+// alarm (desk/eclipse.go) names the acknowledged index and the stale
+// checkpoint.
 //
 // A 503 answer to an append means the venue could not confirm it: the entry
 // is then usually not in the log, but if the store failed after committing
@@ -55,8 +75,9 @@
 // POST /logs/{id}/batch takes up to MaxBatchEntries entries in one request
 // (each a 4-byte big-endian length and the entry); each is checked as a
 // single append is, none is appended if one is refused, and the 201 with
-// every index is sent only once all of them are durable. The rate limit
-// counts entries. Handshake commits are not taken in batches.
+// every index is sent only once all of them are durable (and with
+// Goodoffices-Await: checkpoint, covered). The rate limit counts entries.
+// Handshake commits are not taken in batches.
 //
 // The listener speaks HTTP/1.1 and h2c (HTTP/2 without TLS, prior
 // knowledge; `goodoffices venue --h2c=false` turns it off), for a proxy or
@@ -70,7 +91,8 @@
 // AppendLocked: each batch is planned (hashed and signed) inside the
 // transaction that holds its logs' row locks, on the heads read under those
 // locks, so nodes appending to one channel take turns rather than losing
-// compare-and-swaps and answering 503. Checkpoints and log sizes (for
+// compare-and-swaps and answering 503; there is no separate integration
+// there (one checkpoint per log per batch, signed under the lock). Checkpoints and log sizes (for
 // tiles and event streams) are read from the store on every request rather
 // than from memory: a node that had not yet heard of another node's append
 // would otherwise serve an older checkpoint than the other node already

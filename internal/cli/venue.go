@@ -73,6 +73,7 @@ Examples:
 	claimWindow := fs.Duration("claim-window", venue.DefaultClaimWindow, "`duration` over which --claims refill")
 	minFree := fs.Int64("min-free", venue.DefaultMinFree, "refuse new data (507) while the data directory's disk has fewer free `bytes` (negative: never)")
 	maxBatch := fs.Int("max-batch", venue.DefaultMaxBatch, "most appends per group commit")
+	within := fs.Duration("checkpoint-within", venue.DefaultCheckpointWithin, "serve a signed checkpoint covering every acknowledged append within this `duration` (one signature per log per half of it; desks alarm on a venue that never does)")
 	tokenTTL := fs.Duration("token-ttl", venue.DefaultTokenTTL, "lifetime of a device's bearer token")
 	accessRetention := fs.Duration("access-log-retention", venue.DefaultAccessLogRetention, "keep the access log (<data>/access/: per request only the minute, route pattern, status and duration) for this `duration`, then delete it; 0: keep no access log")
 	zone := fs.String("zone", "", "the venue's IANA time `zone`, e.g. Europe/Paris (default: the zone set before, else schedule.json's, else this machine's: "+schedule.MachineZone()+")")
@@ -131,7 +132,7 @@ Examples:
 	defer node.close()
 	v, err := venue.New(ctx, venue.Config{
 		DataDir: *data, Name: *name, DisplayName: *displayName, Logger: logger, MaxEntry: *maxEntry, MaxMail: *maxMail,
-		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, TokenTTL: *tokenTTL,
+		Rate: *rate, Burst: *burst, MaxStreams: *maxStreams, MaxBatch: *maxBatch, CheckpointWithin: *within, TokenTTL: *tokenTTL,
 		Store: node.Store, MailboxMessages: *mailboxMessages, MailboxBytes: *mailboxBytes, MailTTL: *mailTTL,
 		ClaimBurst: *claims, ClaimWindow: *claimWindow, MinFree: *minFree, AccessLogRetention: *accessRetention,
 	})
