@@ -151,6 +151,18 @@ func (v *venueClient) appendEntryBased(ctx context.Context, log string, entry []
 	return idx, transient(err)
 }
 
+// appendBatch posts entries to a channel's log in one request (the venue's
+// batch endpoint) and returns their indexes.
+func (v *venueClient) appendBatch(ctx context.Context, log string, entries [][]byte) ([]int64, error) {
+	idx, err := v.cl().AppendBatch(ctx, log, entries)
+	if err == nil && v.acked != nil {
+		for _, i := range idx {
+			v.acked(ctx, log, i)
+		}
+	}
+	return idx, transient(err)
+}
+
 // maybeLogged reports whether an append that failed with err may still
 // have been logged: the venue did not answer, or answered 5xx other than
 // 507 (package venue: "a 503 ... the entry is then usually not in the log,
