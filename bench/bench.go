@@ -22,9 +22,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -37,7 +39,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	xtlog "golang.org/x/mod/sumdb/tlog"
+
 	"github.com/good-offices/goodoffices/delegation"
+	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -397,10 +402,11 @@ func (s Stats) String() string {
 // Prefill appends perChannel entries of entrySize bytes to each of
 // channels channels with the given writers, before anything is measured, so
 // that a run can show whether the cost of an append grows with the length
-// of the logs. It returns the number of entries appended.
-func Prefill(ctx context.Context, writers []Writer, channels, perChannel, entrySize int) (int64, error) {
+// of the logs. Each call of a writer appends per entries (its batch size).
+// It returns the number of entries appended (a multiple of per).
+func Prefill(ctx context.Context, writers []Writer, channels, perChannel, per, entrySize int) (int64, error) {
 	var next, done atomic.Int64
-	total := int64(channels) * int64(perChannel)
+	total := (int64(channels) * int64(perChannel)) / int64(max(1, per))
 	errc := make(chan error, len(writers))
 	var wg sync.WaitGroup
 	for _, w := range writers {
@@ -417,7 +423,7 @@ func Prefill(ctx context.Context, writers []Writer, channels, perChannel, entryS
 					errc <- fmt.Errorf("failed to prefill: %w", err)
 					return
 				}
-				done.Add(1)
+				done.Add(int64(max(1, per)))
 			}
 		}()
 	}
@@ -427,4 +433,60 @@ func Prefill(ctx context.Context, writers []Writer, channels, perChannel, entryS
 		return done.Load(), err
 	}
 	return done.Load(), ctx.Err()
+}
+
+// TileReads measures what a desk catching up on a log asks for, samples
+// times at random places of the log of channel ch: the checkpoint, then a
+// full hash tile of level 0 and the entry bundle under it (or the partial
+// ones at the end of a short log), with w's device. It returns the log's
+// size and the median and 99th percentile of one such round of three
+// requests, so that runs on short and long logs can be compared.
+func (t *VenueTarget) TileReads(ctx context.Context, w Writer, ch, samples int) (size int64, p50, p99 time.Duration, err error) {
+	vw, ok := w.(*venueWriter)
+	if !ok || len(vw.nodes) == 0 {
+		return 0, 0, 0, errors.New("tile reads need a venue writer")
+	}
+	c, log := vw.nodes[0], t.Channels[ch]
+	var lat []time.Duration
+	for range samples {
+		t0 := time.Now()
+		b, err := c.Fetch(ctx, log, "checkpoint")
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		cp, err := tlog.ParseCheckpoint(firstNoteText(b))
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("checkpoint: %w", err)
+		}
+		size = cp.Size
+		if size == 0 {
+			return 0, 0, 0, errors.New("tile reads need a log with entries")
+		}
+		tile := xtlog.Tile{H: tlog.TileHeight, L: 0, W: tlog.TileWidth}
+		if full := size / tlog.TileWidth; full > 0 {
+			var nb [8]byte
+			rand.Read(nb[:])
+			tile.N = int64(binary.BigEndian.Uint64(nb[:])>>1) % full
+		} else {
+			tile.W = int(size)
+		}
+		if _, err := c.Fetch(ctx, log, tlog.TilePath(tile)); err != nil {
+			return 0, 0, 0, err
+		}
+		tile.L = tlog.EntriesLevel
+		if _, err := c.Fetch(ctx, log, tlog.TilePath(tile)); err != nil {
+			return 0, 0, 0, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return size, lat[len(lat)/2], lat[len(lat)*99/100], nil
+}
+
+// firstNoteText returns the text of a signed note (up to the blank line).
+func firstNoteText(b []byte) []byte {
+	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
+		return b[:i+1]
+	}
+	return b
 }

@@ -105,3 +105,34 @@ func TestAppendBatch(t *testing.T) {
 		t.Fatalf("batch of 6 past the rate limit: %v, want 429", err)
 	}
 }
+
+// TestFullBatchesOneLog: full batches to one log, several in flight, so
+// that a group commit holds more entries of one log than the sequencer
+// keeps in memory for event streams (a group commit of 512 entries of one
+// log once crashed the venue).
+func TestFullBatchesOneLog(t *testing.T) {
+	tv := newTestVenue(t, func(c *venue.Config) { c.Rate = -1 })
+	tv.accredit(t, "arden")
+	tv.channel(t, "wg", "working-group", "arden")
+	c := tv.device(t, "arden")
+	const requests = 8
+	errs := make(chan error, requests)
+	for r := range requests {
+		go func() {
+			batch := make([][]byte, venue.MaxBatchEntries)
+			for i := range batch {
+				batch[i] = binary.BigEndian.AppendUint32([]byte("e"), uint32(r*venue.MaxBatchEntries+i))
+			}
+			_, err := c.AppendBatch(t.Context(), "wg", batch)
+			errs <- err
+		}()
+	}
+	for range requests {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tv.verifiedSize(t, c, "wg"); n != requests*venue.MaxBatchEntries {
+		t.Fatalf("log size %d, want %d", n, requests*venue.MaxBatchEntries)
+	}
+}

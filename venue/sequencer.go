@@ -645,7 +645,7 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 		var recent [][]byte
 		prev := s.states[name]
 		if prev != nil && prev.size+int64(len(added)) == st.size {
-			keep := prev.recent[max(0, len(prev.recent)+len(added)-maxRecent):]
+			keep := prev.recent[min(len(prev.recent), max(0, len(prev.recent)+len(added)-maxRecent)):]
 			recent = make([][]byte, 0, len(keep)+len(added))
 			recent = append(recent, keep...)
 		}

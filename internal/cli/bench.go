@@ -409,19 +409,42 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		fmt.Fprintln(out, "writers use HTTP/2 without TLS (h2c)")
 	}
 	if prefill > 0 {
+		// Through the batch endpoint, up to its limit per request, when
+		// the logs are to be long.
+		t.Batch = 1
+		for _, b := range []int{venue.MaxBatchEntries, 64, 16, 4} {
+			if prefill%b == 0 && prefill >= 4*b {
+				t.Batch = b
+				break
+			}
+		}
 		ws, err := t.Writers(ctx, 64, route)
 		if err != nil {
 			return nil, err
 		}
 		start := time.Now()
-		n, err := bench.Prefill(ctx, ws, channels, prefill, size)
+		n, err := bench.Prefill(ctx, ws, channels, prefill, t.Batch, size)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(out, "prefilled %d entries (%d per channel) in %s\n", n, prefill, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(out, "prefilled %d entries (%d per channel, %d per request) in %s\n", n, prefill, t.Batch, time.Since(start).Round(time.Millisecond))
+		t.Batch = 1
 	}
-	// After the prefill, which appends one entry per request without
-	// waiting for checkpoints.
+	tileReads := func(when string) {
+		ws, err := t.Writers(ctx, 1, route)
+		if err != nil {
+			fmt.Fprintf(out, "tile reads %s: %v\n", when, err)
+			return
+		}
+		if n, p50, p99, err := t.TileReads(ctx, ws[0], 0, 200); err == nil {
+			fmt.Fprintf(out, "tile reads %s (checkpoint, a random hash tile and its entry bundle; log of %d entries): p50 %s, p99 %s\n",
+				when, n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond))
+		}
+	}
+	if prefill > 0 {
+		tileReads("after the prefill")
+	}
+	// After the prefill, which appends without waiting for checkpoints.
 	if await {
 		t.AwaitCheckpoint = true
 		fmt.Fprintln(out, "each append waits for a signed checkpoint covering it (Goodoffices-Await: checkpoint)")
@@ -457,6 +480,7 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 			return nil, ctx.Err()
 		}
 	}
+	tileReads("after the runs")
 	return res, nil
 }
 
