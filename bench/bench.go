@@ -168,8 +168,8 @@ type VenueTarget struct {
 	AwaitCheckpoint bool
 	Channels        []string
 	hc              *http.Client
-	rootKey  *delegation.RootKey
-	name     string
+	rootKey         *delegation.RootKey
+	name            string
 }
 
 // NewHTTPClient returns an HTTP client for many concurrent writers to a few
