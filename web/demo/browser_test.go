@@ -609,9 +609,9 @@ func TestBrowser(t *testing.T) {
 	}
 	// The ministers' Caspia package: the final Joint Statement and the
 	// Protocol, adopted together in English and French, signed by both
-	// root keys. The desk offers the signed bundle, which verifies offline
-	// with both root keys pinned; the file the demo wrote also carries the
-	// venue's evidence.
+	// root keys. The desk offers the signed bundle, with the venue's
+	// evidence, which verifies offline with both root keys and the venue's
+	// key pinned, as does the file the demo wrote.
 	run(t, borealia, chromedp.Navigate(oleh.UI.URL()+"/texts/"+finalStatement))
 	adopted := waitText(t, borealia, "main", "Adoption and signatures", 20*time.Second)
 	for _, want := range []string{"FR", "signed by Ilse Marven", "signed by Oleh Varta", "Download the signed outcome bundle"} {
@@ -619,11 +619,12 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the adopted Joint Statement's page lacks %q", want)
 		}
 	}
+	shot(t, borealia, dir, "desk-outcome.png")
 	pins := outcome.Pins{}
 	for _, p := range []string{"arden", "borealia"} {
 		pins[p] = delegation.Fingerprint(d.roots[p].VerifierKey())
 	}
-	rep, err := outcome.Verify(download(t, borealia, `main a[href$="outcome.json"]`), outcome.Options{Pins: pins})
+	rep, err := outcome.Verify(download(t, borealia, `main a[href$="outcome.json"]`), outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true})
 	if err != nil || rep.Package != packageID || len(rep.Documents) != 2 {
 		t.Errorf("the package downloaded from the desk: %+v, %v", rep, err)
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
-	"github.com/good-offices/goodoffices/outcome"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
 	"github.com/good-offices/goodoffices/web"
@@ -1088,8 +1087,13 @@ func diffDataOf(t *negotiation.Text, from, to int) diffData {
 	return d
 }
 
+// outcomeBundle serves the signed outcome bundle of an adopted text (of
+// its whole package, for a text adopted in one), with the venue's evidence
+// (Desk.ExportOutcome). It is made from the desk's own state of the talks,
+// not the page's: the outcome digest commits to the talks' name, which the
+// interface may show otherwise (Options.Talks).
 func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
-	m, t, ok := s.findText(w, r)
+	_, t, ok := s.findText(w, r)
 	if !ok {
 		return
 	}
@@ -1097,7 +1101,7 @@ func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, s.tr(r, "The text is not adopted and signed by every party yet."), http.StatusConflict)
 		return
 	}
-	b, err := outcome.FromState(m.State, t.ID)
+	b, err := s.d.ExportOutcome(r.Context(), textChannel(t), s.o.Host, t.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
