@@ -614,7 +614,8 @@ func TestBrowser(t *testing.T) {
 	// key pinned, as does the file the demo wrote.
 	run(t, borealia, chromedp.Navigate(oleh.UI.URL()+"/texts/"+finalStatement))
 	adopted := waitText(t, borealia, "main", "Adoption and signatures", 20*time.Second)
-	for _, want := range []string{"FR", "signed by Ilse Marven", "signed by Oleh Varta", "Download the signed outcome bundle"} {
+	for _, want := range []string{"FR", "signed by Ilse Marven", "signed by Oleh Varta", "Download the signed outcome bundle",
+		"Adopted as one package, “Caspia package”, with: Protocol on the ceasefire line."} {
 		if !strings.Contains(adopted, want) {
 			t.Errorf("the adopted Joint Statement's page lacks %q", want)
 		}

@@ -673,6 +673,10 @@ type textData struct {
 	Channel   string
 	Other     []*negotiation.Proposal // open proposals not on one paragraph
 	Responded map[string]bool         // proposals this party has answered
+	// Package is the package the text was adopted in, if any, and
+	// PackageTexts the other texts adopted with it.
+	Package      *negotiation.OutcomePackage
+	PackageTexts []*negotiation.Text
 }
 
 func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
@@ -701,6 +705,15 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 func (s *Server) textData(m *model, t *negotiation.Text) textData {
 	me := s.d.Profile().Delegation
 	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{}}
+	if t.Adoption != nil && t.Adoption.Package != "" {
+		if d.Package = m.State.OutcomePackage(t.Adoption.Package); d.Package != nil {
+			for _, id := range d.Package.Texts {
+				if o := m.State.Text(id); o != nil && id != t.ID {
+					d.PackageTexts = append(d.PackageTexts, o)
+				}
+			}
+		}
+	}
 	for _, p := range t.Paragraphs {
 		pv := paraView{Paragraph: p}
 		for _, party := range m.Parties {
