@@ -446,16 +446,16 @@ func (d *Demo) play(ctx context.Context) error {
 			return err
 		}
 	}
-	// The new delegate joins before the interpreter: a desk that joins
-	// a group holding an interpreter cannot read the consents sent before
-	// it joined, and raises the interpreter alarm.
-	if err := d.handOver(ctx, wg); err != nil {
-		return err
-	}
 	if err := d.interpret(ctx, wg); err != nil {
 		return err
 	}
 	if err := d.escalate(ctx, wg, "protocol"); err != nil {
+		return err
+	}
+	// The new delegate joins a group that holds the interpreter: until
+	// the hand-over, his desk cannot read the parties' consents, so it
+	// sends nothing there (and raises no alarm); then it can.
+	if err := d.handOver(ctx, wg); err != nil {
 		return err
 	}
 	if err := d.adoptPackage(ctx); err != nil {

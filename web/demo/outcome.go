@@ -116,11 +116,11 @@ func (d *Demo) act(ctx context.Context, who, ch string, payload []byte) error {
 }
 
 // handOver plays day 40: Arden's legal adviser joins with a new device,
-// whose desk cannot read what working group 1 said before; Arden's head
-// decides the policy (all of working group 1's history) and hands the
-// keys over; the new desk fetches the logged messages itself, checks
-// them and replays the talks. The other channels stay unread before his
-// arrival, and his desk says so.
+// whose desk cannot read what was said before; Arden's head decides the
+// policy (all of working group 1's and the ministerial channel's history)
+// and hands the keys over; the new desk fetches the logged messages
+// itself, checks them and replays the talks. The other channels stay
+// unread before his arrival, and his desk says so.
 func (d *Demo) handOver(ctx context.Context, wg string) error {
 	d.progress("playing the scenario: day 40, Arden's legal adviser Pieter Ost joins with a new desk, which reads nothing said before")
 	dl := newcomer
@@ -140,17 +140,19 @@ func (d *Demo) handOver(ctx context.Context, wg string) error {
 	if un, err := dl.Desk.Unreadable(ctx, wg); err != nil || len(un) == 0 {
 		return fmt.Errorf("demo: internal error: before any hand-over, the new desk's unreadable entries of %s are %v (%v)", wg, un, err)
 	}
-	d.progress("playing the scenario: Arden's head, Ilse Marven, hands working group 1's whole history over to his device (policy: all)")
+	d.progress("playing the scenario: Arden's head, Ilse Marven, hands him the whole history of working group 1 and of the ministerial channel (policy: all); the other channels stay unread before his arrival")
 	head := d.Delegate("arden-head")
-	rep, err := head.Desk.Handover(ctx, wg, dl.Desk.DeviceID(), desk.HandoverPolicy{Mode: desk.HandoverAll})
-	if err != nil {
-		return err
-	}
-	if err := d.syncAll(ctx); err != nil {
-		return err
-	}
-	if un, err := dl.Desk.Unreadable(ctx, wg); err != nil || len(un) != 0 {
-		return fmt.Errorf("demo: after a hand-over of %d messages, the new desk still cannot read %v of %s (%v)", rep.Messages, un, wg, err)
+	for _, ch := range []string{wg, ministerial} {
+		rep, err := head.Desk.Handover(ctx, ch, dl.Desk.DeviceID(), desk.HandoverPolicy{Mode: desk.HandoverAll})
+		if err != nil {
+			return err
+		}
+		if err := d.syncAll(ctx); err != nil {
+			return err
+		}
+		if un, err := dl.Desk.Unreadable(ctx, ch); err != nil || len(un) != 0 {
+			return fmt.Errorf("demo: after a hand-over of %d messages, the new desk still cannot read %v of %s (%v)", rep.Messages, un, ch, err)
+		}
 	}
 	return nil
 }
