@@ -22,23 +22,7 @@ func TestBinaryInterpreter(t *testing.T) {
 	}
 	c, fps := startWorkingGroup(t)
 	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
-	out := c.run(0, "delegation", "init", "--name", "caspia", "--key", "caspia.root")
-	fps["caspia"] = c.field(out, "fingerprint")
-	c.run(0, append(append([]string{"host", "accredit"}, admin...), "caspia", c.field(out, "verifier key"))...)
-	c.run(0, "desk", "init", "--home", "aigul", "--delegation", "caspia", "--person", "Aigul Nur", "--role", "interpreter")
-	var st struct{ Device string }
-	json.Unmarshal([]byte(c.run(0, "desk", "status", "--home", "aigul", "--json")), &st)
-	aigul := st.Device
-	c.run(0, "delegation", "certify", "--key", "caspia.root", "--device", aigul, "--person", "Aigul Nur", "--role", "interpreter",
-		"--languages", "en,ru", "--out", "aigul.cert")
-	c.run(0, "desk", "enroll", "--home", "aigul", "--venue", c.venueURL, "--venue-key", c.venueKey, "--cert", "aigul.cert")
-	for _, p := range []string{"arden", "borealia"} {
-		c.run(0, "desk", "verify-party", p, "--home", "aigul", "--fingerprint", fps[p])
-	}
-	for _, h := range []string{"tomas", "iryna"} {
-		c.run(0, "desk", "sync", "--home", h)
-		c.run(0, "desk", "verify-party", "caspia", "--home", h, "--fingerprint", fps["caspia"])
-	}
+	aigul := c.hostInterpreter(fps, "tomas", "iryna")
 
 	var sent struct{ Index int64 }
 	json.Unmarshal([]byte(c.run(0, "desk", "send", "wg1", "--home", "tomas", "--json", "Arden proposes to meet monthly.")), &sent)
@@ -106,6 +90,83 @@ func TestBinaryInterpreter(t *testing.T) {
 	c.run(0, "desk", "sync", "--home", "aigul")
 	if slicesContain(c.texts("aigul", "wg1"), "After the meeting: Arden accepts quarterly.") {
 		t.Fatal("the removed interpreter reads what is sent after its removal")
+	}
+}
+
+// hostInterpreter accredits the host, Caspia, and enrols its interpreter
+// Aigul Nur (en, ru) at home "aigul"; the parties' desks homes confirm
+// Caspia's root key. It returns the interpreter's device.
+func (c *cluster) hostInterpreter(fps map[string]string, homes ...string) string {
+	c.t.Helper()
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	out := c.run(0, "delegation", "init", "--name", "caspia", "--key", "caspia.root")
+	fps["caspia"] = c.field(out, "fingerprint")
+	c.run(0, append(append([]string{"host", "accredit"}, admin...), "caspia", c.field(out, "verifier key"))...)
+	c.run(0, "desk", "init", "--home", "aigul", "--delegation", "caspia", "--person", "Aigul Nur", "--role", "interpreter")
+	aigul := c.deviceOf("aigul")
+	c.run(0, "delegation", "certify", "--key", "caspia.root", "--device", aigul, "--person", "Aigul Nur", "--role", "interpreter",
+		"--languages", "en,ru", "--out", "aigul.cert")
+	c.run(0, "desk", "enroll", "--home", "aigul", "--venue", c.venueURL, "--venue-key", c.venueKey, "--cert", "aigul.cert")
+	for _, p := range []string{"arden", "borealia"} {
+		c.run(0, "desk", "verify-party", p, "--home", "aigul", "--fingerprint", fps[p])
+	}
+	for _, h := range homes {
+		c.run(0, "desk", "sync", "--home", h)
+		c.run(0, "desk", "verify-party", "caspia", "--home", h, "--fingerprint", fps["caspia"])
+	}
+	return aigul
+}
+
+// TestBinaryNewcomerWithInterpreter: a new device of Arden joins a working
+// group after both parties admitted the host's interpreter. Its desk cannot
+// read the consents (sent before it joined): it raises no alarm, removes no
+// one, and sends nothing there; once Arden's head hands the history over,
+// it reads the consents and sends. The interpreter stays in the group
+// throughout.
+func TestBinaryNewcomerWithInterpreter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	c, fps := startWorkingGroupOf(t, "ilse", "Ilse Marven", "head")
+	aigul := c.hostInterpreter(fps, "ilse", "iryna")
+	c.run(0, "desk", "send", "wg1", "--home", "ilse", "Arden proposes to meet monthly.")
+	c.run(0, append([]string{"host", "channel", "interpreters", "--admin-file", filepath.Join("vdata", "admin.token")}, "--id", "wg1", "--devices", aigul)...)
+	c.syncAll("ilse", "iryna", "aigul")
+	c.run(0, "desk", "consent-interpreter", "wg1", "--home", "ilse", "--device", aigul)
+	c.syncAll("ilse", "iryna", "aigul")
+	c.run(0, "desk", "consent-interpreter", "wg1", "--home", "iryna", "--device", aigul)
+	c.syncAll("ilse", "iryna", "aigul")
+	c.syncAll("ilse", "iryna", "aigul")
+	inGroup := func(home string) bool {
+		return strings.Contains(c.run(0, "desk", "members", "wg1", "--home", home), aigul)
+	}
+	if !inGroup("ilse") {
+		t.Fatal("the interpreter is not in the group after both parties consented")
+	}
+
+	nadia := c.newDesk("nadia", "arden", "Nadia Kerr", "expert")
+	for _, p := range []string{"borealia", "caspia"} {
+		c.run(0, "desk", "verify-party", p, "--home", "nadia", "--fingerprint", fps[p])
+	}
+	// Every sync succeeds: no alarm on the newcomer's desk, nor elsewhere.
+	c.syncAll("nadia", "ilse", "iryna", "aigul", "nadia", "ilse", "iryna")
+	if !inGroup("nadia") || !inGroup("ilse") || !inGroup("iryna") {
+		t.Fatal("the interpreter left the group when the new device joined")
+	}
+	if out := c.runErr(1, "desk", "send", "wg1", "--home", "nadia", "Nadia says hello."); !strings.Contains(out, "hands the history over") {
+		t.Fatalf("the newcomer's send, before the hand-over: %s", out)
+	}
+	c.run(0, "desk", "handover", "wg1", "--home", "ilse", "--to", nadia, "--all")
+	c.syncAll("nadia", "ilse", "iryna")
+	c.run(0, "desk", "send", "wg1", "--home", "nadia", "Nadia says hello.")
+	c.syncAll("ilse", "iryna", "aigul")
+	for _, h := range []string{"iryna", "aigul"} {
+		if !slicesContain(c.texts(h, "wg1"), "Nadia says hello.") {
+			t.Errorf("%s does not read the newcomer's message after the hand-over", h)
+		}
+	}
+	if !inGroup("ilse") {
+		t.Fatal("the interpreter left the group")
 	}
 }
 

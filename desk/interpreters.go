@@ -64,9 +64,22 @@ func (d *Desk) admitted(ctx context.Context, ch string) ([]string, *negotiation.
 	return st.AdmittedInterpreters(), st, nil
 }
 
+// blindBeforeJoin reports whether this desk joined channel ch after
+// messages it cannot read (sent before it joined, and no hand-over opened
+// them): the parties' consents to an interpreter may be among them, so the
+// desk cannot tell an interpreter admitted before it joined from one
+// nobody admitted.
+func (d *Desk) blindBeforeJoin(ctx context.Context, ch string) (bool, error) {
+	rs, err := d.Unreadable(ctx, ch)
+	return len(rs) > 0, err
+}
+
 // checkInterpreters refuses (with an alarm) a group that holds an
 // interpreter the parties have not admitted; one removed by a party after
-// its admission is no alarm, only a device to remove.
+// its admission is no alarm, only a device to remove. A desk that joined
+// after messages it cannot read (blindBeforeJoin) raises no alarm, since
+// the consents may be in what it cannot read, but sends nothing there
+// until a hand-over of the history lets it check them.
 func (d *Desk) checkInterpreters(ctx context.Context, ch string, g *mls.Group) error {
 	meta, err := d.channelMeta(ctx, d.store, ch)
 	if err != nil {
@@ -86,6 +99,11 @@ func (d *Desk) checkInterpreters(ctx context.Context, ch string, g *mls.Group) e
 		}
 		if rec := st.Interpreter(dev); rec != nil && rec.RemovedBy != "" {
 			return fmt.Errorf("%w (%s was removed by %s and is still in the group)", ErrInterpreterNotAdmitted, dev, rec.RemovedBy)
+		}
+		if blind, err := d.blindBeforeJoin(ctx, ch); err != nil {
+			return err
+		} else if blind {
+			return fmt.Errorf("%w (this desk joined %s after messages it cannot read, which may hold the parties' consents to interpreter %s: it sends nothing there until the head of delegation hands the history over, desk handover)", ErrInterpreterNotAdmitted, ch, dev)
 		}
 		raised := prefInterpreterAlarm + ch + "/" + dev + "/" + strconv.FormatUint(g.Epoch(), 10)
 		if _, err := d.store.Get(ctx, raised); err == nil {
@@ -126,6 +144,14 @@ func (d *Desk) maintainInterpreters(ctx context.Context, ch string, g *mls.Group
 	for leaf, dev := range groupInterpreters(g, meta.Members) {
 		if !slices.Contains(ok, dev) {
 			remove = append(remove, mls.RemoveProposal(leaf))
+		}
+	}
+	if len(remove) > 0 {
+		// A desk that cannot read what came before it joined cannot tell
+		// an interpreter admitted then from one never admitted: it leaves
+		// the group's interpreters to the desks that can.
+		if blind, err := d.blindBeforeJoin(ctx, ch); err != nil || blind {
+			return err
 		}
 	}
 	if len(remove) > 0 {

@@ -171,12 +171,19 @@ func pythonDocx(t *testing.T) string {
 // returns the cluster and the delegations' root-key fingerprints.
 func startWorkingGroup(t *testing.T) (*cluster, map[string]string) {
 	t.Helper()
+	return startWorkingGroupOf(t, "tomas", "Tomas Reig", "expert")
+}
+
+// startWorkingGroupOf is startWorkingGroup with Arden's desk at home, of
+// person in role.
+func startWorkingGroupOf(t *testing.T, home, person, role string) (*cluster, map[string]string) {
+	t.Helper()
 	c := startCluster(t)
 	fps := c.accreditPair("wg1", "working-group")
-	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
+	c.newDesk(home, "arden", person, role)
 	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
-	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "borealia", "--home", home, "--fingerprint", fps["borealia"])
 	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
-	c.syncAll("tomas", "iryna")
+	c.syncAll(home, "iryna")
 	return c, fps
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -125,17 +126,23 @@ func proc(ts *testscript.TestScript, name string) *bgProc {
 	return p
 }
 
-// waitfor NAME REGEXP [VAR] waits (60s at most) until the standard output
-// of background process NAME matches REGEXP, and sets VAR to its first
-// group.
+// waitfor [-timeout=D] NAME REGEXP [VAR] waits (60s, or D, at most)
+// until the standard output of background process NAME matches REGEXP,
+// and sets VAR to its first group.
 func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	wait := 60 * time.Second
+	if len(args) > 0 && strings.HasPrefix(args[0], "-timeout=") {
+		d, err := time.ParseDuration(strings.TrimPrefix(args[0], "-timeout="))
+		ts.Check(err)
+		wait, args = d, args[1:]
+	}
 	if neg || len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: waitfor NAME REGEXP [VAR]")
+		ts.Fatalf("usage: waitfor [-timeout=D] NAME REGEXP [VAR]")
 	}
 	p := proc(ts, args[0])
 	re, err := regexp.Compile("(?m)" + args[1])
 	ts.Check(err)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		if m := re.FindStringSubmatch(p.out.String()); m != nil {
 			if len(args) == 3 && len(m) > 1 {
@@ -149,7 +156,7 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not print %q in 60s\nstdout:\n%s\nstderr:\n%s", args[0], args[1], p.out.String(), p.err.String())
+			ts.Fatalf("%s did not print %q in %v\nstdout:\n%s\nstderr:\n%s", args[0], args[1], wait, p.out.String(), p.err.String())
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "demo", summary: "start a venue and six desks (the host, its interpreter and two per party) playing the Caspia scenario, with their web UIs", run: runDemo})
+	register(&command{name: "demo", summary: "start a venue and seven desks (the host, its interpreter, two per party and Arden's new adviser) playing the Caspia scenario, with their web UIs", run: runDemo})
 }
 
 func runDemo(ctx context.Context, env *Env, args []string) error {
@@ -21,14 +21,25 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 Starts, in this one process, everything you need to see Good Offices at work:
 
   - a venue (the host's server, SQLite, with its schedule),
-  - the desks of the host (Caspia) and of both parties (Arden, Borealia):
-    an expert and the head of each delegation,
+  - the desks of the host (Caspia) and its interpreter, and of both
+    parties (Arden, Borealia): an expert and the head of each delegation,
+    and Arden's legal adviser, who joins later,
   - a web interface for each desk and one for the host,
 
 then plays the talks of the Caspia scenario up to a point with something to
 see: the Joint Statement in working group 1 with bracketed text and
 alternatives, each party's positions, an amendment accepted ad referendum,
-messages with replies, and a leaders' summit waiting for readiness.
+messages with replies, a Protocol tabled from a Word document, the host's
+interpreter admitted by both parties, the Protocol referred to the
+ministers, Arden's new adviser reading working group 1's history through a
+hand-over from his head of delegation, the Caspia package (the final Joint
+Statement and the Protocol, in English and French, concordance confirmed)
+adopted and signed by both root keys, and a leaders' summit waiting for
+readiness. Working group 1's Joint Statement stays open to negotiate.
+
+It writes, in DIR/documents, the Protocol as drafted in Word, the Joint
+Statement exported as Word, and the signed package, and prints the
+'goodoffices verify' command that checks the package offline.
 
 Everything is real: each desk encrypts with MLS, the venue logs ciphertext
 in signed Merkle logs, and every desk verifies them before it shows anything.
@@ -85,6 +96,19 @@ Examples:
 			break
 		}
 	}
+	if len(d.Documents) > 0 {
+		fmt.Fprintf(env.Stdout, "\nDocuments (in %s):\n", d.Out)
+		w := 0
+		for _, doc := range d.Documents {
+			w = max(w, len(filepath.Base(doc.Path)))
+		}
+		for _, doc := range d.Documents {
+			fmt.Fprintf(env.Stdout, "  %-*s  %s\n", w, filepath.Base(doc.Path), doc.What)
+		}
+	}
+	if len(d.VerifyArgs) > 0 {
+		fmt.Fprintf(env.Stdout, "Check the signed package offline:\n  goodoffices %s\n", shellQuote(d.VerifyArgs))
+	}
 	fmt.Fprintf(env.Stdout, "\nOpen in your browser (each link signs you in once):\n\n")
 	links := func() {
 		fmt.Fprintf(env.Stdout, "  %-32s %s\n", "Venue UI (host, Caspia):", d.VenueUI.LoginURL())
@@ -93,7 +117,7 @@ Examples:
 		}
 	}
 	links()
-	fmt.Fprintf(env.Stdout, "\nTry: open Tomas Reig (Arden) and Iryna Holt (Borealia) side by side, take a\nposition on paragraph 3 as Arden, and watch Borealia's desk update.\n")
+	fmt.Fprintf(env.Stdout, "\nTry: open Tomas Reig (Arden) and Iryna Holt (Borealia) side by side, take a\nposition on paragraph 3 as Arden, and watch Borealia's desk update. Open Pieter\nOst (Arden) to see working group 1's history handed over to a new desk.\n")
 	fmt.Fprintf(env.Stdout, "Press Enter to make the venue cheat (it signs another history of working group 1\nwith its own key; click 'Check the venue now' in a desk's trust panel), Enter\nagain to make it honest. Type links and Enter for new sign-in links. Press Ctrl-C to stop.\n")
 	go func() {
 		// Enter toggles a hostile venue. Without a terminal (stdin at EOF)
@@ -120,4 +144,17 @@ Examples:
 	}
 	fmt.Fprintln(env.Stdout, "\nstopped")
 	return nil
+}
+
+// shellQuote joins args for a POSIX shell, quoting those that need it.
+func shellQuote(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./+:,@") == "" {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
 }

@@ -17,9 +17,12 @@ import (
 
 // TestDemoBinary builds the real goodoffices binary, runs 'goodoffices
 // demo', signs in to Borealia's desk with the printed link, reads the Joint
-// Statement, presses Enter to make the venue sign a fork, has the desk check
-// the venue, downloads the proof of misbehaviour from the trust panel and
-// checks it with 'goodoffices verify', and stops the demo with SIGINT.
+// Statement, checks the signed Caspia package with the 'goodoffices verify'
+// command the demo prints, reads the Word documents it wrote with
+// python-docx, sees working group 1's history handed over on the new Arden
+// adviser's desk, presses Enter to make the venue sign a fork, has the desk
+// check the venue, downloads the proof of misbehaviour from the trust panel
+// and checks it with 'goodoffices verify', and stops the demo with SIGINT.
 func TestDemoBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo takes a while")
@@ -45,7 +48,9 @@ func TestDemoBinary(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	links := map[string]string{}
-	var venueKey, suiteLine string
+	var venueKey, suiteLine, verifyLine string
+	var docs []string
+	inDocs := false
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -70,6 +75,17 @@ wait:
 			}
 			if strings.HasPrefix(l, "Channels: ") {
 				suiteLine = l
+			}
+			if v, ok := strings.CutPrefix(l, "  goodoffices verify "); ok {
+				verifyLine = v
+			}
+			switch {
+			case strings.HasPrefix(l, "Documents (in "):
+				inDocs = true
+			case inDocs && strings.HasPrefix(l, "  "):
+				docs = append(docs, strings.Fields(l)[0])
+			default:
+				inDocs = false
 			}
 			if strings.Contains(l, "Press Ctrl-C") {
 				break wait
@@ -110,6 +126,24 @@ wait:
 		t.Errorf("reused link: status %d", resp.StatusCode)
 	}
 	checkUIGuards(t, c, link[:strings.Index(link, "/login")], links, link)
+	checkDemoDocuments(t, bin, data, verifyLine, docs)
+	// Arden's new adviser reads working group 1's history, handed over by
+	// his head of delegation, marked as such.
+	if pieter := links["Pieter Ost (Arden):"]; pieter == "" {
+		t.Errorf("no link for Arden's new adviser in %v", links)
+	} else {
+		jar, _ := cookiejar.New(nil)
+		pc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+		resp, err := pc.Get(pieter + "&next=/channels/wg1-ceasefire")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if n := strings.Count(string(page), "handed over by Ilse Marven"); n < 10 || strings.Contains(string(page), `id="unreadable"`) {
+			t.Errorf("the new adviser's working group 1: %d messages marked handed over, unreadable entries shown: %v", n, strings.Contains(string(page), `id="unreadable"`))
+		}
+	}
 	// Enter: the venue signs a fork of working group 1; Borealia's desk
 	// checks, raises the alarm and offers the proof.
 	if _, err := io.WriteString(stdin, "\n"); err != nil {
@@ -178,4 +212,91 @@ wait:
 		}
 		return nil
 	})
+}
+
+// checkDemoDocuments checks the files the demo wrote: the signed package
+// verifies with the command the demo printed, run with the real binary;
+// one changed byte is refused; the Word documents are read by python-docx,
+// a reader we did not write.
+func checkDemoDocuments(t *testing.T, bin, data, verifyLine string, docs []string) {
+	t.Helper()
+	want := []string{"protocol.docx", "caspia-package.outcome.json", "joint-statement.docx", "final-statement.fr.docx"}
+	if strings.Join(docs, " ") != strings.Join(want, " ") {
+		t.Errorf("the demo lists the documents %q, want %q", docs, want)
+	}
+	dir := filepath.Join(data, "documents")
+	// The paths the demo prints hold no spaces or quotes: split on spaces.
+	args := append([]string{"verify"}, strings.Fields(verifyLine)...)
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the printed verify command (%q): %v\n%s", verifyLine, err, out)
+	}
+	for _, w := range []string{"VALID package of 2 documents", `text "final-statement" (version 1)`, `text "protocol-ministerial" (version 2)`,
+		"(en, fr)", "root key PINNED", "venue key PINNED", "the signature of borealia"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("verify of the demo's package lacks %q:\n%s", w, out)
+		}
+	}
+	pkg := filepath.Join(dir, "caspia-package.outcome.json")
+	b, err := os.ReadFile(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), "Les observateurs font rapport chaque mois")
+	if i < 0 {
+		t.Fatalf("the package lacks the French Protocol")
+	}
+	b[i+len("Les observateurs font rapport chaque ")] = 'M'
+	changed := filepath.Join(t.TempDir(), "changed.json")
+	os.WriteFile(changed, b, 0o644)
+	args[len(args)-1] = changed
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err == nil {
+		t.Errorf("verify accepts the package with one byte changed:\n%s", out)
+	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Errorf("verify of a changed package: %v, want exit 3\n%s", err, out)
+	}
+	py := pythonDocx(t)
+	if py == "" {
+		return
+	}
+	script := `import docx, sys
+for f in sys.argv[1:]:
+    print("==", f.rsplit("/", 1)[-1])
+    for p in docx.Document(f).paragraphs:
+        print(p.style.name + "|" + p.text)
+`
+	files := []string{filepath.Join(dir, "protocol.docx"), filepath.Join(dir, "joint-statement.docx"), filepath.Join(dir, "final-statement.fr.docx")}
+	got, err := exec.Command(py, append([]string{"-c", script}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python-docx cannot read the demo's Word documents: %v\n%s", err, got)
+	}
+	for _, w := range []string{
+		"== protocol.docx\nTitle|Protocol on the ceasefire line\n",
+		"Normal|Monitors report [weekly] [monthly] to both Parties.\n",
+		"== joint-statement.docx\nTitle|Joint Statement\n",
+		"Normal|[The Parties agree to withdraw heavy weapons [15] [30] km from the line of contact.]\n",
+		"== final-statement.fr.docx\nTitle|Déclaration commune\n",
+		"Normal|Les Parties conviennent de retirer les armes lourdes à 20 km de la ligne de contact.\n",
+		"Heading 1|Signatures\n",
+	} {
+		if !strings.Contains(string(got), w) {
+			t.Errorf("python-docx does not read %q in the demo's documents:\n%s", w, got)
+		}
+	}
+}
+
+// pythonDocx finds a Python with the docx module (Debian's python3-docx),
+// a .docx reader we did not write: "" on a laptop without it, a failure
+// under CI.
+func pythonDocx(t *testing.T) string {
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if p, err := exec.LookPath(py); err == nil && exec.Command(p, "-c", "import docx").Run() == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("python3 with the docx module (Debian: python3-docx) is required under CI")
+	}
+	t.Log("no python3 with the docx module (apt-get install python3-docx): the demo's Word documents are not read back")
+	return ""
 }

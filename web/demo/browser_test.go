@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/desk"
+	"github.com/good-offices/goodoffices/internal/docx"
+	"github.com/good-offices/goodoffices/outcome"
 	"github.com/good-offices/goodoffices/proof"
 	"github.com/good-offices/goodoffices/web/deskui"
 	"github.com/good-offices/goodoffices/web/i18n"
@@ -351,6 +354,22 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the concordance table has no French column: %q", txt)
 	}
 	shot(t, borealia, dir, "desk-concordance.png")
+	// Day 40: Arden's new adviser reads working group 1's history, handed
+	// over by his head of delegation, each message marked; the plenary,
+	// which was not handed over, names the entries his desk cannot read.
+	pieter := d.Delegate(newcomer.Key)
+	run(t, arden, chromedp.Navigate(pieter.UI.LoginURL()+"&next=/channels/wg1-ceasefire"))
+	waitText(t, arden, "ul.msgs .badge-handover", "handed over by Ilse Marven", 20*time.Second)
+	if n := eval[int](t, arden, `document.querySelectorAll("ul.msgs .msg .badge-handover").length`); n < 10 {
+		t.Errorf("%d messages of working group 1 marked as handed over on the new adviser's desk", n)
+	}
+	if n := eval[int](t, arden, `document.querySelectorAll("#unreadable").length`); n != 0 {
+		t.Error("the new adviser's desk names unreadable entries of working group 1 after the whole history was handed over")
+	}
+	run(t, arden, chromedp.Evaluate[chromedp.Void](`document.querySelector("ul.msgs .badge-handover").scrollIntoView({block: "center"})`))
+	shot(t, arden, dir, "desk-handover.png")
+	run(t, arden, chromedp.Navigate(pieter.UI.URL()+"/channels/plenary"))
+	waitText(t, arden, "#unreadable", "no hand-over opened", 20*time.Second)
 	// The read mark lives in the desk: a new UI over the same desk (as
 	// after a restart) shows working group 1 read and the plenary unread.
 	ui2, err := deskui.New(deskui.Options{Desk: iryna.Desk, Talks: Talks, Host: "caspia", Names: Names})
@@ -588,6 +607,45 @@ func TestBrowser(t *testing.T) {
 	if ref := waitText(t, borealia, "#referrals", "R1", 20*time.Second); !strings.Contains(ref, "complete") {
 		t.Errorf("referral history of the Protocol in the working group: %q", ref)
 	}
+	// The ministers' Caspia package: the final Joint Statement and the
+	// Protocol, adopted together in English and French, signed by both
+	// root keys. The desk offers the signed bundle, with the venue's
+	// evidence, which verifies offline with both root keys and the venue's
+	// key pinned, as does the file the demo wrote.
+	run(t, borealia, chromedp.Navigate(oleh.UI.URL()+"/texts/"+finalStatement))
+	adopted := waitText(t, borealia, "main", "Adoption and signatures", 20*time.Second)
+	for _, want := range []string{"FR", "signed by Ilse Marven", "signed by Oleh Varta", "Download the signed outcome bundle",
+		"Adopted as one package, “Caspia package”, with: Protocol on the ceasefire line."} {
+		if !strings.Contains(adopted, want) {
+			t.Errorf("the adopted Joint Statement's page lacks %q", want)
+		}
+	}
+	shot(t, borealia, dir, "desk-outcome.png")
+	pins := outcome.Pins{}
+	for _, p := range []string{"arden", "borealia"} {
+		pins[p] = delegation.Fingerprint(d.roots[p].VerifierKey())
+	}
+	rep, err := outcome.Verify(download(t, borealia, `main a[href$="outcome.json"]`), outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true})
+	if err != nil || rep.Package != packageID || len(rep.Documents) != 2 {
+		t.Errorf("the package downloaded from the desk: %+v, %v", rep, err)
+	}
+	if rep, err := outcome.Verify(readFile(t, d.PackageFile), outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true}); err != nil || len(rep.Documents) != 2 || rep.Evidence == nil {
+		t.Errorf("the package the demo wrote: %+v, %v", rep, err)
+	}
+	// Word both ways: the Protocol was tabled from the .docx the demo
+	// wrote; the desk hands the Joint Statement back as one, brackets and
+	// all, and the demo wrote it too.
+	if _, err := os.Stat(filepath.Join(d.Out, "protocol.docx")); err != nil {
+		t.Error(err)
+	}
+	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/texts/joint-statement"))
+	waitText(t, borealia, "#p4", "[20] km", 20*time.Second)
+	for _, b := range [][]byte{download(t, borealia, `main a[href$="/docx"]`), readFile(t, filepath.Join(d.Out, "joint-statement.docx"))} {
+		im, err := docx.Import(b)
+		if err != nil || im.Title != "Joint Statement" || len(im.Paragraphs) != 4 || !strings.Contains(im.Paragraphs[2], "heavy weapons [") {
+			t.Errorf("the Joint Statement as Word reads back as %+v, %v", im, err)
+		}
+	}
 	// An expert's desk has no readiness button.
 	run(t, arden, chromedp.Navigate(tomas.UI.URL()+"/schedule"))
 	waitText(t, arden, "main", "Leaders' summit", 20*time.Second)
@@ -733,20 +791,37 @@ func noEnglish(t *testing.T, ctx context.Context, code string) {
 	}
 }
 
-// checkProof downloads the proof of misbehaviour linked from the alarm on
-// the page, as the delegate's browser does, and verifies it offline.
-func checkProof(t *testing.T, ctx context.Context, venueKey string) {
+// download fetches the file linked by the element sel of the page, as the
+// delegate's browser does.
+func download(t *testing.T, ctx context.Context, sel string) []byte {
 	t.Helper()
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	b64, err := chromedp.Run(cctx, chromedp.Evaluate[string](`fetch(document.querySelector("main .alarm a[download]").href).then(r => r.arrayBuffer()).then(b => { let s = ""; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`, chromedp.EvalAwaitPromise))
-	cancel()
+	defer cancel()
+	b64, err := chromedp.Run(cctx, chromedp.Evaluate[string](`fetch(document.querySelector(`+strconv.Quote(sel)+`).href).then(r => r.arrayBuffer()).then(b => { let s = ""; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`, chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("download %s: %v", sel, err)
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkProof downloads the proof of misbehaviour linked from the alarm on
+// the page, as the delegate's browser does, and verifies it offline.
+func checkProof(t *testing.T, ctx context.Context, venueKey string) {
+	t.Helper()
+	raw := download(t, ctx, "main .alarm a[download]")
 	pr, err := proof.Parse(raw)
 	if err != nil {
 		t.Fatalf("the downloaded proof does not parse: %v", err)

@@ -3,8 +3,13 @@
 // (Caspia) and of both parties (Arden, Borealia) from the scenario in
 // shared/scenario.md, and their web interfaces; then it plays the talks up
 // to a point with something to see: a bracketed Joint Statement, positions,
-// an amendment accepted ad referendum, messages with replies, and a leaders'
-// summit waiting for readiness.
+// an amendment accepted ad referendum, messages with replies, a Protocol
+// tabled from a Word document, the host's interpreter admitted with both
+// parties' consent, the Protocol referred to the ministers, a new Arden
+// delegate who reads working group 1's history through a hand-over, the
+// Caspia package adopted in English and French and signed by both root
+// keys, and a leaders' summit waiting for readiness. Working group 1's
+// Joint Statement stays open, for people to negotiate in the web UIs.
 //
 // Nothing is mocked. The venue is package venue with its SQLite store;
 // each desk is package desk with its encrypted store, MLS channels and
@@ -103,6 +108,19 @@ type Demo struct {
 	roots    map[string]*delegation.RootKey
 	signer   note.Signer // the venue's key, for the hostile mode
 	wg       sync.WaitGroup
+	dir      string // Config.Dir
+
+	// Out is the directory of the files the demo writes for people to
+	// take away (Config.Dir/documents), and Documents those files, in
+	// the order they were written.
+	Out       string
+	Documents []Document
+	// PackageFile is the signed Caspia package, with the venue's
+	// evidence; VerifyArgs are the arguments of 'goodoffices verify' that
+	// check it offline (the parties' root keys pinned by fingerprint, the
+	// venue's key pinned).
+	PackageFile string
+	VerifyArgs  []string
 }
 
 // Delegate returns the delegate with key k, or nil.
@@ -136,15 +154,17 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
-	d := &Demo{log: log, progress: progress, roots: map[string]*delegation.RootKey{}}
+	d := &Demo{log: log, progress: progress, roots: map[string]*delegation.RootKey{}, dir: cfg.Dir, Out: filepath.Join(cfg.Dir, "documents")}
 	defer func() {
 		if err != nil {
 			d.Close()
 		}
 	}()
 	vdir := filepath.Join(cfg.Dir, "venue")
-	if err := os.MkdirAll(vdir, 0o700); err != nil {
-		return nil, fmt.Errorf("failed to create the data directory: %w", err)
+	for _, dir := range []string{vdir, d.Out} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("failed to create the data directory: %w", err)
+		}
 	}
 	// The demo makes the venue's signing key itself (the file venue.New
 	// would create), so that its hostile mode can sign a forked checkpoint
@@ -241,14 +261,8 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 		return nil, err
 	}
 	for _, dl := range d.Delegates {
-		ps, err := dl.Desk.Parties(ctx)
-		if err != nil {
+		if err := confirmParties(ctx, dl); err != nil {
 			return nil, err
-		}
-		for _, p := range ps {
-			if _, err := dl.Desk.VerifyParty(ctx, p.Name, p.Fingerprint); err != nil {
-				return nil, fmt.Errorf("failed to confirm %s: %w", p.Name, err)
-			}
 		}
 	}
 	if err := d.syncAll(ctx); err != nil {
@@ -300,6 +314,21 @@ func (d *Demo) newDesk(ctx context.Context, home string, dl *Delegate) error {
 	}
 	_, err = dk.Enroll(ctx, d.desksURL, d.Venue.VerifierKey(), cert)
 	return err
+}
+
+// confirmParties records, on dl's desk, every party's root-key
+// fingerprint as compared in person.
+func confirmParties(ctx context.Context, dl *Delegate) error {
+	ps, err := dl.Desk.Parties(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if _, err := dl.Desk.VerifyParty(ctx, p.Name, p.Fingerprint); err != nil {
+			return fmt.Errorf("failed to confirm %s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 func (d *Demo) newUI(dl *Delegate) error {
@@ -360,6 +389,10 @@ func (d *Demo) say(ctx context.Context, who, ch string, payload []byte) error {
 // play is the scenario up to the leaders' summit.
 func (d *Demo) play(ctx context.Context) error {
 	const wg, text = "wg1-ceasefire", "joint-statement"
+	protocolDocx, protocol, err := d.protocolFromWord()
+	if err != nil {
+		return err
+	}
 	steps := []struct {
 		note, who, ch string
 		payload       []byte
@@ -397,13 +430,7 @@ func (d *Demo) play(ctx context.Context) error {
 		{"", "arden-expert", wg, negotiation.NewStatement("Arden reserves on paragraph 3 until the general staff has looked at the distances.", "S1", text, "p4")},
 		{"", "arden-expert", "arden-internal", []byte("Internal: the capital could live with 20 km as a fallback. Do not table it yet.")},
 		{"", "borealia-expert", "borealia-internal", []byte("Internal: hold on \"the date of signature\" in paragraph 2.")},
-		{"Borealia tables the Protocol on the ceasefire line", "borealia-expert", wg, negotiation.NewTableText(negotiation.TableText{
-			ID: "protocol", Title: "Protocol on the ceasefire line", Item: "ceasefire", Level: negotiation.LevelExpert, Language: "en",
-			Paragraphs: []string{
-				"The line of contact is as shown on the map annexed to this Protocol.",
-				"Monitors report [weekly]{borealia} [monthly]{borealia} to both Parties.",
-			},
-		})},
+		{"Borealia tables the Protocol on the ceasefire line, drafted in Word (" + filepath.Base(protocolDocx) + " imported)", "borealia-expert", wg, protocol},
 		{"Arden submits the French Joint Statement for concordance", "arden-expert", wg, negotiation.NewTranslation(text, "fr", "Déclaration commune", []negotiation.TranslatedParagraph{
 			{Para: "p1", Text: "Les Parties réaffirment leur attachement à un règlement négocié."},
 			{Para: "p3", Text: "Les Parties prient la République de Caspia de continuer à offrir ses bons offices en tant que lieu de nouvelles négociations à tous les niveaux."},
@@ -422,7 +449,19 @@ func (d *Demo) play(ctx context.Context) error {
 	if err := d.interpret(ctx, wg); err != nil {
 		return err
 	}
-	return d.escalate(ctx, wg, "protocol")
+	if err := d.escalate(ctx, wg, "protocol"); err != nil {
+		return err
+	}
+	// The new delegate joins a group that holds the interpreter: until
+	// the hand-over, his desk cannot read the parties' consents, so it
+	// sends nothing there (and raises no alarm); then it can.
+	if err := d.handOver(ctx, wg); err != nil {
+		return err
+	}
+	if err := d.adoptPackage(ctx); err != nil {
+		return err
+	}
+	return d.exportWord(ctx, wg, text)
 }
 
 // interpret plays the host's interpreter in working group 1: the host

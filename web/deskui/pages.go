@@ -17,7 +17,6 @@ import (
 
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
-	"github.com/good-offices/goodoffices/outcome"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue/scheduleapi"
 	"github.com/good-offices/goodoffices/web"
@@ -674,6 +673,10 @@ type textData struct {
 	Channel   string
 	Other     []*negotiation.Proposal // open proposals not on one paragraph
 	Responded map[string]bool         // proposals this party has answered
+	// Package is the package the text was adopted in, if any, and
+	// PackageTexts the other texts adopted with it.
+	Package      *negotiation.OutcomePackage
+	PackageTexts []*negotiation.Text
 }
 
 func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *negotiation.Text, bool) {
@@ -702,6 +705,15 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 func (s *Server) textData(m *model, t *negotiation.Text) textData {
 	me := s.d.Profile().Delegation
 	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{}}
+	if t.Adoption != nil && t.Adoption.Package != "" {
+		if d.Package = m.State.OutcomePackage(t.Adoption.Package); d.Package != nil {
+			for _, id := range d.Package.Texts {
+				if o := m.State.Text(id); o != nil && id != t.ID {
+					d.PackageTexts = append(d.PackageTexts, o)
+				}
+			}
+		}
+	}
 	for _, p := range t.Paragraphs {
 		pv := paraView{Paragraph: p}
 		for _, party := range m.Parties {
@@ -1088,8 +1100,13 @@ func diffDataOf(t *negotiation.Text, from, to int) diffData {
 	return d
 }
 
+// outcomeBundle serves the signed outcome bundle of an adopted text (of
+// its whole package, for a text adopted in one), with the venue's evidence
+// (Desk.ExportOutcome). It is made from the desk's own state of the talks,
+// not the page's: the outcome digest commits to the talks' name, which the
+// interface may show otherwise (Options.Talks).
 func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
-	m, t, ok := s.findText(w, r)
+	_, t, ok := s.findText(w, r)
 	if !ok {
 		return
 	}
@@ -1097,7 +1114,7 @@ func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, s.tr(r, "The text is not adopted and signed by every party yet."), http.StatusConflict)
 		return
 	}
-	b, err := outcome.FromState(m.State, t.ID)
+	b, err := s.d.ExportOutcome(r.Context(), textChannel(t), s.o.Host, t.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
