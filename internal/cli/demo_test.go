@@ -141,7 +141,7 @@ wait:
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if n := strings.Count(string(page), "handed over by Ilse Marven"); n < 10 || strings.Contains(string(page), `id="unreadable"`) {
-			t.Errorf("the new adviser's working group 1: %d messages marked handed over, unreadable entries shown: %v", n, strings.Contains(string(page), `id="unreadable"`))
+			t.Errorf("the new adviser's working group 1 (%s): %d messages marked handed over, unreadable entries shown: %v\n%.3000s", resp.Status, n, strings.Contains(string(page), `id="unreadable"`), page)
 		}
 	}
 	// Enter: the venue signs a fork of working group 1; Borealia's desk
