@@ -125,7 +125,15 @@ wait:
 	} else if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("reused link: status %d", resp.StatusCode)
 	}
-	checkUIGuards(t, c, link[:strings.Index(link, "/login")], links, link)
+	// checkUIGuards uses up the sign-in link of some other desk than
+	// Borealia's expert's: not the new adviser's, which is for below.
+	others := map[string]string{}
+	for k, v := range links {
+		if k != "Pieter Ost (Arden):" {
+			others[k] = v
+		}
+	}
+	checkUIGuards(t, c, link[:strings.Index(link, "/login")], others, link)
 	checkDemoDocuments(t, bin, data, verifyLine, docs)
 	// Arden's new adviser reads working group 1's history, handed over by
 	// his head of delegation, marked as such.
