@@ -25,7 +25,10 @@ type clientDevice = client.Device
 // missing devices), remove it when any party ends its admission, and
 // refuse to send while the group holds an interpreter the parties have not
 // admitted (a commit by a rogue member or a compromised desk), raising an
-// alarm: nothing is encrypted to a reader the parties did not accept.
+// alarm: nothing is encrypted to a reader the parties did not accept. A
+// device that joined after messages it cannot read (the consents may be
+// among them) cannot tell: it raises no alarm and changes nothing, but
+// sends nothing there until a hand-over (handover.go) lets it check.
 
 // AlarmInterpreter: the channel's group holds an interpreter's device that
 // not every party admitted.

@@ -125,7 +125,15 @@ wait:
 	} else if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("reused link: status %d", resp.StatusCode)
 	}
-	checkUIGuards(t, c, link[:strings.Index(link, "/login")], links, link)
+	// checkUIGuards uses up the sign-in link of some other desk than
+	// Borealia's expert's: not the new adviser's, which is for below.
+	others := map[string]string{}
+	for k, v := range links {
+		if k != "Pieter Ost (Arden):" {
+			others[k] = v
+		}
+	}
+	checkUIGuards(t, c, link[:strings.Index(link, "/login")], others, link)
 	checkDemoDocuments(t, bin, data, verifyLine, docs)
 	// Arden's new adviser reads working group 1's history, handed over by
 	// his head of delegation, marked as such.
@@ -141,7 +149,7 @@ wait:
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if n := strings.Count(string(page), "handed over by Ilse Marven"); n < 10 || strings.Contains(string(page), `id="unreadable"`) {
-			t.Errorf("the new adviser's working group 1: %d messages marked handed over, unreadable entries shown: %v", n, strings.Contains(string(page), `id="unreadable"`))
+			t.Errorf("the new adviser's working group 1 (%s): %d messages marked handed over, unreadable entries shown: %v\n%.3000s", resp.Status, n, strings.Contains(string(page), `id="unreadable"`), page)
 		}
 	}
 	// Enter: the venue signs a fork of working group 1; Borealia's desk

@@ -217,7 +217,7 @@ func (d *Demo) adoptPackage(ctx context.Context) error {
 		return err
 	}
 	if err := d.act(ctx, "arden-head", ch, negotiation.NewTableText(negotiation.TableText{
-		ID: finalStatement, Title: "Joint Statement", Item: "", Level: negotiation.LevelMinisterial, Language: "en", Paragraphs: finalParagraphs,
+		ID: finalStatement, Title: "Joint Statement", Level: negotiation.LevelMinisterial, Language: "en", Paragraphs: finalParagraphs,
 	})); err != nil {
 		return err
 	}
