@@ -963,36 +963,43 @@ func (s *Store) Devices(ctx context.Context, delegation string) ([]store.Device,
 	return out, rows.Err()
 }
 
-// AddKeyPackages implements store.Store.
-func (s *Store) AddKeyPackages(ctx context.Context, device string, oneTime [][]byte, lastResort []byte) (err error) {
+// inTx runs f in a transaction on the writer connection and commits it,
+// or rolls it back if f fails.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to begin transaction: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	rows := make([][]any, len(oneTime))
-	for i, kp := range oneTime {
-		rows[i] = []any{device, kp, 0}
-	}
-	if err := s.insert(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
-		return fmt.Errorf("failed to store key packages: %w", err)
-	}
-	if lastResort != nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM keypackages WHERE device = ? AND last_resort = 1`, device); err != nil {
-			return fmt.Errorf("failed to store key packages: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO keypackages (device, data, last_resort) VALUES (?, ?, 1)`, device, lastResort); err != nil {
-			return fmt.Errorf("failed to store key packages: %w", err)
-		}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("failed to commit: %w", err)
 	}
 	return nil
+}
+
+// AddKeyPackages implements store.Store.
+func (s *Store) AddKeyPackages(ctx context.Context, device string, oneTime [][]byte, lastResort []byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows := make([][]any, len(oneTime))
+		for i, kp := range oneTime {
+			rows[i] = []any{device, kp, 0}
+		}
+		if err := s.insert(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
+			return fmt.Errorf("failed to store key packages: %w", err)
+		}
+		if lastResort != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM keypackages WHERE device = ? AND last_resort = 1`, device); err != nil {
+				return fmt.Errorf("failed to store key packages: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO keypackages (device, data, last_resort) VALUES (?, ?, 1)`, device, lastResort); err != nil {
+				return fmt.Errorf("failed to store key packages: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // ClaimKeyPackage implements store.Store.

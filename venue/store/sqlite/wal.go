@@ -454,16 +454,11 @@ func (m *logMem) dropCheckpoint(size int64) {
 // apply writes records to the tables in one transaction. On replay (at
 // Open) it skips what the tables already hold: a record applied before a
 // crash that came before its journal file was deleted.
-func (s *Store) apply(ctx context.Context, recs []*record, replay bool) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("failed to begin transaction: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
+func (s *Store) apply(ctx context.Context, recs []*record, replay bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.applyTx(ctx, tx, recs, replay) })
+}
+
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, recs []*record, replay bool) (err error) {
 	var sizes map[string]int64
 	if replay {
 		seen := map[string]bool{}
@@ -536,9 +531,6 @@ func (s *Store) apply(ctx context.Context, recs []*record, replay bool) (err err
 	}
 	if err := s.insert(ctx, tx, insertCheckpoints, 3, cps); err != nil {
 		return fmt.Errorf("failed to insert checkpoints: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to commit: %w", err)
 	}
 	return nil
 }
