@@ -54,7 +54,7 @@ type logMem struct {
 	entries [][]byte // never modified in place, so readers may keep a copy of the slice
 	rows    [][]byte // each entry's stored hashes, as in table entries
 	commits []store.EpochCommit
-	cps     []store.SignedCheckpoint // unique by size
+	cps     []store.SignedCheckpoint // unique by size; never modified in place either
 }
 
 func (m *logMem) checkpoint(size int64) []byte {
@@ -444,11 +444,16 @@ func (s *Store) trim(ps []*pending) {
 	}
 }
 
+// dropCheckpoint removes the checkpoint at size into a new slice (readers
+// may hold the old one).
 func (m *logMem) dropCheckpoint(size int64) {
-	m.cps = slices.DeleteFunc(m.cps, func(c store.SignedCheckpoint) bool { return c.Size == size })
-	if len(m.cps) == 0 {
-		m.cps = nil
+	var keep []store.SignedCheckpoint
+	for _, c := range m.cps {
+		if c.Size != size {
+			keep = append(keep, c)
+		}
 	}
+	m.cps = keep
 }
 
 // apply writes records to the tables in one transaction. On replay (at
