@@ -556,3 +556,71 @@ func FuzzJournalRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestGroupCommit: concurrent appends and checkpoints share frames (one
+// write, one fdatasync), and every one of them is in the journal, in an
+// order that replays.
+func TestGroupCommit(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "venue.db")
+	s := openUnapplied(t, path)
+	const writers, appends = 8, 25
+	logs := make([]*testLog, writers)
+	errc := make(chan error, writers)
+	for w := range writers {
+		logs[w] = &testLog{name: fmt.Sprintf("w%d", w)}
+		go func() {
+			l := logs[w]
+			for i := range appends {
+				a := l.next(t, 1, false, -1)
+				if err := s.Append(ctx, []store.LogAppend{a}); err != nil {
+					errc <- err
+					return
+				}
+				if i%5 == 4 {
+					cp := store.SignedCheckpoint{Log: l.name, Size: int64(i + 1), Note: fmt.Appendf(nil, "%s %d\n", l.name, i+1)}
+					if err := s.AddCheckpoints(ctx, []store.SignedCheckpoint{cp}); err != nil {
+						errc <- err
+						return
+					}
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.crash()
+	js := journalFiles(t, path)
+	data, err := os.ReadFile(js[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, valid, err := parseJournal(data[len(journalMagic):])
+	if err != nil || valid != len(data)-len(journalMagic) {
+		t.Fatalf("journal: %v, %d of %d bytes valid", err, valid, len(data)-len(journalMagic))
+	}
+	frames := 0
+	for off := len(journalMagic); off < len(data); frames++ {
+		_, n, _, _ := frameAt(data[off:])
+		off += n
+	}
+	if want := writers * (appends + appends/5); len(recs) != want || frames > want {
+		t.Fatalf("%d records in %d frames, want %d records", len(recs), frames, want)
+	}
+	t.Logf("%d records in %d frames", len(recs), frames)
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for _, l := range logs {
+		l.check(t, s2)
+		if n, _, err := s2.Checkpoint(ctx, l.name); err != nil || n != appends {
+			t.Fatalf("Checkpoint(%s) = %d, %v", l.name, n, err)
+		}
+	}
+}
