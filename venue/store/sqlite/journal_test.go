@@ -624,3 +624,40 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenTwice: two Opens of one path in a process share the journal and
+// the sizes, so that the compare-and-swap holds between them (two venues on
+// one database); the store closes with the last Close.
+func TestOpenTwice(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "venue.db")
+	s1, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(ctx, filepath.Join(filepath.Dir(path), ".", "venue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &testLog{name: "a"}
+	a := l.next(t, 1, false, -1)
+	if err := s1.Append(ctx, []store.LogAppend{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Append(ctx, []store.LogAppend{a}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("the same append through the second Open: %v, want ErrConflict", err)
+	}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Append(ctx, []store.LogAppend{l.next(t, 1, false, -1)}); err != nil {
+		t.Fatalf("append after the first Close: %v", err)
+	}
+	l.check(t, s2)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if js := journalFiles(t, path); len(js) != 0 {
+		t.Fatalf("journal files after the last Close: %v", js)
+	}
+}

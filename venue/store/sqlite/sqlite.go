@@ -54,9 +54,11 @@
 // yet) are skipped. Once the tables hold everything, the files are deleted.
 // [Store.Close] applies everything and deletes the journal.
 //
-// One process at a time may open the database (the venue holds venue.lock).
-// A copy of venue.db alone may miss the last appends: back up with the
-// venue stopped, or copy the journal files with it.
+// One process at a time may open the database (goodoffices venue holds
+// venue.lock in its data directory); in one process, Opens of the same
+// path share one Store. A copy of venue.db alone may miss the last
+// appends: back up with the venue stopped, or copy the journal files with
+// it.
 //
 // # Connections
 //
@@ -86,6 +88,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -122,6 +125,7 @@ type Store struct {
 	stop        chan struct{}
 	applierDone chan struct{}
 	retired     []string // journal files applied or being applied (applier only)
+	refs        int      // Opens not closed yet (guarded by opened)
 	closeOnce   sync.Once
 	closeErr    error
 }
@@ -145,12 +149,43 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '2');
 `
 
 // Open opens (creating if needed) the database at path, replays its
-// journal and starts the applier.
+// journal and starts the applier. Opens of the same path in one process
+// share one Store (the journal and the sizes in memory must be one), which
+// closes when the last of them is closed.
 func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, options{applyEvery: DefaultApplyEvery})
 }
 
+// opened holds the stores open in this process, by absolute path.
+var opened struct {
+	sync.Mutex
+	m map[string]*Store
+}
+
 func open(ctx context.Context, path string, cfg options) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	opened.Lock()
+	defer opened.Unlock()
+	if s := opened.m[abs]; s != nil {
+		s.refs++
+		return s, nil
+	}
+	s, err := openNew(ctx, abs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if opened.m == nil {
+		opened.m = map[string]*Store{}
+	}
+	s.refs = 1
+	opened.m[abs] = s
+	return s, nil
+}
+
+func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 	// Created owner-only before SQLite opens it: SQLite gives its -wal and
 	// -shm files the mode of the database file.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -221,6 +256,9 @@ func open(ctx context.Context, path string, cfg options) (*Store, error) {
 // Close applies the journal to the tables, deletes it and closes the
 // database. Appends must have returned.
 func (s *Store) Close() error {
+	if !s.release() {
+		return nil
+	}
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.applierDone
@@ -233,6 +271,7 @@ func (s *Store) Close() error {
 // crash stops the store as a kill would: the journal is left as it is, not
 // applied (tests).
 func (s *Store) crash() {
+	s.release()
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.applierDone
@@ -246,6 +285,19 @@ func (s *Store) crash() {
 		j.mu.Unlock()
 		s.closeDB()
 	})
+}
+
+// release drops one reference and reports whether it was the last.
+func (s *Store) release() bool {
+	opened.Lock()
+	defer opened.Unlock()
+	if s.refs--; s.refs > 0 {
+		return false
+	}
+	if opened.m[s.path] == s {
+		delete(opened.m, s.path)
+	}
+	return true
 }
 
 func (s *Store) closeDB() error {
