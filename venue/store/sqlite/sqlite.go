@@ -153,7 +153,7 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '2');
 // share one Store (the journal and the sizes in memory must be one), which
 // closes when the last of them is closed.
 func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, options{applyEvery: DefaultApplyEvery})
+	return open(ctx, path, options{applyEvery: defaultApplyEvery})
 }
 
 // opened holds the stores open in this process, by absolute path.

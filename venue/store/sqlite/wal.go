@@ -20,9 +20,9 @@ import (
 )
 
 const (
-	// DefaultApplyEvery is how often the applier moves the journal into
+	// defaultApplyEvery is how often the applier moves the journal into
 	// the tables, at the latest.
-	DefaultApplyEvery = 25 * time.Millisecond
+	defaultApplyEvery = 25 * time.Millisecond
 	// applyAt is the journal size (bytes not applied) that starts a round
 	// at once.
 	applyAt = 4 << 20
