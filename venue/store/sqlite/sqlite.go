@@ -1,43 +1,97 @@
 // Package sqlite is the embedded default store of the venue: one SQLite
-// database file, through modernc.org/sqlite (pure Go, no cgo).
+// database file, through modernc.org/sqlite (pure Go, no cgo), and a
+// write-ahead journal of the store's own next to it.
 //
 // # Durability
 //
-// The database runs in WAL mode with synchronous=FULL: every commit syncs
-// the write-ahead log before it returns, so an append the venue acknowledges
-// survives a crash of the process and of the machine. (With WAL,
-// synchronous=NORMAL would survive a process crash but could lose the last
-// commits on power loss, which would break the promise "never acknowledge
-// before durable".) The cost of that sync is shared: the venue's sequencer
-// batches concurrent appends into one transaction (group commit).
+// Nothing is acknowledged before it is durable: [Store.Append] and
+// [Store.AddCheckpoints] return nil only once their record is on disk, in
+// the journal, with fdatasync done.
+//
+// Log appends and checkpoints do not go to the tables first. Each call is
+// checked in memory (the compare-and-swap on every log's size, the epochs
+// already committed, the number of hashes; sizes are read from the tables
+// once per log, then kept), encoded as one compact record (entries, stored
+// hashes, commits, checkpoint notes) and written to the journal, an
+// append-only file next to the database (venue.db-journal-N, owner-only).
+// The records of concurrent calls go out together: the first caller that
+// finds no write in progress writes every record waiting in one frame, with
+// one write call and one fdatasync (group commit), and the others wait for
+// it. A frame is its length, a CRC-32C of the length, the records and a
+// CRC-32C of them; a journal file is a magic string and frames. A journal
+// file is created, synced and its directory synced before any frame goes
+// into it, so a frame needs fdatasync only. If a write or fdatasync fails,
+// the journal takes nothing more (what reached the disk is unknown, and a
+// failed fsync is not retried) and every later append fails.
+//
+// Once durable, a record is visible: the store keeps the part of each log
+// that is in the journal but not in the tables (its entries, their hashes,
+// commits and checkpoints, the "tail") in memory, and every read (Size,
+// ReadEntries, ReadHashes, Commits, Checkpoint, CheckpointAt, Behind)
+// answers from the tables and the tail together, as if the journal were
+// applied. Readers never see a record that is not durable yet.
+//
+// An applier goroutine brings the tables up to date every 25 ms, or sooner
+// when 4 MiB wait: it moves new frames to a fresh journal file, writes every
+// durable record to the tables in one SQLite transaction (what the journal
+// holds, decoded from its bytes, exactly as a replay would), and once
+// SQLite's commit is durable (WAL mode, synchronous=FULL) drops the tail
+// from memory and deletes the old journal files. Appends wait when 64 MiB
+// are not applied yet. So the durable path of an append is one sequential
+// write and one fdatasync of a few hundred bytes per entry, while the
+// B-tree work and SQLite's page writes happen in larger, less frequent
+// transactions, off that path.
+//
+// [Open] replays what a crash left: the journal files in order, each frame
+// checked against its checksums. A last frame that is cut short or fails
+// its checksum with nothing valid after it is a write the crash interrupted
+// (its records were never acknowledged, since a caller returns only after
+// fdatasync): it is dropped, never applied. A damaged frame followed by a
+// valid one cannot be explained by a crash (a frame is written only after
+// the one before it is durable) and Open refuses the journal, as it refuses
+// a record that does not fit the tables. Replay is idempotent: records the
+// tables already hold (applied before the crash, journal file not deleted
+// yet) are skipped. Once the tables hold everything, the files are deleted.
+// [Store.Close] applies everything and deletes the journal.
+//
+// One process at a time may open the database (goodoffices venue holds
+// venue.lock in its data directory); in one process, Opens of the same
+// path share one Store. A copy of venue.db alone may miss the last
+// appends: back up with the venue stopped, or copy the journal files with
+// it.
 //
 // # Connections
 //
-// Writes go through one connection (SQLite has one writer at a time; a pool
-// would only contend on the lock); reads use a separate pool, which WAL lets
-// run concurrently with the writer.
+// Writes to the tables go through one connection (SQLite has one writer at
+// a time; a pool would only contend on the lock): the applier's rounds, and
+// the rest of the store (channels, devices, mail, key packages, nonces),
+// which writes to its tables directly, one transaction per call. Reads use
+// a separate pool, which WAL lets run concurrently with the writer.
 //
 // # Layout
 //
 // A log entry is one row of table entries, which also carries the x/mod
 // tlog stored hashes that its append completed (one to 64, two on average):
-// the hash at level L, index K lives in the row of entry ((K+1)<<L)-1. A
-// group commit is a handful of prepared multi-row INSERTs whatever the
-// number of logs and entries in it, after one query that checks every log's
-// size (the compare-and-swap of store.Store.Append). A log's size is that of
-// its entries (one past the largest index); checkpoints are kept for every
-// size the venue signed, written with the entries or after them
+// the hash at level L, index K lives in the row of entry ((K+1)<<L)-1. An
+// applier round is a handful of prepared multi-row INSERTs whatever the
+// number of logs and entries in it. A log's size is that of its entries
+// (one past the largest index); checkpoints are kept for every size the
+// venue signed, written with the entries or after them
 // (store.Store.AddCheckpoints).
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -46,17 +100,34 @@ import (
 	"github.com/good-offices/goodoffices/venue/store"
 )
 
-// Store is a store.Store in one SQLite file.
+// Store is a store.Store in one SQLite file and its journal.
 type Store struct {
 	w, r *sql.DB
 	// ins holds prepared multi-row INSERTs on the writer connection, by
-	// table and power-of-two row count, so that group commits do not
-	// re-parse SQL.
-	ins map[string]*sql.Stmt
-	// sizeq holds the prepared queries of the logs' sizes, by log count.
-	sizeq map[int]*sql.Stmt
-	// addcp stores one checkpoint if its log holds the entries it covers.
-	addcp *sql.Stmt
+	// table and power-of-two row count, so that rounds do not re-parse SQL.
+	ins  map[string]*sql.Stmt
+	path string
+	cfg  options
+
+	// seqMu orders the checks of appends and checkpoints and the staging
+	// of their records.
+	seqMu sync.Mutex
+	j     journal
+
+	mu         sync.Mutex // guards the fields below
+	logs       map[string]*logMem
+	queue      []*pending // durable records not applied yet, in journal order
+	queueBytes int
+	room       sync.Cond // on mu: the queue shrank, or the applier failed
+	applyErr   error     // the last round's failure
+
+	kick        chan struct{}
+	stop        chan struct{}
+	applierDone chan struct{}
+	retired     []string // journal files applied or being applied (applier only)
+	refs        int      // Opens not closed yet (guarded by opened)
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,8 +148,44 @@ CREATE TABLE IF NOT EXISTS nonces (nonce BLOB PRIMARY KEY, expires INTEGER NOT N
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '2');
 `
 
-// Open opens (creating if needed) the database at path.
+// Open opens (creating if needed) the database at path, replays its
+// journal and starts the applier. Opens of the same path in one process
+// share one Store (the journal and the sizes in memory must be one), which
+// closes when the last of them is closed.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, options{applyEvery: defaultApplyEvery})
+}
+
+// opened holds the stores open in this process, by absolute path.
+var opened struct {
+	sync.Mutex
+	m map[string]*Store
+}
+
+func open(ctx context.Context, path string, cfg options) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	opened.Lock()
+	defer opened.Unlock()
+	if s := opened.m[abs]; s != nil {
+		s.refs++
+		return s, nil
+	}
+	s, err := openNew(ctx, abs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if opened.m == nil {
+		opened.m = map[string]*Store{}
+	}
+	s.refs = 1
+	opened.m[abs] = s
+	return s, nil
+}
+
+func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 	// Created owner-only before SQLite opens it: SQLite gives its -wal and
 	// -shm files the mode of the database file.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -121,34 +228,98 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, ins: map[string]*sql.Stmt{}, sizeq: map[int]*sql.Stmt{}}
+	s := &Store{w: w, r: r, ins: map[string]*sql.Stmt{}, path: path, cfg: cfg,
+		logs: map[string]*logMem{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), applierDone: make(chan struct{})}
+	s.room.L = &s.mu
+	s.j.cond.L = &s.j.mu
 	if err := s.prepare(ctx); err != nil {
-		s.Close()
+		s.closeDB()
 		return nil, err
+	}
+	n, err := s.replay(ctx)
+	if err == nil {
+		s.j.n = n
+		s.j.f, err = s.createJournal(n)
+	}
+	if err != nil {
+		s.closeDB()
+		return nil, err
+	}
+	if cfg.noApply {
+		close(s.applierDone)
+	} else {
+		go s.runApplier()
 	}
 	return s, nil
 }
 
-// Close closes the database.
+// Close applies the journal to the tables, deletes it and closes the
+// database. Appends must have returned.
 func (s *Store) Close() error {
+	if !s.release() {
+		return nil
+	}
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.applierDone
+		err := s.applyRound(true)
+		s.closeErr = errors.Join(err, s.closeDB())
+	})
+	return s.closeErr
+}
+
+// crash stops the store as a kill would: the journal is left as it is, not
+// applied (tests).
+func (s *Store) crash() {
+	s.release()
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.applierDone
+		j := &s.j
+		j.mu.Lock()
+		for j.flushing {
+			j.cond.Wait()
+		}
+		j.err = errClosed
+		j.f.Close()
+		j.mu.Unlock()
+		s.closeDB()
+	})
+}
+
+// release drops one reference and reports whether it was the last.
+func (s *Store) release() bool {
+	opened.Lock()
+	defer opened.Unlock()
+	if s.refs--; s.refs > 0 {
+		return false
+	}
+	if opened.m[s.path] == s {
+		delete(opened.m, s.path)
+	}
+	return true
+}
+
+func (s *Store) closeDB() error {
 	for _, st := range s.ins {
 		st.Close()
-	}
-	for _, st := range s.sizeq {
-		st.Close()
-	}
-	if s.addcp != nil {
-		s.addcp.Close()
 	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
+// The multi-row INSERTs prepared at Open.
+const (
+	insertEntries     = `INSERT INTO entries (log, idx, hashes, data) VALUES `
+	insertCommits     = `INSERT INTO commits (log, epoch, idx) VALUES `
+	insertCheckpoints = `INSERT OR IGNORE INTO checkpoints (log, size, note) VALUES ` // a checkpoint stored first is kept
+)
+
 // insertPrefixes are the multi-row INSERTs prepared at Open, with their
 // number of columns.
 var insertPrefixes = map[string]int{
-	`INSERT INTO entries (log, idx, hashes, data) VALUES `:        4,
-	`INSERT INTO commits (log, epoch, idx) VALUES `:               3,
-	`INSERT INTO checkpoints (log, size, note) VALUES `:           3,
+	insertEntries:     4,
+	insertCommits:     3,
+	insertCheckpoints: 3,
 	`INSERT INTO keypackages (device, data, last_resort) VALUES `: 3,
 }
 
@@ -171,20 +342,6 @@ func (s *Store) prepare(ctx context.Context) error {
 			s.ins[fmt.Sprintf("%s/%d", prefix, n)] = st
 		}
 	}
-	for _, n := range chunkSizes {
-		st, err := s.w.PrepareContext(ctx, sizesSQL(n))
-		if err != nil {
-			return fmt.Errorf("failed to prepare statement: %w", err)
-		}
-		s.sizeq[n] = st
-	}
-	st, err := s.w.PrepareContext(ctx, `INSERT INTO checkpoints (log, size, note)
-		SELECT ?1, ?2, ?3 WHERE (SELECT MAX(idx) FROM entries WHERE log = ?1) >= ?2 - 1
-		ON CONFLICT (log, size) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("failed to prepare statement: %w", err)
-	}
-	s.addcp = st
 	return nil
 }
 
@@ -194,45 +351,6 @@ func (s *Store) prepare(ctx context.Context) error {
 func sizesSQL(n int) string {
 	return `WITH q(log) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", n), ",") +
 		`) SELECT q.log, (SELECT MAX(idx) + 1 FROM entries e WHERE e.log = q.log) FROM q`
-}
-
-// sizes reads the stored sizes of the batch's logs with the prepared
-// queries of 256, 64, 16, 4 and 1 logs.
-func (s *Store) sizes(ctx context.Context, tx *sql.Tx, batch []store.LogAppend) (map[string]int64, error) {
-	sizes := make(map[string]int64, len(batch))
-	args := make([]any, 0, len(batch))
-	for len(batch) > 0 {
-		n := 1
-		for _, c := range chunkSizes {
-			if len(batch) >= c {
-				n = c
-				break
-			}
-		}
-		args = args[:0]
-		for _, a := range batch[:n] {
-			args = append(args, a.Log)
-		}
-		batch = batch[n:]
-		rows, err := tx.StmtContext(ctx, s.sizeq[n]).QueryContext(ctx, args...)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read log sizes: %w", err)
-		}
-		for rows.Next() {
-			var l string
-			var n sql.NullInt64
-			if err := rows.Scan(&l, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("failed to read log sizes: %w", err)
-			}
-			sizes[l] = n.Int64
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("failed to read log sizes: %w", err)
-		}
-	}
-	return sizes, nil
 }
 
 // insert inserts rows (of ncols columns) with the prepared statements of
@@ -266,109 +384,175 @@ func isConstraint(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "constraint failed")
 }
 
-// Append implements store.Store. The whole batch, whatever the number of
-// logs in it, takes a handful of statements: one to read the logs' sizes,
-// then chunked multi-row inserts of entries, hashes, commits and checkpoints.
-func (s *Store) Append(ctx context.Context, batch []store.LogAppend) (err error) {
+// Append implements store.Store. It checks the batch against the sizes and
+// epochs in memory, writes it to the journal as one record and returns once
+// the record is durable (see Durability).
+func (s *Store) Append(ctx context.Context, batch []store.LogAppend) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	seen := map[string]bool{}
-	for _, a := range batch {
+	seen := make(map[string]bool, len(batch))
+	logs := make([]string, 0, len(batch))
+	rec := record{Kind: recAppend, Apps: make([]logRec, len(batch))}
+	size := 16
+	for i, a := range batch {
 		if seen[a.Log] {
 			return fmt.Errorf("append: log %s twice in one batch", a.Log)
 		}
 		seen[a.Log] = true
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("failed to begin transaction: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	// Compare-and-swap on every log's size.
-	sizes, err := s.sizes(ctx, tx, batch)
-	if err != nil {
-		return err
-	}
-	for _, a := range batch {
-		if sizes[a.Log] != a.OldSize {
-			return store.ErrConflict
-		}
-	}
-	var entries, commits, checkpoints [][]any
-	for _, a := range batch {
+		logs = append(logs, a.Log)
 		newSize := a.OldSize + int64(len(a.Entries))
-		h0, h1 := tlog.StoredHashCount(a.OldSize), tlog.StoredHashCount(newSize)
-		if int64(len(a.Hashes)) != h1-h0 {
-			return fmt.Errorf("append to %s: %d hashes, want %d", a.Log, len(a.Hashes), h1-h0)
+		if a.OldSize < 0 || newSize > maxLogSize {
+			return fmt.Errorf("append to %s: size %d out of range", a.Log, newSize)
 		}
+		epochs := map[int64]bool{}
 		for _, c := range a.Commits {
 			if c.Index < a.OldSize || c.Index >= newSize || c.Epoch < 0 {
 				return fmt.Errorf("append to %s: commit index %d out of batch", a.Log, c.Index)
 			}
-			commits = append(commits, []any{a.Log, c.Epoch, c.Index})
-		}
-		// Each entry's row carries the stored hashes that its append
-		// created (tlog.StoredHashes: one to 64, two on average).
-		next := 0
-		for i, e := range a.Entries {
-			n := a.OldSize + int64(i)
-			k := int(tlog.StoredHashCount(n+1) - tlog.StoredHashCount(n))
-			hs := make([]byte, 0, k*tlog.HashSize)
-			for _, h := range a.Hashes[next : next+k] {
-				hs = append(hs, h[:]...)
+			if epochs[c.Epoch] {
+				return store.ErrEpochTaken
 			}
-			next += k
-			entries = append(entries, []any{a.Log, n, hs, e})
+			epochs[c.Epoch] = true
 		}
-		if a.Note != nil {
-			checkpoints = append(checkpoints, []any{a.Log, newSize, a.Note})
+		hs := make([]byte, 0, len(a.Hashes)*tlog.HashSize)
+		for _, h := range a.Hashes {
+			hs = append(hs, h[:]...)
+		}
+		rec.Apps[i] = logRec{Log: a.Log, OldSize: a.OldSize, Entries: a.Entries, Hashes: hs, Note: a.Note, Commits: a.Commits}
+		size += len(a.Log) + len(hs) + len(a.Note) + 32 + 20*len(a.Commits)
+		for _, e := range a.Entries {
+			size += len(e) + 4
 		}
 	}
-	if err := s.insert(ctx, tx, `INSERT INTO entries (log, idx, hashes, data) VALUES `, 4, entries); err != nil {
-		if isConstraint(err) {
-			return store.ErrConflict
+	if err := s.waitRoom(); err != nil {
+		return err
+	}
+	s.seqMu.Lock()
+	t, err := s.stageAppend(ctx, batch, logs, &rec, size)
+	s.seqMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.waitDurable(t)
+}
+
+// stageAppend checks batch against the logs' sizes and epochs and stages
+// its record. Callers hold seqMu.
+func (s *Store) stageAppend(ctx context.Context, batch []store.LogAppend, logs []string, rec *record, size int) (uint64, error) {
+	if err := s.loadLogs(ctx, logs); err != nil {
+		return 0, err
+	}
+	// Compare-and-swap on every log's size; epochs taken in memory.
+	type epoch struct {
+		log   string
+		epoch int64
+	}
+	var check []epoch
+	s.mu.Lock()
+	for _, a := range batch {
+		m := s.logs[a.Log]
+		if m.next != a.OldSize {
+			s.mu.Unlock()
+			return 0, store.ErrConflict
 		}
-		return fmt.Errorf("failed to insert entries: %w", err)
-	}
-	if err := s.insert(ctx, tx, `INSERT INTO commits (log, epoch, idx) VALUES `, 3, commits); err != nil {
-		if isConstraint(err) {
-			return store.ErrEpochTaken
+		for _, c := range a.Commits {
+			if m.epochs[c.Epoch] {
+				s.mu.Unlock()
+				return 0, store.ErrEpochTaken
+			}
+			check = append(check, epoch{a.Log, c.Epoch})
 		}
-		return fmt.Errorf("failed to insert commits: %w", err)
 	}
-	if err := s.insert(ctx, tx, `INSERT INTO checkpoints (log, size, note) VALUES `, 3, checkpoints); err != nil {
-		if isConstraint(err) {
-			return store.ErrConflict
+	s.mu.Unlock()
+	for _, a := range batch {
+		if hc := hashCount(a.OldSize, int64(len(a.Entries))); int64(len(a.Hashes)) != hc {
+			return 0, fmt.Errorf("append to %s: %d hashes, want %d", a.Log, len(a.Hashes), hc)
 		}
-		return fmt.Errorf("failed to insert checkpoints: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to commit: %w", err)
+	// Epochs taken in the tables. A commit leaves memory only once the
+	// tables hold it, so memory first, then the tables, misses none.
+	for _, c := range check {
+		var one int
+		err := s.r.QueryRowContext(ctx, `SELECT 1 FROM commits WHERE log = ? AND epoch = ?`, c.log, c.epoch).Scan(&one)
+		if err == nil {
+			return 0, store.ErrEpochTaken
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("failed to read commits: %w", err)
+		}
 	}
-	return nil
+	p, err := newPending(rec, size)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	for _, a := range batch {
+		m := s.logs[a.Log]
+		m.next = a.OldSize + int64(len(a.Entries))
+		for _, c := range a.Commits {
+			if m.epochs == nil {
+				m.epochs = map[int64]bool{}
+			}
+			m.epochs[c.Epoch] = true
+		}
+	}
+	s.mu.Unlock()
+	return s.enqueue(p)
+}
+
+// newPending encodes rec and decodes it back, so that what is published
+// and applied is what the journal holds.
+func newPending(rec *record, size int) (*pending, error) {
+	raw := appendRecord(make([]byte, 0, size), rec)
+	dec, rest, err := parseRecord(raw)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("sqlite: internal error: a journal record does not parse: %v", err)
+	}
+	return &pending{raw: raw, rec: dec}, nil
 }
 
 // Checkpoint implements store.Store.
 func (s *Store) Checkpoint(ctx context.Context, log string) (int64, []byte, error) {
+	msize, mnote := int64(-1), []byte(nil)
+	s.mu.Lock()
+	if m := s.logs[log]; m != nil {
+		for _, c := range m.cps {
+			if c.Size > msize {
+				msize, mnote = c.Size, c.Note
+			}
+		}
+	}
+	s.mu.Unlock()
 	var size int64
 	var note []byte
 	err := s.r.QueryRowContext(ctx, `SELECT size, note FROM checkpoints WHERE log = ? ORDER BY size DESC LIMIT 1`, log).Scan(&size, &note)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, store.ErrNotFound
-	}
-	if err != nil {
+		size = -1
+	} else if err != nil {
 		return 0, nil, fmt.Errorf("failed to read checkpoint: %w", err)
 	}
-	return size, note, nil
+	switch {
+	case msize > size:
+		return msize, mnote, nil
+	case size >= 0:
+		return size, note, nil
+	}
+	return 0, nil, store.ErrNotFound
 }
 
 // Size implements store.Store.
 func (s *Store) Size(ctx context.Context, log string) (int64, error) {
+	s.mu.Lock()
+	m := s.logs[log]
+	var size int64
+	if m != nil {
+		size = m.size
+	}
+	s.mu.Unlock()
+	if m != nil {
+		return size, nil
+	}
 	var n sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT MAX(idx) + 1 FROM entries WHERE log = ?`, log).Scan(&n); err != nil {
 		return 0, fmt.Errorf("failed to read log size: %w", err)
@@ -376,53 +560,106 @@ func (s *Store) Size(ctx context.Context, log string) (int64, error) {
 	return n.Int64, nil
 }
 
-// AddCheckpoints implements store.Store.
-func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) (err error) {
+// AddCheckpoints implements store.Store. Checkpoints go through the journal
+// as appends do; each must be within its log's durable size.
+func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) error {
 	if len(cps) == 0 {
 		return nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("failed to begin transaction: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	st := tx.StmtContext(ctx, s.addcp)
+	logs := make([]string, 0, len(cps))
+	size := 16
 	for _, c := range cps {
-		if c.Size <= 0 || len(c.Note) == 0 {
+		if c.Size <= 0 || c.Size > maxLogSize || len(c.Note) == 0 {
 			return fmt.Errorf("checkpoint of %s: size %d, %d bytes: not storable", c.Log, c.Size, len(c.Note))
 		}
-		res, err := st.ExecContext(ctx, c.Log, c.Size, c.Note)
-		if err != nil {
-			return fmt.Errorf("failed to store checkpoint: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("failed to store checkpoint: %w", err)
-		} else if n == 0 {
-			// Either stored already (kept) or past the log's end.
-			var have int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints WHERE log = ? AND size = ?`, c.Log, c.Size).Scan(&have); err != nil {
-				return fmt.Errorf("failed to store checkpoint: %w", err)
-			}
-			if have == 0 {
-				return fmt.Errorf("checkpoint of %s at size %d: the log holds fewer entries", c.Log, c.Size)
-			}
-		}
+		logs = append(logs, c.Log)
+		size += len(c.Log) + len(c.Note) + 24
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to commit: %w", err)
+	if err := s.waitRoom(); err != nil {
+		return err
 	}
-	return nil
+	s.seqMu.Lock()
+	t, err := s.stageCheckpoints(ctx, cps, logs, size)
+	s.seqMu.Unlock()
+	if err != nil || t == 0 {
+		return err
+	}
+	return s.waitDurable(t)
+}
+
+// stageCheckpoints stages the record of cps, leaving out those already in
+// memory (kept). It returns ticket 0 if there is nothing to write. Callers
+// hold seqMu.
+func (s *Store) stageCheckpoints(ctx context.Context, cps []store.SignedCheckpoint, logs []string, size int) (uint64, error) {
+	if err := s.loadLogs(ctx, logs); err != nil {
+		return 0, err
+	}
+	rec := record{Kind: recCheckpoints}
+	s.mu.Lock()
+	for _, c := range cps {
+		m := s.logs[c.Log]
+		if c.Size > m.size {
+			s.mu.Unlock()
+			return 0, fmt.Errorf("checkpoint of %s at size %d: the log holds %d entries", c.Log, c.Size, m.size)
+		}
+		if m.checkpoint(c.Size) != nil || slices.ContainsFunc(rec.Cps, func(o store.SignedCheckpoint) bool { return o.Log == c.Log && o.Size == c.Size }) {
+			continue
+		}
+		rec.Cps = append(rec.Cps, c)
+	}
+	s.mu.Unlock()
+	if len(rec.Cps) == 0 {
+		return 0, nil
+	}
+	p, err := newPending(&rec, size)
+	if err != nil {
+		return 0, err
+	}
+	return s.enqueue(p)
+}
+
+// A tailView is a reader's copy of a log's unapplied tail.
+type tailView struct {
+	size    int64
+	first   int64
+	entries [][]byte
+	rows    [][]byte
+	commits []store.EpochCommit
+	cps     []store.SignedCheckpoint
+}
+
+// tail returns a copy of log's tail, and false if the store has no memory
+// of the log (the tables hold all of it).
+func (s *Store) tail(log string) (tailView, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.logs[log]
+	if m == nil {
+		return tailView{}, false
+	}
+	return tailView{m.size, m.first, m.entries, m.rows, m.commits, m.cps}, true
 }
 
 // Behind implements store.Store. It walks the distinct logs of the entries
 // index by seeks (a recursive skip-scan), not by scanning every entry, and
 // compares each log's size with its latest checkpoint: a few index lookups
-// per log however long the logs are.
+// per log however long the logs are. Logs with a tail in memory are
+// compared with it.
 func (s *Store) Behind(ctx context.Context) ([]string, error) {
+	type state struct{ size, cp int64 }
+	tails := map[string]state{}
+	s.mu.Lock()
+	for l, m := range s.logs {
+		if len(m.entries) == 0 && len(m.cps) == 0 {
+			continue
+		}
+		st := state{m.size, 0}
+		for _, c := range m.cps {
+			st.cp = max(st.cp, c.Size)
+		}
+		tails[l] = st
+	}
+	s.mu.Unlock()
 	rows, err := s.r.QueryContext(ctx, `
 		WITH RECURSIVE l(log) AS (
 			SELECT (SELECT log FROM entries ORDER BY log LIMIT 1)
@@ -442,19 +679,41 @@ func (s *Store) Behind(ctx context.Context) ([]string, error) {
 		if err := rows.Scan(&l); err != nil {
 			return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
 		}
-		out = append(out, l)
+		if _, ok := tails[l]; !ok {
+			out = append(out, l)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
 	}
+	rows.Close()
+	for l, st := range tails {
+		var cp sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, `SELECT MAX(size) FROM checkpoints WHERE log = ?`, l).Scan(&cp); err != nil {
+			return nil, fmt.Errorf("failed to find logs to integrate: %w", err)
+		}
+		if st.size > max(st.cp, cp.Int64) {
+			out = append(out, l)
+		}
+	}
 	return out, nil
 }
 
-// CheckpointAt implements store.Store.
+// CheckpointAt implements store.Store. The tables first: a checkpoint
+// stored first is kept.
 func (s *Store) CheckpointAt(ctx context.Context, log string, size int64) ([]byte, error) {
+	var mnote []byte
+	s.mu.Lock()
+	if m := s.logs[log]; m != nil {
+		mnote = m.checkpoint(size)
+	}
+	s.mu.Unlock()
 	var note []byte
 	err := s.r.QueryRowContext(ctx, `SELECT note FROM checkpoints WHERE log = ? AND size = ?`, log, size).Scan(&note)
 	if errors.Is(err, sql.ErrNoRows) {
+		if mnote != nil {
+			return mnote, nil
+		}
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
@@ -479,31 +738,40 @@ func hashHome(i int64) (entry int64, off int, ok bool) {
 }
 
 // ReadHashes implements store.Store. Hashes live in the rows of the
-// entries whose append created them.
+// entries whose append created them, in the tables or in the tail.
 func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	if len(indexes) == 0 {
 		return out, nil
 	}
+	t, inMem := s.tail(log)
 	homes := make([]int64, len(indexes))
 	offs := make([]int, len(indexes))
+	found := make(map[int64][]byte, len(indexes))
+	var fromDB []int64
 	lo, hi := int64(-1), int64(-1)
 	for j, x := range indexes {
 		e, off, ok := hashHome(x)
-		if !ok {
+		if !ok || (inMem && e >= t.size) {
 			return nil, store.ErrNotFound
 		}
 		homes[j], offs[j] = e, off
+		if inMem && e >= t.first {
+			found[e] = t.rows[e-t.first]
+			continue
+		}
+		fromDB = append(fromDB, e)
 		if lo < 0 || e < lo {
 			lo = e
 		}
 		hi = max(hi, e)
 	}
-	found := make(map[int64][]byte, len(indexes))
-	if hi-lo > 4*int64(len(indexes))+64 {
+	if len(fromDB) == 0 {
+		// All in the tail.
+	} else if hi-lo > 4*int64(len(fromDB))+64 {
 		// Sparse (upper-level tiles): look the entries up in chunks.
-		for start := 0; start < len(homes); start += 256 {
-			chunk := homes[start:min(start+256, len(homes))]
+		for start := 0; start < len(fromDB); start += 256 {
+			chunk := fromDB[start:min(start+256, len(fromDB))]
 			args := make([]any, 0, len(chunk)+1)
 			args = append(args, log)
 			for _, x := range chunk {
@@ -539,7 +807,9 @@ func scanHashes(ctx context.Context, db *sql.DB, found map[int64][]byte, q strin
 		if err := rows.Scan(&idx, &h); err != nil {
 			return fmt.Errorf("failed to read hashes: %w", err)
 		}
-		found[idx] = h
+		if _, ok := found[idx]; !ok {
+			found[idx] = h
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("failed to read hashes: %w", err)
@@ -547,39 +817,55 @@ func scanHashes(ctx context.Context, db *sql.DB, found map[int64][]byte, q strin
 	return nil
 }
 
-// ReadEntries implements store.Store.
+// ReadEntries implements store.Store: the entries before the tail from
+// the tables, the others from the tail.
 func (s *Store) ReadEntries(ctx context.Context, log string, start, end int64) ([][]byte, error) {
 	if start < 0 || end < start {
 		return nil, fmt.Errorf("invalid range [%d, %d)", start, end)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, data FROM entries WHERE log = ? AND idx >= ? AND idx < ? ORDER BY idx`, log, start, end)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read entries: %w", err)
-	}
-	defer rows.Close()
-	out := make([][]byte, 0, end-start)
-	for rows.Next() {
-		var idx int64
-		var data []byte
-		if err := rows.Scan(&idx, &data); err != nil {
-			return nil, fmt.Errorf("failed to read entries: %w", err)
-		}
-		if idx != start+int64(len(out)) {
+	t, inMem := s.tail(log)
+	dbEnd := end
+	if inMem {
+		if end > t.size {
 			return nil, store.ErrNotFound
 		}
-		out = append(out, data)
+		dbEnd = min(end, t.first)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read entries: %w", err)
+	out := make([][]byte, 0, end-start)
+	if start < dbEnd {
+		rows, err := s.r.QueryContext(ctx, `SELECT idx, data FROM entries WHERE log = ? AND idx >= ? AND idx < ? ORDER BY idx`, log, start, dbEnd)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read entries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var idx int64
+			var data []byte
+			if err := rows.Scan(&idx, &data); err != nil {
+				return nil, fmt.Errorf("failed to read entries: %w", err)
+			}
+			if idx != start+int64(len(out)) {
+				return nil, store.ErrNotFound
+			}
+			out = append(out, data)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("failed to read entries: %w", err)
+		}
+		if int64(len(out)) != dbEnd-start {
+			return nil, store.ErrNotFound
+		}
 	}
-	if int64(len(out)) != end-start {
-		return nil, store.ErrNotFound
+	for i := max(start, dbEnd); i < end; i++ {
+		out = append(out, t.entries[i-t.first])
 	}
 	return out, nil
 }
 
-// Commits implements store.Store.
+// Commits implements store.Store: those of the tail, then those of the
+// tables (a commit leaves the tail only once the tables hold it).
 func (s *Store) Commits(ctx context.Context, log string) ([]store.EpochCommit, error) {
+	t, _ := s.tail(log)
 	rows, err := s.r.QueryContext(ctx, `SELECT epoch, idx FROM commits WHERE log = ? ORDER BY epoch`, log)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read commits: %w", err)
@@ -593,7 +879,18 @@ func (s *Store) Commits(ctx context.Context, log string) ([]store.EpochCommit, e
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read commits: %w", err)
+	}
+	if len(t.commits) > 0 {
+		for _, c := range t.commits {
+			if !slices.ContainsFunc(out, func(o store.EpochCommit) bool { return o.Epoch == c.Epoch }) {
+				out = append(out, c)
+			}
+		}
+		slices.SortFunc(out, func(a, b store.EpochCommit) int { return cmp.Compare(a.Epoch, b.Epoch) })
+	}
+	return out, nil
 }
 
 // CreateChannel implements store.Store.
@@ -718,36 +1015,43 @@ func (s *Store) Devices(ctx context.Context, delegation string) ([]store.Device,
 	return out, rows.Err()
 }
 
-// AddKeyPackages implements store.Store.
-func (s *Store) AddKeyPackages(ctx context.Context, device string, oneTime [][]byte, lastResort []byte) (err error) {
+// inTx runs f in a transaction on the writer connection and commits it,
+// or rolls it back if f fails.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to begin transaction: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	rows := make([][]any, len(oneTime))
-	for i, kp := range oneTime {
-		rows[i] = []any{device, kp, 0}
-	}
-	if err := s.insert(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
-		return fmt.Errorf("failed to store key packages: %w", err)
-	}
-	if lastResort != nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM keypackages WHERE device = ? AND last_resort = 1`, device); err != nil {
-			return fmt.Errorf("failed to store key packages: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO keypackages (device, data, last_resort) VALUES (?, ?, 1)`, device, lastResort); err != nil {
-			return fmt.Errorf("failed to store key packages: %w", err)
-		}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("failed to commit: %w", err)
 	}
 	return nil
+}
+
+// AddKeyPackages implements store.Store.
+func (s *Store) AddKeyPackages(ctx context.Context, device string, oneTime [][]byte, lastResort []byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows := make([][]any, len(oneTime))
+		for i, kp := range oneTime {
+			rows[i] = []any{device, kp, 0}
+		}
+		if err := s.insert(ctx, tx, `INSERT INTO keypackages (device, data, last_resort) VALUES `, 3, rows); err != nil {
+			return fmt.Errorf("failed to store key packages: %w", err)
+		}
+		if lastResort != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM keypackages WHERE device = ? AND last_resort = 1`, device); err != nil {
+				return fmt.Errorf("failed to store key packages: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO keypackages (device, data, last_resort) VALUES (?, ?, 1)`, device, lastResort); err != nil {
+				return fmt.Errorf("failed to store key packages: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // ClaimKeyPackage implements store.Store.

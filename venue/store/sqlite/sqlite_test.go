@@ -40,8 +40,8 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestOwnerOnly: the database and its WAL files are readable by the venue's
-// user only.
+// TestOwnerOnly: the database, its WAL files and the store's journal are
+// readable by the venue's user only.
 func TestOwnerOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "venue.db")
 	s, err := Open(t.Context(), path)
@@ -49,7 +49,7 @@ func TestOwnerOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, p := range []string{path, path + "-wal"} {
+	for _, p := range []string{path, path + "-wal", s.journalPath(s.j.n)} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
