@@ -448,6 +448,9 @@ func (t *VenueTarget) TileReads(ctx context.Context, w Writer, ch, samples int) 
 	}
 	c, log := vw.nodes[0], t.Channels[ch]
 	var lat []time.Duration
+	// Right after a burst of appends acknowledged as durable, the
+	// checkpoint covering them may still be on its way (integration).
+	time.Sleep(100 * time.Millisecond)
 	for range samples {
 		t0 := time.Now()
 		b, err := c.Fetch(ctx, log, "checkpoint")

@@ -436,10 +436,13 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 			fmt.Fprintf(out, "tile reads %s: %v\n", when, err)
 			return
 		}
-		if n, p50, p99, err := t.TileReads(ctx, ws[0], 0, 200); err == nil {
-			fmt.Fprintf(out, "tile reads %s (checkpoint, a random hash tile and its entry bundle; log of %d entries): p50 %s, p99 %s\n",
-				when, n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond))
+		n, p50, p99, err := t.TileReads(ctx, ws[0], 0, 200)
+		if err != nil {
+			fmt.Fprintf(out, "tile reads %s: %v\n", when, err)
+			return
 		}
+		fmt.Fprintf(out, "tile reads %s (checkpoint, a random hash tile and its entry bundle; log of %d entries): p50 %s, p99 %s\n",
+			when, n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond))
 	}
 	if prefill > 0 {
 		tileReads("after the prefill")
