@@ -21,8 +21,13 @@ import (
 
 const (
 	// defaultApplyEvery is how often the applier moves the journal into
-	// the tables, at the latest.
-	defaultApplyEvery = 25 * time.Millisecond
+	// the tables, at the latest. Readers see the unapplied tail from
+	// memory, so the interval costs memory (bounded by applyAt) and replay
+	// time, not freshness; a longer one lets a round's inserts share
+	// B-tree pages: each round writes every page it dirtied to SQLite's
+	// WAL, and with appends spread over many logs a short round dirties
+	// about one index page per entry (BENCHMARKS.md, 25 ms against 250 ms).
+	defaultApplyEvery = 250 * time.Millisecond
 	// applyAt is the journal size (bytes not applied) that starts a round
 	// at once.
 	applyAt = 4 << 20
