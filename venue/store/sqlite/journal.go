@@ -11,8 +11,11 @@ import (
 	"github.com/good-offices/goodoffices/venue/store"
 )
 
-// The journal's format. A journal file is the magic followed by frames; a
-// frame is what one write call and one fdatasync make durable:
+// The journal's format. A journal file is the magic followed by frames,
+// then zeros (the space reserved when the file was created, not written
+// yet; a zero header is not a valid frame header, whose crc32c of a zero
+// length is not zero); a frame is what one write call and one fdatasync
+// make durable:
 //
 //	frame   = length (u32 LE) | crc32c(length) (u32 LE) | payload | crc32c(payload) (u32 LE)
 //	payload = record...
@@ -150,6 +153,17 @@ func frameAt(data []byte) (payload []byte, n int, ok, badPayload bool) {
 		return nil, 0, false, true
 	}
 	return payload, int(8 + l + 4), true, false
+}
+
+// zeros reports whether b holds only zero bytes: the reserved, unwritten
+// end of a journal file.
+func zeros(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // parseJournal parses the frames of a journal file (after the magic). It

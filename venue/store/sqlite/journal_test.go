@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,11 +264,66 @@ func crashed(t *testing.T, n int) (string, *testLog, string) {
 	return path, l, js[0]
 }
 
+// readJournal reads a journal file and splits it into what was written
+// (the magic and the frames) and the reserved zeros after it.
+func readJournal(t *testing.T, path string) (written, reserve []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, valid, err := parseJournal(data[len(journalMagic):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := len(journalMagic) + valid
+	if !zeros(data[end:]) {
+		t.Fatalf("%s: bytes after the last frame are not zeros", path)
+	}
+	return data[:end:end], data[end:]
+}
+
 // dropLast forgets the last entry of l (whose record the test damaged).
 func (l *testLog) dropLast() {
 	n := int64(len(l.entries) - 1)
 	l.entries = l.entries[:n]
 	l.hashes = l.hashes[:tlog.StoredHashCount(n)]
+}
+
+// TestReservedJournal: journal files are created with their space reserved
+// (on Linux), frames are written from the start of it, and a crash right
+// after a file was created (reserved, magic not yet durable: all zeros)
+// leaves a journal that opens with every record of before.
+func TestReservedJournal(t *testing.T) {
+	path, l, jf := crashed(t, 3)
+	data, reserve := readJournal(t, jf)
+	if runtime.GOOS == "linux" && int64(len(data)+len(reserve)) < journalReserve {
+		t.Errorf("journal file of %d bytes, want at least the %d reserved", len(data)+len(reserve), int64(journalReserve))
+	}
+	if len(reserve) > 0 && len(data) > len(journalMagic)+3*300 {
+		t.Errorf("%d bytes written for 3 one-entry appends: frames not at the start of the file", len(data))
+	}
+	// The next file, created and reserved, nothing written.
+	next := path + "-journal-" + strconv.Itoa(journalNumber(t, path, jf)+1)
+	if err := os.WriteFile(next, make([]byte, 1<<16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l.check(t, s)
+}
+
+// journalNumber returns the number of journal file jf of the database at path.
+func journalNumber(t *testing.T, path, jf string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimPrefix(jf, path+"-journal-"))
+	if err != nil {
+		t.Fatalf("journal file %s: %v", jf, err)
+	}
+	return n
 }
 
 // TestTornTail: a last frame that a crash cut short, or left with garbage,
@@ -279,14 +337,11 @@ func TestTornTail(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path, l, jf := crashed(t, 4)
-			data, err := os.ReadFile(jf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data, reserve := readJournal(t, jf)
 			if name != "GarbageAfter" {
 				l.dropLast()
 			}
-			if err := os.WriteFile(jf, damage(data), 0o600); err != nil {
+			if err := os.WriteFile(jf, append(damage(data), reserve...), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			s, err := Open(t.Context(), path)
@@ -326,9 +381,9 @@ func lastFrame(b []byte) int {
 func TestBitFlip(t *testing.T) {
 	t.Run("Last", func(t *testing.T) {
 		path, l, jf := crashed(t, 3)
-		data, _ := os.ReadFile(jf)
+		data, reserve := readJournal(t, jf)
 		data[len(data)-8] ^= 0x10 // in the last record's payload
-		os.WriteFile(jf, data, 0o600)
+		os.WriteFile(jf, append(data, reserve...), 0o600)
 		s, err := Open(t.Context(), path)
 		if err != nil {
 			t.Fatal(err)
@@ -339,9 +394,9 @@ func TestBitFlip(t *testing.T) {
 	})
 	t.Run("Earlier", func(t *testing.T) {
 		path, _, jf := crashed(t, 3)
-		data, _ := os.ReadFile(jf)
+		data, reserve := readJournal(t, jf)
 		data[len(journalMagic)+8+5] ^= 0x01 // in the first frame's payload
-		os.WriteFile(jf, data, 0o600)
+		os.WriteFile(jf, append(data, reserve...), 0o600)
 		_, err := Open(t.Context(), path)
 		if !errors.Is(err, errCorrupt) {
 			t.Fatalf("Open of a journal damaged before its end: %v, want errCorrupt", err)
@@ -600,11 +655,11 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs, valid, err := parseJournal(data[len(journalMagic):])
-	if err != nil || valid != len(data)-len(journalMagic) {
-		t.Fatalf("journal: %v, %d of %d bytes valid", err, valid, len(data)-len(journalMagic))
+	if err != nil || !zeros(data[len(journalMagic)+valid:]) {
+		t.Fatalf("journal: %v, %d of %d bytes valid, not zeros after", err, valid, len(data)-len(journalMagic))
 	}
 	frames := 0
-	for off := len(journalMagic); off < len(data); frames++ {
+	for off := len(journalMagic); off < len(journalMagic)+valid; frames++ {
 		_, n, _, _ := frameAt(data[off:])
 		off += n
 	}

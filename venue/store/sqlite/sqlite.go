@@ -242,7 +242,7 @@ func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 	}
 	n, err := s.replay(ctx)
 	if err == nil {
-		s.j.n = n
+		s.j.n, s.j.off = n, int64(len(journalMagic))
 		s.j.f, err = s.createJournal(n)
 	}
 	if err != nil {

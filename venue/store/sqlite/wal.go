@@ -34,6 +34,10 @@ const (
 	// maxUnapplied is the journal size at which appends wait for the
 	// applier (back-pressure: the unapplied tail is also kept in memory).
 	maxUnapplied = 64 << 20
+	// journalReserve is the space reserved for a journal file when it is
+	// created (preallocate): an applier round usually writes less (it
+	// starts at applyAt); past it, the file grows with each write.
+	journalReserve = applyAt + 1<<20
 )
 
 // errClosed is returned by appends after Close.
@@ -85,8 +89,9 @@ type journal struct {
 	mu       sync.Mutex
 	cond     sync.Cond // on mu: a flush ended
 	f        *os.File
-	n        int  // number of f (file path-journal-n)
-	used     bool // f holds frames
+	off      int64 // where the next frame goes in f
+	n        int   // number of f (file path-journal-n)
+	used     bool  // f holds frames
 	staged   []*pending
 	queued   uint64 // tickets handed out
 	written  uint64 // tickets durable
@@ -97,15 +102,18 @@ type journal struct {
 
 func (s *Store) journalPath(n int) string { return s.path + "-journal-" + strconv.Itoa(n) }
 
-// createJournal creates journal file n, writes the magic and makes the file
-// and its directory entry durable, so that frames written to it later need
-// only fdatasync.
+// createJournal creates journal file n, writes the magic, reserves space
+// for the frames (which then read as zeros until written: replay takes
+// zeros after the last frame for the end of the journal), and makes the
+// file and its directory entry durable, so that frames written to it later
+// need only fdatasync. Frames go at offset len(journalMagic) onwards.
 func (s *Store) createJournal(n int) (*os.File, error) {
 	p := s.journalPath(n)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create journal: %w", err)
 	}
+	preallocate(f, journalReserve)
 	if _, err := f.WriteString(journalMagic); err == nil {
 		err = f.Sync()
 	}
@@ -159,7 +167,7 @@ func (s *Store) waitDurable(t uint64) error {
 			j.cond.Wait()
 			continue
 		}
-		ps, last, f := j.staged, j.queued, j.f
+		ps, last, f, off := j.staged, j.queued, j.f, j.off
 		j.staged = nil
 		j.flushing = true
 		j.mu.Unlock()
@@ -168,7 +176,7 @@ func (s *Store) waitDurable(t uint64) error {
 			raws[i] = p.raw
 		}
 		j.frame = appendFrame(j.frame[:0], raws...)
-		_, err := f.Write(j.frame)
+		_, err := f.WriteAt(j.frame, off)
 		if err == nil {
 			err = datasync(f)
 		}
@@ -186,6 +194,7 @@ func (s *Store) waitDurable(t uint64) error {
 			j.err = fmt.Errorf("failed to write the journal: %w", err)
 		} else {
 			j.written, j.used = last, true
+			j.off += int64(len(j.frame))
 		}
 		j.cond.Broadcast()
 	}
@@ -370,7 +379,7 @@ func (s *Store) applyRound(final bool) error {
 	case next != nil:
 		old = j.f
 		s.retired = append(s.retired, s.journalPath(j.n))
-		j.f, j.n, j.used = next, j.n+1, false
+		j.f, j.off, j.n, j.used = next, int64(len(journalMagic)), j.n+1, false
 	}
 	// No write is in progress: the retired files hold exactly the queue.
 	s.mu.Lock()
@@ -582,7 +591,7 @@ func (s *Store) replay(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("failed to read the journal: %w", err)
 		}
-		if len(data) < len(journalMagic) && last {
+		if last && (len(data) < len(journalMagic) || zeros(data)) {
 			continue // created, never used
 		}
 		if len(data) < len(journalMagic) || string(data[:len(journalMagic)]) != journalMagic {
@@ -592,7 +601,7 @@ func (s *Store) replay(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", f.path, err)
 		}
-		if !last && valid != len(data)-len(journalMagic) {
+		if !last && !zeros(data[len(journalMagic)+valid:]) {
 			return 0, fmt.Errorf("%s: %w: a frame is damaged and later journal files exist", f.path, errCorrupt)
 		}
 		for i := range rs {
