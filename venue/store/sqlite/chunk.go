@@ -1,0 +1,188 @@
+package sqlite
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// The tables keep a log's entries in chunks: a row of table chunks holds a
+// run of n consecutive entries from index first, with the stored hashes
+// their appends completed. A chunk never crosses a multiple of chunkSpan
+// entries (the width of a tlog tile and of an entry bundle), so that a
+// bundle or a level-0 tile reads the chunks of one span only.
+//
+//	hashes = stored hashes (32 bytes each, hashCount(first, n) of them) | crc32c('h' | ctx | stored hashes) (u32 LE)
+//	data   = (uvarint(length) | entry)... | crc32c('d' | ctx | the entries) (u32 LE)
+//	ctx    = uvarint(len(log)) | log | uvarint(first) | uvarint(n)
+//
+// The two columns are apart so that hash reads (tiles, proofs) do not load
+// the entries. Each checksum covers the chunk's place (log, first, n), so
+// a row moved to another place, or one column's bytes in the other, fails
+// like a damaged one. Decoding is strict: minimal uvarints, lengths within
+// what is left, exactly n entries and nothing after them.
+const (
+	// chunkSpan is the alignment of chunks: a chunk holds entries of one
+	// span [k*chunkSpan, (k+1)*chunkSpan) only.
+	chunkSpan = 256
+	// maxEntry bounds an entry's length in a chunk (the venue's entries
+	// are far smaller).
+	maxEntry = 1 << 26
+)
+
+// errChunk marks a chunk of the tables that fails its checksum or does
+// not decode.
+var errChunk = errors.New("damaged chunk")
+
+// chunkOK reports whether a chunk of n entries from first is well placed.
+func chunkOK(first, n int64) bool {
+	return first >= 0 && n >= 1 && n <= chunkSpan && first+n <= maxLogSize &&
+		first/chunkSpan == (first+n-1)/chunkSpan
+}
+
+// chunkCRC is the checksum of a chunk column: tag, the chunk's place, body.
+func chunkCRC(tag byte, log string, first, n int64, body []byte) uint32 {
+	var buf [1 + 3*binary.MaxVarintLen64]byte
+	b := append(buf[:0], tag)
+	b = binary.AppendUvarint(b, uint64(len(log)))
+	c := crc32.Update(0, castagnoli, b)
+	c = crc32.Update(c, castagnoli, []byte(log))
+	b = binary.AppendUvarint(buf[:0], uint64(first))
+	b = binary.AppendUvarint(b, uint64(n))
+	c = crc32.Update(c, castagnoli, b)
+	return crc32.Update(c, castagnoli, body)
+}
+
+// appendChunkData encodes entries as the data column of the chunk of log
+// from first.
+func appendChunkData(b []byte, log string, first int64, entries [][]byte) []byte {
+	start := len(b)
+	for _, e := range entries {
+		b = appendBytes(b, e)
+	}
+	return binary.LittleEndian.AppendUint32(b, chunkCRC('d', log, first, int64(len(entries)), b[start:]))
+}
+
+// appendChunkHashes encodes the stored hashes of a chunk (concatenated, in
+// entry order) as its hashes column.
+func appendChunkHashes(b []byte, log string, first, n int64, hashes []byte) []byte {
+	start := len(b)
+	b = append(b, hashes...)
+	return binary.LittleEndian.AppendUint32(b, chunkCRC('h', log, first, n, b[start:]))
+}
+
+// chunkBody checks a chunk column's placement and checksum and returns the
+// body before the checksum.
+func chunkBody(tag byte, log string, first, n int64, col []byte) ([]byte, error) {
+	what := "entries"
+	if tag == 'h' {
+		what = "hashes"
+	}
+	if !chunkOK(first, n) {
+		return nil, fmt.Errorf("%w: %s of log %s: %d entries from index %d", errChunk, what, log, n, first)
+	}
+	if len(col) < 4 {
+		return nil, fmt.Errorf("%w: %s of log %s at index %d: cut short", errChunk, what, log, first)
+	}
+	body := col[:len(col)-4]
+	if chunkCRC(tag, log, first, n, body) != binary.LittleEndian.Uint32(col[len(col)-4:]) {
+		return nil, fmt.Errorf("%w: %s of log %s at index %d: checksum mismatch", errChunk, what, log, first)
+	}
+	return body, nil
+}
+
+// parseChunkData decodes the data column of the chunk of n entries of log
+// from first. The entries alias data.
+func parseChunkData(log string, first, n int64, data []byte) ([][]byte, error) {
+	body, err := chunkBody('d', log, first, n, data)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{b: body}
+	out := make([][]byte, 0, n)
+	for i := range n {
+		e := r.bytes(int(r.uvarint(min(uint64(len(r.b)), maxEntry))))
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: entries of log %s: entry %d: %v", errChunk, log, first+i, r.err)
+		}
+		out = append(out, e)
+	}
+	if len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: entries of log %s at index %d: %d bytes after entry %d", errChunk, log, first, len(r.b), first+n-1)
+	}
+	return out, nil
+}
+
+// parseChunkHashes decodes the hashes column of the chunk of n entries of
+// log from first into each entry's stored hashes (aliasing hashes).
+func parseChunkHashes(log string, first, n int64, hashes []byte) ([][]byte, error) {
+	body, err := chunkBody('h', log, first, n, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if want := hashCount(first, n) * tlog.HashSize; int64(len(body)) != want {
+		return nil, fmt.Errorf("%w: hashes of log %s at index %d: %d bytes, want %d", errChunk, log, first, len(body), want)
+	}
+	out := make([][]byte, n)
+	off := 0
+	for i := range n {
+		k := int(hashCount(first+i, 1)) * tlog.HashSize
+		out[i] = body[off : off+k : off+k]
+		off += k
+	}
+	return out, nil
+}
+
+// A chunkBuilder collects the chunks of one log's new entries, in order.
+type chunkBuilder struct {
+	log     string
+	first   int64    // index of entries[0]
+	entries [][]byte // of the open chunk
+	hashes  []byte   // of the open chunk
+	done    []chunkRow
+}
+
+// A chunkRow is a row of table chunks, encoded.
+type chunkRow struct {
+	log          string
+	first, n     int64
+	hashes, data []byte
+}
+
+// add adds entry idx with its stored hashes row. Entries must come in
+// order, without gaps.
+func (c *chunkBuilder) add(idx int64, entry, row []byte) error {
+	if len(c.entries) > 0 && idx != c.first+int64(len(c.entries)) {
+		return fmt.Errorf("sqlite: internal error: entry %d of %s after %d", idx, c.log, c.first+int64(len(c.entries))-1)
+	}
+	if len(c.entries) == 0 {
+		c.first = idx
+	}
+	c.entries = append(c.entries, entry)
+	c.hashes = append(c.hashes, row...)
+	if (idx+1)%chunkSpan == 0 {
+		c.flush()
+	}
+	return nil
+}
+
+// flush closes the open chunk.
+func (c *chunkBuilder) flush() {
+	if len(c.entries) == 0 {
+		return
+	}
+	n := int64(len(c.entries))
+	size := 4
+	for _, e := range c.entries {
+		size += len(e) + binary.MaxVarintLen32
+	}
+	c.done = append(c.done, chunkRow{
+		log: c.log, first: c.first, n: n,
+		hashes: appendChunkHashes(make([]byte, 0, len(c.hashes)+4), c.log, c.first, n, c.hashes),
+		data:   appendChunkData(make([]byte, 0, size), c.log, c.first, c.entries),
+	})
+	c.entries, c.hashes = c.entries[:0], c.hashes[:0]
+}
