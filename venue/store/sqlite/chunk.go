@@ -186,3 +186,10 @@ func (c *chunkBuilder) flush() {
 	})
 	c.entries, c.hashes = c.entries[:0], c.hashes[:0]
 }
+
+// ParseChunk decodes the entries of a row of table chunks (columns log,
+// first, n and data), for tools and tests that read venue.db itself. It
+// fails on a row that is damaged or not where it belongs.
+func ParseChunk(log string, first, n int64, data []byte) ([][]byte, error) {
+	return parseChunkData(log, first, n, data)
+}

@@ -70,14 +70,22 @@
 //
 // # Layout
 //
-// A log entry is one row of table entries, which also carries the x/mod
-// tlog stored hashes that its append completed (one to 64, two on average):
-// the hash at level L, index K lives in the row of entry ((K+1)<<L)-1. An
-// applier round is a handful of prepared multi-row INSERTs whatever the
-// number of logs and entries in it. A log's size is that of its entries
-// (one past the largest index); checkpoints are kept for every size the
-// venue signed, written with the entries or after them
-// (store.Store.AddCheckpoints).
+// A log's entries are rows of table chunks (schema 3): a chunk is a run of
+// consecutive entries of one log that one applier round wrote, split so
+// that it never crosses a multiple of 256 entries (the span of a tlog tile
+// and of an entry bundle). It carries the entries, and apart from them the
+// x/mod tlog stored hashes their appends completed (one to 64 per entry,
+// two on average; the hash at level L, index K belongs to entry
+// ((K+1)<<L)-1), each column with a CRC-32C bound to the chunk's log and
+// place (chunk.go). So a round writes one row per log and span, not one
+// per entry: the B-tree work of a round grows with the number of logs it
+// touched, not of entries. A bundle or a level-0 tile reads the chunks of
+// one span; a hash of an upper tile, the chunk of its entry (one index
+// seek). A log's size is the end of its last chunk; checkpoints are kept
+// for every size the venue signed, written with the entries or after them
+// (store.Store.AddCheckpoints). A database of schema 2 (one row per entry
+// in table entries) is converted at Open, in one transaction, into chunks
+// of whole spans (migrate.go).
 package sqlite
 
 import (
@@ -203,7 +211,7 @@ func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	// 32 MiB of page cache for the writer (the default is 2 MiB): the
-	// upper B-tree pages of entries and checkpoints stay in memory as the
+	// upper B-tree pages of chunks and checkpoints stay in memory as the
 	// database grows.
 	q.Add("_pragma", "cache_size(-32768)")
 	// The applier's multi-row inserts keep a statement journal (to undo

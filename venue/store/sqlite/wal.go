@@ -57,7 +57,7 @@ type logMem struct {
 
 	first   int64    // index of entries[0]; size == first+len(entries)
 	entries [][]byte // never modified in place, so readers may keep a copy of the slice
-	rows    [][]byte // each entry's stored hashes, as in table entries
+	rows    [][]byte // each entry's stored hashes, as in a chunk of the tables
 	commits []store.EpochCommit
 	cps     []store.SignedCheckpoint // unique by size; never modified in place either
 }
