@@ -57,7 +57,7 @@ func (l *testLog) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 // next returns the append of n new entries; note says whether it carries a
 // checkpoint. commit, if >= 0, makes the first entry the commit of that
 // epoch.
-func (l *testLog) next(t *testing.T, n int, note bool, commit int64) store.LogAppend {
+func (l *testLog) next(t testing.TB, n int, note bool, commit int64) store.LogAppend {
 	t.Helper()
 	old := int64(len(l.entries))
 	a := store.LogAppend{Log: l.name, OldSize: old}

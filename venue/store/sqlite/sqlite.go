@@ -98,6 +98,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -204,7 +205,13 @@ func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to create database: %w", err)
 	}
+	fi, err := f.Stat()
 	f.Close()
+	if err == nil && fi.Size() == 0 {
+		if err := newDatabase(ctx, path); err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
@@ -262,6 +269,31 @@ func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 		go s.runApplier()
 	}
 	return s, nil
+}
+
+// pageSize is the page size of a new database (SQLite's default is 4 KiB;
+// an existing database keeps its own). SQLite writes its WAL one page per
+// write call, and one more for the frame's header: with the entries in
+// chunks, most of what an applier round writes is whole pages of chunk
+// data, and those system calls were most of its CPU time. 16 KiB pages
+// took an applier round from about 6 to 4 µs per entry with 256 logs of 10
+// entries, and from 5 to 2.7 with one log of 2,560 (BenchmarkApplyRound);
+// 64 KiB saved little more, and would make every small transaction (a
+// nonce, a mail) write 64 KiB frames.
+const pageSize = 16384
+
+// newDatabase sets the page size of the new, empty database at path; it
+// must be set before the database is in WAL mode.
+func newDatabase(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size("+strconv.Itoa(pageSize)+")")
+	if err != nil {
+		return fmt.Errorf("failed to create database: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+		return fmt.Errorf("failed to create database: %w", err)
+	}
+	return db.Close()
 }
 
 // Close applies the journal to the tables, deletes it and closes the
