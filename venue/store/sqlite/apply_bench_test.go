@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/good-offices/goodoffices/venue/store"
 )
 
@@ -59,5 +61,50 @@ func BenchmarkApplyRound(b *testing.B) {
 			}
 			b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(entries), "apply-cpu-µs/entry")
 		})
+	}
+}
+
+// BenchmarkReadTables measures reads from the tables (no tail) of a log of
+// 65,536 entries applied in rounds of per entries: an entry bundle, a
+// level-0 tile and the level-1 tile, as the venue serves them.
+func BenchmarkReadTables(b *testing.B) {
+	for _, per := range []int{10, 2560} {
+		s, err := open(b.Context(), filepath.Join(b.TempDir(), "venue.db"), options{noApply: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l := &testLog{name: "ch"}
+		for len(l.entries) < 1<<16 {
+			for range 2560 / per {
+				if err := s.Append(b.Context(), []store.LogAppend{l.next(b, per, false, -1)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.applyRound(false); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.mu.Lock()
+		delete(s.logs, "ch") // reads from the tables alone
+		s.mu.Unlock()
+		read := func(b *testing.B, tile tlog.Tile) {
+			for b.Loop() {
+				if _, err := tlog.ReadTileData(tile, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+					return s.ReadHashes(b.Context(), "ch", idx)
+				})); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run(fmt.Sprintf("per=%d/bundle", per), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.ReadEntries(b.Context(), "ch", 512, 768); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("per=%d/tile0", per), func(b *testing.B) { read(b, tlog.Tile{H: 8, L: 0, N: 2, W: 256}) })
+		b.Run(fmt.Sprintf("per=%d/tile1", per), func(b *testing.B) { read(b, tlog.Tile{H: 8, L: 1, N: 0, W: 256}) })
+		s.Close()
 	}
 }

@@ -116,9 +116,9 @@ func parseChunkData(log string, first, n int64, data []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// parseChunkHashes decodes the hashes column of the chunk of n entries of
-// log from first into each entry's stored hashes (aliasing hashes).
-func parseChunkHashes(log string, first, n int64, hashes []byte) ([][]byte, error) {
+// chunkHashes checks the hashes column of the chunk of n entries of log
+// from first and returns the stored hashes it holds (aliasing hashes).
+func chunkHashes(log string, first, n int64, hashes []byte) ([]byte, error) {
 	body, err := chunkBody('h', log, first, n, hashes)
 	if err != nil {
 		return nil, err
@@ -126,14 +126,15 @@ func parseChunkHashes(log string, first, n int64, hashes []byte) ([][]byte, erro
 	if want := hashCount(first, n) * tlog.HashSize; int64(len(body)) != want {
 		return nil, fmt.Errorf("%w: hashes of log %s at index %d: %d bytes, want %d", errChunk, log, first, len(body), want)
 	}
-	out := make([][]byte, n)
-	off := 0
-	for i := range n {
-		k := int(hashCount(first+i, 1)) * tlog.HashSize
-		out[i] = body[off : off+k : off+k]
-		off += k
-	}
-	return out, nil
+	return body, nil
+}
+
+// entryHashes returns the stored hashes of entry e in body, the checked
+// hashes of a chunk from first that holds e.
+func entryHashes(body []byte, first, e int64) []byte {
+	off := (tlog.StoredHashCount(e) - tlog.StoredHashCount(first)) * tlog.HashSize
+	k := hashCount(e, 1) * tlog.HashSize
+	return body[off : off+k : off+k]
 }
 
 // A chunkBuilder collects the chunks of one log's new entries, in order.

@@ -374,3 +374,17 @@ func checkChunkCodec(t *testing.T, log string, first, n int64, hashes, data []by
 		t.Fatalf("error not errChunk: %v", err)
 	}
 }
+
+// parseChunkHashes decodes the hashes column of the chunk of n entries of
+// log from first into each entry's stored hashes (aliasing hashes).
+func parseChunkHashes(log string, first, n int64, hashes []byte) ([][]byte, error) {
+	body, err := chunkHashes(log, first, n, hashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, n)
+	for i := range n {
+		out[i] = entryHashes(body, first, first+i)
+	}
+	return out, nil
+}

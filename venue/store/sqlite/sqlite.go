@@ -808,7 +808,7 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 			continue
 		}
 		if _, ok := found[e]; !ok {
-			found[e] = nil
+			found[e] = nil // wanted
 			fromDB = append(fromDB, e)
 		}
 		if lo < 0 || e < lo {
@@ -816,6 +816,7 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 		}
 		hi = max(hi, e)
 	}
+	slices.Sort(fromDB)
 	if len(fromDB) == 0 {
 		// All in the tail.
 	} else if hi-lo > 4*int64(len(fromDB))+2*chunkSpan {
@@ -831,11 +832,11 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 			q := `WITH q(e) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(part)), ",") + `)
 				SELECT first, n, hashes FROM chunks WHERE log = ? AND first IN
 					(SELECT (SELECT c.first FROM chunks c WHERE c.log = ? AND c.first <= q.e ORDER BY c.first DESC LIMIT 1) FROM q)`
-			if err := scanHashes(ctx, s.r, log, found, q, args...); err != nil {
+			if err := scanHashes(ctx, s.r, log, fromDB, found, q, args...); err != nil {
 				return nil, err
 			}
 		}
-	} else if err := scanHashes(ctx, s.r, log, found, `SELECT first, n, hashes FROM chunks WHERE log = ? AND first >= ? AND first <= ?`, log, lo/chunkSpan*chunkSpan, hi); err != nil {
+	} else if err := scanHashes(ctx, s.r, log, fromDB, found, `SELECT first, n, hashes FROM chunks WHERE log = ? AND first >= ? AND first <= ?`, log, lo/chunkSpan*chunkSpan, hi); err != nil {
 		return nil, err
 	}
 	for j := range indexes {
@@ -849,8 +850,9 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 }
 
 // scanHashes reads the chunks q selects (first, n, hashes) and sets the
-// stored hashes of the entries of found that they hold.
-func scanHashes(ctx context.Context, db *sql.DB, log string, found map[int64][]byte, q string, args ...any) error {
+// stored hashes of the entries of found (nil: wanted) that they hold.
+// want holds the wanted entries, sorted.
+func scanHashes(ctx context.Context, db *sql.DB, log string, want []int64, found map[int64][]byte, q string, args ...any) error {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("failed to read hashes: %w", err)
@@ -858,17 +860,18 @@ func scanHashes(ctx context.Context, db *sql.DB, log string, found map[int64][]b
 	defer rows.Close()
 	for rows.Next() {
 		var first, n int64
-		var h []byte
+		var h sql.RawBytes
 		if err := rows.Scan(&first, &n, &h); err != nil {
 			return fmt.Errorf("failed to read hashes: %w", err)
 		}
-		hs, err := parseChunkHashes(log, first, n, h)
+		body, err := chunkHashes(log, first, n, h)
 		if err != nil {
 			return fmt.Errorf("failed to read hashes: %w", err)
 		}
-		for i, row := range hs {
-			if cur, ok := found[first+int64(i)]; ok && cur == nil {
-				found[first+int64(i)] = row
+		i, _ := slices.BinarySearch(want, first)
+		for ; i < len(want) && want[i] < first+n; i++ {
+			if e := want[i]; found[e] == nil {
+				found[e] = slices.Clone(entryHashes(body, first, e))
 			}
 		}
 	}
