@@ -15,15 +15,20 @@ import (
 // entries (the width of a tlog tile and of an entry bundle), so that a
 // bundle or a level-0 tile reads the chunks of one span only.
 //
-//	hashes = stored hashes (32 bytes each, hashCount(first, n) of them) | crc32c('h' | ctx | stored hashes) (u32 LE)
+//	last   = the stored hashes of entry first+n-1 (32 bytes each) | crc32c('l' | ctx | them) (u32 LE)
+//	hashes = the stored hashes of entries first to first+n-2 | crc32c('h' | ctx | them) (u32 LE)
 //	data   = (uvarint(length) | entry)... | crc32c('d' | ctx | the entries) (u32 LE)
 //	ctx    = uvarint(len(log)) | log | uvarint(first) | uvarint(n)
 //
-// The two columns are apart so that hash reads (tiles, proofs) do not load
-// the entries. Each checksum covers the chunk's place (log, first, n), so
-// a row moved to another place, or one column's bytes in the other, fails
-// like a damaged one. Decoding is strict: minimal uvarints, lengths within
-// what is left, exactly n entries and nothing after them.
+// The columns are apart so that hash reads (tiles, proofs) do not load the
+// entries, and the hashes of a chunk's last entry apart from the others
+// because the hashes of levels 8 and up all belong to the last entry of a
+// span (((k+1)<<L)-1), which is the last of its chunk: an upper-level
+// tile reads one small column of 256 chunks, not all their hashes. Each
+// checksum covers the chunk's place (log, first, n), so a row moved to
+// another place, or one column's bytes in another, fails like a damaged
+// one. Decoding is strict: lengths exactly those the indexes imply,
+// minimal uvarints, exactly n entries and nothing after them.
 const (
 	// chunkSpan is the alignment of chunks: a chunk holds entries of one
 	// span [k*chunkSpan, (k+1)*chunkSpan) only.
@@ -66,21 +71,32 @@ func appendChunkData(b []byte, log string, first int64, entries [][]byte) []byte
 	return binary.LittleEndian.AppendUint32(b, chunkCRC('d', log, first, int64(len(entries)), b[start:]))
 }
 
-// appendChunkHashes encodes the stored hashes of a chunk (concatenated, in
-// entry order) as its hashes column.
-func appendChunkHashes(b []byte, log string, first, n int64, hashes []byte) []byte {
-	start := len(b)
-	b = append(b, hashes...)
-	return binary.LittleEndian.AppendUint32(b, chunkCRC('h', log, first, n, b[start:]))
+// appendChunkHashes encodes the stored hashes of a chunk's entries
+// (concatenated, in entry order) as its columns last and hashes.
+func appendChunkHashes(log string, first, n int64, hashes []byte) (last, rest []byte) {
+	split := (tlog.StoredHashCount(first+n-1) - tlog.StoredHashCount(first)) * tlog.HashSize
+	last = append(make([]byte, 0, int64(len(hashes))-split+4), hashes[split:]...)
+	last = binary.LittleEndian.AppendUint32(last, chunkCRC('l', log, first, n, last))
+	rest = append(make([]byte, 0, split+4), hashes[:split]...)
+	rest = binary.LittleEndian.AppendUint32(rest, chunkCRC('h', log, first, n, rest))
+	return last, rest
+}
+
+// colName names the chunk column of tag in errors.
+func colName(tag byte) string {
+	switch tag {
+	case 'd':
+		return "entries"
+	case 'h':
+		return "hashes"
+	}
+	return "last hashes"
 }
 
 // chunkBody checks a chunk column's placement and checksum and returns the
 // body before the checksum.
 func chunkBody(tag byte, log string, first, n int64, col []byte) ([]byte, error) {
-	what := "entries"
-	if tag == 'h' {
-		what = "hashes"
-	}
+	what := colName(tag)
 	if !chunkOK(first, n) {
 		return nil, fmt.Errorf("%w: %s of log %s: %d entries from index %d", errChunk, what, log, n, first)
 	}
@@ -117,24 +133,29 @@ func parseChunkData(log string, first, n int64, data []byte) ([][]byte, error) {
 }
 
 // chunkHashes checks the hashes column of the chunk of n entries of log
-// from first and returns the stored hashes it holds (aliasing hashes).
-func chunkHashes(log string, first, n int64, hashes []byte) ([]byte, error) {
-	body, err := chunkBody('h', log, first, n, hashes)
+// from first (tag 'h'), or its last column (tag 'l'), and returns the
+// stored hashes it holds (aliasing col).
+func chunkHashes(tag byte, log string, first, n int64, col []byte) ([]byte, error) {
+	body, err := chunkBody(tag, log, first, n, col)
 	if err != nil {
 		return nil, err
 	}
-	if want := hashCount(first, n) * tlog.HashSize; int64(len(body)) != want {
-		return nil, fmt.Errorf("%w: hashes of log %s at index %d: %d bytes, want %d", errChunk, log, first, len(body), want)
+	want := hashCount(first, n-1) * tlog.HashSize
+	if tag == 'l' {
+		want = hashCount(first+n-1, 1) * tlog.HashSize
+	}
+	if int64(len(body)) != want {
+		return nil, fmt.Errorf("%w: %s of log %s at index %d: %d bytes, want %d", errChunk, colName(tag), log, first, len(body), want)
 	}
 	return body, nil
 }
 
-// entryHashes returns the stored hashes of entry e in body, the checked
-// hashes of a chunk from first that holds e.
-func entryHashes(body []byte, first, e int64) []byte {
+// entryHashes returns the stored hashes of entry e, not the last, of the
+// chunk from first whose checked hashes column is rest.
+func entryHashes(rest []byte, first, e int64) []byte {
 	off := (tlog.StoredHashCount(e) - tlog.StoredHashCount(first)) * tlog.HashSize
 	k := hashCount(e, 1) * tlog.HashSize
-	return body[off : off+k : off+k]
+	return rest[off : off+k : off+k]
 }
 
 // A chunkBuilder collects the chunks of one log's new entries, in order.
@@ -148,9 +169,9 @@ type chunkBuilder struct {
 
 // A chunkRow is a row of table chunks, encoded.
 type chunkRow struct {
-	log          string
-	first, n     int64
-	hashes, data []byte
+	log                string
+	first, n           int64
+	last, hashes, data []byte
 }
 
 // add adds entry idx with its stored hashes row. Entries must come in
@@ -180,10 +201,10 @@ func (c *chunkBuilder) flush() {
 	for _, e := range c.entries {
 		size += len(e) + binary.MaxVarintLen32
 	}
+	last, rest := appendChunkHashes(c.log, c.first, n, c.hashes)
 	c.done = append(c.done, chunkRow{
-		log: c.log, first: c.first, n: n,
-		hashes: appendChunkHashes(make([]byte, 0, len(c.hashes)+4), c.log, c.first, n, c.hashes),
-		data:   appendChunkData(make([]byte, 0, size), c.log, c.first, c.entries),
+		log: c.log, first: c.first, n: n, last: last, hashes: rest,
+		data: appendChunkData(make([]byte, 0, size), c.log, c.first, c.entries),
 	})
 	c.entries, c.hashes = c.entries[:0], c.hashes[:0]
 }

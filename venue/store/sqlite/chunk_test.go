@@ -202,7 +202,7 @@ func TestChunkBoundaries(t *testing.T) {
 
 // sampleChunk encodes a chunk of n entries of log from first, with made-up
 // hashes.
-func sampleChunk(log string, first int64, n int) (hashes, data []byte, entries [][]byte, hs []byte) {
+func sampleChunk(log string, first int64, n int) (last, rest, data []byte, entries [][]byte, hs []byte) {
 	for i := range n {
 		entries = append(entries, bytes.Repeat([]byte{byte(i)}, i*7%40))
 	}
@@ -210,7 +210,8 @@ func sampleChunk(log string, first int64, n int) (hashes, data []byte, entries [
 	for i := range hs {
 		hs[i] = byte(i * 31)
 	}
-	return appendChunkHashes(nil, log, first, int64(n), hs), appendChunkData(nil, log, first, entries), entries, hs
+	last, rest = appendChunkHashes(log, first, int64(n), hs)
+	return last, rest, appendChunkData(nil, log, first, entries), entries, hs
 }
 
 func TestChunkRoundTrip(t *testing.T) {
@@ -218,12 +219,12 @@ func TestChunkRoundTrip(t *testing.T) {
 		first int64
 		n     int
 	}{{0, 1}, {0, 256}, {255, 1}, {256, 10}, {1000, 24}, {maxLogSize - 256, 256}} {
-		h, d, entries, hs := sampleChunk("ch", c.first, c.n)
+		l, h, d, entries, hs := sampleChunk("ch", c.first, c.n)
 		got, err := parseChunkData("ch", c.first, int64(c.n), d)
 		if err != nil || !slices.EqualFunc(got, entries, bytes.Equal) {
 			t.Fatalf("chunk (%d, %d): entries %q, %v", c.first, c.n, got, err)
 		}
-		rows, err := parseChunkHashes("ch", c.first, int64(c.n), h)
+		rows, err := parseChunkHashes("ch", c.first, int64(c.n), l, h)
 		if err != nil || !bytes.Equal(bytes.Join(rows, nil), hs) {
 			t.Fatalf("chunk (%d, %d): hashes %v", c.first, c.n, err)
 		}
@@ -238,7 +239,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		if _, err := parseChunkData("ch", c[0], c[1], nil); !errors.Is(err, errChunk) {
 			t.Errorf("chunk (%d, %d): %v, want errChunk", c[0], c[1], err)
 		}
-		if _, err := parseChunkHashes("ch", c[0], c[1], nil); !errors.Is(err, errChunk) {
+		if _, err := parseChunkHashes("ch", c[0], c[1], nil, nil); !errors.Is(err, errChunk) {
 			t.Errorf("chunk (%d, %d): %v, want errChunk", c[0], c[1], err)
 		}
 	}
@@ -250,7 +251,7 @@ func TestChunkRoundTrip(t *testing.T) {
 // other entries or hashes.
 func TestChunkFlipEveryBit(t *testing.T) {
 	const log, first, n = "ch-7", 512, 9
-	h, d, _, _ := sampleChunk(log, first, n)
+	l, h, d, _, _ := sampleChunk(log, first, n)
 	bad := func(what string, err error) {
 		t.Helper()
 		if !errors.Is(err, errChunk) || !strings.Contains(err.Error(), log) || !strings.Contains(err.Error(), "512") {
@@ -266,16 +267,26 @@ func TestChunkFlipEveryBit(t *testing.T) {
 	for i := range len(h) * 8 {
 		b := slices.Clone(h)
 		b[i/8] ^= 1 << (i % 8)
-		_, err := parseChunkHashes(log, first, n, b)
+		_, err := parseChunkHashes(log, first, n, l, b)
 		bad(fmt.Sprintf("hashes bit %d", i), err)
+	}
+	for i := range len(l) * 8 {
+		b := slices.Clone(l)
+		b[i/8] ^= 1 << (i % 8)
+		_, err := parseChunkHashes(log, first, n, b, h)
+		bad(fmt.Sprintf("last bit %d", i), err)
 	}
 	for l := range len(d) {
 		_, err := parseChunkData(log, first, n, d[:l])
 		bad(fmt.Sprintf("data cut to %d", l), err)
 	}
-	for l := range len(h) {
-		_, err := parseChunkHashes(log, first, n, h[:l])
-		bad(fmt.Sprintf("hashes cut to %d", l), err)
+	for k := range len(h) {
+		_, err := parseChunkHashes(log, first, n, l, h[:k])
+		bad(fmt.Sprintf("hashes cut to %d", k), err)
+	}
+	for k := range len(l) {
+		_, err := parseChunkHashes(log, first, n, l[:k], h)
+		bad(fmt.Sprintf("last cut to %d", k), err)
 	}
 	_, err := parseChunkData(log, first, n, append(slices.Clone(d), 0))
 	bad("data with a byte more", err)
@@ -292,6 +303,8 @@ func TestChunkFlipEveryBit(t *testing.T) {
 	}
 	_, err = parseChunkData(log, first, n, h)
 	bad("hashes as data", err)
+	_, err = parseChunkHashes(log, first, n, h, l)
+	bad("hashes and last swapped", err)
 }
 
 // TestDamagedChunkInTables: a damaged row is an error on read, naming the
@@ -315,6 +328,9 @@ func TestDamagedChunkInTables(t *testing.T) {
 	if _, err := db.Exec(`UPDATE chunks SET hashes = substr(hashes, 1, length(hashes) - 1) WHERE first = 256`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.Exec(`UPDATE chunks SET last = zeroblob(length(last)) WHERE first = 0`); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	s, err = Open(ctx, path)
 	if err != nil {
@@ -330,6 +346,11 @@ func TestDamagedChunkInTables(t *testing.T) {
 	if _, err := s.ReadHashes(ctx, "ch", []int64{tlog.StoredHashIndex(0, 257)}); !errors.Is(err, errChunk) {
 		t.Fatalf("the damaged hashes: %v", err)
 	}
+	for _, idx := range [][]int64{{tlog.StoredHashIndex(8, 0)}, {tlog.StoredHashIndex(0, 299), tlog.StoredHashIndex(0, 255)}} {
+		if _, err := s.ReadHashes(ctx, "ch", idx); !errors.Is(err, errChunk) || !strings.Contains(err.Error(), "last hashes of log ch at index 0") {
+			t.Fatalf("the damaged last hashes (%v): %v", idx, err)
+		}
+	}
 }
 
 // FuzzChunk: decoding never panics, and what decodes re-encodes to the
@@ -340,22 +361,25 @@ func FuzzChunk(f *testing.F) {
 		first int64
 		n     int
 	}{{"ch", 0, 1}, {"ch", 0, 3}, {"", 255, 1}, {"register", 256, 40}, {"x", 1 << 40, 2}} {
-		h, d, _, _ := sampleChunk(c.log, c.first, c.n)
-		f.Add(c.log, c.first, int64(c.n), h, d)
+		l, h, d, _, _ := sampleChunk(c.log, c.first, c.n)
+		f.Add(c.log, c.first, int64(c.n), l, h, d)
 	}
-	f.Add("ch", int64(0), int64(1), []byte{}, []byte{0x80, 0x00, 1, 2, 3, 4})
-	f.Fuzz(func(t *testing.T, log string, first, n int64, hashes, data []byte) {
-		checkChunkCodec(t, log, first, n, hashes, data)
+	f.Add("ch", int64(0), int64(1), []byte{}, []byte{}, []byte{0x80, 0x00, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, log string, first, n int64, last, hashes, data []byte) {
+		checkChunkCodec(t, log, first, n, last, hashes, data)
 		// With valid checksums, so that the fuzzer explores the bodies.
-		if len(hashes) >= 4 && len(data) >= 4 {
-			hashes = binary.LittleEndian.AppendUint32(hashes[:len(hashes)-4:len(hashes)-4], chunkCRC('h', log, first, n, hashes[:len(hashes)-4]))
-			data = binary.LittleEndian.AppendUint32(data[:len(data)-4:len(data)-4], chunkCRC('d', log, first, n, data[:len(data)-4]))
-			checkChunkCodec(t, log, first, n, hashes, data)
+		fix := func(tag byte, col []byte) []byte {
+			if len(col) < 4 {
+				return col
+			}
+			body := col[: len(col)-4 : len(col)-4]
+			return binary.LittleEndian.AppendUint32(body, chunkCRC(tag, log, first, n, body))
 		}
+		checkChunkCodec(t, log, first, n, fix('l', last), fix('h', hashes), fix('d', data))
 	})
 }
 
-func checkChunkCodec(t *testing.T, log string, first, n int64, hashes, data []byte) {
+func checkChunkCodec(t *testing.T, log string, first, n int64, last, hashes, data []byte) {
 	if entries, err := parseChunkData(log, first, n, data); err == nil {
 		if int64(len(entries)) != n {
 			t.Fatalf("%d entries, want %d", len(entries), n)
@@ -366,25 +390,30 @@ func checkChunkCodec(t *testing.T, log string, first, n int64, hashes, data []by
 	} else if !errors.Is(err, errChunk) {
 		t.Fatalf("error not errChunk: %v", err)
 	}
-	if rows, err := parseChunkHashes(log, first, n, hashes); err == nil {
-		if again := appendChunkHashes(nil, log, first, n, bytes.Join(rows, nil)); !bytes.Equal(again, hashes) {
-			t.Fatalf("hashes re-encode to %x, was %x", again, hashes)
+	if rows, err := parseChunkHashes(log, first, n, last, hashes); err == nil {
+		if l, h := appendChunkHashes(log, first, n, bytes.Join(rows, nil)); !bytes.Equal(l, last) || !bytes.Equal(h, hashes) {
+			t.Fatalf("hashes re-encode to %x %x, were %x %x", l, h, last, hashes)
 		}
 	} else if !errors.Is(err, errChunk) {
 		t.Fatalf("error not errChunk: %v", err)
 	}
 }
 
-// parseChunkHashes decodes the hashes column of the chunk of n entries of
-// log from first into each entry's stored hashes (aliasing hashes).
-func parseChunkHashes(log string, first, n int64, hashes []byte) ([][]byte, error) {
-	body, err := chunkHashes(log, first, n, hashes)
+// parseChunkHashes decodes the columns last and hashes of the chunk of n
+// entries of log from first into each entry's stored hashes.
+func parseChunkHashes(log string, first, n int64, last, hashes []byte) ([][]byte, error) {
+	l, err := chunkHashes('l', log, first, n, last)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := chunkHashes('h', log, first, n, hashes)
 	if err != nil {
 		return nil, err
 	}
 	out := make([][]byte, n)
-	for i := range n {
-		out[i] = entryHashes(body, first, first+i)
+	for i := range n - 1 {
+		out[i] = entryHashes(rest, first, first+i)
 	}
+	out[n-1] = l
 	return out, nil
 }

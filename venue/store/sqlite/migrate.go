@@ -70,7 +70,7 @@ func migrate2(ctx context.Context, tx *sql.Tx) (migrateStats, error) {
 	if err := rows.Err(); err != nil {
 		return st, err
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO chunks (log, first, n, hashes, data) VALUES (?, ?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO chunks (log, first, n, last, hashes, data) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return st, err
 	}
@@ -110,7 +110,7 @@ func migrate2(ctx context.Context, tx *sql.Tx) (migrateStats, error) {
 			n := int64(len(b.entries))
 			b.flush()
 			for _, c := range b.done {
-				if _, err := ins.ExecContext(ctx, c.log, c.first, c.n, c.hashes, c.data); err != nil {
+				if _, err := ins.ExecContext(ctx, c.log, c.first, c.n, c.last, c.hashes, c.data); err != nil {
 					return st, err
 				}
 				st.chunks++

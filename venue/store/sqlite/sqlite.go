@@ -76,12 +76,13 @@
 // and of an entry bundle). It carries the entries, and apart from them the
 // x/mod tlog stored hashes their appends completed (one to 64 per entry,
 // two on average; the hash at level L, index K belongs to entry
-// ((K+1)<<L)-1), each column with a CRC-32C bound to the chunk's log and
-// place (chunk.go). So a round writes one row per log and span, not one
-// per entry: the B-tree work of a round grows with the number of logs it
-// touched, not of entries. A bundle or a level-0 tile reads the chunks of
-// one span; a hash of an upper tile, the chunk of its entry (one index
-// seek). A log's size is the end of its last chunk; checkpoints are kept
+// ((K+1)<<L)-1), those of its last entry in a column of their own, each
+// column with a CRC-32C bound to the chunk's log and place (chunk.go). So
+// a round writes one row per log and span, not one per entry: the B-tree
+// work of a round grows with the number of logs it touched, not of
+// entries. A bundle or a level-0 tile reads the chunks of one span; a hash
+// of an upper tile, the last column of the chunk of its entry (one index
+// seek, a few hundred bytes). A log's size is the end of its last chunk; checkpoints are kept
 // for every size the venue signed, written with the entries or after them
 // (store.Store.AddCheckpoints). A database of schema 2 (one row per entry
 // in table entries) is converted at Open, in one transaction, into chunks
@@ -143,7 +144,7 @@ var _ store.Store = (*Store)(nil)
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (log TEXT NOT NULL, first INTEGER NOT NULL, n INTEGER NOT NULL, hashes BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (log, first));
+CREATE TABLE IF NOT EXISTS chunks (log TEXT NOT NULL, first INTEGER NOT NULL, n INTEGER NOT NULL, last BLOB NOT NULL, hashes BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (log, first));
 CREATE TABLE IF NOT EXISTS checkpoints (log TEXT NOT NULL, size INTEGER NOT NULL, note BLOB NOT NULL, PRIMARY KEY (log, size));
 CREATE TABLE IF NOT EXISTS commits (log TEXT NOT NULL, epoch INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (log, epoch)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, kind TEXT NOT NULL, level TEXT NOT NULL, members TEXT NOT NULL, created INTEGER NOT NULL);
@@ -352,7 +353,7 @@ func (s *Store) closeDB() error {
 
 // The multi-row INSERTs prepared at Open.
 const (
-	insertChunks      = `INSERT INTO chunks (log, first, n, hashes, data) VALUES `
+	insertChunks      = `INSERT INTO chunks (log, first, n, last, hashes, data) VALUES `
 	insertCommits     = `INSERT INTO commits (log, epoch, idx) VALUES `
 	insertCheckpoints = `INSERT OR IGNORE INTO checkpoints (log, size, note) VALUES ` // a checkpoint stored first is kept
 )
@@ -360,7 +361,7 @@ const (
 // insertPrefixes are the multi-row INSERTs prepared at Open, with their
 // number of columns.
 var insertPrefixes = map[string]int{
-	insertChunks:      5,
+	insertChunks:      6,
 	insertCommits:     3,
 	insertCheckpoints: 3,
 	`INSERT INTO keypackages (device, data, last_resort) VALUES `: 3,
@@ -821,7 +822,10 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 		// All in the tail.
 	} else if hi-lo > 4*int64(len(fromDB))+2*chunkSpan {
 		// Sparse (upper-level tiles, a frontier): the chunk of each
-		// entry, by one index seek each.
+		// entry, by one index seek each, and its last column only (the
+		// hashes of levels 8 and up belong to the last entry of a
+		// chunk); the hashes column of the chunks that need it after.
+		var more []any
 		for start := 0; start < len(fromDB); start += 256 {
 			part := fromDB[start:min(start+256, len(fromDB))]
 			args := make([]any, 0, len(part)+2)
@@ -830,13 +834,24 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 			}
 			args = append(args, log, log)
 			q := `WITH q(e) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(part)), ",") + `)
-				SELECT first, n, hashes FROM chunks WHERE log = ? AND first IN
+				SELECT first, n, last, NULL FROM chunks WHERE log = ? AND first IN
 					(SELECT (SELECT c.first FROM chunks c WHERE c.log = ? AND c.first <= q.e ORDER BY c.first DESC LIMIT 1) FROM q)`
-			if err := scanHashes(ctx, s.r, log, fromDB, found, q, args...); err != nil {
+			m, err := scanHashes(ctx, s.r, log, fromDB, found, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range m {
+				more = append(more, f)
+			}
+		}
+		for start := 0; start < len(more); start += 256 {
+			part := more[start:min(start+256, len(more))]
+			q := `SELECT first, n, last, hashes FROM chunks WHERE log = ? AND first IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`
+			if _, err := scanHashes(ctx, s.r, log, fromDB, found, q, append([]any{log}, part...)...); err != nil {
 				return nil, err
 			}
 		}
-	} else if err := scanHashes(ctx, s.r, log, fromDB, found, `SELECT first, n, hashes FROM chunks WHERE log = ? AND first >= ? AND first <= ?`, log, lo/chunkSpan*chunkSpan, hi); err != nil {
+	} else if _, err := scanHashes(ctx, s.r, log, fromDB, found, `SELECT first, n, last, hashes FROM chunks WHERE log = ? AND first >= ? AND first <= ?`, log, lo/chunkSpan*chunkSpan, hi); err != nil {
 		return nil, err
 	}
 	for j := range indexes {
@@ -849,36 +864,53 @@ func (s *Store) ReadHashes(ctx context.Context, log string, indexes []int64) ([]
 	return out, nil
 }
 
-// scanHashes reads the chunks q selects (first, n, hashes) and sets the
-// stored hashes of the entries of found (nil: wanted) that they hold.
-// want holds the wanted entries, sorted.
-func scanHashes(ctx context.Context, db *sql.DB, log string, want []int64, found map[int64][]byte, q string, args ...any) error {
+// scanHashes reads the chunks q selects (first, n, last, hashes) and sets
+// the stored hashes of the entries of found (nil: wanted) that they hold;
+// want holds the wanted entries, sorted. A query may select NULL for
+// hashes: scanHashes returns the chunks whose hashes column it needs.
+func scanHashes(ctx context.Context, db *sql.DB, log string, want []int64, found map[int64][]byte, q string, args ...any) ([]int64, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("failed to read hashes: %w", err)
+		return nil, fmt.Errorf("failed to read hashes: %w", err)
 	}
 	defer rows.Close()
+	var more []int64
 	for rows.Next() {
 		var first, n int64
-		var h sql.RawBytes
-		if err := rows.Scan(&first, &n, &h); err != nil {
-			return fmt.Errorf("failed to read hashes: %w", err)
+		var lcol, hcol sql.RawBytes
+		if err := rows.Scan(&first, &n, &lcol, &hcol); err != nil {
+			return nil, fmt.Errorf("failed to read hashes: %w", err)
 		}
-		body, err := chunkHashes(log, first, n, h)
+		last, err := chunkHashes('l', log, first, n, lcol)
 		if err != nil {
-			return fmt.Errorf("failed to read hashes: %w", err)
+			return nil, fmt.Errorf("failed to read hashes: %w", err)
+		}
+		var rest []byte
+		if hcol != nil {
+			if rest, err = chunkHashes('h', log, first, n, hcol); err != nil {
+				return nil, fmt.Errorf("failed to read hashes: %w", err)
+			}
 		}
 		i, _ := slices.BinarySearch(want, first)
 		for ; i < len(want) && want[i] < first+n; i++ {
-			if e := want[i]; found[e] == nil {
-				found[e] = slices.Clone(entryHashes(body, first, e))
+			e := want[i]
+			switch {
+			case found[e] != nil:
+			case e == first+n-1:
+				found[e] = slices.Clone(last)
+			case hcol == nil:
+				if len(more) == 0 || more[len(more)-1] != first {
+					more = append(more, first)
+				}
+			default:
+				found[e] = slices.Clone(entryHashes(rest, first, e))
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("failed to read hashes: %w", err)
+		return nil, fmt.Errorf("failed to read hashes: %w", err)
 	}
-	return nil
+	return more, nil
 }
 
 // ReadEntries implements store.Store: the entries before the tail from

@@ -548,10 +548,10 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, recs []*record, replay 
 	for _, b := range order {
 		b.flush()
 		for _, c := range b.done {
-			chunks = append(chunks, []any{c.log, c.first, c.n, c.hashes, c.data})
+			chunks = append(chunks, []any{c.log, c.first, c.n, c.last, c.hashes, c.data})
 		}
 	}
-	if err := s.insert(ctx, tx, insertChunks, 5, chunks); err != nil {
+	if err := s.insert(ctx, tx, insertChunks, 6, chunks); err != nil {
 		return fmt.Errorf("failed to insert entries: %w", err)
 	}
 	if err := s.insert(ctx, tx, insertCommits, 3, commits); err != nil {
