@@ -64,21 +64,21 @@ func BenchmarkApplyRound(b *testing.B) {
 	}
 }
 
-// BenchmarkReadTables measures reads from the tables (no tail) of a log of
-// 65,536 entries applied in rounds of per entries: an entry bundle, a
-// level-0 tile and the level-1 tile, as the venue serves them.
+// BenchmarkReadTables measures reads from the tables (no tail) of a log
+// applied in rounds of per entries (small chunks: 4,096 entries; whole
+// spans: 65,536): an entry bundle, a level-0 tile and the level-1 tile, as
+// the venue serves them.
 func BenchmarkReadTables(b *testing.B) {
-	for _, per := range []int{10, 2560} {
+	for _, c := range []struct{ per, size int }{{10, 1 << 12}, {2560, 1 << 16}} {
+		per := c.per
 		s, err := open(b.Context(), filepath.Join(b.TempDir(), "venue.db"), options{noApply: true})
 		if err != nil {
 			b.Fatal(err)
 		}
 		l := &testLog{name: "ch"}
-		for len(l.entries) < 1<<16 {
-			for range 2560 / per {
-				if err := s.Append(b.Context(), []store.LogAppend{l.next(b, per, false, -1)}); err != nil {
-					b.Fatal(err)
-				}
+		for len(l.entries) < c.size {
+			if err := s.Append(b.Context(), []store.LogAppend{l.next(b, min(per, c.size-len(l.entries)), false, -1)}); err != nil {
+				b.Fatal(err)
 			}
 			if err := s.applyRound(false); err != nil {
 				b.Fatal(err)
@@ -104,7 +104,7 @@ func BenchmarkReadTables(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("per=%d/tile0", per), func(b *testing.B) { read(b, tlog.Tile{H: 8, L: 0, N: 2, W: 256}) })
-		b.Run(fmt.Sprintf("per=%d/tile1", per), func(b *testing.B) { read(b, tlog.Tile{H: 8, L: 1, N: 0, W: 256}) })
+		b.Run(fmt.Sprintf("per=%d/tile1", per), func(b *testing.B) { read(b, tlog.Tile{H: 8, L: 1, N: 0, W: c.size / 256}) })
 		s.Close()
 	}
 }
