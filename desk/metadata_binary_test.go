@@ -18,6 +18,7 @@ import (
 	"github.com/good-offices/goodoffices/internal/metadatadoc"
 	"github.com/good-offices/goodoffices/mls"
 	"github.com/good-offices/goodoffices/venue"
+	"github.com/good-offices/goodoffices/venue/store/sqlite"
 )
 
 // metadataDoc is the document that lists what the venue keeps.
@@ -144,18 +145,38 @@ func TestMetadataBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Query(`SELECT log, data FROM entries WHERE log NOT IN ('register', 'revocations') ORDER BY log, idx`)
+	rows, err := db.Query(`SELECT log, first, n, data FROM chunks WHERE log NOT IN ('register', 'revocations') ORDER BY log, first`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sizes := map[string]map[int]int{} // log -> size -> count
 	var private, public int
+	type stored struct {
+		log   string
+		entry []byte
+	}
+	var all []stored
 	for rows.Next() {
 		var log string
-		var entry []byte
-		if err := rows.Scan(&log, &entry); err != nil {
+		var first, n int64
+		var chunk []byte
+		if err := rows.Scan(&log, &first, &n, &chunk); err != nil {
 			t.Fatal(err)
 		}
+		entries, err := sqlite.ParseChunk(log, first, n, chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			all = append(all, stored{log, e})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	for _, st := range all {
+		log, entry := st.log, st.entry
 		h, err := mls.ParseHeader(entry)
 		if err != nil {
 			t.Fatalf("%s: an entry that is not an MLS message: %v", log, err)
@@ -173,7 +194,6 @@ func TestMetadataBinary(t *testing.T) {
 		}
 		sizes[log][len(entry)]++
 	}
-	rows.Close()
 	db.Close()
 	if private < len(statements)+2 {
 		t.Fatalf("%d PrivateMessages stored, want at least %d", private, len(statements)+2)

@@ -59,3 +59,26 @@ func TestOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestNewDatabase: a new database has the store's page size, in WAL mode,
+// and keeps them when reopened.
+func TestNewDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "venue.db")
+	for range 2 {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ps int
+		var mode string
+		if err := s.r.QueryRowContext(t.Context(), `PRAGMA page_size`).Scan(&ps); err != nil || ps != pageSize {
+			t.Errorf("page size %d (%v), want %d", ps, err, pageSize)
+		}
+		if err := s.r.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("journal mode %q (%v), want wal", mode, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -61,7 +61,7 @@ type logMem struct {
 
 	first   int64    // index of entries[0]; size == first+len(entries)
 	entries [][]byte // never modified in place, so readers may keep a copy of the slice
-	rows    [][]byte // each entry's stored hashes, as in table entries
+	rows    [][]byte // each entry's stored hashes, as in a chunk of the tables
 	commits []store.EpochCommit
 	cps     []store.SignedCheckpoint // unique by size; never modified in place either
 }
@@ -500,7 +500,10 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, recs []*record, replay 
 			return err
 		}
 	}
-	var entries, commits, cps [][]any
+	var commits, cps [][]any
+	// The round's new entries, by log, into chunks: one per log and span.
+	builders := map[string]*chunkBuilder{}
+	var order []*chunkBuilder
 	for _, r := range recs {
 		for _, a := range r.Apps {
 			end := a.OldSize + int64(len(a.Entries))
@@ -516,6 +519,12 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, recs []*record, replay 
 				skip = cur - a.OldSize
 				sizes[a.Log] = end
 			}
+			b := builders[a.Log]
+			if b == nil && int64(len(a.Entries)) > skip {
+				b = &chunkBuilder{log: a.Log}
+				builders[a.Log] = b
+				order = append(order, b)
+			}
 			off := 0
 			for i, e := range a.Entries {
 				idx := a.OldSize + int64(i)
@@ -523,7 +532,9 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, recs []*record, replay 
 				row := a.Hashes[off : off+k]
 				off += k
 				if int64(i) >= skip {
-					entries = append(entries, []any{a.Log, idx, row, e})
+					if err := b.add(idx, e, row); err != nil {
+						return err
+					}
 				}
 			}
 			for _, c := range a.Commits {
@@ -542,7 +553,14 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, recs []*record, replay 
 			cps = append(cps, []any{c.Log, c.Size, c.Note})
 		}
 	}
-	if err := s.insert(ctx, tx, insertEntries, 4, entries); err != nil {
+	var chunks [][]any
+	for _, b := range order {
+		b.flush()
+		for _, c := range b.done {
+			chunks = append(chunks, []any{c.log, c.first, c.n, c.last, c.hashes, c.data})
+		}
+	}
+	if err := s.insert(ctx, tx, insertChunks, 6, chunks); err != nil {
 		return fmt.Errorf("failed to insert entries: %w", err)
 	}
 	if err := s.insert(ctx, tx, insertCommits, 3, commits); err != nil {
