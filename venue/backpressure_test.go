@@ -17,7 +17,7 @@ import (
 
 // TestCheckpointWithinUnderBurst: 64 writers append through the batch
 // endpoint, without waiting for checkpoints, as fast as the venue takes
-// it up to 80,000 entries/s, for a few seconds; every acknowledged entry is
+// it up to about 80,000 entries/s, for a few seconds; every acknowledged entry is
 // under a served checkpoint within CheckpointWithin of its
 // acknowledgement. The sequencer holds new appends back while a round of
 // the integrator is due (sequencer.holdBack) rather than acknowledging
@@ -45,7 +45,7 @@ func TestCheckpointWithinUnderBurst(t *testing.T) {
 		perBatch = 256
 		burst    = 3 * time.Second
 		poll     = 3 * time.Millisecond
-		// At most 80,000 entries/s. Much above that (from 145,000/s on
+		// About 80,000 entries/s at most. Much above that (from 145,000/s on
 		// the two-core machine this was written on) SQLite's journal
 		// fills faster than its applier empties it, and the store then
 		// stalls appends and checkpoints alike for one applier round,
