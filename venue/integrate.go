@@ -31,47 +31,53 @@ import (
 // never integrates is withholding: a desk raises AlarmStaleView once its
 // bound passes (desk/eclipse.go).
 //
-// Back-pressure. Under a burst the integrator's rounds slow down: its checkpoints go into
-// the store behind the appends (with SQLite, one journal and one fdatasync
-// at a time: a round's write waits for the frame being synced and then
-// shares the next one with whatever batch the sequencer started meanwhile)
-// and it shares the CPUs with the writers. Left alone, the sequencer goes
-// on acknowledging appends whose checkpoints come ever later: 326 ms after
-// the acknowledgement at 148,000 entries/s against a promise of 50 ms
-// (BENCHMARKS.md, 10 M entries). So the sequencer holds back instead (holdBack): while
-// the oldest acknowledged append that no served checkpoint covers is older
-// than the gathering interval, CheckpointWithin/2 (a round is due or
-// running), it answers the batch it has in flight (durable already) and
-// starts no new one until the integrator has finished a round. The appends
-// wait, queued, their HTTP requests open: a writer sees a slower 201, never
-// a 201 that the venue cannot back with a checkpoint in time. The check is
-// one atomic load and one clock read per batch; nothing per append.
+// Back-pressure. Under a burst the integrator's rounds slow down: its
+// checkpoints go into the store behind the appends (with SQLite, one
+// journal and one fdatasync at a time: a round's write waits for the frame
+// being synced, then shares the next one with whatever batch the sequencer
+// started meanwhile), and it shares the CPUs with the writers. So the
+// sequencer holds back (holdBack): while the oldest acknowledged append
+// that no served checkpoint covers is older than the gathering interval,
+// CheckpointWithin/2 (a round is due or running), it answers the batch it
+// has in flight (durable already) and starts no new one until the
+// integrator has finished a round. The appends wait, queued, their HTTP
+// requests open: a writer sees a slower 201 rather than one whose
+// checkpoint the venue cannot serve in time. The check is one atomic load
+// and one clock read per batch; nothing per append.
 //
 // Why half the bound and not more: a round's store write is then one small
 // frame after the batch in flight, whatever the load, so an acknowledged
-// entry waits at most CheckpointWithin/2, plus the batch in flight, plus one
-// small write, plus the signatures (and whatever delays the integrator's
-// goroutine when its round is due). A later threshold (3/4 was tried) lets
-// the sequencer start batches while a round is due, and its write then
-// shares a frame with a full batch: in a burst test with CheckpointWithin
-// 200 ms (TestCheckpointWithinUnderBurst, two runs each) the longest wait
-// was 190–196 ms at 3/4 against 156–179 ms at 1/2, with the same throughput
-// within the noise of a shared machine. The cost is a pause of one round's write per interval
-// under continuous load.
+// entry waits at most CheckpointWithin/2, plus the batch in flight, plus
+// one small write, plus the signatures (and whatever delays the
+// integrator's goroutine when its round is due). A later threshold lets the
+// sequencer start batches while a round is due, and the round's write then
+// shares a frame with a full batch. Measured with
+// TestCheckpointWithinUnderBurst unpaced (150,000–188,000 entries/s,
+// CheckpointWithin 200 ms, two shared cores, and the SQLite journal's room
+// wait lifted for checkpoints so that its stalls, below, do not hide the
+// rest): longest wait 117–125 ms at 1/2, 135–161 ms at 3/4 (where the
+// sequencer never held back: rounds ended before), 132–141 ms without
+// back-pressure; throughput the same within the noise. The cost is a pause
+// of one small write per interval under continuous load.
 //
-// The bound can still be exceeded when one round alone takes longer than the
-// other half: thousands of logs to sign at once (an Ed25519 signature each,
-// spread over the CPUs), a store that stalls (a disk that takes a second to
-// sync, SQLite's journal full and waiting for its applier), or CPUs so busy
-// that the integrator does not run when its round is due. The venue then
-// logs a warning with the lag, once per episode (an episode ends, with a
-// notice, once rounds have been in time for lateQuiet), and counts the late
-// rounds: GET /v1/stats late_integrations, the metric
+// The bound can still be exceeded when one round alone takes longer than
+// the other half: thousands of logs to sign at once (an Ed25519 signature
+// each, spread over the CPUs), a store that stalls, or CPUs so busy that
+// the integrator does not run when its round is due. The SQLite store
+// stalls from about 145,000 entries/s on two cores: its journal fills
+// faster than its applier empties it, and then appends and checkpoints
+// alike wait 150–300 ms for an applier round; that, more than the venue,
+// made the 326 ms of BENCHMARKS.md (148,000 entries/s against a bound of
+// 50 ms), and holding appends back cannot lift it. The venue then logs a
+// warning with the lag, once per episode (an episode ends, with a notice,
+// once rounds have been in time for lateQuiet), and counts the late rounds:
+// GET /v1/stats late_integrations, the metric
 // goodoffices_checkpoints_late_total (Venue.LateIntegrations);
-// integration_holds and integration_hold_ms count the pauses. While the integrator's rounds fail (a store error,
-// logged and retried), the sequencer does not hold back: a store that
-// cannot take a checkpoint will not take appends either, and appends must
-// not wait on a loop that may not end.
+// integration_holds and integration_hold_ms count the pauses. While the
+// integrator's rounds fail (a store error, logged and retried), the
+// sequencer does not hold back: a store that cannot take a checkpoint will
+// not take appends either, and appends must not wait on a loop that may
+// not end.
 //
 // On a shared store (PostgreSQL) each batch is signed in its own
 // transaction: an acknowledgement comes with its checkpoint, and there is
