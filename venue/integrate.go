@@ -362,9 +362,10 @@ func (s *sequencer) awaitSigned(ctx context.Context, log string, index int64) {
 			return
 		}
 		s.waiters++
+		unknown := st == nil || st.signed < 0 // read under mu: the integrator writes it
 		s.mu.Unlock()
 		fromStore := false
-		if st == nil || st.signed < 0 {
+		if unknown {
 			size, _, err := s.size(ctx, log)
 			fromStore = err == nil && size > index
 		}
