@@ -933,7 +933,9 @@ func (v *Venue) handleStats(w http.ResponseWriter, r *http.Request, _ principal)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"appends": v.metrics.appends.Load(), "batches": b, "avg_batch_ms": avg,
 		"integrations": v.metrics.integrations.Load(), "checkpoints_signed": v.metrics.signed.Load(),
-		"avg_integration_ms": avgInt, "max_integration_lag_ms": float64(v.metrics.maxLagNanos.Load()) / 1e6})
+		"avg_integration_ms": avgInt, "max_integration_lag_ms": float64(v.metrics.maxLagNanos.Load()) / 1e6,
+		"integration_holds": v.metrics.holds.Load(), "integration_hold_ms": float64(v.metrics.holdNanos.Load()) / 1e6,
+		"late_integrations": v.metrics.lateIntegrations.Load()})
 }
 
 // canRead reports whether p may read log; it writes the error if not.
@@ -1042,7 +1044,13 @@ func (v *Venue) handleAppend(w http.ResponseWriter, r *http.Request, p principal
 // awaitHeader reads Goodoffices-Await: "checkpoint" asks that the 201 wait
 // until a served checkpoint covers the entry (at most maxAwait); without it
 // the 201 says only that the entry is durable at its index, and the
-// checkpoint follows within Config.CheckpointWithin.
+// checkpoint follows within Config.CheckpointWithin. Either way an append
+// may wait before it is even sequenced: while integration is behind (a
+// round of the integrator is due), the sequencer starts no new batch, so
+// that every 201 it sends can be followed by a checkpoint in time
+// (integrate.go, "Back-pressure"). A checkpoint can still come later than
+// CheckpointWithin when one round alone takes longer than half of it; the
+// venue warns in its log and counts it (late_integrations).
 func awaitHeader(w http.ResponseWriter, r *http.Request) (await, ok bool) {
 	switch r.Header.Get("Goodoffices-Await") {
 	case "":

@@ -94,7 +94,10 @@ func frontier(n int64) []int64 {
 // (integrate), signs one checkpoint per changed log at most every
 // Config.CheckpointWithin/2, stores the checkpoints and only then serves
 // them (integration): readers see a log up to its latest stored checkpoint.
-// An append may ask to be answered only once a checkpoint covers it.
+// An append may ask to be answered only once a checkpoint covers it. While
+// a round of the integrator is due, the sequencer starts no new batch
+// (back-pressure: holdBack, integrate.go), so that it does not acknowledge
+// appends faster than checkpoints can follow.
 //
 // On a shared store (several venue nodes, PostgreSQL) there is no separate
 // integration: each batch is planned and signed under the store's row
@@ -128,11 +131,28 @@ type sequencer struct {
 	dirty      map[string]bool
 	firstDirty time.Time
 	waiters    int
-	integrated chan struct{}
+	integrated chan struct{} // closed (and replaced) after every round, integrated or failed
 	wake       chan struct{} // cap 1: dirty logs or a waiter
 	gather     time.Duration // how long the integrator gathers changes
 	istop      chan struct{}
 	idone      chan struct{}
+
+	// Back-pressure (holdBack). behind is when the oldest acknowledged
+	// append that no served checkpoint covers yet was acknowledged (Unix
+	// nanoseconds, 0: none), written under mu and read without it by the
+	// sequencer; failing is set while the integrator's rounds fail. within
+	// is Config.CheckpointWithin, hold the integration lag past which the
+	// sequencer starts no batch (integrate.go, "Back-pressure").
+	behind  atomic.Int64
+	failing atomic.Bool
+	within  time.Duration
+	hold    time.Duration
+	// An episode of late rounds (integrator only, checkLate): whether one
+	// is going on, its worst lag, its late rounds, the last one's end.
+	late     bool
+	lateMax  time.Duration
+	lateN    int
+	lastLate time.Time
 
 	closeMu sync.RWMutex // held to queue; closed is set under it
 	closed  bool
@@ -153,6 +173,8 @@ func newSequencer(v *Venue, maxBatch int, within time.Duration) *sequencer {
 		integrated: make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		gather:     within / 2,
+		within:     within,
+		hold:       within / 2,
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		istop:      make(chan struct{}),
@@ -297,6 +319,13 @@ func (s *sequencer) run() {
 				// conflict with another node).
 				next = s.plan(append(retry, batch...), fl.plan.attempt+1)
 			}
+		}
+		// Integration is behind: the batch just answered was durable,
+		// but start no new one until the integrator catches up (this one
+		// and the appends queued after it wait).
+		if s.lagging() {
+			s.holdBack()
+			next.start = time.Now()
 		}
 		fl = s.launch(next)
 	}
@@ -639,7 +668,11 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 		return nil, true
 	}
 	var changed []string
+	now := time.Now()
 	s.mu.Lock()
+	if s.shared == nil && len(pl.next) > 0 && s.behind.Load() == 0 {
+		s.behind.Store(now.UnixNano())
+	}
 	for name, st := range pl.next {
 		added := pl.logs[name].app.Entries
 		var recent [][]byte
@@ -661,7 +694,7 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 		changed = append(changed, name)
 		if s.shared == nil {
 			if len(s.dirty) == 0 {
-				s.firstDirty = time.Now()
+				s.firstDirty = now
 			}
 			s.dirty[name] = true
 		}

@@ -97,6 +97,7 @@ func (f *scaleOutFlags) open(ctx context.Context, log *slog.Logger, dataDir stri
 func (s *scaleOut) start(ctx context.Context, v *venue.Venue) (http.Handler, error) {
 	// ctx ends when the node is told to stop: from then on it is not ready.
 	o := ops.Options{Metrics: s.metrics, Draining: func() bool { return ctx.Err() != nil }}
+	s.metrics.LateCheckpoints = v.LateIntegrations
 	ctx, s.cancel = context.WithCancel(ctx)
 	if s.pg != nil {
 		o.Ping = s.pg.Ping

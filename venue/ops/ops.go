@@ -22,6 +22,9 @@
 //	goodoffices_store_appended_entries_total        counter
 //	goodoffices_store_errors_total{op}              counter: storage failures (not ErrNotFound and the like)
 //	goodoffices_fanout_connected                    gauge: 1 when NATS is up (only with --nats)
+//	goodoffices_checkpoints_late_total              counter: integration rounds that served their checkpoints
+//	                                                later than --checkpoint-within after an acknowledgement
+//	                                                (a broken promise; only with the SQLite store)
 //
 // Metrics carry no channel, device or delegation names: only what the
 // venue's operator may see anyway, in aggregate.
@@ -102,6 +105,10 @@ type Metrics struct {
 	StoreEntries       Counter
 	storeErrors        map[string]*Counter
 	FanoutConnected    func() bool // nil: no NATS
+	// LateCheckpoints returns how many integration rounds served their
+	// checkpoints later than the venue promises (venue.Venue.LateIntegrations);
+	// nil: not reported.
+	LateCheckpoints func() int64
 }
 
 // NewMetrics returns empty metrics.
@@ -170,6 +177,9 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 			up = 1
 		}
 		fmt.Fprintf(&b, "# HELP goodoffices_fanout_connected Whether the NATS connection for fan-out is up.\n# TYPE goodoffices_fanout_connected gauge\ngoodoffices_fanout_connected %d\n", up)
+	}
+	if m.LateCheckpoints != nil {
+		fmt.Fprintf(&b, "# HELP goodoffices_checkpoints_late_total Integration rounds that served checkpoints later than the promised bound after an acknowledgement.\n# TYPE goodoffices_checkpoints_late_total counter\ngoodoffices_checkpoints_late_total %d\n", m.LateCheckpoints())
 	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err

@@ -62,6 +62,7 @@ func TestProbesAndMetrics(t *testing.T) {
 	req.Header.Set("X-Fail", "1")
 	h.ServeHTTP(rec, req)
 	get(t, h, "GET", "/nowhere")
+	m.LateCheckpoints = func() int64 { return 2 }
 	_, body := get(t, h, "GET", "/metrics")
 	for _, want := range []string{
 		`goodoffices_http_requests_total{route="POST /logs/{id}/entries",code="201"} 3`,
@@ -72,6 +73,7 @@ func TestProbesAndMetrics(t *testing.T) {
 		`goodoffices_append_duration_seconds_count 3`,
 		`goodoffices_append_duration_seconds_bucket{le="+Inf"} 3`,
 		`goodoffices_event_streams 0`,
+		`goodoffices_checkpoints_late_total 2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
