@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/good-offices/goodoffices/internal/dirlock"
@@ -50,6 +51,9 @@ force when it starts.
 Stop it with Ctrl-C (SIGINT) or SIGTERM: it finishes the appends in flight
 and never loses an acknowledged entry.
 
+It runs Go's garbage collector at GOGC=400 unless GOGC is set in the
+environment (less CPU per append for more memory; docs/deploy.md).
+
 Examples:
   goodoffices venue
   goodoffices venue --listen 0.0.0.0:8470 --data /var/lib/goodoffices --name venue.caspia.example \
@@ -87,6 +91,9 @@ Examples:
 	}
 	if *accessRetention < 0 {
 		return &UsageError{Msg: "--access-log-retention must not be negative"}
+	}
+	if env.Getenv("GOGC") == "" {
+		debug.SetGCPercent(venue.GCPercent)
 	}
 	if *accessRetention == 0 {
 		*accessRetention = -1 // venue.Config: keep none
