@@ -70,8 +70,32 @@ type logState struct {
 	recent [][]byte
 }
 
-// maxRecent bounds the entries kept in memory per log for event streams.
+// maxRecent is the number of entries kept in memory per log for event
+// streams, at least (when the log has that many); at most twice as many.
 const maxRecent = 256
+
+// nextRecent returns the recent entries of a log after added were appended
+// to the committed state prev (nil if unknown), reaching size. It appends
+// in place to prev's array: readers hold slices capped at their length
+// (recentEntries), so they never see what is written past it, and prev is
+// replaced by the state it returns. Only when the array would hold more
+// than 2×maxRecent entries does it copy the last maxRecent to a new one:
+// a constant cost per append, not a copy of maxRecent entries per batch.
+func nextRecent(prev *logState, size int64, added [][]byte) [][]byte {
+	var recent [][]byte
+	if prev != nil && prev.size+int64(len(added)) == size {
+		recent = prev.recent
+	}
+	if len(recent)+len(added) <= 2*maxRecent {
+		return append(recent, added...)
+	}
+	fresh := make([][]byte, 0, 2*maxRecent)
+	if len(added) >= maxRecent {
+		return append(fresh, added[len(added)-maxRecent:]...)
+	}
+	fresh = append(fresh, recent[len(recent)-(maxRecent-len(added)):]...)
+	return append(fresh, added...)
+}
 
 // frontier returns the stored-hash indexes of the complete subtrees that
 // make up a tree of size n: the nodes StoredHashes(n, ...) and TreeHash(n)
@@ -674,16 +698,8 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 		s.behind.Store(now.UnixNano())
 	}
 	for name, st := range pl.next {
-		added := pl.logs[name].app.Entries
-		var recent [][]byte
 		prev := s.states[name]
-		if prev != nil && prev.size+int64(len(added)) == st.size {
-			keep := prev.recent[min(len(prev.recent), max(0, len(prev.recent)+len(added)-maxRecent)):]
-			recent = make([][]byte, 0, len(keep)+len(added))
-			recent = append(recent, keep...)
-		}
-		recent = append(recent, added[max(0, len(added)-maxRecent):]...)
-		ns := &logState{size: st.size, hash: st.hash, signed: -1, recent: recent}
+		ns := &logState{size: st.size, hash: st.hash, signed: -1, recent: nextRecent(prev, st.size, pl.logs[name].app.Entries)}
 		switch {
 		case s.shared != nil:
 			ns.signed, ns.note = st.size, st.note // signed in the batch
