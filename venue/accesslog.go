@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,10 +54,14 @@ type accessLog struct {
 	retention time.Duration
 	now       func() time.Time
 
-	mu   sync.Mutex
-	hour string // the hour of f
-	f    *os.File
-	w    *bufio.Writer
+	mu      sync.Mutex
+	hour    string // the hour of f
+	hourN   int64  // the hour of f, in hours since 1970
+	minute  string // the formatted minute of the last line
+	minuteN int64  // and that minute, in minutes since 1970
+	line    []byte // the last line's buffer
+	f       *os.File
+	w       *bufio.Writer
 }
 
 // openAccessLog opens the access log in dir, deleting files older than
@@ -72,25 +77,50 @@ func openAccessLog(dir string, retention time.Duration) (*accessLog, error) {
 	return a, nil
 }
 
-// record appends one line.
+// record appends one line. It is on every request's path, so it formats
+// the line itself (what encoding/json would write for an AccessLine) and
+// formats the minute and the hour only when they change.
 func (a *accessLog) record(start time.Time, route string, status int) error {
 	now := a.now().UTC()
-	line, err := json.Marshal(AccessLine{
-		Time: start.UTC().Format("2006-01-02T15:04Z"), Route: route, Status: status,
-		Millis: now.Sub(start).Milliseconds(),
-	})
-	if err != nil {
-		return err
-	}
+	ms := now.Sub(start).Milliseconds()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if hour := now.Format(accessLogFileLayout); hour != a.hour || a.f == nil {
-		if err := a.rotate(hour); err != nil {
+	if h := now.Unix() / 3600; h != a.hourN || a.f == nil {
+		if err := a.rotate(now.Format(accessLogFileLayout)); err != nil {
 			return err
 		}
+		a.hourN = h
 	}
-	a.w.Write(line)
-	return a.w.WriteByte('\n')
+	if m := start.Unix() / 60; m != a.minuteN || a.minute == "" {
+		a.minute, a.minuteN = start.UTC().Format("2006-01-02T15:04Z"), m
+	}
+	b := append(a.line[:0], `{"t":"`...)
+	b = append(b, a.minute...)
+	b = append(b, `","route":`...)
+	b = appendJSONString(b, route)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"ms":`...)
+	b = strconv.AppendInt(b, ms, 10)
+	b = append(b, "}\n"...)
+	a.line = b
+	_, err := a.w.Write(b)
+	return err
+}
+
+// appendJSONString appends s as a JSON string. Routes are patterns from
+// the venue's own code, printable ASCII: those are written as they are,
+// anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // rotate closes the current file, prunes, and opens hour's file.
