@@ -36,9 +36,11 @@ func TestCheckpointWithinUnderBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a burst of a few seconds")
 	}
-	// 200 ms: the integrator gathers for 100 ms, leaving the rest to one
-	// round on a loaded two-core CI machine.
-	const within = 200 * time.Millisecond
+	// 400 ms: the integrator gathers for 200 ms, leaving the rest to one
+	// round on a loaded two-core CI machine (at 200 ms, with the other
+	// packages' tests running beside it, the venue's own measure reached
+	// 199 ms, and 286 ms under the race detector).
+	const within = 400 * time.Millisecond
 	const (
 		channels = 4
 		writers  = 64

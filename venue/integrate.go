@@ -165,7 +165,10 @@ type integrationTarget struct {
 	log  string
 	size int64
 	hash xtlog.Hash
-	note []byte
+	// frontier, when set, is the committed state whose frontier hash
+	// is computed from (a state the local sequencer planned).
+	frontier *logState
+	note     []byte
 }
 
 // integrateRound signs and stores one checkpoint for every log that grew,
@@ -182,7 +185,7 @@ func (s *sequencer) integrateRound() {
 		case st == nil:
 			unknown = append(unknown, l) // dropped after a failed write: ask the store
 		case st.signed < st.size:
-			targets = append(targets, integrationTarget{log: l, size: st.size, hash: st.hash})
+			targets = append(targets, integrationTarget{log: l, size: st.size, frontier: st})
 		}
 	}
 	clear(s.dirty)
@@ -230,6 +233,12 @@ func (s *sequencer) integrateRound() {
 	errs := make([]error, len(targets))
 	parallel(min(runtime.GOMAXPROCS(0), len(targets)/8), len(targets), func(i int) {
 		t := &targets[i]
+		if t.frontier != nil {
+			if t.hash, errs[i] = xtlog.TreeHash(t.size, t.frontier); errs[i] != nil {
+				errs[i] = fmt.Errorf("venue: internal error: tree hash of %s at %d: %w", t.log, t.size, errs[i])
+				return
+			}
+		}
 		cp := tlog.Checkpoint{Origin: s.v.origin(t.log), Size: t.size, Hash: t.hash}
 		t.note, errs[i] = tlog.SignCheckpoint(cp, s.v.key.signer)
 	})

@@ -55,14 +55,22 @@ type appendResult struct {
 // next append and the tree hash need) and the epochs that hold a commit.
 type logState struct {
 	size int64
-	hash xtlog.Hash // tree hash at size
+	// hash is the tree hash at size, except in the states the sequencer
+	// plans on a local store: there only the integrator needs it, once
+	// per log per round, and computes it from hashes when it signs
+	// (integrationTarget), not once per batch.
+	hash xtlog.Hash
 	// signed is the size of the latest checkpoint, note the checkpoint:
 	// what readers are served. It trails size until the integrator signs
 	// (sequencing apart from integration); -1 means unknown here, ask the
 	// store. Meaningful in committed states only.
-	signed  int64
-	note    []byte
-	hashes  map[int64]xtlog.Hash // stored-hash index -> hash; the frontier of size
+	signed int64
+	note   []byte
+	// hashes maps stored-hash indexes to hashes: the frontier of size.
+	// Never modified once the state is installed (committed states share
+	// it with the speculative state they come from, and the integrator
+	// reads it).
+	hashes  map[int64]xtlog.Hash
 	commits map[int64]bool
 	// recent holds the last committed entries (at most maxRecent), ending
 	// at size, so that event streams need not read them back from the
@@ -594,10 +602,12 @@ func (s *sequencer) plan(batch []*appendReq, attempt int) *plan {
 	errs := make([]error, len(todo))
 	ths := make([]xtlog.Hash, len(todo))
 	sign := func(i int) {
+		if s.shared == nil {
+			return // the integrator computes the tree hash when it signs
+		}
 		p := todo[i]
 		newSize := p.st.size + int64(len(p.reqs))
-		ths[i], errs[i] = xtlog.TreeHash(newSize, p)
-		if errs[i] != nil || s.shared == nil {
+		if ths[i], errs[i] = xtlog.TreeHash(newSize, p); errs[i] != nil {
 			return
 		}
 		cp := tlog.Checkpoint{Origin: s.v.origin(names[i]), Size: newSize, Hash: ths[i]}
@@ -699,7 +709,7 @@ func (s *sequencer) land(fl *flight, err error) (retry []*appendReq, failed bool
 	}
 	for name, st := range pl.next {
 		prev := s.states[name]
-		ns := &logState{size: st.size, hash: st.hash, signed: -1, recent: nextRecent(prev, st.size, pl.logs[name].app.Entries)}
+		ns := &logState{size: st.size, hash: st.hash, hashes: st.hashes, signed: -1, recent: nextRecent(prev, st.size, pl.logs[name].app.Entries)}
 		switch {
 		case s.shared != nil:
 			ns.signed, ns.note = st.size, st.note // signed in the batch
