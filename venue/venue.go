@@ -398,6 +398,7 @@ type Venue struct {
 	key      *venueKey
 	admin    []byte
 	authKey  []byte
+	macs     sync.Pool // of hash.Hash: HMAC-SHA256 keyed with authKey (auth.go)
 	seq      *sequencer
 	hub      *hub
 	limiter  *limiter
