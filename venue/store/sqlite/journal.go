@@ -166,6 +166,18 @@ func zeros(b []byte) bool {
 	return true
 }
 
+// unused reports whether a journal file's bytes are those of a file created
+// and never written to: at most the magic, then zeros (or nothing at all,
+// when a crash came before the magic was durable).
+func unused(data []byte) bool {
+	if len(data) >= len(journalMagic) && string(data[:len(journalMagic)]) == journalMagic {
+		data = data[len(journalMagic):]
+	} else if len(data) < len(journalMagic) && journalMagic[:len(data)] == string(data) {
+		return true
+	}
+	return zeros(data)
+}
+
 // parseJournal parses the frames of a journal file (after the magic). It
 // returns their records and the length of the valid prefix of data: a
 // torn last frame (cut short, or failing its checksum with nothing valid

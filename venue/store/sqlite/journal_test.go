@@ -316,6 +316,59 @@ func TestReservedJournal(t *testing.T) {
 	l.check(t, s)
 }
 
+// TestTornBeforeUnusedFile: the applier creates the next journal file
+// before it waits for the write in progress, so a kill can leave a file
+// whose last frame is cut short followed by a created, unused one (found
+// by TestKillDurabilityLoop). Open drops the torn frame, as it would at
+// the end of the last file, and keeps every record before it; a torn
+// frame followed by a file that holds a frame is still refused.
+func TestTornBeforeUnusedFile(t *testing.T) {
+	for name, next := range map[string][]byte{
+		"MagicAndZeros": append([]byte(journalMagic), make([]byte, 4096)...),
+		"MagicOnly":     []byte(journalMagic),
+		"Zeros":         make([]byte, 4096),
+		"Nothing":       nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path, l, jf := crashed(t, 4)
+			data, reserve := readJournal(t, jf)
+			l.dropLast()
+			if err := os.WriteFile(jf, append(data[:len(data)-10], reserve...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			nextPath := path + "-journal-" + strconv.Itoa(journalNumber(t, path, jf)+1)
+			if err := os.WriteFile(nextPath, next, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			l.check(t, s)
+		})
+	}
+	t.Run("FrameAfter", func(t *testing.T) {
+		path, _, jf := crashed(t, 4)
+		data, reserve := readJournal(t, jf)
+		if err := os.WriteFile(jf, append(data[:len(data)-10], reserve...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The next file holds a whole frame (any: a copy of the first).
+		_, n, ok, _ := frameAt(data[len(journalMagic):])
+		if !ok {
+			t.Fatal("no first frame")
+		}
+		nextPath := path + "-journal-" + strconv.Itoa(journalNumber(t, path, jf)+1)
+		if err := os.WriteFile(nextPath, append([]byte(journalMagic), data[len(journalMagic):len(journalMagic)+n]...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(t.Context(), path); !errors.Is(err, errCorrupt) {
+			t.Fatalf("Open with a torn frame before a used file: %v, want errCorrupt", err)
+		}
+	})
+}
+
 // journalNumber returns the number of journal file jf of the database at path.
 func journalNumber(t *testing.T, path, jf string) int {
 	t.Helper()

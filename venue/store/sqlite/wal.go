@@ -600,18 +600,30 @@ func (s *Store) replay(ctx context.Context) (int, error) {
 		files = append(files, file{n, filepath.Join(dir, de.Name())})
 	}
 	sort.Slice(files, func(a, b int) bool { return files[a].n < files[b].n })
-	var recs []*record
-	next := 1
+	datas := make([][]byte, len(files))
+	used := -1 // the last file that holds more than a magic and zeros
 	for i, f := range files {
-		next = f.n + 1
-		last := i == len(files)-1
 		data, err := os.ReadFile(f.path)
 		if err != nil {
 			return 0, fmt.Errorf("failed to read the journal: %w", err)
 		}
-		if last && (len(data) < len(journalMagic) || zeros(data)) {
-			continue // created, never used
+		datas[i] = data
+		if !unused(data) {
+			used = i
 		}
+	}
+	var recs []*record
+	next := 1
+	if len(files) > 0 {
+		next = files[len(files)-1].n + 1
+	}
+	// Files after the last used one were created and never written to:
+	// the applier creates the next file before it waits for the write in
+	// progress to end, so a crash can leave an empty file after one whose
+	// last frame was cut short. The last used file may end in such a torn
+	// frame; every file before it must be whole.
+	for i, f := range files[:used+1] {
+		last, data := i == used, datas[i]
 		if len(data) < len(journalMagic) || string(data[:len(journalMagic)]) != journalMagic {
 			return 0, fmt.Errorf("%s: %w: not a journal", f.path, errCorrupt)
 		}
