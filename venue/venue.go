@@ -455,7 +455,7 @@ func New(ctx context.Context, cfg Config) (*Venue, error) {
 	v.mountCosignatures() // cosignatures of checkpoints (cosign.go)
 	v.store = cfg.Store
 	if v.store == nil {
-		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
+		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile), sqlite.WithLogger(cfg.Logger))
 		if err != nil {
 			return nil, err
 		}

@@ -12,7 +12,10 @@ import (
 
 // createSchema creates the tables of a new database, or migrates an older
 // one to schemaVersion, in one transaction.
-func createSchema(ctx context.Context, w *sql.DB, path string) error {
+func createSchema(ctx context.Context, w *sql.DB, path string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to create schema: %w", err)
@@ -31,7 +34,7 @@ func createSchema(ctx context.Context, w *sql.DB, path string) error {
 		if err != nil {
 			return fmt.Errorf("failed to migrate the database from schema 2 to 3: %w", err)
 		}
-		slog.InfoContext(ctx, "sqlite: database migrated from schema 2 to 3 (entries in chunks)",
+		log.InfoContext(ctx, "sqlite: database migrated from schema 2 to 3 (entries in chunks)",
 			"path", path, "logs", st.logs, "entries", st.entries, "chunks", st.chunks, "duration", time.Since(start).Round(time.Millisecond))
 		v = schemaVersion
 	}

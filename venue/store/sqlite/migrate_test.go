@@ -94,10 +94,7 @@ func TestMigrate2(t *testing.T) {
 	writeV2(t, path, logs, -1)
 
 	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	s, err := Open(ctx, path)
-	slog.SetDefault(old)
+	s, err := Open(ctx, path, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -166,9 +167,20 @@ const schemaVersion = "3"
 // journal and starts the applier. Opens of the same path in one process
 // share one Store (the journal and the sizes in memory must be one), which
 // closes when the last of them is closed.
-func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, options{applyEvery: defaultApplyEvery})
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{applyEvery: defaultApplyEvery}
+	for _, f := range opts {
+		f(&o)
+	}
+	return open(ctx, path, o)
 }
+
+// An Option changes how Open opens a store.
+type Option func(*options)
+
+// WithLogger makes Open log what it does once (a schema migration) to l
+// rather than to slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // opened holds the stores open in this process, by absolute path.
 var opened struct {
@@ -233,7 +245,7 @@ func openNew(ctx context.Context, path string, cfg options) (*Store, error) {
 		return nil, fmt.Errorf("failed to open database: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	if err := createSchema(ctx, w, path); err != nil {
+	if err := createSchema(ctx, w, path, cfg.logger); err != nil {
 		w.Close()
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +47,8 @@ var errClosed = errors.New("store closed")
 // options are the store's internal settings (tests change them).
 type options struct {
 	applyEvery time.Duration
-	noApply    bool // no applier goroutine: records stay in the journal until Close
+	noApply    bool         // no applier goroutine: records stay in the journal until Close
+	logger     *slog.Logger // for what Open does once (a migration); nil: slog.Default()
 }
 
 // logMem is what the store keeps in memory of a log it appended to since
