@@ -304,10 +304,22 @@ func TestReservedJournal(t *testing.T) {
 		t.Errorf("%d bytes written for 3 one-entry appends: frames not at the start of the file", len(data))
 	}
 	// The next file, created and reserved, nothing written.
+	writeNextJournal(t, path, jf, make([]byte, 1<<16))
+	reopen(t, path, l)
+}
+
+// writeNextJournal writes data as the journal file that follows jf.
+func writeNextJournal(t *testing.T, path, jf string, data []byte) {
+	t.Helper()
 	next := path + "-journal-" + strconv.Itoa(journalNumber(t, path, jf)+1)
-	if err := os.WriteFile(next, make([]byte, 1<<16), 0o600); err != nil {
+	if err := os.WriteFile(next, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// reopen opens the store at path and checks that it holds l as built.
+func reopen(t *testing.T, path string, l *testLog) {
+	t.Helper()
 	s, err := Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -336,16 +348,8 @@ func TestTornBeforeUnusedFile(t *testing.T) {
 			if err := os.WriteFile(jf, append(data[:len(data)-10], reserve...), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			nextPath := path + "-journal-" + strconv.Itoa(journalNumber(t, path, jf)+1)
-			if err := os.WriteFile(nextPath, next, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := Open(t.Context(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			l.check(t, s)
+			writeNextJournal(t, path, jf, next)
+			reopen(t, path, l)
 		})
 	}
 	t.Run("FrameAfter", func(t *testing.T) {
@@ -359,10 +363,7 @@ func TestTornBeforeUnusedFile(t *testing.T) {
 		if !ok {
 			t.Fatal("no first frame")
 		}
-		nextPath := path + "-journal-" + strconv.Itoa(journalNumber(t, path, jf)+1)
-		if err := os.WriteFile(nextPath, append([]byte(journalMagic), data[len(journalMagic):len(journalMagic)+n]...), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeNextJournal(t, path, jf, append([]byte(journalMagic), data[len(journalMagic):len(journalMagic)+n]...))
 		if _, err := Open(t.Context(), path); !errors.Is(err, errCorrupt) {
 			t.Fatalf("Open with a torn frame before a used file: %v, want errCorrupt", err)
 		}
