@@ -64,9 +64,9 @@
 // flight and starts no other until the round is served, so appends wait
 // for their 201 instead (integrate.go, "Back-pressure"). The bound can
 // still be exceeded when one round alone takes longer than the other half:
-// thousands of logs to sign at once, a store that stalls (a slow disk; the
-// SQLite journal full and waiting for its applier, from about 145,000
-// entries/s on two cores), CPUs too busy to run the integrator. The venue
+// thousands of logs to sign at once, a disk slow to sync, CPUs too busy to
+// run the integrator (checkpoints do not wait for the SQLite store's
+// applier when its journal is full; appends do). The venue
 // then logs a warning with the lag once per episode and counts the late
 // rounds (GET /v1/stats late_integrations, metric
 // goodoffices_checkpoints_late_total). An append with the header
