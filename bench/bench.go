@@ -34,6 +34,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -166,10 +167,14 @@ type VenueTarget struct {
 	// covers it (Goodoffices-Await: checkpoint, as desks do); by default
 	// an append counts when it is durable at its index.
 	AwaitCheckpoint bool
-	Channels        []string
-	hc              *http.Client
-	rootKey         *delegation.RootKey
-	name            string
+	// GoClient makes the writers use the venue's Go client (package
+	// venue/client, over net/http), as desks do, instead of making their
+	// requests themselves over HTTP/1.1 (http1.go).
+	GoClient bool
+	Channels []string
+	hc       *http.Client
+	rootKey  *delegation.RootKey
+	name     string
 }
 
 // NewHTTPClient returns an HTTP client for many concurrent writers to a few
@@ -195,6 +200,7 @@ func (t *VenueTarget) UseH2C() {
 	tr.Protocols = new(http.Protocols)
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	t.hc = &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	t.GoClient = true
 }
 
 // PrepareVenue accredits a fresh delegation at the venue (with the admin
@@ -258,7 +264,7 @@ func (t *VenueTarget) Writers(ctx context.Context, n int, route string) ([]Write
 		if err != nil {
 			return nil, err
 		}
-		vw := &venueWriter{channels: t.Channels, batch: t.Batch}
+		vw := &venueWriter{channels: t.Channels, batch: t.Batch, paths: t.paths()}
 		if route == RouteDevice {
 			vw.home = i % len(t.URLs)
 		} else {
@@ -282,6 +288,13 @@ func (t *VenueTarget) Writers(ctx context.Context, n int, route string) ([]Write
 				return nil, fmt.Errorf("failed to authenticate device: %w", err)
 			}
 			vw.nodes = append(vw.nodes, c)
+			if !t.GoClient {
+				h, err := newHTTP1Conn(u, c, t.AwaitCheckpoint)
+				if err != nil {
+					return nil, err
+				}
+				vw.http1 = append(vw.http1, h)
+			}
 		}
 		out[i] = vw
 	}
@@ -301,17 +314,34 @@ func authenticate(ctx context.Context, c *client.Client) error {
 	return err
 }
 
+// paths returns the request paths of appends to each channel, in order:
+// entries, batch.
+func (t *VenueTarget) paths() [][2]string {
+	ps := make([][2]string, len(t.Channels))
+	for i, c := range t.Channels {
+		p := "/logs/" + url.PathEscape(c)
+		ps[i] = [2]string{p + "/entries", p + "/batch"}
+	}
+	return ps
+}
+
 type venueWriter struct {
 	batch    int // entries per request; > 1: POST /logs/{log}/batch
 	nodes    []*client.Client
-	home     int // the node of every append, or -1: the channel's node
+	http1    []*http1Conn // one per node, unless VenueTarget.GoClient
+	home     int          // the node of every append, or -1: the channel's node
 	channels []string
+	paths    [][2]string // VenueTarget.paths
+	body     []byte      // a batch request's body, reused
 }
 
 func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
 	n := w.home
 	if n < 0 {
 		n = ch % len(w.nodes)
+	}
+	if w.http1 != nil {
+		return w.appendHTTP1(ctx, w.http1[n], ch, entry)
 	}
 	if w.batch > 1 {
 		es := make([][]byte, w.batch)
@@ -325,6 +355,42 @@ func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
 	return err
 }
 
+// appendHTTP1 makes an append (or a batch of w.batch) over c and checks
+// that the venue answered with an index for every entry.
+func (w *venueWriter) appendHTTP1(ctx context.Context, c *http1Conn, ch int, entry []byte) error {
+	if w.batch <= 1 {
+		data, err := c.post(ctx, w.paths[ch][0], "message/mls", Frame(entry))
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Index *int64 `json:"index"`
+		}
+		if err := json.Unmarshal(data, &out); err != nil || out.Index == nil {
+			return fmt.Errorf("the venue's answer to an append has no index: %q", data)
+		}
+		return nil
+	}
+	e := Frame(entry)
+	b := w.body[:0]
+	for range w.batch {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(e)))
+		b = append(b, e...)
+	}
+	w.body = b
+	data, err := c.post(ctx, w.paths[ch][1], "application/vnd.goodoffices.entries", b)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Indexes []int64 `json:"indexes"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil || len(out.Indexes) != w.batch {
+		return fmt.Errorf("the venue's answer to a batch of %d has not as many indexes: %q", w.batch, data)
+	}
+	return nil
+}
+
 // Stats are the venue's group-commit counters (GET /v1/stats), summed over
 // its nodes.
 type Stats struct {
@@ -336,6 +402,10 @@ type Stats struct {
 	Integrations, Signed int64
 	IntegrateTime        time.Duration
 	MaxLag               time.Duration
+	// Holds and HoldTime count the sequencer's pauses while integration
+	// was behind (back-pressure).
+	Holds    int64
+	HoldTime time.Duration
 }
 
 // Stats reads the counters of every node; it returns zero Stats if a node
@@ -360,6 +430,8 @@ func (t *VenueTarget) Stats(ctx context.Context, admin string) Stats {
 			Signed       int64   `json:"checkpoints_signed"`
 			AvgIntMS     float64 `json:"avg_integration_ms"`
 			MaxLagMS     float64 `json:"max_integration_lag_ms"`
+			Holds        int64   `json:"integration_holds"`
+			HoldMS       float64 `json:"integration_hold_ms"`
 		}
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v)
 		resp.Body.Close()
@@ -373,6 +445,8 @@ func (t *VenueTarget) Stats(ctx context.Context, admin string) Stats {
 		s.Signed += v.Signed
 		s.IntegrateTime += time.Duration(v.AvgIntMS * float64(v.Integrations) * float64(time.Millisecond))
 		s.MaxLag = max(s.MaxLag, time.Duration(v.MaxLagMS*float64(time.Millisecond)))
+		s.Holds += v.Holds
+		s.HoldTime += time.Duration(v.HoldMS * float64(time.Millisecond))
 	}
 	return s
 }
@@ -381,7 +455,7 @@ func (t *VenueTarget) Stats(ctx context.Context, admin string) Stats {
 func (s Stats) Sub(o Stats) Stats {
 	return Stats{Appends: s.Appends - o.Appends, Batches: s.Batches - o.Batches, BatchTime: s.BatchTime - o.BatchTime,
 		Integrations: s.Integrations - o.Integrations, Signed: s.Signed - o.Signed, IntegrateTime: s.IntegrateTime - o.IntegrateTime,
-		MaxLag: s.MaxLag}
+		MaxLag: s.MaxLag, Holds: s.Holds - o.Holds, HoldTime: s.HoldTime - o.HoldTime}
 }
 
 // String describes the group commits.
@@ -395,6 +469,9 @@ func (s Stats) String() string {
 		out += fmt.Sprintf("; %d integrations, %.1f checkpoints and %.2fms each, %.1f appends per checkpoint; longest wait for a checkpoint since start %s",
 			s.Integrations, float64(s.Signed)/float64(s.Integrations), float64(s.IntegrateTime)/float64(s.Integrations)/float64(time.Millisecond),
 			float64(s.Appends)/float64(max(1, s.Signed)), s.MaxLag.Round(100*time.Microsecond))
+	}
+	if s.Holds > 0 {
+		out += fmt.Sprintf("; appends held back %d times for %s in all while integration was behind", s.Holds, s.HoldTime.Round(time.Millisecond))
 	}
 	return out
 }

@@ -32,11 +32,14 @@ func runBenchVenue(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "bench venue", "[flags]", `
 Measures how many log appends per second the venue makes durable, and their
 latency, with 1, 16 and 128 concurrent writers spread over many channels,
-driving the real server over HTTP on loopback with the venue's Go client.
-Each writer is a registered, authenticated device that appends one entry at
-a time and waits for the venue's acknowledgement (given only once the entry
-is committed to disk; with --await-checkpoint, only once a signed
-checkpoint covering it is served, as desks ask).
+driving the real server over HTTP on loopback. Each writer is a registered,
+authenticated device that appends one entry at a time and waits for the
+venue's acknowledgement (given only once the entry is committed to disk;
+with --await-checkpoint, only once a signed checkpoint covering it is
+served, as desks ask). Writers make their requests themselves, one
+kept-alive HTTP/1.1 connection each, as load generators such as wrk do, so
+that the client takes as little as it can of CPUs it shares with the venue;
+with --go-client they use the venue's Go client (net/http), as desks do.
 
 By default it starts a venue of its own (this binary, 'goodoffices venue',
 with a fresh SQLite database in a temporary directory, rate limit off). With
@@ -69,7 +72,8 @@ Examples:
 	channels := fs.Int("channels", 256, "`number` of channels the writers spread over")
 	batch := fs.Int("batch", 1, "entries per request: above 1, each writer sends `N` entries at a time to the batch endpoint (POST /logs/{log}/batch) and the appends/s count entries")
 	await := fs.Bool("await-checkpoint", false, "each append waits until a signed checkpoint covers it (as desks do), not only until it is durable")
-	h2c := fs.Bool("h2c", false, "writers speak HTTP/2 without TLS (h2c) to the venue instead of HTTP/1.1")
+	h2c := fs.Bool("h2c", false, "writers speak HTTP/2 without TLS (h2c) to the venue instead of HTTP/1.1 (with the Go client)")
+	goClient := fs.Bool("go-client", false, "writers use the venue's Go client (net/http), as desks do, instead of making their HTTP/1.1 requests themselves")
 	prefill := fs.Int("prefill", 0, "append this `number` of entries to every channel before measuring (to see whether cost grows with log length)")
 	size := fs.Int("size", 256, "entry size in `bytes`")
 	duration := fs.Duration("duration", 10*time.Second, "measured `time` per run")
@@ -155,7 +159,7 @@ Examples:
 		if len(urls) > 1 {
 			fmt.Fprintf(out, "appends routed to nodes by %s\n", *route)
 		}
-		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *batch, *await, *h2c, *channels, *prefill, *size, *warmup, *duration)
+		venueRes, err = benchVenue(ctx, out, urls, admin, *route, counts, *batch, *await, *h2c, *goClient, *channels, *prefill, *size, *warmup, *duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof.Close()
@@ -390,7 +394,7 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, batch int, await, h2c bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
+func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route string, counts []int, batch int, await, h2c, goClient bool, channels, prefill, size int, warmup, duration time.Duration) ([]bench.Result, error) {
 	rss0 := venueRSS()
 	start := time.Now()
 	t, err := bench.PrepareVenue(ctx, urls, admin, channels)
@@ -404,9 +408,15 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 				float64(rss1)/(1<<20), float64(rss1-rss0)/float64(channels), float64(rss0)/(1<<20))
 		}
 	}
-	if h2c {
+	switch {
+	case h2c:
 		t.UseH2C()
-		fmt.Fprintln(out, "writers use HTTP/2 without TLS (h2c)")
+		fmt.Fprintln(out, "writers use the venue's Go client over HTTP/2 without TLS (h2c)")
+	case goClient:
+		t.GoClient = true
+		fmt.Fprintln(out, "writers use the venue's Go client (net/http, HTTP/1.1)")
+	default:
+		fmt.Fprintln(out, "writers make their HTTP/1.1 requests themselves, one kept-alive connection each (--go-client: the venue's Go client)")
 	}
 	if prefill > 0 {
 		// Through the batch endpoint, up to its limit per request, when

@@ -291,6 +291,14 @@ func (c *Client) Authenticate(ctx context.Context) error {
 	return err
 }
 
+// BearerToken returns the device's bearer token, authenticating first if it
+// has none or it is about to expire. For tools that make their own HTTP
+// requests to the venue with it (goodoffices bench's HTTP/1.1 writers); the
+// token is a credential: keep it out of logs.
+func (c *Client) BearerToken(ctx context.Context) (string, error) {
+	return c.deviceToken(ctx)
+}
+
 // Info describes a venue.
 type Info struct {
 	Name              string `json:"name"`
