@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/good-offices/goodoffices/venue/client"
@@ -381,4 +382,88 @@ func asciiEqualFold[T []byte | string](b T, s string) bool {
 		}
 	}
 	return true
+}
+
+// A FloorServer answers appends as a venue does (201 and an index, for one
+// entry or a batch) without checking, storing or signing anything. The same
+// writers against it measure what HTTP/1.1 alone costs on the machine:
+// the ceiling of any venue behind Go's net/http there.
+type FloorServer struct {
+	URL  string
+	srv  *http.Server
+	next atomic.Int64 // the next index
+	reqs atomic.Int64 // requests answered
+}
+
+// Requests returns the number of requests answered so far.
+func (f *FloorServer) Requests() int64 { return f.reqs.Load() }
+
+// StartFloor starts a FloorServer on a loopback port in this process.
+func StartFloor() (*FloorServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f := &FloorServer{URL: "http://" + ln.Addr().String()}
+	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 10 * time.Second}
+	go f.srv.Serve(ln)
+	return f, nil
+}
+
+func (f *FloorServer) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxResponse))
+	if err != nil || r.Method != http.MethodPost || r.Header.Get("Authorization") == "" {
+		http.Error(w, `{"error":"not an append"}`, http.StatusBadRequest)
+		return
+	}
+	out := append(make([]byte, 0, 64), `{"index":`...)
+	if strings.HasSuffix(r.URL.Path, "/batch") {
+		n := 0
+		for len(body) >= 4 {
+			l := int(body[0])<<24 | int(body[1])<<16 | int(body[2])<<8 | int(body[3])
+			if l > len(body)-4 {
+				break
+			}
+			body = body[4+l:]
+			n++
+		}
+		first := f.next.Add(int64(n)) - int64(n)
+		out = append(out[:0], `{"indexes":[`...)
+		for i := range n {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = strconv.AppendInt(out, first+int64(i), 10)
+		}
+		out = append(out, "]}\n"...)
+	} else {
+		out = strconv.AppendInt(out, f.next.Add(1)-1, 10)
+		out = append(out, "}\n"...)
+	}
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(http.StatusCreated)
+	w.Write(out)
+	f.reqs.Add(1)
+}
+
+// Close stops the server.
+func (f *FloorServer) Close() { f.srv.Close() }
+
+// Writers returns n writers that append to f as to a venue with
+// channels channels, batch entries per request.
+func (f *FloorServer) Writers(n, channels, batch int) ([]Writer, error) {
+	t := &VenueTarget{Batch: batch}
+	for i := range channels {
+		t.Channels = append(t.Channels, fmt.Sprintf("floor-%d", i))
+	}
+	out := make([]Writer, n)
+	for i := range out {
+		c, err := newHTTP1Conn(f.URL, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		c.token = func(context.Context, bool) (string, error) { return "floor", nil }
+		out[i] = &venueWriter{batch: batch, http1: []*http1Conn{c}, home: 0, channels: t.Channels, paths: t.paths()}
+	}
+	return out, nil
 }

@@ -158,7 +158,17 @@ func copyFile(from, to string) error {
 // CPUTime returns the user and system CPU time the venue process has used
 // so far, read from /proc (Linux only; 0 and false elsewhere).
 func (p *VenueProcess) CPUTime() (time.Duration, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	return procCPU(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+}
+
+// SelfCPUTime returns the user and system CPU time this process (the
+// benchmark client, when the venue runs in a process of its own) has used
+// so far, as CPUTime does.
+func SelfCPUTime() (time.Duration, bool) { return procCPU("/proc/self/stat") }
+
+// procCPU reads utime + stime from a /proc/<pid>/stat file.
+func procCPU(stat string) (time.Duration, bool) {
+	b, err := os.ReadFile(stat)
 	if err != nil {
 		return 0, false
 	}

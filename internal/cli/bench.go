@@ -86,6 +86,7 @@ Examples:
 	natsURL := fs.String("nats", "", "with --nodes > 1: NATS `URL` the venue nodes use for fan-out")
 	natsServer := fs.String("nats-server", "", "nats-server `binary` for the JetStream baseline (default: PATH, ~/go/bin, /usr/sbin)")
 	noJS := fs.Bool("no-jetstream", false, "skip the JetStream baseline")
+	floor := fs.Bool("http-floor", false, "also run the writers against a net/http handler in this process that answers 201 without checking, storing or signing anything: the ceiling HTTP/1.1 sets on this machine")
 	noVenue := fs.Bool("no-venue", false, "run only the JetStream baseline")
 	binary := fs.String("binary", "", "goodoffices `binary` to start as the venue (default: this one)")
 	inProcess := fs.Bool("in-process", false, "run the venue inside this process (still over HTTP on loopback); needed for --cpuprofile")
@@ -171,6 +172,11 @@ Examples:
 		}
 		stop()
 		if err != nil {
+			return err
+		}
+	}
+	if *floor {
+		if err := benchFloor(ctx, out, counts, *channels, *batch, *size, *warmup, *duration); err != nil {
 			return err
 		}
 	}
@@ -475,10 +481,12 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		}
 		before := t.Stats(ctx, admin)
 		cpu0, cpuOK := venueCPU()
+		self0, selfOK := bench.SelfCPUTime()
 		r := bench.Load(ctx, ws, channels, size, warmup, duration)
 		r.Appends *= int64(batch)
 		r.Errors *= int64(batch)
 		cpu1, _ := venueCPU()
+		self1, _ := bench.SelfCPUTime()
 		after := t.Stats(ctx, admin)
 		bench.PrintResult(out, r)
 		fmt.Fprintf(out, "%8s (%s, warm-up included)\n", "", after.Sub(before))
@@ -487,6 +495,11 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 			// shared machine where wall-clock throughput does not.
 			fmt.Fprintf(out, "%8s venue CPU %.1f µs per append (%s over %d appends, warm-up included)\n", "",
 				float64((cpu1-cpu0).Microseconds())/float64(d.Appends), (cpu1 - cpu0).Round(time.Millisecond), d.Appends)
+			if selfOK {
+				// The venue runs apart: this process is the client.
+				fmt.Fprintf(out, "%8s benchmark client CPU %.1f µs per append (%s)\n", "",
+					float64((self1-self0).Microseconds())/float64(d.Appends), (self1 - self0).Round(time.Millisecond))
+			}
 		}
 		res = append(res, r)
 		if ctx.Err() != nil {
@@ -495,6 +508,38 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 	}
 	tileReads("after the runs")
 	return res, nil
+}
+
+// benchFloor runs the writers against a bench.FloorServer.
+func benchFloor(ctx context.Context, out io.Writer, counts []int, channels, batch, size int, warmup, duration time.Duration) error {
+	f, err := bench.StartFloor()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(out, "\nHTTP floor: the same writers against a net/http handler in this process that answers 201 without checking, storing or signing anything (%s)\n", f.URL)
+	bench.PrintHeader(out)
+	for _, n := range counts {
+		ws, err := f.Writers(n, channels, batch)
+		if err != nil {
+			return err
+		}
+		c0, cpuOK := bench.SelfCPUTime()
+		n0 := f.Requests()
+		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		r.Appends *= int64(batch)
+		r.Errors *= int64(batch)
+		c1, _ := bench.SelfCPUTime()
+		bench.PrintResult(out, r)
+		if reqs := f.Requests() - n0; cpuOK && reqs > 0 {
+			fmt.Fprintf(out, "%8s CPU %.1f µs per request, client and server together (%d requests, warm-up included)\n", "",
+				float64((c1-c0).Microseconds())/float64(reqs), reqs)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func benchJetStream(ctx context.Context, out io.Writer, natsURL string, counts []int, channels, size int, warmup, duration time.Duration) ([]bench.Result, error) {

@@ -49,7 +49,7 @@ func TestBenchVenueSQLite(t *testing.T) {
 // TestBenchVenuePostgres does the same on PostgreSQL, in a schema of its own.
 func TestBenchVenuePostgres(t *testing.T) {
 	db := pgtest.URL(t)
-	out := runBench(t, "--in-process", "--no-jetstream", "--db", db, "--writers", "2", "--channels", "2", "--warmup", "0s", "--duration", "300ms")
+	out := runBench(t, "--in-process", "--no-jetstream", "--go-client", "--db", db, "--writers", "2", "--channels", "2", "--warmup", "0s", "--duration", "300ms")
 	checkBenchRuns(t, out, "2")
 	if !strings.Contains(out, "PostgreSQL") {
 		t.Fatalf("output does not name the store:\n%s", out)
@@ -69,6 +69,18 @@ func TestBenchVenueUsage(t *testing.T) {
 		var out, errOut bytes.Buffer
 		if code := Main(t.Context(), append([]string{"bench", "venue"}, args...), &out, &errOut); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+}
+
+// TestBenchHTTPFloor runs the writers against the bare HTTP handler, in
+// batches too: every request answered with its indexes, none failed.
+func TestBenchHTTPFloor(t *testing.T) {
+	for _, batch := range []string{"1", "4"} {
+		out := runBench(t, "--no-venue", "--no-jetstream", "--http-floor", "--batch", batch, "--writers", "1,3", "--channels", "2", "--warmup", "0s", "--duration", "200ms")
+		checkBenchRuns(t, out, "1", "3")
+		if !strings.Contains(out, "HTTP floor") || !strings.Contains(out, "µs per request") {
+			t.Fatalf("batch %s: output lacks the floor's heading or CPU:\n%s", batch, out)
 		}
 	}
 }
