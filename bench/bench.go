@@ -12,7 +12,10 @@
 // more), since the venue refuses anything else. An append counts when
 // the venue answered 201 with its index, which it does only after the
 // entry's group-commit transaction is durable. Latency is measured per
-// append at the client, from the request to the answer.
+// append at the client, from the request to the answer. Writers make their
+// HTTP/1.1 requests themselves (http1.go) unless VenueTarget.GoClient asks
+// for the venue's Go client; a FloorServer answers the same writers
+// without doing anything, to show what HTTP alone costs.
 //
 // The baseline runs the same writers against a JetStream stream with file
 // storage on a nats-server started for the run with sync_interval: always,
