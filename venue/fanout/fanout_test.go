@@ -140,18 +140,27 @@ func TestPollAppliesChanges(t *testing.T) {
 		}
 		return c, nil
 	}, func(c venue.PeerChange) { got <- c }, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	time.Sleep(30 * time.Millisecond)
+	next := func() venue.PeerChange {
+		t.Helper()
+		select {
+		case c := <-got:
+			return c
+		case <-time.After(5 * time.Second):
+			t.Fatal("no change applied")
+			return venue.PeerChange{}
+		}
+	}
+	// The first read is the baseline: Poll catches up on everything once.
+	// Change the heads only after it, or the change would be part of the
+	// baseline (this test used to sleep 30 ms instead, and failed under
+	// load when the first tick came later).
+	if c := next(); !c.All {
+		t.Fatalf("first change %+v, want all", c)
+	}
 	mu.Lock()
 	h.Logs["x"] = 4
 	mu.Unlock()
-	for _, want := range []string{"all", "x"} {
-		select {
-		case c := <-got:
-			if want == "all" && !c.All || want == "x" && c.Logs["x"] != 4 {
-				t.Fatalf("change %+v, want %s", c, want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no change applied")
-		}
+	if c := next(); c.All || c.Logs["x"] != 4 {
+		t.Fatalf("change %+v, want x at 4", c)
 	}
 }
