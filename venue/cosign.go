@@ -186,6 +186,13 @@ func (v *Venue) handleAddCosignature(w http.ResponseWriter, r *http.Request, p p
 		writeError(w, http.StatusConflict, fmt.Sprintf("this is not the checkpoint of size %d this venue signed for %s", cp.Size, log))
 		return
 	}
+	// A served checkpoint may not be durable yet (integrate.go, "Lazy
+	// checkpoints"): make it so before a cosignature of it is kept, or a
+	// crash could leave a cosignature whose checkpoint is gone.
+	if err := v.store.AddCheckpoints(ctx, []store.SignedCheckpoint{{Log: log, Size: cp.Size, Note: stored}}); err != nil {
+		v.writeErr(w, &errStore{err})
+		return
+	}
 	rec := fmt.Appendf(nil, "%d\n%s\n", cp.Size, line)
 	if _, err := v.store.PutMail(ctx, cosignQueuePrefix+log, rec); err != nil {
 		v.writeErr(w, &errStore{err})

@@ -2,18 +2,13 @@ package venue_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/good-offices/goodoffices/bench"
-	"github.com/good-offices/goodoffices/delegation"
-	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -50,17 +45,7 @@ func TestH2CListener(t *testing.T) {
 			p = startVenueProc(t, bin, data, "--h2c=false")
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		cred, _ := os.ReadFile(filepath.Join(data, venue.AdminFile))
-		admin, _ := client.New(p.url, client.WithAdmin(string(cred)))
-		root, _ := delegation.GenerateRoot("arden")
-		if _, err := admin.Accredit(ctx, "arden", root.VerifierKey()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
-			t.Fatal(err)
-		}
-		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		cert := certFor(t, root, pub, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		priv, cert := ardenPlenary(t, ctx, p.url, data)
 		h1, _ := client.New(p.url, client.WithDevice(priv))
 		if _, err := h1.RegisterDevice(ctx, cert); err != nil {
 			t.Fatal(err)

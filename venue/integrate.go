@@ -18,9 +18,10 @@ import (
 // The sequencer answers an append once the entry is durable at its index.
 // The integrator then makes it visible: it gathers the logs that grew for
 // Config.CheckpointWithin/2 (or less, when an append waits for its
-// checkpoint), signs one checkpoint per such log at its stored size, stores
-// the checkpoints in one transaction, and only then serves them and wakes
-// the event streams. Ed25519 signatures, the largest cost of an append
+// checkpoint), signs one checkpoint per such log at its stored size, hands
+// the checkpoints to the store (durable at once, or lazily: "Lazy
+// checkpoints" below), and only then serves them and wakes the event
+// streams. Ed25519 signatures, the largest cost of an append
 // when every batch signed, are thereby made once per log per interval
 // instead of once per log per batch.
 //
@@ -31,11 +32,12 @@ import (
 // never integrates is withholding: a desk raises AlarmStaleView once its
 // bound passes (desk/eclipse.go).
 //
-// Back-pressure. Under a burst the integrator's rounds slow down: its
-// checkpoints go into the store behind the appends (with SQLite, one
-// journal and one fdatasync at a time: a round's write waits for the frame
-// being synced, then shares the next one with whatever batch the sequencer
-// started meanwhile), and it shares the CPUs with the writers. So the
+// Back-pressure. Under a burst the integrator's rounds slow down: a store
+// that syncs checkpoints takes them behind the appends (the SQLite store
+// did, before it took them lazily: one journal and one fdatasync at a time,
+// a round's write waiting for the frame being synced and then sharing the
+// next one with whatever batch the sequencer started meanwhile), and the
+// integrator shares the CPUs with the writers. So the
 // sequencer holds back (holdBack): while the oldest acknowledged append
 // that no served checkpoint covers is older than the gathering interval,
 // CheckpointWithin/2 (a round is due or running), it answers the batch it
@@ -45,7 +47,8 @@ import (
 // checkpoint the venue cannot serve in time. The check is one atomic load
 // and one clock read per batch; nothing per append.
 //
-// Why half the bound and not more: a round's store write is then one small
+// Why half the bound and not more (measured when the SQLite store still
+// synced checkpoints): a round's store write is then one small
 // frame after the batch in flight, whatever the load, so an acknowledged
 // entry waits at most CheckpointWithin/2, plus the batch in flight, plus
 // one small write, plus the signatures (and whatever delays the
@@ -84,6 +87,21 @@ import (
 // On a shared store (PostgreSQL) each batch is signed in its own
 // transaction: an acknowledgement comes with its checkpoint, and there is
 // nothing to hold back (runShared does not call holdBack).
+//
+// Lazy checkpoints. A store that can (store.LazyCheckpointer: SQLite) takes
+// a round's checkpoints into memory and serves them at once; its applier
+// writes them to the tables at its next round (every 250 ms), instead of a
+// journal write and fdatasync of their own in every integration round,
+// which the appends behind them waited for. A checkpoint covers only
+// acknowledged, so durable, entries: one lost in a crash is signed again
+// from them before the venue answers anything (integrateBehind; the store's
+// Behind names its log), the same note when the log has not grown since
+// (Ed25519 signatures are deterministic) and a larger one consistent with
+// it otherwise. The one thing a lost checkpoint would take along is a
+// desk's cosignature of it, looked up by size: the cosignature endpoint
+// makes the checkpoint durable (AddCheckpoints) before it keeps one. At 128
+// writers this kept the longest wait for a checkpoint at 38–43 ms where
+// syncing each round gave 44–50 ms (BENCHMARKS.md, fourth pass).
 
 // lagging reports whether integration is behind: the oldest acknowledged
 // append without a served checkpoint is older than s.hold, and the
@@ -252,7 +270,11 @@ func (s *sequencer) integrateRound() {
 	for i, t := range targets {
 		cps[i] = store.SignedCheckpoint{Log: t.log, Size: t.size, Note: t.note}
 	}
-	if err := s.v.store.AddCheckpoints(ctx, cps); err != nil {
+	add := s.v.store.AddCheckpoints
+	if lc, ok := s.v.store.(store.LazyCheckpointer); ok {
+		add = lc.PublishCheckpoints // durable later: see "Lazy checkpoints"
+	}
+	if err := add(ctx, cps); err != nil {
 		retry(err)
 		return
 	}

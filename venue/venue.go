@@ -53,9 +53,11 @@
 // stored at index i (and the log holds n entries). The signed checkpoint
 // covering it comes after (integration, integrate.go): one integrator signs
 // one checkpoint per log that grew at most every Config.CheckpointWithin/2
-// (`goodoffices venue --checkpoint-within`, default 50 ms), stores it, and
-// only then serves it — checkpoint, tiles, entry bundles and event streams
-// all show a log up to its latest stored checkpoint. The promise: a
+// (`goodoffices venue --checkpoint-within`, default 50 ms), hands it to the
+// store (the SQLite store makes it durable at its next applier round: a
+// checkpoint lost in a crash is signed again; integrate.go, "Lazy
+// checkpoints"), and only then serves it — checkpoint, tiles, entry bundles
+// and event streams all show a log up to its latest checkpoint. The promise: a
 // checkpoint covering an acknowledged entry is served within
 // CheckpointWithin. The venue keeps it under load by back-pressure rather
 // than by acknowledging faster than it integrates: while a round of the

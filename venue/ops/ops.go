@@ -345,7 +345,21 @@ func InstrumentStore(s store.Store, m *Metrics) store.Store {
 	if sh, ok := s.(store.Shared); ok {
 		return &instrumentedShared{instrumented: in, shared: sh}
 	}
+	if lc, ok := s.(store.LazyCheckpointer); ok {
+		return &instrumentedLazy{instrumented: in, lazy: lc}
+	}
 	return in
+}
+
+// instrumentedLazy keeps the SQLite store's lazy checkpoints
+// (store.LazyCheckpointer) visible through the instrumentation.
+type instrumentedLazy struct {
+	*instrumented
+	lazy store.LazyCheckpointer
+}
+
+func (s *instrumentedLazy) PublishCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) error {
+	return s.lazy.PublishCheckpoints(ctx, cps)
 }
 
 type instrumentedShared struct {

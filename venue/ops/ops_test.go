@@ -92,6 +92,11 @@ func TestInstrumentStore(t *testing.T) {
 	}
 	m := NewMetrics()
 	s := InstrumentStore(lite, m)
+	// The SQLite store's lazy checkpoints stay reachable (the integrator
+	// looks for them on the store it is given).
+	if _, ok := s.(store.LazyCheckpointer); !ok {
+		t.Fatal("the instrumented SQLite store is no store.LazyCheckpointer")
+	}
 	if _, _, err := s.Checkpoint(ctx, "nothing"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
 	}

@@ -28,6 +28,12 @@
 // names the logs whose entries are not all covered yet, for the venue to
 // integrate them after a restart.
 //
+// A store may also take checkpoints lazily ([LazyCheckpointer]): visible
+// at once, durable a little later. A checkpoint covers only durable
+// entries, so one lost in a crash can be signed again from them: the same
+// note when the log has not grown since (Ed25519 signatures are
+// deterministic), a larger one consistent with it otherwise.
+//
 // # Handshake epochs
 //
 // [LogAppend.Commits] records which entry carries the MLS commit for an
@@ -128,8 +134,9 @@ type Store interface {
 	// ErrNotFound if none was stored yet.
 	Checkpoint(ctx context.Context, log string) (size int64, note []byte, err error)
 	// AddCheckpoints durably stores signed checkpoints, all or none. A
-	// checkpoint already stored at its size is kept as it is; one whose
-	// size exceeds its log's stored size is refused with an error.
+	// checkpoint already stored at its size is kept as it is (and made
+	// durable if it was only published: LazyCheckpointer); one whose size
+	// exceeds its log's stored size is refused with an error.
 	AddCheckpoints(ctx context.Context, cps []SignedCheckpoint) error
 	// Behind returns the logs whose stored size exceeds the size of their
 	// latest checkpoint (entries not integrated yet), in no particular order.
@@ -200,6 +207,20 @@ type Store interface {
 type Head struct {
 	Size   int64
 	Hashes map[int64]tlog.Hash // stored-hash index -> hash
+}
+
+// A LazyCheckpointer is a store that can serve checkpoints before they are
+// durable (the SQLite store: from memory, written to its tables by its next
+// applier round instead of synced through its journal first), which keeps
+// a sync out of every integration round. A crash may lose such checkpoints
+// but nothing they cover; [Store.Behind] then names their logs, for the
+// venue to sign them again before it serves anything. [Store.AddCheckpoints]
+// makes one durable at once (the venue does before it accepts a
+// cosignature of it).
+type LazyCheckpointer interface {
+	// PublishCheckpoints stores signed checkpoints as AddCheckpoints does,
+	// visible at once, durable later.
+	PublishCheckpoints(ctx context.Context, cps []SignedCheckpoint) error
 }
 
 // A Shared store is one that several venue nodes may use at the same time

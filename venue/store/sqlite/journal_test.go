@@ -770,3 +770,67 @@ func TestOpenTwice(t *testing.T) {
 		t.Fatalf("journal files after the last Close: %v", js)
 	}
 }
+
+// TestLazyCheckpoints: checkpoints published with PublishCheckpoints are
+// served at once; a crash before the applier takes them loses them (and
+// Behind then names their logs), unless AddCheckpoints made one durable
+// since, with the note it was published with; an applier round makes them
+// durable in the tables.
+func TestLazyCheckpoints(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "venue.db")
+	a, b := &testLog{name: "a"}, &testLog{name: "b"}
+	s := openUnapplied(t, path)
+	if err := s.Append(ctx, []store.LogAppend{a.next(t, 4, false, -1), b.next(t, 6, false, -1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishCheckpoints(ctx, []store.SignedCheckpoint{{Log: "a", Size: 4, Note: []byte("a 4\n")}, {Log: "b", Size: 6, Note: []byte("b 6\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishCheckpoints(ctx, []store.SignedCheckpoint{{Log: "a", Size: 5, Note: []byte("a 5\n")}}); err == nil {
+		t.Fatal("a checkpoint past the log's end was published")
+	}
+	for _, c := range []struct {
+		log  string
+		size int64
+		note string
+	}{{"a", 4, "a 4\n"}, {"b", 6, "b 6\n"}} {
+		if n, note, err := s.Checkpoint(ctx, c.log); err != nil || n != c.size || string(note) != c.note {
+			t.Fatalf("Checkpoint(%s) = %d %q %v", c.log, n, note, err)
+		}
+	}
+	if behind, err := s.Behind(ctx); err != nil || len(behind) != 0 {
+		t.Fatalf("Behind = %v, %v, want none while served", behind, err)
+	}
+	// Made durable with the note it was published with, whatever the
+	// caller passes.
+	if err := s.AddCheckpoints(ctx, []store.SignedCheckpoint{{Log: "b", Size: 6, Note: []byte("other\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	s.crash()
+
+	s2 := openUnapplied(t, path)
+	a.check(t, s2)
+	b.check(t, s2)
+	if _, _, err := s2.Checkpoint(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Checkpoint(a) after the crash: %v, want it lost", err)
+	}
+	if n, note, err := s2.Checkpoint(ctx, "b"); err != nil || n != 6 || string(note) != "b 6\n" {
+		t.Fatalf("Checkpoint(b) after the crash = %d %q %v, want the durable one", n, note, err)
+	}
+	if behind, err := s2.Behind(ctx); err != nil || len(behind) != 1 || behind[0] != "a" {
+		t.Fatalf("Behind after the crash = %v, %v, want a", behind, err)
+	}
+	// Published again, then applied: in the tables.
+	if err := s2.PublishCheckpoints(ctx, []store.SignedCheckpoint{{Log: "a", Size: 4, Note: []byte("a 4\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Close(); err != nil { // the final applier round
+		t.Fatal(err)
+	}
+	db := openTablesOnly(t, path)
+	var notes int
+	if err := db.QueryRow(`SELECT count(*) FROM checkpoints`).Scan(&notes); err != nil || notes != 2 {
+		t.Fatalf("checkpoints in the tables: %d, %v, want 2", notes, err)
+	}
+}

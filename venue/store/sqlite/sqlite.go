@@ -621,19 +621,13 @@ func (s *Store) Size(ctx context.Context, log string) (int64, error) {
 }
 
 // AddCheckpoints implements store.Store. Checkpoints go through the journal
-// as appends do; each must be within its log's durable size.
+// as appends do; each must be within its log's durable size. One published
+// before by PublishCheckpoints, and not durable yet, is written to the
+// journal now, with the note it was published with.
 func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) error {
-	if len(cps) == 0 {
-		return nil
-	}
-	logs := make([]string, 0, len(cps))
-	size := 16
-	for _, c := range cps {
-		if c.Size <= 0 || c.Size > maxLogSize || len(c.Note) == 0 {
-			return fmt.Errorf("checkpoint of %s: size %d, %d bytes: not storable", c.Log, c.Size, len(c.Note))
-		}
-		logs = append(logs, c.Log)
-		size += len(c.Log) + len(c.Note) + 24
+	logs, size, err := checkpointLogs(cps)
+	if err != nil || len(cps) == 0 {
+		return err
 	}
 	// No waitRoom here: checkpoints never wait for the applier. They are
 	// one small record per log per integration round, bounded by the
@@ -642,7 +636,11 @@ func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint
 	// entries/s) would break the venue's promise to integrate within
 	// CheckpointWithin.
 	s.seqMu.Lock()
-	t, err := s.stageCheckpoints(ctx, cps, logs, size)
+	p, err := s.checkpointRecord(ctx, cps, logs, size, true)
+	var t uint64
+	if err == nil && p != nil {
+		t, err = s.enqueue(p)
+	}
 	s.seqMu.Unlock()
 	if err != nil || t == 0 {
 		return err
@@ -650,12 +648,50 @@ func (s *Store) AddCheckpoints(ctx context.Context, cps []store.SignedCheckpoint
 	return s.waitDurable(t)
 }
 
-// stageCheckpoints stages the record of cps, leaving out those already in
-// memory (kept). It returns ticket 0 if there is nothing to write. Callers
-// hold seqMu.
-func (s *Store) stageCheckpoints(ctx context.Context, cps []store.SignedCheckpoint, logs []string, size int) (uint64, error) {
+// PublishCheckpoints implements store.LazyCheckpointer: the checkpoints are
+// served at once and written to the tables by the next applier round
+// (within the applier's interval), without a journal write and fdatasync
+// of their own. A crash before that round loses them; Behind then names
+// their logs, for the venue to sign them again from the durable entries.
+// AddCheckpoints makes one durable at once.
+func (s *Store) PublishCheckpoints(ctx context.Context, cps []store.SignedCheckpoint) error {
+	logs, size, err := checkpointLogs(cps)
+	if err != nil || len(cps) == 0 {
+		return err
+	}
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	p, err := s.checkpointRecord(ctx, cps, logs, size, false)
+	if err != nil || p == nil {
+		return err
+	}
+	s.publish([]*pending{p}, true)
+	return nil
+}
+
+// checkpointLogs checks that cps can be stored and returns their logs and
+// an estimate of their record's size.
+func checkpointLogs(cps []store.SignedCheckpoint) (logs []string, size int, err error) {
+	logs = make([]string, 0, len(cps))
+	size = 16
+	for _, c := range cps {
+		if c.Size <= 0 || c.Size > maxLogSize || len(c.Note) == 0 {
+			return nil, 0, fmt.Errorf("checkpoint of %s: size %d, %d bytes: not storable", c.Log, c.Size, len(c.Note))
+		}
+		logs = append(logs, c.Log)
+		size += len(c.Log) + len(c.Note) + 24
+	}
+	return logs, size, nil
+}
+
+// checkpointRecord returns the record of cps, leaving out those already in
+// memory (kept as they are) unless durable is set and they are in memory
+// only (PublishCheckpoints): those it takes with the note they were
+// published with. It returns nil if there is nothing to write. Callers hold
+// seqMu.
+func (s *Store) checkpointRecord(ctx context.Context, cps []store.SignedCheckpoint, logs []string, size int, durable bool) (*pending, error) {
 	if err := s.loadLogs(ctx, logs); err != nil {
-		return 0, err
+		return nil, err
 	}
 	rec := record{Kind: recCheckpoints}
 	s.mu.Lock()
@@ -663,22 +699,24 @@ func (s *Store) stageCheckpoints(ctx context.Context, cps []store.SignedCheckpoi
 		m := s.logs[c.Log]
 		if c.Size > m.size {
 			s.mu.Unlock()
-			return 0, fmt.Errorf("checkpoint of %s at size %d: the log holds %d entries", c.Log, c.Size, m.size)
+			return nil, fmt.Errorf("checkpoint of %s at size %d: the log holds %d entries", c.Log, c.Size, m.size)
 		}
-		if m.checkpoint(c.Size) != nil || slices.ContainsFunc(rec.Cps, func(o store.SignedCheckpoint) bool { return o.Log == c.Log && o.Size == c.Size }) {
+		if slices.ContainsFunc(rec.Cps, func(o store.SignedCheckpoint) bool { return o.Log == c.Log && o.Size == c.Size }) {
 			continue
+		}
+		if note := m.checkpoint(c.Size); note != nil {
+			if !durable || !m.lazy[c.Size] {
+				continue
+			}
+			c.Note = note
 		}
 		rec.Cps = append(rec.Cps, c)
 	}
 	s.mu.Unlock()
 	if len(rec.Cps) == 0 {
-		return 0, nil
+		return nil, nil
 	}
-	p, err := newPending(&rec, size)
-	if err != nil {
-		return 0, err
-	}
-	return s.enqueue(p)
+	return newPending(&rec, size)
 }
 
 // A tailView is a reader's copy of a log's unapplied tail.

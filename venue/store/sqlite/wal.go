@@ -66,6 +66,9 @@ type logMem struct {
 	rows    [][]byte // each entry's stored hashes, as in a chunk of the tables
 	commits []store.EpochCommit
 	cps     []store.SignedCheckpoint // unique by size; never modified in place either
+	// lazy holds the sizes of the checkpoints in cps that are in memory
+	// only (PublishCheckpoints): in no journal file, not applied yet.
+	lazy map[int64]bool
 }
 
 func (m *logMem) checkpoint(size int64) []byte {
@@ -183,7 +186,7 @@ func (s *Store) waitDurable(t uint64) error {
 			err = datasync(f)
 		}
 		if err == nil {
-			s.publish(ps)
+			s.publish(ps, false)
 		}
 		if cap(j.frame) > 1<<20 {
 			j.frame = nil
@@ -204,8 +207,9 @@ func (s *Store) waitDurable(t uint64) error {
 }
 
 // publish makes durable records visible to readers and queues them for
-// the applier.
-func (s *Store) publish(ps []*pending) {
+// the applier; with lazy, records of checkpoints that are not durable yet
+// (PublishCheckpoints), which the applier makes durable in the tables.
+func (s *Store) publish(ps []*pending, lazy bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range ps {
@@ -225,8 +229,18 @@ func (s *Store) publish(ps []*pending) {
 			}
 		}
 		for _, c := range p.rec.Cps {
-			if m := s.logs[c.Log]; m.checkpoint(c.Size) == nil {
+			m := s.logs[c.Log]
+			switch {
+			case m.checkpoint(c.Size) == nil:
 				m.cps = append(m.cps, c)
+				if lazy {
+					if m.lazy == nil {
+						m.lazy = map[int64]bool{}
+					}
+					m.lazy[c.Size] = true
+				}
+			case !lazy:
+				delete(m.lazy, c.Size) // in the journal now
 			}
 		}
 		s.queue = append(s.queue, p)
@@ -437,7 +451,9 @@ func (s *Store) trim(ps []*pending) {
 			}
 		}
 		for _, c := range p.rec.Cps {
-			s.logs[c.Log].dropCheckpoint(c.Size)
+			m := s.logs[c.Log]
+			m.dropCheckpoint(c.Size)
+			delete(m.lazy, c.Size) // in the tables now
 		}
 	}
 	for l, k := range n {
