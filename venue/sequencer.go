@@ -124,8 +124,9 @@ func frontier(n int64) []int64 {
 // batch in one store transaction; only then does it answer the writers,
 // with the entries' indexes (sequencing). Another goroutine, the integrator
 // (integrate), signs one checkpoint per changed log at most every
-// Config.CheckpointWithin/2, stores the checkpoints and only then serves
-// them (integration): readers see a log up to its latest stored checkpoint.
+// Config.CheckpointWithin/2, hands the checkpoints to the store and only
+// then serves them (integration): readers see a log up to its latest
+// checkpoint.
 // An append may ask to be answered only once a checkpoint covers it. While
 // a round of the integrator is due, the sequencer starts no new batch
 // (back-pressure: holdBack, integrate.go), so that it does not acknowledge
