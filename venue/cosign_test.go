@@ -286,18 +286,7 @@ func TestCosignaturesSharedAcrossNodes(t *testing.T) {
 		t.Cleanup(func() { srv.Close(); v.Close(); st.Close() })
 		urls = append(urls, srv.URL)
 	}
-	cred, _ := os.ReadFile(filepath.Join(dir1, venue.AdminFile))
-	admin, _ := client.New(urls[0], client.WithAdmin(string(cred)))
-	root, _ := delegation.GenerateRoot("arden")
-	if _, err := admin.Accredit(ctx, "arden", root.VerifierKey()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden"}}); err != nil {
-		t.Fatal(err)
-	}
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	cert, _ := root.Certify(&delegation.Certificate{Delegation: "arden", Person: "P", Role: "expert", Level: "expert", Device: pub,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
+	priv, cert := ardenPlenary(t, ctx, urls[0], dir1)
 	reg, _ := client.New(urls[0], client.WithDevice(priv))
 	if _, err := reg.RegisterDevice(ctx, cert); err != nil {
 		t.Fatal(err)
