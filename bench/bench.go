@@ -254,6 +254,7 @@ const (
 // every node, routing appends to the nodes as route says.
 func (t *VenueTarget) Writers(ctx context.Context, n int, route string) ([]Writer, error) {
 	out := make([]Writer, n)
+	paths := t.paths() // shared: with 100,000 channels a copy per writer is megabytes
 	for i := range n {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
@@ -267,7 +268,7 @@ func (t *VenueTarget) Writers(ctx context.Context, n int, route string) ([]Write
 		if err != nil {
 			return nil, err
 		}
-		vw := &venueWriter{channels: t.Channels, batch: t.Batch, paths: t.paths()}
+		vw := &venueWriter{channels: t.Channels, batch: t.Batch, paths: paths}
 		if route == RouteDevice {
 			vw.home = i % len(t.URLs)
 		} else {

@@ -457,13 +457,14 @@ func (f *FloorServer) Writers(n, channels, batch int) ([]Writer, error) {
 		t.Channels = append(t.Channels, fmt.Sprintf("floor-%d", i))
 	}
 	out := make([]Writer, n)
+	paths := t.paths()
 	for i := range out {
 		c, err := newHTTP1Conn(f.URL, nil, false)
 		if err != nil {
 			return nil, err
 		}
 		c.token = func(context.Context, bool) (string, error) { return "floor", nil }
-		out[i] = &venueWriter{batch: batch, http1: []*http1Conn{c}, home: 0, channels: t.Channels, paths: t.paths()}
+		out[i] = &venueWriter{batch: batch, http1: []*http1Conn{c}, home: 0, channels: t.Channels, paths: paths}
 	}
 	return out, nil
 }
