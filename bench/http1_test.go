@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func read(t *testing.T, s string, max int) (int, string, bool, error) {
@@ -105,4 +107,53 @@ func FuzzReadResponse(f *testing.F) {
 			t.Fatalf("got %d %q, net/http %d %q", status, body, resp.StatusCode, want)
 		}
 	})
+}
+
+// TestRawFloorRefuses checks that the raw floor closes a connection whose
+// request it cannot frame, instead of waiting for a body it cannot size,
+// and that Close ends the connections it still holds.
+func TestRawFloorRefuses(t *testing.T) {
+	f, err := StartRawFloor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(f.URL, "http://")
+	for _, req := range []string{
+		"POST /logs/a/entries HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /logs/a/entries HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+		"POST /logs/a/entries HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", maxRawHeaderLines+1) + "Content-Length: 0\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(c); err != nil || len(b) > 0 {
+			t.Errorf("%q: read %q, %v; want the connection closed without an answer", req[:40], b, err)
+		}
+		c.Close()
+	}
+	// A good request is answered; the connection then stays open until Close.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST /logs/a/entries HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("good request: %v, %v", resp, err)
+	}
+	if body, _ := io.ReadAll(resp.Body); string(body) != "{\"index\":0}\n" {
+		t.Fatalf("body %q", body)
+	}
+	f.Close()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("connection still open after Close")
+	}
 }

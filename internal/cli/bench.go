@@ -86,7 +86,7 @@ Examples:
 	natsURL := fs.String("nats", "", "with --nodes > 1: NATS `URL` the venue nodes use for fan-out")
 	natsServer := fs.String("nats-server", "", "nats-server `binary` for the JetStream baseline (default: PATH, ~/go/bin, /usr/sbin)")
 	noJS := fs.Bool("no-jetstream", false, "skip the JetStream baseline")
-	floor := fs.Bool("http-floor", false, "also run the writers against a net/http handler in this process that answers 201 without checking, storing or signing anything: the ceiling HTTP/1.1 sets on this machine")
+	floor := fs.Bool("http-floor", false, "also run the writers against a net/http handler in this process that answers 201 without checking, storing or signing anything (the ceiling of a server behind net/http on this machine) and, for single entries, against a server without net/http that only reads each request and answers (the machine's own)")
 	noVenue := fs.Bool("no-venue", false, "run only the JetStream baseline")
 	binary := fs.String("binary", "", "goodoffices `binary` to start as the venue (default: this one)")
 	inProcess := fs.Bool("in-process", false, "run the venue inside this process (still over HTTP on loopback); needed for --cpuprofile")
@@ -510,14 +510,29 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 	return res, nil
 }
 
-// benchFloor runs the writers against a bench.FloorServer.
+// benchFloor runs the writers against a bench.FloorServer (net/http) and,
+// for single entries, a bench.RawFloorServer (no HTTP library).
 func benchFloor(ctx context.Context, out io.Writer, counts []int, channels, batch, size int, warmup, duration time.Duration) error {
 	f, err := bench.StartFloor()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	fmt.Fprintf(out, "\nHTTP floor: the same writers against a net/http handler in this process that answers 201 without checking, storing or signing anything (%s)\n", f.URL)
+	err = runFloor(ctx, out, f, counts, channels, batch, size, warmup, duration)
+	f.Close()
+	if err != nil || batch > 1 {
+		return err
+	}
+	r, err := bench.StartRawFloor()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	fmt.Fprintf(out, "\nraw floor: the same writers against a server in this process that reads each request and writes a fixed 201 without net/http (%s)\n", r.URL)
+	return runFloor(ctx, out, &r.FloorServer, counts, channels, batch, size, warmup, duration)
+}
+
+func runFloor(ctx context.Context, out io.Writer, f *bench.FloorServer, counts []int, channels, batch, size int, warmup, duration time.Duration) error {
 	bench.PrintHeader(out)
 	for _, n := range counts {
 		ws, err := f.Writers(n, channels, batch)

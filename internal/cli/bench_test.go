@@ -74,13 +74,19 @@ func TestBenchVenueUsage(t *testing.T) {
 }
 
 // TestBenchHTTPFloor runs the writers against the bare HTTP handler, in
-// batches too: every request answered with its indexes, none failed.
+// batches too, and single entries against the raw floor: every request
+// answered with its indexes, none failed.
 func TestBenchHTTPFloor(t *testing.T) {
 	for _, batch := range []string{"1", "4"} {
 		out := runBench(t, "--no-venue", "--no-jetstream", "--http-floor", "--batch", batch, "--writers", "1,3", "--channels", "2", "--warmup", "0s", "--duration", "200ms")
-		checkBenchRuns(t, out, "1", "3")
-		if !strings.Contains(out, "HTTP floor") || !strings.Contains(out, "µs per request") {
-			t.Fatalf("batch %s: output lacks the floor's heading or CPU:\n%s", batch, out)
+		// Single entries run against the raw floor too.
+		runs, raw := []string{"1", "3"}, batch == "1"
+		if raw {
+			runs = append(runs, "1", "3")
+		}
+		checkBenchRuns(t, out, runs...)
+		if !strings.Contains(out, "HTTP floor") || !strings.Contains(out, "µs per request") || strings.Contains(out, "raw floor") != raw {
+			t.Fatalf("batch %s: output lacks the floors' headings or CPU:\n%s", batch, out)
 		}
 	}
 }
