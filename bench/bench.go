@@ -47,6 +47,7 @@ import (
 
 	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
+	"github.com/good-offices/goodoffices/venue/api"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -71,6 +72,18 @@ func (r Result) PerSecond() float64 {
 // A Writer appends one entry and returns when it is acknowledged.
 type Writer interface {
 	Append(ctx context.Context, channel int, entry []byte) error
+}
+
+// CloseWriters closes the connections of writers that hold their own
+// (venue writers: their HTTP/1.1 connections and their Go clients' idle
+// ones), so that one run's writers do not stay connected to the server
+// through the next.
+func CloseWriters(ws []Writer) {
+	for _, w := range ws {
+		if c, ok := w.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 // Load drives writers, each in its own goroutine, for warmup and then for
@@ -339,6 +352,17 @@ type venueWriter struct {
 	body     []byte      // a batch request's body, reused
 }
 
+// Close closes the writer's connections.
+func (w *venueWriter) Close() error {
+	for _, c := range w.http1 {
+		c.close()
+	}
+	for _, c := range w.nodes {
+		c.HTTPClient().CloseIdleConnections()
+	}
+	return nil
+}
+
 func (w *venueWriter) Append(ctx context.Context, ch int, entry []byte) error {
 	n := w.home
 	if n < 0 {
@@ -378,11 +402,10 @@ func (w *venueWriter) appendHTTP1(ctx context.Context, c *http1Conn, ch int, ent
 	e := Frame(entry)
 	b := w.body[:0]
 	for range w.batch {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(e)))
-		b = append(b, e...)
+		b = api.AppendBatch(b, e)
 	}
 	w.body = b
-	data, err := c.post(ctx, w.paths[ch][1], "application/vnd.goodoffices.entries", b)
+	data, err := c.post(ctx, w.paths[ch][1], api.BatchContentType, b)
 	if err != nil {
 		return err
 	}

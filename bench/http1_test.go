@@ -157,3 +157,35 @@ func TestRawFloorRefuses(t *testing.T) {
 		t.Fatal("connection still open after Close")
 	}
 }
+
+// TestCloseWriters checks that writers hang up when closed, so that one
+// run's connections do not stay open on the server through the next.
+func TestCloseWriters(t *testing.T) {
+	f, err := StartRawFloor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ws, err := f.Writers(3, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Load(t.Context(), ws, 2, 64, 0, 100*time.Millisecond)
+	if r.Appends == 0 || r.Errors != 0 {
+		t.Fatalf("load: %d appends, %d errors", r.Appends, r.Errors)
+	}
+	open := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.conns)
+	}
+	if n := open(); n != 3 {
+		t.Fatalf("%d connections open during the run, want 3", n)
+	}
+	CloseWriters(ws)
+	for deadline := time.Now().Add(10 * time.Second); open() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after CloseWriters", open())
+		}
+	}
+}

@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/good-offices/goodoffices/venue/api"
 )
 
 // BatchContentType is the media type of POST /logs/{log}/batch: entries one
-// after the other, each a 4-byte big-endian length and that many bytes.
-const BatchContentType = "application/vnd.goodoffices.entries"
+// after the other, each a 4-byte big-endian length and that many bytes
+// (api.AppendBatch makes one).
+const BatchContentType = api.BatchContentType
 
 // MaxBatchEntries bounds the entries of one batch request.
 const MaxBatchEntries = 256

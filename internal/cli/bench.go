@@ -440,6 +440,7 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		}
 		start := time.Now()
 		n, err := bench.Prefill(ctx, ws, channels, prefill, t.Batch, size)
+		bench.CloseWriters(ws)
 		if err != nil {
 			return nil, err
 		}
@@ -453,6 +454,7 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 			return
 		}
 		n, p50, p99, err := t.TileReads(ctx, ws[0], 0, 200)
+		bench.CloseWriters(ws)
 		if err != nil {
 			fmt.Fprintf(out, "tile reads %s: %v\n", when, err)
 			return
@@ -483,6 +485,7 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		cpu0, cpuOK := venueCPU()
 		self0, selfOK := bench.SelfCPUTime()
 		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		bench.CloseWriters(ws)
 		r.Appends *= int64(batch)
 		r.Errors *= int64(batch)
 		cpu1, _ := venueCPU()
@@ -542,6 +545,7 @@ func runFloor(ctx context.Context, out io.Writer, f *bench.FloorServer, counts [
 		c0, cpuOK := bench.SelfCPUTime()
 		n0 := f.Requests()
 		r := bench.Load(ctx, ws, channels, size, warmup, duration)
+		bench.CloseWriters(ws)
 		r.Appends *= int64(batch)
 		r.Errors *= int64(batch)
 		c1, _ := bench.SelfCPUTime()

@@ -22,7 +22,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -470,16 +469,12 @@ func (c *Client) AppendBatch(ctx context.Context, channel string, entries [][]by
 	for _, e := range entries {
 		n += 4 + len(e)
 	}
-	body := make([]byte, 0, n)
-	for _, e := range entries {
-		body = binary.BigEndian.AppendUint32(body, uint32(len(e)))
-		body = append(body, e...)
-	}
+	body := api.AppendBatch(make([]byte, 0, n), entries...)
 	var out struct {
 		Indexes []int64 `json:"indexes"`
 	}
 	err := c.getJSON(ctx, request{method: "POST", path: "/logs/" + url.PathEscape(channel) + "/batch", body: body,
-		contentType: "application/vnd.goodoffices.entries", header: c.awaitHeader(nil), auth: authDevice}, &out)
+		contentType: api.BatchContentType, header: c.awaitHeader(nil), auth: authDevice}, &out)
 	if err == nil && len(out.Indexes) != len(entries) {
 		return nil, fmt.Errorf("failed to append a batch: the venue answered %d indexes for %d entries", len(out.Indexes), len(entries))
 	}
