@@ -1,7 +1,7 @@
 // Package api holds the wire types and formats that the venue (package
 // venue, the server) and its clients (package venue/client, and the desk
-// built on it) share: accreditation register records and cosigner names and
-// answers.
+// built on it) share: accreditation register records, cosigner names and
+// answers, and the body of a batch append.
 //
 // It exists so that a client never links the server: a desk imports
 // venue/client and this package, never package venue. It imports nothing of
