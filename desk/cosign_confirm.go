@@ -485,8 +485,12 @@ func (d *Desk) afterCheckpointLocked(ctx context.Context, log string, cp tlog.Ch
 		return a
 	}
 	// Everything confirmed and nothing new: look at the others'
-	// cosignatures again only every refetch (a freeze shows there).
-	if conf.Size == cp.Size && conf.Confirmed == cp.Size && conf.OwnCosigned >= cp.Size && conf.Ahead == 0 &&
+	// cosignatures again only every refetch (a freeze shows there). A
+	// witness that has seen more than the venue serves, not alarmed yet,
+	// is asked again at every sync instead, so that the eclipse alarm
+	// comes as soon as the bound has passed, not up to a refetch later.
+	eclipsePending := conf.WitnessAhead > 0 && conf.WarnedEclipse != conf.WitnessAhead
+	if conf.Size == cp.Size && conf.Confirmed == cp.Size && conf.OwnCosigned >= cp.Size && conf.Ahead == 0 && !eclipsePending &&
 		now.Sub(conf.Fetched) < cfg.refetch() {
 		return nil
 	}
