@@ -1,12 +1,36 @@
 package desk
 
 import (
+	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/good-offices/goodoffices/venue/client"
 )
+
+// revocationParties starts a venue with Arden (one desk, a) and Borealia
+// (two desks of one delegate, b and other) in channel wg1, all synced.
+func revocationParties(t *testing.T) (tv *testVenue, borealia *party, a, b, other *Desk) {
+	tv = startVenue(t)
+	arden := tv.accredit("arden")
+	borealia = tv.accredit("borealia")
+	a = tv.newDesk(arden, "Tomas Reig")
+	b = tv.newDesk(borealia, "Iryna Holt")
+	other = tv.newDesk(borealia, "Iryna Holt")
+	if _, err := tv.admin.CreateChannel(t.Context(), client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*Desk{a, b, other} {
+		confirmAll(t, d)
+	}
+	syncAll(t, a, b, other)
+	return tv, borealia, a, b, other
+}
 
 // TestRevokedSenderRefused: a message of a revoked device that reaches the
 // log after the desk knew of the revocation (a venue that did not enforce
@@ -15,20 +39,8 @@ import (
 // knowledge of the revocation is put in its store directly, as
 // processRevocation and markRevokedLocked would have left it.
 func TestRevokedSenderRefused(t *testing.T) {
-	tv := startVenue(t)
-	arden := tv.accredit("arden")
-	borealia := tv.accredit("borealia")
-	a := tv.newDesk(arden, "Tomas Reig")
-	b := tv.newDesk(borealia, "Iryna Holt")
-	thief := tv.newDesk(borealia, "Iryna Holt")
+	_, _, a, b, thief := revocationParties(t)
 	ctx := t.Context()
-	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "wg1", Kind: "working-group", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []*Desk{a, b, thief} {
-		confirmAll(t, d)
-	}
-	syncAll(t, a, b, thief)
 	if _, err := a.Send(ctx, "wg1", []byte("Good morning.")); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +86,64 @@ func TestRevokedSenderRefused(t *testing.T) {
 	for _, m := range members {
 		if m.Device == thief.DeviceID() {
 			t.Fatalf("the revoked device is still in the group after the sync")
+		}
+	}
+}
+
+// TestRevocationByPush: a desk running Run, its periodic full sync an hour
+// away, learns of a revocation from the venue's event stream as soon as it
+// is logged, and at once marks the channels (what the device sends from
+// then on is refused) and removes the device from the group.
+func TestRevocationByPush(t *testing.T) {
+	tv, borealia, a, b, stolen := revocationParties(t)
+	ctx := t.Context()
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(rctx, time.Hour, nil) }()
+	defer func() { cancel(); <-done }()
+	// The stream is up once a message sent after the first full sync
+	// reaches Arden's desk.
+	deadline := time.Now().Add(20 * time.Second)
+	for n := 0; !slices.Contains(texts(t, a, "wg1"), "Iryna Holt: ready "+strconv.Itoa(n)); n++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("the event stream is not up: %q", texts(t, a, "wg1"))
+		}
+		if _, err := b.Send(ctx, "wg1", []byte("ready "+strconv.Itoa(n+1))); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if slices.Contains(texts(t, a, "wg1"), "Iryna Holt: ready "+strconv.Itoa(n+1)) {
+			break
+		}
+	}
+	rev, err := borealia.root.Revoke(stolen.key.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := time.Now()
+	if _, err := tv.admin.Revoke(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		rs, err := a.RevokedDevices(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Known, the channel marked (what the device sends from there on
+		// is refused) and the device out of the group.
+		r, known := rs[stolen.DeviceID()]
+		_, marked := r.Marks["wg1"]
+		members, _, err := a.Members(ctx, "wg1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		removed := !slices.ContainsFunc(members, func(m MemberInfo) bool { return m.Device == stolen.DeviceID() })
+		if known && marked && removed {
+			t.Logf("revocation in effect on the running desk %s after it was logged", time.Since(logged).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the revocation was logged, the running desk knows it: %v, has marked the channel: %v, removed the device: %v", known, marked, removed)
 		}
 	}
 }

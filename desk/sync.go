@@ -310,7 +310,10 @@ const kickCosign = "\x00cosign/"
 // stream delivers the logs named by the venue's events to kick until the
 // stream breaks. The event's entry itself is not used: the log is synced,
 // which verifies it first. A cosign event (of another cosigner than this
-// desk) kicks the log's confirmation.
+// desk) kicks the log's confirmation. An entry of the revocations log (or
+// the register, which verifies it) kicks a full sync, which reads both and
+// then marks what the revoked devices sent in every channel: a revocation
+// takes effect as soon as it is logged, not at the next periodic sync.
 func (d *Desk) stream(ctx context.Context, cursor *string, kick chan<- string, ok func()) error {
 	sub, err := d.api.subscribe(ctx, *cursor)
 	if err != nil {
@@ -330,6 +333,9 @@ func (d *Desk) stream(ctx context.Context, cursor *string, kick chan<- string, o
 		switch ev.Type {
 		case "entry":
 			l = ev.Log
+			if l == RevocationsLog || l == RegisterLog {
+				l = "" // a full sync
+			}
 		case "cosign":
 			if ev.Log == "" || ev.Cosigner == d.CosignerName() {
 				continue

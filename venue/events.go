@@ -352,16 +352,28 @@ func (v *Venue) handleEvents(w http.ResponseWriter, r *http.Request, p principal
 }
 
 // refreshSubscription sets the logs sub follows to the channels of its
-// delegation. New logs start at the current size (and the current end of
-// their cosignature queue) on a fresh stream and at 0 otherwise (a channel
-// the delegation joined: all of it is new to it). Every cosignature queue
-// is read at the next delivery.
+// delegation and the public revocations log (so that a desk learns of a
+// revocation as soon as it is logged, not at its next full sync). New logs
+// start at the current size (and the current end of their cosignature
+// queue) on a fresh stream and at 0 otherwise (a channel the delegation
+// joined: all of it is new to it; the revocations log of a stream resumed
+// from a cursor that lacks it: a desk reads all of it anyway). Every
+// cosignature queue is read at the next delivery.
 func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *cursor, fresh bool) error {
 	chans, err := v.channelsOf(ctx, sub.delegation, sub.device)
 	if err != nil {
 		return err
 	}
-	logs := map[string]bool{}
+	logs := map[string]bool{revocationsLog: true}
+	if _, ok := cur.logs[revocationsLog]; !ok {
+		start := int64(0)
+		if fresh {
+			if start, _, err = v.seq.size(ctx, revocationsLog); err != nil {
+				return err
+			}
+		}
+		cur.logs[revocationsLog] = start
+	}
 	for _, c := range chans {
 		logs[c.ID] = true
 		if _, ok := cur.logs[c.ID]; !ok {

@@ -195,7 +195,8 @@
 // # Live delivery
 //
 // GET /v1/events is one server-sent-event stream per device for all its
-// channels and its mailbox. Events "entry" ({"log","index","entry"}),
+// channels, the public revocations log (a desk learns of a revocation when
+// it is logged) and its mailbox. Events "entry" ({"log","index","entry"}),
 // "cosign" ({"log","size","cosigner"}: a party's device cosigned a
 // checkpoint of the channel, see cosign.go) and "mail"
 // ({"id","data","created"}) carry, as their SSE id, a cursor
