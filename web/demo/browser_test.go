@@ -625,7 +625,7 @@ func TestBrowser(t *testing.T) {
 	for _, p := range []string{"arden", "borealia"} {
 		pins[p] = delegation.Fingerprint(d.roots[p].VerifierKey())
 	}
-	rep, err := outcome.Verify(download(t, borealia, `main a[href$="outcome.json"]`), outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true})
+	rep, err := outcome.Verify(download(t, borealia, `main a[href*="/outcome.json?ch="]`), outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true})
 	if err != nil || rep.Package != packageID || len(rep.Documents) != 2 {
 		t.Errorf("the package downloaded from the desk: %+v, %v", rep, err)
 	}
@@ -640,7 +640,7 @@ func TestBrowser(t *testing.T) {
 	}
 	run(t, borealia, chromedp.Navigate(iryna.UI.URL()+"/texts/joint-statement"))
 	waitText(t, borealia, "#p4", "[20] km", 20*time.Second)
-	for _, b := range [][]byte{download(t, borealia, `main a[href$="/docx"]`), readFile(t, filepath.Join(d.Out, "joint-statement.docx"))} {
+	for _, b := range [][]byte{download(t, borealia, `main a[href*="/docx?ch="]`), readFile(t, filepath.Join(d.Out, "joint-statement.docx"))} {
 		im, err := docx.Import(b)
 		if err != nil || im.Title != "Joint Statement" || len(im.Paragraphs) != 4 || !strings.Contains(im.Paragraphs[2], "heavy weapons [") {
 			t.Errorf("the Joint Statement as Word reads back as %+v, %v", im, err)

@@ -30,7 +30,7 @@ func (s *Server) postConcord(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := "/texts/" + t.ID + "/concordance"
+	back := textURL(t, "/concordance")
 	lang := r.FormValue("lang")
 	if _, parts, err := s.d.Concord(r.Context(), textChannel(t), s.o.Host, t.ID, lang, nil); err != nil {
 		redirect(w, r, back, s.tr(r, "Concordance not confirmed: %s", err.Error()), true)

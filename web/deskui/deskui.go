@@ -382,10 +382,20 @@ func (m *model) texts() []*negotiation.Text {
 }
 
 // text finds text id and selects its channel's state.
-func (m *model) text(id string) *negotiation.Text {
-	for _, ch := range m.Order {
-		if t := m.States[ch].Text(id); t != nil {
-			m.State = m.States[ch]
+func (m *model) text(id string) *negotiation.Text { return m.textIn("", id) }
+
+// textIn finds text id in channel ch (any channel if ch is "", the first
+// in m.Order that has it) and selects that channel's state. Text IDs are
+// unique only within a channel: two channels of this desk may each have a
+// "joint-statement", which is why the pages' addresses name the channel
+// (textURL).
+func (m *model) textIn(ch, id string) *negotiation.Text {
+	for _, c := range m.Order {
+		if ch != "" && c != ch {
+			continue
+		}
+		if t := m.States[c].Text(id); t != nil {
+			m.State = m.States[c]
 			m.Parties = m.State.Config.Parties
 			return t
 		}
@@ -630,6 +640,13 @@ func textChannel(t *negotiation.Text) string {
 		return t.Versions[0].Channel
 	}
 	return ""
+}
+
+// textURL returns the address of page sub ("", "/package", "/diff", ...)
+// of text t: /texts/<id><sub>?ch=<channel>, so that a text is found in its
+// own channel even when another channel has a text of the same ID.
+func textURL(t *negotiation.Text, sub string) string {
+	return "/texts/" + url.PathEscape(t.ID) + sub + "?ch=" + url.QueryEscape(textChannel(t))
 }
 
 // ---- flash messages through the redirect ----

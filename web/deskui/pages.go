@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,11 +79,13 @@ func (s *Server) funcs(l *i18n.Locale) template.FuncMap {
 			}
 			return a * 100 / b
 		},
-		"hhmm":  func(t time.Time) string { return web.Zoned(l.DayTime, t.In(s.tz)) },
-		"when":  func(t time.Time) string { return web.Zoned(l.DateTime, t.In(s.tz)) },
-		"hex":   func(b []byte) string { return hex.EncodeToString(b) },
-		"join":  strings.Join,
-		"upper": strings.ToUpper,
+		"hhmm":        func(t time.Time) string { return web.Zoned(l.DayTime, t.In(s.tz)) },
+		"when":        func(t time.Time) string { return web.Zoned(l.DateTime, t.In(s.tz)) },
+		"hex":         func(b []byte) string { return hex.EncodeToString(b) },
+		"join":        strings.Join,
+		"upper":       strings.ToUpper,
+		"textURL":     textURL,
+		"textChannel": textChannel,
 	}
 }
 
@@ -113,6 +116,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	}
 	if name == "search" {
 		p.Query = r.URL.Query().Get("q")
+	}
+	if ch := r.URL.Query().Get("ch"); ch != "" {
+		p.Path += "?ch=" + url.QueryEscape(ch) // a text page stays on its channel's text
 	}
 	if sp, ok := s.d.SyncProgress(); ok {
 		p.Progress = &progressView{Log: sp.Log, Done: sp.Done, Total: sp.Total, Rate: int64(sp.Rate()), Left: sp.Left().Round(time.Second).String()}
@@ -166,12 +172,27 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	nav[1].Href = "/"
 	nav = append(nav[:1], nav[2:]...) // channels live on the overview
 	if m != nil {
-		for _, t := range m.texts() {
-			nav = append(nav, navItem{Href: "/texts/" + t.ID, Label: t.Title})
+		texts := m.texts()
+		titles := map[string]int{}
+		for _, t := range texts {
+			titles[t.Title]++
+		}
+		for _, t := range texts {
+			label := t.Title
+			if titles[t.Title] > 1 {
+				label += " · " + textChannel(t) // two channels, one title
+			}
+			nav = append(nav, navItem{Href: textURL(t, ""), Label: label})
 		}
 	}
 	for i := range nav {
-		nav[i].Current = nav[i].Href == r.URL.Path || (nav[i].Href != "/" && strings.HasPrefix(r.URL.Path, nav[i].Href+"/"))
+		path, query, _ := strings.Cut(nav[i].Href, "?")
+		cur := path == r.URL.Path || (path != "/" && strings.HasPrefix(r.URL.Path, path+"/"))
+		if q, err := url.ParseQuery(query); cur && err == nil && q.Has("ch") {
+			ch := r.URL.Query().Get("ch")
+			cur = ch == "" || ch == q.Get("ch")
+		}
+		nav[i].Current = cur
 	}
 	if unread > 0 {
 		nav[0].Badge = strconv.Itoa(unread)
@@ -685,7 +706,7 @@ func (s *Server) findText(w http.ResponseWriter, r *http.Request) (*model, *nego
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
-	t := m.text(r.PathValue("id"))
+	t := m.textIn(r.URL.Query().Get("ch"), r.PathValue("id"))
 	if t == nil {
 		http.NotFound(w, r)
 		return nil, nil, false
@@ -764,7 +785,7 @@ func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = m
-	back := "/texts/" + t.ID
+	back := textURL(t, "")
 	p := t.Paragraph(r.FormValue("para"))
 	if p == nil {
 		redirect(w, r, back, s.tr(r, "No such paragraph."), true)
@@ -819,7 +840,7 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := "/texts/" + t.ID
+	back := textURL(t, "")
 	p := t.Paragraph(r.FormValue("para"))
 	if p == nil {
 		redirect(w, r, back, s.tr(r, "No such paragraph."), true)
@@ -853,7 +874,7 @@ func (s *Server) postResponse(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	back := "/texts/" + pr.Text
+	back := textURL(t, "")
 	resp := negotiation.Response(r.FormValue("response"))
 	switch resp {
 	case negotiation.Accept, negotiation.AcceptAdReferendum, negotiation.Decline:
@@ -873,7 +894,7 @@ func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := "/texts/" + t.ID + "/package"
+	back := textURL(t, "/package")
 	lvl := negotiation.Level(r.FormValue("level"))
 	known := false
 	for _, l := range negotiation.DefaultLevels {
@@ -1028,7 +1049,7 @@ func (s *Server) postRefer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := "/texts/" + t.ID + "/package"
+	back := textURL(t, "/package")
 	lvl := negotiation.Level(r.FormValue("level"))
 	if _, err := m.State.ReferralOf(t.ID, lvl); err != nil {
 		redirect(w, r, back, s.tr(r, "Choose a higher level."), true)

@@ -16,6 +16,18 @@ import (
 // parties), as a desk's model.
 func scenarioModel(t *testing.T) (*model, *negotiation.Text) {
 	t.Helper()
+	st := scenarioState(t)
+	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{"wg1": st}, Order: []string{"wg1"}, Parties: st.Config.Parties}
+	tx := m.text("joint-statement")
+	if tx == nil {
+		t.Fatal("no joint-statement in the scenario")
+	}
+	return m, tx
+}
+
+// scenarioState is the engine state of that scenario's channel, wg1.
+func scenarioState(t *testing.T) *negotiation.State {
+	t.Helper()
 	b, err := os.ReadFile("../../negotiation/testdata/scenario.state.json")
 	if err != nil {
 		t.Fatal(err)
@@ -24,12 +36,7 @@ func scenarioModel(t *testing.T) (*model, *negotiation.Text) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{"wg1": st}, Order: []string{"wg1"}, Parties: st.Config.Parties}
-	tx := m.text("joint-statement")
-	if tx == nil {
-		t.Fatal("no joint-statement in the scenario")
-	}
-	return m, tx
+	return st
 }
 
 func text(html string) string {
@@ -186,5 +193,46 @@ func TestRenderHandover(t *testing.T) {
 	}
 	if !strings.Contains(got, "that no hand-over opened: entries 1-2") {
 		t.Errorf("no unreadable ranges: %s", got)
+	}
+}
+
+// TestSameTextIDInTwoChannels: text IDs are unique only within a channel.
+// With a "joint-statement" in wg1 and another in wg2, each page and form
+// names its own channel, the menu tells the two apart, and a page asked
+// for wg2's text shows wg2's (not the first channel's) and acts there.
+func TestSameTextIDInTwoChannels(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	m, tx1 := scenarioModel(t)
+	st2 := scenarioState(t)
+	vs := st2.Text("joint-statement").Versions
+	for i := range vs {
+		vs[i].Channel = "wg2"
+	}
+	m.States["wg2"], m.Order = st2, append(m.Order, "wg2")
+	tx2 := m.textIn("wg2", "joint-statement")
+	if tx2 == nil || tx2 == tx1 || m.State != st2 || textChannel(tx2) != "wg2" {
+		t.Fatalf("textIn(wg2) found %p (wg1's is %p), state %p (wg2's is %p)", tx2, tx1, m.State, st2)
+	}
+	if tx := m.textIn("wg1", "joint-statement"); tx != tx1 || m.State != m.States["wg1"] {
+		t.Fatal("textIn(wg1) does not find wg1's text")
+	}
+	m.textIn("wg2", "joint-statement")
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/joint-statement/package?ch=wg2", nil), "package", tx2.Title, m, packageDataOf(m, tx2))
+	page := w.Body.String()
+	for _, want := range []string{
+		`<a href="/texts/joint-statement?ch=wg1">Joint Statement · wg1</a>`,
+		`<a href="/texts/joint-statement?ch=wg2" aria-current="page">Joint Statement · wg2</a>`,
+		`href="/texts/joint-statement/concordance?ch=wg2"`,
+		`href="/texts/joint-statement/diff?ch=wg2&amp;from=1&amp;to=`,
+		`name="next" value="/texts/joint-statement/package?ch=wg2"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the package page of wg2's text lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `concordance?ch=wg1"`) {
+		t.Error("the package page of wg2's text links to wg1's")
 	}
 }
