@@ -364,32 +364,27 @@ func (v *Venue) refreshSubscription(ctx context.Context, sub *subscriber, cur *c
 	if err != nil {
 		return err
 	}
-	logs := map[string]bool{revocationsLog: true}
-	if _, ok := cur.logs[revocationsLog]; !ok {
-		start := int64(0)
-		if fresh {
-			if start, _, err = v.seq.size(ctx, revocationsLog); err != nil {
-				return err
-			}
-		}
-		cur.logs[revocationsLog] = start
-	}
+	logs := map[string]bool{}
+	follow := []string{revocationsLog}
 	for _, c := range chans {
-		logs[c.ID] = true
-		if _, ok := cur.logs[c.ID]; !ok {
+		follow = append(follow, c.ID)
+	}
+	for _, l := range follow {
+		logs[l] = true
+		if _, ok := cur.logs[l]; !ok {
 			start := int64(0)
 			if fresh {
-				if start, _, err = v.seq.size(ctx, c.ID); err != nil {
+				if start, _, err = v.seq.size(ctx, l); err != nil {
 					return err
 				}
 			}
-			cur.logs[c.ID] = start
+			cur.logs[l] = start
 			if fresh {
-				_, _, last, err := v.readCosignatures(ctx, c.ID, 0)
+				_, _, last, err := v.readCosignatures(ctx, l, 0)
 				if err != nil {
 					return err
 				}
-				cur.cosign[c.ID] = last
+				cur.cosign[l] = last
 			}
 		}
 	}
