@@ -139,4 +139,24 @@ func TestPackageFromState(t *testing.T) {
 	if _, err := b.Brief([]Ref{{"en", 1}}); err == nil {
 		t.Fatal("briefed on a package document (not supported yet)")
 	}
+
+	// The PDF holds the package's title page, every language of every
+	// text, and one signature page for the package.
+	pdf, err := b.PDF(r, PDFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pdfText(t, pdf)
+	wants := []string{"Caspia package", `package "caspia-package" of 2 texts`, "Signatures", "Languages: en, fr.", b.Digest, r.Signers[0].Fingerprint}
+	for _, langs := range docs {
+		for _, l := range langs {
+			wants = append(wants, l.Title)
+			wants = append(wants, l.Paragraphs...)
+		}
+	}
+	for _, want := range wants {
+		if !strings.Contains(strings.Join(strings.Fields(got), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("pdftotext does not find %q", want)
+		}
+	}
 }

@@ -226,28 +226,44 @@ func concordanceBlocks(c *negotiation.ConcordanceTable) []pdfBlock {
 	return b
 }
 
-// PDF renders a verified bundle: each authentic language version, then a
-// signature page with each party's root-key fingerprint and signature, the
-// digest, and what the venue's evidence showed. r is the report of
-// b.Verify.
+// PDF renders a verified bundle: each authentic language version (of each
+// text, for a package, after a title page naming them), then a signature
+// page with each party's root-key fingerprint and signature, the digest,
+// and what the venue's evidence showed. r is the report of b.Verify.
 func (b *Bundle) PDF(r *Report, o PDFOptions) ([]byte, error) {
-	if b.Package != "" {
-		return nil, errors.New("failed to render: a PDF of a package of texts is not supported yet; render each text with 'desk render'")
-	}
-	if r == nil || r.Kind != "outcome" || r.Digest != b.Digest {
+	if r == nil || (r.Kind != "outcome" && r.Kind != "outcome-package") || r.Digest != b.Digest {
 		return nil, errors.New("failed to render: the bundle is not verified")
 	}
 	var bl []pdfBlock
-	for i, l := range b.Languages {
-		bl = append(bl, pdfBlock{text: l.Title.Text, size: 18, style: 1, page: i > 0},
-			pdfBlock{text: fmt.Sprintf("%s — authentic text (%s), version %d of %s", b.Talks, l.Lang, b.Version, b.Text), size: 9, style: 2, before: 4})
-		for k, p := range l.Paragraphs {
-			bl = append(bl, pdfBlock{text: fmt.Sprintf("%d.  %s", k+1, p.Text), size: 11, before: 8})
+	var langs []string // every language, in order of first appearance
+	page := false      // the next title starts a page
+	if b.Package != "" {
+		bl = append(bl, pdfBlock{text: b.Title, size: 22, style: 1},
+			pdfBlock{text: fmt.Sprintf("%s — package %q of %d texts, adopted as one and signed once: nothing in it is agreed until all of it is.", b.Talks, b.Package, len(b.Documents)), size: 10, style: 2, before: 6})
+		for i, d := range b.Documents {
+			bl = append(bl, pdfBlock{text: fmt.Sprintf("%d.  %s (text %s, version %d)", i+1, d.Languages[0].Title.Text, d.Text, d.Version), size: 12, before: 10})
+		}
+		page = true
+	}
+	for _, d := range b.AllDocuments() {
+		for _, l := range d.Languages {
+			if !slices.Contains(langs, l.Lang) {
+				langs = append(langs, l.Lang)
+			}
+			bl = append(bl, pdfBlock{text: l.Title.Text, size: 18, style: 1, page: page},
+				pdfBlock{text: fmt.Sprintf("%s — authentic text (%s), version %d of %s", b.Talks, l.Lang, d.Version, d.Text), size: 9, style: 2, before: 4})
+			for k, p := range l.Paragraphs {
+				bl = append(bl, pdfBlock{text: fmt.Sprintf("%d.  %s", k+1, p.Text), size: 11, before: 8})
+			}
+			page = true
 		}
 	}
+	what := "Every language version above is exactly the text whose digest was signed by each party's root key"
+	if b.Package != "" {
+		what = "Every language version of every text above is exactly what the package digest signed by each party's root key commits to"
+	}
 	bl = append(bl, pdfBlock{text: "Signatures", size: 18, style: 1, page: true},
-		pdfBlock{text: fmt.Sprintf("Every language version above is exactly the text whose digest was signed by each party's root key (Ed25519, RFC 8032). Languages: %s. Digest (SHA-256):",
-			strings.Join(r.Languages, ", ")), size: 10, before: 6},
+		pdfBlock{text: fmt.Sprintf("%s (Ed25519, RFC 8032). Languages: %s. Digest (SHA-256):", what, strings.Join(langs, ", ")), size: 10, before: 6},
 		pdfBlock{text: b.Digest, size: 10, style: 1, before: 2})
 	for _, s := range r.Signers {
 		var sig []byte

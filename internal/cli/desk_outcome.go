@@ -171,7 +171,7 @@ their senders). Anyone checks it offline with 'goodoffices verify'.`+deskPassphr
 	f := addDeskFlags(fs, true)
 	text := fs.String("text", "", "text `ID`")
 	out := fs.String("out", "", "bundle `file` (default <text>.outcome.json)")
-	pdfOut := fs.String("pdf", "", "also render the outcome as PDF to `file`: each language, then a signature page")
+	pdfOut := fs.String("pdf", "", "also render the outcome as PDF to `file`: each language (of each text, for a package), then a signature page")
 	font := fs.String("font", "", "TrueType font `file` to embed in the PDF instead of the built-in DejaVu Sans (which covers Latin, Cyrillic and Kazakh)")
 	host := fs.String("host", "", "the host's delegation, not a party (if it is in the channel)")
 	d, ch, err := channelCmd(ctx, env, fs, f, args)
