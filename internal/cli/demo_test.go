@@ -228,7 +228,7 @@ wait:
 // a reader we did not write.
 func checkDemoDocuments(t *testing.T, bin, data, verifyLine string, docs []string) {
 	t.Helper()
-	want := []string{"protocol.docx", "caspia-package.outcome.json", "joint-statement.docx", "final-statement.fr.docx"}
+	want := []string{"protocol.docx", "caspia-package.outcome.json", "caspia-package.pdf", "joint-statement.docx", "final-statement.fr.docx"}
 	if strings.Join(docs, " ") != strings.Join(want, " ") {
 		t.Errorf("the demo lists the documents %q, want %q", docs, want)
 	}
@@ -244,6 +244,20 @@ func checkDemoDocuments(t *testing.T, bin, data, verifyLine string, docs []strin
 		if !strings.Contains(string(out), w) {
 			t.Errorf("verify of the demo's package lacks %q:\n%s", w, out)
 		}
+	}
+	// The package's PDF, read by a PDF reader we did not write.
+	if bin, err := exec.LookPath("pdftotext"); err == nil {
+		out, err := exec.Command(bin, filepath.Join(dir, "caspia-package.pdf"), "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext cannot read the package's PDF: %v", err)
+		}
+		for _, w := range []string{"Caspia package", "Déclaration commune", "Protocole sur la ligne de cessez-le-feu", "Signatures"} {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("the package's PDF lacks %q:\n%s", w, out)
+			}
+		}
+	} else if os.Getenv("CI") != "" {
+		t.Fatal("pdftotext is missing (apt-get install poppler-utils)")
 	}
 	pkg := filepath.Join(dir, "caspia-package.outcome.json")
 	b, err := os.ReadFile(pkg)

@@ -284,10 +284,18 @@ func (d *Demo) adoptPackage(ctx context.Context) error {
 		pins[name] = fp
 		d.VerifyArgs = append(d.VerifyArgs, "--pin", name+"="+fp)
 	}
-	if _, err := outcome.Verify(data, outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true}); err != nil {
+	r, err := outcome.Verify(data, outcome.Options{Pins: pins, VenueKey: d.Venue.VerifierKey(), RequireEvidence: true})
+	if err != nil {
 		return fmt.Errorf("demo: the signed package does not verify: %w", err)
 	}
 	if d.PackageFile, err = d.addDocument("the signed Caspia package (2 documents, en and fr), with the venue's evidence", packageID+".outcome.json", data); err != nil {
+		return err
+	}
+	pdf, err := b.PDF(r, outcome.PDFOptions{})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if _, err := d.addDocument("the Caspia package as PDF, as desk outcome --pdf renders it (the proof is the bundle)", packageID+".pdf", pdf); err != nil {
 		return err
 	}
 	d.VerifyArgs = append(d.VerifyArgs, "--venue-key", d.Venue.VerifierKey(), "--require-evidence", d.PackageFile)
