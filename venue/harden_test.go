@@ -2,6 +2,7 @@ package venue_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -166,6 +167,46 @@ func openStream(t *testing.T, url, token string) <-chan sseEvent {
 		t.Fatalf("first event %q, want ready", ev.typ)
 	}
 	return out
+}
+
+// TestStreamCarriesRevocations: every device's event stream follows the
+// public revocations log, whichever its channels, so that a desk learns of
+// a revocation as soon as it is logged: another delegation's device gets
+// the revocation, byte for byte, as an entry event.
+func TestStreamCarriesRevocations(t *testing.T) {
+	hv := startHardVenue(t)
+	ctx := t.Context()
+	_, apriv := hv.device(t, "arden", time.Now().Add(time.Hour))
+	_, bpriv := hv.device(t, "borealia", time.Now().Add(time.Hour))
+	events := openStream(t, hv.p.url, hv.token(t, bpriv)) // "ready" read
+	rev, err := hv.roots["arden"].Revoke(apriv.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon, _ := client.New(hv.p.url)
+	idx, err := anon.Revoke(ctx, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("borealia's stream ended")
+			}
+			var e venue.EntryEvent
+			if ev.typ != "entry" || json.Unmarshal([]byte(ev.data), &e) != nil || e.Log != "revocations" {
+				continue
+			}
+			if e.Index != idx || !bytes.Equal(e.Entry, rev) {
+				t.Fatalf("revocations entry %d (%q), want %d (%q)", e.Index, e.Entry, idx, rev)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no revocations entry on another delegation's stream 5 s after the revocation")
+		}
+	}
 }
 
 // TestRevocationEndsOpenStream: a device's open event stream ends within a
