@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -96,7 +97,7 @@ func (f *RawFloorServer) serveConn(c net.Conn) {
 		if length < 0 {
 			return // the writers always send a Content-Length
 		}
-		body = body[:length]
+		body = slices.Grow(body[:0], length)[:length] // entries up to --size, larger than the first buffer
 		if _, err := io.ReadFull(br, body); err != nil {
 			return
 		}
