@@ -33,6 +33,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -521,46 +522,15 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 	d.Week = l.LongDate(monday)
 	d.Prev = monday.AddDate(0, 0, -7).Format("2006-01-02")
 	d.Next = monday.AddDate(0, 0, 7).Format("2006-01-02")
-	nrows := (calEnd - calStart) * 60 / slotMin
 	for i := range 7 {
 		day := monday.AddDate(0, 0, i)
 		d.Days = append(d.Days, calDay{Label: l.WeekdayDate(day), Today: day.Year() == now.Year() && day.YearDay() == now.YearDay()})
 	}
-	grid := make([][]*calCell, nrows)
-	for i := range grid {
-		grid[i] = make([]*calCell, 7)
-		for j := range grid[i] {
-			grid[i][j] = &calCell{}
-		}
+	for i := range calRows {
 		t := calStart*60 + i*slotMin
 		d.Rows = append(d.Rows, calRow{Label: fmt.Sprintf("%02d:%02d", t/60, t%60), Hour: t%60 == 0})
 	}
-	for _, m := range d.Meetings {
-		st := m.Start.In(s.zone())
-		dayIdx := int(time.Date(st.Year(), st.Month(), st.Day(), 0, 0, 0, 0, s.zone()).Sub(monday).Hours()+0.5) / 24
-		if dayIdx < 0 || dayIdx > 6 {
-			continue
-		}
-		startMin := st.Hour()*60 + st.Minute() - calStart*60
-		endMin := startMin + int(m.End.Sub(m.Start).Minutes())
-		row := max(0, min(nrows-1, startMin/slotMin))
-		rows := max(1, min(nrows-row, (endMin-row*slotMin+slotMin-1)/slotMin))
-		// Find the cell that covers row (an overlapping meeting joins it).
-		top := row
-		for top > 0 && grid[top][dayIdx].Skip {
-			top--
-		}
-		c := grid[top][dayIdx]
-		if len(c.Meetings) == 0 {
-			c.Rows = rows
-		} else if top+c.Rows < row+rows {
-			c.Rows = row + rows - top
-		}
-		c.Meetings = append(c.Meetings, m)
-		for i := top + 1; i < top+c.Rows && i < nrows; i++ {
-			grid[i][dayIdx].Skip = true
-		}
-	}
+	grid := weekGrid(d.Meetings, monday, s.zone())
 	for i := range d.Rows {
 		d.Rows[i].Cells = grid[i]
 	}
@@ -575,4 +545,58 @@ func (s *Server) scheduleWith(w http.ResponseWriter, r *http.Request, form *meet
 		w.WriteHeader(http.StatusConflict)
 	}
 	s.render(w, r, "schedule", s.tr(r, "Rooms & schedule"), d)
+}
+
+// calRows is the number of rows of the week calendar.
+const calRows = (calEnd - calStart) * 60 / slotMin
+
+// weekGrid lays out the meetings of the week that starts at monday (in
+// zone) on the calendar's grid, [row][day]: a meeting takes the cell of the
+// row it starts in and spans the rows it lasts (clamped to the hours
+// shown); meetings that overlap share one cell, which spans them all, so
+// that no meeting hides another. Meetings of other weeks are left out.
+func weekGrid(meetings []scheduleapi.MeetingView, monday time.Time, zone *time.Location) [][]*calCell {
+	ms := slices.Clone(meetings)
+	slices.SortStableFunc(ms, func(a, b scheduleapi.MeetingView) int { return a.Start.Compare(b.Start) })
+	grid := make([][]*calCell, calRows)
+	for i := range grid {
+		grid[i] = make([]*calCell, 7)
+		for j := range grid[i] {
+			grid[i][j] = &calCell{}
+		}
+	}
+	for _, m := range ms {
+		st := m.Start.In(zone)
+		dayIdx := -1
+		for i := range 7 {
+			// By calendar date, not by hours since Monday: days of
+			// a change of summer time are not 24 hours long.
+			if y, mo, d := monday.AddDate(0, 0, i).Date(); st.Year() == y && st.Month() == mo && st.Day() == d {
+				dayIdx = i
+			}
+		}
+		if dayIdx < 0 {
+			continue
+		}
+		startMin := st.Hour()*60 + st.Minute() - calStart*60
+		endMin := startMin + int(m.End.Sub(m.Start).Minutes())
+		row := max(0, min(calRows-1, startMin/slotMin))
+		rows := max(1, min(calRows-row, (endMin-row*slotMin+slotMin-1)/slotMin))
+		// Find the cell that covers row (an overlapping meeting joins it).
+		top := row
+		for top > 0 && grid[top][dayIdx].Skip {
+			top--
+		}
+		c := grid[top][dayIdx]
+		if len(c.Meetings) == 0 {
+			c.Rows = rows
+		} else if top+c.Rows < row+rows {
+			c.Rows = row + rows - top
+		}
+		c.Meetings = append(c.Meetings, m)
+		for i := top + 1; i < top+c.Rows && i < calRows; i++ {
+			grid[i][dayIdx].Skip = true
+		}
+	}
+	return grid
 }
