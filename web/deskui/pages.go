@@ -545,19 +545,8 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 		v = l.T(k)
 	}
 	ref := rec.Ref
-	if (rec.Type == negotiation.TypeConsentInterpreter || rec.Type == negotiation.TypeRemoveInterpreter) && st != nil {
-		// The interpreter by name and languages, not its device ID.
-		if in := st.Interpreter(ref); in != nil {
-			ref = fmt.Sprintf("%s (%s)", in.Person, strings.ToUpper(strings.Join(in.Languages, ", ")))
-		}
-	}
-	if rec.Type == negotiation.TypePosition && st != nil {
-		for _, t := range st.Texts {
-			if p := t.Paragraph(ref); p != nil {
-				ref = l.T("on %s", fmt.Sprintf("%s ¶%d", t.Title, p.Number))
-				break
-			}
-		}
+	if st != nil && rec.Result == negotiation.ResultApplied {
+		ref = refWords(l, st, rec.Type, ref)
 	}
 	if ref != "" {
 		v += " " + ref
@@ -569,6 +558,82 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 		}
 	}
 	return v
+}
+
+// refWords names what an applied negotiation event touched as the
+// delegates know it — a text or an agenda item by its title, a paragraph by
+// its number, an interpreter by name and languages — instead of the
+// identifiers the engine keeps (joint-statement/fr, item:ceasefire@leaders).
+// An identifier it cannot resolve is shown as it is.
+func refWords(l *i18n.Locale, st *negotiation.State, typ, ref string) string {
+	textTitle := func(id string) string {
+		if t := st.Text(id); t != nil && t.Title != "" {
+			return t.Title
+		}
+		return id
+	}
+	itemTitle := func(id string) string {
+		for _, it := range st.Agenda {
+			if it.ID == id && it.Title != "" {
+				return it.Title
+			}
+		}
+		return id
+	}
+	para := func(id string) (string, bool) {
+		for _, t := range st.Texts {
+			if p := t.Paragraph(id); p != nil {
+				return fmt.Sprintf("%s ¶%d", t.Title, p.Number), true
+			}
+		}
+		return id, false
+	}
+	switch typ {
+	case negotiation.TypeConsentInterpreter, negotiation.TypeRemoveInterpreter:
+		if in := st.Interpreter(ref); in != nil {
+			return fmt.Sprintf("%s (%s)", in.Person, strings.ToUpper(strings.Join(in.Languages, ", ")))
+		}
+	case negotiation.TypePosition:
+		if p, ok := para(ref); ok {
+			return l.T("on %s", p)
+		}
+	case negotiation.TypeReopen:
+		p, _ := para(ref)
+		return p
+	case negotiation.TypeAddItem, negotiation.TypeItemStatus:
+		return itemTitle(ref)
+	case negotiation.TypeTableText, negotiation.TypeAdopt, negotiation.TypeTakeUp:
+		return textTitle(ref)
+	case negotiation.TypeSign, negotiation.TypeAdoptPackage:
+		if pk := st.OutcomePackage(ref); pk != nil && pk.Title != "" {
+			return pk.Title
+		}
+		return textTitle(ref)
+	case negotiation.TypeTranslate, negotiation.TypeConcord:
+		// "text/lang": the text's title and the language's code.
+		if id, lang, ok := strings.Cut(ref, "/"); ok {
+			return fmt.Sprintf("%s (%s)", textTitle(id), strings.ToUpper(lang))
+		}
+	case negotiation.TypeReady:
+		// "scope:id@level": readiness on a text or an agenda item, for a level.
+		scope, rest, ok1 := strings.Cut(ref, ":")
+		id, level, ok2 := strings.Cut(rest, "@")
+		if ok1 && ok2 {
+			name := id
+			switch negotiation.Scope(scope) {
+			case negotiation.ScopeItem:
+				name = itemTitle(id)
+			case negotiation.ScopeText:
+				name = textTitle(id)
+			}
+			return l.T("on %s", fmt.Sprintf("%s (%s)", name, l.Label("level", level)))
+		}
+	case negotiation.TypeRefer:
+		if rf := st.Referral(ref); rf != nil {
+			return fmt.Sprintf("%s (%s, %s)", ref, textTitle(rf.Text), l.Label("level", string(rf.To)))
+		}
+	}
+	return ref
 }
 
 // systemNotes say in words why the desk could not read an entry

@@ -9,6 +9,7 @@ import (
 
 	"github.com/good-offices/goodoffices/desk"
 	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/web/i18n"
 )
 
 // scenarioModel is the scenario of package negotiation, played to the end
@@ -234,5 +235,51 @@ func TestSameTextIDInTwoChannels(t *testing.T) {
 	}
 	if strings.Contains(page, `concordance?ch=wg1"`) {
 		t.Error("the package page of wg2's text links to wg1's")
+	}
+}
+
+// TestDescribeNamesWhatDelegatesKnow: the channel's one-line readings of
+// negotiation events name texts and agenda items by title, language
+// versions by title and language, readiness by item and level — never by
+// the engine's identifiers — in English and in Russian.
+func TestDescribeNamesWhatDelegatesKnow(t *testing.T) {
+	st := scenarioState(t)
+	en, ru := i18n.Get("en"), i18n.Get("ru")
+	seen := map[string]string{}
+	for _, rec := range st.Log {
+		if rec.Result != negotiation.ResultApplied {
+			continue
+		}
+		got := describe(en, st, rec, true)
+		seen[rec.Type+" "+rec.Ref] = got
+		for _, raw := range []string{"item:", "@leaders", "joint-statement", "ceasefire"} {
+			if strings.Contains(got, raw) {
+				t.Errorf("%s %q reads %q: shows the identifier %q", rec.Type, rec.Ref, got, raw)
+			}
+		}
+		if r := describe(ru, st, rec, true); strings.Contains(r, "joint-statement") || strings.Contains(r, "item:") {
+			t.Errorf("in Russian, %s %q reads %q", rec.Type, rec.Ref, r)
+		}
+	}
+	for key, want := range map[string]string{
+		"add_item ceasefire":           "added agenda item Ceasefire and separation of forces",
+		"ready item:ceasefire@leaders": "signalled readiness on Ceasefire and separation of forces (leaders' level)",
+		"translate joint-statement/fr": "submitted a language version of Joint Statement (FR)",
+		"concord joint-statement/ru":   "confirmed the concordance of Joint Statement (RU)",
+		"table_text joint-statement":   "tabled text Joint Statement",
+		"sign joint-statement":         "Joint Statement",
+	} {
+		got, ok := seen[key]
+		if !ok {
+			t.Errorf("the scenario has no applied %s", key)
+			continue
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s reads %q, want it to contain %q", key, got, want)
+		}
+	}
+	// What cannot be resolved is shown as it is, not dropped.
+	if got := describe(en, st, negotiation.Record{Type: negotiation.TypeTranslate, Ref: "unknown/fr", Result: negotiation.ResultApplied}, true); !strings.Contains(got, "unknown (FR)") {
+		t.Errorf("an unknown text reads %q", got)
 	}
 }
