@@ -332,6 +332,13 @@ type msgView struct {
 	HandedOver      string // "person (device)" who handed over this message's keys (desk/handover.go)
 }
 
+// HandedOverBy is the person alone of HandedOver, which the page shows
+// (the device is in the badge's title).
+func (v msgView) HandedOverBy() string {
+	p, _, _ := strings.Cut(v.HandedOver, " (")
+	return p
+}
+
 // interpretationRef names an interpretation of a statement, for a link.
 type interpretationRef struct {
 	ID    string

@@ -189,8 +189,13 @@ func TestRenderHandover(t *testing.T) {
 	if strings.Contains(newcomer, "/handover") {
 		t.Error("a delegate who is not the head is offered the hand-over")
 	}
-	if !strings.Contains(newcomer, "badge-handover") || !strings.Contains(got, "handed over by Helen Vance (dev1)") {
+	if !strings.Contains(newcomer, "badge-handover") || !strings.Contains(got, "handed over by Helen Vance") {
 		t.Errorf("no hand-over badge: %s", got)
+	}
+	// The device that handed over is in the badge's title, not its text:
+	// the page shows people, not device IDs.
+	if strings.Contains(got, "dev1") || !strings.Contains(newcomer, `title="handed over by Helen Vance (dev1)"`) {
+		t.Errorf("the hand-over badge shows the device, or its title lacks it: %s", newcomer)
 	}
 	if !strings.Contains(got, "that no hand-over opened: entries 1-2") {
 		t.Errorf("no unreadable ranges: %s", got)
