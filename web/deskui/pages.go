@@ -1028,6 +1028,15 @@ type packageData struct {
 	ReferTo   []negotiation.Level
 }
 
+// ParaLabel names paragraph id of the text as the page shows it (¶ and its
+// number), or the ID if the text has no such paragraph any more.
+func (d packageData) ParaLabel(id string) string {
+	if p := d.Text.Paragraph(id); p != nil {
+		return fmt.Sprintf("¶%d", p.Number)
+	}
+	return id
+}
+
 type referralView struct {
 	*negotiation.Referral
 	Waiting []string // parties that have not referred this state
