@@ -19,9 +19,11 @@ import (
 // endpoint, without waiting for checkpoints, as fast as the venue takes
 // it up to about 80,000 entries/s, for a few seconds; every acknowledged entry is
 // under a served checkpoint within CheckpointWithin of its
-// acknowledgement. The sequencer holds new appends back while a round of
-// the integrator is due (sequencer.holdBack) rather than acknowledging
-// appends whose checkpoint would then come late.
+// acknowledgement. (The sequencer holds new appends back while
+// integration is behind, sequencer.holdBack, rather than acknowledging
+// appends whose checkpoint would then come late; whether a burst needs it
+// depends on scheduling, so TestHoldBackWhileIntegrationIsBehind tests it
+// apart.)
 //
 // Each writer notes when its 201 arrived and the largest index in it; a
 // poller per channel fetches the checkpoint every few milliseconds. The
@@ -188,11 +190,11 @@ func TestCheckpointWithinUnderBurst(t *testing.T) {
 	if shortest > within {
 		t.Errorf("an acknowledged entry waited at least %v for a checkpoint covering it; CheckpointWithin is %v", shortest.Round(time.Millisecond), within)
 	}
-	// Rounds were due every 100 ms of the burst: the sequencer must have
-	// waited for some of them.
-	if st["integration_holds"] < 1 {
-		t.Errorf("the sequencer never held appends back for the integrator during a burst of %v", burst)
-	}
+	// Whether the sequencer had to hold appends back depends on when the
+	// integrator's goroutine ran: since checkpoints are lazy its rounds
+	// usually end before the next is due, and a CI run saw none in 3 s
+	// with the promise kept. This test pins the promise;
+	// TestHoldBackWhileIntegrationIsBehind pins the holding back.
 	if lag := time.Duration(st["max_integration_lag_ms"] * float64(time.Millisecond)); lag > within {
 		t.Errorf("the venue's stats say an acknowledged entry waited %v for its checkpoint; CheckpointWithin is %v", lag.Round(time.Millisecond), within)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
@@ -103,6 +104,10 @@ import (
 // writers this kept the longest wait for a checkpoint at 38–43 ms where
 // syncing each round gave 44–50 ms (BENCHMARKS.md, fourth pass).
 
+// testHookIntegrateRound, when set, runs as each round of the integrator
+// begins (a test holds the integrator back with it).
+var testHookIntegrateRound atomic.Pointer[func()]
+
 // lagging reports whether integration is behind: the oldest acknowledged
 // append without a served checkpoint is older than s.hold, and the
 // integrator is not failing.
@@ -194,6 +199,9 @@ type integrationTarget struct {
 // integrateRound signs and stores one checkpoint for every log that grew,
 // then serves them.
 func (s *sequencer) integrateRound() {
+	if h := testHookIntegrateRound.Load(); h != nil {
+		(*h)()
+	}
 	start := time.Now()
 	s.mu.Lock()
 	since := s.firstDirty // == behind: the rounds before this one are done
