@@ -908,6 +908,12 @@ func (d *Desk) Send(ctx context.Context, ch string, data []byte) (int64, error) 
 func (d *Desk) send(ctx context.Context, ch string, data []byte, check func() error) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if to, err := d.ContinuedIn(ctx, ch); err != nil {
+		return 0, err
+	} else if to != "" {
+		// What is said there now would not be carried (recover.go).
+		return 0, fmt.Errorf("the talks of %s continue in %s since a recovery: send there", ch, to)
+	}
 	if _, err := d.channelMeta(ctx, d.store, ch); err != nil {
 		if _, err := d.syncLocked(ctx); err != nil {
 			return 0, err

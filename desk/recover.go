@@ -30,6 +30,14 @@ import (
 // channel (the checkpoint's signature, then the consistency of the two
 // checkpoints, whose proof the venue cannot forge) and records the result
 // on the notice; a notice that does not agree is an alarm.
+//
+// The talks go on where they were: the state of the talks in the fresh
+// channel starts from the old channel's state after the entries the
+// notice's checkpoint covers (0 to size-1), which every desk that verified
+// the notice holds and computes alike, so that texts, positions, proposals
+// and readiness need not be tabled again (Continuation, talks.go). Only the
+// first recovery notice in a channel counts, and only once this desk has
+// verified it (or sent it).
 
 // AlarmRecovery: a recovery notice whose checkpoint of the old channel
 // does not verify, or is not consistent with this desk's own.
@@ -81,7 +89,82 @@ func parseRecoveryNotice(data []byte) (n *RecoveryNotice, ok bool, err error) {
 const (
 	prefRecovered     = "recovered/"      // old channel → Recovered
 	prefRecoveryCheck = "recovery-check/" // channel/index of a notice received, waiting for its verification
+	prefContinuation  = "continuation/"   // fresh channel → Continuation
 )
+
+// A Continuation says that the talks of a fresh channel continue those of
+// an old one, from the first recovery notice in the fresh channel that
+// this desk sent or verified.
+type Continuation struct {
+	From  string `json:"from"`  // the old channel
+	Size  int64  `json:"size"`  // its entries 0 to Size-1 are carried
+	Index int64  `json:"index"` // of the notice in the fresh channel
+}
+
+// continueFrom records that channel ch continues the talks of c.From,
+// unless an earlier notice in ch already decided it.
+func continueFrom(ctx context.Context, tx *Tx, ch string, c Continuation) error {
+	if b, err := tx.Get(ctx, prefContinuation+ch); err == nil {
+		var old Continuation
+		if json.Unmarshal(b, &old) == nil && old.Index <= c.Index {
+			return nil
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return tx.Put(ctx, prefContinuation+ch, b)
+}
+
+// Continuation returns what the talks of channel ch continue, nil if ch
+// is not a recovery's fresh channel.
+func (d *Desk) Continuation(ctx context.Context, ch string) (*Continuation, error) {
+	b, err := d.store.Get(ctx, prefContinuation+ch)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c Continuation
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("continuation of %s: %w", ch, err)
+	}
+	return &c, nil
+}
+
+// ContinuedIn returns the fresh channel that continues the talks of ch,
+// "" if none: one this desk recovered ch into, or one whose recovery
+// notice it verified. Nothing more is sent in ch.
+func (d *Desk) ContinuedIn(ctx context.Context, ch string) (string, error) {
+	if b, err := d.store.Get(ctx, prefRecovered+ch); err == nil {
+		var r Recovered
+		if err := json.Unmarshal(b, &r); err == nil {
+			return r.To, nil
+		}
+	}
+	kvs, err := d.store.List(ctx, prefContinuation, 0)
+	if err != nil {
+		return "", err
+	}
+	for _, kv := range kvs {
+		var c Continuation
+		if json.Unmarshal(kv.Value, &c) == nil && c.From == ch {
+			return strings.TrimPrefix(kv.Key, prefContinuation), nil
+		}
+	}
+	return "", nil
+}
+
+// noticeSize is the size of the old channel's history a notice carries.
+func noticeSize(n *RecoveryNotice) (int64, error) {
+	c, err := tlog.ParseCheckpoint(checkpointBody(n.Checkpoint))
+	if err != nil {
+		return 0, err
+	}
+	return c.Size, nil
+}
 
 // Recovered is a channel this desk stopped syncing after recovering it into
 // a fresh one.
@@ -212,7 +295,11 @@ func recoveryReceived(ctx context.Context, tx *Tx, m *Message) error {
 	m.Note = fmt.Sprintf("%s continues channel %s here; not verified yet", who(m.Sender), n.From)
 	if m.Own {
 		m.Note = fmt.Sprintf("this desk continues channel %s here", n.From)
-		return nil
+		size, err := noticeSize(n)
+		if err != nil || n.To != m.Channel {
+			return nil // not one Recover sends
+		}
+		return continueFrom(ctx, tx, m.Channel, Continuation{From: n.From, Size: size, Index: m.Index})
 	}
 	return tx.Put(ctx, fmt.Sprintf("%s%s/%016d", prefRecoveryCheck, m.Channel, m.Index), []byte("1"))
 }
@@ -259,7 +346,7 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		verdict, alarm, err := d.verifyRecovery(ctx, v, ch, n)
+		verdict, agreed, alarm, err := d.verifyRecovery(ctx, v, ch, n)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recovery notice %d of %s: %w", idx, ch, err))
 			continue // transient: tried again at the next sync
@@ -273,6 +360,12 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 		if n.Reason != "" {
 			m.Note += "; their word: " + strconv.Quote(n.Reason)
 		}
+		var cont *Continuation
+		if alarm == nil && agreed {
+			if size, err := noticeSize(n); err == nil {
+				cont = &Continuation{From: n.From, Size: size, Index: idx}
+			}
+		}
 		if err := d.store.Update(ctx, func(tx *Tx) error {
 			b, err := jsonMarshal(m)
 			if err != nil {
@@ -280,6 +373,12 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 			}
 			if err := tx.Put(ctx, histKey(ch, idx), b); err != nil {
 				return err
+			}
+			if cont != nil {
+				if err := continueFrom(ctx, tx, ch, *cont); err != nil {
+					return err
+				}
+				tx.OnCommit(func() { d.talks.forget(ch) })
 			}
 			return tx.Delete(ctx, kv.Key)
 		}); err != nil {
@@ -290,27 +389,28 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 }
 
 // verifyRecovery checks a notice against this desk's view of the old
-// channel. A non-nil error is transient (the venue unreachable).
-func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, n *RecoveryNotice) (string, *Alarm, error) {
+// channel; agreed reports that both views are of one history. A non-nil
+// error is transient (the venue unreachable).
+func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, n *RecoveryNotice) (verdict string, agreed bool, alarm *Alarm, err error) {
 	if n.To != ch {
-		return "REFUSED", &Alarm{Kind: AlarmRecovery, Detail: fmt.Sprintf("a recovery notice for channel %s was sent in %s", n.To, ch)}, nil
+		return "REFUSED", false, &Alarm{Kind: AlarmRecovery, Detail: fmt.Sprintf("a recovery notice for channel %s was sent in %s", n.To, ch)}, nil
 	}
 	origin := client.ChannelOrigin(d.venue.Name, n.From)
 	theirs, _, err := tlog.OpenCheckpoint(n.Checkpoint, origin, v)
 	if err != nil {
-		return "REFUSED: its checkpoint is not the venue's of " + n.From, &Alarm{Kind: AlarmRecovery,
+		return "REFUSED: its checkpoint is not the venue's of " + n.From, false, &Alarm{Kind: AlarmRecovery,
 			Detail: fmt.Sprintf("the recovery notice of %s carries a checkpoint that does not verify as the venue's of %s", ch, n.From)}, nil
 	}
 	st, err := d.logState(ctx, d.store, n.From)
 	if err != nil {
-		return "", nil, err
+		return "", false, nil, err
 	}
 	if st.Checkpoint == nil {
-		return fmt.Sprintf("its history of %s up to entry %d is signed by the venue; this desk has no view of %s to compare", n.From, theirs.Size-1, n.From), nil, nil
+		return fmt.Sprintf("its history of %s up to entry %d is signed by the venue; this desk has no view of %s to compare", n.From, theirs.Size-1, n.From), false, nil, nil
 	}
 	ours, err := tlog.ParseCheckpoint(checkpointBody(st.Checkpoint))
 	if err != nil {
-		return "", nil, err
+		return "", false, nil, err
 	}
 	old, cur := theirs, ours
 	if old.Size > cur.Size {
@@ -321,13 +421,13 @@ func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, n
 	if old.Size != cur.Size {
 		err := c.VerifyConsistency(ctx, old, cur)
 		if err != nil && isTransient(err) {
-			return "", nil, err
+			return "", false, nil, err
 		}
 		agree = err == nil
 	}
 	if !agree {
-		return "DISAGREES with this desk's history of " + n.From, &Alarm{Kind: AlarmRecovery,
+		return "DISAGREES with this desk's history of " + n.From, false, &Alarm{Kind: AlarmRecovery,
 			Detail: fmt.Sprintf("the history of %s carried into %s (size %d) is not consistent with this desk's (size %d): the venue showed the parties different histories", n.From, ch, theirs.Size, ours.Size)}, nil
 	}
-	return fmt.Sprintf("verified: its history of %s, entries 0 to %d, agrees with this desk's (size %d)", n.From, theirs.Size-1, ours.Size), nil, nil
+	return fmt.Sprintf("verified: its history of %s, entries 0 to %d, agrees with this desk's (size %d)", n.From, theirs.Size-1, ours.Size), true, nil, nil
 }

@@ -2,11 +2,15 @@ package desk_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	hv "github.com/good-offices/goodoffices/internal/hostile"
 )
@@ -32,6 +36,12 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
 	c.syncAll("tomas", "iryna")
 	c.run(0, "desk", "send", "wg1", "--home", "tomas", "Good morning.")
+	c.syncAll("tomas", "iryna")
+	// Talks under way before the fork: a text tabled by Arden, Borealia's
+	// position on its paragraph.
+	c.run(0, "desk", "table", "wg1", "--home", "tomas", "--text", "protocol", "--title", "Protocol", "--para", "Monitors report weekly.")
+	c.syncAll("tomas", "iryna")
+	c.run(0, "desk", "position", "wg1", "--home", "iryna", "--text", "protocol", "--para", "p1", "--version", "1", "--stance", "agree")
 	c.syncAll("tomas", "iryna")
 	var st struct {
 		Logs []struct {
@@ -144,4 +154,94 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 		t.Fatalf("the verified history of wg1 is not readable on Borealia's desk: %q", got)
 	}
 	status("tomas", 0)
+
+	// The talks go on where they were: the Protocol and Borealia's
+	// position are in wg1b on both desks, nothing tabled again; Arden's
+	// agreement in wg1b completes the paragraph for both.
+	type talks struct {
+		Texts []struct {
+			ID         string
+			Paragraphs []struct {
+				ID, Status string
+				Positions  []struct{ Party, Stance string }
+			}
+		}
+	}
+	para := func(home string) (status string, stances map[string]string) {
+		t.Helper()
+		var tk talks
+		if err := json.Unmarshal([]byte(c.run(0, "desk", "talks", "wg1b", "--home", home, "--json")), &tk); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range tk.Texts {
+			if x.ID == "protocol" && len(x.Paragraphs) == 1 {
+				stances = map[string]string{}
+				for _, p := range x.Paragraphs[0].Positions {
+					stances[p.Party] = p.Stance
+				}
+				return x.Paragraphs[0].Status, stances
+			}
+		}
+		t.Fatalf("%s's desk: no Protocol in wg1b's talks: %+v", home, tk)
+		return "", nil
+	}
+	for _, home := range []string{"tomas", "iryna"} {
+		if _, st := para(home); st["borealia"] != "agree" || st["arden"] != "" {
+			t.Fatalf("%s's desk: positions carried into wg1b %v, want Borealia's agree only", home, st)
+		}
+	}
+	c.run(0, "desk", "position", "wg1b", "--home", "tomas", "--text", "protocol", "--para", "p1", "--version", "1", "--stance", "agree")
+	c.syncAll("tomas", "iryna")
+	for _, home := range []string{"tomas", "iryna"} {
+		if status, st := para(home); status != "agreed" || st["arden"] != "agree" || st["borealia"] != "agree" {
+			t.Fatalf("%s's desk: after Arden's agreement in wg1b, p1 is %s with %v", home, status, st)
+		}
+	}
+	// Nothing more is said in the old channel, on either desk: it would
+	// not be carried.
+	for _, home := range []string{"tomas", "iryna"} {
+		if code, _, errOut := c.runCode("desk", "send", "wg1", "--home", home, "Still here?"); code == 0 || !strings.Contains(errOut, "continue in wg1b") {
+			t.Fatalf("%s's desk sent in wg1 after the recovery (exit %d): %s", home, code, errOut)
+		}
+	}
+	// The snapshot is no source of truth: a replay from the histories of
+	// both channels gives the same state.
+	a := c.run(0, "desk", "talks", "wg1b", "--home", "iryna", "--json")
+	b := c.run(0, "desk", "talks", "wg1b", "--home", "iryna", "--json", "--replay")
+	if a != b {
+		t.Fatal("Borealia's desk: the state of wg1b's talks differs from its replay")
+	}
+
+	// The desk's web interface computes the talks on its own: wg1b's
+	// Protocol page shows the carried paragraph, agreed.
+	link := c.startBackground("Borealia's desk web", []string{"desk", "web", "--home", "iryna", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)[0]
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	page := func(u string) string {
+		t.Helper()
+		r, err := web.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", u, r.StatusCode, b)
+		}
+		return string(b)
+	}
+	page(link)
+	base, _, _ := strings.Cut(link, "/login")
+	if got := page(base + "/texts/protocol?ch=wg1b"); !strings.Contains(got, "Monitors report weekly.") || !strings.Contains(got, "status-agreed") {
+		t.Fatalf("the desk web's Protocol in wg1b lacks the carried, agreed paragraph:\n%s", got)
+	}
+	// The old channel stays readable, says where the talks went, offers
+	// no message form, and its texts are gone from the menu.
+	old := page(base + "/channels/wg1")
+	if !strings.Contains(old, `id="continued"`) || !strings.Contains(old, `href="/channels/wg1b"`) || strings.Contains(old, `action="/channels/wg1/messages"`) {
+		t.Fatalf("the desk web's page of wg1 does not say that the talks continue in wg1b, or still offers to send:\n%s", old)
+	}
+	if strings.Contains(old, `?ch=wg1"`) || !strings.Contains(old, `?ch=wg1b"`) {
+		t.Fatalf("the desk web's menu lists the texts of wg1, or not those of wg1b:\n%s", old)
+	}
 }

@@ -85,11 +85,11 @@ func eventOf(ch string, m Message) (negotiation.Event, bool) {
 // The state returned is shared: the caller may read it but must not modify
 // it. The desk never modifies it either; it advances a copy.
 func (d *Desk) Talks(ctx context.Context, ch, host string) (*negotiation.State, error) {
-	cfg, err := d.TalksConfig(ctx, ch, host)
+	start, err := d.talksStart(ctx, ch, host)
 	if err != nil {
 		return nil, err
 	}
-	st, err := d.talks.advance(ctx, d, ch, cfg)
+	st, err := d.talks.advance(ctx, d, ch, start)
 	if err != nil {
 		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
 	}
@@ -99,11 +99,11 @@ func (d *Desk) Talks(ctx context.Context, ch, host string) (*negotiation.State, 
 // ReplayTalks computes the state of the talks in a channel from its whole
 // history, without the snapshot (to check it, or to rebuild it).
 func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.State, error) {
-	cfg, err := d.TalksConfig(ctx, ch, host)
+	start, err := d.talksStart(ctx, ch, host)
 	if err != nil {
 		return nil, err
 	}
-	st, err := d.newEngine(cfg)
+	st, err := start.state(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("failed to compute the state of the talks: %w", err)
 	}
@@ -111,6 +111,115 @@ func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.S
 		return nil, err
 	}
 	return st, nil
+}
+
+// talksStart is where the talks of a channel start, before its first
+// entry: the engine's empty state under the channel's configuration, or,
+// in the fresh channel of a recovery (Continuation, recover.go), the old
+// channel's state after the entries carried.
+type talksStart struct {
+	cfg   negotiation.Config
+	chain []Continuation     // what ch continues, then what that continues…; nil: the empty state
+	first negotiation.Config // with chain: the configuration of the channel the talks began in
+}
+
+// maxContinuations bounds a chain of recoveries (a channel recovered into
+// one that was recovered in turn…), and so a loop of notices.
+const maxContinuations = 16
+
+func (d *Desk) talksStart(ctx context.Context, ch, host string) (talksStart, error) {
+	cfg, err := d.TalksConfig(ctx, ch, host)
+	if err != nil {
+		return talksStart{}, err
+	}
+	s := talksStart{cfg: cfg}
+	if s.chain, err = d.continuations(ctx, ch); err != nil || s.chain == nil {
+		return s, err
+	}
+	if s.first, err = d.TalksConfig(ctx, s.chain[len(s.chain)-1].From, host); err != nil {
+		return talksStart{}, err
+	}
+	return s, nil
+}
+
+// continuations returns what channel ch continues, then what that one
+// continues, and so on (nil if ch continues nothing).
+func (d *Desk) continuations(ctx context.Context, ch string) ([]Continuation, error) {
+	var chain []Continuation
+	for {
+		c, err := d.Continuation(ctx, ch)
+		if err != nil || c == nil {
+			return chain, err
+		}
+		if len(chain) == maxContinuations {
+			return nil, fmt.Errorf("the talks of %s continue more than %d recoveries in a row", chain[0].From, maxContinuations)
+		}
+		chain = append(chain, *c)
+		ch = c.From
+	}
+}
+
+// key identifies the start (snapshots record it): a digest of the
+// configuration, and of the continuations if any.
+func (s talksStart) key() (string, error) {
+	if s.chain == nil {
+		return configDigest(s.cfg) // as before continuations, so existing snapshots stay usable
+	}
+	return configDigest(struct {
+		Config negotiation.Config
+		Chain  []Continuation
+		First  negotiation.Config
+	}{s.cfg, s.chain, s.first})
+}
+
+// state computes the state the talks start from.
+func (s talksStart) state(ctx context.Context, d *Desk) (*negotiation.State, error) {
+	if s.chain == nil {
+		return d.newEngine(s.cfg)
+	}
+	st, err := d.newEngine(s.first)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.carriedEvents(ctx, s.chain, func(e negotiation.Event) { st.Apply(e) }); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// CarriedEvents hands f, in log order, the engine events the fresh
+// channel ch carries from the channels before it (Continuation): those
+// the old channel carried in turn, then the old channel's own entries the
+// notice covers. It fails if this desk has not processed them all.
+func (d *Desk) CarriedEvents(ctx context.Context, ch string, f func(negotiation.Event)) error {
+	chain, err := d.continuations(ctx, ch)
+	if err != nil {
+		return err
+	}
+	return d.carriedEvents(ctx, chain, f)
+}
+
+func (d *Desk) carriedEvents(ctx context.Context, chain []Continuation, f func(negotiation.Event)) error {
+	for i := len(chain) - 1; i >= 0; i-- { // the oldest channel first
+		c := chain[i]
+		ls, err := d.logState(ctx, d.store, c.From)
+		if err != nil {
+			return err
+		}
+		if ls.Next < c.Size {
+			return fmt.Errorf("the talks continue those of channel %s up to its entry %d, and this desk has processed %d of its entries: they are needed first", c.From, c.Size-1, ls.Next)
+		}
+		if _, err := d.forHistory(ctx, c.From, 0, func(m Message) {
+			if m.Index < c.Size {
+				if e, ok := eventOf(c.From, m); ok {
+					f(e)
+				}
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Say sends a plain statement (negotiation.NewStatement) in a channel,

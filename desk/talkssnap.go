@@ -18,7 +18,8 @@ import (
 // 100,000 messages. So the desk keeps, per channel, the engine's state after
 // the entries it has applied (in memory for the channels used last, and in
 // the encrypted store, key "talks/<channel>"), and advances it with the new
-// entries only.
+// entries only. (A recovery's fresh channel starts from the old channel's
+// state, talksStart: the snapshot records that start too.)
 //
 // A snapshot is an optimisation, never a source of truth. It records the
 // configuration it was computed for (a digest) and the log position it
@@ -47,7 +48,7 @@ var (
 )
 
 type talksSnapshot struct {
-	Config string          `json:"config"` // hex SHA-256 of the engine configuration (JSON)
+	Config string          `json:"config"` // hex SHA-256 of the engine configuration (JSON), and of the start (talksStart.key)
 	Next   int64           `json:"next"`   // index after the last processed entry applied
 	State  json.RawMessage `json:"state"`  // State.Canonical
 }
@@ -68,8 +69,9 @@ type talksEntry struct {
 	used   uint64 // for eviction
 }
 
-func configDigest(cfg negotiation.Config) (string, error) {
-	b, err := json.Marshal(cfg)
+// configDigest is the hex SHA-256 of v in JSON.
+func configDigest(v any) (string, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
@@ -79,8 +81,8 @@ func configDigest(cfg negotiation.Config) (string, error) {
 
 // advance returns the state of channel ch under cfg after every entry the
 // desk has processed.
-func (c *talksCache) advance(ctx context.Context, d *Desk, ch string, cfg negotiation.Config) (*negotiation.State, error) {
-	key, err := configDigest(cfg)
+func (c *talksCache) advance(ctx context.Context, d *Desk, ch string, start talksStart) (*negotiation.State, error) {
+	key, err := start.key()
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +93,7 @@ func (c *talksCache) advance(ctx context.Context, d *Desk, ch string, cfg negoti
 	}
 	e := c.m[ch]
 	if e == nil || e.config != key {
-		if e, err = d.loadTalks(ctx, ch, cfg, key); err != nil {
+		if e, err = d.loadTalks(ctx, ch, start, key); err != nil {
 			return nil, err
 		}
 		c.m[ch] = e
@@ -156,11 +158,11 @@ func (c *talksCache) forget(ch string) {
 
 // loadTalks starts a channel's state from its snapshot in the store, or
 // from the empty state if there is no usable snapshot.
-func (d *Desk) loadTalks(ctx context.Context, ch string, cfg negotiation.Config, key string) (*talksEntry, error) {
+func (d *Desk) loadTalks(ctx context.Context, ch string, start talksStart, key string) (*talksEntry, error) {
 	if e := d.snapshotTalks(ctx, ch, key); e != nil {
 		return e, nil
 	}
-	st, err := d.newEngine(cfg)
+	st, err := start.state(ctx, d)
 	if err != nil {
 		return nil, err
 	}

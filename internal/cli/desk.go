@@ -595,7 +595,10 @@ the history this desk verified, entries 0 to size-1 — and stops syncing C,
 whose verified history stays readable ('desk read C'). Every other party's
 desk verifies the notice against its own view of C (signature, then
 consistency of the two checkpoints) and shows the result on it in 'desk read
-NEW'; a notice that does not agree raises an alarm there.
+NEW'; a notice that does not agree raises an alarm there. The talks go on
+where they were: on every desk that sent or verified the notice, the talks
+of NEW start from those of C after the entries carried ('desk talks NEW'),
+and the desk refuses to send in C.
 
 Example:
   goodoffices desk recover --channel wg1 --to wg1b`)

@@ -30,12 +30,12 @@ func (s *Server) postConcord(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := textURL(t, "/concordance")
+	back := s.textURL(t, "/concordance")
 	lang := r.FormValue("lang")
-	if _, parts, err := s.d.Concord(r.Context(), textChannel(t), s.o.Host, t.ID, lang, nil); err != nil {
+	if _, parts, err := s.d.Concord(r.Context(), s.textChannel(t), s.o.Host, t.ID, lang, nil); err != nil {
 		redirect(w, r, back, s.tr(r, "Concordance not confirmed: %s", err.Error()), true)
 	} else {
-		s.Notify([]string{textChannel(t)})
+		s.Notify([]string{s.textChannel(t)})
 		redirect(w, r, back, s.tr(r, "Concordance confirmed for %d wordings in %s.", len(parts), strings.ToUpper(lang)), false)
 	}
 }

@@ -97,6 +97,10 @@ type Server struct {
 	// engine states are shared between requests.
 	view  sync.Mutex
 	cache map[string]*chanCache
+	// moved maps a channel whose talks continue in another since a
+	// recovery to that channel (desk.Desk.ContinuedIn), as of the last
+	// load; guarded by view.
+	moved map[string]string
 
 	mu         sync.Mutex
 	lastRead   map[string]int64 // channel -> highest index the delegate has seen
@@ -453,6 +457,8 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 	sort.Slice(chans, func(i, j int) bool { return chans[i].ID < chans[j].ID })
 	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}, States: map[string]*negotiation.State{}}
 	s.assignColours(st.Parties)
+	moved := map[string]string{}
+	defer func() { s.moved = moved }()
 	for _, c := range chans {
 		cc, err := s.channelState(ctx, c.ID, c.State.Next)
 		if err != nil {
@@ -464,6 +470,13 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 			continue
 		}
 		m.States[c.ID] = cc.state
+		if to, _ := s.d.ContinuedIn(ctx, c.ID); to != "" {
+			// Its texts go on in to: its pages stay readable, but the
+			// menu and the text pages are those of the channel that
+			// continues it.
+			moved[c.ID] = to
+			continue
+		}
 		m.Order = append(m.Order, c.ID)
 		if m.Parties == nil {
 			m.Parties = cc.state.Config.Parties
@@ -527,7 +540,17 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 		cfg.Parties[i].Name = s.name(cfg.Parties[i].ID)
 		cfg.Parties[i].Head = s.o.Heads[cfg.Parties[i].ID]
 	}
+	// The fresh channel of a recovery continues the talks of the old one
+	// (desk.Continuation): its state starts from the events carried.
+	cont, err := s.d.Continuation(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
 	key := configKey(cfg)
+	if cont != nil {
+		b, _ := json.Marshal(cont)
+		key += string(b)
+	}
 	cc := s.cache[ch]
 	if cc == nil || cc.key != key {
 		cc = &chanCache{key: key}
@@ -536,6 +559,19 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 				return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
 			}
 			cc.state.SetReferralVerifier(s.d.ReferralVerifier())
+			if cont != nil {
+				err := s.d.CarriedEvents(ctx, ch, func(e negotiation.Event) {
+					if isEvent(e.Payload) {
+						cc.state.Apply(e)
+					}
+				})
+				if err != nil {
+					// Its messages still show; the talks once the old
+					// channel's entries are processed (tried at every load).
+					s.log.Warn("the talks of a recovered channel cannot be computed yet", "channel", ch, "err", err)
+					cc.state, cc.key = nil, ""
+				}
+			}
 		}
 		s.cache[ch] = cc
 	}
@@ -634,19 +670,31 @@ func (s *Server) send(ctx context.Context, ch string, payload []byte) error {
 	return nil
 }
 
-// textChannel returns the channel in which text id was tabled.
-func textChannel(t *negotiation.Text) string {
-	if len(t.Versions) > 0 {
-		return t.Versions[0].Channel
+// textChannel returns the channel of text t: the one it was tabled in.
+//
+// A text tabled in a channel whose talks continue in another since a
+// recovery (desk.Continuation) is negotiated there now: textChannel
+// follows the recoveries (callers hold s.view, as for the states).
+func (s *Server) textChannel(t *negotiation.Text) string {
+	if len(t.Versions) == 0 {
+		return ""
 	}
-	return ""
+	ch := t.Versions[0].Channel
+	for range len(s.moved) { // a chain of recoveries is at most this long
+		to, ok := s.moved[ch]
+		if !ok {
+			break
+		}
+		ch = to
+	}
+	return ch
 }
 
 // textURL returns the address of page sub ("", "/package", "/diff", ...)
 // of text t: /texts/<id><sub>?ch=<channel>, so that a text is found in its
 // own channel even when another channel has a text of the same ID.
-func textURL(t *negotiation.Text, sub string) string {
-	return "/texts/" + url.PathEscape(t.ID) + sub + "?ch=" + url.QueryEscape(textChannel(t))
+func (s *Server) textURL(t *negotiation.Text, sub string) string {
+	return "/texts/" + url.PathEscape(t.ID) + sub + "?ch=" + url.QueryEscape(s.textChannel(t))
 }
 
 // ---- flash messages through the redirect ----

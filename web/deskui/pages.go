@@ -84,8 +84,8 @@ func (s *Server) funcs(l *i18n.Locale) template.FuncMap {
 		"hex":         func(b []byte) string { return hex.EncodeToString(b) },
 		"join":        strings.Join,
 		"upper":       strings.ToUpper,
-		"textURL":     textURL,
-		"textChannel": textChannel,
+		"textURL":     s.textURL,
+		"textChannel": s.textChannel,
 	}
 }
 
@@ -180,9 +180,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 		for _, t := range texts {
 			label := t.Title
 			if titles[t.Title] > 1 {
-				label += " · " + textChannel(t) // two channels, one title
+				label += " · " + s.textChannel(t) // two channels, one title
 			}
-			nav = append(nav, navItem{Href: textURL(t, ""), Label: label})
+			nav = append(nav, navItem{Href: s.textURL(t, ""), Label: label})
 		}
 	}
 	for i := range nav {
@@ -358,6 +358,9 @@ type channelData struct {
 	// entries sent before this desk joined that no hand-over opened.
 	Head       bool
 	Unreadable string
+	// ContinuedIn: the channel whose talks continue this one's since a
+	// recovery (desk.Desk.ContinuedIn); nothing more is said here.
+	ContinuedIn string
 }
 
 // Messages shown around an entry asked for (?at=N).
@@ -392,6 +395,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := channelData{Channel: *ch}
+	d.ContinuedIn, _ = s.d.ContinuedIn(r.Context(), id)
 	if si, err := s.d.ChannelSuite(r.Context(), id); err == nil {
 		d.Suite = &si
 	}
@@ -797,7 +801,7 @@ func (s *Server) text(w http.ResponseWriter, r *http.Request) {
 // textData prepares text t of m.State for the text page.
 func (s *Server) textData(m *model, t *negotiation.Text) textData {
 	me := s.d.Profile().Delegation
-	d := textData{Text: t, Parties: m.Parties, Channel: textChannel(t), Responded: map[string]bool{}}
+	d := textData{Text: t, Parties: m.Parties, Channel: s.textChannel(t), Responded: map[string]bool{}}
 	if t.Adoption != nil && t.Adoption.Package != "" {
 		if d.Package = m.State.OutcomePackage(t.Adoption.Package); d.Package != nil {
 			for _, id := range d.Package.Texts {
@@ -857,7 +861,7 @@ func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = m
-	back := textURL(t, "")
+	back := s.textURL(t, "")
 	p := t.Paragraph(r.FormValue("para"))
 	if p == nil {
 		redirect(w, r, back, s.tr(r, "No such paragraph."), true)
@@ -874,7 +878,7 @@ func (s *Server) postPosition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload := negotiation.NewPosition(t.ID, p.ID, v, st, strings.TrimSpace(r.FormValue("note")))
-	if err := s.sendChecked(r, textChannel(t), payload); err != nil {
+	if err := s.sendChecked(r, s.textChannel(t), payload); err != nil {
 		redirect(w, r, back, s.tr(r, "Position not taken: %s", err.Error()), true)
 		return
 	}
@@ -912,7 +916,7 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := textURL(t, "")
+	back := s.textURL(t, "")
 	p := t.Paragraph(r.FormValue("para"))
 	if p == nil {
 		redirect(w, r, back, s.tr(r, "No such paragraph."), true)
@@ -929,7 +933,7 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
 	}
 	base, _ := strconv.Atoi(r.FormValue("base"))
 	payload := negotiation.NewProposal(t.ID, negotiation.Amendment{Op: negotiation.OpReplace, Para: p.ID, Base: base, Notation: notation})
-	if err := s.sendChecked(r, textChannel(t), payload); err != nil {
+	if err := s.sendChecked(r, s.textChannel(t), payload); err != nil {
 		redirect(w, r, back+"#"+p.ID, s.tr(r, "Proposal not tabled: %s", err.Error()), true)
 		return
 	}
@@ -946,7 +950,7 @@ func (s *Server) postResponse(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	back := textURL(t, "")
+	back := s.textURL(t, "")
 	resp := negotiation.Response(r.FormValue("response"))
 	switch resp {
 	case negotiation.Accept, negotiation.AcceptAdReferendum, negotiation.Decline:
@@ -966,7 +970,7 @@ func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := textURL(t, "/package")
+	back := s.textURL(t, "/package")
 	lvl := negotiation.Level(r.FormValue("level"))
 	known := false
 	for _, l := range negotiation.DefaultLevels {
@@ -980,7 +984,7 @@ func (s *Server) postReady(w http.ResponseWriter, r *http.Request) {
 	if t.Item != "" {
 		scope, id = negotiation.ScopeItem, t.Item
 	}
-	if err := s.sendChecked(r, textChannel(t), negotiation.NewReadiness(scope, id, lvl, strings.TrimSpace(r.FormValue("note")))); err != nil {
+	if err := s.sendChecked(r, s.textChannel(t), negotiation.NewReadiness(scope, id, lvl, strings.TrimSpace(r.FormValue("note")))); err != nil {
 		redirect(w, r, back, s.tr(r, "Readiness not signalled: %s", err.Error()), true)
 		return
 	}
@@ -1130,17 +1134,17 @@ func (s *Server) postRefer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := textURL(t, "/package")
+	back := s.textURL(t, "/package")
 	lvl := negotiation.Level(r.FormValue("level"))
 	if _, err := m.State.ReferralOf(t.ID, lvl); err != nil {
 		redirect(w, r, back, s.tr(r, "Choose a higher level."), true)
 		return
 	}
-	if _, err := s.d.Refer(r.Context(), textChannel(t), s.o.Host, t.ID, lvl); err != nil {
+	if _, err := s.d.Refer(r.Context(), s.textChannel(t), s.o.Host, t.ID, lvl); err != nil {
 		redirect(w, r, back, s.tr(r, "Referral not sent: %s", err.Error()), true)
 		return
 	}
-	s.Notify([]string{textChannel(t)})
+	s.Notify([]string{s.textChannel(t)})
 	redirect(w, r, back+"#referrals", s.tr(r, "Referral sent — %s.", s.loc(r).Label("level", lvl)), false)
 }
 
@@ -1216,7 +1220,7 @@ func (s *Server) outcomeBundle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, s.tr(r, "The text is not adopted and signed by every party yet."), http.StatusConflict)
 		return
 	}
-	b, err := s.d.ExportOutcome(r.Context(), textChannel(t), s.o.Host, t.ID)
+	b, err := s.d.ExportOutcome(r.Context(), s.textChannel(t), s.o.Host, t.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -217,7 +217,7 @@ func TestSameTextIDInTwoChannels(t *testing.T) {
 	}
 	m.States["wg2"], m.Order = st2, append(m.Order, "wg2")
 	tx2 := m.textIn("wg2", "joint-statement")
-	if tx2 == nil || tx2 == tx1 || m.State != st2 || textChannel(tx2) != "wg2" {
+	if tx2 == nil || tx2 == tx1 || m.State != st2 || s.textChannel(tx2) != "wg2" {
 		t.Fatalf("textIn(wg2) found %p (wg1's is %p), state %p (wg2's is %p)", tx2, tx1, m.State, st2)
 	}
 	if tx := m.textIn("wg1", "joint-statement"); tx != tx1 || m.State != m.States["wg1"] {
