@@ -134,6 +134,30 @@ func (d *Desk) Continuation(ctx context.Context, ch string) (*Continuation, erro
 	return &c, nil
 }
 
+// Continued is a fresh channel and what its talks continue.
+type Continued struct {
+	Channel string `json:"channel"`
+	Continuation
+}
+
+// ContinuedChannels returns the fresh channels whose talks continue those
+// of old ones.
+func (d *Desk) ContinuedChannels(ctx context.Context) ([]Continued, error) {
+	kvs, err := d.store.List(ctx, prefContinuation, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Continued, 0, len(kvs))
+	for _, kv := range kvs {
+		c := Continued{Channel: strings.TrimPrefix(kv.Key, prefContinuation)}
+		if err := json.Unmarshal(kv.Value, &c.Continuation); err != nil {
+			return nil, fmt.Errorf("continuation of %s: %w", c.Channel, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // ContinuedIn returns the fresh channel that continues the talks of ch,
 // "" if none: one this desk recovered ch into, or one whose recovery
 // notice it verified. Nothing more is sent in ch.
@@ -144,14 +168,13 @@ func (d *Desk) ContinuedIn(ctx context.Context, ch string) (string, error) {
 			return r.To, nil
 		}
 	}
-	kvs, err := d.store.List(ctx, prefContinuation, 0)
+	cs, err := d.ContinuedChannels(ctx)
 	if err != nil {
 		return "", err
 	}
-	for _, kv := range kvs {
-		var c Continuation
-		if json.Unmarshal(kv.Value, &c) == nil && c.From == ch {
-			return strings.TrimPrefix(kv.Key, prefContinuation), nil
+	for _, c := range cs {
+		if c.From == ch {
+			return c.Channel, nil
 		}
 	}
 	return "", nil

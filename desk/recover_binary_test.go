@@ -56,10 +56,14 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 			From, To string
 			Size     int64
 		}
+		Continued []struct {
+			Channel, From string
+			Size          int64
+		}
 	}
 	status := func(home string, want int) {
 		t.Helper()
-		st.Alarms, st.Recovered = nil, nil
+		st.Alarms, st.Recovered, st.Continued = nil, nil, nil
 		if err := json.Unmarshal([]byte(c.run(want, "desk", "status", "--home", home, "--json")), &st); err != nil {
 			t.Fatal(err)
 		}
@@ -184,6 +188,12 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 		}
 		t.Fatalf("%s's desk: no Protocol in wg1b's talks: %+v", home, tk)
 		return "", nil
+	}
+	for _, home := range []string{"tomas", "iryna"} {
+		status(home, 0)
+		if len(st.Continued) != 1 || st.Continued[0].Channel != "wg1b" || st.Continued[0].From != "wg1" || st.Continued[0].Size != size {
+			t.Fatalf("%s's desk status: continued %+v, want wg1b from wg1's %d entries", home, st.Continued, size)
+		}
 	}
 	for _, home := range []string{"tomas", "iryna"} {
 		if _, st := para(home); st["borealia"] != "agree" || st["arden"] != "" {

@@ -146,6 +146,9 @@ type Status struct {
 	Confirmations []Confirmation `json:"confirmations"`
 	// Recovered: the channels continued in fresh ones after an alarm (recover.go).
 	Recovered []Recovered `json:"recovered,omitempty"`
+	// Continued: the fresh channels whose talks continue those of old ones,
+	// by this desk's recovery or by a notice it verified (recover.go).
+	Continued []Continued `json:"continued,omitempty"`
 }
 
 // Halted returns the alarms that currently halt a log.
@@ -177,6 +180,9 @@ func (d *Desk) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	if s.Recovered, err = d.RecoveredChannels(ctx); err != nil {
+		return nil, err
+	}
+	if s.Continued, err = d.ContinuedChannels(ctx); err != nil {
 		return nil, err
 	}
 	if n, err := d.store.Get(ctx, keyKPCount); err == nil {

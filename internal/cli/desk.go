@@ -505,6 +505,9 @@ with status 3 while any log is halted by an alarm.`)
 		for _, r := range s.Recovered {
 			fmt.Fprintf(env.Stdout, "\n%s continues in %s since %s (verified history: entries 0 to %d)\n", r.From, r.To, r.Time.Format(time.RFC3339), r.Size-1)
 		}
+		for _, c := range s.Continued {
+			fmt.Fprintf(env.Stdout, "\nthe talks in %s go on from those of %s (its entries 0 to %d)\n", c.Channel, c.From, c.Size-1)
+		}
 	}
 	if h := s.Halted(); len(h) > 0 {
 		return &AlarmError{Err: h[0]}
