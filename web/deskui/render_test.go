@@ -75,6 +75,10 @@ func TestRenderAdoptedText(t *testing.T) {
 	if !strings.Contains(got, "The whole text is agreed by all parties") || !strings.Contains(got, "No party blocks any paragraph") {
 		t.Errorf("package page: %s", got)
 	}
+	// Adopted: nothing is left to signal readiness for.
+	if strings.Contains(w.Body.String(), `/ready?ch=`) {
+		t.Error("the package page of an adopted text still offers to signal readiness")
+	}
 }
 
 // TestRenderEscapes: a paragraph tabled by another party cannot inject
