@@ -59,6 +59,19 @@ func TestBinaryInterpreter(t *testing.T) {
 	if !slicesContain(c.texts("aigul", "wg1"), "Borealia prefers quarterly meetings.") {
 		t.Fatalf("the interpreter does not read the channel: %v", c.texts("aigul", "wg1"))
 	}
+	// A dry run checks and shows, and posts nothing; a wrong language is
+	// refused by it too.
+	dry := c.run(0, "desk", "interpret", "wg1", "--home", "aigul", "--entry", itoa(int(sent.Index)), "--lang", "ru", "--dry-run", "Бореалия…")
+	if !strings.Contains(dry, "nothing posted") || !strings.Contains(dry, "Borealia prefers quarterly meetings.") || !strings.Contains(dry, "into ru: Бореалия…") {
+		t.Fatalf("dry run: %s", dry)
+	}
+	c.run(1, "desk", "interpret", "wg1", "--home", "aigul", "--entry", itoa(int(sent.Index)), "--lang", "fr", "--dry-run", "La Boréalie…")
+	c.syncAll("tomas")
+	for _, s := range c.talks("tomas", "wg1").Statements {
+		if s.Lang != "" {
+			t.Fatalf("a dry run posted an interpretation: %+v", s)
+		}
+	}
 	c.run(0, "desk", "interpret", "wg1", "--home", "aigul", "--entry", itoa(int(sent.Index)), "--lang", "ru", "Бореалия предпочитает ежеквартальные встречи.")
 	c.run(1, "desk", "interpret", "wg1", "--home", "aigul", "--entry", itoa(int(sent.Index)), "--lang", "fr", "La Boréalie…")
 	c.syncAll("tomas", "iryna", "aigul")

@@ -243,30 +243,41 @@ func (d *Desk) ConsentInterpreter(ctx context.Context, ch, host, dev string) (in
 // what it can (the entry is a statement it read, lang is one of its
 // certificate's languages) and the parties' desks apply the rules.
 func (d *Desk) Interpret(ctx context.Context, ch string, entry int64, lang, body string) (int64, error) {
+	if _, err := d.CheckInterpretation(ctx, ch, entry, lang); err != nil {
+		return 0, err
+	}
+	return d.Send(ctx, ch, negotiation.NewInterpretation(uint64(entry), lang, body))
+}
+
+// CheckInterpretation checks, sending nothing, what Interpret checks before
+// it sends: an interpreter's desk, a language of its certificate, and a
+// statement at entry of the channel (after a sync); it returns the
+// statement.
+func (d *Desk) CheckInterpretation(ctx context.Context, ch string, entry int64, lang string) (Message, error) {
 	cert, err := delegation.PeekCertificate(d.cert)
 	if err != nil {
-		return 0, ErrNotEnrolled
+		return Message{}, ErrNotEnrolled
 	}
 	if cert.Role != delegation.RoleInterpreter {
-		return 0, fmt.Errorf("this desk is certified as %s: only an interpreter's desk posts interpretations", cert.Role)
+		return Message{}, fmt.Errorf("this desk is certified as %s: only an interpreter's desk posts interpretations", cert.Role)
 	}
 	if !slices.Contains(cert.Languages, lang) {
-		return 0, fmt.Errorf("your certificate names %v, not %q", cert.Languages, lang)
+		return Message{}, fmt.Errorf("your certificate names %v, not %q", cert.Languages, lang)
 	}
 	if _, err := d.Sync(ctx); err != nil {
-		return 0, err
+		return Message{}, err
 	}
 	b, err := d.store.Get(ctx, histKey(ch, entry))
 	if err != nil {
-		return 0, fmt.Errorf("entry %d of %s: not read by this desk", entry, ch)
+		return Message{}, fmt.Errorf("entry %d of %s: not read by this desk", entry, ch)
 	}
 	var m Message
 	if err := jsonUnmarshal(b, &m); err != nil {
-		return 0, err
+		return Message{}, err
 	}
 	var p struct{ Type string }
 	if m.Kind != "application" || jsonUnmarshal(m.Data, &p) != nil || p.Type != negotiation.TypeStatement {
-		return 0, fmt.Errorf("entry %d of %s is not a statement", entry, ch)
+		return Message{}, fmt.Errorf("entry %d of %s is not a statement", entry, ch)
 	}
-	return d.Send(ctx, ch, negotiation.NewInterpretation(uint64(entry), lang, body))
+	return m, nil
 }

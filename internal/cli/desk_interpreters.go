@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/good-offices/goodoffices/negotiation"
@@ -64,14 +65,17 @@ back only with every party's consent again.`)
 }
 
 func runDeskInterpret(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk interpret", "CHANNEL --entry N --lang L TEXT...", `
+	fs := newFlagSet(env, "desk interpret", "CHANNEL --entry N --lang L [--dry-run] TEXT...", `
 For an interpreter's desk: posts the interpretation into language L (one of
 your certificate's languages) of the statement at entry N of the channel's
 log ('desk read' shows entry numbers). The parties' desks show it beside the
-statement it renders. An interpreter posts nothing else.`)
+statement it renders. An interpreter posts nothing else. With --dry-run it
+checks all that and shows the statement and the interpretation, and posts
+nothing (what is posted stays in the log for good).`)
 	f := addDeskFlags(fs, true)
 	entry := fs.Int64("entry", -1, "log `index` of the statement")
 	lang := fs.String("lang", "", "the `language` of the interpretation, e.g. ru")
+	dry := fs.Bool("dry-run", false, "check and show what would be posted; post nothing")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +89,25 @@ statement it renders. An interpreter posts nothing else.`)
 		return err
 	}
 	defer d.Close()
-	idx, err := d.Interpret(ctx, pos[0], *entry, *lang, strings.Join(pos[1:], " "))
+	body := strings.Join(pos[1:], " ")
+	if *dry {
+		m, err := d.CheckInterpretation(ctx, pos[0], *entry, *lang)
+		if err != nil {
+			return err
+		}
+		if *f.json {
+			return deskJSON(env.Stdout, struct {
+				DryRun    bool   `json:"dry_run"`
+				Channel   string `json:"channel"`
+				Entry     int64  `json:"entry"`
+				Statement string `json:"statement"`
+				Lang      string `json:"lang"`
+				Body      string `json:"body"`
+			}{true, pos[0], *entry, m.Summary(), *lang, body})
+		}
+		fmt.Fprintf(env.Stdout, "would post in %s, nothing posted (--dry-run):\n  entry %d, %s: %s\n  into %s: %s\n", pos[0], *entry, m.Sender.Person, m.Summary(), *lang, body)
+		return nil
+	}
+	idx, err := d.Interpret(ctx, pos[0], *entry, *lang, body)
 	return sentTo(env, pos[0], idx, err, *f.json)
 }
