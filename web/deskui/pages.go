@@ -51,6 +51,17 @@ type page struct {
 	Data                    any
 }
 
+// notationSegments parses a paragraph in the engine's bracket notation (a
+// proposal's preview) into the segments the pages render, brackets
+// coloured by party; what does not parse is shown as it is.
+func notationSegments(s string) []negotiation.Segment {
+	segs, err := negotiation.ParseNotation(s)
+	if err != nil {
+		return []negotiation.Segment{{Text: s}}
+	}
+	return segs
+}
+
 // stances are the positions a party may take, in the order the form
 // offers them.
 var stances = map[negotiation.Stance]bool{
@@ -85,6 +96,7 @@ func (s *Server) funcs(l *i18n.Locale) template.FuncMap {
 		"join":        strings.Join,
 		"upper":       strings.ToUpper,
 		"textURL":     s.textURL,
+		"notation":    notationSegments,
 		"textChannel": s.textChannel,
 	}
 }

@@ -292,3 +292,44 @@ func TestDescribeNamesWhatDelegatesKnow(t *testing.T) {
 		t.Errorf("an unknown text reads %q", got)
 	}
 }
+
+// TestRenderProposalPreview: a proposal's preview shows its brackets as
+// the text does (coloured by party), not the engine's notation with its
+// {party} tags.
+func TestRenderProposalPreview(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	cfg := negotiation.Config{Talks: "t", Parties: []negotiation.Party{{ID: "arden"}, {ID: "borealia"}}}
+	st, err := negotiation.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range []negotiation.Event{
+		{Delegation: "arden", Payload: negotiation.NewTableText(negotiation.TableText{ID: "t1", Title: "Protocol", Level: negotiation.LevelExpert, Language: "en",
+			Paragraphs: []string{"Monitors report monthly."}})},
+		{Delegation: "borealia", Payload: negotiation.NewProposal("t1", negotiation.Amendment{Op: negotiation.OpReplace, Para: "p1", Base: 1,
+			Notation: "Monitors report [monthly]{arden} [weekly]{borealia}."})},
+	} {
+		e.LogIndex, e.Channel, e.Person = uint64(i+1), "wg1", "x"
+		if rec := st.Apply(e); rec.Result != negotiation.ResultApplied {
+			t.Fatalf("event %d: %s %s", i, rec.Result, rec.Reason)
+		}
+	}
+	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{"wg1": st}, Order: []string{"wg1"}, Parties: st.Config.Parties}
+	tx := m.text("t1")
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/t1", nil), "text", tx.Title, m, s.textData(m, tx))
+	page := w.Body.String()
+	i := strings.Index(page, `<div class="preview"`)
+	if i < 0 {
+		t.Fatalf("no proposal preview on the page:\n%s", page)
+	}
+	preview := page[i:]
+	preview = preview[:strings.Index(preview, "</div>")]
+	if strings.Contains(preview, "{arden}") || strings.Contains(preview, "{borealia}") {
+		t.Errorf("the preview shows the notation's party tags: %s", preview)
+	}
+	if !strings.Contains(preview, `class="opt `+s.colour("borealia")) || !strings.Contains(preview, "weekly") {
+		t.Errorf("the preview does not render Borealia's bracket: %s", preview)
+	}
+}
