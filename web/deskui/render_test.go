@@ -75,6 +75,10 @@ func TestRenderAdoptedText(t *testing.T) {
 	if !strings.Contains(got, "The whole text is agreed by all parties") || !strings.Contains(got, "No party blocks any paragraph") {
 		t.Errorf("package page: %s", got)
 	}
+	// The agenda item by its title, not its ID.
+	if !strings.Contains(got, "Agenda item Ceasefire and separation of forces: a higher level") {
+		t.Errorf("package page does not name the agenda item by its title: %s", got)
+	}
 	// Adopted: nothing is left to signal readiness for.
 	if strings.Contains(w.Body.String(), `/ready?ch=`) {
 		t.Error("the package page of an adopted text still offers to signal readiness")
