@@ -283,8 +283,15 @@ type overviewData struct {
 	Talks  string
 	Levels []levelGroup
 	Texts  []*negotiation.Text
-	Ready  []*negotiation.Readiness
+	Ready  []readyView
 	Items  []*negotiation.Item
+}
+
+// readyView is a readiness to go up a level, with the title of what it is
+// about (an agenda item or a text).
+type readyView struct {
+	*negotiation.Readiness
+	Title string
 }
 
 var levelOrder = map[string]int{"expert": 0, "senior-officials": 1, "ministerial": 2, "leaders": 3}
@@ -312,13 +319,34 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		d.Levels = append(d.Levels, levelGroup{Level: l, Channels: cs})
 	}
 	sort.Slice(d.Levels, func(i, j int) bool { return levelOrder[d.Levels[i].Level] < levelOrder[d.Levels[j].Level] })
+	d.addTalks(m)
+	s.render(w, r, "overview", s.tr(r, "Overview"), m, d)
+}
+
+// addTalks adds to the overview the texts, readiness and agenda of every
+// channel's talks.
+func (d *overviewData) addTalks(m *model) {
 	for _, ch := range m.Order {
 		st := m.States[ch]
 		d.Texts = append(d.Texts, st.Texts...)
-		d.Ready = append(d.Ready, st.Readiness...)
+		for _, rd := range st.Readiness {
+			v := readyView{Readiness: rd, Title: rd.ID}
+			switch rd.Scope {
+			case negotiation.ScopeItem:
+				for _, it := range st.Agenda {
+					if it.ID == rd.ID && it.Title != "" {
+						v.Title = it.Title
+					}
+				}
+			case negotiation.ScopeText:
+				if t := st.Text(rd.ID); t != nil && t.Title != "" {
+					v.Title = t.Title
+				}
+			}
+			d.Ready = append(d.Ready, v)
+		}
 		d.Items = append(d.Items, st.Agenda...)
 	}
-	s.render(w, r, "overview", s.tr(r, "Overview"), m, d)
 }
 
 // ---- channels and messages ----

@@ -337,3 +337,24 @@ func TestRenderProposalPreview(t *testing.T) {
 		t.Errorf("the preview does not render Borealia's bracket: %s", preview)
 	}
 }
+
+// TestRenderOverviewTalks: the overview names what readiness is about by
+// its title and says in which channel each text is negotiated.
+func TestRenderOverviewTalks(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	m, _ := scenarioModel(t)
+	d := overviewData{Talks: "t"}
+	d.addTalks(m)
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/", nil), "overview", "Overview", m, d)
+	got := text(w.Body.String())
+	for _, want := range []string{"agenda item Ceasefire and separation of forces → leaders", "in channel wg1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("overview lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "agenda item ceasefire") {
+		t.Errorf("overview names an agenda item by its ID:\n%s", got)
+	}
+}
