@@ -330,20 +330,7 @@ func (d *overviewData) addTalks(m *model) {
 		st := m.States[ch]
 		d.Texts = append(d.Texts, st.Texts...)
 		for _, rd := range st.Readiness {
-			v := readyView{Readiness: rd, Title: rd.ID}
-			switch rd.Scope {
-			case negotiation.ScopeItem:
-				for _, it := range st.Agenda {
-					if it.ID == rd.ID && it.Title != "" {
-						v.Title = it.Title
-					}
-				}
-			case negotiation.ScopeText:
-				if t := st.Text(rd.ID); t != nil && t.Title != "" {
-					v.Title = t.Title
-				}
-			}
-			d.Ready = append(d.Ready, v)
+			d.Ready = append(d.Ready, readyView{Readiness: rd, Title: titleOf(st, rd.Scope, rd.ID)})
 		}
 		d.Items = append(d.Items, st.Agenda...)
 	}
@@ -611,26 +598,32 @@ func describe(l *i18n.Locale, st *negotiation.State, rec negotiation.Record, ok 
 	return v
 }
 
+// titleOf is the title of the agenda item or text id (by scope) in st, or
+// id if it has none there.
+func titleOf(st *negotiation.State, scope negotiation.Scope, id string) string {
+	switch scope {
+	case negotiation.ScopeItem:
+		for _, it := range st.Agenda {
+			if it.ID == id && it.Title != "" {
+				return it.Title
+			}
+		}
+	case negotiation.ScopeText:
+		if t := st.Text(id); t != nil && t.Title != "" {
+			return t.Title
+		}
+	}
+	return id
+}
+
 // refWords names what an applied negotiation event touched as the
 // delegates know it — a text or an agenda item by its title, a paragraph by
 // its number, an interpreter by name and languages — instead of the
 // identifiers the engine keeps (joint-statement/fr, item:ceasefire@leaders).
 // An identifier it cannot resolve is shown as it is.
 func refWords(l *i18n.Locale, st *negotiation.State, typ, ref string) string {
-	textTitle := func(id string) string {
-		if t := st.Text(id); t != nil && t.Title != "" {
-			return t.Title
-		}
-		return id
-	}
-	itemTitle := func(id string) string {
-		for _, it := range st.Agenda {
-			if it.ID == id && it.Title != "" {
-				return it.Title
-			}
-		}
-		return id
-	}
+	textTitle := func(id string) string { return titleOf(st, negotiation.ScopeText, id) }
+	itemTitle := func(id string) string { return titleOf(st, negotiation.ScopeItem, id) }
 	para := func(id string) (string, bool) {
 		for _, t := range st.Texts {
 			if p := t.Paragraph(id); p != nil {
@@ -670,14 +663,7 @@ func refWords(l *i18n.Locale, st *negotiation.State, typ, ref string) string {
 		scope, rest, ok1 := strings.Cut(ref, ":")
 		id, level, ok2 := strings.Cut(rest, "@")
 		if ok1 && ok2 {
-			name := id
-			switch negotiation.Scope(scope) {
-			case negotiation.ScopeItem:
-				name = itemTitle(id)
-			case negotiation.ScopeText:
-				name = textTitle(id)
-			}
-			return l.T("on %s", fmt.Sprintf("%s (%s)", name, l.Label("level", level)))
+			return l.T("on %s", fmt.Sprintf("%s (%s)", titleOf(st, negotiation.Scope(scope), id), l.Label("level", level)))
 		}
 	case negotiation.TypeRefer:
 		if rf := st.Referral(ref); rf != nil {
