@@ -358,3 +358,41 @@ func TestRenderOverviewTalks(t *testing.T) {
 		t.Errorf("overview names an agenda item by its ID:\n%s", got)
 	}
 }
+
+// TestRenderConcordanceBracketed: a paragraph still in brackets has no
+// plain wording to translate, but its row shows it as the text does,
+// rather than an empty cell.
+func TestRenderConcordanceBracketed(t *testing.T) {
+	s, _ := newServer(t)
+	s.assignColours([]desk.Party{{Name: "arden"}, {Name: "borealia"}})
+	st, err := negotiation.New(negotiation.Config{Talks: "t", Parties: []negotiation.Party{{ID: "arden"}, {ID: "borealia"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := st.Apply(negotiation.Event{LogIndex: 1, Channel: "wg1", Delegation: "arden", Person: "x", Payload: negotiation.NewTableText(negotiation.TableText{
+		ID: "t1", Title: "Protocol", Level: negotiation.LevelExpert, Language: "en",
+		Paragraphs: []string{"Monitors report monthly.", "Hostilities cease [today]{arden} [tomorrow]{borealia}."},
+	})})
+	if rec.Result != negotiation.ResultApplied {
+		t.Fatalf("table: %s %s", rec.Result, rec.Reason)
+	}
+	rec = st.Apply(negotiation.Event{LogIndex: 2, Channel: "wg1", Delegation: "arden", Person: "x", Payload: negotiation.NewTranslation("t1", "fr", "Protocole",
+		[]negotiation.TranslatedParagraph{{Para: "p1", Text: "Les observateurs font rapport chaque mois."}})})
+	if rec.Result != negotiation.ResultApplied {
+		t.Fatalf("translate: %s %s", rec.Result, rec.Reason)
+	}
+	m := &model{Status: &desk.Status{}, States: map[string]*negotiation.State{"wg1": st}, Order: []string{"wg1"}, Parties: st.Config.Parties}
+	tx := m.text("t1")
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/texts/t1/concordance", nil), "concordance", tx.Title, m, concordanceData{Text: tx, Table: m.State.Concordance(tx.ID)})
+	page := w.Body.String()
+	i := strings.Index(page, `id="conc-p2"`)
+	if i < 0 {
+		t.Fatalf("no row for p2:\n%s", page)
+	}
+	row := page[i:]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "tomorrow") || !strings.Contains(row, `class="opt `) {
+		t.Errorf("the bracketed paragraph's row does not show it: %s", row)
+	}
+}
