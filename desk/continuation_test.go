@@ -1,0 +1,101 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/venue/client"
+)
+
+// TestContinuationChain: the talks of a channel recovered twice (wg1 into
+// wg1b, wg1b into wg1c) start from everything carried along the chain —
+// and nothing past what each notice covered — the snapshot-advanced state
+// equals the replay; a desk missing carried entries computes no state;
+// and a loop of notices is refused, not followed for ever.
+func TestContinuationChain(t *testing.T) {
+	ctx := context.Background()
+	d := historyDesk(t, t.TempDir())
+	for _, ch := range []string{"wg1b", "wg1c"} {
+		meta, _ := jsonMarshal(client.Channel{ID: ch, Members: []string{"arden", "borealia", "caspia"}})
+		if err := d.store.Put(ctx, prefChan+ch, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arden, borealia := historySenders[0], historySenders[1]
+	app := func(ch string, idx int64, from MemberInfo, payload []byte) Message {
+		return Message{Channel: ch, Index: idx, Kind: "application", Sender: from, Data: payload}
+	}
+	notice := func(ch string) Message { return Message{Channel: ch, Index: 0, Kind: "recovery", Note: "continues"} }
+	appendHistory(t, d, []Message{
+		app("wg1", 0, arden, negotiation.NewTableText(negotiation.TableText{ID: "t1", Title: "Protocol", Level: negotiation.LevelExpert, Language: "en",
+			Paragraphs: []string{"Monitors report monthly."}})),
+		app("wg1", 1, borealia, negotiation.NewPosition("t1", "p1", 1, negotiation.Agree, "")),
+		app("wg1", 2, borealia, negotiation.NewPosition("t1", "p1", 1, negotiation.Object, "")), // past the notice: not carried
+		notice("wg1b"),
+		app("wg1b", 1, arden, negotiation.NewStatement("Shall we go on?", "", "", "")),
+		notice("wg1c"),
+		app("wg1c", 1, arden, negotiation.NewPosition("t1", "p1", 1, negotiation.Agree, "")),
+	})
+	setup := func(f func(tx *Tx) error) {
+		t.Helper()
+		if err := d.store.Update(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		d.talks.forget("")
+	}
+	setup(func(tx *Tx) error {
+		for ch, next := range map[string]int64{"wg1": 3, "wg1b": 2, "wg1c": 2} {
+			if err := putLogState(ctx, tx, LogState{Log: ch, Size: next, Next: next}); err != nil {
+				return err
+			}
+		}
+		if err := continueFrom(ctx, tx, "wg1b", Continuation{From: "wg1", Size: 2, Index: 0}); err != nil {
+			return err
+		}
+		return continueFrom(ctx, tx, "wg1c", Continuation{From: "wg1b", Size: 2, Index: 0})
+	})
+
+	got, err := d.Talks(ctx, "wg1c", "caspia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := d.ReplayTalks(ctx, "wg1c", "caspia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Canonical(), want.Canonical()) {
+		t.Fatal("the state of wg1c differs from its replay")
+	}
+	tx := got.Text("t1")
+	if tx == nil {
+		t.Fatal("the Protocol tabled in wg1 is not in wg1c's talks")
+	}
+	p := tx.Paragraph("p1")
+	stances := map[string]negotiation.Stance{}
+	for _, pos := range p.Positions {
+		stances[pos.Party] = pos.Stance
+	}
+	if stances["borealia"] != negotiation.Agree || stances["arden"] != negotiation.Agree || p.Status != negotiation.ParaAgreed {
+		t.Fatalf("p1 in wg1c: %s with %v; want agreed by both (Borealia's objection at wg1's entry 2 was not carried)", p.Status, stances)
+	}
+	if to, err := d.ContinuedIn(ctx, "wg1b"); err != nil || to != "wg1c" {
+		t.Fatalf("ContinuedIn(wg1b) = %q, %v; want wg1c", to, err)
+	}
+
+	// Fewer of wg1's entries processed than wg1b carries: no state, and
+	// the error says why.
+	setup(func(tx *Tx) error { return putLogState(ctx, tx, LogState{Log: "wg1", Size: 3, Next: 1}) })
+	if _, err := d.Talks(ctx, "wg1c", "caspia"); err == nil || !strings.Contains(err.Error(), "needed first") {
+		t.Fatalf("talks with wg1's carried entries unprocessed: %v", err)
+	}
+	setup(func(tx *Tx) error { return putLogState(ctx, tx, LogState{Log: "wg1", Size: 3, Next: 3}) })
+
+	// A loop of notices (wg1 continuing wg1c) is refused.
+	setup(func(tx *Tx) error { return continueFrom(ctx, tx, "wg1", Continuation{From: "wg1c", Size: 1, Index: 9}) })
+	if _, err := d.Talks(ctx, "wg1c", "caspia"); err == nil || !strings.Contains(err.Error(), "recoveries in a row") {
+		t.Fatalf("talks over a loop of notices: %v", err)
+	}
+}
