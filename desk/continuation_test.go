@@ -3,10 +3,15 @@ package desk
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+	xtlog "golang.org/x/mod/sumdb/tlog"
+
 	"github.com/good-offices/goodoffices/negotiation"
+	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 )
 
@@ -97,5 +102,49 @@ func TestContinuationChain(t *testing.T) {
 	setup(func(tx *Tx) error { return continueFrom(ctx, tx, "wg1", Continuation{From: "wg1c", Size: 1, Index: 9}) })
 	if _, err := d.Talks(ctx, "wg1c", "caspia"); err == nil || !strings.Contains(err.Error(), "recoveries in a row") {
 		t.Fatalf("talks over a loop of notices: %v", err)
+	}
+}
+
+// TestRecoveryNoticeSameParties: a recovery notice whose history agrees
+// with this desk's is still refused, with an alarm, when the channel it
+// was sent in does not have the old channel's member delegations: the
+// talks must not move where one of the parties is not.
+func TestRecoveryNoticeSameParties(t *testing.T) {
+	ctx := context.Background()
+	d := historyDesk(t, t.TempDir())
+	skey, vkey, err := note.GenerateKey(crand.Reader, "venue.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.venue.VerifierKey = vkey
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: client.ChannelOrigin("venue.test", "wg1"), Size: 3, Hash: xtlog.Hash{1}}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.store.Update(ctx, func(tx *Tx) error {
+		for ch, members := range map[string][]string{"wg1b": {"caspia", "borealia", "arden"}, "wg1x": {"arden", "borealia"}} {
+			meta, _ := jsonMarshal(client.Channel{ID: ch, Members: members})
+			if err := tx.Put(ctx, prefChan+ch, meta); err != nil {
+				return err
+			}
+		}
+		return putLogState(ctx, tx, LogState{Log: "wg1", Checkpoint: cp, Size: 3, Next: 3})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ch     string
+		agreed bool
+	}{{"wg1b", true}, {"wg1x", false}} {
+		verdict, agreed, alarm, err := d.verifyRecovery(ctx, verifier, tc.ch, &RecoveryNotice{From: "wg1", To: tc.ch, Checkpoint: cp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if agreed != tc.agreed || (alarm != nil) == tc.agreed {
+			t.Errorf("notice in %s: agreed %v, alarm %v (%s); want agreed %v", tc.ch, agreed, alarm, verdict, tc.agreed)
+		}
+		t.Logf("%s: %s", tc.ch, verdict)
 	}
 }

@@ -272,6 +272,20 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 	return r, nil
 }
 
+// membersOf returns the member delegations of channels a and b, as the
+// venue's channel list says.
+func (d *Desk) membersOf(ctx context.Context, a, b string) ([]string, []string, error) {
+	ma, err := d.channelMeta(ctx, d.store, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	mb, err := d.channelMeta(ctx, d.store, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ma.Members, mb.Members, nil
+}
+
 func sameMembers(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
@@ -451,6 +465,14 @@ func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, n
 	if !agree {
 		return "DISAGREES with this desk's history of " + n.From, false, &Alarm{Kind: AlarmRecovery,
 			Detail: fmt.Sprintf("the history of %s carried into %s (size %d) is not consistent with this desk's (size %d): the venue showed the parties different histories", n.From, ch, theirs.Size, ours.Size)}, nil
+	}
+	// The talks move only among the same parties: a notice must not take
+	// them where one of the old channel's delegations is not.
+	if mf, mt, err := d.membersOf(ctx, n.From, ch); err != nil {
+		return "", false, nil, err
+	} else if !sameMembers(mf, mt) {
+		return fmt.Sprintf("REFUSED: %s has members %s, not those of %s (%s)", ch, strings.Join(mt, ","), n.From, strings.Join(mf, ",")), false, &Alarm{Kind: AlarmRecovery,
+			Detail: fmt.Sprintf("a recovery notice would continue the talks of %s (members %s) in %s (members %s): not the same parties", n.From, strings.Join(mf, ","), ch, strings.Join(mt, ","))}, nil
 	}
 	return fmt.Sprintf("verified: its history of %s, entries 0 to %d, agrees with this desk's (size %d)", n.From, theirs.Size-1, ours.Size), true, nil, nil
 }
