@@ -107,8 +107,10 @@ func TestContinuationChain(t *testing.T) {
 
 // TestRecoveryNoticeSameParties: a recovery notice whose history agrees
 // with this desk's is still refused, with an alarm, when the channel it
-// was sent in does not have the old channel's member delegations: the
-// talks must not move where one of the parties is not.
+// was sent in does not have the old channel's member delegations (the
+// talks must not move where one of the parties is not), when it is not
+// the first words there (talks held there would be rewritten), and when it
+// would make a loop of continuations.
 func TestRecoveryNoticeSameParties(t *testing.T) {
 	ctx := context.Background()
 	d := historyDesk(t, t.TempDir())
@@ -138,7 +140,7 @@ func TestRecoveryNoticeSameParties(t *testing.T) {
 		ch     string
 		agreed bool
 	}{{"wg1b", true}, {"wg1x", false}} {
-		verdict, agreed, alarm, err := d.verifyRecovery(ctx, verifier, tc.ch, &RecoveryNotice{From: "wg1", To: tc.ch, Checkpoint: cp})
+		verdict, agreed, alarm, err := d.verifyRecovery(ctx, verifier, tc.ch, 1, &RecoveryNotice{From: "wg1", To: tc.ch, Checkpoint: cp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,5 +148,28 @@ func TestRecoveryNoticeSameParties(t *testing.T) {
 			t.Errorf("notice in %s: agreed %v, alarm %v (%s); want agreed %v", tc.ch, agreed, alarm, verdict, tc.agreed)
 		}
 		t.Logf("%s: %s", tc.ch, verdict)
+	}
+
+	// Not the first words in the channel: talks already held there would
+	// be rewritten. Into the old channel itself, or into one it continues:
+	// a loop.
+	appendHistory(t, d, []Message{{Channel: "wg1b", Index: 1, Kind: "application", Sender: historySenders[0], Data: negotiation.NewStatement("Good morning.", "", "", "")}})
+	if err := d.store.Update(ctx, func(tx *Tx) error {
+		return continueFrom(ctx, tx, "wg1", Continuation{From: "wg1c", Size: 1, Index: 0})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ch, from string
+		idx      int64
+	}{{"wg1b", "wg1", 2}, {"wg1", "wg1", 1}, {"wg1c", "wg1", 1}} {
+		verdict, agreed, alarm, err := d.verifyRecovery(ctx, verifier, tc.ch, tc.idx, &RecoveryNotice{From: tc.from, To: tc.ch, Checkpoint: cp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if agreed || alarm == nil || !strings.HasPrefix(verdict, "REFUSED") {
+			t.Errorf("notice at %d of %s from %s: agreed %v, alarm %v, verdict %q; want refused with an alarm", tc.idx, tc.ch, tc.from, agreed, alarm, verdict)
+		}
+		t.Logf("%s at %d: %s", tc.ch, tc.idx, verdict)
 	}
 }

@@ -383,7 +383,7 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		verdict, agreed, alarm, err := d.verifyRecovery(ctx, v, ch, n)
+		verdict, agreed, alarm, err := d.verifyRecovery(ctx, v, ch, idx, n)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recovery notice %d of %s: %w", idx, ch, err))
 			continue // transient: tried again at the next sync
@@ -428,9 +428,35 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 // verifyRecovery checks a notice against this desk's view of the old
 // channel; agreed reports that both views are of one history. A non-nil
 // error is transient (the venue unreachable).
-func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, n *RecoveryNotice) (verdict string, agreed bool, alarm *Alarm, err error) {
+func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, idx int64, n *RecoveryNotice) (verdict string, agreed bool, alarm *Alarm, err error) {
 	if n.To != ch {
 		return "REFUSED", false, &Alarm{Kind: AlarmRecovery, Detail: fmt.Sprintf("a recovery notice for channel %s was sent in %s", n.To, ch)}, nil
+	}
+	// A notice continues a fresh channel: as its first words (Recover
+	// sends it into a channel without entries), and not into a channel
+	// the old one continues itself. A late notice would rewrite the talks
+	// already held in ch, and a loop would leave both channels without any.
+	var earlier []Message
+	if idx > 0 { // (a limit of 0 reads everything)
+		if earlier, err = d.Read(ctx, ch, 0, int(idx)); err != nil {
+			return "", false, nil, err
+		}
+	}
+	if slices.ContainsFunc(earlier, func(m Message) bool { return m.Kind == "application" && m.Index < idx }) {
+		return "REFUSED: not the first words in " + ch, false, &Alarm{Kind: AlarmRecovery,
+			Detail: fmt.Sprintf("a recovery notice at entry %d of %s comes after messages there: talks already held in %s cannot be made to continue those of %s", idx, ch, ch, n.From)}, nil
+	}
+	chain, err := d.continuations(ctx, n.From)
+	if err != nil {
+		return "", false, nil, err
+	}
+	if n.From == ch {
+		return "REFUSED: a channel cannot continue itself", false, &Alarm{Kind: AlarmRecovery,
+			Detail: fmt.Sprintf("a recovery notice in %s would continue %s itself", ch, ch)}, nil
+	}
+	if slices.ContainsFunc(chain, func(c Continuation) bool { return c.From == ch }) {
+		return "REFUSED: " + n.From + " already continues " + ch, false, &Alarm{Kind: AlarmRecovery,
+			Detail: fmt.Sprintf("a recovery notice in %s would continue %s, whose talks continue those of %s: a loop", ch, n.From, ch)}, nil
 	}
 	origin := client.ChannelOrigin(d.venue.Name, n.From)
 	theirs, _, err := tlog.OpenCheckpoint(n.Checkpoint, origin, v)
