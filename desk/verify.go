@@ -31,6 +31,16 @@ const (
 	AlarmHandover     = "handover"        // a hand-over whose keys do not open the logged entries, or that names entries not in the log
 )
 
+// AlarmKinds lists every kind of alarm a desk raises (the constants above
+// and in cosign_confirm.go, eclipse.go, interpreters.go and recover.go), for
+// interfaces that must name and explain each.
+var AlarmKinds = []string{
+	AlarmBadSignature, AlarmRollback, AlarmFork, AlarmInconsistent, AlarmInclusion, AlarmMalformed, AlarmMember, AlarmVenueKey, AlarmHandover,
+	AlarmWithholding, AlarmFreeze, AlarmReplay, AlarmMembership, AlarmKeyPackage,
+	AlarmStaleView, AlarmEclipse, AlarmWitnessConflict,
+	AlarmInterpreter, AlarmRecovery,
+}
+
 // An Alarm is a verification failure: the venue (or someone it let in) may
 // be cheating. Processing of the log stops until the delegate clears it; the
 // evidence is kept as files in Evidence.

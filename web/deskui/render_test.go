@@ -396,3 +396,19 @@ func TestRenderConcordanceBracketed(t *testing.T) {
 		t.Errorf("the bracketed paragraph's row does not show it: %s", row)
 	}
 }
+
+// TestAlarmKindsNamed: every kind of alarm a desk raises has a name and a
+// one-sentence explanation in every language of the interface (a kind
+// without them showed as its identifier, "stale-view", in the trust panel).
+func TestAlarmKindsNamed(t *testing.T) {
+	for _, code := range i18n.Codes {
+		l := i18n.Get(code)
+		for _, kind := range desk.AlarmKinds {
+			for _, domain := range []string{"alarm", "alarm-explain"} {
+				if got := l.Label(domain, kind); got == kind || got == "" {
+					t.Errorf("%s: alarm %q has no %s", code, kind, domain)
+				}
+			}
+		}
+	}
+}
