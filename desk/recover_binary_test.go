@@ -254,4 +254,7 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 	if strings.Contains(old, `?ch=wg1"`) || !strings.Contains(old, `?ch=wg1b"`) {
 		t.Fatalf("the desk web's menu lists the texts of wg1, or not those of wg1b:\n%s", old)
 	}
+	if ov := page(base + "/"); !strings.Contains(ov, "continues in wg1b") {
+		t.Fatalf("the desk web's overview does not say that wg1 continues in wg1b:\n%s", ov)
+	}
 }

@@ -272,6 +272,9 @@ type chanRow struct {
 	Unread  int
 	Members []string
 	Conf    *confView // who has cosigned the channel's log, if checked
+	// ContinuedIn: the channel whose talks continue this one's since a
+	// recovery, if any.
+	ContinuedIn string
 }
 
 type levelGroup struct {
@@ -309,7 +312,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		confs[c.Log] = confViewOf(c)
 	}
 	for _, c := range m.Channels {
-		row := chanRow{ChannelInfo: c, Unread: s.unread(m, c.ID), Conf: confs[c.ID]}
+		row := chanRow{ChannelInfo: c, Unread: s.unread(m, c.ID), Conf: confs[c.ID], ContinuedIn: s.moved[c.ID]}
 		for _, mem := range c.Members {
 			row.Members = append(row.Members, s.name(mem))
 		}
