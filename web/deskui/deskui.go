@@ -457,10 +457,21 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 	sort.Slice(chans, func(i, j int) bool { return chans[i].ID < chans[j].ID })
 	m := &model{Status: st, Channels: chans, Messages: map[string][]desk.Message{}, States: map[string]*negotiation.State{}}
 	s.assignColours(st.Parties)
+	// Recoveries, from the status (desk.Desk.ContinuedIn's answer for
+	// every channel at once): where each old channel's talks went, and
+	// what each fresh channel continues.
 	moved := map[string]string{}
-	defer func() { s.moved = moved }()
+	conts := map[string]*desk.Continuation{}
+	for _, c := range st.Continued {
+		moved[c.From] = c.Channel
+		conts[c.Channel] = &c.Continuation
+	}
+	for _, r := range st.Recovered {
+		moved[r.From] = r.To
+	}
+	s.moved = moved
 	for _, c := range chans {
-		cc, err := s.channelState(ctx, c.ID, c.State.Next)
+		cc, err := s.channelState(ctx, c.ID, c.State.Next, conts[c.ID])
 		if err != nil {
 			return nil, err
 		}
@@ -470,11 +481,10 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 			continue
 		}
 		m.States[c.ID] = cc.state
-		if to, _ := s.d.ContinuedIn(ctx, c.ID); to != "" {
-			// Its texts go on in to: its pages stay readable, but the
-			// menu and the text pages are those of the channel that
-			// continues it.
-			moved[c.ID] = to
+		if moved[c.ID] != "" {
+			// Its texts go on in the channel that continues it: its pages
+			// stay readable, but the menu and the text pages are that
+			// channel's.
 			continue
 		}
 		m.Order = append(m.Order, c.ID)
@@ -527,7 +537,7 @@ func (s *Server) ResetCache() {
 // channelState returns the cached state of channel ch after applying the
 // messages the desk processed since the last call; processed is the
 // channel's LogState.Next as the desk reports it now.
-func (s *Server) channelState(ctx context.Context, ch string, processed int64) (*chanCache, error) {
+func (s *Server) channelState(ctx context.Context, ch string, processed int64, cont *desk.Continuation) (*chanCache, error) {
 	cfg, err := s.d.TalksConfig(ctx, ch, s.o.Host)
 	if err != nil {
 		s.log.Debug("no engine configuration for channel", "channel", ch, "err", err)
@@ -541,11 +551,7 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64) (
 		cfg.Parties[i].Head = s.o.Heads[cfg.Parties[i].ID]
 	}
 	// The fresh channel of a recovery continues the talks of the old one
-	// (desk.Continuation): its state starts from the events carried.
-	cont, err := s.d.Continuation(ctx, ch)
-	if err != nil {
-		return nil, err
-	}
+	// (cont, desk.Continuation): its state starts from the events carried.
 	key := configKey(cfg)
 	if cont != nil {
 		b, _ := json.Marshal(cont)

@@ -425,7 +425,7 @@ func (s *Server) channel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := channelData{Channel: *ch}
-	d.ContinuedIn, _ = s.d.ContinuedIn(r.Context(), id)
+	d.ContinuedIn = s.moved[id]
 	if si, err := s.d.ChannelSuite(r.Context(), id); err == nil {
 		d.Suite = &si
 	}
