@@ -119,8 +119,7 @@ func (d *Desk) ReplayTalks(ctx context.Context, ch, host string) (*negotiation.S
 // channel's state after the entries carried.
 type talksStart struct {
 	cfg   negotiation.Config
-	chain []Continuation     // what ch continues, then what that continues…; nil: the empty state
-	first negotiation.Config // with chain: the configuration of the channel the talks began in
+	chain []Continuation // what ch continues, then what that continues…; nil: the empty state
 }
 
 // maxContinuations bounds a chain of recoveries (a channel recovered into
@@ -132,14 +131,11 @@ func (d *Desk) talksStart(ctx context.Context, ch, host string) (talksStart, err
 	if err != nil {
 		return talksStart{}, err
 	}
+	// The channels of a chain have the same member delegations (Recover
+	// and verifyRecovery see to it): one configuration serves them all.
 	s := talksStart{cfg: cfg}
-	if s.chain, err = d.continuations(ctx, ch); err != nil || s.chain == nil {
-		return s, err
-	}
-	if s.first, err = d.TalksConfig(ctx, s.chain[len(s.chain)-1].From, host); err != nil {
-		return talksStart{}, err
-	}
-	return s, nil
+	s.chain, err = d.continuations(ctx, ch)
+	return s, err
 }
 
 // continuations returns what channel ch continues, then what that one
@@ -168,16 +164,12 @@ func (s talksStart) key() (string, error) {
 	return configDigest(struct {
 		Config negotiation.Config
 		Chain  []Continuation
-		First  negotiation.Config
-	}{s.cfg, s.chain, s.first})
+	}{s.cfg, s.chain})
 }
 
 // state computes the state the talks start from.
 func (s talksStart) state(ctx context.Context, d *Desk) (*negotiation.State, error) {
-	if s.chain == nil {
-		return d.newEngine(s.cfg)
-	}
-	st, err := d.newEngine(s.first)
+	st, err := d.newEngine(s.cfg)
 	if err != nil {
 		return nil, err
 	}
