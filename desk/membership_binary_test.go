@@ -13,6 +13,8 @@ import (
 // must confirm (the group the parties agreed decides, not the venue's
 // list): an entry Arden sends afterwards is not "confirmed by every party"
 // until Borealia cosigns it, and Arden's desk raises a membership alarm.
+// Nor can Arden's desk move the talks, by a recovery, into a fresh channel
+// the host created without Borealia.
 func TestBinaryMembershipByTheParties(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -57,5 +59,17 @@ func TestBinaryMembershipByTheParties(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no membership alarm on Arden's desk (send stderr %q):\n%s", errOut, raw)
+	}
+
+	// Nor does the host's list take the talks elsewhere without Borealia:
+	// a fresh channel of Arden alone is not the same parties as wg1, whose
+	// group holds Borealia, whatever the venue's list of wg1 now says.
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1x", "--kind", "working-group", "--level", "expert", "--members", "arden")...)
+	code, _, errOut = c.runCode("desk", "recover", "--channel", "wg1", "--to", "wg1x", "--home", "tomas", "--reason", "test")
+	if code == 0 || !strings.Contains(errOut, "not those of wg1 (arden,borealia)") {
+		t.Fatalf("recover into a channel without Borealia: exit %d, %s", code, errOut)
+	}
+	if out := c.run(0, "desk", "status", "--home", "tomas"); strings.Contains(out, "continues in wg1x") {
+		t.Errorf("Arden's desk recorded a recovery it refused:\n%s", out)
 	}
 }

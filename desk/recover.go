@@ -233,13 +233,12 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 		d.mu.Unlock()
 		return nil, err
 	}
-	mf, err := d.channelMeta(ctx, d.store, from)
-	if err == nil {
-		var mt client.Channel
-		if mt, err = d.channelMeta(ctx, d.store, to); err != nil {
-			err = fmt.Errorf("the venue has no channel %q for this delegation: the host creates it first", to)
-		} else if !sameMembers(mf.Members, mt.Members) {
-			err = fmt.Errorf("channel %s has members %s, not those of %s (%s)", to, strings.Join(mt.Members, ","), from, strings.Join(mf.Members, ","))
+	if _, err = d.channelMeta(ctx, d.store, to); err != nil {
+		err = fmt.Errorf("the venue has no channel %q for this delegation: the host creates it first", to)
+	} else {
+		var mf, mt []string
+		if mf, mt, err = d.membersOf(ctx, from, to); err == nil && !sameMembers(mf, mt) {
+			err = fmt.Errorf("channel %s has members %s, not those of %s (%s)", to, strings.Join(mt, ","), from, strings.Join(mf, ","))
 		}
 	}
 	var kind string
@@ -272,8 +271,12 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 	return r, nil
 }
 
-// membersOf returns the member delegations of channels a and b, as the
-// venue's channel list says.
+// membersOf returns the member delegations of channels a and b: those the
+// venue's channel list names and those whose devices the channel's
+// encrypted group holds, where this desk is in it. The group is the
+// parties' word, the list the host's: a host that drops a party from the
+// old channel's list (and creates the fresh channel without it) does not
+// make the talks move where that party is not.
 func (d *Desk) membersOf(ctx context.Context, a, b string) ([]string, []string, error) {
 	ma, err := d.channelMeta(ctx, d.store, a)
 	if err != nil {
@@ -283,7 +286,9 @@ func (d *Desk) membersOf(ctx context.Context, a, b string) ([]string, []string, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return ma.Members, mb.Members, nil
+	sa, _ := d.confirmationSet(ctx, a, ma.Members)
+	sb, _ := d.confirmationSet(ctx, b, mb.Members)
+	return sa, sb, nil
 }
 
 func sameMembers(a, b []string) bool {
