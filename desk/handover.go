@@ -381,8 +381,8 @@ func (d *Desk) Handover(ctx context.Context, ch, to string, pol HandoverPolicy) 
 	h := &Handover{Format: HandoverFormat, Venue: d.venue.Name, Channel: ch, From: d.DeviceID(), To: to,
 		Certificate: string(d.cert), Policy: pol, Created: time.Now().UTC().Truncate(time.Second)}
 	if _, err := d.forHistory(ctx, ch, 0, func(m Message) {
-		if m.Kind != "application" {
-			return
+		if m.Kind != "application" && m.Kind != "recovery" {
+			return // a recovery notice too: the newcomer's talks continue the old channel's
 		}
 		if !pol.Allows(m.Received) {
 			rep.Withheld++
@@ -746,6 +746,9 @@ func (d *Desk) applyHandover(ctx context.Context, blob []byte) error {
 			if cur.Kind != "skipped" || cur.Note != noteUnreadBeforeJoin {
 				continue // read already
 			}
+			if err := recoveryReceived(ctx, tx, &m); err != nil { // verified after the hand-overs (sync.go)
+				return err
+			}
 			if err := putMessage(ctx, tx, m); err != nil {
 				return err
 			}
@@ -772,9 +775,16 @@ func (d *Desk) applyHandover(ctx context.Context, blob []byte) error {
 	if err != nil {
 		return err
 	}
-	d.talks.forget(ch)
-	if err := d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, prefTalks+ch) }); err != nil {
+	// The talks of ch change, and so do those of the channels that
+	// continue them after a recovery (recover.go).
+	affected, err := d.continuing(ctx, ch)
+	if err != nil {
 		return err
+	}
+	for _, c := range append(affected, ch) {
+		if err := d.RebuildTalks(ctx, c); err != nil {
+			return err
+		}
 	}
 	d.log.Info("applied a hand-over", "channel", ch, "from", h.From, "policy", h.Policy.String(), "messages", applied)
 	return nil

@@ -26,6 +26,21 @@ type handoverRead struct {
 	Unreadable []desk.Range `json:"unreadable"`
 }
 
+// startHeadPair starts a venue with wg1 and the desks of Arden's head of
+// delegation (Helen, home "helen") and Borealia's expert (Iryna, "iryna"),
+// each having verified the other party.
+func startHeadPair(t *testing.T) (*cluster, map[string]string) {
+	t.Helper()
+	c := startCluster(t)
+	fps := c.accreditPair("wg1", "working-group")
+	c.newDesk("helen", "arden", "Helen Vance", "head")
+	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "helen", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	c.syncAll("helen", "iryna")
+	return c, fps
+}
+
 func (c *cluster) readHandover(home, ch string) handoverRead {
 	c.t.Helper()
 	var r handoverRead
@@ -47,13 +62,7 @@ func TestBinaryHandover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	c := startCluster(t)
-	fps := c.accreditPair("wg1", "working-group")
-	c.newDesk("helen", "arden", "Helen Vance", "head")
-	c.newDesk("iryna", "borealia", "Iryna Holt", "expert")
-	c.run(0, "desk", "verify-party", "borealia", "--home", "helen", "--fingerprint", fps["borealia"])
-	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
-	c.syncAll("helen", "iryna")
+	c, fps := startHeadPair(t)
 
 	early := []string{"Handover secret one: the northern ridge stays neutral.", "Handover secret two: prisoners exchanged at dawn."}
 	late := []string{"Handover secret three: monitors report weekly.", "Handover secret four: the river crossing reopens."}

@@ -180,6 +180,27 @@ func (d *Desk) ContinuedIn(ctx context.Context, ch string) (string, error) {
 	return "", nil
 }
 
+// continuing returns the channels whose talks continue those of ch, near
+// and far (a chain of recoveries: ch → a → b).
+func (d *Desk) continuing(ctx context.Context, ch string) ([]string, error) {
+	cs, err := d.ContinuedChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for next := []string{ch}; len(next) > 0; {
+		from := next[0]
+		next = next[1:]
+		for _, c := range cs {
+			if c.From == from && c.Channel != ch && !slices.Contains(out, c.Channel) {
+				out = append(out, c.Channel)
+				next = append(next, c.Channel)
+			}
+		}
+	}
+	return out, nil
+}
+
 // noticeSize is the size of the old channel's history a notice carries.
 func noticeSize(n *RecoveryNotice) (int64, error) {
 	c, err := tlog.ParseCheckpoint(checkpointBody(n.Checkpoint))

@@ -76,6 +76,8 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 	// rogue interpreter) is an alarm like any other.
 	note("mls", d.afterSyncLocked(ctx))
 	note(handoverAlarm, d.applyHandovers(ctx))
+	// A hand-over may bring a recovery notice sent before this desk joined.
+	note("recoveries", d.checkRecoveriesLocked(ctx))
 	return res, nil
 }
 

@@ -29,7 +29,9 @@ checkpoint, opens it with the keys and replays the talks: a hand-over can
 leave messages out but cannot forge or alter one. 'desk read' on the new
 desk marks the messages handed over and names the ranges it cannot read.
 Only the head of delegation's device may hand over; nothing is sent
-otherwise.`)
+otherwise. The talks of a channel that continues another after a recovery
+('desk recover') start from the old channel's: hand over both, the new
+channel first (its recovery notice is handed over with its messages).`)
 	f := addDeskFlags(fs, true)
 	to := fs.String("to", "", "the new `device` (its ID, as desk status shows it)")
 	all := fs.Bool("all", false, "hand over every message this desk read")
@@ -56,5 +58,8 @@ otherwise.`)
 	}
 	fmt.Fprintf(env.Stdout, "handed over %s to %s: keys of %d messages (policy: %s), %d withheld by the policy, %d without keys on this desk; the venue passed on a blob of %d bytes\n",
 		ch, rep.To, rep.Messages, rep.Policy, rep.Withheld, rep.NoKeys, rep.Bytes)
+	if c, err := d.Continuation(ctx, ch); err == nil && c != nil {
+		fmt.Fprintf(env.Stdout, "the talks of %s continue those of %s since a recovery: hand over %s as well ('goodoffices desk handover %s --to %s ...')\n", ch, c.From, c.From, c.From, rep.To)
+	}
 	return nil
 }

@@ -554,7 +554,11 @@ func (s *Server) postHandover(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var rep *desk.HandoverReport
 		if rep, err = s.d.Handover(r.Context(), id, strings.TrimSpace(r.FormValue("to")), pol); err == nil {
-			redirect(w, r, back, s.tr(r, "Handed over to %s: the keys of %d messages.", rep.To, rep.Messages), false)
+			msg := s.tr(r, "Handed over to %s: the keys of %d messages.", rep.To, rep.Messages)
+			if c, err := s.d.Continuation(r.Context(), id); err == nil && c != nil {
+				msg += " " + s.tr(r, "The talks of this channel continue those of %s since a recovery: hand %s over as well.", c.From, c.From)
+			}
+			redirect(w, r, back, msg, false)
 			return
 		}
 	}

@@ -1,0 +1,113 @@
+package desk_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/good-offices/goodoffices/desk"
+)
+
+// TestBinaryHandoverAfterRecovery: Arden's head (Helen) recovers wg1 into
+// wg1b, where the talks go on from wg1's. Nadia, a new Arden device, joins
+// afterwards and reads none of it. Helen hands over wg1b: its recovery
+// notice is among the messages, so Nadia's desk verifies it against its own
+// view of wg1 and its talks in wg1b continue wg1's. Helen then hands over
+// wg1: Nadia's state of the talks in wg1b is then Helen's and Iryna's,
+// though a snapshot of it was kept before, from the unread history (the
+// hand-over drops what was computed for the channels that continue wg1).
+func TestBinaryHandoverAfterRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	c, fps := startHeadPair(t)
+	c.run(0, "desk", "table", "wg1", "--home", "helen", "--text", "js", "--title", "Joint Statement",
+		"--para", "The Parties agree to a complete ceasefire.", "--para", "Monitors report [weekly] [monthly].")
+	c.syncAll("helen", "iryna")
+	c.run(0, "desk", "position", "wg1", "--home", "iryna", "--text", "js", "--para", "1", "--version", "1", "--stance", "agree")
+	c.syncAll("helen", "iryna")
+
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1b", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
+	c.run(0, "desk", "recover", "--channel", "wg1", "--to", "wg1b", "--home", "helen", "--reason", "moving the talks")
+	c.syncAll("helen", "iryna", "helen")
+	c.run(0, "desk", "position", "wg1b", "--home", "helen", "--text", "js", "--para", "1", "--version", "1", "--stance", "agree")
+	c.syncAll("iryna", "helen")
+
+	canon := func(home string) string {
+		t.Helper()
+		var st map[string]any
+		if err := json.Unmarshal([]byte(c.run(0, "desk", "talks", "wg1b", "--home", home, "--json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(st)
+		return string(b)
+	}
+	want := canon("helen")
+	if got := canon("iryna"); got != want {
+		t.Fatalf("Helen's and Iryna's talks in wg1b differ:\n%s\n%s", want, got)
+	}
+	if p := c.talks("helen", "wg1b").Text("js").Paragraph("p1"); p == nil || p.Status != "agreed" {
+		t.Fatalf("Helen's talks in wg1b: p1 %+v, want agreed by both", p)
+	}
+
+	nadia := c.newDesk("nadia", "arden", "Nadia Kerr", "expert")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "nadia", "--fingerprint", fps["borealia"])
+	c.syncAll("nadia", "helen", "iryna", "nadia")
+	if x := c.talks("nadia", "wg1b").Text("js"); x != nil {
+		t.Fatalf("Nadia's desk has the Joint Statement before any hand-over: %+v", x)
+	}
+
+	out := c.run(0, "desk", "handover", "wg1b", "--home", "helen", "--to", nadia, "--all")
+	if !strings.Contains(out, "keys of 2 messages") || !strings.Contains(out, "hand over wg1 as well") {
+		t.Fatalf("hand-over of wg1b (the notice and Helen's position): %s", out)
+	}
+	c.syncAll("nadia")
+	var st struct {
+		Continued []struct {
+			Channel, From string
+			Size          int64
+		}
+	}
+	if err := json.Unmarshal([]byte(c.run(0, "desk", "status", "--home", "nadia", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Continued) != 1 || st.Continued[0].Channel != "wg1b" || st.Continued[0].From != "wg1" {
+		t.Fatalf("Nadia's desk: continued %+v, want wg1b from wg1", st.Continued)
+	}
+	if r := c.readHandover("nadia", "wg1b"); !slices.ContainsFunc(r.Messages, func(m struct {
+		Index      int64  `json:"index"`
+		Kind       string `json:"kind"`
+		Text       string `json:"text"`
+		HandedOver string `json:"handed_over"`
+	}) bool {
+		return m.Kind == "recovery" && m.HandedOver != ""
+	}) {
+		t.Fatalf("Nadia's desk shows no handed-over recovery notice in wg1b: %+v", r.Messages)
+	}
+	// wg1 still unread: nothing of it is carried.
+	if x := c.talks("nadia", "wg1b").Text("js"); x != nil {
+		t.Fatalf("Nadia's desk has the Joint Statement without wg1's history: %+v", x)
+	}
+
+	// A snapshot of Nadia's talks in wg1b, as a desk that stays open (its
+	// web interface) would keep; the hand-over of wg1 must not leave it.
+	desk.SetSnapshotEvery(t, 1)
+	d, err := desk.Open(t.Context(), filepath.Join(c.dir, "nadia"), []byte("desk secret"), desk.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Talks(t.Context(), "wg1b", ""); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	c.run(0, "desk", "handover", "wg1", "--home", "helen", "--to", nadia, "--all")
+	c.syncAll("nadia")
+	if got := canon("nadia"); got != want {
+		t.Fatalf("Nadia's talks in wg1b after both hand-overs differ from Helen's:\n%s\n%s", got, want)
+	}
+}
