@@ -485,6 +485,16 @@ func sentKey(ch string, entry []byte) string {
 
 var errWaitingWelcome = errors.New("waiting for a Welcome into this channel's group")
 
+// beforeJoinNote is the note of an entry sent before this desk joined the
+// channel's group: an application message a hand-over may open
+// (handover.go), or another MLS message.
+func beforeJoinNote(entry []byte) string {
+	if h, err := mls.ParseHeader(entry); err == nil && h.WireFormat == mls.WireFormatPrivateMessage && h.Kind == mls.KindApplication {
+		return noteUnreadBeforeJoin
+	}
+	return "sent before this desk joined"
+}
+
 // channelProcessor returns the processor of one channel's log.
 func (d *Desk) channelProcessor(ch string) processFunc {
 	return func(ctx context.Context, tx *Tx, index int64, entry []byte) error {
@@ -510,7 +520,14 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if g == nil {
 		// Not (yet) a member: wait for a Welcome, which tells from which
-		// epoch on this desk can read.
+		// epoch on this desk can read. None comes into a channel whose
+		// talks continue in another since a recovery (no commit is made
+		// there any more): what was said there can only be handed over.
+		if to, err := continuedIn(ctx, tx, ch); err != nil {
+			return err
+		} else if to != "" {
+			return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: beforeJoinNote(entry)})
+		}
 		return errWaitingWelcome
 	}
 	if !bytes.Equal(gid, g.GroupID()) {
@@ -557,11 +574,7 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 	}
 	if epoch < joined {
 		d.returnGroup(ctx, tx, ch, g)
-		note := "sent before this desk joined"
-		if h, err := mls.ParseHeader(entry); err == nil && h.WireFormat == mls.WireFormatPrivateMessage && h.Kind == mls.KindApplication {
-			note = noteUnreadBeforeJoin // a hand-over may open it (handover.go)
-		}
-		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: note})
+		return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: beforeJoinNote(entry)})
 	}
 	if !g.Active() {
 		d.returnGroup(ctx, tx, ch, g)

@@ -661,7 +661,11 @@ func (d *Desk) applyHandover(ctx context.Context, blob []byte) error {
 		return err
 	}
 	if g, err := d.loadGroup(ctx, d.store, ch); err != nil || g == nil {
-		return errHandoverWait // not in the channel yet
+		// Not in the channel yet, unless it never will be: its talks
+		// continue in another since a recovery (processChannelEntry).
+		if to, err := d.ContinuedIn(ctx, ch); err != nil || to == "" {
+			return errHandoverWait
+		}
 	}
 	if n := len(h.Entries); n > 0 && h.Entries[n-1].Index >= st.Size {
 		// The log may have grown since this sync fetched its checkpoint.

@@ -60,6 +60,13 @@ func TestBinaryHandoverAfterRecovery(t *testing.T) {
 	if x := c.talks("nadia", "wg1b").Text("js"); x != nil {
 		t.Fatalf("Nadia's desk has the Joint Statement before any hand-over: %+v", x)
 	}
+	// No desk makes a commit in wg1 any more: Nadia is in wg1b's group
+	// only.
+	for ch, want := range map[string]bool{"wg1": false, "wg1b": true} {
+		if ms, _ := c.members("iryna", ch); slices.Contains(ms, nadia) != want {
+			t.Fatalf("%s's group holds %v; Nadia's device in it: %v", ch, ms, !want)
+		}
+	}
 
 	out := c.run(0, "desk", "handover", "wg1b", "--home", "helen", "--to", nadia, "--all")
 	if !strings.Contains(out, "keys of 2 messages") || !strings.Contains(out, "hand over wg1 as well") {

@@ -61,6 +61,9 @@ func (d *Desk) afterSyncLocked(ctx context.Context) error {
 		if c.State.Alarm != nil || c.State.Pending() > 0 {
 			continue
 		}
+		if to, err := d.ContinuedIn(ctx, c.ID); err != nil || to != "" {
+			continue // no commit in a channel whose talks continue in another (recover.go)
+		}
 		if err := d.removeRevoked(ctx, c.ID); err != nil {
 			errs = append(errs, fmt.Errorf("%s: removing revoked devices: %w", c.ID, err))
 		}

@@ -143,7 +143,11 @@ type Continued struct {
 // ContinuedChannels returns the fresh channels whose talks continue those
 // of old ones.
 func (d *Desk) ContinuedChannels(ctx context.Context) ([]Continued, error) {
-	kvs, err := d.store.List(ctx, prefContinuation, 0)
+	return continuedChannels(ctx, d.store)
+}
+
+func continuedChannels(ctx context.Context, q getter) ([]Continued, error) {
+	kvs, err := q.List(ctx, prefContinuation, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +166,17 @@ func (d *Desk) ContinuedChannels(ctx context.Context) ([]Continued, error) {
 // "" if none: one this desk recovered ch into, or one whose recovery
 // notice it verified. Nothing more is sent in ch.
 func (d *Desk) ContinuedIn(ctx context.Context, ch string) (string, error) {
-	if b, err := d.store.Get(ctx, prefRecovered+ch); err == nil {
+	return continuedIn(ctx, d.store, ch)
+}
+
+func continuedIn(ctx context.Context, q getter, ch string) (string, error) {
+	if b, err := q.Get(ctx, prefRecovered+ch); err == nil {
 		var r Recovered
 		if err := json.Unmarshal(b, &r); err == nil {
 			return r.To, nil
 		}
 	}
-	cs, err := d.ContinuedChannels(ctx)
+	cs, err := continuedChannels(ctx, q)
 	if err != nil {
 		return "", err
 	}
