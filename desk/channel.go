@@ -30,6 +30,7 @@ const (
 	prefJoin   = "mls/join/"         // epoch at which we joined a channel's group
 	prefSent   = "mls/sent/"         // our own application messages, by channel and entry hash
 	prefOutbox = "mls/outbox/"       // Welcomes to deliver after our commit was accepted
+	prefCreate = "mls/creating/"     // the commit by which this desk starts a channel's group, until the log decides
 	keyMailCur = "mls/mail-cursor"   // last mailbox ID handled
 	keyIdent   = "mls/identity-cert" // the certificate the MLS identity carries
 )
@@ -485,6 +486,34 @@ func sentKey(ch string, entry []byte) string {
 
 var errWaitingWelcome = errors.New("waiting for a Welcome into this channel's group")
 
+// creationLost reports whether entry, met by a desk whose group of ch is
+// at epoch 0, is another desk's start of the group: a commit for epoch 0
+// other than the one this desk made to start it (kept under prefCreate
+// until the log decides). If so, it drops this desk's group, which never
+// started, and its Welcomes; if the entry is this desk's own, it forgets
+// the commit kept (processing merges it).
+func creationLost(ctx context.Context, tx *Tx, ch string, entry []byte, epoch uint64) (bool, error) {
+	own, err := tx.Get(ctx, prefCreate+ch)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(entry, own) {
+		return false, tx.Delete(ctx, prefCreate+ch)
+	}
+	if h, err := mls.ParseHeader(entry); err != nil || h.Kind != mls.KindCommit || epoch != 0 {
+		return false, nil // not a start of the group
+	}
+	for _, k := range []string{prefGroup + ch, prefCreate + ch, outboxKey(ch, 0)} {
+		if err := tx.Delete(ctx, k); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // beforeJoinNote is the note of an entry sent before this desk joined the
 // channel's group: an application message a hand-over may open
 // (handover.go), or another MLS message.
@@ -529,6 +558,16 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 			return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: beforeJoinNote(entry)})
 		}
 		return errWaitingWelcome
+	}
+	if g.Epoch() == 0 {
+		if lost, err := creationLost(ctx, tx, ch, entry, epoch); err != nil {
+			return err
+		} else if lost {
+			// Another desk's start of the group won epoch 0 (ours reached
+			// the venue after it, or never): this desk's group never
+			// started, and the other's Welcome brings it in.
+			return putMessage(ctx, tx, Message{Channel: ch, Index: index, Epoch: epoch, Kind: "skipped", Note: "another desk started the channel's group first: its Welcome brings this desk in"})
+		}
 	}
 	if !bytes.Equal(gid, g.GroupID()) {
 		// A message of another generation of the channel's group: an

@@ -155,11 +155,22 @@ func (tv *testVenue) newDesk(p *party, person string) *Desk {
 // newDeskAs creates and enrolls a desk of role role; an interpreter is
 // certified for English and Russian.
 func (tv *testVenue) newDeskAs(p *party, person, role string, langs ...string) *Desk {
+	tv.t.Helper()
+	return tv.newDeskVia(p, person, role, nil, langs...)
+}
+
+// newDeskVia is newDeskAs with the desk's requests going through rt (nil:
+// straight to the venue).
+func (tv *testVenue) newDeskVia(p *party, person, role string, rt http.RoundTripper, langs ...string) *Desk {
 	t := tv.t
 	t.Helper()
 	ctx := t.Context()
 	home := t.TempDir()
-	d, err := Init(ctx, home, []byte("pass "+person), Profile{Delegation: p.name, Person: person, Role: role, Level: "expert"}, Options{Logger: quiet})
+	var hc *http.Client
+	if rt != nil {
+		hc = &http.Client{Transport: rt}
+	}
+	d, err := Init(ctx, home, []byte("pass "+person), Profile{Delegation: p.name, Person: person, Role: role, Level: "expert"}, Options{Logger: quiet, HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}

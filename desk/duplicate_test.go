@@ -1,7 +1,9 @@
 package desk
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,7 +11,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/good-offices/goodoffices/delegation"
 	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 )
@@ -67,10 +68,17 @@ func TestDuplicateEntrySkipped(t *testing.T) {
 }
 
 // loseAnswers is a transport that, while armed, forwards each append to a
-// channel's log and then loses the venue's answer.
+// channel's log and then loses the venue's answer; with twice, it forwards
+// the append twice and answers with the second answer (a request that
+// reached the venue twice); with drop, it does not forward it and says the
+// connection was reset (the desk cannot tell whether it was logged).
 type loseAnswers struct {
-	mu    sync.Mutex
-	armed bool
+	mu          sync.Mutex
+	armed       bool
+	twice, drop bool
+	// failAfter is how many reads of a channel's checkpoint fail after
+	// each append armed (failing counts them down).
+	failAfter, failing int
 }
 
 func (l *loseAnswers) arm(on bool) {
@@ -80,15 +88,122 @@ func (l *loseAnswers) arm(on bool) {
 }
 
 func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
 	l.mu.Lock()
-	armed := l.armed
+	armed, twice, drop := l.armed, l.twice, l.drop
+	failRead := l.failing > 0 && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/checkpoint")
+	if failRead {
+		l.failing--
+	}
+	if armed && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/entries") {
+		l.failing = l.failAfter
+	}
 	l.mu.Unlock()
-	if err == nil && armed && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/entries") {
+	if failRead {
+		return nil, errors.New("connection reset while reading the checkpoint")
+	}
+	armed = armed && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/entries")
+	if armed && drop {
+		return nil, errors.New("connection reset while the request was sent")
+	}
+	if armed && twice {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		first := r.Clone(r.Context())
+		first.Body = io.NopCloser(bytes.NewReader(body))
+		if resp, err := http.DefaultTransport.RoundTrip(first); err == nil {
+			resp.Body.Close()
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && armed {
 		resp.Body.Close()
 		return nil, errors.New("connection reset after the request was sent")
 	}
 	return resp, err
+}
+
+// TestGroupStartDecidedByTheLog: the venue's one commit per epoch decides
+// who started a channel's group, and the desk that made a start reads the
+// log to learn whether it was its own (found by TestSimulation). Arden's
+// start reaches the venue twice and Arden gets the second answer, "epoch
+// taken", and then cannot read the log at once: once it can, the start
+// that took the epoch is Arden's own, so Arden is in the group and
+// Borealia joins it with the Welcome Arden kept (before, Arden dropped its
+// group, or its Welcome, and Borealia waited for ever). Then, in a second
+// channel, Arden's start never reaches the venue though Arden cannot tell,
+// and Borealia starts the group: Arden's desk drops the start it kept and
+// joins Borealia's (before, it read Borealia's start against its own group
+// and stayed alone in a group nobody else had).
+func TestGroupStartDecidedByTheLog(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	ctx := t.Context()
+	net := &loseAnswers{}
+	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", net)
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	for _, ch := range []string{"plenary", "wg1"} {
+		if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: ch, Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confirmAll(t, a1)
+	confirmAll(t, b1)
+
+	net.mu.Lock()
+	net.armed, net.twice, net.failAfter = true, true, 1
+	net.mu.Unlock()
+	if err := a1.Open(ctx, "plenary"); err == nil || !strings.Contains(err.Error(), "sync to see") {
+		t.Fatalf("Arden's start of plenary, logged twice, the log unread: %v", err)
+	}
+	net.arm(false)
+	syncAll(t, a1, b1)
+	if _, err := b1.Send(ctx, "plenary", []byte("good morning")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Send(ctx, "plenary", []byte("good morning to you")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	for _, d := range []*Desk{a1, b1} {
+		if got := strings.Join(texts(t, d, "plenary"), ","); got != "Iryna Holt: good morning,Tomas Reig: good morning to you" {
+			t.Errorf("%s reads %q in plenary", d.Profile().Delegation, got)
+		}
+	}
+
+	net.mu.Lock()
+	net.armed, net.twice, net.drop, net.failAfter = true, false, true, 0
+	net.mu.Unlock()
+	if err := a1.Open(ctx, "wg1"); err == nil {
+		t.Fatal("Arden's start of wg1 succeeded without reaching the venue")
+	}
+	net.arm(false)
+	if err := b1.Open(ctx, "wg1"); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	if _, err := a1.Send(ctx, "wg1", []byte("in the working group")); err != nil {
+		t.Fatalf("Arden sends in wg1 after Borealia started it: %v", err)
+	}
+	syncAll(t, a1, b1)
+	if got := strings.Join(texts(t, b1, "wg1"), ","); got != "Tomas Reig: in the working group" {
+		t.Errorf("Borealia reads %q in wg1", got)
+	}
+	for _, d := range []*Desk{a1, b1} {
+		ms, err := d.Read(ctx, "wg1", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Kind == "rejected" {
+				t.Errorf("%s rejected entry %d of wg1: %s", d.Profile().Delegation, m.Index, m.Note)
+			}
+		}
+	}
 }
 
 // TestLostAnswers: the venue logs a message and a commit but the sender
@@ -99,24 +214,7 @@ func TestLostAnswers(t *testing.T) {
 	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
 	ctx := t.Context()
 	lose := &loseAnswers{}
-	a1, err := Init(ctx, t.TempDir(), []byte("pass"), Profile{Delegation: "arden", Person: "Tomas Reig", Role: "expert", Level: "expert"},
-		Options{Logger: quiet, HTTPClient: &http.Client{Transport: lose}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a1.Close() })
-	req, _ := a1.CertificateRequest()
-	c, err := delegation.ParseCertificate(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := arden.root.Certify(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a1.Enroll(ctx, tv.proxy.URL, tv.v.VerifierKey(), cert); err != nil {
-		t.Fatal(err)
-	}
+	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", lose)
 	b1 := tv.newDesk(borealia, "Iryna Holt")
 	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
 		t.Fatal(err)

@@ -471,7 +471,6 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if err != nil {
 			return err
 		}
-		created := false
 		if g == nil {
 			// Without a group, only a creation may go on. Whether the
 			// group was started is the venue's one commit per epoch to
@@ -481,7 +480,6 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 			if !create {
 				return ErrNoGroup
 			}
-			created = true
 			pol, err := d.SuitePolicy(ctx)
 			if err != nil {
 				return err
@@ -519,6 +517,13 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		}
 		epoch := g.Epoch()
 		if err := d.store.Update(ctx, func(tx *Tx) error {
+			if epoch == 0 {
+				// The start of the group: kept until the log shows whose
+				// start won (creationLost, channel.go).
+				if err := tx.Put(ctx, prefCreate+ch, bundle.Commit); err != nil {
+					return err
+				}
+			}
 			if bundle.Welcome != nil {
 				b, err := jsonMarshal(welcomeOut{Epoch: epoch, Welcome: bundle.Welcome, Devices: to})
 				if err != nil {
@@ -537,21 +542,31 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 			return err
 		}
 		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
-		if errors.Is(err, ErrEpochTaken) && !created {
+		if errors.Is(err, ErrEpochTaken) {
 			// The commit holding the epoch may be this very one, logged
 			// when the request reached the venue twice: read the log with
 			// the pending commit kept (processing merges it if it is ours,
-			// and discards it if another won), then look.
+			// and discards it, or for the start of the group the group
+			// itself, if another won), then look.
 			serr := d.syncLogLocked(ctx, ch)
-			if serr == nil && d.ownCommitSince(ctx, ch, before.Next, epoch) {
+			if epoch == 0 && errors.Is(serr, errWaitingWelcome) {
+				serr = nil // another desk's start of the group won
+			}
+			if serr != nil {
+				// The log could not be read: whose commit took the epoch
+				// is not known yet. The pending commit and its Welcomes
+				// stay for the next sync to decide, as for a lost answer.
+				return fmt.Errorf("failed to append the commit (its epoch is taken, maybe by this very commit: sync to see): %w", serr)
+			}
+			if d.ownCommitSince(ctx, ch, before.Next, epoch) {
 				if err := d.deliverOutbox(ctx); err != nil {
 					d.log.Warn("Welcomes not all delivered; the next sync retries", "err", err)
 				}
 				return nil
 			}
 			d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, outboxKey(ch, epoch)) })
-			if serr != nil {
-				return serr
+			if epoch == 0 {
+				return ErrNoGroup // another desk started the group: wait for its Welcome
 			}
 			d.log.Info("another commit won the epoch; re-basing", "channel", ch, "epoch", epoch)
 			continue
@@ -568,20 +583,16 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 				if err := tx.Delete(ctx, outboxKey(ch, epoch)); err != nil {
 					return err
 				}
-				if epoch == 0 && create {
-					if st, _ := d.logState(ctx, tx, ch); st.Next == 0 {
+				if epoch == 0 {
+					if err := tx.Delete(ctx, prefCreate+ch); err != nil {
+						return err
+					}
+					if st, _ := d.logState(ctx, tx, ch); create && st.Next == 0 {
 						return tx.Delete(ctx, prefGroup+ch) // our group never started
 					}
 				}
 				return saveGroup(ctx, tx, ch, g)
 			})
-			if errors.Is(err, ErrEpochTaken) {
-				if created {
-					return ErrNoGroup // another desk started the group: wait for its Welcome
-				}
-				d.log.Info("another commit won the epoch; re-basing", "channel", ch, "epoch", epoch)
-				continue
-			}
 			return fmt.Errorf("failed to append the commit: %w", err)
 		}
 		if err := d.syncLogLocked(ctx, ch); err != nil {
@@ -778,6 +789,11 @@ func (d *Desk) Invite(ctx context.Context, ch, device string) error {
 	if device != "" {
 		d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, prefRemoved+ch+"/"+device) })
 	}
+	return d.inviteLocked(ctx, ch, device)
+}
+
+// inviteLocked is Invite with d.mu held.
+func (d *Desk) inviteLocked(ctx context.Context, ch, device string) error {
 	return d.commitLocked(ctx, ch, false, func(g *mls.Group) (*mls.CommitOptions, []string, error) {
 		kps, devs, err := d.candidates(ctx, ch, g, device)
 		if err != nil {

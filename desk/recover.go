@@ -262,19 +262,16 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 		d.mu.Unlock()
 		return nil, err
 	}
+	var mf, mt []string
 	if _, err = d.channelMeta(ctx, d.store, to); err != nil {
 		err = fmt.Errorf("the venue has no channel %q for this delegation: the host creates it first", to)
 	} else {
-		var mf, mt []string
 		if mf, mt, err = d.membersOf(ctx, from, to); err == nil && !sameMembers(mf, mt) {
 			err = fmt.Errorf("channel %s has members %s, not those of %s (%s)", to, strings.Join(mt, ","), from, strings.Join(mf, ","))
 		}
 	}
 	var kind string
 	if err == nil {
-		if ts, _ := d.logState(ctx, d.store, to); ts.Size > 0 {
-			err = fmt.Errorf("channel %s is not fresh (%d entries): recover into a new channel", to, ts.Size)
-		}
 		if as, aerr := d.Alarms(ctx); aerr == nil {
 			for _, a := range as {
 				if a.Log == from {
@@ -283,12 +280,46 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 			}
 		}
 	}
+	if err == nil {
+		err = d.partiesInGroupLocked(ctx, to, mt)
+	}
 	d.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	n := &RecoveryNotice{From: from, To: to, Checkpoint: st.Checkpoint, Alarm: kind, Reason: reason}
-	idx, err := d.Send(ctx, to, n.marshal())
+	// Fresh: nothing said in it yet, once its log is up to date. Its group
+	// may have been started already (by another desk, or by an earlier
+	// attempt whose answer was lost), and an earlier attempt may have sent
+	// the notice itself: then it is the one that counts.
+	sent := int64(-1)
+	idx, err := d.send(ctx, to, n.marshal(), func() error {
+		words := 0
+		_, err := d.forHistory(ctx, to, 0, func(m Message) {
+			switch {
+			case m.Kind == "recovery" && m.Own && sent < 0 && bytes.HasPrefix(m.Data, []byte(recoveryHeader)):
+				if earlier, _, _ := parseRecoveryNotice(m.Data); earlier != nil && earlier.From == from && words == 0 {
+					sent = m.Index
+					return
+				}
+				words++
+			case m.Kind == "application" || m.Kind == "recovery" || m.Note == noteUnreadBeforeJoin:
+				words++
+			}
+		})
+		switch {
+		case err != nil:
+			return err
+		case sent >= 0:
+			return errSentAlready
+		case words > 0:
+			return fmt.Errorf("channel %s is not fresh (%d messages in it): recover into a new channel", to, words)
+		}
+		return nil
+	})
+	if errors.Is(err, errSentAlready) {
+		idx, err = sent, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +330,59 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 	}
 	return r, nil
 }
+
+// partiesInGroupLocked starts the group of channel ch if it has none and
+// adds the missing devices of the delegations parties, and fails unless
+// each of them then has a device in it: a party without one could never
+// read what is sent now (MLS gives a member no key to what was sent before
+// it joined), so a recovery notice sent now would leave its talks behind.
+func (d *Desk) partiesInGroupLocked(ctx context.Context, ch string, parties []string) error {
+	g, err := d.loadGroup(ctx, d.store, ch)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		if err := d.syncLogLocked(ctx, ch); err != nil && !errors.Is(err, errWaitingWelcome) {
+			return err
+		}
+		if err := d.openLocked(ctx, ch); errors.Is(err, ErrNoGroup) {
+			return fmt.Errorf("%s's group was started by another desk, which has not added this one yet: sync and try again", ch)
+		} else if err != nil {
+			return err
+		}
+	}
+	missing := func() ([]string, error) {
+		g, err := d.loadGroup(ctx, d.store, ch)
+		if err != nil || g == nil {
+			return nil, errOr(err, ErrNoGroup)
+		}
+		in := map[string]bool{}
+		for _, m := range g.Members() {
+			in[memberOf(m).Delegation] = true
+		}
+		var out []string
+		for _, p := range parties {
+			if !in[p] {
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+	out, err := missing()
+	if err != nil || len(out) == 0 {
+		return err
+	}
+	if err := d.inviteLocked(ctx, ch, ""); err != nil {
+		d.log.Info("could not add the missing parties' devices", "channel", ch, "err", err)
+	}
+	if out, err = missing(); err != nil || len(out) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s has no device in %s's group yet (none with a key package this desk could claim and accept): the notice would be unreadable to it; try again once it is in", strings.Join(out, ", "), ch)
+}
+
+// errSentAlready: the notice of a recovery is in the fresh channel already.
+var errSentAlready = errors.New("recovery notice sent already")
 
 // membersOf returns the member delegations of channels a and b: those the
 // venue's channel list names and those whose devices the channel's

@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -618,7 +619,7 @@ func (w *simWorld) run(t *testing.T, fx *simFixture, steps int) simResult {
 		case r.Err() != nil:
 			w.logf("step %d: %s sync: alarm: %v", step, sd.name, r.Err())
 		default:
-			w.logf("step %d: %s sync: %d log(s) not brought up to date", step, sd.name, len(r.Errors))
+			w.logf("step %d: %s sync: %d log(s) not brought up to date %v", step, sd.name, len(r.Errors), r.Errors)
 		}
 	}
 	for step := range steps {
@@ -719,7 +720,136 @@ func (w *simWorld) run(t *testing.T, fx *simFixture, steps int) simResult {
 		}
 	}
 	res.violations = append(res.violations, inv.check(ctx, "after healing", desks, acked, true)...)
+	if inv.honest && len(res.violations) == 0 {
+		res.violations = append(res.violations, w.recoverPhase(ctx, desks, syncDesk)...)
+	}
 	return res
+}
+
+// simFresh is the channel a recovery continues the talks of simChannel in.
+const simFresh = "plenary2"
+
+// recoverPhase plays a recovery after an honest seed: the host creates a
+// fresh channel, one party recovers the talks into it while the network
+// fails as in the steps (desks and the venue crash, requests are lost,
+// duplicated and delayed), another desk speaks there, and everything heals.
+// Then every desk must continue the same history (one Continuation, of the
+// same size), hold the same state of the talks in the fresh channel (the
+// old channel's, carried, and what was said since), and refuse to send in
+// the old channel.
+func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, syncDesk func(*simDesk, int)) []string {
+	tok, err := os.ReadFile(w.venue.AdminFile())
+	if err != nil {
+		return []string{"recovery: " + err.Error()}
+	}
+	admin, err := client.New(simURL, client.WithAdmin(strings.TrimSpace(string(tok))), client.WithHTTPClient(&http.Client{Transport: w.direct()}))
+	if err != nil {
+		return []string{"recovery: " + err.Error()}
+	}
+	if _, err := admin.CreateChannel(ctx, client.ChannelSpec{ID: simFresh, Kind: "plenary", Level: "expert", Members: simParties()}); err != nil {
+		return []string{"recovery: the host cannot create the fresh channel: " + err.Error()}
+	}
+	const step = 1000 // in the trace
+	perm := w.rng.Perm(len(desks))
+	rec, other := desks[perm[0]], desks[perm[1]]
+	w.mu.Lock()
+	w.faults = simFaults{loseReq: 0.05 * w.rng.Float64(), loseResp: 0.1 * w.rng.Float64(), dup: 0.1 * w.rng.Float64(),
+		delay: 0.3 * w.rng.Float64(), crashVenue: 0.02 * w.rng.Float64(), crashDesk: 0.02 * w.rng.Float64()}
+	w.mu.Unlock()
+	doRecover := func() {
+		ctx, cancel := context.WithTimeout(rec.ctx, simOpTimeout)
+		defer cancel()
+		r, err := rec.d.Recover(ctx, simChannel, simFresh, "simulated")
+		if err != nil {
+			w.logf("recovery: %s recover: %v", rec.name, err)
+			return
+		}
+		w.logf("recovery: %s recovered %s into %s, %d entries", rec.name, r.From, r.To, r.Size)
+	}
+	speak := func(sd *simDesk) {
+		ctx, cancel := context.WithTimeout(sd.ctx, simOpTimeout)
+		defer cancel()
+		idx, err := sd.d.SendEvent(ctx, simFresh, "", negotiation.NewStatement("seed "+strconv.FormatUint(w.seed, 10)+": in the fresh channel", "", "", ""))
+		w.logf("recovery: %s speaks in %s: %d %v", sd.name, simFresh, idx, err)
+	}
+	var errs []string
+	syncAll := func(step int) {
+		for _, sd := range desks {
+			syncDesk(sd, step)
+		}
+	}
+	heal := func(step int) error {
+		w.mu.Lock()
+		w.faults = simFaults{}
+		w.mu.Unlock()
+		w.logf("recovery: heal")
+		if err := w.restartCrashed(ctx, step, desks); err != nil {
+			return err
+		}
+		syncAll(step)
+		syncAll(step + 1)
+		return nil
+	}
+	// The recovery, while the network fails.
+	doRecover()
+	for round := range 2 {
+		if err := w.restartCrashed(ctx, step+round, desks); err != nil {
+			return []string{"recovery: " + err.Error()}
+		}
+		syncDesk([]*simDesk{other, rec}[round], step+round)
+	}
+	if err := heal(step + 2); err != nil {
+		return []string{"recovery: " + err.Error()}
+	}
+	if !rec.d.isRecovered(ctx, simChannel) {
+		doRecover() // its answer was lost, or it failed before sending
+		syncAll(step + 4)
+		syncAll(step + 5)
+	}
+	// Words in the fresh channel, while the network fails.
+	w.mu.Lock()
+	w.faults = simFaults{loseReq: 0.05 * w.rng.Float64(), loseResp: 0.1 * w.rng.Float64(), dup: 0.1 * w.rng.Float64(),
+		delay: 0.3 * w.rng.Float64(), crashVenue: 0.02 * w.rng.Float64(), crashDesk: 0.02 * w.rng.Float64()}
+	w.mu.Unlock()
+	speak(other)
+	if err := w.restartCrashed(ctx, step+6, desks); err != nil {
+		return []string{"recovery: " + err.Error()}
+	}
+	if err := heal(step + 7); err != nil {
+		return []string{"recovery: " + err.Error()}
+	}
+
+	var want *Continuation
+	var wantState []byte
+	for _, sd := range desks {
+		c, err := sd.d.Continuation(ctx, simFresh)
+		if err != nil || c == nil {
+			errs = append(errs, fmt.Sprintf("recovery: %s's desk does not continue %s in %s (%v)", sd.name, simChannel, simFresh, err))
+			continue
+		}
+		if want == nil {
+			want = c
+		} else if c.From != want.From || c.Size != want.Size {
+			errs = append(errs, fmt.Sprintf("recovery: %s's desk continues %+v, another %+v", sd.name, *c, *want))
+		}
+		st, err := sd.d.Talks(ctx, simFresh, "")
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("recovery: %s's talks in %s: %v", sd.name, simFresh, err))
+			continue
+		}
+		if !slices.ContainsFunc(st.Agenda, func(it *negotiation.Item) bool { return it.ID == "sim" }) {
+			errs = append(errs, fmt.Sprintf("recovery: the agenda item of %s is not carried into %s on %s's desk", simChannel, simFresh, sd.name))
+		}
+		if b := st.Canonical(); wantState == nil {
+			wantState = b
+		} else if !bytes.Equal(b, wantState) {
+			errs = append(errs, fmt.Sprintf("recovery: %s's state of the talks in %s differs from another desk's", sd.name, simFresh))
+		}
+		if _, err := sd.d.SendEvent(ctx, simChannel, "", negotiation.NewStatement("in the old channel", "", "", "")); err == nil {
+			errs = append(errs, fmt.Sprintf("recovery: %s's desk sent in %s after its talks moved", sd.name, simChannel))
+		}
+	}
+	return errs
 }
 
 // restartCrashed restarts the venue and the desks that crashed during the

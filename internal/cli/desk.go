@@ -601,7 +601,11 @@ consistency of the two checkpoints) and shows the result on it in 'desk read
 NEW'; a notice that does not agree raises an alarm there. The talks go on
 where they were: on every desk that sent or verified the notice, the talks
 of NEW start from those of C after the entries carried ('desk talks NEW'),
-and the desk refuses to send in C.
+and the desk refuses to send in C. Before sending, the desk starts NEW's
+group if it has none and adds the missing devices: it refuses while a party
+has no device there (that party could never read the notice), and refuses a
+NEW where something was said already. Run it again after an error: a notice
+that reached the venue though its answer was lost is found and kept.
 
 Example:
   goodoffices desk recover --channel wg1 --to wg1b`)
