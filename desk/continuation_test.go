@@ -173,3 +173,59 @@ func TestRecoveryNoticeSameParties(t *testing.T) {
 		t.Logf("%s at %d: %s", tc.ch, tc.idx, verdict)
 	}
 }
+
+// TestUnverifiedNoticeHoldsTheTalks: while this desk has not verified the
+// recovery notice in a channel, and when it cannot (it has no view of the
+// old channel to compare: the venue does not serve it one), the talks of
+// that channel are not computed from nothing, which would make them differ
+// from those of the desks that carry the old channel's; the notice says
+// why and stays pending.
+func TestUnverifiedNoticeHoldsTheTalks(t *testing.T) {
+	ctx := context.Background()
+	d := historyDesk(t, t.TempDir())
+	skey, vkey, err := note.GenerateKey(crand.Reader, "venue.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.venue.VerifierKey = vkey
+	if d.api, err = newVenueClient("http://127.0.0.1:1", nil); err != nil { // nothing listens there
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: client.ChannelOrigin("venue.test", "wg1"), Size: 3, Hash: xtlog.Hash{1}}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &RecoveryNotice{From: "wg1", To: "wg1b", Checkpoint: cp}
+	if err := d.store.Update(ctx, func(tx *Tx) error {
+		meta, _ := jsonMarshal(client.Channel{ID: "wg1b", Members: []string{"arden", "borealia", "caspia"}})
+		if err := tx.Put(ctx, prefChan+"wg1b", meta); err != nil {
+			return err
+		}
+		m := Message{Channel: "wg1b", Index: 1, Kind: "application", Sender: historySenders[1], Data: n.marshal()}
+		if err := recoveryReceived(ctx, tx, &m); err != nil {
+			return err
+		}
+		return putMessage(ctx, tx, m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // before the check, and after it found no view
+		if _, err := d.Talks(ctx, "wg1b", ""); err == nil || !strings.Contains(err.Error(), "wait for this desk to verify the recovery notice at its entry 1") {
+			t.Fatalf("talks of wg1b with the notice unverified: %v", err)
+		}
+		if err := d.checkRecoveriesLocked(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := d.Read(ctx, "wg1b", 1, 1)
+	if err != nil || len(ms) != 1 || !strings.Contains(ms[0].Note, "not verified: this desk has no view of wg1") {
+		t.Fatalf("the notice reads %+v (%v)", ms, err)
+	}
+	if c, err := d.Continuation(ctx, "wg1b"); err != nil || c != nil {
+		t.Fatalf("continuation %+v (%v) without a verification", c, err)
+	}
+	if _, err := d.Talks(ctx, "wg1", ""); err != nil {
+		t.Fatalf("the talks of wg1, which holds no notice, are held back: %v", err)
+	}
+}

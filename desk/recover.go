@@ -381,6 +381,27 @@ func (d *Desk) partiesInGroupLocked(ctx context.Context, ch string, parties []st
 	return fmt.Errorf("%s has no device in %s's group yet (none with a key package this desk could claim and accept): the notice would be unreadable to it; try again once it is in", strings.Join(out, ", "), ch)
 }
 
+// errNoView: a recovery notice this desk cannot verify yet, having no
+// accepted checkpoint of the old channel (it has not synced it, or the
+// venue does not list it for this desk). Starting the fresh channel's talks
+// from nothing would make them differ from those of the desks that carry
+// the old channel's, so they wait (talksStart).
+var errNoView = errors.New("this desk has no view")
+
+// unverifiedNotice returns the index of a recovery notice in channel ch
+// that this desk has not verified yet (-1 if none).
+func (d *Desk) unverifiedNotice(ctx context.Context, ch string) (int64, error) {
+	kvs, err := d.store.List(ctx, prefRecoveryCheck+ch+"/", 1)
+	if err != nil || len(kvs) == 0 {
+		return -1, err
+	}
+	idx, err := strconv.ParseInt(strings.TrimPrefix(kvs[0].Key, prefRecoveryCheck+ch+"/"), 10, 64)
+	if err != nil {
+		return -1, fmt.Errorf("recovery check of %s: %w", ch, err)
+	}
+	return idx, nil
+}
+
 // errSentAlready: the notice of a recovery is in the fresh channel already.
 var errSentAlready = errors.New("recovery notice sent already")
 
@@ -502,6 +523,14 @@ func (d *Desk) checkRecoveriesLocked(ctx context.Context) error {
 			continue
 		}
 		verdict, agreed, alarm, err := d.verifyRecovery(ctx, v, ch, idx, n)
+		if errors.Is(err, errNoView) {
+			// Kept pending: the talks of ch wait for it (talksStart).
+			m.Note = fmt.Sprintf("%s continues channel %s here; not verified: %v", who(m.Sender), n.From, err)
+			if err := d.store.Update(ctx, func(tx *Tx) error { return putMessage(ctx, tx, m) }); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recovery notice %d of %s: %w", idx, ch, err))
 			continue // transient: tried again at the next sync
@@ -587,7 +616,16 @@ func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, i
 		return "", false, nil, err
 	}
 	if st.Checkpoint == nil {
-		return fmt.Sprintf("its history of %s up to entry %d is signed by the venue; this desk has no view of %s to compare", n.From, theirs.Size-1, n.From), false, nil, nil
+		// Not synced yet: try once.
+		if err := d.syncLogLocked(ctx, n.From); err != nil {
+			d.log.Info("no view of a recovered channel", "channel", n.From, "err", err)
+		}
+		if st, err = d.logState(ctx, d.store, n.From); err != nil {
+			return "", false, nil, err
+		}
+	}
+	if st.Checkpoint == nil {
+		return "", false, nil, fmt.Errorf("%w of %s to compare its history with (entries 0 to %d, signed by the venue): the talks here wait until it has one", errNoView, n.From, theirs.Size-1)
 	}
 	ours, err := tlog.ParseCheckpoint(checkpointBody(st.Checkpoint))
 	if err != nil {

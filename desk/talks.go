@@ -134,8 +134,17 @@ func (d *Desk) talksStart(ctx context.Context, ch, host string) (talksStart, err
 	// The channels of a chain have the same member delegations (Recover
 	// and verifyRecovery see to it): one configuration serves them all.
 	s := talksStart{cfg: cfg}
-	s.chain, err = d.continuations(ctx, ch)
-	return s, err
+	if s.chain, err = d.continuations(ctx, ch); err != nil || len(s.chain) > 0 {
+		return s, err
+	}
+	// A recovery notice not verified yet may make them continue another
+	// channel's: they do not start from nothing meanwhile.
+	if idx, err := d.unverifiedNotice(ctx, ch); err != nil {
+		return s, err
+	} else if idx >= 0 {
+		return s, fmt.Errorf("the talks of %s wait for this desk to verify the recovery notice at its entry %d ('desk read %s' says why)", ch, idx, ch)
+	}
+	return s, nil
 }
 
 // continuations returns what channel ch continues, then what that one
