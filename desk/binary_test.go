@@ -91,6 +91,13 @@ func startCluster(t *testing.T) *cluster {
 // with SIGINT at the end of the test) and returns, for each pattern, the
 // first submatch of the first line of its standard output that matches.
 func (c *cluster) startBackground(what string, args []string, patterns ...string) []string {
+	found, _ := c.startStoppable(what, args, patterns...)
+	return found
+}
+
+// startStoppable is startBackground, and returns a function that stops the
+// command (an interrupt) and waits for it to exit.
+func (c *cluster) startStoppable(what string, args []string, patterns ...string) ([]string, func()) {
 	t := c.t
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, c.bin, args...)
@@ -103,10 +110,14 @@ func (c *cluster) startBackground(what string, args []string, patterns ...string
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
 	sc := bufio.NewScanner(stdout)
 	deadline := time.After(20 * time.Second)
 	lines := make(chan string)
@@ -137,7 +148,7 @@ func (c *cluster) startBackground(what string, args []string, patterns ...string
 		for range lines {
 		}
 	}()
-	return found
+	return found, stop
 }
 
 // accreditPair creates the root keys of Arden and Borealia, has the host

@@ -2,11 +2,15 @@ package desk_test
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/good-offices/goodoffices/desk"
 )
@@ -17,7 +21,8 @@ import (
 // notice is among the messages, so Nadia's desk verifies it against its own
 // view of wg1 and its talks in wg1b continue wg1's. Helen then hands over
 // wg1: Nadia's state of the talks in wg1b is then Helen's and Iryna's,
-// though a snapshot of it was kept before, from the unread history (the
+// though a snapshot of it was kept before, from the unread history, and
+// though Nadia's web interface was open with what it computed before (the
 // hand-over drops what was computed for the channels that continue wg1).
 func TestBinaryHandoverAfterRecovery(t *testing.T) {
 	if testing.Short() {
@@ -112,7 +117,41 @@ func TestBinaryHandoverAfterRecovery(t *testing.T) {
 	}
 	d.Close()
 
+	// Nadia's web interface, open while the hand-over of wg1 arrives,
+	// computes the talks on its own: it must not keep what it computed
+	// before.
+	found, stop := c.startStoppable("Nadia's desk web", []string{"desk", "web", "--home", "nadia", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	page := func(u string) (int, string) {
+		t.Helper()
+		r, err := web.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	page(found[0])
+	base, _, _ := strings.Cut(found[0], "/login")
+	if code, body := page(base + "/channels/wg1b"); code != http.StatusOK || strings.Contains(body, "Joint Statement") {
+		t.Fatalf("Nadia's desk web, wg1b before the hand-over of wg1: %d\n%s", code, body)
+	}
 	c.run(0, "desk", "handover", "wg1", "--home", "helen", "--to", nadia, "--all")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := page(base + "/texts/js?ch=wg1b")
+		if code == http.StatusOK && strings.Contains(body, "status-agreed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Nadia's desk web does not show the Joint Statement in wg1b, p1 agreed, after the hand-over of wg1: %d\n%s", code, body)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	stop()
+
 	c.syncAll("nadia")
 	if got := canon("nadia"); got != want {
 		t.Fatalf("Nadia's talks in wg1b after both hand-overs differ from Helen's:\n%s\n%s", got, want)

@@ -388,9 +388,10 @@ func (d *Desk) partiesInGroupLocked(ctx context.Context, ch string, parties []st
 // the old channel's, so they wait (talksStart).
 var errNoView = errors.New("this desk has no view")
 
-// unverifiedNotice returns the index of a recovery notice in channel ch
-// that this desk has not verified yet (-1 if none).
-func (d *Desk) unverifiedNotice(ctx context.Context, ch string) (int64, error) {
+// UnverifiedNotice returns the index of a recovery notice in channel ch
+// that this desk has not verified yet (-1 if none): until it has, the
+// talks of ch are not computed (talksStart).
+func (d *Desk) UnverifiedNotice(ctx context.Context, ch string) (int64, error) {
 	kvs, err := d.store.List(ctx, prefRecoveryCheck+ch+"/", 1)
 	if err != nil || len(kvs) == 0 {
 		return -1, err

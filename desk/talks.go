@@ -139,7 +139,7 @@ func (d *Desk) talksStart(ctx context.Context, ch, host string) (talksStart, err
 	}
 	// A recovery notice not verified yet may make them continue another
 	// channel's: they do not start from nothing meanwhile.
-	if idx, err := d.unverifiedNotice(ctx, ch); err != nil {
+	if idx, err := d.UnverifiedNotice(ctx, ch); err != nil {
 		return s, err
 	} else if idx >= 0 {
 		return s, fmt.Errorf("the talks of %s wait for this desk to verify the recovery notice at its entry %d ('desk read %s' says why)", ch, idx, ch)

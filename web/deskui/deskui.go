@@ -470,8 +470,15 @@ func (s *Server) load(ctx context.Context) (*model, error) {
 		moved[r.From] = r.To
 	}
 	s.moved = moved
+	// A hand-over rewrites history already read (and, after a recovery,
+	// what the channels that continue it carry): every channel's state is
+	// computed again after one.
+	hos, err := s.d.Handovers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range chans {
-		cc, err := s.channelState(ctx, c.ID, c.State.Next, conts[c.ID])
+		cc, err := s.channelState(ctx, c.ID, c.State.Next, conts[c.ID], len(hos))
 		if err != nil {
 			return nil, err
 		}
@@ -537,7 +544,7 @@ func (s *Server) ResetCache() {
 // channelState returns the cached state of channel ch after applying the
 // messages the desk processed since the last call; processed is the
 // channel's LogState.Next as the desk reports it now.
-func (s *Server) channelState(ctx context.Context, ch string, processed int64, cont *desk.Continuation) (*chanCache, error) {
+func (s *Server) channelState(ctx context.Context, ch string, processed int64, cont *desk.Continuation, handovers int) (*chanCache, error) {
 	cfg, err := s.d.TalksConfig(ctx, ch, s.o.Host)
 	if err != nil {
 		s.log.Debug("no engine configuration for channel", "channel", ch, "err", err)
@@ -552,7 +559,7 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64, c
 	}
 	// The fresh channel of a recovery continues the talks of the old one
 	// (cont, desk.Continuation): its state starts from the events carried.
-	key := configKey(cfg)
+	key := configKey(cfg) + "/" + strconv.Itoa(handovers)
 	if cont != nil {
 		b, _ := json.Marshal(cont)
 		key += string(b)
@@ -565,7 +572,14 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64, c
 				return nil, fmt.Errorf("failed to start the negotiation engine: %w", err)
 			}
 			cc.state.SetReferralVerifier(s.d.ReferralVerifier())
-			if cont != nil {
+			if cont == nil {
+				if idx, err := s.d.UnverifiedNotice(ctx, ch); err != nil || idx >= 0 {
+					// A recovery notice not verified yet: the talks may
+					// continue another channel's (desk.Desk.Talks waits too).
+					s.log.Info("the talks of a channel wait for the verification of its recovery notice", "channel", ch, "notice", idx, "err", err)
+					cc.state, cc.key = nil, ""
+				}
+			} else {
 				err := s.d.CarriedEvents(ctx, ch, func(e negotiation.Event) {
 					if isEvent(e.Payload) {
 						cc.state.Apply(e)
