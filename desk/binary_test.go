@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +96,28 @@ func startCluster(t *testing.T) *cluster {
 func (c *cluster) startBackground(what string, args []string, patterns ...string) []string {
 	found, _ := c.startStoppable(what, args, patterns...)
 	return found
+}
+
+// signIn opens a desk web's one-time sign-in link and returns its base
+// URL and a function that GETs a URL with the session: status and body.
+func (c *cluster) signIn(link string) (string, func(string) (int, string)) {
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	get := func(u string) (int, string) {
+		c.t.Helper()
+		r, err := web.Get(u)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	if code, body := get(link); code != http.StatusOK {
+		c.t.Fatalf("sign-in: %d %s", code, body)
+	}
+	base, _, _ := strings.Cut(link, "/login")
+	return base, get
 }
 
 // startStoppable is startBackground, and returns a function that stops the

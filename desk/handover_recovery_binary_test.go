@@ -2,10 +2,8 @@ package desk_test
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -121,20 +119,7 @@ func TestBinaryHandoverAfterRecovery(t *testing.T) {
 	// computes the talks on its own: it must not keep what it computed
 	// before.
 	found, stop := c.startStoppable("Nadia's desk web", []string{"desk", "web", "--home", "nadia", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)
-	jar, _ := cookiejar.New(nil)
-	web := &http.Client{Jar: jar, Timeout: 20 * time.Second}
-	page := func(u string) (int, string) {
-		t.Helper()
-		r, err := web.Get(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return r.StatusCode, string(b)
-	}
-	page(found[0])
-	base, _, _ := strings.Cut(found[0], "/login")
+	base, page := c.signIn(found[0])
 	if code, body := page(base + "/channels/wg1b"); code != http.StatusOK || strings.Contains(body, "Joint Statement") {
 		t.Fatalf("Nadia's desk web, wg1b before the hand-over of wg1: %d\n%s", code, body)
 	}

@@ -2,15 +2,12 @@ package desk_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	hv "github.com/good-offices/goodoffices/internal/hostile"
 )
@@ -225,23 +222,15 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 	// The desk's web interface computes the talks on its own: wg1b's
 	// Protocol page shows the carried paragraph, agreed.
 	link := c.startBackground("Borealia's desk web", []string{"desk", "web", "--home", "iryna", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)[0]
-	jar, _ := cookiejar.New(nil)
-	web := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	base, get := c.signIn(link)
 	page := func(u string) string {
 		t.Helper()
-		r, err := web.Get(u)
-		if err != nil {
-			t.Fatal(err)
+		code, body := get(u)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", u, code, body)
 		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		if r.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", u, r.StatusCode, b)
-		}
-		return string(b)
+		return body
 	}
-	page(link)
-	base, _, _ := strings.Cut(link, "/login")
 	if got := page(base + "/texts/protocol?ch=wg1b"); !strings.Contains(got, "Monitors report weekly.") || !strings.Contains(got, "status-agreed") {
 		t.Fatalf("the desk web's Protocol in wg1b lacks the carried, agreed paragraph:\n%s", got)
 	}
