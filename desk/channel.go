@@ -486,6 +486,19 @@ func sentKey(ch string, entry []byte) string {
 
 var errWaitingWelcome = errors.New("waiting for a Welcome into this channel's group")
 
+// noteEndedEpoch marks a message of this desk's that the log holds after
+// a commit it had not seen when it encrypted it: the other members cannot
+// read it, so it does not count in the talks (Message.Event), on this desk
+// either. (Send sends it again in the new epoch when it finds out at once;
+// a desk shown a stale view finds out later.)
+const noteEndedEpoch = "sent in an epoch that had ended: other members cannot read it"
+
+// Event reports whether the message counts in the talks: an application
+// message whose sender is verified, that every member can read.
+func (m Message) Event() bool {
+	return m.Kind == "application" && m.Sender.Delegation != "" && m.Note != noteEndedEpoch
+}
+
 // creationLost reports whether entry, met by a desk whose group of ch is
 // at epoch 0, is another desk's start of the group: a commit for epoch 0
 // other than the one this desk made to start it (kept under prefCreate
@@ -600,7 +613,7 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 		m := Message{Channel: ch, Index: index, Epoch: s.Epoch, Kind: "application", Data: s.Data, Own: true,
 			Sender: memberOf(mls.Member{Index: g.OwnIndex(), Credential: mls.BasicCredential(d.cert)})}
 		if s.Epoch != g.Epoch() {
-			m.Note = "sent in an epoch that had ended: other members cannot read it"
+			m.Note = noteEndedEpoch
 		} else if err := recoveryReceived(ctx, tx, &m); err != nil { // recover.go
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -640,6 +641,13 @@ func (d *Desk) verifyRecovery(ctx context.Context, v note.Verifier, ch string, i
 	agree := old.Hash == cur.Hash
 	if old.Size != cur.Size {
 		err := c.VerifyConsistency(ctx, old, cur)
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+			// The venue does not serve the tree of a checkpoint it
+			// signed: it serves fewer entries than it once committed to.
+			return "DISAGREES with what the venue serves of " + n.From, false, &Alarm{Kind: AlarmRecovery,
+				Detail: fmt.Sprintf("the venue signed checkpoints of %s of sizes %d and %d but does not serve the larger tree (%v): it showed the parties different histories", n.From, old.Size, cur.Size, ce)}, nil
+		}
 		if err != nil && isTransient(err) {
 			return "", false, nil, err
 		}

@@ -720,8 +720,8 @@ func (w *simWorld) run(t *testing.T, fx *simFixture, steps int) simResult {
 		}
 	}
 	res.violations = append(res.violations, inv.check(ctx, "after healing", desks, acked, true)...)
-	if inv.honest && len(res.violations) == 0 {
-		res.violations = append(res.violations, w.recoverPhase(ctx, desks, syncDesk)...)
+	if len(res.violations) == 0 {
+		res.violations = append(res.violations, w.recoverPhase(ctx, desks, inv.honest, syncDesk)...)
 	}
 	return res
 }
@@ -737,7 +737,12 @@ const simFresh = "plenary2"
 // same size), hold the same state of the talks in the fresh channel (the
 // old channel's, carried, and what was said since), and refuse to send in
 // the old channel.
-func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, syncDesk func(*simDesk, int)) []string {
+func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, honest bool, syncDesk func(*simDesk, int)) []string {
+	// A cheating host has been caught: it stops, and the party whose desk
+	// raised the alarm (or any) recovers.
+	w.mu.Lock()
+	w.cheated = ""
+	w.mu.Unlock()
 	tok, err := os.ReadFile(w.venue.AdminFile())
 	if err != nil {
 		return []string{"recovery: " + err.Error()}
@@ -752,6 +757,23 @@ func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, syncDesk 
 	const step = 1000 // in the trace
 	perm := w.rng.Perm(len(desks))
 	rec, other := desks[perm[0]], desks[perm[1]]
+	alarmed := false
+	for i, sd := range desks {
+		as, err := sd.d.Alarms(ctx)
+		if err != nil {
+			return []string{"recovery: " + err.Error()}
+		}
+		if !slices.ContainsFunc(as, func(a Alarm) bool { return a.Log == simChannel && a.Cleared == nil }) {
+			continue
+		}
+		if err := sd.d.ClearAlarmBecause(ctx, simChannel, "the host forked the channel; the talks continue in "+simFresh); err != nil {
+			return []string{"recovery: " + err.Error()}
+		}
+		if !alarmed { // a desk that raised the alarm recovers
+			alarmed, rec, other = true, sd, desks[(i+1)%len(desks)]
+		}
+	}
+	w.logf("recovery: %s recovers, %s speaks", rec.name, other.name)
 	w.mu.Lock()
 	w.faults = simFaults{loseReq: 0.05 * w.rng.Float64(), loseResp: 0.1 * w.rng.Float64(), dup: 0.1 * w.rng.Float64(),
 		delay: 0.3 * w.rng.Float64(), crashVenue: 0.02 * w.rng.Float64(), crashDesk: 0.02 * w.rng.Float64()}
@@ -759,6 +781,14 @@ func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, syncDesk 
 	doRecover := func() {
 		ctx, cancel := context.WithTimeout(rec.ctx, simOpTimeout)
 		defer cancel()
+		// A sync since the last attempt may have raised the alarm again
+		// (the old channel is still synced until the recovery is made):
+		// the delegate clears it again, as 'desk recover' asks.
+		if as, err := rec.d.Alarms(ctx); err == nil && slices.ContainsFunc(as, func(a Alarm) bool { return a.Log == simChannel && a.Cleared == nil }) {
+			if err := rec.d.ClearAlarmBecause(ctx, simChannel, "the host forked the channel; the talks continue in "+simFresh); err != nil {
+				w.logf("recovery: %s clear-alarm: %v", rec.name, err)
+			}
+		}
 		r, err := rec.d.Recover(ctx, simChannel, simFresh, "simulated")
 		if err != nil {
 			w.logf("recovery: %s recover: %v", rec.name, err)
@@ -824,6 +854,13 @@ func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, syncDesk 
 	for _, sd := range desks {
 		c, err := sd.d.Continuation(ctx, simFresh)
 		if err != nil || c == nil {
+			// With a cheating host, a desk whose view of the old channel
+			// is not the recovering desk's refuses the notice, loudly.
+			as, _ := sd.d.Alarms(ctx)
+			if !honest && slices.ContainsFunc(as, func(a Alarm) bool { return a.Log == simFresh && a.Kind == AlarmRecovery }) {
+				w.logf("recovery: %s refused the notice with an alarm", sd.name)
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("recovery: %s's desk does not continue %s in %s (%v)", sd.name, simChannel, simFresh, err))
 			continue
 		}

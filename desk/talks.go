@@ -64,10 +64,9 @@ func (d *Desk) eventsFrom(ctx context.Context, ch string, from int64, f func(neg
 	})
 }
 
-// eventOf returns the engine event of a processed entry: an application
-// message with a verified sender.
+// eventOf returns the engine event of a processed entry (Message.Event).
 func eventOf(ch string, m Message) (negotiation.Event, bool) {
-	if m.Kind != "application" || m.Sender.Delegation == "" {
+	if !m.Event() {
 		return negotiation.Event{}, false
 	}
 	return negotiation.Event{LogIndex: uint64(m.Index), Channel: ch, Delegation: m.Sender.Delegation,

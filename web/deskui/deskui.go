@@ -614,7 +614,7 @@ func (s *Server) channelState(ctx context.Context, ch string, processed int64, c
 			}
 			cc.msgs = append(cc.msgs, msg)
 			cc.next = msg.Index + 1
-			if cc.state != nil && msg.Kind == "application" && isEvent(msg.Data) {
+			if cc.state != nil && msg.Event() && isEvent(msg.Data) {
 				cc.state.Apply(negotiation.Event{
 					LogIndex: uint64(msg.Index), Channel: ch,
 					Delegation: msg.Sender.Delegation, Device: msg.Sender.Device, Person: msg.Sender.Person,
