@@ -108,6 +108,27 @@ func TestContinuationChain(t *testing.T) {
 	}
 }
 
+// venueKeyFor gives the desk a venue key of its own making and returns a
+// function that signs, with it, a checkpoint of wg1 of the given size and
+// root hash (first byte), and the key's verifier.
+func venueKeyFor(t *testing.T, d *Desk) (func(size int64, h byte) []byte, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(crand.Reader, "venue.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.venue.VerifierKey = vkey
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	return func(size int64, h byte) []byte {
+		cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: client.ChannelOrigin("venue.test", "wg1"), Size: size, Hash: xtlog.Hash{h}}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}, verifier
+}
+
 // TestRecoveryNoticeSameParties: a recovery notice whose history agrees
 // with this desk's is still refused, with an alarm, when the channel it
 // was sent in does not have the old channel's member delegations (the
@@ -117,17 +138,8 @@ func TestContinuationChain(t *testing.T) {
 func TestRecoveryNoticeSameParties(t *testing.T) {
 	ctx := context.Background()
 	d := historyDesk(t, t.TempDir())
-	skey, vkey, err := note.GenerateKey(crand.Reader, "venue.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.venue.VerifierKey = vkey
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
-	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: client.ChannelOrigin("venue.test", "wg1"), Size: 3, Hash: xtlog.Hash{1}}, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sign, verifier := venueKeyFor(t, d)
+	cp := sign(3, 1)
 	if err := d.store.Update(ctx, func(tx *Tx) error {
 		for ch, members := range map[string][]string{"wg1b": {"caspia", "borealia", "arden"}, "wg1x": {"arden", "borealia"}} {
 			meta, _ := jsonMarshal(client.Channel{ID: ch, Members: members})
@@ -186,19 +198,12 @@ func TestRecoveryNoticeSameParties(t *testing.T) {
 func TestUnverifiedNoticeHoldsTheTalks(t *testing.T) {
 	ctx := context.Background()
 	d := historyDesk(t, t.TempDir())
-	skey, vkey, err := note.GenerateKey(crand.Reader, "venue.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.venue.VerifierKey = vkey
+	sign, _ := venueKeyFor(t, d)
+	var err error
 	if d.api, err = newVenueClient("http://127.0.0.1:1", nil); err != nil { // nothing listens there
 		t.Fatal(err)
 	}
-	signer, _ := note.NewSigner(skey)
-	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: client.ChannelOrigin("venue.test", "wg1"), Size: 3, Hash: xtlog.Hash{1}}, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp := sign(3, 1)
 	n := &RecoveryNotice{From: "wg1", To: "wg1b", Checkpoint: cp}
 	if err := d.store.Update(ctx, func(tx *Tx) error {
 		meta, _ := jsonMarshal(client.Channel{ID: "wg1b", Members: []string{"arden", "borealia", "caspia"}})
@@ -281,20 +286,7 @@ func TestRecoveryNoticeBeyondTheVenue(t *testing.T) {
 	}
 	_, device, _ := ed25519.GenerateKey(crand.Reader)
 	d.api.setDevice("", device)
-	skey, vkey, err := note.GenerateKey(crand.Reader, "venue.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.venue.VerifierKey = vkey
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
-	sign := func(size int64, h byte) []byte {
-		cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: client.ChannelOrigin("venue.test", "wg1"), Size: size, Hash: xtlog.Hash{h}}, signer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cp
-	}
+	sign, verifier := venueKeyFor(t, d)
 	if err := d.store.Update(ctx, func(tx *Tx) error {
 		meta, _ := jsonMarshal(client.Channel{ID: "wg1b", Members: []string{"arden", "borealia", "caspia"}})
 		if err := tx.Put(ctx, prefChan+"wg1b", meta); err != nil {
