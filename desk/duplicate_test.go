@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/good-offices/goodoffices/negotiation"
 	"github.com/good-offices/goodoffices/tlog"
 	"github.com/good-offices/goodoffices/venue/client"
 )
@@ -79,6 +80,9 @@ type loseAnswers struct {
 	// failAfter is how many reads of a channel's checkpoint fail after
 	// each append armed (failing counts them down).
 	failAfter, failing int
+	// before, if set, runs once before the next append is forwarded
+	// (armed or not).
+	before func()
 }
 
 func (l *loseAnswers) arm(on bool) {
@@ -101,7 +105,17 @@ func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	if failRead {
 		return nil, errors.New("connection reset while reading the checkpoint")
 	}
-	armed = armed && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/entries")
+	isAppend := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/entries")
+	var before func()
+	if isAppend {
+		l.mu.Lock()
+		before, l.before = l.before, nil
+		l.mu.Unlock()
+	}
+	if before != nil {
+		before()
+	}
+	armed = armed && isAppend
 	if armed && drop {
 		return nil, errors.New("connection reset while the request was sent")
 	}
@@ -248,5 +262,59 @@ func TestLostAnswers(t *testing.T) {
 	_, eb, _ := b1.Members(ctx, "plenary")
 	if ea != eb {
 		t.Errorf("arden is at epoch %d, borealia at %d", ea, eb)
+	}
+}
+
+// TestMessageAfterACommitCountsOnce: Borealia's commit lands between
+// Arden's encrypting a statement and its append, so nobody else can read
+// that copy; Arden's desk sends the statement again in the new epoch.
+// Both desks then hold one statement, not Arden two (the first copy is no
+// event: Message.Event).
+func TestMessageAfterACommitCountsOnce(t *testing.T) {
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	ctx := t.Context()
+	net := &loseAnswers{}
+	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", net)
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, a1)
+	confirmAll(t, b1)
+	if err := a1.Open(ctx, "plenary"); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	net.mu.Lock()
+	net.before = func() {
+		if err := b1.Rotate(ctx, "plenary"); err != nil {
+			t.Errorf("Borealia's commit: %v", err)
+		}
+	}
+	net.mu.Unlock()
+	if _, err := a1.SendEvent(ctx, "plenary", "", negotiation.NewStatement("Arden speaks once.", "", "", "")); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	ms, err := a1.Read(ctx, "plenary", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := false
+	for _, m := range ms {
+		late = late || m.Note == noteEndedEpoch
+	}
+	if !late {
+		t.Fatal("Arden's statement did not land after Borealia's commit: the test did not play")
+	}
+	for _, d := range []*Desk{a1, b1} {
+		st, err := d.Talks(ctx, "plenary", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Statements) != 1 {
+			t.Errorf("%s's desk holds %d statements, want 1: %+v", d.Profile().Delegation, len(st.Statements), st.Statements)
+		}
 	}
 }
