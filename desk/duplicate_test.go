@@ -21,15 +21,8 @@ import (
 // the sender's too, reads the copy as a skipped duplicate, raises no
 // alarm and goes on.
 func TestDuplicateEntrySkipped(t *testing.T) {
-	tv := startVenue(t)
-	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
-	a1, b1 := tv.newDesk(arden, "Tomas Reig"), tv.newDesk(borealia, "Iryna Holt")
+	tv, a1, b1 := startPair(t, &loseAnswers{}, "plenary")
 	ctx := t.Context()
-	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
-		t.Fatal(err)
-	}
-	confirmAll(t, a1)
-	confirmAll(t, b1)
 	idx, err := a1.Send(ctx, "plenary", []byte("hello"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +59,25 @@ func TestDuplicateEntrySkipped(t *testing.T) {
 			t.Errorf("%s reads the copy at %d as %+v (%v)", d.Profile().Delegation, dup, ms, err)
 		}
 	}
+}
+
+// startPair starts a venue with channels chs of Arden and Borealia, and
+// their desks, each having confirmed the other party; Arden's requests go
+// through net.
+func startPair(t *testing.T, net *loseAnswers, chs ...string) (*testVenue, *Desk, *Desk) {
+	t.Helper()
+	tv := startVenue(t)
+	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
+	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", net)
+	b1 := tv.newDesk(borealia, "Iryna Holt")
+	for _, ch := range chs {
+		if _, err := tv.admin.CreateChannel(t.Context(), client.ChannelSpec{ID: ch, Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confirmAll(t, a1)
+	confirmAll(t, b1)
+	return tv, a1, b1
 }
 
 // loseAnswers is a transport that, while armed, forwards each append to a
@@ -154,19 +166,9 @@ func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 // joins Borealia's (before, it read Borealia's start against its own group
 // and stayed alone in a group nobody else had).
 func TestGroupStartDecidedByTheLog(t *testing.T) {
-	tv := startVenue(t)
-	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
 	ctx := t.Context()
 	net := &loseAnswers{}
-	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", net)
-	b1 := tv.newDesk(borealia, "Iryna Holt")
-	for _, ch := range []string{"plenary", "wg1"} {
-		if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: ch, Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	confirmAll(t, a1)
-	confirmAll(t, b1)
+	_, a1, b1 := startPair(t, net, "plenary", "wg1")
 
 	net.mu.Lock()
 	net.armed, net.twice, net.failAfter = true, true, 1
@@ -224,17 +226,9 @@ func TestGroupStartDecidedByTheLog(t *testing.T) {
 // gets no answer (found by TestSimulation): the sender reads both as its
 // own once it syncs, and stays in the group with the others.
 func TestLostAnswers(t *testing.T) {
-	tv := startVenue(t)
-	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
 	ctx := t.Context()
 	lose := &loseAnswers{}
-	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", lose)
-	b1 := tv.newDesk(borealia, "Iryna Holt")
-	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
-		t.Fatal(err)
-	}
-	confirmAll(t, a1)
-	confirmAll(t, b1)
+	_, a1, b1 := startPair(t, lose, "plenary")
 	if _, err := a1.Send(ctx, "plenary", []byte("opening")); err != nil {
 		t.Fatal(err)
 	}
@@ -271,17 +265,9 @@ func TestLostAnswers(t *testing.T) {
 // Both desks then hold one statement, not Arden two (the first copy is no
 // event: Message.Event).
 func TestMessageAfterACommitCountsOnce(t *testing.T) {
-	tv := startVenue(t)
-	arden, borealia := tv.accredit("arden"), tv.accredit("borealia")
 	ctx := t.Context()
 	net := &loseAnswers{}
-	a1 := tv.newDeskVia(arden, "Tomas Reig", "expert", net)
-	b1 := tv.newDesk(borealia, "Iryna Holt")
-	if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: "plenary", Kind: "plenary", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
-		t.Fatal(err)
-	}
-	confirmAll(t, a1)
-	confirmAll(t, b1)
+	_, a1, b1 := startPair(t, net, "plenary")
 	if err := a1.Open(ctx, "plenary"); err != nil {
 		t.Fatal(err)
 	}
