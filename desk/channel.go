@@ -24,15 +24,16 @@ import (
 
 // Store keys of the MLS layer.
 const (
-	keyKPCount = "mls/kp-count"      // one-time key packages in stock on the venue, as last seen
-	prefKP     = "mls/kp/"           // private parts of our key packages, by hex KeyPackageRef
-	prefGroup  = "mls/group/"        // serialized group state per channel
-	prefJoin   = "mls/join/"         // epoch at which we joined a channel's group
-	prefSent   = "mls/sent/"         // our own application messages, by channel and entry hash
-	prefOutbox = "mls/outbox/"       // Welcomes to deliver after our commit was accepted
-	prefCreate = "mls/creating/"     // the commit by which this desk starts a channel's group, until the log decides
-	keyMailCur = "mls/mail-cursor"   // last mailbox ID handled
-	keyIdent   = "mls/identity-cert" // the certificate the MLS identity carries
+	keyKPCount    = "mls/kp-count"      // one-time key packages in stock on the venue, as last seen
+	prefKP        = "mls/kp/"           // private parts of our key packages, by hex KeyPackageRef
+	prefGroup     = "mls/group/"        // serialized group state per channel
+	prefJoin      = "mls/join/"         // epoch at which we joined a channel's group
+	prefSent      = "mls/sent/"         // our own application messages, by channel and entry hash
+	prefOutbox    = "mls/outbox/"       // Welcomes to deliver after our commit was accepted
+	prefCreate    = "mls/creating/"     // the commit by which this desk starts a channel's group, until the log decides
+	prefCommitAck = "mls/commit-ack/"   // the index at which the venue acknowledged this desk's pending commit
+	keyMailCur    = "mls/mail-cursor"   // last mailbox ID handled
+	keyIdent      = "mls/identity-cert" // the certificate the MLS identity carries
 )
 
 // Key package stock on the venue (RFC 9420 §10, §16.8).
@@ -519,7 +520,7 @@ func creationLost(ctx context.Context, tx *Tx, ch string, entry []byte, epoch ui
 	if h, err := mls.ParseHeader(entry); err != nil || h.Kind != mls.KindCommit || epoch != 0 {
 		return false, nil // not a start of the group
 	}
-	for _, k := range []string{prefGroup + ch, prefCreate + ch, outboxKey(ch, 0)} {
+	for _, k := range []string{prefGroup + ch, prefCreate + ch, prefCommitAck + ch, outboxKey(ch, 0)} {
 		if err := tx.Delete(ctx, k); err != nil {
 			return false, err
 		}
@@ -737,6 +738,9 @@ func (d *Desk) processChannelEntry(ctx context.Context, tx *Tx, ch string, index
 			return err
 		}
 		if m.Own {
+			if err := tx.Delete(ctx, prefCommitAck+ch); err != nil {
+				return err
+			}
 			// Our commit was accepted: its Welcome may go out.
 			if b, err := tx.Get(ctx, outboxKey(ch, rcv.Epoch)); err == nil {
 				var w welcomeOut

@@ -304,3 +304,60 @@ func TestMessageAfterACommitCountsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestAcknowledgedCommitKept: the venue acknowledges Arden's commit, then
+// shows Arden's desk a log that stops before it (a frozen view: found by
+// TestSimulation). Arden's desk keeps the commit and sends nothing until
+// the log shows it (before, it dropped the commit as never appended and
+// went on in the epoch the others had left: nobody could read what it sent,
+// and its own reading of the channel parted from theirs for good). Once the
+// view thaws, Arden's statement reaches Borealia, counted once on each desk.
+func TestAcknowledgedCommitKept(t *testing.T) {
+	ctx := t.Context()
+	tv, a1, b1 := startPair(t, &loseAnswers{}, "plenary")
+	if err := a1.Open(ctx, "plenary"); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	frozen, err := a1.api.fetcher("plenary")(ctx, "checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv.mu.Lock()
+	tv.tamper = func(path string, body []byte) []byte {
+		if path == "/logs/plenary/checkpoint" {
+			return frozen
+		}
+		return body
+	}
+	tv.mu.Unlock()
+	if err := a1.Rotate(ctx, "plenary"); err != nil {
+		t.Fatalf("Arden's commit, acknowledged: %v", err)
+	}
+	statement := negotiation.NewStatement("Arden, after its commit.", "", "", "")
+	if _, err := a1.SendEvent(ctx, "plenary", "", statement); err == nil || !strings.Contains(err.Error(), "waits for it") {
+		t.Fatalf("Arden's send while its acknowledged commit is not shown: %v", err)
+	}
+	tv.mu.Lock()
+	tv.tamper = nil
+	tv.mu.Unlock()
+	syncAll(t, a1, b1)
+	if _, err := a1.SendEvent(ctx, "plenary", "", statement); err != nil {
+		t.Fatal(err)
+	}
+	syncAll(t, a1, b1)
+	for _, d := range []*Desk{a1, b1} {
+		st, err := d.Talks(ctx, "plenary", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Statements) != 1 {
+			t.Errorf("%s's desk holds %d statements, want 1", d.Profile().Delegation, len(st.Statements))
+		}
+	}
+	_, ea, _ := a1.Members(ctx, "plenary")
+	_, eb, _ := b1.Members(ctx, "plenary")
+	if ea != eb {
+		t.Errorf("Arden is at epoch %d, Borealia at %d", ea, eb)
+	}
+}

@@ -502,10 +502,8 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if !g.Active() {
 			return fmt.Errorf("this desk is no longer a member of %s", ch)
 		}
-		if g.HasPendingCommit() {
-			// A commit of ours that the log, just synced, does not hold:
-			// the desk stopped between keeping it and appending it.
-			g.DiscardCommit()
+		if err := d.discardUnlogged(ctx, ch, g); err != nil {
+			return err
 		}
 		opts, to, err := build(g)
 		if err != nil {
@@ -541,7 +539,14 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		if err != nil {
 			return err
 		}
-		_, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
+		var idx int64
+		idx, err = d.api.appendEntryBased(ctx, ch, bundle.Commit, int64(epoch), d.epochBase(ctx, d.store, ch))
+		if err == nil {
+			// Acknowledged: the log will hold it (discardUnlogged).
+			if err := d.store.Put(ctx, prefCommitAck+ch, []byte(strconv.FormatInt(idx, 10))); err != nil {
+				return err
+			}
+		}
 		if errors.Is(err, ErrEpochTaken) {
 			// The commit holding the epoch may be this very one, logged
 			// when the request reached the venue twice: read the log with
@@ -604,6 +609,30 @@ func (d *Desk) commitLocked(ctx context.Context, ch string, create bool, build f
 		return nil
 	}
 	return fmt.Errorf("failed to commit in %s: the epoch kept being taken", ch)
+}
+
+// discardUnlogged drops the pending commit of g, a commit of this desk's
+// that the log, just synced, does not hold: the desk stopped between
+// keeping it and appending it. Unless the venue acknowledged it at an index
+// the log it shows this desk does not reach yet (a stale view): then the
+// log will hold it, and dropping it would leave this desk in an epoch the
+// others have left, sending what they cannot read; the desk waits instead.
+func (d *Desk) discardUnlogged(ctx context.Context, ch string, g *mls.Group) error {
+	if !g.HasPendingCommit() {
+		return nil
+	}
+	if b, err := d.store.Get(ctx, prefCommitAck+ch); err == nil {
+		idx, _ := strconv.ParseInt(string(b), 10, 64)
+		st, err := d.logState(ctx, d.store, ch)
+		if err != nil {
+			return err
+		}
+		if idx >= st.Size {
+			return fmt.Errorf("the venue acknowledged this desk's commit in %s at index %d but shows this desk a log of %d entries: it waits for it before sending (the stale-view alarm says so if it lasts)", ch, idx, st.Size)
+		}
+	}
+	g.DiscardCommit()
+	return d.store.Update(ctx, func(tx *Tx) error { return tx.Delete(ctx, prefCommitAck+ch) })
 }
 
 // ownCommitSince reports whether the channel's history from index from on
@@ -1010,8 +1039,8 @@ func (d *Desk) sendOnce(ctx context.Context, ch string, g *mls.Group, data []byt
 	if !g.Active() {
 		return 0, false, fmt.Errorf("this desk is no longer a member of %s", ch)
 	}
-	if g.HasPendingCommit() {
-		g.DiscardCommit() // never appended (see commitLocked)
+	if err := d.discardUnlogged(ctx, ch, g); err != nil {
+		return 0, false, err
 	}
 	ct, disc, err := g.EncryptDisclosed(data, nil) // disclosure: briefing.go
 	if err != nil {

@@ -210,6 +210,95 @@ func (d *Desk) continuing(ctx context.Context, ch string) ([]string, error) {
 	return out, nil
 }
 
+// catchUpLocked processes the entries of channel ch that this desk has not
+// processed yet, up to the size of the signed checkpoint cpNote (one it
+// accepted, or the checkpoint of a recovery notice it verified as
+// consistent with its own), each checked for inclusion in it. The state of
+// the talks a recovery carries needs all of them, also where an alarm
+// halted the channel before this desk could process them: the checkpoint
+// the parties agreed on decides what they are, not the alarm. An entry
+// that does not process stops it with the error, and nothing is raised
+// again. d.mu must be held.
+func (d *Desk) catchUpLocked(ctx context.Context, ch string, cpNote []byte) error {
+	v, err := note.NewVerifier(d.venue.VerifierKey)
+	if err != nil {
+		return err
+	}
+	cp, _, err := tlog.OpenCheckpoint(cpNote, d.origin(ch), v)
+	if err != nil {
+		return fmt.Errorf("checkpoint of %s: %w", ch, err)
+	}
+	st, err := d.logState(ctx, d.store, ch)
+	if err != nil {
+		return err
+	}
+	c := tlog.NewClient(d.origin(ch), v, d.api.fetcher(ch))
+	proc := d.processor(ch)
+	for st.Next < cp.Size {
+		end := min(cp.Size, (st.Next/tlog.TileWidth+1)*tlog.TileWidth)
+		entries, err := c.Entries(ctx, cp, st.Next, end)
+		if err != nil {
+			return fmt.Errorf("entries of %s from %d: %w", ch, st.Next, err)
+		}
+		for _, e := range entries {
+			idx := st.Next
+			err := d.store.Update(ctx, func(tx *Tx) error {
+				cur, err := d.logState(ctx, tx, ch)
+				if err != nil {
+					return err
+				}
+				if cur.Next != idx {
+					return fmt.Errorf("failed to process %s: cursor moved", ch)
+				}
+				if err := proc(ctx, tx, idx, e); err != nil {
+					return err
+				}
+				cur.Next, cur.Blocked = idx+1, ""
+				st = cur
+				return putLogState(ctx, tx, cur)
+			})
+			if err != nil {
+				return fmt.Errorf("entry %d of %s: %w", idx, ch, err)
+			}
+		}
+	}
+	return nil
+}
+
+// catchUpCarriedLocked brings the old channels of the recoveries this desk
+// knows up to the sizes their notices carry (catchUpLocked), so that the
+// talks of the fresh channels can be computed. d.mu must be held.
+func (d *Desk) catchUpCarriedLocked(ctx context.Context) error {
+	cs, err := d.ContinuedChannels(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range cs {
+		st, err := d.logState(ctx, d.store, c.From)
+		if err != nil {
+			return err
+		}
+		if st.Next >= c.Size {
+			continue
+		}
+		ms, err := d.Read(ctx, c.Channel, c.Index, 1)
+		if err != nil || len(ms) != 1 || ms[0].Index != c.Index {
+			errs = append(errs, fmt.Errorf("the recovery notice of %s at %d is not in this desk's history", c.Channel, c.Index))
+			continue
+		}
+		n, _, err := parseRecoveryNotice(ms[0].Data)
+		if err != nil || n == nil {
+			errs = append(errs, fmt.Errorf("the recovery notice of %s at %d: %v", c.Channel, c.Index, err))
+			continue
+		}
+		if err := d.catchUpLocked(ctx, c.From, n.Checkpoint); err != nil {
+			errs = append(errs, fmt.Errorf("the talks of %s carry entries of %s this desk cannot process: %w", c.Channel, c.From, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // noticeSize is the size of the old channel's history a notice carries.
 func noticeSize(n *RecoveryNotice) (int64, error) {
 	c, err := tlog.ParseCheckpoint(checkpointBody(n.Checkpoint))
@@ -250,6 +339,12 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 	}
 	if err == nil && st.Checkpoint == nil {
 		err = fmt.Errorf("this desk has no verified checkpoint of %s: nothing to carry", from)
+	}
+	if err == nil && st.Next < st.Size {
+		// The talks carried need every entry the checkpoint covers.
+		if cerr := d.catchUpLocked(ctx, from, st.Checkpoint); cerr != nil {
+			err = fmt.Errorf("this desk has processed %d of the %d entries of %s its checkpoint covers, and cannot process the others (%w): the talks it would carry are not whole", st.Next, st.Size, from, cerr)
+		}
 	}
 	if err == nil {
 		// The channel list only: from is not synced again (a venue that

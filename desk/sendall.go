@@ -85,8 +85,8 @@ func (d *Desk) sendChunkLocked(ctx context.Context, ch string, chunk [][]byte, p
 	if !g.Active() {
 		return 0, fmt.Errorf("this desk is no longer a member of %s", ch)
 	}
-	if g.HasPendingCommit() {
-		g.DiscardCommit()
+	if err := d.discardUnlogged(ctx, ch, g); err != nil {
+		return 0, err
 	}
 	cts := make([][]byte, len(chunk))
 	if err := d.store.Update(ctx, func(tx *Tx) error {

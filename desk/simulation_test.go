@@ -836,6 +836,15 @@ func (w *simWorld) recoverPhase(ctx context.Context, desks []*simDesk, honest bo
 		syncAll(step + 4)
 		syncAll(step + 5)
 	}
+	if !honest && !rec.d.isRecovered(ctx, simChannel) {
+		// The cheated party's view cannot be carried (its desk refuses
+		// to): another party recovers.
+		rec, other = other, rec
+		w.logf("recovery: %s recovers instead", rec.name)
+		doRecover()
+		syncAll(step + 4)
+		syncAll(step + 5)
+	}
 	// Words in the fresh channel, while the network fails.
 	w.mu.Lock()
 	w.faults = simFaults{loseReq: 0.05 * w.rng.Float64(), loseResp: 0.1 * w.rng.Float64(), dup: 0.1 * w.rng.Float64(),

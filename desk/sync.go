@@ -69,6 +69,7 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 		note(c.ID, d.syncLogLocked(ctx, c.ID))
 	}
 	note("recoveries", d.checkRecoveriesLocked(ctx))
+	note("recoveries", d.catchUpCarriedLocked(ctx))
 	if err := d.markRevokedLocked(ctx); err != nil {
 		res.Errors[RevocationsLog] = err
 	}
@@ -78,6 +79,7 @@ func (d *Desk) syncLocked(ctx context.Context) (*SyncResult, error) {
 	note(handoverAlarm, d.applyHandovers(ctx))
 	// A hand-over may bring a recovery notice sent before this desk joined.
 	note("recoveries", d.checkRecoveriesLocked(ctx))
+	note("recoveries", d.catchUpCarriedLocked(ctx))
 	return res, nil
 }
 
