@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,13 +100,15 @@ func (c *cluster) startBackground(what string, args []string, patterns ...string
 }
 
 // signIn opens a desk web's one-time sign-in link and returns its base
-// URL and a function that GETs a URL with the session: status and body.
-func (c *cluster) signIn(link string) (string, func(string) (int, string)) {
+// URL and functions that GET a URL and POST a form (as the page does, from
+// its own origin) with the session: status and body, after redirects.
+func (c *cluster) signIn(link string) (string, func(string) (int, string), func(string, url.Values) (int, string)) {
 	jar, _ := cookiejar.New(nil)
 	web := &http.Client{Jar: jar, Timeout: 20 * time.Second}
-	get := func(u string) (int, string) {
+	base, _, _ := strings.Cut(link, "/login")
+	do := func(req *http.Request) (int, string) {
 		c.t.Helper()
-		r, err := web.Get(u)
+		r, err := web.Do(req)
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -113,11 +116,22 @@ func (c *cluster) signIn(link string) (string, func(string) (int, string)) {
 		b, _ := io.ReadAll(r.Body)
 		return r.StatusCode, string(b)
 	}
+	get := func(u string) (int, string) {
+		c.t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		return do(req)
+	}
+	post := func(u string, form url.Values) (int, string) {
+		c.t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		return do(req)
+	}
 	if code, body := get(link); code != http.StatusOK {
 		c.t.Fatalf("sign-in: %d %s", code, body)
 	}
-	base, _, _ := strings.Cut(link, "/login")
-	return base, get
+	return base, get, post
 }
 
 // startStoppable is startBackground, and returns a function that stops the

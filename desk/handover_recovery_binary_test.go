@@ -119,7 +119,7 @@ func TestBinaryHandoverAfterRecovery(t *testing.T) {
 	// computes the talks on its own: it must not keep what it computed
 	// before.
 	found, stop := c.startStoppable("Nadia's desk web", []string{"desk", "web", "--home", "nadia", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)
-	base, page := c.signIn(found[0])
+	base, page, _ := c.signIn(found[0])
 	if code, body := page(base + "/channels/wg1b"); code != http.StatusOK || strings.Contains(body, "Joint Statement") {
 		t.Fatalf("Nadia's desk web, wg1b before the hand-over of wg1: %d\n%s", code, body)
 	}

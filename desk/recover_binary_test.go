@@ -3,6 +3,7 @@ package desk_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -222,7 +223,7 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 	// The desk's web interface computes the talks on its own: wg1b's
 	// Protocol page shows the carried paragraph, agreed.
 	link := c.startBackground("Borealia's desk web", []string{"desk", "web", "--home", "iryna", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)[0]
-	base, get := c.signIn(link)
+	base, get, _ := c.signIn(link)
 	page := func(u string) string {
 		t.Helper()
 		code, body := get(u)
@@ -245,5 +246,65 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 	}
 	if ov := page(base + "/"); !strings.Contains(ov, "continues in wg1b") {
 		t.Fatalf("the desk web's overview does not say that wg1 continues in wg1b:\n%s", ov)
+	}
+}
+
+// TestBinaryRecoverFromTheWeb: the delegate whose desk raised the fork
+// alarm recovers from the trust page of its web interface, as 'desk
+// recover' does: the page offers the host's fresh channel of the same
+// delegations (and not one of other delegations), refuses without a
+// reason, and then clears the alarm with the reason, sends the notice and
+// opens the fresh channel; the other party's desk verifies the notice and
+// its talks carry the old channel's text.
+func TestBinaryRecoverFromTheWeb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	c := startCluster(t)
+	fps := c.accreditPair("wg1", "working-group")
+	c.newDesk("tomas", "arden", "Tomas Reig", "expert")
+	px := c.hostileDesk("iryna", "borealia", "Iryna Holt")
+	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
+	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
+	c.syncAll("tomas", "iryna")
+	c.run(0, "desk", "table", "wg1", "--home", "tomas", "--text", "protocol", "--title", "Protocol", "--para", "Monitors report weekly.")
+	c.syncAll("tomas", "iryna")
+	px.Set("borealia", hv.Fork("wg1", 1, []byte("forged 1"), []byte("forged 2")))
+	c.run(0, "desk", "send", "wg1", "--home", "tomas", "Arden proposes to meet at ten.")
+	if code, _, errOut := c.runCode("desk", "sync", "--home", "iryna"); code != 3 {
+		t.Fatalf("sync of the forked log: exit %d, want 3 (%s)", code, errOut)
+	}
+	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1b", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
+	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1x", "--kind", "working-group", "--level", "expert", "--members", "borealia")...)
+
+	link := c.startBackground("Borealia's desk web", []string{"desk", "web", "--home", "iryna", "--listen", "127.0.0.1:0"}, `open \(works once\): (\S+)`)[0]
+	base, get, post := c.signIn(link)
+	post(base+"/trust/check", url.Values{}) // the venue's channel list, with wg1b, as the delegate would
+	_, trust := get(base + "/trust")
+	if !strings.Contains(trust, `action="/trust/recover"`) || !strings.Contains(trust, `<option value="wg1b">`) || strings.Contains(trust, `<option value="wg1x">`) {
+		t.Fatalf("the trust page does not offer the recovery into wg1b (and only there):\n%s", trust)
+	}
+	if _, body := post(base+"/trust/recover", url.Values{"log": {"wg1"}, "to": {"wg1b"}}); !strings.Contains(body, "say why") {
+		t.Fatalf("a recovery without a reason was not refused:\n%s", body)
+	}
+	reason := "fork of wg1 reported to the host"
+	code, body := post(base+"/trust/recover", url.Values{"log": {"wg1"}, "to": {"wg1b"}, "reason": {reason}})
+	if code != http.StatusOK || !strings.Contains(body, "The talks of wg1 continue in wg1b") {
+		t.Fatalf("recovery from the web: %d\n%s", code, body)
+	}
+
+	c.syncAll("tomas")
+	var r struct{ Messages []struct{ Kind, Note string } }
+	if err := json.Unmarshal([]byte(c.run(0, "desk", "read", "wg1b", "--home", "tomas", "--json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(r.Messages, func(m struct{ Kind, Note string }) bool {
+		return m.Kind == "recovery" && strings.Contains(m.Note, "continues channel wg1 here: verified") && strings.Contains(m.Note, reason)
+	}) {
+		t.Fatalf("Arden's desk has no verified recovery notice in wg1b: %+v", r.Messages)
+	}
+	if x := c.talks("tomas", "wg1b").Text("protocol"); x == nil {
+		t.Fatal("Arden's talks in wg1b do not carry the Protocol")
 	}
 }

@@ -262,6 +262,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /trust", s.auth(s.trust))
 	mux.HandleFunc("POST /trust/confirm", s.auth(s.postConfirm))
 	mux.HandleFunc("POST /trust/clear", s.auth(s.postClear))
+	mux.HandleFunc("POST /trust/recover", s.auth(s.postRecover))
 	mux.HandleFunc("POST /trust/check", s.auth(s.postCheck))
 	mux.HandleFunc("GET /trust/alarms/{n}/proof", s.auth(s.proofDownload))
 	mux.HandleFunc("GET /schedule", s.auth(s.schedulePage))

@@ -1277,6 +1277,12 @@ type alarmView struct {
 	Active bool // halts its log, or (withholding, freeze) still holds
 	Halts  bool
 	Proof  bool // a misbehaviour proof is in the evidence
+	// Fresh lists the channels the talks of the alarm's channel can
+	// continue in (desk.Desk.Recover): the venue's other channels of the
+	// same delegations, not part of a recovery already. Recoverable: the
+	// alarm halts a channel whose talks have not moved yet.
+	Fresh       []string
+	Recoverable bool
 }
 
 type trustChan struct {
@@ -1426,9 +1432,12 @@ func (s *Server) trust(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Alarms = alarmsOf(m.Status)
 	for i := range d.Alarms {
-		if d.Alarms[i].Active {
-			d.Alarms[i].Files = readEvidence(d.Alarms[i].Evidence)
+		a := &d.Alarms[i]
+		if a.Active {
+			a.Files = readEvidence(a.Evidence)
 		}
+		a.Recoverable, a.Fresh = freshFor(m, a.Log)
+		a.Recoverable = a.Recoverable && a.Halts
 	}
 	s.render(w, r, "trust", s.tr(r, "Trust"), m, d)
 }
@@ -1540,6 +1549,65 @@ func (s *Server) postConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Notify(nil)
 	redirect(w, r, "/trust", s.tr(r, "Confirmed: the root key of %s matches what they read out.", s.name(p.Name)), false)
+}
+
+// freshFor reports whether the talks of channel ch can move by a recovery
+// (a channel whose talks have not moved already), and lists the channels
+// they can move to: the venue's other channels of the same delegations
+// that are not part of a recovery yet.
+func freshFor(m *model, ch string) (bool, []string) {
+	var members []string
+	known := false
+	for _, c := range m.Channels {
+		if c.ID == ch {
+			members, known = slices.Sorted(slices.Values(c.Members)), true
+		}
+	}
+	if !known || m.Status == nil {
+		return false, nil
+	}
+	used, moved := map[string]bool{}, false
+	for _, c := range m.Status.Continued {
+		used[c.Channel], used[c.From] = true, true
+		moved = moved || c.From == ch
+	}
+	for _, r := range m.Status.Recovered {
+		used[r.To], used[r.From] = true, true
+		moved = moved || r.From == ch
+	}
+	if moved {
+		return false, nil
+	}
+	var out []string
+	for _, c := range m.Channels {
+		if c.ID != ch && !used[c.ID] && slices.Equal(slices.Sorted(slices.Values(c.Members)), members) {
+			out = append(out, c.ID)
+		}
+	}
+	return true, out
+}
+
+// postRecover continues the talks of a channel halted by an alarm in a
+// fresh one: the alarm is cleared with the delegate's reason (it stays on
+// record) and the desk sends the recovery notice there (desk.Desk.Recover).
+func (s *Server) postRecover(w http.ResponseWriter, r *http.Request) {
+	ch, to, reason := r.FormValue("log"), r.FormValue("to"), strings.TrimSpace(r.FormValue("reason"))
+	back := "/trust"
+	if reason == "" || to == "" {
+		redirect(w, r, back, s.tr(r, "Not continued: choose the fresh channel and say why; the other parties read it with the notice."), true)
+		return
+	}
+	if err := s.d.ClearAlarmBecause(r.Context(), ch, reason); err != nil {
+		redirect(w, r, back, s.tr(r, "Not continued: %s", err.Error()), true)
+		return
+	}
+	rec, err := s.d.Recover(r.Context(), ch, to, reason)
+	if err != nil {
+		redirect(w, r, back, s.tr(r, "The alarm on %s is cleared (it stays on record), but the talks were not continued: %s", ch, err.Error()), true)
+		return
+	}
+	s.Notify(nil)
+	redirect(w, r, "/channels/"+rec.To, s.tr(r, "The talks of %s continue in %s: the recovery notice is sent, and each party's desk checks it against its own view of %s.", rec.From, rec.To, rec.From), false)
 }
 
 func (s *Server) postClear(w http.ResponseWriter, r *http.Request) {

@@ -412,3 +412,51 @@ func TestAlarmKindsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderTrustRecover: a channel halted by an alarm is offered the
+// recovery into the venue's fresh channels of the same delegations (not
+// into one of other delegations, nor one already part of a recovery); with
+// none, the page says to ask the host; a channel whose talks moved
+// already, or an alarm that does not halt, is offered nothing.
+func TestRenderTrustRecover(t *testing.T) {
+	s, _ := newServer(t)
+	chans := func(ids ...string) []desk.ChannelInfo {
+		var out []desk.ChannelInfo
+		for _, id := range ids {
+			c := desk.ChannelInfo{}
+			c.ID, c.Members = id, []string{"borealia", "arden"}
+			if id == "wg2" {
+				c.Members = []string{"arden", "caspia"}
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	m := &model{Status: &desk.Status{Continued: []desk.Continued{{Channel: "wg0b", Continuation: desk.Continuation{From: "wg0"}}}},
+		States: map[string]*negotiation.State{}, Channels: chans("wg0", "wg0b", "wg1", "wg1b", "wg1c", "wg2")}
+	ok, fresh := freshFor(m, "wg1")
+	if !ok || strings.Join(fresh, ",") != "wg1b,wg1c" {
+		t.Fatalf("fresh channels for wg1: %v %v, want wg1b,wg1c", ok, fresh)
+	}
+	if ok, _ := freshFor(m, "wg0"); ok {
+		t.Error("wg0, whose talks moved to wg0b, is offered a recovery again")
+	}
+	page := func(a alarmView) string {
+		w := httptest.NewRecorder()
+		s.render(w, httptest.NewRequest("GET", "/trust", nil), "trust", "Trust", m, trustData{Alarms: []alarmView{a}})
+		return w.Body.String()
+	}
+	a := alarmView{Alarm: desk.Alarm{Log: "wg1", Kind: desk.AlarmFork}, Active: true, Halts: true, Recoverable: true, Fresh: fresh}
+	got := page(a)
+	if !strings.Contains(got, `action="/trust/recover"`) || !strings.Contains(got, `<option value="wg1b">`) || !strings.Contains(got, `<option value="wg1c">`) || !strings.Contains(got, `name="reason" required`) {
+		t.Errorf("the halted channel is not offered the recovery into wg1b and wg1c:\n%s", got)
+	}
+	a.Fresh = nil
+	if got := page(a); strings.Contains(got, `action="/trust/recover"`) || !strings.Contains(text(got), "ask the host to create one") {
+		t.Errorf("without a fresh channel, the page does not say to ask the host:\n%s", text(got))
+	}
+	a.Recoverable = false
+	if got := page(a); strings.Contains(got, "/trust/recover") || strings.Contains(text(got), "Continue the talks in a fresh channel") {
+		t.Error("a channel that cannot be recovered is offered the recovery")
+	}
+}
