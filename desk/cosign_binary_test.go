@@ -144,8 +144,14 @@ func TestHostileBinaryForkProof(t *testing.T) {
 // through the hostile proxy it returns); each confirms the other's
 // fingerprint.
 func (c *cluster) hostilePair() *hv.Proxy {
-	fps := c.accreditPair("plenary", "plenary")
-	c.newDesk("tomas", "arden", "Tomas Reig", "head")
+	return c.hostilePairIn("plenary", "plenary", "head")
+}
+
+// hostilePairIn is hostilePair with channel ch of kind, and Arden's
+// delegate in role.
+func (c *cluster) hostilePairIn(ch, kind, role string) *hv.Proxy {
+	fps := c.accreditPair(ch, kind)
+	c.newDesk("tomas", "arden", "Tomas Reig", role)
 	px := c.hostileDesk("iryna", "borealia", "Iryna Holt")
 	c.run(0, "desk", "verify-party", "borealia", "--home", "tomas", "--fingerprint", fps["borealia"])
 	c.run(0, "desk", "verify-party", "arden", "--home", "iryna", "--fingerprint", fps["arden"])
