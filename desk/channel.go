@@ -494,6 +494,14 @@ var errWaitingWelcome = errors.New("waiting for a Welcome into this channel's gr
 // a desk shown a stale view finds out later.)
 const noteEndedEpoch = "sent in an epoch that had ended: other members cannot read it"
 
+// Said reports whether the message is words said in the channel, read or
+// not: an application message, a recovery notice, or an application
+// message sent before this desk joined. A channel where nothing was said
+// is fresh (Recover).
+func (m Message) Said() bool {
+	return m.Kind == "application" || m.Kind == "recovery" || m.Note == noteUnreadBeforeJoin
+}
+
 // Event reports whether the message counts in the talks: an application
 // message whose sender is verified, that every member can read.
 func (m Message) Event() bool {

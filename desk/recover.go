@@ -399,7 +399,7 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 					return
 				}
 				words++
-			case m.Kind == "application" || m.Kind == "recovery" || m.Note == noteUnreadBeforeJoin:
+			case m.Said():
 				words++
 			}
 		})

@@ -1554,7 +1554,7 @@ func (s *Server) postConfirm(w http.ResponseWriter, r *http.Request) {
 // freshFor reports whether the talks of channel ch can move by a recovery
 // (a channel whose talks have not moved already), and lists the channels
 // they can move to: the venue's other channels of the same delegations
-// that are not part of a recovery yet.
+// where nothing was said yet.
 func freshFor(m *model, ch string) (bool, []string) {
 	var members []string
 	known := false
@@ -1580,7 +1580,8 @@ func freshFor(m *model, ch string) (bool, []string) {
 	}
 	var out []string
 	for _, c := range m.Channels {
-		if c.ID != ch && !used[c.ID] && slices.Equal(slices.Sorted(slices.Values(c.Members)), members) {
+		if c.ID != ch && !used[c.ID] && slices.Equal(slices.Sorted(slices.Values(c.Members)), members) &&
+			!slices.ContainsFunc(m.Messages[c.ID], desk.Message.Said) {
 			out = append(out, c.ID)
 		}
 	}

@@ -415,7 +415,8 @@ func TestAlarmKindsNamed(t *testing.T) {
 
 // TestRenderTrustRecover: a channel halted by an alarm is offered the
 // recovery into the venue's fresh channels of the same delegations (not
-// into one of other delegations, nor one already part of a recovery); with
+// into one of other delegations, one where talks are under way, or one
+// already part of a recovery); with
 // none, the page says to ask the host; a channel whose talks moved
 // already, or an alarm that does not halt, is offered nothing.
 func TestRenderTrustRecover(t *testing.T) {
@@ -433,7 +434,11 @@ func TestRenderTrustRecover(t *testing.T) {
 		return out
 	}
 	m := &model{Status: &desk.Status{Continued: []desk.Continued{{Channel: "wg0b", Continuation: desk.Continuation{From: "wg0"}}}},
-		States: map[string]*negotiation.State{}, Channels: chans("wg0", "wg0b", "wg1", "wg1b", "wg1c", "wg2")}
+		States: map[string]*negotiation.State{}, Channels: chans("wg0", "wg0b", "wg1", "wg1b", "wg1c", "wg2", "plenary"),
+		Messages: map[string][]desk.Message{
+			"plenary": {{Index: 0, Kind: "commit"}, {Index: 1, Kind: "application"}}, // talks under way
+			"wg1c":    {{Index: 0, Kind: "commit"}},                                  // its group started, nothing said
+		}}
 	ok, fresh := freshFor(m, "wg1")
 	if !ok || strings.Join(fresh, ",") != "wg1b,wg1c" {
 		t.Fatalf("fresh channels for wg1: %v %v, want wg1b,wg1c", ok, fresh)
