@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 
 // revocationParties starts a venue with Arden (one desk, a) and Borealia
 // (two desks of one delegate, b and other) in channel wg1, all synced.
-func revocationParties(t *testing.T) (tv *testVenue, borealia *party, a, b, other *Desk) {
+func revocationParties(t testing.TB) (tv *testVenue, borealia *party, a, b, other *Desk) {
 	tv = startVenue(t)
 	arden := tv.accredit("arden")
 	borealia = tv.accredit("borealia")
@@ -146,4 +148,85 @@ func TestRevocationByPush(t *testing.T) {
 			t.Fatalf("10 s after the revocation was logged, the running desk knows it: %v, has marked the channel: %v, removed the device: %v", known, marked, removed)
 		}
 	}
+}
+
+// BenchmarkRevocationBurst: b.N revocations logged in a burst while
+// Arden's desk runs (Run, its periodic full sync an hour away). Each one
+// reaches the desk on the venue's event stream as a kick to a full sync
+// (register, revocations, every channel, the MLS housekeeping); kicks that
+// arrive during a sync are taken together after it. Reported: the full
+// syncs the burst cost (syncs/op is per revocation) and the time from the
+// first revocation logged until the desk knows them all.
+func BenchmarkRevocationBurst(b *testing.B) {
+	for _, chans := range []int{1, 50} {
+		b.Run(fmt.Sprintf("channels=%d", chans), func(b *testing.B) { benchmarkRevocationBurst(b, chans) })
+	}
+}
+
+// benchmarkRevocationBurst is BenchmarkRevocationBurst with Arden's desk
+// in chans channels (wg1, whose group it is in, and empty ones: a full sync
+// verifies each one's checkpoint).
+func benchmarkRevocationBurst(b *testing.B, chans int) {
+	tv, borealia, a, _, _ := revocationParties(b)
+	ctx := b.Context()
+	for i := 1; i < chans; i++ {
+		if _, err := tv.admin.CreateChannel(ctx, client.ChannelSpec{ID: fmt.Sprintf("wg%d", i+1), Kind: "working-group", Level: "expert", Members: []string{"arden", "borealia"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	syncs := 0
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Run(rctx, time.Hour, func(logs []string) {
+			if slices.Contains(logs, RevocationsLog) {
+				mu.Lock()
+				syncs++
+				mu.Unlock()
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	time.Sleep(2 * time.Second) // the first full sync, and the stream up
+	revs := make([][]byte, b.N)
+	for i := range revs {
+		pub, _, _ := ed25519.GenerateKey(nil)
+		var err error
+		if revs[i], err = borealia.root.Revoke(pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mu.Lock()
+	syncs = 0
+	mu.Unlock()
+	b.ResetTimer()
+	start := time.Now()
+	for _, rev := range revs {
+		if _, err := tv.admin.Revoke(ctx, rev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	logged := time.Since(start)
+	for {
+		rs, err := a.RevokedDevices(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rs) >= b.N {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("the desk knows %d of %d revocations after 5 minutes", len(rs), b.N)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+	mu.Lock()
+	n := syncs
+	mu.Unlock()
+	b.ReportMetric(float64(n), "full-syncs")
+	b.ReportMetric(float64(n)/float64(b.N), "syncs/op")
+	b.ReportMetric(logged.Seconds()*1000, "ms-to-log")
+	b.ReportMetric(time.Since(start).Seconds()*1000, "ms-to-know")
 }
