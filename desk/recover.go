@@ -242,22 +242,7 @@ func (d *Desk) catchUpLocked(ctx context.Context, ch string, cpNote []byte) erro
 		}
 		for _, e := range entries {
 			idx := st.Next
-			err := d.store.Update(ctx, func(tx *Tx) error {
-				cur, err := d.logState(ctx, tx, ch)
-				if err != nil {
-					return err
-				}
-				if cur.Next != idx {
-					return fmt.Errorf("failed to process %s: cursor moved", ch)
-				}
-				if err := proc(ctx, tx, idx, e); err != nil {
-					return err
-				}
-				cur.Next, cur.Blocked = idx+1, ""
-				st = cur
-				return putLogState(ctx, tx, cur)
-			})
-			if err != nil {
+			if err := d.processEntry(ctx, ch, idx, e, proc, nil, &st); err != nil {
 				return fmt.Errorf("entry %d of %s: %w", idx, ch, err)
 			}
 		}

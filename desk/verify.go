@@ -402,26 +402,11 @@ func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 			idx := st.Next
 			var alarm *Alarm
 			accepting := pendingAccept
-			err := d.store.Update(ctx, func(tx *Tx) error {
-				if accepting {
-					if err := accept(tx); err != nil {
-						return err
-					}
-				}
-				cur, err := d.logState(ctx, tx, log)
-				if err != nil {
-					return err
-				}
-				if cur.Next != idx {
-					return fmt.Errorf("failed to process %s: cursor moved", log)
-				}
-				if err := proc(ctx, tx, idx, e); err != nil {
-					return err
-				}
-				cur.Next, cur.Blocked = idx+1, ""
-				st = cur
-				return putLogState(ctx, tx, cur)
-			})
+			var first func(*Tx) error
+			if accepting {
+				first = accept
+			}
+			err := d.processEntry(ctx, log, idx, e, proc, first, &st)
 			if errors.As(err, &alarm) {
 				alarm.Log, alarm.Index = log, idx
 				if accepting {
@@ -453,6 +438,32 @@ func (d *Desk) syncLogOpt(ctx context.Context, log string, confirm bool) error {
 		return nil
 	}
 	return d.afterCheckpointLocked(ctx, log, cp, msg, client, rec.Fetch) // confirmation (cosign_confirm.go)
+}
+
+// processEntry processes entry idx of log (proc) in one transaction that
+// advances the log's cursor past it, after first if not nil; on success,
+// *st is the log's state after it.
+func (d *Desk) processEntry(ctx context.Context, log string, idx int64, e []byte, proc processFunc, first func(*Tx) error, st *LogState) error {
+	return d.store.Update(ctx, func(tx *Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
+		cur, err := d.logState(ctx, tx, log)
+		if err != nil {
+			return err
+		}
+		if cur.Next != idx {
+			return fmt.Errorf("failed to process %s: cursor moved", log)
+		}
+		if err := proc(ctx, tx, idx, e); err != nil {
+			return err
+		}
+		cur.Next, cur.Blocked = idx+1, ""
+		*st = cur
+		return putLogState(ctx, tx, cur)
+	})
 }
 
 func (d *Desk) setBlocked(ctx context.Context, log string, cause error) {
