@@ -346,10 +346,8 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 	var mf, mt []string
 	if _, err = d.channelMeta(ctx, d.store, to); err != nil {
 		err = fmt.Errorf("the venue has no channel %q for this delegation: the host creates it first", to)
-	} else {
-		if mf, mt, err = d.membersOf(ctx, from, to); err == nil && !sameMembers(mf, mt) {
-			err = fmt.Errorf("channel %s has members %s, not those of %s (%s)", to, strings.Join(mt, ","), from, strings.Join(mf, ","))
-		}
+	} else if mf, mt, err = d.membersOf(ctx, from, to); err == nil && !sameMembers(mf, mt) {
+		err = fmt.Errorf("channel %s has members %s, not those of %s (%s)", to, strings.Join(mt, ","), from, strings.Join(mf, ","))
 	}
 	var kind string
 	if err == nil {
@@ -378,8 +376,8 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 		words := 0
 		_, err := d.forHistory(ctx, to, 0, func(m Message) {
 			switch {
-			case m.Kind == "recovery" && m.Own && sent < 0 && bytes.HasPrefix(m.Data, []byte(recoveryHeader)):
-				if earlier, _, _ := parseRecoveryNotice(m.Data); earlier != nil && earlier.From == from && words == 0 {
+			case m.Kind == "recovery" && m.Own && sent < 0 && words == 0:
+				if earlier, _, _ := parseRecoveryNotice(m.Data); earlier != nil && earlier.From == from {
 					sent = m.Index
 					return
 				}
