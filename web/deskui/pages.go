@@ -1278,9 +1278,8 @@ type alarmView struct {
 	Halts  bool
 	Proof  bool // a misbehaviour proof is in the evidence
 	// Fresh lists the channels the talks of the alarm's channel can
-	// continue in (desk.Desk.Recover): the venue's other channels of the
-	// same delegations, not part of a recovery already. Recoverable: the
-	// alarm halts a channel whose talks have not moved yet.
+	// continue in (desk.Desk.Recover; freshFor). Recoverable: the alarm
+	// halts a channel whose talks have not moved yet.
 	Fresh       []string
 	Recoverable bool
 }
