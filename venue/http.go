@@ -148,6 +148,19 @@ func (v *Venue) Handler() http.Handler {
 	return v.logAccess(v.guard(mux))
 }
 
+// InLane reports whether a request for method and target (as sent) may be
+// served in an HTTP/1.1 lane (internal/lane) instead of by net/http: the
+// appends of single entries, the venue's most frequent request, whose
+// answers are small and never streamed.
+func InLane(method, target string) bool {
+	log, ok := strings.CutPrefix(target, "/logs/")
+	if !ok || method != http.MethodPost {
+		return false
+	}
+	log, ok = strings.CutSuffix(log, "/entries")
+	return ok && log != "" && !strings.Contains(log, "/")
+}
+
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -141,12 +141,19 @@ type connKey struct{}
 
 // ConnContext is an http.Server ConnContext hook for a server serving a
 // LimitListener: it lets the venue's handler mark a connection trusted once
-// a request on it authenticated.
+// a request on it authenticated. It looks through connections that wrap the
+// one accepted and say so with a NetConn method.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if lc, ok := c.(*limitConn); ok {
-		return context.WithValue(ctx, connKey{}, lc)
+	for {
+		switch cc := c.(type) {
+		case *limitConn:
+			return context.WithValue(ctx, connKey{}, cc)
+		case interface{ NetConn() net.Conn }: // a connection a lane handed over (internal/lane)
+			c = cc.NetConn()
+		default:
+			return ctx
+		}
 	}
-	return ctx
 }
 
 // trustConn marks the connection of a request trusted (see LimitListener).

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/good-offices/goodoffices/bench"
+	"github.com/good-offices/goodoffices/internal/lane"
 	"github.com/good-offices/goodoffices/venue"
 )
 
@@ -306,7 +307,8 @@ func benchVenueTarget(ctx context.Context, env *Env, tmp, target, adminFile, db 
 			stop()
 			return nil, "", "", nil, err
 		}
-		srv := &http.Server{Handler: v.Handler()}
+		// As 'goodoffices venue' serves (--lane).
+		srv := &lane.Server{HTTP: &http.Server{Handler: v.Handler()}, Serves: venue.InLane}
 		go srv.Serve(ln)
 		cleanups = append(cleanups, func() {
 			v.BeginShutdown()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/good-offices/goodoffices/internal/dirlock"
+	"github.com/good-offices/goodoffices/internal/lane"
 	"github.com/good-offices/goodoffices/schedule"
 	"github.com/good-offices/goodoffices/venue"
 	"github.com/good-offices/goodoffices/venue/api"
@@ -69,6 +70,7 @@ Examples:
 	maxStreams := fs.Int("max-streams", venue.DefaultMaxStreams, "concurrent event streams per device")
 	maxConns := fs.Int("max-conns", 4096, "concurrent TCP connections")
 	h2c := fs.Bool("h2c", true, "also accept HTTP/2 without TLS (h2c with prior knowledge) on the listener, beside HTTP/1.1; in production put TLS in front (docs/deploy.md)")
+	inLane := fs.Bool("lane", true, "serve single-entry appends on HTTP/1.1 connections without net/http's per-request machinery (internal/lane), handing every other request to net/http; --lane=false serves everything with net/http")
 	maxPending := fs.Int("max-pending-conns", 0, "connections that have not yet authenticated, within --max-conns; the oldest is closed for a new client past it (0: a quarter of --max-conns)")
 	mailboxMessages := fs.Int("mailbox-messages", venue.DefaultMailboxMessages, "messages one device's mailbox holds; mail past it is refused (507)")
 	mailboxBytes := fs.Int64("mailbox-bytes", venue.DefaultMailboxBytes, "`bytes` one device's mailbox holds; mail past it is refused (507)")
@@ -178,8 +180,14 @@ Examples:
 	fmt.Fprintf(env.Stdout, "time zone: %s (change it with 'goodoffices host zone set ZONE')\n", zoneInForce)
 	logger.Info("venue started", "name", v.Name(), "addr", ln.Addr().String(), "data", *data)
 
+	var serve func(net.Listener) error = srv.Serve
+	shutdown := srv.Shutdown
+	if *inLane {
+		ls := &lane.Server{HTTP: srv, Serves: venue.InLane}
+		serve, shutdown = ls.Serve, ls.Shutdown
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve(ln) }()
 	select {
 	case err := <-errc:
 		v.Close()
@@ -190,7 +198,7 @@ Examples:
 	v.BeginShutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	serr := srv.Shutdown(sctx)
+	serr := shutdown(sctx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		serr = errors.Join(serr, err)
 	}
