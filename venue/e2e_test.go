@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,6 +144,29 @@ func field(t *testing.T, out, prefix string) string {
 	}
 	t.Fatalf("no %q in output:\n%s", prefix, out)
 	return ""
+}
+
+// metric returns the value of a metric without labels from the venue's
+// /metrics.
+func metric(t *testing.T, url, name string) int64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", l, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s in /metrics:\n%s", name, b)
+	return 0
 }
 
 type acked struct {
@@ -281,6 +306,12 @@ func TestEndToEnd(t *testing.T) {
 	watchWG.Wait()
 	if t.Failed() {
 		t.FailNow()
+	}
+	// The venue's Go client sends its appends as the HTTP/1.1 lane takes
+	// them (internal/lane, SECURITY.md "Who reads a request"): each one
+	// was read there, and nothing else was.
+	if n := metric(t, p.url, "goodoffices_lane_requests_total"); n != int64(len(acks)) {
+		t.Errorf("the lane read %d requests; %d appends were made", n, len(acks))
 	}
 
 	// Verify each channel only from its tlog-tiles endpoints.

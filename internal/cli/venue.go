@@ -185,6 +185,7 @@ Examples:
 	if *inLane {
 		ls := &lane.Server{HTTP: srv, Serves: venue.InLane}
 		serve, shutdown = ls.Serve, ls.Shutdown
+		node.metrics.Lane = func() (int64, int64) { return ls.Served(), ls.HandedOver() }
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- serve(ln) }()

@@ -55,10 +55,12 @@ type Server struct {
 	// sent: "POST", "/logs/x/entries") is served in the lane.
 	Serves func(method, target string) bool
 
-	shutdown atomic.Bool
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	handoff  *handoffListener
+	shutdown   atomic.Bool
+	served     atomic.Int64
+	handedOver atomic.Int64
+	mu         sync.Mutex
+	conns      map[*conn]struct{}
+	handoff    *handoffListener
 }
 
 // Serve accepts connections on ln until Shutdown or Close, serving them in
@@ -133,6 +135,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 }
+
+// Served returns how many requests the lane has served.
+func (s *Server) Served() int64 { return s.served.Load() }
+
+// HandedOver returns how many connections the lane has handed to net/http.
+func (s *Server) HandedOver() int64 { return s.handedOver.Load() }
 
 // Close closes the listener and every connection at once.
 func (s *Server) Close() error {
@@ -248,9 +256,11 @@ func (c *conn) serve() {
 			return
 		}
 		if n == 0 || !s.Serves(h.method, h.target) {
+			s.handedOver.Add(1)
 			handedOver = c.handOver()
 			return
 		}
+		s.served.Add(1)
 		if !c.serveRequest(ctx, h, n, remote) {
 			return
 		}

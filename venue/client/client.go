@@ -54,9 +54,16 @@ func (e *Error) Retryable() bool {
 }
 
 // Client talks to one venue. It is safe for concurrent use.
+//
+// Unless given an HTTP client of its own (WithHTTPClient, WithH2C), it
+// sends appends of single entries on kept-alive connections that carry
+// nothing else, so that the venue reads them in its HTTP/1.1 lane
+// (SECURITY.md, "Who reads a request"): a connection that carried any
+// other request is read by net/http for the rest of its life.
 type Client struct {
 	base  string
 	hc    *http.Client
+	lane  *http.Client // appends of single entries; nil: hc
 	admin string
 	key   ed25519.PrivateKey
 
@@ -112,11 +119,21 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("invalid venue URL %q: want http(s)://host:port", baseURL)
 	}
 	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: &http.Client{}}
+	c.lane = c.hc
 	for _, o := range opts {
 		o(c)
 	}
+	if c.lane == c.hc {
+		c.lane = laneClient // the default client, kept as it was
+	} else {
+		c.lane = c.hc // one the caller chose: for everything
+	}
 	return c, nil
 }
+
+// laneClient sends the appends of every Client on the default transport's
+// settings, on connections of its own.
+var laneClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 
 // DeviceID returns the ID of the client's device, or "".
 func (c *Client) DeviceID() string {
@@ -133,7 +150,8 @@ type request struct {
 	body         []byte
 	contentType  string
 	header       http.Header
-	auth         int // authNone, authAdmin, authDevice
+	auth         int  // authNone, authAdmin, authDevice
+	lane         bool // an append of a single entry (Client.lane)
 }
 
 const (
@@ -209,7 +227,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := c.hc.Do(req)
+	hc := c.hc
+	if r.lane {
+		hc = c.lane
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("failed to reach venue: %w", err)
 	}
@@ -506,7 +528,7 @@ func (c *Client) append(ctx context.Context, channel string, entry []byte, h htt
 		Index int64 `json:"index"`
 	}
 	err := c.getJSON(ctx, request{method: "POST", path: "/logs/" + url.PathEscape(channel) + "/entries", body: entry,
-		contentType: "message/mls", header: c.awaitHeader(h), auth: authDevice}, &out)
+		contentType: "message/mls", header: c.awaitHeader(h), auth: authDevice, lane: true}, &out)
 	return out.Index, err
 }
 

@@ -25,6 +25,8 @@
 //	goodoffices_checkpoints_late_total              counter: integration rounds that served their checkpoints
 //	                                                later than --checkpoint-within after an acknowledgement
 //	                                                (a broken promise; only with the SQLite store)
+//	goodoffices_lane_requests_total                 counter: appends read by the venue's HTTP/1.1 lane (internal/lane)
+//	goodoffices_lane_handovers_total                counter: connections the lane handed to net/http
 //
 // Metrics carry no channel, device or delegation names: only what the
 // venue's operator may see anyway, in aggregate.
@@ -109,6 +111,9 @@ type Metrics struct {
 	// checkpoints later than the venue promises (venue.Venue.LateIntegrations);
 	// nil: not reported.
 	LateCheckpoints func() int64
+	// Lane returns how many requests the HTTP/1.1 lane served and how many
+	// connections it handed to net/http; nil: no lane (--lane=false).
+	Lane func() (served, handedOver int64)
 }
 
 // NewMetrics returns empty metrics.
@@ -180,6 +185,11 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	}
 	if m.LateCheckpoints != nil {
 		fmt.Fprintf(&b, "# HELP goodoffices_checkpoints_late_total Integration rounds that served checkpoints later than the promised bound after an acknowledgement.\n# TYPE goodoffices_checkpoints_late_total counter\ngoodoffices_checkpoints_late_total %d\n", m.LateCheckpoints())
+	}
+	if m.Lane != nil {
+		served, handedOver := m.Lane()
+		fmt.Fprintf(&b, "# HELP goodoffices_lane_requests_total Requests read by the venue's HTTP/1.1 lane instead of net/http.\n# TYPE goodoffices_lane_requests_total counter\ngoodoffices_lane_requests_total %d\n", served)
+		fmt.Fprintf(&b, "# HELP goodoffices_lane_handovers_total Connections the HTTP/1.1 lane handed to net/http.\n# TYPE goodoffices_lane_handovers_total counter\ngoodoffices_lane_handovers_total %d\n", handedOver)
 	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
