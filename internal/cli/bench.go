@@ -448,6 +448,9 @@ func benchVenue(ctx context.Context, out io.Writer, urls []string, admin, route 
 		}
 		fmt.Fprintf(out, "prefilled %d entries (%d per channel, %d per request) in %s\n", n, prefill, t.Batch, time.Since(start).Round(time.Millisecond))
 		t.Batch = 1
+		if d, ok := settle(ctx, 10*time.Minute); ok {
+			fmt.Fprintf(out, "venue idle %s after the prefill (its store applying what the prefill wrote)\n", d.Round(100*time.Millisecond))
+		}
 	}
 	tileReads := func(when string) {
 		ws, err := t.Writers(ctx, 1, route)
@@ -598,6 +601,29 @@ func init() {
 
 // venueCPU returns the CPU time used so far by the venue processes this
 // command started; false when it started none or cannot read it.
+// settle waits, for a venue the bench started, until its processes use
+// less than a tenth of a core over a second (a store still applying a
+// burst to its tables would take CPU from the measured runs), at most
+// limit. It returns how long it waited, and false if it could not tell.
+func settle(ctx context.Context, limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	for time.Since(start) < limit {
+		c0, ok := venueCPU()
+		if !ok {
+			return 0, false
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), true
+		case <-time.After(time.Second):
+		}
+		if c1, _ := venueCPU(); c1-c0 < 100*time.Millisecond {
+			break
+		}
+	}
+	return time.Since(start), true
+}
+
 func venueCPU() (time.Duration, bool) {
 	if len(venueProcs) == 0 {
 		return 0, false
