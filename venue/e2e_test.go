@@ -570,6 +570,11 @@ func testStopDuringAppends(t *testing.T, bin string, sig syscall.Signal, writers
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	// The appends of single entries over HTTP/1.1 go through the venue's
+	// lane (internal/lane): the write path under test is that one too.
+	if n := metric(t, p.url, "goodoffices_lane_requests_total"); n == 0 {
+		t.Fatal("the lane read no append before the stop")
+	}
 	p.cmd.Process.Signal(sig) // SIGKILL: no chance to flush anything
 	exitErr := <-p.done
 	wg.Wait()
