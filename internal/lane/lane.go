@@ -28,6 +28,7 @@ package lane
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -210,6 +211,9 @@ type conn struct {
 	br    *bufio.Reader
 	state atomic.Int32
 	w     response
+	// pending is what readWholeHead read past the buffer, for the
+	// hand-over.
+	pending []byte
 }
 
 // serve serves c's requests until it closes or is handed over.
@@ -296,7 +300,7 @@ func (c *conn) readHead() (h head, n int, ok bool) {
 		case served:
 			return h, n, true
 		case handOver:
-			return head{}, 0, true
+			return head{}, 0, c.readWholeHead()
 		}
 		if _, err := c.br.Peek(len(b) + 1); err != nil {
 			return head{}, 0, false
@@ -304,14 +308,56 @@ func (c *conn) readHead() (h head, n int, ok bool) {
 	}
 }
 
+// readWholeHead reads on, within the lane's deadline for the head, until
+// what was read holds a whole head as net/http reads it (up to an empty
+// line, with CRLF or bare LF line ends) or more than net/http takes, and
+// keeps it for the hand-over. net/http's own header timeout starts again
+// when it gets the connection; with the head already there, it waits for
+// nothing, and a client trickling a head has the time the venue promises
+// for one, not twice that.
+func (c *conn) readWholeHead() bool {
+	data, _ := c.br.Peek(c.br.Buffered())
+	if headEnd(data, 0) {
+		return true
+	}
+	data = slices.Clone(data)
+	c.br.Discard(len(data))
+	limit := c.s.HTTP.MaxHeaderBytes
+	if limit <= 0 {
+		limit = http.DefaultMaxHeaderBytes
+	}
+	limit += maxHead // net/http's slack past its own limit
+	buf := make([]byte, maxHead)
+	for len(data) <= limit {
+		n, err := c.br.Read(buf)
+		from := len(data)
+		data = append(data, buf[:n]...)
+		if headEnd(data, from) {
+			break
+		}
+		if err != nil {
+			return false
+		}
+	}
+	c.pending = data
+	return true
+}
+
+// headEnd reports whether b holds an empty line (LF LF, or LF CR LF)
+// ending after from.
+func headEnd(b []byte, from int) bool {
+	from = max(0, from-2)
+	return bytes.Contains(b[from:], []byte("\n\n")) || bytes.Contains(b[from:], []byte("\n\r\n"))
+}
+
 // handOver gives the connection, with what was read and not consumed, to
 // net/http. It reports whether net/http took it.
 func (c *conn) handOver() bool {
 	c.nc.SetReadDeadline(time.Time{})
-	rc := &replayConn{Conn: c.nc}
+	rc := &replayConn{Conn: c.nc, pending: c.pending}
 	if n := c.br.Buffered(); n > 0 {
 		b, _ := c.br.Peek(n)
-		rc.pending = slices.Clone(b)
+		rc.pending = append(rc.pending, b...)
 	}
 	return c.s.handoff.give(rc)
 }

@@ -136,6 +136,8 @@ func TestLaneHandsOverWhatItDoesNotServe(t *testing.T) {
 		{"GET", "GET /lane HTTP/1.1\r\nHost: venue\r\n\r\n", "GET /lane  host=venue"},
 		{"expect", "POST /lane HTTP/1.1\r\nHost: venue\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nab", "POST /lane ab host=venue"},
 		{"head sent in pieces", post("/lane", "pieces"), "POST /lane pieces host=venue"},
+		{"head past 4 KiB", strings.Replace(post("/lane", "big"), "\r\n\r\n", "\r\nX-Big: "+strings.Repeat("b", 10000)+"\r\n\r\n", 1), "POST /lane big host=venue"},
+		{"bare line feeds", "POST /lane HTTP/1.1\nHost: venue\nContent-Length: 2\n\nlf", "POST /lane lf host=venue"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, br := dial(t, addr)
@@ -314,5 +316,29 @@ func TestLaneShutdown(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// A head trickled past the lane's 4 KiB goes to net/http whole or not at
+// all: a client cannot have the lane's header timeout and then net/http's.
+func TestLaneTrickledHeadHasOneTimeout(t *testing.T) {
+	_, addr := startLane(t, echo, func(s *http.Server) { s.ReadHeaderTimeout = 2 * time.Second })
+	c, br := dial(t, addr)
+	start := time.Now()
+	io.WriteString(c, "POST /lane HTTP/1.1\r\nHost: venue\r\n")
+	go func() {
+		line := "X-Padding: " + strings.Repeat("a", 87) + "\r\n" // 100 bytes
+		for range 60 {                                           // 6 KB over 1.8 s
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+	}()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("an answer to a head that never ended")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closed %v after the head began; the header timeout is 2s", d.Round(time.Millisecond))
 	}
 }
