@@ -103,15 +103,15 @@ func TestBinaryRecoverAfterFork(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(evidence, "alarm.json")); err != nil {
 		t.Fatalf("evidence not kept: %v", err)
 	}
-	// The doctored log is still served: the alarm comes back.
+	// The doctored log is still served: the alarm comes back, and
+	// 'desk recover --clear-alarm' clears it and recovers in one step.
 	if code, _, _ := c.runCode("desk", "sync", "--home", "iryna"); code != 3 {
 		t.Fatalf("sync after clearing: exit %d, want 3 (the fork is still served)", code)
 	}
-	c.run(0, "desk", "clear-alarm", "wg1", "--reason", reason, "--home", "iryna")
 
 	admin := []string{"--admin-file", filepath.Join("vdata", "admin.token")}
 	c.run(0, append(append([]string{"host", "channel", "create"}, admin...), "--id", "wg1b", "--kind", "working-group", "--level", "expert", "--members", "arden,borealia")...)
-	out := c.run(0, "desk", "recover", "--channel", "wg1", "--to", "wg1b", "--home", "iryna", "--reason", "the venue forked wg1")
+	out := c.run(0, "desk", "recover", "--channel", "wg1", "--to", "wg1b", "--home", "iryna", "--reason", "the venue forked wg1", "--clear-alarm", reason)
 	if !strings.Contains(out, "wg1 continues in wg1b") {
 		t.Fatalf("recover: %s", out)
 	}

@@ -588,11 +588,13 @@ Example:
 }
 
 func runDeskRecover(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "desk recover", "--channel C --to NEW [--reason TEXT] [--home DIR]", `
+	fs := newFlagSet(env, "desk recover", "--channel C --to NEW [--reason TEXT] [--clear-alarm TEXT] [--home DIR]", `
 Continues the talks of channel C, whose log the venue forked (or rolled back,
 or rewrote), in the fresh channel NEW, which the host has created with the
-same member delegations. Clear C's alarm first ('desk clear-alarm'): its
-evidence stays. The desk sends, as the first message in NEW, a recovery
+same member delegations. Clear C's alarm first ('desk clear-alarm'), or in
+the same step with --clear-alarm REASON (a venue that keeps serving the bad
+log raises the alarm again at any sync in between, 'desk run' included):
+its evidence stays. The desk sends, as the first message in NEW, a recovery
 notice carrying C's last good checkpoint — the venue-signed commitment to
 the history this desk verified, entries 0 to size-1 — and stops syncing C,
 whose verified history stays readable ('desk read C'). Every other party's
@@ -607,12 +609,14 @@ has no device there (that party could never read the notice), and refuses a
 NEW where something was said already. Run it again after an error: a notice
 that reached the venue though its answer was lost is found and kept.
 
-Example:
-  goodoffices desk recover --channel wg1 --to wg1b`)
+Examples:
+  goodoffices desk recover --channel wg1 --to wg1b
+  goodoffices desk recover --channel wg1 --to wg1b --clear-alarm "fork of wg1 reported to the host"`)
 	f := addDeskFlags(fs, false)
 	from := fs.String("channel", "", "the channel `C` to continue")
 	to := fs.String("to", "", "the fresh channel `NEW`")
 	reason := fs.String("reason", "", "a word to the other parties (`TEXT`)")
+	clearReason := fs.String("clear-alarm", "", "first clear C's alarm, recording why (`TEXT`), as 'desk clear-alarm' does")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -628,7 +632,16 @@ Example:
 		return err
 	}
 	defer d.Close()
+	cleared := strings.TrimSpace(*clearReason) != ""
+	if cleared {
+		if err := d.ClearAlarmBecause(ctx, *from, strings.TrimSpace(*clearReason)); err != nil {
+			return err
+		}
+	}
 	r, err := d.Recover(ctx, *from, *to, *reason)
+	if err != nil && cleared {
+		return fmt.Errorf("the alarms of %s are cleared (evidence kept), but the talks were not continued: %w", *from, err)
+	}
 	if err != nil {
 		return err
 	}
