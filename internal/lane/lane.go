@@ -221,7 +221,7 @@ func (c *conn) serve() {
 	s := c.s
 	handedOver := false
 	defer func() {
-		if v := recover(); v != nil && v != http.ErrAbortHandler { //nolint:errorlint // ErrAbortHandler is compared as net/http does
+		if v := recover(); v != nil && v != http.ErrAbortHandler { // as net/http: an aborted handler is not logged
 			buf := make([]byte, 64<<10)
 			buf = buf[:runtime.Stack(buf, false)]
 			s.logf("lane: panic serving %v: %v\n%s", c.nc.RemoteAddr(), v, buf)
