@@ -320,7 +320,7 @@ func (d *Desk) Recover(ctx context.Context, from, to, reason string) (*Recovered
 	}
 	st, err := d.logState(ctx, d.store, from)
 	if err == nil && st.Alarm != nil {
-		err = fmt.Errorf("%s is halted by an alarm: keep its evidence and clear it first ('goodoffices desk clear-alarm %s --reason TEXT')", from, from)
+		err = fmt.Errorf("%s is halted by an alarm: keep its evidence and clear it first ('goodoffices desk clear-alarm %s --reason TEXT', or 'goodoffices desk recover' with --clear-alarm TEXT)", from, from)
 	}
 	if err == nil && st.Checkpoint == nil {
 		err = fmt.Errorf("this desk has no verified checkpoint of %s: nothing to carry", from)
