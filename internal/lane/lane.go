@@ -37,6 +37,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -238,14 +239,32 @@ func (c *conn) serve() {
 	}
 	c.br = bufio.NewReaderSize(c.nc, maxHead)
 	remote := c.nc.RemoteAddr().String()
-	for {
+	for first := true; ; first = false {
 		if d := s.idleTimeout(); d > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(d))
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
 		}
-		if _, err := c.br.Peek(1); err != nil {
+		// Between requests net/http waits for 4 bytes and closes
+		// without an answer if they do not come; so does the lane.
+		peek := 1
+		if !first {
+			peek = 4
+		}
+		b, err := c.br.Peek(peek)
+		if err != nil {
 			return
+		}
+		if !first {
+			// After a POST (every request the lane serves), net/http
+			// skips up to 4 CR and LF bytes, RFC 9112 section 2.2's
+			// tolerance for clients that end a body with a line
+			// break; so does the lane.
+			n := 0
+			for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+				n++
+			}
+			c.br.Discard(n)
 		}
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // closed by Shutdown
@@ -289,9 +308,9 @@ func (s *Server) headerTimeout() time.Duration {
 }
 
 // readHead reads until the buffer holds a request head the lane serves
-// (n > 0) or one it hands over (n == 0). ok is false if the connection
-// failed or the client was too slow: it is then closed, as net/http closes
-// one that times out before a whole head.
+// (n > 0) or one it hands over (n == 0). ok is false if the client was too
+// slow: the connection is then closed, as net/http closes one that times
+// out before a whole head.
 func (c *conn) readHead() (h head, n int, ok bool) {
 	for {
 		b, _ := c.br.Peek(c.br.Buffered())
@@ -303,7 +322,11 @@ func (c *conn) readHead() (h head, n int, ok bool) {
 			return head{}, 0, c.readWholeHead()
 		}
 		if _, err := c.br.Peek(len(b) + 1); err != nil {
-			return head{}, 0, false
+			// Too slow: closed, as net/http closes. Anything else
+			// (the client half-closed mid-head, say): net/http
+			// reads the same bytes and the same error, and answers
+			// as it does.
+			return head{}, 0, !errors.Is(err, os.ErrDeadlineExceeded)
 		}
 	}
 }
@@ -336,7 +359,10 @@ func (c *conn) readWholeHead() bool {
 			break
 		}
 		if err != nil {
-			return false
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return false
+			}
+			break // net/http meets the same error after these bytes
 		}
 	}
 	c.pending = data
