@@ -599,8 +599,6 @@ func init() {
 	}
 }
 
-// venueCPU returns the CPU time used so far by the venue processes this
-// command started; false when it started none or cannot read it.
 // settle waits, for a venue the bench started, until its processes use
 // less than a tenth of a core over a second (a store still applying a
 // burst to its tables would take CPU from the measured runs), at most
@@ -624,6 +622,8 @@ func settle(ctx context.Context, limit time.Duration) (time.Duration, bool) {
 	return time.Since(start), true
 }
 
+// venueCPU returns the CPU time used so far by the venue processes this
+// command started; false when it started none or cannot read it.
 func venueCPU() (time.Duration, bool) {
 	if len(venueProcs) == 0 {
 		return 0, false

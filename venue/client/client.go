@@ -63,7 +63,7 @@ func (e *Error) Retryable() bool {
 type Client struct {
 	base  string
 	hc    *http.Client
-	lane  *http.Client // appends of single entries; nil: hc
+	lane  *http.Client // appends of single entries: laneClient, or hc if the caller chose it
 	admin string
 	key   ed25519.PrivateKey
 
@@ -118,14 +118,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("invalid venue URL %q: want http(s)://host:port", baseURL)
 	}
-	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: &http.Client{}}
-	c.lane = c.hc
+	def := &http.Client{}
+	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: def, lane: laneClient}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.lane == c.hc {
-		c.lane = laneClient // the default client, kept as it was
-	} else {
+	if c.hc != def {
 		c.lane = c.hc // one the caller chose: for everything
 	}
 	return c, nil
