@@ -240,8 +240,15 @@ func (c *conn) serve() {
 	c.br = bufio.NewReaderSize(c.nc, maxHead)
 	remote := c.nc.RemoteAddr().String()
 	for first := true; ; first = false {
-		if d := s.idleTimeout(); d > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(d))
+		// A new connection has the header's time for its first request,
+		// a kept-alive one the idle time between requests, as in
+		// net/http.
+		wait := s.idleTimeout()
+		if first {
+			wait = s.headerTimeout()
+		}
+		if wait > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(wait))
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
 		}

@@ -258,6 +258,20 @@ func TestLaneDeadlines(t *testing.T) {
 	}
 }
 
+// A new connection that sends nothing has the header's time, not the idle
+// time of a kept-alive one.
+func TestLaneSilentConnection(t *testing.T) {
+	_, addr := startLane(t, echo, func(s *http.Server) { s.ReadHeaderTimeout, s.IdleTimeout = 300*time.Millisecond, time.Minute })
+	_, br := dial(t, addr)
+	start := time.Now()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("an answer to nothing")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a silent connection closed after %v; the header timeout is 300ms", d.Round(time.Millisecond))
+	}
+}
+
 func TestLanePanicClosesOnlyItsConnection(t *testing.T) {
 	var n atomic.Int32
 	srv, addr := startLane(t, func(w http.ResponseWriter, r *http.Request) {
